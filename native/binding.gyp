@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "venus_native",
+      "sources": ["src/addon.c", "src/sdr.c", "src/fr.c"],
+      "cflags": ["-O3", "-std=c11", "-Wall", "-Wno-unused-function"],
+      "conditions": [
+        ["target_arch=='x64'", { "cflags": ["-msha", "-msse4.1", "-mssse3"] }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,19 @@
+// Builds the optional native kernels (native/binding.gyp) with node-gyp.
+// A failed build is not fatal: every kernel has a pure TypeScript fallback giving identical bytes.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dir = join(root, 'native');
+if (!existsSync(join(dir, 'binding.gyp')) || process.env.VENUS_NO_NATIVE) process.exit(0);
+let gyp;
+try {
+  gyp = join(dirname(createRequire(import.meta.url).resolve('node-gyp/package.json')), 'bin', 'node-gyp.js');
+} catch {
+  console.warn('[build-native] node-gyp not installed; using the TypeScript kernels');
+  process.exit(0);
+}
+const res = spawnSync(process.execPath, [gyp, 'rebuild', '--release', '--silent'], { cwd: dir, stdio: 'inherit' });
+if (res.status !== 0) console.warn('[build-native] native kernels failed to build; using the TypeScript kernels');

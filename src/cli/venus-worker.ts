@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { pending, runMain, withLogging } from '../common/cli.js';
+import { VERSION } from '../common/version.js';
+
+const program = withLogging(new Command('venus-worker'))
+  .description('venus-worker: sealing box, runs sealing threads from allocation to persisted')
+  .version(VERSION);
+
+pending(program.command('daemon').description('run the worker (--config FILE)'), 'venus-worker daemon');
+const store = program.command('store').description('seal and persist stores');
+pending(store.command('seal-init').description('format seal stores (-l PATH…)'), 'store seal-init');
+pending(store.command('file-init').description('format a persist store (-l PATH)'), 'store file-init');
+pending(program.command('worker').description('list, pause, resume sealing threads'), 'venus-worker worker');
+pending(program.command('processor').description('run as an external processor for a stage'), 'venus-worker processor');
+const util = program.command('util').description('utilities');
+pending(util.command('commp').description('piece CID of a file'), 'util commp');
+pending(util.command('parents-cache').description('write the SDR parent cache'), 'util parents-cache');
+const bench = program.command('bench').description('benchmarks');
+pending(bench.command('seal').description('seal a sector and time each phase'), 'bench seal');
+pending(bench.command('post').description('time Window PoSt proving'), 'bench post');
+
+await runMain(program);
