@@ -1,0 +1,7 @@
+/**
+ * Filecoin primitives (pure, no I/O): addresses, token amounts, CBOR, CIDs, messages, keys and
+ * signatures, RLE+ bitfields, randomness. Services import from here, never from the module files.
+ */
+export * from './address.js';
+export * from './bytes.js';
+export * from './errors.js';
