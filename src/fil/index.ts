@@ -4,4 +4,7 @@
  */
 export * from './address.js';
 export * from './bytes.js';
+export * from './cbor.js';
+export * from './cid.js';
 export * from './errors.js';
+export * from './token.js';
