@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { pending, runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
+import { registerCommpCommand } from '../worker/commands/commp.js';
 
 const program = withLogging(new Command('venus-worker'))
   .description('venus-worker: sealing box, runs sealing threads from allocation to persisted')
@@ -14,7 +15,7 @@ pending(store.command('file-init').description('format a persist store (-l PATH)
 pending(program.command('worker').description('list, pause, resume sealing threads'), 'venus-worker worker');
 pending(program.command('processor').description('run as an external processor for a stage'), 'venus-worker processor');
 const util = program.command('util').description('utilities');
-pending(util.command('commp').description('piece CID of a file'), 'util commp');
+registerCommpCommand(util);
 pending(util.command('parents-cache').description('write the SDR parent cache'), 'util parents-cache');
 const bench = program.command('bench').description('benchmarks');
 pending(bench.command('seal').description('seal a sector and time each phase'), 'bench seal');
