@@ -142,7 +142,9 @@ test('deadline assignment reproduces the builtin-actors test cases', () => {
     );
     const sectors = [...Array(tc.sectors).keys()];
     const got = assignDeadlines(100, 4, loads, sectors, 48);
-    tc.deadlines.forEach((d, idx) => assert.deepEqual(got[idx], d ? d.expect : [], `case ${i}, deadline ${idx}`));
+    tc.deadlines.forEach((d, idx) => {
+      assert.deepEqual(got[idx], d ? d.expect : [], `case ${i}, deadline ${idx}`);
+    });
   });
   const all48 = Array.from({ length: 48 }, (_, index) => ({ index, liveSectors: 0, totalSectors: 0 }));
   assert.throws(() => assignDeadlines(5, 5, all48, [...Array(1201).keys()], 48), /max partitions/);
