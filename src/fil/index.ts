@@ -7,4 +7,7 @@ export * from './bytes.js';
 export * from './cbor.js';
 export * from './cid.js';
 export * from './errors.js';
+export * from './keys.js';
+export * from './message.js';
+export * from './signature.js';
 export * from './token.js';
