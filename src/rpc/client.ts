@@ -18,7 +18,7 @@ import {
   type RpcErrorObject,
   RpcTimeoutError,
 } from './errors.js';
-import { toJson } from './json.js';
+import { rawText, toJson } from './json.js';
 
 const log = logger('rpc');
 
@@ -466,12 +466,9 @@ class WsClient implements RpcClient {
   }
 
   private onMessage(data: RawData): void {
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
     let msg: unknown;
     try {
-      msg = JSON.parse(text);
+      msg = JSON.parse(rawText(data));
     } catch {
       log.warn({ url: this.url }, 'server sent a frame that is not JSON');
       return;

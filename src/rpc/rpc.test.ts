@@ -281,6 +281,56 @@ describe('HTTP', () => {
     assert.equal((await fetch(`${base}/rpc/v0`)).status, 405);
   });
 
+  test('hooks see every call with its duration and error code (server and client side)', async () => {
+    const serverEvents: string[] = [];
+    const s = new RpcServer({
+      hooks: {
+        onCall: (e) => serverEvents.push(`call ${e.method} ${e.transport}`),
+        onDone: (e) => serverEvents.push(`done ${e.method} ${e.error?.code ?? 'ok'} ${e.durationMs >= 0}`),
+      },
+    });
+    s.register(TestAPI, impl);
+    const { port } = await s.listen();
+    const clientEvents: string[] = [];
+    const c = createClient(TestAPI, {
+      url: `http://127.0.0.1:${port}/rpc/v0`,
+      hooks: {
+        onCall: (e) => clientEvents.push(`call ${e.method}`),
+        onDone: (e) => clientEvents.push(`done ${e.method} ${e.error?.code ?? 'ok'}`),
+      },
+    });
+    await c.Add(1, 2);
+    await c.Fail(7, 'x').catch(() => {});
+    await s.close();
+    assert.deepEqual(serverEvents, [
+      'call Test.Add http',
+      'done Test.Add ok true',
+      'call Test.Fail http',
+      'done Test.Fail 7 true',
+    ]);
+    assert.deepEqual(clientEvents, ['call Test.Add', 'done Test.Add ok', 'call Test.Fail', 'done Test.Fail 7']);
+  });
+
+  test('routes can require a permission with server.authenticate', async () => {
+    const s = new RpcServer({ auth: secret });
+    s.route('GET', '/admin/*', async (req, res) => {
+      try {
+        const caller = await s.authenticate(req);
+        if (!caller.perms.includes('admin')) throw new RpcError(403, 'admin only');
+        res.end(`hello ${caller.token?.name} at ${req.url}`);
+      } catch (e) {
+        res.writeHead((e as RpcError).code === 403 ? 403 : 401);
+        res.end((e as Error).message);
+      }
+    });
+    const { port } = await s.listen();
+    const get = (t: string) => fetch(`http://127.0.0.1:${port}/admin/x`, { headers: { Authorization: `Bearer ${t}` } });
+    assert.equal(await (await get(tokens.admin!)).text(), 'hello user-admin at /admin/x');
+    assert.equal((await get(tokens.read!)).status, 403);
+    assert.equal((await get('bad')).status, 401);
+    await s.close();
+  });
+
   test('client: connection refused is a clear RpcConnectionError', async () => {
     const port = await freePort();
     const c = createClient(TestAPI, { url: `http://127.0.0.1:${port}/rpc/v0` });
@@ -434,8 +484,12 @@ describe('WebSocket', () => {
       if (f.method === 'xrpc.ch.close') closed.resolve();
     });
     await new Promise((r) => ws.once('open', r));
+    ws.send('{"jsonrpc":"2.0","method":');
     ws.send('{"jsonrpc":"2.0","method":"Test.Count","params":[2],"id":7}');
     await closed.promise;
+    const parseError = frames.shift() as { id: null; error: { code: number } };
+    assert.equal(parseError.id, null);
+    assert.equal(parseError.error.code, -32700, 'malformed JSON over WebSocket');
     assert.deepEqual(frames, [
       { jsonrpc: '2.0', id: 7, result: 1 },
       { jsonrpc: '2.0', method: 'xrpc.ch.val', params: [1, 1] },

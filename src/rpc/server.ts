@@ -23,7 +23,7 @@ import {
   type VerifiedToken,
 } from './auth.js';
 import { ErrorCode, RpcError, type RpcErrorObject, toErrorObject } from './errors.js';
-import { toJson } from './json.js';
+import { rawText, toJson } from './json.js';
 
 const log = logger('rpc');
 
@@ -372,9 +372,18 @@ export class RpcServer {
     try {
       msg = JSON.parse(text);
     } catch (err) {
-      const error = { code: ErrorCode.ParseError, message: `parse error: ${(err as Error).message}` };
-      return { text: toJson(errorResponse(null, error)), status: 400 };
+      return parseFailure(err);
     }
+    return this.handleMessage(msg, session, conn, signal);
+  }
+
+  /** Same as handleText, for an already parsed message. */
+  async handleMessage(
+    msg: unknown,
+    session: Session,
+    conn: WsConn | undefined,
+    signal: AbortSignal,
+  ): Promise<{ text?: string; status: number; after?: () => void }> {
     if (Array.isArray(msg)) {
       if (msg.length === 0) {
         const error = { code: ErrorCode.InvalidRequest, message: 'invalid request: empty batch' };
@@ -533,6 +542,11 @@ export class RpcServer {
   }
 }
 
+function parseFailure(err: unknown): { text: string; status: number } {
+  const error = { code: ErrorCode.ParseError, message: `parse error: ${(err as Error).message}` };
+  return { text: toJson(errorResponse(null, error)), status: 400 };
+}
+
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
   return (
     v !== null &&
@@ -616,7 +630,7 @@ class WsConn implements Connection {
   ) {
     // every in-flight call on this connection listens for its close
     setMaxListeners(0, this.signalSource.signal);
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('message', (data: RawData) => this.onMessage(data));
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -682,20 +696,17 @@ class WsConn implements Connection {
     return new Promise((resolve) => this.ws.send(text, (err) => resolve(!err)));
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
-    void isBinary;
-    // Built-in frames first: a cancel, or responses (this server makes no calls of its own).
-    let quick: unknown;
+  private onMessage(data: RawData): void {
+    let msg: unknown;
     try {
-      quick = JSON.parse(text);
-    } catch {
-      quick = undefined;
+      msg = JSON.parse(rawText(data));
+    } catch (err) {
+      void this.send(parseFailure(err).text);
+      return;
     }
-    if (quick && typeof quick === 'object' && !Array.isArray(quick)) {
-      const f = quick as Record<string, unknown>;
+    // Built-in frames first: a cancel, or responses (this server makes no calls of its own).
+    if (msg && typeof msg === 'object' && !Array.isArray(msg)) {
+      const f = msg as Record<string, unknown>;
       if (f.method === CANCEL) {
         const p = Array.isArray(f.params) ? f.params : [];
         const ac = this.handling.get(idKey(p[0] as Id));
@@ -705,7 +716,7 @@ class WsConn implements Connection {
       if (f.method === undefined && ('result' in f || 'error' in f)) return;
     }
     this.server
-      .handleText(text, this.session, this, this.signalSource.signal)
+      .handleMessage(msg, this.session, this, this.signalSource.signal)
       .then((out) => {
         if (out.text !== undefined) void this.send(out.text);
         out.after?.();
