@@ -55,7 +55,7 @@ export function generateSecret(): Uint8Array {
 }
 
 export interface TokenOptions {
-  /** Account name (venus-auth `name`); the gateway uses it as the wallet account. Default "admin"/"" by style. */
+  /** Account name (venus-auth `name`); the gateway uses it as the wallet account. Default "". */
   name?: string;
   /** Free text (venus-auth `ext`). */
   ext?: string;
