@@ -12,8 +12,8 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import {
   checkPaddedPieceSize,
+  isValidPaddedPieceSize,
   PieceTree,
-  paddedPieceSize,
   unpaddedPieceSize,
   zeroCommitment,
   zeroSubtreeRoot,
@@ -37,7 +37,14 @@ export function zeroPiece(paddedSize: number): PieceInfo {
 
 /** CommD of a sector with no data (rust `empty_comm_d`). */
 export function emptyCommD(sectorSize: number): Uint8Array {
-  return zeroCommitment(sectorSizeInfo(sectorSize).sectorSize);
+  return zeroCommitment(checkSectorSize(sectorSize));
+}
+
+/** Sectors here are any power of two ≥ 128 bytes (rust's piece math is size-generic; tests use 512 B). */
+function checkSectorSize(sectorSize: number): number {
+  if (!isValidPaddedPieceSize(sectorSize))
+    throw new RangeError(`sector size must be a power of two ≥ 128, got ${sectorSize}`);
+  return sectorSize;
 }
 
 /**
@@ -47,7 +54,7 @@ export function emptyCommD(sectorSize: number): Uint8Array {
  * sector. With no pieces, the CommD of an empty sector.
  */
 export function computeCommD(sectorSize: number, pieces: readonly PieceInfo[]): Uint8Array {
-  sectorSizeInfo(sectorSize);
+  checkSectorSize(sectorSize);
   if (pieces.length === 0) return emptyCommD(sectorSize);
   const unpaddedSector = (sectorSize / 128) * 127;
   if (pieces.length > Math.floor(unpaddedSector / MIN_PIECE_SIZE)) {
@@ -136,7 +143,7 @@ export function pieceStartByte(pieces: readonly number[], pieceBytes: number): n
  * per set bit of the remaining size, smallest first, so each lands aligned to its size.
  */
 export function fillerPieces(usedPadded: number, sectorSize: number): PieceInfo[] {
-  sectorSizeInfo(sectorSize);
+  checkSectorSize(sectorSize);
   if (!Number.isSafeInteger(usedPadded) || usedPadded < 0 || usedPadded > sectorSize || usedPadded % 128 !== 0) {
     throw new RangeError(`bad used size ${usedPadded} for a ${sectorSize}-byte sector`);
   }
@@ -305,5 +312,3 @@ export async function addPieces(opts: AddPiecesOptions): Promise<PieceInfo[]> {
   if (opts.fill) out.push(...fillerPieces((written / 127) * 128, sectorSize));
   return out;
 }
-
-export { paddedPieceSize, unpaddedPieceSize };

@@ -138,22 +138,27 @@ const UNITS: Record<string, number> = {
   '': 1,
   b: 1,
   k: KiB,
+  kb: KiB,
   ki: KiB,
   kib: KiB,
   m: MiB,
+  mb: MiB,
   mi: MiB,
   mib: MiB,
   g: GiB,
+  gb: GiB,
   gi: GiB,
   gib: GiB,
   t: 1024 * GiB,
+  tb: 1024 * GiB,
   ti: 1024 * GiB,
   tib: 1024 * GiB,
 };
 
 /**
  * Parses a sector size as operators write it: "2KiB", "32GiB", "512MiB", "8M", "2048" or a number of
- * bytes. Binary units only (1 KiB = 1024 bytes). Returns bytes; does not check the size is supported.
+ * bytes. Units are binary whatever the spelling ("32GB" = 32GiB), as Lotus' go-units RAMInBytes reads
+ * them. Returns bytes; does not check the size is supported.
  */
 export function parseSectorSize(input: string | number): number {
   if (typeof input === 'number') {

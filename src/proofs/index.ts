@@ -1,0 +1,11 @@
+/**
+ * Sealing and PoSt algorithms, bit-exact with rust-fil-proofs (pure: files in, bytes out; no RPC, no chain).
+ * Services import from here, never from the module files.
+ */
+export * from './commp.js';
+export * from './fr32.js';
+export * from './merkle.js';
+export * from './pieces.js';
+export * from './registry.js';
+export * from './sha256.js';
+export * from './tree-d.js';
