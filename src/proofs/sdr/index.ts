@@ -1,0 +1,49 @@
+/**
+ * SDR (stacked DRG) for PoRep, bit-exact with rust-fil-proofs: replica id, the parent graph, the parent cache
+ * file and PC1 layer labeling.
+ */
+export {
+  type ApiVersion,
+  BASE_DEGREE,
+  DEGREE,
+  defaultProofIdFor,
+  EXP_DEGREE,
+  formatSectorSize,
+  layersFor,
+  NODE_SIZE,
+  parseSectorSize,
+  porepIdOf,
+  SECTOR_SIZES,
+  type SealProofParams,
+  sealProofParams,
+} from './constants.js';
+export { type Backend, deriveDrgSeed, deriveFeistelKeys, SdrGraph } from './graph.js';
+export {
+  defaultLabelBudget,
+  type LabelMemoryPlan,
+  type LabelSectorOptions,
+  type LabelSectorResult,
+  labelChunkTs,
+  labelKernel,
+  labelLayerFileName,
+  labelLayerPath,
+  labelSector,
+  planLabelMemory,
+} from './labels.js';
+export { type SdrNative, sdrNative } from './native.js';
+export {
+  digestParentCacheFile,
+  ensureParentCache,
+  expectedParentCacheDigest,
+  PARENT_BYTES_PER_NODE,
+  PARENT_CACHE_MANIFEST,
+  PARENT_CACHE_VERSION,
+  ParentCacheReader,
+  type ParentCacheResult,
+  parentCacheDir,
+  parentCacheFileName,
+  parentCacheId,
+  parentChunks,
+  writeParentCache,
+} from './parent-cache.js';
+export { generateReplicaId, proverIdFromActorId } from './replica-id.js';

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ApiVersion } from './constants.js';
+import { SdrGraph } from './graph.js';
+import { labelChunkTs, labelLayerFileName, labelSector, planLabelMemory } from './labels.js';
+import { sdrNative } from './native.js';
+import { writeParentCache } from './parent-cache.js';
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sdr-labels-'));
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+const native = sdrNative();
+const backends = ['ts', 'native'] as const;
+const skipNative = (b: string) => b === 'native' && !native && 'native addon not built';
+
+async function label(
+  graph: SdrGraph,
+  name: string,
+  layers: number,
+  extra: Partial<Parameters<typeof labelSector>[0]> = {},
+  replicaId = new Uint8Array(32).fill(9),
+) {
+  const parentCachePath = (await writeParentCache(graph, { dir: join(dir, 'parents'), threads: 1 })).path;
+  return labelSector({
+    graph,
+    replicaId,
+    layers,
+    cacheDir: join(dir, name),
+    parentCachePath,
+    memoryBudget: 1 << 30,
+    resume: false,
+    ...extra,
+  });
+}
+
+describe('SDR labels', () => {
+  // rust-fil-proofs storage-proofs-porep/tests/stacked_vanilla.rs test_stacked_porep_generate_labels:
+  // replica_id [9;32], 11 layers, the last label of the last layer (research/proofs.md §11.3)
+  const vectors: [number, number, ApiVersion, string][] = [
+    [64, 0, '1.0.0', '04ba0f9a6ba9fad35e4806d183a281eab3c25afa9a1bd5e3378da6f1f4f46204'],
+    [128, 0, '1.0.0', '86daa8c4521e197e48c1fae6c9a1e85ab894a8883b9f23cebe531ddcd1004c23'],
+    [64, 123, '1.1.0', 'cfef0db78bf3b3ab9f1169774d2e7a77bc9054499d954834b51ca7c788110206'],
+    [128, 123, '1.2.0', '6d67c468cf81ab2289c1c9c72fa8777a232de4c1323dc0c6bd552ccc187c770f'],
+  ];
+  for (const backend of backends) {
+    for (const windowed of [false, true]) {
+      it(`reproduces rust-fil-proofs' last labels (${backend}, ${windowed ? 'windowed' : 'memory'})`, {
+        skip: skipNative(backend),
+      }, async () => {
+        for (const [nodes, porepByte, api, expected] of vectors) {
+          const g = new SdrGraph(nodes, new Uint8Array(32).fill(porepByte), api);
+          const opts = windowed ? { windowNodes: 16, chunkNodes: 4, residentPrevNodes: 20 } : {};
+          const r = await label(g, `vec-${backend}-${windowed}-${nodes}-${api}`, 11, { backend, ...opts });
+          assert.equal(r.plan.mode, windowed ? 'windowed' : 'memory');
+          assert.equal(r.layerPaths.length, 11);
+          assert.ok(r.layerPaths[10]!.endsWith('sc-02-data-layer-11.dat'));
+          const last = await readFile(r.layerPaths[10]!);
+          assert.equal(last.length, nodes * 32);
+          assert.equal(last.subarray((nodes - 1) * 32).toString('hex'), expected, `${nodes} nodes, API ${api}`);
+        }
+      });
+    }
+  }
+
+  it('native and TypeScript kernels give identical layers (4096 nodes, both plans)', {
+    skip: !native && 'native addon not built',
+  }, async () => {
+    const g = new SdrGraph(4096, new Uint8Array(32).fill(5), '1.1.0');
+    const rid = new Uint8Array(32).map((_, i) => (i * 37) & 0xff);
+    rid[31] &= 0x3f;
+    const a = await label(g, 'cmp-ts', 3, { backend: 'ts' }, rid);
+    const b = await label(g, 'cmp-native', 3, { backend: 'native' }, rid);
+    const c = await label(
+      g,
+      'cmp-win',
+      3,
+      { backend: 'native', windowNodes: 512, chunkNodes: 100, residentPrevNodes: 1000 },
+      rid,
+    );
+    for (let l = 0; l < 3; l++) {
+      const la = await readFile(a.layerPaths[l]!);
+      assert.ok(la.equals(await readFile(b.layerPaths[l]!)), `layer ${l + 1} native`);
+      assert.ok(la.equals(await readFile(c.layerPaths[l]!)), `layer ${l + 1} windowed`);
+      for (let i = 31; i < la.length; i += 32) assert.equal(la[i]! & 0xc0, 0);
+    }
+  });
+
+  it('portable C SHA-256 and SHA-NI agree', { skip: !native && 'native addon not built' }, async () => {
+    const g = new SdrGraph(1024, new Uint8Array(32).fill(6), '1.1.0');
+    const before = native!.sdrShaBackend();
+    try {
+      native!.sdrShaBackend('portable');
+      const a = await label(g, 'sha-portable', 2, { backend: 'native' });
+      native!.sdrShaBackend('sha-ni');
+      const b = await label(g, 'sha-ni', 2, { backend: 'native' });
+      for (let l = 0; l < 2; l++)
+        assert.ok((await readFile(a.layerPaths[l]!)).equals(await readFile(b.layerPaths[l]!)));
+    } finally {
+      native!.sdrShaBackend(before as 'sha-ni');
+    }
+  });
+
+  it('resumes after the last complete layer', async () => {
+    const g = new SdrGraph(256, new Uint8Array(32).fill(1), '1.1.0');
+    const a = await label(g, 'resume', 3);
+    const l1 = (await stat(a.layerPaths[0]!)).mtimeMs;
+    const l3 = await readFile(a.layerPaths[2]!);
+    await unlink(a.layerPaths[1]!);
+    await unlink(a.layerPaths[2]!);
+    const b = await label(g, 'resume', 3, { resume: true });
+    assert.equal(b.labels, 2 * 256);
+    assert.equal((await stat(b.layerPaths[0]!)).mtimeMs, l1);
+    assert.ok((await readFile(b.layerPaths[2]!)).equals(l3));
+  });
+
+  it('checks its inputs', async () => {
+    const g = new SdrGraph(64, new Uint8Array(32).fill(2), '1.1.0');
+    await assert.rejects(label(g, 'bad', 2, {}, new Uint8Array(31)), /replica_id/);
+    await assert.rejects(label(g, 'bad', 0), /layer count/);
+    const cur = new Uint8Array(64 * 32);
+    const parents = new Uint32Array(14).fill(64);
+    assert.throws(() => labelChunkTs(new Uint8Array(32), 1, 5, 1, parents, cur, 5, null), /outside/);
+    if (native)
+      assert.throws(() => native.sdrLabelChunk(new Uint8Array(32), 1, 5, 1, parents, cur, 5, null), /outside/);
+    assert.throws(() => labelChunkTs(new Uint8Array(32), 2, 5, 1, parents, cur, 5, null), /previous layer/);
+  });
+
+  it('plans memory: both layers in RAM up to 512MiB, a bounded window for 32GiB on a 24 GiB box', () => {
+    const GiB = 2 ** 30;
+    const budget = 0.6 * 24 * GiB;
+    const small = planLabelMemory(2 ** 24, budget);
+    assert.equal(small.mode, 'memory');
+    assert.ok(small.bytes < 1.1 * GiB);
+    const big = planLabelMemory(2 ** 30, budget);
+    assert.equal(big.mode, 'windowed');
+    assert.ok(big.bytes <= budget, `${big.bytes} > ${budget}`);
+    assert.ok(big.windowNodes * 32 <= GiB);
+    assert.ok(big.residentPrevNodes < 2 ** 30);
+    assert.equal(labelLayerFileName(3), 'sc-02-data-layer-3.dat');
+  });
+});

@@ -1,0 +1,49 @@
+/** Typed access to the SDR functions of the native addon (native/src/sdr.c); null when not built. */
+import { nativeAddon } from '../../common/native.js';
+
+export interface SdrNative {
+  /** Parents of nodes [start, start+count): 14 u32 per node into `out`. */
+  sdrParents(
+    drgSeed: Uint8Array,
+    feistelKeys: Uint8Array,
+    nodes: number,
+    legacy: boolean,
+    start: number,
+    count: number,
+    out: Uint32Array,
+  ): void;
+  /**
+   * Labels nodes [firstNode, firstNode+count) of `layer`. parents: 14 u32 per node, DRG entries index `cur`
+   * (in 32-byte slots), expander entries index `prev`. Labels go to cur[(outSlot+i)·32].
+   */
+  sdrLabelChunk(
+    replicaId: Uint8Array,
+    layer: number,
+    firstNode: number,
+    count: number,
+    parents: Uint32Array,
+    cur: Uint8Array,
+    outSlot: number,
+    prev: Uint8Array | null,
+  ): void;
+  /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
+  sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
+  /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */
+  sdrBlake2bBackend(want?: 'auto' | 'avx512' | 'avx2' | 'scalar'): string;
+}
+
+let cached: SdrNative | null | undefined;
+
+export function sdrNative(): SdrNative | null {
+  if (cached !== undefined) return cached;
+  const addon = nativeAddon();
+  cached =
+    addon &&
+    typeof addon.sdrParents === 'function' &&
+    typeof addon.sdrLabelChunk === 'function' &&
+    typeof addon.sdrShaBackend === 'function' &&
+    typeof addon.sdrBlake2bBackend === 'function'
+      ? (addon as unknown as SdrNative)
+      : null;
+  return cached;
+}
