@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { porepIdFor } from '../registry.js';
 import { chacha8Keystream } from './chacha8.js';
-import { sealProofParams } from './constants.js';
 import { FeistelCipher, feistelPrecompute } from './feistel.js';
 import { deriveDrgSeed, deriveFeistelKeys, feistelKeysBigint, SdrGraph } from './graph.js';
 import { sdrNative } from './native.js';
@@ -45,7 +45,7 @@ describe('SDR seeds', () => {
   ];
   for (const [id, seed, keys] of table) {
     it(`derives the DRG seed and Feistel keys of proof ${id}`, () => {
-      const porepId = sealProofParams(id).porepId;
+      const porepId = porepIdFor(id);
       assert.equal(hex(deriveDrgSeed(porepId)), seed);
       assert.deepEqual(
         feistelKeysBigint(deriveFeistelKeys(porepId)).map((k) => k.toString(16).padStart(16, '0')),

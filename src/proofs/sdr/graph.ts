@@ -12,12 +12,13 @@
  * give the same numbers (graph.test.ts).
  */
 import { createHash } from 'node:crypto';
+import { type PoRepConfig, sealProof } from '../registry.js';
 import { chacha8Block } from './chacha8.js';
-import { type ApiVersion, BASE_DEGREE, DEGREE, EXP_DEGREE, sealProofParams } from './constants.js';
+import { type ApiVersion, BASE_DEGREE, DEGREE, EXP_DEGREE } from './constants.js';
 import { FeistelCipher, feistelPrecompute } from './feistel.js';
 import { sdrNative } from './native.js';
 
-export type Backend = 'auto' | 'native' | 'ts';
+export type SdrBackend = 'auto' | 'native' | 'ts';
 
 /** SHA256(tag ‖ porep_id): `derive_porep_domain_seed`. */
 export function derivePorepDomainSeed(tag: string, porepId: Uint8Array): Uint8Array {
@@ -83,10 +84,14 @@ export class SdrGraph {
     for (let i = 0; i < 7; i++) this.seedWords[i] = dv.getUint32(4 * i, true);
   }
 
-  /** The graph of a registered seal proof id (0–19). */
-  static forProof(proofId: number): SdrGraph {
-    const p = sealProofParams(proofId);
-    return new SdrGraph(p.nodes, p.porepId, p.apiVersion);
+  /** The graph of a registered seal proof (id 0–19 or name). */
+  static forProof(proof: number | string): SdrGraph {
+    return SdrGraph.forConfig(sealProof(proof));
+  }
+
+  /** The graph of any PoRep config (registered or a test config with an arbitrary porep_id). */
+  static forConfig(cfg: Pick<PoRepConfig, 'nodes' | 'porepId' | 'apiVersion'>): SdrGraph {
+    return new SdrGraph(cfg.nodes, cfg.porepId, cfg.apiVersion);
   }
 
   get sectorSize(): number {
@@ -153,7 +158,7 @@ export class SdrGraph {
    * Parents of nodes [start, start+count) into `out` (14 per node, the parent-cache layout).
    * `backend` 'auto' uses the native kernel when it is built.
    */
-  fillParents(start: number, count: number, out: Uint32Array, backend: Backend = 'auto'): void {
+  fillParents(start: number, count: number, out: Uint32Array, backend: SdrBackend = 'auto'): void {
     if (start < 0 || count < 0 || start + count > this.nodes) throw new RangeError('node range outside the graph');
     if (out.length < count * DEGREE) throw new RangeError('parents output too small');
     const native = backend === 'ts' ? null : sdrNative();

@@ -2,22 +2,7 @@
  * SDR (stacked DRG) for PoRep, bit-exact with rust-fil-proofs: replica id, the parent graph, the parent cache
  * file and PC1 layer labeling.
  */
-export {
-  type ApiVersion,
-  BASE_DEGREE,
-  DEGREE,
-  defaultProofIdFor,
-  EXP_DEGREE,
-  formatSectorSize,
-  layersFor,
-  NODE_SIZE,
-  parseSectorSize,
-  porepIdOf,
-  SECTOR_SIZES,
-  type SealProofParams,
-  sealProofParams,
-} from './constants.js';
-export { type Backend, deriveDrgSeed, deriveFeistelKeys, SdrGraph } from './graph.js';
+export { deriveDrgSeed, deriveFeistelKeys, type SdrBackend, SdrGraph } from './graph.js';
 export {
   defaultLabelBudget,
   type LabelMemoryPlan,

@@ -31,7 +31,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import { BASE_DEGREE, DEGREE, EXP_DEGREE, NODE_SIZE } from './constants.js';
-import type { Backend, SdrGraph } from './graph.js';
+import type { SdrBackend, SdrGraph } from './graph.js';
 import { sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
@@ -110,7 +110,7 @@ export function labelChunkTs(
 export type LabelKernel = typeof labelChunkTs;
 
 /** The kernel for a backend: native when built (and not refused), else TypeScript. */
-export function labelKernel(backend: Backend = 'auto'): { name: 'native' | 'ts'; run: LabelKernel } {
+export function labelKernel(backend: SdrBackend = 'auto'): { name: 'native' | 'ts'; run: LabelKernel } {
   const native = backend === 'ts' ? null : sdrNative();
   if (native) return { name: 'native', run: native.sdrLabelChunk.bind(native) };
   if (backend === 'native') throw new Error('the native SDR kernel is not available');
@@ -251,7 +251,7 @@ export interface LabelSectorOptions {
   cacheDir: string;
   /** The parent cache file; default: ensureParentCache(graph) (generated when missing). */
   parentCachePath?: string;
-  backend?: Backend;
+  backend?: SdrBackend;
   /** RAM budget for labels in bytes (default 60% of total memory). */
   memoryBudget?: number;
   /** Force the windowed plan with this window (tests, low-memory boxes). */

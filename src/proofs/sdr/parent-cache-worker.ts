@@ -1,13 +1,13 @@
 /** Worker thread for parentChunks(): computes the parents of the node ranges it is sent. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DEGREE } from './constants.js';
-import { type Backend, SdrGraph } from './graph.js';
+import { type SdrBackend, SdrGraph } from './graph.js';
 
 const { nodes, porepId, apiVersion, backend } = workerData as {
   nodes: number;
   porepId: Uint8Array;
   apiVersion: '1.0.0' | '1.1.0' | '1.2.0';
-  backend: Backend;
+  backend: SdrBackend;
 };
 const graph = new SdrGraph(nodes, porepId, apiVersion);
 

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { logger } from '../../common/log.js';
 import { DEGREE } from './constants.js';
-import type { Backend, SdrGraph } from './graph.js';
+import type { SdrBackend, SdrGraph } from './graph.js';
 
 const log = logger('sdr');
 
@@ -116,7 +116,7 @@ export interface ParentChunkOptions {
   /** Worker threads computing chunks; 0 or 1 computes on the calling thread. Default: 1 for graphs up to
    * 2^20 nodes, else the number of CPUs. */
   threads?: number;
-  backend?: Backend;
+  backend?: SdrBackend;
 }
 
 function defaultThreads(graph: SdrGraph): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { porepIdOf } from './constants.js';
+import { porepIdFor } from '../registry.js';
 import { generateReplicaId, proverIdFromActorId } from './replica-id.js';
 
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -25,7 +25,7 @@ describe('replica id', () => {
       1,
       new Uint8Array(32).fill(1),
       unhex('fc7e928296e516faade986b28f92d44a4f24b935485223376a799027bc18f833'),
-      porepIdOf(5),
+      porepIdFor(5),
     );
     assert.equal(hex(id), 'd5016203e82464a31bb86e99625b352b60128f2654c317fc9993a3cb480f552b');
   });
