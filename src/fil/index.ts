@@ -3,11 +3,13 @@
  * signatures, RLE+ bitfields, randomness. Services import from here, never from the module files.
  */
 export * from './address.js';
+export * from './bitfield.js';
 export * from './bytes.js';
 export * from './cbor.js';
 export * from './cid.js';
 export * from './errors.js';
 export * from './keys.js';
 export * from './message.js';
+export * from './randomness.js';
 export * from './signature.js';
 export * from './token.js';
