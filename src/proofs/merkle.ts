@@ -331,6 +331,9 @@ export class StoreWriter {
   private readonly bufStart: number[] = [];
   private queue: { pos: number; data: Uint8Array }[] = [];
   private written = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private inFlightBytes = 0;
+  private failure: Error | undefined;
 
   constructor(
     private readonly fh: FileHandle,
@@ -338,6 +341,8 @@ export class StoreWriter {
     private readonly bufferBytes = 1 << 20,
     /** Byte offset of the store inside the file (0 for a file of its own). */
     private readonly baseOffset = 0,
+    /** Bytes of writes allowed in flight before `flush()` waits. */
+    private readonly maxInFlight = 32 << 20,
   ) {}
 
   /** Bytes written so far. */
@@ -384,20 +389,39 @@ export class StoreWriter {
     this.bufLen[row] = 0;
   }
 
-  /** Writes the row buffers that filled up. */
+  /**
+   * Starts writing the row buffers that filled up, and waits only while more than `maxInFlight` bytes
+   * are being written: hashing the next chunk overlaps the writes of the previous ones.
+   */
   async flush(): Promise<void> {
     const q = this.queue;
     this.queue = [];
     for (const { pos, data } of q) {
-      await writeFully(this.fh, data, pos);
-      this.written += data.length;
+      this.inFlightBytes += data.length;
+      const p: Promise<void> = writeFully(this.fh, data, pos).then(
+        () => {
+          this.inFlightBytes -= data.length;
+          this.written += data.length;
+          this.inFlight.delete(p);
+        },
+        (err: unknown) => {
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
+          this.inFlightBytes -= data.length;
+          this.inFlight.delete(p);
+        },
+      );
+      this.inFlight.add(p);
     }
+    while (this.inFlightBytes > this.maxInFlight && this.inFlight.size > 0) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
   }
 
-  /** Writes everything buffered. */
+  /** Writes everything buffered and waits for all writes. */
   async close(): Promise<void> {
     for (let r = 0; r < this.bufs.length; r++) this.queueRow(r);
     await this.flush();
+    while (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
   }
 }
 
