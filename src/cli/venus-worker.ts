@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { pending, runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
+import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
 
 const program = withLogging(new Command('venus-worker'))
   .description('venus-worker: sealing box, runs sealing threads from allocation to persisted')
@@ -16,7 +17,7 @@ pending(program.command('worker').description('list, pause, resume sealing threa
 pending(program.command('processor').description('run as an external processor for a stage'), 'venus-worker processor');
 const util = program.command('util').description('utilities');
 registerCommpCommand(util);
-pending(util.command('parents-cache').description('write the SDR parent cache'), 'util parents-cache');
+registerParentsCacheCommand(util);
 const bench = program.command('bench').description('benchmarks');
 pending(bench.command('seal').description('seal a sector and time each phase'), 'bench seal');
 pending(bench.command('post').description('time Window PoSt proving'), 'bench post');

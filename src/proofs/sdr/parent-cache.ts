@@ -284,7 +284,10 @@ export async function writeParentCache(
       await rename(tmp, path);
     }
     const seconds = (performance.now() - t0) / 1000;
-    log.info({ path, digest, matches, seconds: Math.round(seconds * 10) / 10 }, 'parent cache generated');
+    log.info(
+      { path: write ? path : undefined, fileName, digest, matches, seconds: Math.round(seconds * 10) / 10 },
+      write ? 'parent cache generated' : 'parent cache digest computed',
+    );
     return { path, fileName, digest, bytes, expected, matches, seconds };
   } catch (e) {
     if (fh) await fh.close().catch(() => {});
