@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { Fr32 } from '@web3-storage/data-segment';
 import {
+  createFr32PadTransform,
+  createFr32UnpadTransform,
   fr32PaddedLength,
   fr32PadStream,
   fr32UnpadStream,
@@ -168,5 +172,22 @@ describe('fr32', () => {
       const back = await collect(fr32UnpadStream(chunked(padded, sizes), { chunkBlocks: 5, limit: data.length }));
       assert.deepEqual(back, Buffer.from(data));
     }
+  });
+
+  it('works as Node transforms in a pipeline', async () => {
+    const data = randomBytes(127 * 20 + 9);
+    const parts: Buffer[] = [];
+    await pipeline(
+      Readable.from(chunked(data, [100, 1000])),
+      createFr32PadTransform({ chunkBlocks: 3 }),
+      createFr32UnpadTransform({ chunkBlocks: 2, limit: data.length }),
+      new Writable({
+        write(chunk, _enc, cb) {
+          parts.push(chunk);
+          cb();
+        },
+      }),
+    );
+    assert.deepEqual(Buffer.concat(parts), Buffer.from(data));
   });
 });

@@ -11,6 +11,8 @@
  * output word k is the input shifted right by 2k bits, assembled from unaligned little-endian u32 reads.
  */
 
+import { Duplex } from 'node:stream';
+
 /** Unpadded bytes per Fr32 block. */
 export const FR32_UNPADDED_BLOCK = 127;
 /** Padded bytes per Fr32 block (4 nodes). */
@@ -287,4 +289,14 @@ export async function* fr32UnpadStream(
     if (left <= 0) return;
   }
   if (staged > 0 && left > 0) yield emit(unpadFr32(stage.subarray(0, staged)));
+}
+
+/** `fr32PadStream` as a Node Transform (Duplex) for `stream.pipeline`. */
+export function createFr32PadTransform(options: Fr32StreamOptions = {}): Duplex {
+  return Duplex.from((source: AsyncIterable<Uint8Array>) => fr32PadStream(source, options));
+}
+
+/** `fr32UnpadStream` as a Node Transform (Duplex) for `stream.pipeline`. */
+export function createFr32UnpadTransform(options: Fr32UnpadStreamOptions = {}): Duplex {
+  return Duplex.from((source: AsyncIterable<Uint8Array>) => fr32UnpadStream(source, options));
 }

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  baseTreeFileNames,
   buildTreeInMemory,
+  compoundRoot,
   defaultRowsToDiscard,
   diskStoreLayout,
   isTreeSizeValid,
@@ -198,5 +200,38 @@ describe('StoreWriter and proofs', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('compound trees', () => {
+  it('file names split per base tree', () => {
+    assert.deepEqual(baseTreeFileNames('tree-c', 1), ['sc-02-data-tree-c.dat']);
+    assert.deepEqual(baseTreeFileNames('tree-r-last', 2), [
+      'sc-02-data-tree-r-last-0.dat',
+      'sc-02-data-tree-r-last-1.dat',
+    ]);
+  });
+
+  it('sub and top roots over the base roots (8-8-2, 8-8-0, 8-0-0)', () => {
+    const h8 = shaHasher(8);
+    const h2 = shaHasher(2);
+    const roots = Array.from({ length: 16 }, () => randomBytes(32));
+    const sub0 = new Uint8Array(32);
+    const sub1 = new Uint8Array(32);
+    h8.hashRow(Buffer.concat(roots.slice(0, 8)), sub0);
+    h8.hashRow(Buffer.concat(roots.slice(8)), sub1);
+    const top = new Uint8Array(32);
+    h2.hashRow(Buffer.concat([sub0, sub1]), top);
+    assert.deepEqual(compoundRoot(roots, { sub: 8, top: 2 }, h8, h2), top);
+    assert.deepEqual(compoundRoot(roots.slice(0, 8), { sub: 8, top: 0 }, h8), sub0);
+    assert.deepEqual(Buffer.from(compoundRoot(roots.slice(0, 1), { sub: 0, top: 0 })), roots[0]);
+    // an 8-8-0 compound of base trees is the plain arity-8 tree over the concatenated leaves
+    const leaves = randomBytes(8 * 64 * 32);
+    const baseRoots = Array.from({ length: 8 }, (_, i) =>
+      treeRoot(leaves.subarray(i * 64 * 32, (i + 1) * 64 * 32), h8),
+    );
+    assert.deepEqual(compoundRoot(baseRoots, { sub: 8, top: 0 }, h8), treeRoot(leaves, h8));
+    assert.throws(() => compoundRoot(roots, { sub: 8, top: 0 }, h8), /expected 8 base roots/);
+    assert.throws(() => compoundRoot(roots, { sub: 8, top: 2 }, h8, h8), /arity 2/);
   });
 });

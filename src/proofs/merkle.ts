@@ -161,6 +161,45 @@ export function storeFileName(id: string): string {
   return `sc-02-data-${id}.dat`;
 }
 
+/**
+ * File names of a tree split into `count` base trees (storage-proofs-core `split_config`): one tree keeps
+ * the plain name (`sc-02-data-tree-c.dat`); several get `-<i>` (`sc-02-data-tree-r-last-0.dat` …).
+ */
+export function baseTreeFileNames(id: string, count: number): string[] {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`bad base tree count ${count}`);
+  return count === 1 ? [storeFileName(id)] : Array.from({ length: count }, (_, i) => storeFileName(`${id}-${i}`));
+}
+
+/**
+ * Root of a compound tree from its base-tree roots (merkletree `from_trees` / `from_sub_trees`): with a
+ * sub arity, each run of `sub` consecutive base roots is hashed with the sub hasher; with a top arity too,
+ * the `top` sub roots are hashed with the top hasher. A single base tree is its own root.
+ */
+export function compoundRoot(
+  baseRoots: readonly Uint8Array[],
+  shape: { sub: number; top: number },
+  subHasher?: NodeHasher,
+  topHasher?: NodeHasher,
+): Uint8Array {
+  const hashGroup = (nodes: readonly Uint8Array[], h: NodeHasher | undefined, arity: number): Uint8Array => {
+    if (!h || h.arity !== arity) throw new RangeError(`a hasher of arity ${arity} is needed`);
+    const input = new Uint8Array(arity * NODE_SIZE);
+    nodes.forEach((n, i) => input.set(n, i * NODE_SIZE));
+    const out = new Uint8Array(NODE_SIZE);
+    h.hashRow(input, out);
+    return out;
+  };
+  const expected = shape.sub === 0 ? 1 : shape.top === 0 ? shape.sub : shape.sub * shape.top;
+  if (baseRoots.length !== expected) throw new RangeError(`expected ${expected} base roots, got ${baseRoots.length}`);
+  if (shape.sub === 0) return Uint8Array.from(baseRoots[0]);
+  const subRoots: Uint8Array[] = [];
+  for (let i = 0; i < baseRoots.length; i += shape.sub) {
+    subRoots.push(hashGroup(baseRoots.slice(i, i + shape.sub), subHasher, shape.sub));
+  }
+  if (shape.top === 0) return subRoots[0];
+  return hashGroup(subRoots, topHasher, shape.top);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Streaming builder
 

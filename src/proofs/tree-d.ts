@@ -7,8 +7,9 @@
  * (the sector data itself) first, root last, 32 bytes each, no header. A 32GiB sector gives a 64 GiB file.
  *
  * Built streaming: the staged file is read in 8 MiB chunks, each chunk's subtree is hashed in bulk, and
- * every row is written at its place through per-row 1 MiB buffers, so memory stays around 20 MiB for any
- * sector size. A staged file shorter than the sector reads as zero-extended (PC1 sizes it with set_len).
+ * every row is written at its place through per-row buffers (≤ 1 MiB each) with at most 32 MiB of writes in
+ * flight while the next chunk hashes: under 100 MiB of memory for any sector size, 32 GiB included. A
+ * staged file shorter than the sector reads as zero-extended (PC1 sizes its copy with set_len).
  */
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
