@@ -184,7 +184,7 @@ export function compoundRoot(
   const hashGroup = (nodes: readonly Uint8Array[], h: NodeHasher | undefined, arity: number): Uint8Array => {
     if (!h || h.arity !== arity) throw new RangeError(`a hasher of arity ${arity} is needed`);
     const input = new Uint8Array(arity * NODE_SIZE);
-    nodes.forEach((n, i) => input.set(n, i * NODE_SIZE));
+    for (let i = 0; i < nodes.length; i++) input.set(nodes[i], i * NODE_SIZE);
     const out = new Uint8Array(NODE_SIZE);
     h.hashRow(input, out);
     return out;
