@@ -23,7 +23,7 @@ export interface BitRange {
   count: number;
 }
 
-export interface DecodeOptions {
+export interface BitFieldDecodeOptions {
   /** Apply the on-chain (Rust, fvm_ipld_bitfield) minimality rules instead of go-bitfield's. */
   strict?: boolean;
 }
@@ -230,7 +230,7 @@ export class BitField {
   }
 
   /** Decodes RLE+ bytes (go-bitfield rules, or the on-chain Rust rules with strict). */
-  static decode(bytes: Uint8Array, opts: DecodeOptions = {}): BitField {
+  static decode(bytes: Uint8Array, opts: BitFieldDecodeOptions = {}): BitField {
     if (!(bytes instanceof Uint8Array)) throw new BitFieldError('RLE+ bitfield must be bytes');
     if (bytes.length > BITFIELD_MAX_ENCODED_SIZE) {
       throw new BitFieldError(`encoded bitfield too large (${bytes.length} bytes, max ${BITFIELD_MAX_ENCODED_SIZE})`);
