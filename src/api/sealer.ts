@@ -14,7 +14,7 @@
  */
 import { channel, defineApi, method, type wire } from '../rpc/index.js';
 
-type CidJson = wire.CidJson;
+export type CidJson = wire.CidJson;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Basic types
