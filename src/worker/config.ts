@@ -1,0 +1,591 @@
+/**
+ * venus-worker's TOML configuration, as the deployment guide writes it:
+ *
+ *   [sealer_rpc] url = "ws://127.0.0.1:1789/rpc/v0"        (or addr = "/ip4/127.0.0.1/tcp/1789")
+ *   [sealing] enable_deals = false, max_retries = 3, …      (every §4.1 key, damocles defaults)
+ *   [[store]] location = "…"                                one sealing thread per seal store
+ *   [limit] pc1 = 1, pc2 = 1, c2 = 1                        stage concurrency across threads
+ *   [remote] path = "…"                                     the persist store
+ *   [processors.pc2] external = true                        stage in sub-processes …
+ *   [[processors.pc2.subs]] [processors.pc2.subs.cgroup] cpuset = "24-27"   … one per sub
+ *
+ * The newer damocles names are accepted too ([sector_manager] rpc_client.addr, [[sealing_thread]],
+ * [[attached]], [processors.limitation.concurrent]/[processors.limit], [[processors.<stage>]]); both spellings
+ * end in one `WorkerConfig`. Unknown keys and conflicting spellings are refused with "FILE: key: reason".
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
+import { parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
+import { multiaddrToUrl } from '../rpc/index.js';
+
+/** Stages that can run in external processors (`[processors.<stage>]`). */
+export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
+export type ProcessorStage = (typeof PROCESSOR_STAGES)[number];
+/** Stages a `[limit]` can cap. */
+export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof'] as const;
+export type LimitStage = (typeof LIMIT_STAGES)[number];
+/** Stages of other damocles plans: named so the error says why they are refused. */
+const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'unseal', 'window_post', 'winning_post', 'sealing_daemons'];
+
+export const DEFAULT_RPC_PORT = 17890;
+
+// ---------------------------------------------------------------------------------------------------------
+// small value parsers
+
+const HUMANTIME_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  nsec: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  usec: 1e-3,
+  ms: 1,
+  msec: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
+
+/**
+ * Durations as the Rust worker reads them (humantime: "30s", "5min", "1h 30m", "2days") and as Go writes
+ * them ("1m30s", "500ms"). Returns milliseconds.
+ */
+export function parseHumanDuration(s: string): number {
+  const str = s.trim();
+  if (str === '0') return 0;
+  const re = /\s*(\d+(?:\.\d+)?)\s*([a-zµ]+)/giy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(str))) {
+    const unit = HUMANTIME_UNITS[m[2]!.toLowerCase()];
+    if (unit === undefined) throw new Error(`bad duration "${s}": unknown unit "${m[2]}"`);
+    total += Number(m[1]) * unit;
+    pos = re.lastIndex;
+  }
+  if (pos === 0 || pos !== str.length) throw new Error(`bad duration "${s}" (expected e.g. "30s", "5min", "1m30s")`);
+  return total;
+}
+
+const humanDuration = () =>
+  z.string().transform((s, ctx) => {
+    try {
+      return parseHumanDuration(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** Byte sizes ("8GiB", "512MiB", 1024) to bytes. */
+const byteSize = () =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    try {
+      return parseSectorSize(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace('sector size', 'size') });
+      return z.NEVER;
+    }
+  });
+
+const strict = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
+const count = () => z.number().int().min(0);
+
+// ---------------------------------------------------------------------------------------------------------
+// raw schema (both spellings)
+
+const SealingSchema = strict({
+  allowed_miners: z.array(z.number().int().positive()).nullable().optional(),
+  allowed_sizes: z.array(z.string()).nullable().optional(),
+  enable_deals: z.boolean().optional(),
+  disable_cc: z.boolean().optional(),
+  max_deals: count().nullable().optional(),
+  min_deal_space: byteSize().nullable().optional(),
+  max_retries: count().optional(),
+  seal_interval: humanDuration().optional(),
+  recover_interval: humanDuration().optional(),
+  rpc_polling_interval: humanDuration().optional(),
+  ignore_proof_check: z.boolean().optional(),
+  request_task_max_retries: count().optional(),
+  verify_after_pc2: z.boolean().optional(),
+});
+type RawSealing = z.output<typeof SealingSchema>;
+
+const CgroupSchema = strict({ group_name: z.string().min(1).optional(), cpuset: z.string().min(1).optional() });
+
+const SubSchema = strict({
+  bin: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  stable_wait: humanDuration().optional(),
+  cgroup: CgroupSchema.optional(),
+  numa_preferred: z.number().int().min(0).optional(),
+  envs: z.record(z.string(), z.string()).optional(),
+  concurrent: z.number().int().min(1).optional(),
+  locks: z.array(z.string()).optional(),
+  auto_restart: z.boolean().optional(),
+  inherit_envs: z.boolean().optional(),
+});
+type RawSub = z.output<typeof SubSchema>;
+
+/** Legacy `[processors.<stage>] external = true` with `[[processors.<stage>.subs]]`. */
+const LegacyExtSchema = strict({ external: z.boolean(), subs: z.array(SubSchema).optional() });
+
+const limitMap = <T extends z.ZodType>(value: T) =>
+  z.record(z.string(), value).superRefine((rec, ctx) => {
+    for (const k of Object.keys(rec)) {
+      if (!(LIMIT_STAGES as readonly string[]).includes(k)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `unknown stage (expected one of ${LIMIT_STAGES.join(', ')})`,
+        });
+      }
+    }
+  });
+
+/** `[processors.<stage>]` (legacy table with `external`) or `[[processors.<stage>]]` (damocles list). */
+const stageSchema = () =>
+  z.unknown().transform((v, ctx) => {
+    const r = (Array.isArray(v) ? z.array(SubSchema) : LegacyExtSchema).safeParse(v);
+    if (r.success) return r.data as z.output<typeof LegacyExtSchema> | RawSub[];
+    for (const i of r.error.issues) ctx.addIssue({ ...(i as z.core.$ZodIssue), path: i.path } as never);
+    return z.NEVER;
+  });
+
+const unsupportedStage = () =>
+  z.unknown().superRefine((_v, ctx) => {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'this stage belongs to a plan this build does not run (only the sealer plan)',
+    });
+  });
+
+const ProcessorsSchema = strict({
+  limit: limitMap(count()).optional(),
+  limitation: strict({
+    concurrent: limitMap(count()).optional(),
+    staggered: limitMap(humanDuration()).optional(),
+  }).optional(),
+  ext_locks: z.record(z.string(), z.number().int().min(1)).optional(),
+  static_tree_d: z.record(z.string(), z.string()).optional(),
+  ...(Object.fromEntries(PROCESSOR_STAGES.map((s) => [s, stageSchema().optional()])) as Record<
+    ProcessorStage,
+    z.ZodOptional<ReturnType<typeof stageSchema>>
+  >),
+  ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage().optional()])) as Record<
+    string,
+    z.ZodOptional<ReturnType<typeof unsupportedStage>>
+  >),
+});
+
+const RpcServerSchema = strict({
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+});
+
+export const WorkerConfigSchema = strict({
+  // legacy spellings (the deployment guide)
+  instance: strict({ name: z.string().min(1).optional() }).optional(),
+  worker_server: RpcServerSchema.optional(),
+  sealer_rpc: strict({
+    url: z.string().min(1).optional(),
+    addr: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  }).optional(),
+  store: z.array(strict({ location: z.string().min(1), sealing: SealingSchema.optional() })).optional(),
+  limit: limitMap(count()).optional(),
+  remote: strict({
+    path: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    instance: z.string().min(1).optional(),
+  }).optional(),
+  piece_store: strict({ url: z.string().min(1).optional(), token: z.string().optional() }).optional(),
+  static_tree_d: z.record(z.string(), z.string()).optional(),
+  // damocles spellings
+  worker: strict({
+    name: z.string().min(1).optional(),
+    rpc_server: RpcServerSchema.optional(),
+    ping_interval: humanDuration().optional(),
+    local_pieces_dir: z.string().min(1).optional(),
+    local_pieces_dirs: z.array(z.string().min(1)).optional(),
+  }).optional(),
+  sector_manager: strict({
+    rpc_client: strict({ addr: z.string().min(1), headers: z.record(z.string(), z.string()).optional() }),
+    piece_token: z.string().optional(),
+  }).optional(),
+  sealing_thread: z
+    .array(strict({ location: z.string().min(1), plan: z.string().optional(), sealing: SealingSchema.optional() }))
+    .optional(),
+  attached: z
+    .array(
+      strict({ name: z.string().min(1).optional(), location: z.string().min(1), readonly: z.boolean().optional() }),
+    )
+    .optional(),
+  // both
+  sealing: SealingSchema.optional(),
+  processors: ProcessorsSchema.optional(),
+});
+export type RawWorkerConfig = z.output<typeof WorkerConfigSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// the resolved configuration
+
+export interface SealingConfig {
+  allowedMiners: number[] | null;
+  /** Sector sizes in bytes (null = any). */
+  allowedSizes: number[] | null;
+  /** Registered seal proofs derived from allowedSizes (V1_1; null = any). */
+  allowedProofTypes: number[] | null;
+  enableDeals: boolean;
+  disableCC: boolean;
+  maxDeals: number | null;
+  minDealSpace: number | null;
+  maxRetries: number;
+  sealIntervalMs: number;
+  recoverIntervalMs: number;
+  rpcPollingIntervalMs: number;
+  ignoreProofCheck: boolean;
+  requestTaskMaxRetries: number;
+  verifyAfterPc2: boolean;
+}
+
+/** §4.1 defaults (damocles-worker `Sealing::default`). */
+export const SEALING_DEFAULTS: Readonly<SealingConfig> = Object.freeze({
+  allowedMiners: null,
+  allowedSizes: null,
+  allowedProofTypes: null,
+  enableDeals: false,
+  disableCC: false,
+  maxDeals: null,
+  minDealSpace: null,
+  maxRetries: 5,
+  sealIntervalMs: 30_000,
+  recoverIntervalMs: 60_000,
+  rpcPollingIntervalMs: 180_000,
+  ignoreProofCheck: false,
+  requestTaskMaxRetries: 3,
+  verifyAfterPc2: false,
+});
+
+export interface SealingThreadConfig {
+  /** Absolute path of the seal store. */
+  location: string;
+  plan: 'sealer';
+  sealing: SealingConfig;
+}
+
+export interface PersistStoreConfig {
+  /** The name the manager knows it by (its PersistStores Name); defaults to the path. */
+  name: string;
+  location: string;
+  readonly: boolean;
+}
+
+export interface ProcessorSubConfig {
+  stage: ProcessorStage;
+  /** Default: this program (`<node> <venus-worker> processor <stage>`). */
+  bin: string | null;
+  args: string[] | null;
+  stableWaitMs: number;
+  cgroup: { groupName: string; cpuset: string } | null;
+  numaPreferred: number | null;
+  envs: Record<string, string>;
+  concurrent: number | null;
+  locks: string[];
+  autoRestart: boolean;
+  inheritEnvs: boolean;
+}
+
+export interface WorkerConfig {
+  /** The file it came from (for messages). */
+  file: string;
+  /** Instance name reported to the manager (default: the host name, decided by the daemon). */
+  name: string | null;
+  rpcServer: { host: string; port: number };
+  pingIntervalMs: number;
+  localPiecesDirs: string[];
+  sectorManager: {
+    url: string;
+    headers: Record<string, string>;
+    pieceToken: string | null;
+    pieceStoreUrl: string | null;
+  };
+  sealing: SealingConfig;
+  threads: SealingThreadConfig[];
+  persistStores: PersistStoreConfig[];
+  limits: { concurrent: Partial<Record<LimitStage, number>>; staggeredMs: Partial<Record<LimitStage, number>> };
+  extLocks: Record<string, number>;
+  /** Sector size (bytes) → static CC tree_d file. */
+  staticTreeD: Record<number, string>;
+  /** External processors per stage; a stage that is absent runs in-process. */
+  processors: Partial<Record<ProcessorStage, ProcessorSubConfig[]>>;
+}
+
+export const DEFAULT_STABLE_WAIT_MS = 5000;
+export const DEFAULT_CGROUP_NAME = 'vc-worker';
+
+function mergeSealing(base: SealingConfig, raw: RawSealing | undefined, at: string, problems: string[]): SealingConfig {
+  if (!raw) return base;
+  const out: SealingConfig = { ...base };
+  if (raw.allowed_miners !== undefined) out.allowedMiners = raw.allowed_miners;
+  if (raw.allowed_sizes !== undefined) {
+    if (raw.allowed_sizes === null) {
+      out.allowedSizes = null;
+      out.allowedProofTypes = null;
+    } else {
+      const sizes: number[] = [];
+      raw.allowed_sizes.forEach((s, i) => {
+        try {
+          sizes.push(sectorSizeInfo(parseSectorSize(s)).sectorSize);
+        } catch (err) {
+          problems.push(`${at}.allowed_sizes[${i}]: ${(err as Error).message}`);
+        }
+      });
+      out.allowedSizes = sizes;
+      out.allowedProofTypes = [];
+      for (const s of sizes) {
+        try {
+          out.allowedProofTypes.push(sealProofFor(s).id);
+        } catch (err) {
+          problems.push(`${at}.allowed_sizes: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  if (raw.enable_deals !== undefined) out.enableDeals = raw.enable_deals;
+  if (raw.disable_cc !== undefined) out.disableCC = raw.disable_cc;
+  if (raw.max_deals !== undefined) out.maxDeals = raw.max_deals;
+  if (raw.min_deal_space !== undefined) out.minDealSpace = raw.min_deal_space;
+  if (raw.max_retries !== undefined) out.maxRetries = raw.max_retries;
+  if (raw.seal_interval !== undefined) out.sealIntervalMs = raw.seal_interval;
+  if (raw.recover_interval !== undefined) out.recoverIntervalMs = raw.recover_interval;
+  if (raw.rpc_polling_interval !== undefined) out.rpcPollingIntervalMs = raw.rpc_polling_interval;
+  if (raw.ignore_proof_check !== undefined) out.ignoreProofCheck = raw.ignore_proof_check;
+  if (raw.request_task_max_retries !== undefined) out.requestTaskMaxRetries = raw.request_task_max_retries;
+  if (raw.verify_after_pc2 !== undefined) out.verifyAfterPc2 = raw.verify_after_pc2;
+  return out;
+}
+
+/** The manager's endpoint: a URL as written, or a multiaddr turned into `<scheme>://host:port/rpc/v0`. */
+function managerUrl(addr: string, at: string, problems: string[]): string {
+  if (/^(https?|wss?):\/\//.test(addr)) return addr;
+  if (addr.startsWith('/')) {
+    try {
+      // go-jsonrpc's path, as damocles' rpc_addr appends it
+      return `${multiaddrToUrl(addr, { defaultScheme: 'http' })}/rpc/v0`;
+    } catch (err) {
+      problems.push(`${at}: ${(err as Error).message}`);
+      return '';
+    }
+  }
+  problems.push(
+    `${at}: expected a URL (ws://host:1789/rpc/v0) or a multiaddr (/ip4/127.0.0.1/tcp/1789), not "${addr}"`,
+  );
+  return '';
+}
+
+function absPath(p: string, baseDir: string): string {
+  const e = expandHome(p);
+  return isAbsolute(e) ? e : resolve(baseDir, e);
+}
+
+function resolveSub(stage: ProcessorStage, raw: RawSub): ProcessorSubConfig {
+  return {
+    stage,
+    bin: raw.bin ?? null,
+    args: raw.args ?? null,
+    stableWaitMs: raw.stable_wait ?? DEFAULT_STABLE_WAIT_MS,
+    cgroup: raw.cgroup?.cpuset
+      ? { groupName: raw.cgroup.group_name ?? DEFAULT_CGROUP_NAME, cpuset: raw.cgroup.cpuset }
+      : null,
+    numaPreferred: raw.numa_preferred ?? null,
+    envs: raw.envs ?? {},
+    concurrent: raw.concurrent ?? null,
+    locks: raw.locks ?? [],
+    autoRestart: raw.auto_restart ?? true,
+    inheritEnvs: raw.inherit_envs ?? true,
+  };
+}
+
+/**
+ * Resolves a parsed file into a WorkerConfig; relative paths are resolved against `baseDir`.
+ */
+export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir: string): WorkerConfig {
+  const problems: string[] = [];
+  const both = (a: string, b: string) => problems.push(`${a} and ${b} are two spellings of one setting: keep one`);
+
+  // manager endpoint
+  let url = '';
+  let headers: Record<string, string> = {};
+  if (raw.sealer_rpc && raw.sector_manager) both('[sealer_rpc]', '[sector_manager]');
+  if (raw.sealer_rpc) {
+    if (raw.sealer_rpc.url && raw.sealer_rpc.addr) both('sealer_rpc.url', 'sealer_rpc.addr');
+    const a = raw.sealer_rpc.url ?? raw.sealer_rpc.addr;
+    if (!a) problems.push('sealer_rpc.url: missing (required)');
+    else url = managerUrl(a, raw.sealer_rpc.url ? 'sealer_rpc.url' : 'sealer_rpc.addr', problems);
+    headers = raw.sealer_rpc.headers ?? {};
+  } else if (raw.sector_manager) {
+    url = managerUrl(raw.sector_manager.rpc_client.addr, 'sector_manager.rpc_client.addr', problems);
+    headers = raw.sector_manager.rpc_client.headers ?? {};
+  } else {
+    problems.push(
+      'sealer_rpc.url: missing (required): the venus-sector-manager API, e.g. "ws://127.0.0.1:1789/rpc/v0"',
+    );
+  }
+
+  const sealing = mergeSealing({ ...SEALING_DEFAULTS }, raw.sealing, 'sealing', problems);
+
+  // sealing threads
+  if (raw.store && raw.sealing_thread) both('[[store]]', '[[sealing_thread]]');
+  const threads: SealingThreadConfig[] = [];
+  const seen = new Set<string>();
+  const rawThreads = raw.store
+    ? raw.store.map((s, i) => ({ ...s, plan: undefined as string | undefined, at: `store[${i}]` }))
+    : (raw.sealing_thread ?? []).map((s, i) => ({ ...s, at: `sealing_thread[${i}]` }));
+  for (const t of rawThreads) {
+    const location = absPath(t.location, baseDir);
+    if (seen.has(location)) {
+      problems.push(`${t.at}.location: "${t.location}" is listed twice: one sealing thread per seal store`);
+      continue;
+    }
+    seen.add(location);
+    if (t.plan !== undefined && t.plan !== 'sealer') {
+      problems.push(`${t.at}.plan: "${t.plan}" is not supported by this build (only "sealer")`);
+    }
+    threads.push({ location, plan: 'sealer', sealing: mergeSealing(sealing, t.sealing, `${t.at}.sealing`, problems) });
+  }
+  if (threads.length === 0) {
+    problems.push('store: no seal store: add at least one [[store]] location = "<path/to/local/store>"');
+  }
+
+  // persist stores
+  if (raw.remote && raw.attached) both('[remote]', '[[attached]]');
+  const persistStores: PersistStoreConfig[] = [];
+  if (raw.remote) {
+    if (!raw.remote.path) problems.push('remote.path: missing (required)');
+    else {
+      if (raw.remote.name && raw.remote.instance) both('remote.name', 'remote.instance');
+      const location = absPath(raw.remote.path, baseDir);
+      persistStores.push({ name: raw.remote.name ?? raw.remote.instance ?? location, location, readonly: false });
+    }
+  }
+  for (const a of raw.attached ?? []) {
+    const location = absPath(a.location, baseDir);
+    persistStores.push({ name: a.name ?? location, location, readonly: a.readonly ?? false });
+  }
+  const names = new Set<string>();
+  for (const p of persistStores) {
+    if (names.has(p.name)) problems.push(`attached: persist store name "${p.name}" is used twice`);
+    names.add(p.name);
+  }
+
+  // limits
+  const p = raw.processors ?? {};
+  const limitSpellings = [
+    raw.limit && '[limit]',
+    p.limit && '[processors.limit]',
+    p.limitation?.concurrent && '[processors.limitation.concurrent]',
+  ].filter(Boolean) as string[];
+  if (limitSpellings.length > 1) both(limitSpellings[0]!, limitSpellings[1]!);
+  const concurrent = (raw.limit ?? p.limit ?? p.limitation?.concurrent ?? {}) as Partial<Record<LimitStage, number>>;
+  const staggeredMs = (p.limitation?.staggered ?? {}) as Partial<Record<LimitStage, number>>;
+
+  // processors
+  const processors: Partial<Record<ProcessorStage, ProcessorSubConfig[]>> = {};
+  for (const stage of PROCESSOR_STAGES) {
+    const v = (p as Record<string, unknown>)[stage] as z.output<typeof LegacyExtSchema> | RawSub[] | undefined;
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      if (v.length) processors[stage] = v.map((s) => resolveSub(stage, s));
+    } else if (v.external) {
+      // `external = true` with no subs: one sub with the defaults (the guide's example)
+      const subs = v.subs?.length ? v.subs : [{}];
+      processors[stage] = subs.map((s) => resolveSub(stage, s));
+    }
+  }
+  if (processors.c1) problems.push('processors.c1: C1 always runs in the sealing thread (as in damocles)');
+  const extLocks = p.ext_locks ?? {};
+  for (const [stage, subs] of Object.entries(processors)) {
+    subs.forEach((s, i) => {
+      for (const l of s.locks) {
+        if (!(l in extLocks)) problems.push(`processors.${stage}[${i}].locks: "${l}" is not in [processors.ext_locks]`);
+      }
+    });
+  }
+
+  // static tree_d
+  if (raw.static_tree_d && p.static_tree_d) both('[static_tree_d]', '[processors.static_tree_d]');
+  const staticTreeD: Record<number, string> = {};
+  for (const [k, v] of Object.entries(raw.static_tree_d ?? p.static_tree_d ?? {})) {
+    try {
+      staticTreeD[sectorSizeInfo(parseSectorSize(k)).sectorSize] = absPath(v, baseDir);
+    } catch (err) {
+      problems.push(`static_tree_d.${k}: ${(err as Error).message}`);
+    }
+  }
+
+  // worker identity and control RPC
+  if (raw.instance && raw.worker?.name) both('instance.name', 'worker.name');
+  if (raw.worker_server && raw.worker?.rpc_server) both('[worker_server]', 'worker.rpc_server');
+  const srv = raw.worker_server ?? raw.worker?.rpc_server ?? {};
+  const localPiecesDirs = [
+    ...(raw.worker?.local_pieces_dir ? [raw.worker.local_pieces_dir] : []),
+    ...(raw.worker?.local_pieces_dirs ?? []),
+  ].map((d) => absPath(d, baseDir));
+
+  if (problems.length) throw new ConfigError(file, problems);
+  return {
+    file,
+    name: raw.instance?.name ?? raw.worker?.name ?? null,
+    rpcServer: { host: srv.host ?? '0.0.0.0', port: srv.port ?? DEFAULT_RPC_PORT },
+    pingIntervalMs: raw.worker?.ping_interval ?? 30_000,
+    localPiecesDirs,
+    sectorManager: {
+      url,
+      headers,
+      pieceToken: raw.sector_manager?.piece_token ?? raw.piece_store?.token ?? null,
+      pieceStoreUrl: raw.piece_store?.url ?? null,
+    },
+    sealing,
+    threads,
+    persistStores,
+    limits: { concurrent, staggeredMs },
+    extLocks,
+    staticTreeD,
+    processors,
+  };
+}
+
+/** Parses and resolves config text (tests, `--config -`). */
+export function parseWorkerConfig(file: string, text: string, baseDir = process.cwd()): WorkerConfig {
+  return resolveWorkerConfig(file, parseConfigText(file, text, WorkerConfigSchema), baseDir);
+}
+
+/**
+ * Reads, checks and resolves a worker config file. Relative paths are taken from the working directory, as
+ * the original does (the guide starts the daemon from the directory holding its config).
+ */
+export function loadWorkerConfig(file: string, baseDir = process.cwd()): WorkerConfig {
+  const raw = loadConfigFile(file, WorkerConfigSchema);
+  return resolveWorkerConfig(file, raw, baseDir);
+}
+
+/** Validates an already-parsed object (e.g. a per-store hot config). */
+export function checkWorkerConfig(file: string, raw: unknown, baseDir: string): WorkerConfig {
+  return resolveWorkerConfig(file, checkConfig(file, raw, WorkerConfigSchema), baseDir);
+}
