@@ -77,18 +77,19 @@ export class StateTree {
     this.nextIdOverride = undefined;
   }
 
-  /** Writes a root layer's changes into its StateData; returns the IDs of the actors that changed. */
-  flush(): number[] {
+  /** Writes a root layer's changes into its StateData; returns what changed (for persistence). */
+  flush(): { actors: number[]; addresses: [string, number][] } {
     const data = this.base;
     if (data instanceof StateTree) throw new Error('flush() on a child layer; use commit()');
-    const changed = [...this.overlay.keys()];
+    const actors = [...this.overlay.keys()];
+    const addresses = [...this.newAddresses.entries()];
     for (const [id, rec] of this.overlay) data.actors[id] = rec;
-    for (const [k, id] of this.newAddresses) data.addresses[k] = id;
+    for (const [k, id] of addresses) data.addresses[k] = id;
     if (this.nextIdOverride !== undefined) data.nextId = this.nextIdOverride;
     this.overlay.clear();
     this.newAddresses.clear();
     this.nextIdOverride = undefined;
-    return changed;
+    return { actors, addresses };
   }
 
   /** The actor as it is in this layer. Do not mutate it: use mut(). */

@@ -1,0 +1,840 @@
+/**
+ * The devnet chain node: genesis, the state at the head, the mempool, block production on a clock, message
+ * lookup, gas estimation, and SQLite persistence (WAL; each new tipset is one transaction, so a restart
+ * resumes at the same height with the same state).
+ *
+ * Execution follows lotus: the messages included in tipset H run at epoch H (then the epoch's cron) when
+ * tipset H+1 is produced; H+1's ParentStateRoot and ParentMessageReceipts are their result.
+ */
+import { EventEmitter } from 'node:events';
+import Database from 'better-sqlite3';
+import { logger } from '../common/log.js';
+import {
+  type Address,
+  blake2b256,
+  CID,
+  cborCid,
+  checkMessageValid,
+  checkSignedMessage,
+  concatBytes,
+  decodeSignedMessage,
+  encodeCbor,
+  encodeMessage,
+  encodeSignedMessage,
+  idAddress,
+  type KeyInfo,
+  type Message,
+  messageCid,
+  Protocol,
+  parseAddress,
+  type SignedMessage,
+  SigType,
+  signedMessageCid,
+  signMessage,
+  toHex,
+} from '../fil/index.js';
+import {
+  BEACON_GENESIS_ROUND,
+  type BlockHeader,
+  blockCid,
+  ChainRandomness,
+  computeNextBaseFee,
+  decodeBlockHeader,
+  deterministic96,
+  encodeBlockHeader,
+  type TipSet,
+} from './chain.js';
+import { ExitCode, exitCodeName } from './exitcode.js';
+import { parseState, stringifyState } from './jsonc.js';
+import type { MinerState } from './miner.js';
+import { type Policy, policyFromJson, policyToJson } from './policy.js';
+import { newPowerState, type PowerState } from './power.js';
+import type { ProofVerifier } from './runtime.js';
+import {
+  BURNT_FUNDS_ACTOR,
+  CRON_ACTOR,
+  DATACAP_ACTOR,
+  EAM_ACTOR,
+  emptyState,
+  INIT_ACTOR,
+  MARKET_ACTOR,
+  POWER_ACTOR,
+  REWARD_ACTOR,
+  type StateData,
+  StateTree,
+  SYSTEM_ACTOR,
+  VERIFREG_ACTOR,
+} from './state.js';
+import {
+  type ApplyResult,
+  accountKey,
+  applyMessage,
+  createAccount,
+  messageInclusionGas,
+  type Receipt,
+  runCron,
+} from './vm.js';
+
+const log = logger('devnet.chain');
+
+/** What `init` decides and every later run reads back. */
+export interface DevnetConfig {
+  policy: Policy;
+  /** Wall-clock time between epochs. */
+  blockTimeMs: number;
+  genesisTimestamp: number;
+  /** Hex seed of the deterministic tickets and beacon entries. */
+  seed: string;
+  accounts: { address: string; balance: bigint }[];
+}
+
+export interface MsgLookup {
+  /** CID of the message as included on chain (the signed CID for secp256k1, the unsigned for BLS). */
+  message: CID;
+  receipt: Receipt;
+  /** The tipset where the message was executed (the child of the inclusion tipset). */
+  tipset: TipSet;
+  height: number;
+}
+
+export interface HeadChange {
+  type: 'current' | 'apply' | 'revert';
+  tipset: TipSet;
+}
+
+/** lotus InitialBaseFee (100e6 attoFIL). */
+export const INITIAL_BASE_FEE = 100_000_000n;
+/** lotus MinGasPremium. */
+export const MIN_GAS_PREMIUM = 100_000n;
+/** lotus ReplaceByFeeRatio: a replacing message needs a 25% higher premium. */
+const RBF_NUM = 125n;
+const RBF_DENOM = 100n;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS actors (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS addresses (key TEXT PRIMARY KEY, id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, cid TEXT NOT NULL UNIQUE, header BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  cid TEXT PRIMARY KEY,          -- chain CID (signed CID for secp256k1, unsigned for BLS)
+  unsigned_cid TEXT NOT NULL,
+  signed BLOB NOT NULL,
+  sender INTEGER NOT NULL,       -- actor ID of From
+  nonce INTEGER NOT NULL,
+  block_height INTEGER,          -- NULL while pending in the mempool
+  idx INTEGER,
+  received INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_unsigned ON messages(unsigned_cid);
+CREATE INDEX IF NOT EXISTS messages_block ON messages(block_height, idx);
+CREATE INDEX IF NOT EXISTS messages_pending ON messages(sender, nonce) WHERE block_height IS NULL;
+CREATE TABLE IF NOT EXISTS receipts (
+  cid TEXT PRIMARY KEY, exec_height INTEGER NOT NULL, idx INTEGER NOT NULL,
+  exit_code INTEGER NOT NULL, ret BLOB NOT NULL, gas_used INTEGER NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS receipts_exec ON receipts(exec_height, idx);
+CREATE TABLE IF NOT EXISTS objects (cid TEXT PRIMARY KEY, data BLOB NOT NULL);
+`;
+
+interface MessageRow {
+  cid: string;
+  unsigned_cid: string;
+  signed: Buffer;
+  sender: number;
+  nonce: number;
+  block_height: number | null;
+  idx: number | null;
+}
+
+export class DevnetNode {
+  readonly events = new EventEmitter();
+  readonly policy: Policy;
+  readonly config: DevnetConfig;
+  /** Committed state at the head: the result of executing everything before the head's messages. */
+  state: StateData;
+  head: TipSet;
+  private readonly blocks = new Map<number, BlockHeader>();
+  private timer: NodeJS.Timeout | undefined;
+  private producing: Promise<TipSet> | undefined;
+  private closed = false;
+  /** Keys the node can sign with (genesis accounts): MpoolPushMessage, `send`. */
+  readonly wallet = new Map<string, KeyInfo>();
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly verifier: ProofVerifier,
+  ) {
+    const cfg = this.meta('config');
+    if (!cfg) throw new Error('devnet database has no genesis (run venus-devnet init)');
+    this.config = parseConfig(cfg);
+    this.policy = this.config.policy;
+    this.state = this.loadState();
+    const h = this.db.prepare('SELECT MAX(height) AS h FROM blocks').get() as { h: number | null };
+    if (h.h === null) throw new Error('devnet database has no blocks');
+    this.head = this.tipSetAt(h.h);
+    this.events.setMaxListeners(0);
+  }
+
+  /** Creates the database and genesis (state and block 0). Fails if the database already has a chain. */
+  static create(path: string, config: DevnetConfig, verifier: ProofVerifier): DevnetNode {
+    const db = openDb(path);
+    if (db.prepare("SELECT value FROM meta WHERE key = 'config'").get()) {
+      db.close();
+      throw new Error(`${path} already holds a devnet chain`);
+    }
+    db.transaction(() => writeGenesis(db, config))();
+    return new DevnetNode(db, verifier);
+  }
+
+  /** Opens an existing devnet database at its head. */
+  static open(path: string, verifier: ProofVerifier): DevnetNode {
+    return new DevnetNode(openDb(path), verifier);
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  private loadState(): StateData {
+    const s = emptyState();
+    for (const r of this.db.prepare('SELECT id, body FROM actors').iterate() as Iterable<{
+      id: number;
+      body: string;
+    }>) {
+      s.actors[r.id] = parseState(r.body);
+    }
+    for (const r of this.db.prepare('SELECT key, id FROM addresses').iterate() as Iterable<{
+      key: string;
+      id: number;
+    }>) {
+      s.addresses[r.key] = r.id;
+    }
+    s.nextId = Number(this.meta('nextId'));
+    return s;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // chain access
+
+  blockAt(height: number): BlockHeader {
+    const cached = this.blocks.get(height);
+    if (cached) return cached;
+    const row = this.db.prepare('SELECT header FROM blocks WHERE height = ?').get(height) as
+      | { header: Buffer }
+      | undefined;
+    if (!row) throw new Error(`no block at height ${height}`);
+    const h = decodeBlockHeader(new Uint8Array(row.header));
+    if (this.blocks.size > 2000) this.blocks.clear();
+    this.blocks.set(height, h);
+    return h;
+  }
+
+  tipSetAt(height: number): TipSet {
+    const block = this.blockAt(height);
+    return { height, block, cid: blockCid(block) };
+  }
+
+  /** The tipset with this block CID, or undefined. */
+  tipSetByCid(cid: CID | string): TipSet | undefined {
+    const row = this.db.prepare('SELECT height FROM blocks WHERE cid = ?').get(cid.toString()) as
+      | { height: number }
+      | undefined;
+    return row ? this.tipSetAt(row.height) : undefined;
+  }
+
+  /** Chain randomness over the chain ending at `height` (default: the head). */
+  randomness(height = this.head.height): ChainRandomness {
+    return new ChainRandomness(height, (h) => this.blockAt(h));
+  }
+
+  /** A read-only view of the head state. Mutations land in the view's own layer and are dropped. */
+  view(): StateTree {
+    return new StateTree(this.state);
+  }
+
+  /** Raw CBOR of a chain object (block header, message, or a root the devnet recorded). */
+  readObj(cid: CID): Uint8Array | undefined {
+    const s = cid.toString();
+    const b = this.db.prepare('SELECT header FROM blocks WHERE cid = ?').get(s) as { header: Buffer } | undefined;
+    if (b) return new Uint8Array(b.header);
+    const m = this.db.prepare('SELECT signed FROM messages WHERE cid = ? OR unsigned_cid = ? LIMIT 1').get(s, s) as
+      | { signed: Buffer }
+      | undefined;
+    if (m) {
+      const sm = decodeSignedMessage(new Uint8Array(m.signed));
+      return messageCid(sm.message).toString() === s ? encodeMessage(sm.message) : encodeSignedMessage(sm);
+    }
+    const o = this.db.prepare('SELECT data FROM objects WHERE cid = ?').get(s) as { data: Buffer } | undefined;
+    return o ? new Uint8Array(o.data) : undefined;
+  }
+
+  /** Messages included in the block at `height`, in order. */
+  blockMessages(height: number): { cid: CID; signed: SignedMessage }[] {
+    const rows = this.db
+      .prepare('SELECT cid, signed FROM messages WHERE block_height = ? ORDER BY idx')
+      .all(height) as MessageRow[];
+    return rows.map((r) => ({ cid: CID.parse(r.cid), signed: decodeSignedMessage(new Uint8Array(r.signed)) }));
+  }
+
+  /** Receipts of the messages executed to produce the state of the tipset at `execHeight`. */
+  receiptsAt(execHeight: number): Receipt[] {
+    const rows = this.db
+      .prepare('SELECT exit_code, ret, gas_used FROM receipts WHERE exec_height = ? ORDER BY idx')
+      .all(execHeight) as { exit_code: number; ret: Buffer; gas_used: number }[];
+    return rows.map((r) => ({ exitCode: r.exit_code, return: new Uint8Array(r.ret), gasUsed: r.gas_used }));
+  }
+
+  /** A message by its signed or unsigned CID. */
+  getMessage(cid: CID | string): SignedMessage | undefined {
+    const s = cid.toString();
+    const m = this.db.prepare('SELECT signed FROM messages WHERE cid = ? OR unsigned_cid = ? LIMIT 1').get(s, s) as
+      | { signed: Buffer }
+      | undefined;
+    return m ? decodeSignedMessage(new Uint8Array(m.signed)) : undefined;
+  }
+
+  /** StateSearchMsg: where a message (signed or unsigned CID) was executed, if it has been. */
+  searchMsg(cid: CID | string): MsgLookup | undefined {
+    const s = cid.toString();
+    const row = this.db
+      .prepare(
+        `SELECT m.cid AS cid, r.exec_height AS h, r.exit_code AS e, r.ret AS ret, r.gas_used AS g
+         FROM messages m JOIN receipts r ON r.cid = m.cid
+         WHERE (m.cid = ? OR m.unsigned_cid = ?) LIMIT 1`,
+      )
+      .get(s, s) as { cid: string; h: number; e: number; ret: Buffer; g: number } | undefined;
+    if (!row || row.h > this.head.height) return undefined;
+    return {
+      message: CID.parse(row.cid),
+      receipt: { exitCode: row.e, return: new Uint8Array(row.ret), gasUsed: row.g },
+      tipset: this.tipSetAt(row.h),
+      height: row.h,
+    };
+  }
+
+  /** Why a message failed, as the actor said (not part of the receipt; for logs and the messager). */
+  receiptError(cid: CID | string): string | undefined {
+    const row = this.db.prepare('SELECT error FROM receipts WHERE cid = ?').get(cid.toString()) as
+      | { error: string | null }
+      | undefined;
+    return row?.error ?? undefined;
+  }
+
+  /** StateWaitMsg: resolves once the message has `confidence` tipsets on top of its execution tipset. */
+  waitMsg(cid: CID | string, confidence: number, signal?: AbortSignal): Promise<MsgLookup> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const r = this.searchMsg(cid);
+        if (r && this.head.height - r.height >= confidence) {
+          cleanup();
+          resolve(r);
+          return true;
+        }
+        return false;
+      };
+      const onHead = () => void check();
+      const onAbort = () => {
+        cleanup();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      const cleanup = () => {
+        this.events.off('head', onHead);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (check()) return;
+      this.events.on('head', onHead);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // accounts and mempool
+
+  /** ID of an address in the head state. */
+  lookupId(a: Address): number | undefined {
+    return this.view().resolve(a);
+  }
+
+  /** Key address (f1/f3) of an account. */
+  accountKey(a: Address): Address | undefined {
+    const id = this.lookupId(a);
+    if (id === undefined) return a.protocol === Protocol.BLS || a.protocol === Protocol.Secp256k1 ? a : undefined;
+    const rec = this.state.actors[id];
+    return rec ? accountKey(rec) : undefined;
+  }
+
+  /** Next nonce for an address: after its pending messages (MpoolGetNonce). */
+  mpoolNonce(a: Address): number {
+    const id = this.lookupId(a);
+    if (id === undefined) return 0;
+    const stateNonce = this.state.actors[id]!.nonce;
+    let next = stateNonce;
+    const rows = this.db
+      .prepare('SELECT nonce FROM messages WHERE block_height IS NULL AND sender = ? AND nonce >= ? ORDER BY nonce')
+      .all(id, stateNonce) as { nonce: number }[];
+    for (const r of rows) if (r.nonce === next) next++;
+    return next;
+  }
+
+  pending(): SignedMessage[] {
+    const rows = this.db
+      .prepare('SELECT signed FROM messages WHERE block_height IS NULL ORDER BY sender, nonce')
+      .all() as MessageRow[];
+    return rows.map((r) => decodeSignedMessage(new Uint8Array(r.signed)));
+  }
+
+  /** Validates and adds a signed message to the mempool (MpoolPush). Returns its chain CID. */
+  mpoolPush(sm: SignedMessage): CID {
+    const m = sm.message;
+    const size = chainLength(sm);
+    checkMessageValid(m, messageInclusionGas(size));
+    if (m.gasFeeCap < this.policy.minimumBaseFee) {
+      throw new Error(`mpool push: gas fee cap too low: ${m.gasFeeCap} < ${this.policy.minimumBaseFee}`);
+    }
+    const view = this.view();
+    const id = view.resolve(m.from);
+    const rec = id === undefined ? undefined : view.get(id);
+    if (!rec) throw new Error(`mpool push: sender ${m.from.toString()} not found`);
+    const key = accountKey(rec);
+    if (!key) throw new Error(`mpool push: sender ${m.from.toString()} is not an account`);
+    const expectType = key.protocol === Protocol.BLS ? SigType.BLS : SigType.Secp256k1;
+    if (sm.signature.type !== expectType) throw new Error('mpool push: signature type does not match the sender key');
+    checkSignedMessage(sm, key);
+    if (m.nonce < rec.nonce) throw new Error(`mpool push: nonce too low: ${m.nonce} < ${rec.nonce}`);
+    const required = BigInt(m.gasLimit) * m.gasFeeCap + m.value;
+    if (rec.balance < required) {
+      throw new Error(`mpool push: not enough funds (required: ${required}, balance: ${rec.balance})`);
+    }
+    const cid = signedMessageCid(sm);
+    const existing = this.db
+      .prepare('SELECT cid, signed FROM messages WHERE block_height IS NULL AND sender = ? AND nonce = ?')
+      .get(id, m.nonce) as MessageRow | undefined;
+    if (existing) {
+      if (existing.cid === cid.toString()) return cid;
+      const old = decodeSignedMessage(new Uint8Array(existing.signed)).message;
+      if (m.gasPremium * RBF_DENOM < old.gasPremium * RBF_NUM) {
+        throw new Error(
+          `mpool push: message with nonce ${m.nonce} already in mpool, increase GasPremium to ${(old.gasPremium * RBF_NUM) / RBF_DENOM + 1n} from ${old.gasPremium} to replace`,
+        );
+      }
+      this.db.prepare('DELETE FROM messages WHERE cid = ?').run(existing.cid);
+    }
+    const dup = this.db.prepare('SELECT block_height FROM messages WHERE cid = ?').get(cid.toString());
+    if (dup) return cid;
+    this.db
+      .prepare(
+        'INSERT INTO messages (cid, unsigned_cid, signed, sender, nonce, block_height, idx, received) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)',
+      )
+      .run(cid.toString(), messageCid(m).toString(), Buffer.from(encodeSignedMessage(sm)), id, m.nonce, Date.now());
+    this.events.emit('mpool', cid);
+    return cid;
+  }
+
+  /** Signs with a key the node holds and pushes (MpoolPushMessage); fills nonce and gas if unset. */
+  async mpoolPushMessage(m: Message, maxFee = 0n): Promise<SignedMessage> {
+    const key = this.accountKey(m.from);
+    const ki = key && this.wallet.get(key.key());
+    if (!key || !ki) throw new Error(`the devnet holds no key for ${m.from.toString()}`);
+    const filled = { ...m, from: m.from, nonce: this.mpoolNonce(m.from) };
+    const est = await this.estimateMessageGas(filled, maxFee);
+    const sm = signMessage(ki, est);
+    this.mpoolPush(sm);
+    return sm;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // execution without inclusion: estimation and StateCall
+
+  private execContext(epoch: number, baseFee: bigint) {
+    return {
+      policy: this.policy,
+      epoch,
+      baseFee,
+      rand: this.randomness(epoch),
+      verifier: this.verifier,
+    };
+  }
+
+  /** Runs a message on a throw-away copy of the head state (StateCall); never included. */
+  async call(m: Message, opts: { skipSenderChecks?: boolean; signatureBytes?: number } = {}): Promise<ApplyResult> {
+    const tree = this.view();
+    const size = encodeMessage(m).length + (opts.signatureBytes ?? 0);
+    return applyMessage(tree, this.execContext(this.head.height, this.head.block.parentBaseFee), m, size, {
+      skipSenderChecks: opts.skipSenderChecks ?? true,
+    });
+  }
+
+  /** GasEstimateGasLimit: gas used by the message at the head, or an error if it would fail. */
+  async estimateGasLimit(m: Message): Promise<number> {
+    const key = this.accountKey(m.from);
+    const sigBytes = key?.protocol === Protocol.Secp256k1 ? 69 : 0;
+    const id = this.lookupId(m.from);
+    const probe: Message = {
+      ...m,
+      gasLimit: this.policy.blockGasLimit,
+      gasFeeCap: this.policy.minimumBaseFee + 1n,
+      gasPremium: 1n,
+      nonce: id === undefined ? m.nonce : this.state.actors[id]!.nonce,
+    };
+    const r = await this.call(probe, { skipSenderChecks: true, signatureBytes: sigBytes });
+    if (r.receipt.exitCode !== ExitCode.Ok) {
+      throw new Error(`message execution failed: exit ${exitCodeName(r.receipt.exitCode)}, reason: ${r.error ?? ''}`);
+    }
+    return r.receipt.gasUsed;
+  }
+
+  /** GasEstimateFeeCap: the parent base fee grown for `maxQueueBlocks` full blocks (×1.125 each), plus the premium. */
+  estimateFeeCap(m: Message, maxQueueBlocks = 20): bigint {
+    let fee = this.nextBaseFee();
+    for (let i = 0; i < maxQueueBlocks; i++) fee = (fee * 1125n) / 1000n;
+    return fee + m.gasPremium;
+  }
+
+  /** GasEstimateGasPremium: the devnet's blocks are never full, so the minimum premium suffices. */
+  estimateGasPremium(): bigint {
+    return MIN_GAS_PREMIUM;
+  }
+
+  /** GasEstimateMessageGas: fills GasLimit (× over-estimation), GasPremium and GasFeeCap where unset. */
+  async estimateMessageGas(m: Message, maxFee = 0n, overEstimation = 1.25): Promise<Message> {
+    const out = { ...m };
+    if (out.gasLimit === 0) {
+      const used = await this.estimateGasLimit(out);
+      out.gasLimit = Math.min(Math.ceil(used * overEstimation), this.policy.blockGasLimit);
+    }
+    if (out.gasPremium === 0n) out.gasPremium = this.estimateGasPremium();
+    if (out.gasFeeCap === 0n) out.gasFeeCap = this.estimateFeeCap(out, 20);
+    // lotus capGasFee: never pay more than maxFee in total
+    if (maxFee > 0n && BigInt(out.gasLimit) * out.gasFeeCap > maxFee) {
+      out.gasFeeCap = maxFee / BigInt(out.gasLimit);
+      if (out.gasPremium > out.gasFeeCap) out.gasPremium = out.gasFeeCap;
+    }
+    return out;
+  }
+
+  /** Base fee that the next tipset's messages will pay. */
+  nextBaseFee(): bigint {
+    const msgs = this.blockMessages(this.head.height);
+    const used = msgs.reduce((s, x) => s + x.signed.message.gasLimit, 0);
+    return computeNextBaseFee(this.head.block.parentBaseFee, used, this.policy);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // block production
+
+  /** Produces the next tipset now (waits for one already under way). */
+  async mine(): Promise<TipSet> {
+    while (this.producing) await this.producing;
+    this.producing = this.produce().finally(() => {
+      this.producing = undefined;
+    });
+    return this.producing;
+  }
+
+  /** Mines until the head reaches `height`. */
+  async mineUntil(height: number): Promise<TipSet> {
+    while (this.head.height < height) await this.mine();
+    return this.head;
+  }
+
+  private async produce(): Promise<TipSet> {
+    if (this.closed) throw new Error('devnet node is closed');
+    const parent = this.head;
+    const H = parent.height;
+    const root = new StateTree(this.state);
+    const tree = root.fork();
+    const ctx = this.execContext(H, parent.block.parentBaseFee);
+
+    // execute the head's messages at epoch H, then the epoch's cron
+    const included = this.blockMessages(H);
+    const receipts: { cid: string; receipt: Receipt; error?: string }[] = [];
+    let gasLimitUsed = 0;
+    for (const { cid, signed } of included) {
+      gasLimitUsed += signed.message.gasLimit;
+      const r = await applyMessage(tree, ctx, signed.message, chainLength(signed));
+      receipts.push({ cid: cid.toString(), receipt: r.receipt, error: r.error });
+      if (r.receipt.exitCode !== 0) {
+        log.debug({ cid: cid.toString(), exit: r.receipt.exitCode, err: r.error }, 'message failed');
+      }
+    }
+    await runCron(tree, ctx);
+    tree.commit();
+
+    const height = H + 1;
+    const baseFee = computeNextBaseFee(parent.block.parentBaseFee, gasLimitUsed, this.policy);
+    const flushed = root.flush();
+    const stateRoot = cborCid(
+      encodeCbor([
+        parent.block.parentStateRoot,
+        flushed.actors
+          .sort((a, b) => a - b)
+          .map((id) => [id, blake2b256(new TextEncoder().encode(stringifyState(this.state.actors[id])))]),
+      ]),
+    );
+    const receiptsRoot = cborCid(
+      encodeCbor(receipts.map((r) => [r.receipt.exitCode, r.receipt.return, r.receipt.gasUsed])),
+    );
+
+    // select the next messages against the new state
+    const selected = this.selectMessages(root, baseFee);
+    const secp = selected.filter((s) => s.signed.signature.type !== SigType.BLS).map((s) => CID.parse(s.cid));
+    const bls = selected.filter((s) => s.signed.signature.type === SigType.BLS).map((s) => CID.parse(s.cid));
+    const txMetaBytes = encodeCbor([bls, secp]);
+    const txMeta = cborCid(txMetaBytes);
+    const seed = Buffer.from(this.config.seed, 'hex');
+    const block: BlockHeader = {
+      miner: this.blockProducer(root),
+      ticket: deterministic96(seed, 'ticket', height),
+      electionProof: { winCount: 1, vrfProof: deterministic96(seed, 'election', height) },
+      beaconEntries: [{ round: BEACON_GENESIS_ROUND + height, data: deterministic96(seed, 'beacon', height) }],
+      winPoStProof: [],
+      parents: [parent.cid],
+      parentWeight: parent.block.parentWeight + 1n,
+      height,
+      parentStateRoot: stateRoot,
+      parentMessageReceipts: receiptsRoot,
+      messages: txMeta,
+      blsAggregate: null,
+      timestamp: Math.max(parent.block.timestamp, Math.floor(Date.now() / 1000)),
+      blockSig: null,
+      forkSignaling: 0,
+      parentBaseFee: baseFee,
+    };
+    const cid = blockCid(block);
+
+    // persist: one transaction per tipset
+    const putActor = this.db.prepare('INSERT OR REPLACE INTO actors (id, body) VALUES (?, ?)');
+    const putAddr = this.db.prepare('INSERT OR REPLACE INTO addresses (key, id) VALUES (?, ?)');
+    const putReceipt = this.db.prepare(
+      'INSERT OR REPLACE INTO receipts (cid, exec_height, idx, exit_code, ret, gas_used, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const include = this.db.prepare('UPDATE messages SET block_height = ?, idx = ? WHERE cid = ?');
+    const putObj = this.db.prepare('INSERT OR IGNORE INTO objects (cid, data) VALUES (?, ?)');
+    const dropStale = this.db.prepare('DELETE FROM messages WHERE block_height IS NULL AND sender = ? AND nonce < ?');
+    this.db.transaction(() => {
+      for (const id of flushed.actors) putActor.run(id, stringifyState(this.state.actors[id]));
+      for (const [k, id] of flushed.addresses) putAddr.run(k, id);
+      this.setMeta('nextId', String(this.state.nextId));
+      receipts.forEach((r, i) =>
+        putReceipt.run(
+          r.cid,
+          height,
+          i,
+          r.receipt.exitCode,
+          Buffer.from(r.receipt.return),
+          r.receipt.gasUsed,
+          r.error ?? null,
+        ),
+      );
+      selected.forEach((s, i) => include.run(height, i, s.cid));
+      for (const id of flushed.actors) {
+        const a = this.state.actors[id]!;
+        if (a.kind === 'account') dropStale.run(id, a.nonce);
+      }
+      putObj.run(txMeta.toString(), Buffer.from(txMetaBytes));
+      this.db
+        .prepare('INSERT INTO blocks (height, cid, header) VALUES (?, ?, ?)')
+        .run(height, cid.toString(), Buffer.from(encodeBlockHeader(block)));
+    })();
+    const ts: TipSet = { height, cid, block };
+    this.blocks.set(height, block);
+    this.head = ts;
+    this.events.emit('head', { type: 'apply', tipset: ts } satisfies HeadChange);
+    return ts;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+
+  /** Pending messages that can go in the next block: consecutive nonces per sender, fee cap ≥ base fee, within the gas limit. */
+  private selectMessages(tree: StateTree, baseFee: bigint): { cid: string; signed: SignedMessage }[] {
+    const rows = this.db
+      .prepare('SELECT cid, signed, sender, nonce FROM messages WHERE block_height IS NULL ORDER BY received, nonce')
+      .all() as MessageRow[];
+    const bySender = new Map<number, MessageRow[]>();
+    for (const r of rows) {
+      const list = bySender.get(r.sender) ?? [];
+      list.push(r);
+      bySender.set(r.sender, list);
+    }
+    const out: { cid: string; signed: SignedMessage }[] = [];
+    let gas = 0;
+    for (const [sender, list] of bySender) {
+      const rec = tree.get(sender);
+      if (!rec) continue;
+      let nonce = rec.nonce;
+      let funds = rec.balance;
+      for (const r of list.sort((a, b) => a.nonce - b.nonce)) {
+        if (r.nonce < nonce) continue;
+        if (r.nonce > nonce) break;
+        const sm = decodeSignedMessage(new Uint8Array(r.signed));
+        const m = sm.message;
+        if (m.gasFeeCap < baseFee) break;
+        const need = BigInt(m.gasLimit) * m.gasFeeCap + m.value;
+        if (need > funds || gas + m.gasLimit > this.policy.blockGasLimit) break;
+        funds -= need;
+        gas += m.gasLimit;
+        out.push({ cid: r.cid, signed: sm });
+        nonce++;
+      }
+    }
+    return out;
+  }
+
+  /** The block's Miner: the miner with the most power, else the reward actor. */
+  private blockProducer(tree: StateTree): Address {
+    const power = tree.stateOf<PowerState>(POWER_ACTOR);
+    let best: [number, bigint] | undefined;
+    for (const [id, c] of Object.entries(power.claims)) {
+      if (c.rawBytePower > 0n && (!best || c.rawBytePower > best[1])) best = [Number(id), c.rawBytePower];
+    }
+    return idAddress(best ? best[0] : REWARD_ACTOR);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // clock
+
+  /** Starts producing a tipset every blockTimeMs. */
+  start(): void {
+    if (this.timer || this.closed) return;
+    const tick = async () => {
+      const started = Date.now();
+      try {
+        await this.mine();
+      } catch (e) {
+        if (!this.closed)
+          log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'block production failed');
+      }
+      if (this.closed || !this.timer) return;
+      this.timer = setTimeout(tick, Math.max(0, this.config.blockTimeMs - (Date.now() - started)));
+    };
+    this.timer = setTimeout(tick, this.config.blockTimeMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    while (this.producing) await this.producing.catch(() => undefined);
+    this.closed = true;
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // queries
+
+  minerState(a: Address): { id: number; st: MinerState } | undefined {
+    const id = this.lookupId(a);
+    if (id === undefined) return undefined;
+    const rec = this.state.actors[id];
+    if (!rec || rec.kind !== 'miner') return undefined;
+    return { id, st: rec.state as MinerState };
+  }
+
+  minerIds(): number[] {
+    return Object.values(this.state.actors)
+      .filter((a) => a.kind === 'miner')
+      .map((a) => a.id)
+      .sort((a, b) => a - b);
+  }
+}
+
+/** Bytes a message occupies on chain: the unsigned message for BLS, the signed message otherwise. */
+export function chainLength(sm: SignedMessage): number {
+  return sm.signature.type === SigType.BLS ? encodeMessage(sm.message).length : encodeSignedMessage(sm).length;
+}
+
+function openDb(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export function configToJson(c: DevnetConfig): string {
+  return JSON.stringify({
+    policy: policyToJson(c.policy),
+    blockTimeMs: c.blockTimeMs,
+    genesisTimestamp: c.genesisTimestamp,
+    seed: c.seed,
+    accounts: c.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
+  });
+}
+
+function parseConfig(s: string): DevnetConfig {
+  const j = JSON.parse(s);
+  return {
+    policy: policyFromJson(j.policy),
+    blockTimeMs: j.blockTimeMs,
+    genesisTimestamp: j.genesisTimestamp,
+    seed: j.seed,
+    accounts: (j.accounts as { address: string; balance: string }[]).map((a) => ({
+      address: a.address,
+      balance: BigInt(a.balance),
+    })),
+  };
+}
+
+function writeGenesis(db: Database.Database, config: DevnetConfig): void {
+  const data = emptyState();
+  const t = new StateTree(data);
+  for (const [id, kind] of [
+    [SYSTEM_ACTOR, 'system'],
+    [INIT_ACTOR, 'init'],
+    [REWARD_ACTOR, 'reward'],
+    [CRON_ACTOR, 'cron'],
+    [MARKET_ACTOR, 'market'],
+    [VERIFREG_ACTOR, 'verifreg'],
+    [DATACAP_ACTOR, 'datacap'],
+    [EAM_ACTOR, 'eam'],
+    [BURNT_FUNDS_ACTOR, 'burnt'],
+  ] as const) {
+    t.createSingleton(id, kind, {});
+  }
+  t.createSingleton(POWER_ACTOR, 'power', newPowerState());
+  for (const a of config.accounts) createAccount(t, parseAddress(a.address), a.balance);
+  t.flush();
+  const putActor = db.prepare('INSERT INTO actors (id, body) VALUES (?, ?)');
+  for (const [id, rec] of Object.entries(data.actors)) putActor.run(Number(id), stringifyState(rec));
+  const putAddr = db.prepare('INSERT INTO addresses (key, id) VALUES (?, ?)');
+  for (const [k, id] of Object.entries(data.addresses)) putAddr.run(k, id);
+  const setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+  setMeta.run('config', configToJson(config));
+  setMeta.run('nextId', String(data.nextId));
+  const seed = Buffer.from(config.seed, 'hex');
+  const empty = encodeCbor([[], []]);
+  const genesisRoot = cborCid(encodeCbor(['venus-devnet genesis', toHex(blake2b256(concatBytes(seed)))]));
+  const block: BlockHeader = {
+    miner: idAddress(SYSTEM_ACTOR),
+    ticket: deterministic96(seed, 'ticket', 0),
+    electionProof: { winCount: 0, vrfProof: deterministic96(seed, 'election', 0) },
+    beaconEntries: [{ round: BEACON_GENESIS_ROUND, data: deterministic96(seed, 'beacon', 0) }],
+    winPoStProof: [],
+    parents: [],
+    parentWeight: 0n,
+    height: 0,
+    parentStateRoot: genesisRoot,
+    parentMessageReceipts: cborCid(encodeCbor([])),
+    messages: cborCid(empty),
+    blsAggregate: null,
+    timestamp: config.genesisTimestamp,
+    blockSig: null,
+    forkSignaling: 0,
+    parentBaseFee: INITIAL_BASE_FEE,
+  };
+  db.prepare('INSERT INTO blocks (height, cid, header) VALUES (?, ?, ?)').run(
+    0,
+    blockCid(block).toString(),
+    Buffer.from(encodeBlockHeader(block)),
+  );
+  db.prepare('INSERT OR IGNORE INTO objects (cid, data) VALUES (?, ?)').run(
+    cborCid(empty).toString(),
+    Buffer.from(empty),
+  );
+}
