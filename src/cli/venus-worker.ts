@@ -4,6 +4,7 @@ import { pending, runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
 import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
+import { registerStoreCommands } from '../worker/commands/store.js';
 
 const program = withLogging(new Command('venus-worker'))
   .description('venus-worker: sealing box, runs sealing threads from allocation to persisted')
@@ -11,8 +12,7 @@ const program = withLogging(new Command('venus-worker'))
 
 pending(program.command('daemon').description('run the worker (--config FILE)'), 'venus-worker daemon');
 const store = program.command('store').description('seal and persist stores');
-pending(store.command('seal-init').description('format seal stores (-l PATH…)'), 'store seal-init');
-pending(store.command('file-init').description('format a persist store (-l PATH)'), 'store file-init');
+registerStoreCommands(store);
 pending(program.command('worker').description('list, pause, resume sealing threads'), 'venus-worker worker');
 pending(program.command('processor').description('run as an external processor for a stage'), 'venus-worker processor');
 const util = program.command('util').description('utilities');
