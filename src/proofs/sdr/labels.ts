@@ -272,6 +272,8 @@ export interface LabelSectorResult {
   /** Labels computed (layers × nodes, minus resumed layers) and the time spent. */
   labels: number;
   seconds: number;
+  /** Of `seconds`, the time spent inside the labeling kernel (the rest is I/O, gathering and setup). */
+  kernelSeconds: number;
 }
 
 /** Labels every layer of a sector into `cacheDir` and returns the layer file paths (1..layers). */
@@ -282,6 +284,12 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
   const t0 = performance.now();
   const nodes = graph.nodes;
   const kernel = labelKernel(opts.backend);
+  let kernelMs = 0;
+  const timed: LabelKernel = (...args) => {
+    const t = performance.now();
+    kernel.run(...args);
+    kernelMs += performance.now() - t;
+  };
   const plan = planLabelMemory(nodes, opts.memoryBudget ?? defaultLabelBudget(), {
     chunkNodes: opts.chunkNodes,
     windowNodes: opts.windowNodes,
@@ -320,7 +328,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
       for (let layer = firstLayer; layer <= layers; layer++) {
         await labelLayerInMemory(
           opts,
-          kernel.run,
+          timed,
           parents,
           plan.chunkNodes,
           layer,
@@ -338,7 +346,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
       for (let layer = firstLayer; layer <= layers; layer++) {
         const prevSrc = layer > 1 ? await LayerSource.open(layerPaths[layer - 2]!, plan.residentPrevNodes) : null;
         try {
-          await labelLayerWindowed(opts, kernel.run, parents, plan, layer, prevSrc, layerPaths[layer - 1]!);
+          await labelLayerWindowed(opts, timed, parents, plan, layer, prevSrc, layerPaths[layer - 1]!);
         } finally {
           prevSrc?.close();
         }
@@ -350,7 +358,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
   }
   const seconds = (performance.now() - t0) / 1000;
   log.info({ labels, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(labels / seconds) }, 'labeled');
-  return { layerPaths, plan, kernel: kernel.name, labels, seconds };
+  return { layerPaths, plan, kernel: kernel.name, labels, seconds, kernelSeconds: kernelMs / 1000 };
 }
 
 /** Writes `data` at `pos`, all of it. */
