@@ -13,6 +13,7 @@ import {
   concatBytes,
   decodeBigInt,
   decodeCbor,
+  drawRandomnessFromDigest,
   encodeBigInt,
   encodeCbor,
   expectArray,
@@ -162,16 +163,6 @@ export function deterministic96(seed: Uint8Array, purpose: string, height: numbe
 
 /** The drand round recorded in the block at `height` (quicknet-like numbering from a fixed genesis round). */
 export const BEACON_GENESIS_ROUND = 1_000_000;
-
-/** lotus DrawRandomnessFromDigest: blake2b-256(BE_i64(dst) ‖ digest ‖ BE_i64(round) ‖ entropy). */
-export function drawRandomnessFromDigest(
-  digest: Uint8Array,
-  dst: number,
-  round: number,
-  entropy: Uint8Array,
-): Uint8Array {
-  return blake2b256(concatBytes(be64(dst), digest, be64(round), entropy));
-}
 
 /** Randomness over the chain ending at `headHeight`, from the blocks' tickets and beacon entries. */
 export class ChainRandomness {

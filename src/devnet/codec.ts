@@ -20,7 +20,7 @@ import {
   expectUint,
   FilError,
 } from '../fil/index.js';
-import { bitfieldFromBytes } from './bitfield.js';
+import { bitfieldFromBytes, bitfieldToBytes } from './bitfield.js';
 import { ActorError, ExitCode } from './exitcode.js';
 import type {
   BatchReturn,
@@ -217,6 +217,16 @@ export function decodeSubmitWindowedPoStParams(v: unknown): SubmitWindowedPoStPa
   };
 }
 
+export function encodeSubmitWindowedPoStParams(p: SubmitWindowedPoStParams): Uint8Array {
+  return encodeCbor([
+    p.deadline,
+    p.partitions.map((x) => [x.index, bitfieldToBytes(x.skipped)]),
+    p.proofs.map((x) => [x.postProof, x.proofBytes]),
+    p.chainCommitEpoch,
+    p.chainCommitRand,
+  ]);
+}
+
 /** DeclareFaultsRecoveredParams / DeclareFaultsParams / TerminateSectorsParams: [[Deadline, Partition, Sectors]]. */
 export function decodeDeclarations(v: unknown, what: string): RecoveryDeclaration[] {
   const t = expectTuple(v, 1, what);
@@ -228,6 +238,10 @@ export function decodeDeclarations(v: unknown, what: string): RecoveryDeclaratio
       sectors: bitfield(dt[2], 'Sectors'),
     };
   });
+}
+
+export function encodeDeclarations(decls: RecoveryDeclaration[]): Uint8Array {
+  return encodeCbor([decls.map((d) => [d.deadline, d.partition, bitfieldToBytes(d.sectors)])]);
 }
 
 export function decodeChangeWorkerAddressParams(v: unknown): { newWorker: Address; newControlAddresses: Address[] } {

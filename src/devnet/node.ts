@@ -615,7 +615,7 @@ export class DevnetNode {
       for (const id of flushed.actors) putActor.run(id, stringifyState(this.state.actors[id]));
       for (const [k, id] of flushed.addresses) putAddr.run(k, id);
       this.setMeta('nextId', String(this.state.nextId));
-      receipts.forEach((r, i) =>
+      receipts.forEach((r, i) => {
         putReceipt.run(
           r.cid,
           height,
@@ -624,9 +624,11 @@ export class DevnetNode {
           Buffer.from(r.receipt.return),
           r.receipt.gasUsed,
           r.error ?? null,
-        ),
-      );
-      selected.forEach((s, i) => include.run(height, i, s.cid));
+        );
+      });
+      selected.forEach((s, i) => {
+        include.run(height, i, s.cid);
+      });
       for (const id of flushed.actors) {
         const a = this.state.actors[id]!;
         if (a.kind === 'account') dropStale.run(id, a.nonce);

@@ -11,6 +11,8 @@ import {
   addressFromBytes,
   concatBytes,
   encodeCbor,
+  expectArray,
+  expectTuple,
   FilError,
   idAddress,
   type Message,
@@ -314,7 +316,7 @@ async function invokeMiner(
     case M.ChangePeerID:
       miner.changePeerId(
         rt,
-        p('ChangePeerIDParams', (v) => codec.decodeBytesParam((v as unknown[])?.[0], 'NewID')),
+        p('ChangePeerIDParams', (v) => codec.decodeBytesParam(expectTuple(v, 1, 'ChangePeerIDParams')[0], 'NewID')),
       );
       return none;
     case M.SubmitWindowedPoSt:
@@ -351,7 +353,9 @@ async function invokeMiner(
       miner.changeMultiaddrs(
         rt,
         p('ChangeMultiaddrsParams', (v) =>
-          ((v as unknown[])?.[0] as unknown[]).map((m, i) => codec.decodeBytesParam(m, `NewMultiaddrs[${i}]`)),
+          expectArray(expectTuple(v, 1, 'ChangeMultiaddrsParams')[0], 'NewMultiaddrs').map((m, i) =>
+            codec.decodeBytesParam(m, `NewMultiaddrs[${i}]`),
+          ),
         ),
       );
       return none;
