@@ -3,17 +3,24 @@
  *
  *   sdrParents(drgSeed28, feistelKeys32, nodes, legacy, start, count, out)   14 parents per node, u32
  *   sdrLabelChunk(replicaId, layer, firstNode, count, parents, cur, outSlot, prev)
+ *   sdrLabelChunkWindowed(replicaId, layer, firstNode, count, parents, window, wBase, curFd, prevSegs, segNodes,
+ *                         resident, prevFd)                 bounded-memory labeling, reads older labels by pread
  *   sdrShaBackend([want]) -> "sha-ni" | "portable"   (VENUS_SDR_PORTABLE_SHA=1 starts on portable)
  *   sdrBlake2bBackend([want]) -> "avx512" | "avx2" | "scalar"   (VENUS_SDR_BLAKE2B picks at load)
  *
  * Every function has a TypeScript twin in src/proofs/sdr/ that gives identical bytes; tests compare them.
  * SHA-256 uses the x86 SHA extensions when cpuid reports them, else portable C.
  */
+#define _POSIX_C_SOURCE 200809L /* pread under -std=c11 */
 #include <node_api.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SDR_X86 1
@@ -150,13 +157,76 @@ static void put_state_le_label(const uint32_t st[8], uint8_t *out) {
   out[31] &= 0x3f;
 }
 
-/* Labels `count` nodes starting at `first`. Parents: 14 u32 per node (6 DRG indices into `cur`, then 8
- * expander indices into `prev`; on layer 1 only the DRG ones are read). Labels are written to
- * cur[(out_slot + i) * 32]. Indices are checked against the buffers by the caller (JS side). */
-static void label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
-                        const uint32_t *parents, uint8_t *cur, uint64_t out_slot, const uint8_t *prev) {
+/* Where a chunk's parent labels come from.
+ * Direct: DRG parents are 32-byte slots of `cur`, expander parents slots of `prev`.
+ * Windowed: `cur` holds nodes [w_base, w_base + len) of the current layer; older DRG parents are read from
+ * cur_fd (the layer file being written); expander parent q comes from segs[q / seg_nodes] when q < resident,
+ * else from prev_fd (the previous layer's file, served by the page cache). */
+typedef struct {
+  uint8_t *cur;
+  uint64_t cur_nodes;
+  const uint8_t *prev;
+  uint64_t prev_nodes;
+  int windowed;
+  uint64_t w_base;
+  int cur_fd;
+  uint8_t *const *segs;
+  uint64_t seg_nodes, resident;
+  int prev_fd;
+  const char *err; /* set on a failed read or a parent out of range */
+} label_src_t;
+
+static int pread_label(int fd, uint64_t node, uint8_t *dst) {
+#ifdef _WIN32
+  (void)fd, (void)node, (void)dst;
+  return 0; /* no pread: the TypeScript windowed path is used there */
+#else
+  size_t done = 0;
+  while (done < 32) {
+    ssize_t n = pread(fd, dst + done, 32 - done, (off_t)(node * 32 + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    done += (size_t)n;
+  }
+  return 1;
+#endif
+}
+
+static inline int load_drg(label_src_t *s, uint32_t p, uint8_t *dst) {
+  if (!s->windowed) {
+    if (p >= s->cur_nodes) return s->err = "DRG parent outside cur", 0;
+    memcpy(dst, s->cur + (uint64_t)p * 32, 32);
+    return 1;
+  }
+  if (p >= s->w_base) {
+    if (p - s->w_base >= s->cur_nodes) return s->err = "DRG parent outside the window", 0;
+    memcpy(dst, s->cur + (p - s->w_base) * 32, 32);
+    return 1;
+  }
+  if (!pread_label(s->cur_fd, p, dst)) return s->err = "reading an older DRG parent failed", 0;
+  return 1;
+}
+
+static inline int load_exp(label_src_t *s, uint32_t q, uint8_t *dst) {
+  if (!s->windowed) {
+    if (q >= s->prev_nodes) return s->err = "expander parent outside prev", 0;
+    memcpy(dst, s->prev + (uint64_t)q * 32, 32);
+    return 1;
+  }
+  if (q < s->resident) {
+    memcpy(dst, s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32, 32);
+    return 1;
+  }
+  if (!pread_label(s->prev_fd, q, dst)) return s->err = "reading an expander parent failed", 0;
+  return 1;
+}
+
+/* Labels `count` nodes starting at `first`; label i goes to cur[(out_slot + i) * 32]. Parents: 14 u32 per node
+ * (6 DRG, then 8 expander, read only after layer 1). Returns 0 and sets s->err on failure. */
+static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
+                       const uint32_t *parents, label_src_t *s, uint64_t out_slot) {
   uint8_t header[64];
-  uint8_t buf[14 * 32 + 64]; /* parent labels, then the final padded block */
+  uint8_t buf[14 * 32]; /* the distinct parent labels */
   memcpy(header, replica_id, 32);
   header[32] = (uint8_t)(layer >> 24);
   header[33] = (uint8_t)(layer >> 16);
@@ -169,7 +239,7 @@ static void label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t firs
     uint32_t st[8];
     memcpy(st, H256, sizeof st);
     sha_blocks(st, header, 1);
-    uint8_t *out = cur + (out_slot + i) * 32;
+    uint8_t *out = s->cur + (out_slot + i) * 32;
     const uint32_t *p = parents + (uint64_t)i * 14;
     uint8_t last[64];
     memset(last, 0, sizeof last);
@@ -181,13 +251,15 @@ static void label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t firs
       put_state_le_label(st, out);
       continue;
     }
-    for (int k = 0; k < 6; k++) memcpy(buf + 32 * k, cur + (uint64_t)p[k] * 32, 32);
+    for (int k = 0; k < 6; k++)
+      if (!load_drg(s, p[k], buf + 32 * k)) return 0;
     if (layer == 1) {
       /* 6 parents (3 blocks) six times, then parent 0 plus padding: 64 + 37·32 = 1248 bytes */
       for (int r = 0; r < 6; r++) sha_blocks(st, buf, 3);
       memcpy(last, buf, 32);
     } else {
-      for (int k = 0; k < 8; k++) memcpy(buf + 32 * (6 + k), prev + (uint64_t)p[6 + k] * 32, 32);
+      for (int k = 0; k < 8; k++)
+        if (!load_exp(s, p[6 + k], buf + 32 * (6 + k))) return 0;
       /* 14 parents (7 blocks) twice, then parents 0..7 (4 blocks), then parent 8 plus padding */
       sha_blocks(st, buf, 7);
       sha_blocks(st, buf, 7);
@@ -201,6 +273,7 @@ static void label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t firs
     sha_blocks(st, last, 1);
     put_state_le_label(st, out);
   }
+  return 1;
 }
 
 /* --------------------------------------------------------- parent graph */
@@ -632,18 +705,13 @@ static napi_value js_label_chunk(napi_env env, napi_callback_info info) {
   if (t != napi_null && t != napi_undefined && !get_bytes(env, argv[7], &prev, &prev_len))
     return throw_err(env, "sdrLabelChunk: prev must be a byte array or null"), NULL;
   if (layer > 1 && prev == NULL) return throw_err(env, "sdrLabelChunk: layers after the first need prev"), NULL;
-  /* Bounds: every parent must lie inside its buffer (memory safety; the graph logic is the caller's). */
-  const uint32_t *p = par;
-  uint64_t cur_nodes = cur_len / 32, prev_nodes = prev_len / 32;
-  for (uint64_t i = 0; i < count; i++) {
-    if (first + i == 0) continue;
-    for (int k = 0; k < 6; k++)
-      if (p[i * 14 + k] >= cur_nodes) return throw_err(env, "sdrLabelChunk: DRG parent outside cur"), NULL;
-    if (layer > 1)
-      for (int k = 6; k < 14; k++)
-        if (p[i * 14 + k] >= prev_nodes) return throw_err(env, "sdrLabelChunk: expander parent outside prev"), NULL;
-  }
-  label_chunk(rid, layer, first, (uint32_t)count, p, cur, out_slot, prev);
+  label_src_t src = {0};
+  src.cur = cur;
+  src.cur_nodes = cur_len / 32;
+  src.prev = prev;
+  src.prev_nodes = prev_len / 32;
+  if (!label_chunk(rid, layer, first, (uint32_t)count, par, &src, out_slot))
+    return throw_err(env, src.err), NULL;
   return NULL;
 }
 
@@ -663,6 +731,69 @@ static napi_value js_sha_backend(napi_env env, napi_callback_info info) {
   napi_value s;
   napi_create_string_utf8(env, sha_backend, NAPI_AUTO_LENGTH, &s);
   return s;
+}
+
+/* sdrLabelChunkWindowed(replicaId, layer, firstNode, count, parents, window, wBase, curFd,
+ *                       prevSegments: Uint8Array[], segNodes, resident, prevFd)
+ * Parents hold absolute node indices. `window` holds nodes [wBase, wBase + window.length/32) of the current
+ * layer; labels go to window[(firstNode - wBase + i) * 32]. */
+static napi_value js_label_chunk_windowed(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 12) return throw_err(env, "sdrLabelChunkWindowed: 12 arguments expected"), NULL;
+  void *rid, *par, *win;
+  size_t rid_len, par_len, win_len;
+  uint32_t layer, nsegs = 0;
+  int32_t cur_fd, prev_fd;
+  uint64_t first, count, w_base, seg_nodes, resident;
+  if (!get_bytes(env, argv[0], &rid, &rid_len) || rid_len != 32)
+    return throw_err(env, "sdrLabelChunkWindowed: replicaId must be 32 bytes"), NULL;
+  if (napi_get_value_uint32(env, argv[1], &layer) != napi_ok || layer < 1)
+    return throw_err(env, "sdrLabelChunkWindowed: bad layer"), NULL;
+  if (!get_u64(env, argv[2], &first) || !get_u64(env, argv[3], &count) || count > 0xffffffffULL)
+    return throw_err(env, "sdrLabelChunkWindowed: bad node range"), NULL;
+  if (!get_bytes(env, argv[4], &par, &par_len) || par_len < count * 14 * 4)
+    return throw_err(env, "sdrLabelChunkWindowed: parents too short"), NULL;
+  if (!get_bytes(env, argv[5], &win, &win_len) || !get_u64(env, argv[6], &w_base) || first < w_base ||
+      (first - w_base + count) * 32 > win_len)
+    return throw_err(env, "sdrLabelChunkWindowed: output outside the window"), NULL;
+  if (napi_get_value_int32(env, argv[7], &cur_fd) != napi_ok || napi_get_value_int32(env, argv[11], &prev_fd) != napi_ok)
+    return throw_err(env, "sdrLabelChunkWindowed: bad file descriptor"), NULL;
+  bool is_arr = false;
+  napi_is_array(env, argv[8], &is_arr);
+  if (!is_arr || napi_get_array_length(env, argv[8], &nsegs) != napi_ok || nsegs > 4096)
+    return throw_err(env, "sdrLabelChunkWindowed: prevSegments must be an array"), NULL;
+  if (!get_u64(env, argv[9], &seg_nodes) || seg_nodes == 0 || !get_u64(env, argv[10], &resident))
+    return throw_err(env, "sdrLabelChunkWindowed: bad segment geometry"), NULL;
+  uint8_t *segs[4096];
+  for (uint32_t i = 0; i < nsegs; i++) {
+    napi_value e;
+    void *d;
+    size_t l;
+    napi_get_element(env, argv[8], i, &e);
+    if (!get_bytes(env, e, &d, &l)) return throw_err(env, "sdrLabelChunkWindowed: segment is not a byte array"), NULL;
+    /* every resident node must lie inside its segment */
+    uint64_t seg_first = (uint64_t)i * seg_nodes;
+    uint64_t need = resident > seg_first ? (resident - seg_first < seg_nodes ? resident - seg_first : seg_nodes) : 0;
+    if (l < need * 32) return throw_err(env, "sdrLabelChunkWindowed: segment shorter than the resident range"), NULL;
+    segs[i] = d;
+  }
+  if ((resident + seg_nodes - 1) / seg_nodes > nsegs)
+    return throw_err(env, "sdrLabelChunkWindowed: resident range beyond the segments"), NULL;
+  label_src_t src = {0};
+  src.cur = win;
+  src.cur_nodes = win_len / 32;
+  src.windowed = 1;
+  src.w_base = w_base;
+  src.cur_fd = cur_fd;
+  src.segs = segs;
+  src.seg_nodes = seg_nodes;
+  src.resident = resident;
+  src.prev_fd = prev_fd;
+  if (!label_chunk(rid, layer, first, (uint32_t)count, par, &src, first - w_base))
+    return throw_err(env, src.err), NULL;
+  return NULL;
 }
 
 /* sdrBlake2bBackend([want: "auto" | "avx512" | "avx2" | "scalar"]) -> the Feistel BLAKE2b backend in use */
@@ -693,6 +824,7 @@ napi_value sdr_register(napi_env env, napi_value exports) {
   b2_select(getenv("VENUS_SDR_BLAKE2B"));
   def(env, exports, "sdrParents", js_parents);
   def(env, exports, "sdrLabelChunk", js_label_chunk);
+  def(env, exports, "sdrLabelChunkWindowed", js_label_chunk_windowed);
   def(env, exports, "sdrShaBackend", js_sha_backend);
   def(env, exports, "sdrBlake2bBackend", js_b2_backend);
   return exports;

@@ -83,10 +83,18 @@ describe('SDR labels', () => {
       { backend: 'native', windowNodes: 512, chunkNodes: 100, residentPrevNodes: 1000 },
       rid,
     );
+    const d = await label(
+      g,
+      'cmp-win-ts',
+      3,
+      { backend: 'ts', windowNodes: 512, chunkNodes: 100, residentPrevNodes: 1000 },
+      rid,
+    );
     for (let l = 0; l < 3; l++) {
       const la = await readFile(a.layerPaths[l]!);
       assert.ok(la.equals(await readFile(b.layerPaths[l]!)), `layer ${l + 1} native`);
-      assert.ok(la.equals(await readFile(c.layerPaths[l]!)), `layer ${l + 1} windowed`);
+      assert.ok(la.equals(await readFile(c.layerPaths[l]!)), `layer ${l + 1} native windowed`);
+      assert.ok(la.equals(await readFile(d.layerPaths[l]!)), `layer ${l + 1} ts windowed`);
       for (let i = 31; i < la.length; i += 32) assert.equal(la[i]! & 0xc0, 0);
     }
   });

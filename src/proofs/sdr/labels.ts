@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import { BASE_DEGREE, DEGREE, EXP_DEGREE, NODE_SIZE } from './constants.js';
 import type { SdrBackend, SdrGraph } from './graph.js';
-import { sdrNative } from './native.js';
+import { type SdrNative, sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
 const log = logger('sdr');
@@ -179,12 +179,12 @@ export function defaultLabelBudget(): number {
 
 /** Random access to a finished layer: its leading nodes from RAM, the rest by positional reads. */
 class LayerSource {
-  private readonly segments: Buffer[] = [];
-  private fd: number | null = null;
+  readonly segments: Buffer[] = [];
+  fd: number | null = null;
   private constructor(
     readonly path: string,
     readonly resident: number,
-    private readonly segNodes: number,
+    readonly segNodes: number,
   ) {}
 
   /** Loads the first `resident` nodes of the layer file into RAM segments. */
@@ -290,6 +290,15 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
     kernel.run(...args);
     kernelMs += performance.now() - t;
   };
+  // the native windowed kernel reads older labels itself (pread); the TS path gathers them first
+  const nativeWindowed = kernel.name === 'native' && process.platform !== 'win32' ? sdrNative()! : null;
+  const timedWindowed: WindowedKernel | null = nativeWindowed
+    ? (...args) => {
+        const t = performance.now();
+        nativeWindowed.sdrLabelChunkWindowed(...args);
+        kernelMs += performance.now() - t;
+      }
+    : null;
   const plan = planLabelMemory(nodes, opts.memoryBudget ?? defaultLabelBudget(), {
     chunkNodes: opts.chunkNodes,
     windowNodes: opts.windowNodes,
@@ -326,16 +335,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
       }
       let curBuf = cur;
       for (let layer = firstLayer; layer <= layers; layer++) {
-        await labelLayerInMemory(
-          opts,
-          timed,
-          parents,
-          plan.chunkNodes,
-          layer,
-          curBuf,
-          prev,
-          layerPaths[layer - 1]!,
-        );
+        await labelLayerInMemory(opts, timed, parents, plan.chunkNodes, layer, curBuf, prev, layerPaths[layer - 1]!);
         labels += nodes;
         // this layer becomes the previous one; reuse the old previous buffer for the next layer
         const next = prev.length === curBuf.length ? prev : Buffer.alloc(nodes * NODE_SIZE);
@@ -346,7 +346,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
       for (let layer = firstLayer; layer <= layers; layer++) {
         const prevSrc = layer > 1 ? await LayerSource.open(layerPaths[layer - 2]!, plan.residentPrevNodes) : null;
         try {
-          await labelLayerWindowed(opts, timed, parents, plan, layer, prevSrc, layerPaths[layer - 1]!);
+          await labelLayerWindowed(opts, timed, timedWindowed, parents, plan, layer, prevSrc, layerPaths[layer - 1]!);
         } finally {
           prevSrc?.close();
         }
@@ -418,9 +418,12 @@ async function labelLayerInMemory(
   });
 }
 
+type WindowedKernel = SdrNative['sdrLabelChunkWindowed'];
+
 async function labelLayerWindowed(
   opts: LabelSectorOptions,
   run: LabelKernel,
+  runWindowed: WindowedKernel | null,
   parents: ParentCacheReader,
   plan: LabelMemoryPlan,
   layer: number,
@@ -464,6 +467,30 @@ async function labelLayerWindowed(
         }
         // every node before the window is on disk: the writes of older chunks were awaited
         await writing;
+        const outSlot = farSlots + start - wBase;
+        if (runWindowed) {
+          readFd ??= openSync(tmp, 'r');
+          const window = cur.subarray(farSlots * NODE_SIZE);
+          const segs = prevSrc?.segments ?? [];
+          runWindowed(
+            opts.replicaId,
+            layer,
+            start,
+            count,
+            par,
+            window,
+            wBase,
+            readFd,
+            segs,
+            prevSrc?.segNodes ?? 1,
+            prevSrc?.resident ?? 0,
+            prevSrc?.fd ?? -1,
+          );
+          const out = Buffer.from(cur.subarray(outSlot * NODE_SIZE, (outSlot + count) * NODE_SIZE));
+          writing = writeFully(fh, out, start * NODE_SIZE);
+          opts.onProgress?.(layer, start + count, nodes);
+          continue;
+        }
         let far = 0;
         for (let i = 0; i < count; i++) {
           const o = i * DEGREE;
@@ -485,7 +512,6 @@ async function labelLayerWindowed(
             }
           }
         }
-        const outSlot = farSlots + start - wBase;
         run(opts.replicaId, layer, start, count, mapped, cur, outSlot, exp);
         // copy out: the window region is overwritten by later slides while the write may be in flight
         const out = Buffer.from(cur.subarray(outSlot * NODE_SIZE, (outSlot + count) * NODE_SIZE));

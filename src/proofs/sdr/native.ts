@@ -26,6 +26,25 @@ export interface SdrNative {
     outSlot: number,
     prev: Uint8Array | null,
   ): void;
+  /**
+   * Bounded-memory labeling: parents hold absolute node indices; `window` holds nodes [wBase, …) of the current
+   * layer and receives the labels; older DRG parents are pread from curFd, expander parents come from
+   * prevSegments (nodes [0, resident), segNodes per segment) or are pread from prevFd.
+   */
+  sdrLabelChunkWindowed(
+    replicaId: Uint8Array,
+    layer: number,
+    firstNode: number,
+    count: number,
+    parents: Uint32Array,
+    window: Uint8Array,
+    wBase: number,
+    curFd: number,
+    prevSegments: Uint8Array[],
+    segNodes: number,
+    resident: number,
+    prevFd: number,
+  ): void;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */
@@ -41,6 +60,7 @@ export function sdrNative(): SdrNative | null {
     addon &&
     typeof addon.sdrParents === 'function' &&
     typeof addon.sdrLabelChunk === 'function' &&
+    typeof addon.sdrLabelChunkWindowed === 'function' &&
     typeof addon.sdrShaBackend === 'function' &&
     typeof addon.sdrBlake2bBackend === 'function'
       ? (addon as unknown as SdrNative)
