@@ -4,6 +4,7 @@ import { pending, runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
 import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
+import { registerProcessorCommand } from '../worker/commands/processor.js';
 import { registerStoreCommands } from '../worker/commands/store.js';
 
 const program = withLogging(new Command('venus-worker'))
@@ -14,7 +15,7 @@ pending(program.command('daemon').description('run the worker (--config FILE)'),
 const store = program.command('store').description('seal and persist stores');
 registerStoreCommands(store);
 pending(program.command('worker').description('list, pause, resume sealing threads'), 'venus-worker worker');
-pending(program.command('processor').description('run as an external processor for a stage'), 'venus-worker processor');
+registerProcessorCommand(program);
 const util = program.command('util').description('utilities');
 registerCommpCommand(util);
 registerParentsCacheCommand(util);

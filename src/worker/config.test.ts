@@ -183,7 +183,12 @@ pc3 = 1
 external = true
 [processors.pc2]
 external = "yes"
+[processors.c2]
+external = true
+[[processors.c2.subs]]
+cgroup.cpuset = "cores 1 to 4"
 `);
+  assert.match(bad, /processors\.c2\.subs\[0\]\.cgroup\.cpuset: expected a cpu list such as "0-7"/);
   assert.match(bad, /sealing\.max_retries: expected number, received string/);
   assert.match(bad, /sealing\.recover_interval: bad duration "soon"/);
   assert.match(bad, /sealing: unknown key "enable_deal"/);

@@ -126,7 +126,16 @@ const SealingSchema = strict({
 });
 type RawSealing = z.output<typeof SealingSchema>;
 
-const CgroupSchema = strict({ group_name: z.string().min(1).optional(), cpuset: z.string().min(1).optional() });
+const CgroupSchema = strict({
+  group_name: z
+    .string()
+    .regex(/^[\w.-]+(\/[\w.-]+)*$/, 'expected a cgroup name such as "vc-worker"')
+    .optional(),
+  cpuset: z
+    .string()
+    .regex(/^\s*\d+(-\d+)?(,\d+(-\d+)?)*\s*$/, 'expected a cpu list such as "0-7" or "0,2,4-6"')
+    .optional(),
+});
 
 const SubSchema = strict({
   bin: z.string().min(1).optional(),

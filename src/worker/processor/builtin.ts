@@ -1,0 +1,121 @@
+/**
+ * The in-process implementations of every stage, over src/proofs. The sealing thread calls them directly when
+ * a stage has no `[processors.<stage>]`, and `venus-worker processor <stage>` serves them to a parent worker.
+ *
+ * A stage whose proofs have not landed in this build throws `StageNotAvailableError`: no made-up outputs.
+ */
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { addPieces, buildTreeD, type PieceInput, sealProof } from '../../proofs/index.js';
+import type {
+  AddPiecesOutput,
+  AddPiecesTask,
+  OutputOf,
+  PieceFile,
+  Stage,
+  TaskOf,
+  TransferTask,
+  TreeDOutput,
+  TreeDTask,
+} from './tasks.js';
+import { toJson32 } from './tasks.js';
+
+export class StageNotAvailableError extends Error {
+  constructor(readonly stage: string) {
+    super(`${stage} is not available in this build (its proofs have not landed)`);
+    this.name = 'StageNotAvailableError';
+  }
+}
+
+async function pieceSource(f: PieceFile): Promise<PieceInput['data']> {
+  if (f === 'pledge') return null;
+  if ('local' in f) return f.local;
+  const res = await fetch(f.url, { headers: f.headers, redirect: 'follow' });
+  if (!res.ok || !res.body) throw new Error(`fetch piece ${f.url}: HTTP ${res.status}`);
+  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+export async function builtinAddPieces(t: AddPiecesTask): Promise<AddPiecesOutput> {
+  const { sectorSize } = sealProof(t.seal_proof_type);
+  await mkdir(dirname(t.staged_filepath), { recursive: true });
+  const pieces: PieceInput[] = [];
+  for (const p of t.pieces) {
+    if (!Number.isInteger(p.piece_size / 127)) throw new RangeError(`bad unpadded piece size ${p.piece_size}`);
+    pieces.push({
+      size: (p.piece_size / 127) * 128,
+      data: await pieceSource(p.piece_file),
+      payloadSize: p.piece_file === 'pledge' ? undefined : p.payload_size,
+    });
+  }
+  const out = await addPieces({ stagedPath: t.staged_filepath, sectorSize, pieces });
+  return out.map((p) => ({ size: p.size, commitment: toJson32(p.commitment) }));
+}
+
+export async function builtinTreeD(t: TreeDTask): Promise<TreeDOutput> {
+  const { sectorSize } = sealProof(t.registered_proof);
+  await mkdir(t.cache_dir, { recursive: true });
+  const r = await buildTreeD({ stagedPath: t.staged_file, cacheDir: t.cache_dir, sectorSize });
+  return { comm_d: toJson32(r.commD) };
+}
+
+async function fsyncPath(p: string): Promise<void> {
+  const fh = await open(p, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Copies one file crash-safely: to `<dest>.tmp`, fsync, size check, rename, fsync the directory. */
+async function copyOne(src: string, dest: string): Promise<void> {
+  const want = (await stat(src)).size;
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.tmp`;
+  await copyFile(src, tmp);
+  await fsyncPath(tmp);
+  const got = (await stat(tmp)).size;
+  if (got !== want) {
+    await rm(tmp, { force: true });
+    throw new Error(`copy of ${src} to ${dest}: ${got} bytes written, ${want} expected`);
+  }
+  await rename(tmp, dest);
+  await fsyncPath(dirname(dest));
+}
+
+async function copyTree(src: string, dest: string): Promise<void> {
+  if ((await stat(src)).isDirectory()) {
+    await mkdir(dest, { recursive: true });
+    for (const e of await readdir(src)) await copyTree(join(src, e), join(dest, e));
+    await fsyncPath(dest);
+  } else {
+    await copyOne(src, dest);
+  }
+}
+
+/** The transfer stage: copies each route's source (file or directory) to its destination, verified. */
+export async function builtinTransfer(t: TransferTask): Promise<boolean> {
+  for (const r of t.routes) {
+    if (r.src.store_name !== null)
+      throw new Error(`transfer: reading from store "${r.src.store_name}" is not supported`);
+    await copyTree(r.src.uri, r.dest.uri);
+  }
+  return true;
+}
+
+const notAvailable = (stage: string) => async (): Promise<never> => {
+  throw new StageNotAvailableError(stage);
+};
+
+/** Every stage's in-process implementation. */
+export const BUILTIN: { [S in Stage]: (task: TaskOf<S>) => Promise<OutputOf<S>> } = {
+  add_pieces: builtinAddPieces,
+  tree_d: builtinTreeD,
+  pc1: notAvailable('pc1'),
+  pc2: notAvailable('pc2'),
+  c1: notAvailable('c1'),
+  c2: notAvailable('c2'),
+  transfer: builtinTransfer,
+};

@@ -1,0 +1,334 @@
+/**
+ * The parent side of the external processor protocol: one `ExternalSub` per `[[processors.<stage>]]` entry
+ * (a child process), and an `ExternalPool` per stage that sends each task to the sub with the most free
+ * capacity (damocles' WorkloadSelector), honouring per-sub `concurrent` and named `locks`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { logger } from '../../common/log.js';
+import type { ProcessorSubConfig } from '../config.js';
+import { pinToCpuset, removeCgroup } from './cgroup.js';
+import { ProcessorExitedError, ProcessorTaskError, parseResponse, readyLine } from './protocol.js';
+
+const log = logger('processor');
+
+/** A counting semaphore with FIFO waiters. */
+export class Semaphore {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  get available(): number {
+    return this.free;
+  }
+  tryAcquire(): boolean {
+    if (this.free > 0) {
+      this.free--;
+      return true;
+    }
+    return false;
+  }
+  async acquire(signal?: AbortSignal): Promise<void> {
+    if (this.tryAcquire()) return;
+    await new Promise<void>((resolve, reject) => {
+      const w = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(w);
+    });
+  }
+  release(): void {
+    const w = this.waiters.shift();
+    if (w) w();
+    else this.free++;
+  }
+}
+
+function exitDetail(code: number | null, signal: NodeJS.Signals | null): string {
+  return code !== null ? `exit code ${code}` : signal ? `signal ${signal}` : 'no exit status';
+}
+
+/** How a sub's process is started (resolved from the config by the caller). */
+export interface SubSpawn {
+  bin: string;
+  args: string[];
+}
+
+export interface ExternalSubOptions {
+  stage: string;
+  index: number;
+  spawn: SubSpawn;
+  config: Pick<ProcessorSubConfig, 'stableWaitMs' | 'envs' | 'inheritEnvs' | 'autoRestart' | 'concurrent' | 'cgroup'>;
+  /** Wait before respawning an exited child (damocles: 3 s). */
+  restartDelayMs?: number;
+  /** Where cgroup v2 lives (tests). */
+  cgroupRoot?: string;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** One child process speaking the protocol. */
+export class ExternalSub {
+  readonly stage: string;
+  readonly index: number;
+  private child: ChildProcess | null = null;
+  private ready: Promise<void> | null = null;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private stopping = false;
+  /** The child exited and auto_restart is off: this sub is out of service. */
+  private dead = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private cgroupPath: string | null = null;
+  /** Requests sent and not yet answered. */
+  inflight = 0;
+  /** Restarts so far (for tests and `worker list`). */
+  restarts = 0;
+
+  constructor(private readonly opts: ExternalSubOptions) {
+    this.stage = opts.stage;
+    this.index = opts.index;
+  }
+
+  /** In-flight requests this sub accepts (unbounded when `concurrent` is not set). */
+  get capacity(): number {
+    return this.opts.config.concurrent ?? Number.POSITIVE_INFINITY;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private describe(): string {
+    return `${this.stage} processor (sub ${this.index}, ${this.opts.spawn.bin})`;
+  }
+
+  /** Spawns the child and waits for its ready line. */
+  start(): Promise<void> {
+    if (!this.ready) {
+      this.ready = this.spawnOnce();
+      // a failed start is retried on the next call or restart, not cached forever
+      this.ready.catch(() => {
+        this.ready = null;
+      });
+    }
+    return this.ready;
+  }
+
+  private spawnOnce(): Promise<void> {
+    const { config } = this.opts;
+    const env: NodeJS.ProcessEnv = config.inheritEnvs ? { ...process.env } : {};
+    Object.assign(env, config.envs);
+    const child = spawn(this.opts.spawn.bin, this.opts.spawn.args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+    this.child = child;
+    const stdout = child.stdout!;
+    const lines = createInterface({ input: stdout, crlfDelay: Number.POSITIVE_INFINITY });
+    let isReady = false;
+    return new Promise<void>((resolve, reject) => {
+      const fail = (why: string) => {
+        if (isReady) return;
+        isReady = true; // settle once
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(new Error(`${this.describe()} ${why}`));
+      };
+      const timer = setTimeout(
+        () => fail(`did not print "${readyLine(this.stage)}" within ${config.stableWaitMs} ms`),
+        config.stableWaitMs,
+      );
+      child.once('error', (err) => fail(`could not start: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      if (config.cgroup && child.pid !== undefined) {
+        void pinToCpuset({
+          groupName: config.cgroup.groupName,
+          name: `sub-${this.stage}-${process.pid}-${this.index}`,
+          cpuset: config.cgroup.cpuset,
+          pid: child.pid,
+          root: this.opts.cgroupRoot,
+        }).then((r) => {
+          if (r.ok) {
+            this.cgroupPath = r.path;
+            log.info(
+              { stage: this.stage, sub: this.index, cgroup: r.path, cpuset: config.cgroup?.cpuset },
+              'sub pinned',
+            );
+          } else {
+            log.warn(
+              { stage: this.stage, sub: this.index, cpuset: config.cgroup?.cpuset },
+              `cpuset not applied, the sub runs unpinned: ${r.reason}`,
+            );
+          }
+        });
+      }
+      lines.on('line', (line) => {
+        if (!isReady) {
+          if (line === readyLine(this.stage)) {
+            isReady = true;
+            clearTimeout(timer);
+            log.info({ stage: this.stage, sub: this.index, pid: child.pid }, 'processor ready');
+            resolve();
+          } else {
+            fail(`printed ${JSON.stringify(line.slice(0, 100))} instead of "${readyLine(this.stage)}"`);
+          }
+          return;
+        }
+        this.onLine(line);
+      });
+      // 'close' comes after the process exited and its stdio ended: exit code and signal are known
+      child.once('close', (code, signal) => {
+        fail(`exited before it was ready (${exitDetail(code, signal)})`);
+        this.onExit(child, exitDetail(code, signal));
+      });
+    });
+  }
+
+  private onLine(line: string): void {
+    const r = parseResponse(line);
+    if (!r.ok) {
+      log.warn({ stage: this.stage, sub: this.index, line: line.slice(0, 100) }, `undecodable response: ${r.why}`);
+      return;
+    }
+    const p = this.pending.get(r.resp.id);
+    if (!p) {
+      log.warn({ stage: this.stage, sub: this.index, id: r.resp.id }, 'response to no request in flight');
+      return;
+    }
+    this.pending.delete(r.resp.id);
+    if (r.resp.err_msg !== null) p.reject(new ProcessorTaskError(this.stage, r.resp.err_msg));
+    else p.resolve(r.resp.output);
+  }
+
+  private onExit(child: ChildProcess, detail: string): void {
+    if (this.child !== child) return;
+    this.child = null;
+    this.ready = null;
+    for (const p of this.pending.values()) p.reject(new ProcessorExitedError(this.stage, detail));
+    this.pending.clear();
+    if (this.cgroupPath) void removeCgroup(this.cgroupPath);
+    this.cgroupPath = null;
+    if (this.stopping) return;
+    log.warn({ stage: this.stage, sub: this.index, detail }, 'processor exited');
+    if (this.opts.config.autoRestart) this.scheduleRestart();
+    else this.dead = true;
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.stopping) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.stopping) return;
+      this.restarts++;
+      this.start().catch((err: Error) => {
+        log.error({ stage: this.stage, sub: this.index }, `restart failed: ${err.message}`);
+        this.scheduleRestart();
+      });
+    }, this.opts.restartDelayMs ?? 3000);
+    this.restartTimer.unref();
+  }
+
+  /** Sends one task and waits for its answer. */
+  async call(task: unknown): Promise<unknown> {
+    if (this.stopping) throw new Error(`${this.describe()} is stopped`);
+    if (this.dead) throw new ProcessorExitedError(this.stage, 'auto_restart is off');
+    // counted from the first moment, so the pool's choice sees it before any await
+    this.inflight++;
+    try {
+      await this.start();
+      const child = this.child;
+      if (!child?.stdin) throw new ProcessorExitedError(this.stage);
+      const id = this.nextId++;
+      return await new Promise<unknown>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        child.stdin!.write(`${JSON.stringify({ id, task })}\n`, (err) => {
+          if (err && this.pending.delete(id)) reject(new ProcessorExitedError(this.stage, err.message));
+        });
+      });
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  /** Stops the child (stdin closed, then SIGTERM, then SIGKILL) and cancels restarts. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.stdin?.end();
+    const t1 = setTimeout(() => child.kill('SIGTERM'), 2000);
+    const t2 = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t1);
+    clearTimeout(t2);
+  }
+}
+
+/** All subs of one stage. */
+export class ExternalPool {
+  private changed: (() => void)[] = [];
+
+  constructor(
+    readonly stage: string,
+    readonly subs: ExternalSub[],
+    private readonly locks: Map<string, Semaphore> = new Map(),
+    private readonly subLocks: string[][] = subs.map(() => []),
+  ) {
+    if (!subs.length) throw new Error(`no sub for the ${stage} processor`);
+  }
+
+  /** Starts every sub (each must print its ready line). */
+  async start(): Promise<void> {
+    await Promise.all(this.subs.map((s) => s.start()));
+  }
+
+  private pick(): number {
+    let best = -1;
+    let bestFree = 0;
+    this.subs.forEach((s, i) => {
+      const free = s.capacity - s.inflight;
+      if (free > bestFree && this.subLocks[i]!.every((l) => (this.locks.get(l)?.available ?? 0) > 0)) {
+        best = i;
+        bestFree = free;
+      }
+    });
+    return best;
+  }
+
+  /** Runs a task on the least loaded sub, waiting for capacity when all are busy. */
+  async run(task: unknown, signal?: AbortSignal): Promise<unknown> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const i = this.pick();
+      if (i >= 0) {
+        const held = this.subLocks[i]!.filter((l) => this.locks.get(l)!.tryAcquire());
+        try {
+          return await this.subs[i]!.call(task);
+        } finally {
+          for (const l of held) this.locks.get(l)!.release();
+          this.notify();
+        }
+      }
+      await new Promise<void>((resolve) => {
+        this.changed.push(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
+
+  private notify(): void {
+    const w = this.changed;
+    this.changed = [];
+    for (const f of w) f();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subs.map((s) => s.stop()));
+  }
+}

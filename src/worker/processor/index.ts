@@ -1,0 +1,114 @@
+/**
+ * Stage processors: every sealing stage runs in-process (builtin) or in external sub-processes speaking the
+ * external processor protocol (§5). The sealing thread only sees `Sealer.run(stage, task)`.
+ */
+import { logger } from '../../common/log.js';
+import type { ProcessorStage, WorkerConfig } from '../config.js';
+import { BUILTIN } from './builtin.js';
+import { ExternalPool, ExternalSub, Semaphore, type SubSpawn } from './external.js';
+import type { OutputOf, Stage, TaskOf } from './tasks.js';
+
+export { BUILTIN, StageNotAvailableError } from './builtin.js';
+export { cgroupRoot, isCpuList, type PinResult, pinToCpuset } from './cgroup.js';
+export { ExternalPool, ExternalSub, type ExternalSubOptions, Semaphore, type SubSpawn } from './external.js';
+export {
+  ProcessorExitedError,
+  type ProcessorRequest,
+  type ProcessorResponse,
+  ProcessorTaskError,
+  parseResponse,
+  readyLine,
+} from './protocol.js';
+export { serveProcessor, type TaskHandler } from './serve.js';
+export * from './tasks.js';
+
+const log = logger('processor');
+
+/** What the sealing thread calls for each stage's computation. */
+export interface Sealer {
+  run<S extends Stage>(stage: S, task: TaskOf<S>, signal?: AbortSignal): Promise<OutputOf<S>>;
+  /** Where a stage runs, for logs and `worker list`. */
+  where(stage: Stage): 'builtin' | 'external';
+  stop(): Promise<void>;
+}
+
+/** How this program starts itself as `venus-worker processor <stage>` (works under tsx and from dist/). */
+export function selfProcessorSpawn(stage: string): SubSpawn {
+  return { bin: process.execPath, args: [...process.execArgv, process.argv[1]!, 'processor', stage] };
+}
+
+export interface StageRunnerOptions {
+  /** How to start a sub that has no `bin` (default: this program's `processor <stage>`). */
+  defaultSpawn?: (stage: string) => SubSpawn;
+  restartDelayMs?: number;
+  cgroupRoot?: string;
+  /** In-process implementations (tests may wrap them). */
+  builtin?: typeof BUILTIN;
+}
+
+/** Runs each stage in-process or through its external pool, as configured. */
+export class StageRunner implements Sealer {
+  private constructor(
+    private readonly pools: Map<Stage, ExternalPool>,
+    private readonly builtin: typeof BUILTIN,
+  ) {}
+
+  /** Builds the pools of the configured stages and starts their subs (each must print its ready line). */
+  static async create(
+    cfg: Pick<WorkerConfig, 'processors' | 'extLocks'>,
+    opts: StageRunnerOptions = {},
+  ): Promise<StageRunner> {
+    const locks = new Map(Object.entries(cfg.extLocks).map(([k, n]) => [k, new Semaphore(n)]));
+    const pools = new Map<Stage, ExternalPool>();
+    const runner = new StageRunner(pools, opts.builtin ?? BUILTIN);
+    for (const [stage, subs] of Object.entries(cfg.processors) as [
+      ProcessorStage,
+      NonNullable<WorkerConfig['processors'][ProcessorStage]>,
+    ][]) {
+      const made = subs.map(
+        (s, index) =>
+          new ExternalSub({
+            stage,
+            index,
+            spawn: s.bin
+              ? { bin: s.bin, args: s.args ?? ['processor', stage] }
+              : (opts.defaultSpawn ?? selfProcessorSpawn)(stage),
+            config: s,
+            restartDelayMs: opts.restartDelayMs,
+            cgroupRoot: opts.cgroupRoot,
+          }),
+      );
+      pools.set(
+        stage,
+        new ExternalPool(
+          stage,
+          made,
+          locks,
+          subs.map((s) => s.locks),
+        ),
+      );
+    }
+    try {
+      await Promise.all([...pools.values()].map((p) => p.start()));
+    } catch (err) {
+      await runner.stop();
+      throw err;
+    }
+    for (const [stage, pool] of pools) log.info({ stage, subs: pool.subs.length }, 'external processors ready');
+    return runner;
+  }
+
+  where(stage: Stage): 'builtin' | 'external' {
+    return this.pools.has(stage) ? 'external' : 'builtin';
+  }
+
+  async run<S extends Stage>(stage: S, task: TaskOf<S>, signal?: AbortSignal): Promise<OutputOf<S>> {
+    const pool = this.pools.get(stage);
+    if (pool) return (await pool.run(task, signal)) as OutputOf<S>;
+    return (this.builtin[stage] as (t: TaskOf<S>) => Promise<OutputOf<S>>)(task);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.stop()));
+  }
+}
