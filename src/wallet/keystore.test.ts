@@ -8,7 +8,7 @@ import { KeyStore, WalletError } from './keystore.js';
 
 const KDF = { scryptN: 1024, scryptP: 1 };
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'ks-')), 'keystore.sqlit');
-const code = (c: WalletError['code']) => (e: unknown) => e instanceof WalletError && e.code === c;
+const code = (c: WalletError['reason']) => (e: unknown) => e instanceof WalletError && e.reason === c;
 const key = (b: number) => ({ type: 'secp256k1', privateKey: new Uint8Array(32).fill(b) });
 
 test('keys survive a reopen and need the password again', async () => {

@@ -27,7 +27,8 @@ export interface StoredKey {
 export class WalletError extends Error {
   constructor(
     message: string,
-    readonly code:
+    /** Why, for callers that branch on it (not `code`: the RPC layer reads a string `code` as a system error). */
+    readonly reason:
       | 'locked'
       | 'no-password'
       | 'wrong-password'
@@ -36,7 +37,9 @@ export class WalletError extends Error {
       | 'exists'
       | 'corrupt'
       | 'storage'
-      | 'password-set',
+      | 'password-set'
+      | 'invalid'
+      | 'refused',
   ) {
     super(message);
     this.name = 'WalletError';
@@ -223,15 +226,18 @@ export class KeyStore {
     this.cache.set(address, { type: key.type, privateKey: Uint8Array.from(key.privateKey) });
   }
 
-  /** Decrypts a key (cached while unlocked). A key that fails its MAC under the right password is corrupt. */
-  async get(address: string): Promise<StoredKey> {
+  /**
+   * Decrypts a key (cached while unlocked). A key that fails its MAC under the right password is corrupt.
+   * `display` names the key in errors (the full address; rows are keyed by the short one).
+   */
+  async get(address: string, display = address): Promise<StoredKey> {
     const phrase = this.requirePassphrase();
     const hit = this.cache.get(address);
     if (hit) return { type: hit.type, privateKey: Uint8Array.from(hit.privateKey) };
     const row = this.db
       .prepare('SELECT address, private_key FROM wallets WHERE address = ? AND deleted_at IS NULL')
       .get(address) as Row | undefined;
-    if (!row) throw new WalletError(`key not found: ${address}`, 'not-found');
+    if (!row) throw new WalletError(`key not found: ${display}`, 'not-found');
     let stored: { type: string; crypto: CryptoJSON };
     let plain: Uint8Array;
     try {
@@ -239,7 +245,7 @@ export class KeyStore {
       plain = await decryptKey(phrase, stored.crypto);
     } catch (err) {
       const why = err instanceof KeystoreMacError ? 'MAC mismatch' : (err as Error).message;
-      throw new WalletError(`key ${address} is corrupted (${why}); other keys are unaffected`, 'corrupt');
+      throw new WalletError(`key ${display} is corrupted (${why}); other keys are unaffected`, 'corrupt');
     }
     this.cache.set(address, { type: stored.type, privateKey: plain });
     return { type: stored.type, privateKey: Uint8Array.from(plain) };

@@ -1,0 +1,175 @@
+/**
+ * `venus-wallet run`: opens (or creates) the repo, the keystore and the JSON-RPC API, registers with the
+ * configured gateways, and runs until stopped (SIGINT/SIGTERM in the CLI).
+ */
+import { WalletAPI } from '../api/wallet.js';
+import { UserError } from '../common/cli.js';
+import { logger } from '../common/log.js';
+import type { Network } from '../fil/index.js';
+import { RpcServer } from '../rpc/index.js';
+import { loadWalletConfig, type WalletConfig, writeWalletConfig } from './config.js';
+import { GatewayHub } from './gateway-client.js';
+import { KeyStore } from './keystore.js';
+import { initRepo, jwtSecret, keystorePath, lockRepo, removeApiFile, writeApiFile } from './repo.js';
+import { WalletService } from './service.js';
+import { Wallet } from './wallet.js';
+
+const log = logger('main');
+
+export interface DaemonOptions {
+  /** Repo directory, already resolved ("~" expanded). */
+  repo: string;
+  network: Network;
+  /** Unlock (or set, on a wallet without one) with this password before serving. */
+  password?: string;
+  /** --gateway-api / --gateway-token / --support-accounts: override [APIRegisterHub] when given. */
+  gatewayApi?: string[];
+  gatewayToken?: string;
+  supportAccounts?: string[];
+  logLevelSpec?: string;
+  /** Test hooks for the gateway links' backoff. */
+  gatewayRetryInitialMs?: number;
+  gatewayRetryMaxMs?: number;
+}
+
+export interface RunningDaemon {
+  /** The multiaddr the API listens on (also written to <repo>/api). */
+  readonly multiaddr: string;
+  /** http://host:port/rpc/v0 */
+  readonly url: string;
+  readonly config: WalletConfig;
+  readonly wallet: Wallet;
+  readonly hub: GatewayHub;
+  /** Stops serving, leaves the gateways, closes the keystore (wiping cached keys). Idempotent. */
+  stop(): Promise<void>;
+  /** Settles once stopped. */
+  readonly stopped: Promise<void>;
+}
+
+function hubConfig(c: WalletConfig, o: DaemonOptions): WalletConfig['APIRegisterHub'] {
+  const hub = { ...c.APIRegisterHub };
+  if (o.gatewayApi?.length) {
+    hub.RegisterAPI = o.gatewayApi;
+    hub.Token = o.gatewayToken ?? hub.Token;
+    if (o.supportAccounts) hub.SupportAccounts = o.supportAccounts;
+  } else {
+    if (o.gatewayToken) hub.Token = o.gatewayToken;
+    if (o.supportAccounts?.length) hub.SupportAccounts = o.supportAccounts;
+  }
+  if (hub.RegisterAPI.length && !hub.Token.trim()) {
+    throw new UserError('gateway token not set: give --gateway-token or [APIRegisterHub] Token in config.toml');
+  }
+  if (hub.RegisterAPI.length && hub.SupportAccounts.length === 0) {
+    log.warn('no support accounts: the gateway serves only the account of the token');
+  }
+  return hub;
+}
+
+function multiaddrOf(host: string, port: number): string {
+  return host.includes(':') ? `/ip6/${host}/tcp/${port}/http` : `/ip4/${host}/tcp/${port}/http`;
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
+  log.info(`wallet repo: ${o.repo}`);
+  const config = await initRepo(o.repo);
+  if (config.SignFilter.Expr.trim()) {
+    throw new UserError('[SignFilter] Expr is set, but sign filters are not supported by this wallet; remove it');
+  }
+  if (config.SignRecorder.Enable) log.warn('[SignRecorder] Enable is set, but sign records are not kept; ignored');
+  const hubCfg = hubConfig(config, o);
+  const secret = jwtSecret(config);
+  const release = lockRepo(o.repo);
+  let keystore: KeyStore | undefined;
+  let server: RpcServer | undefined;
+  try {
+    const dbPath = keystorePath(o.repo, config);
+    keystore = new KeyStore(dbPath, { scryptN: config.Factor.ScryptN, scryptP: config.Factor.ScryptP });
+    const wallet = new Wallet(keystore, { network: o.network });
+    log.info({ keystore: dbPath, keys: wallet.list().length }, 'keystore opened');
+    if (o.password !== undefined) {
+      try {
+        if (wallet.hasPassword()) await wallet.unlock(o.password);
+        else await wallet.setPassword(o.password);
+      } catch (err) {
+        throw new UserError(`cannot unlock the wallet: ${(err as Error).message}`);
+      }
+    } else if (!wallet.hasPassword()) {
+      log.warn('no password set yet: run `venus-wallet setpwd`');
+    } else {
+      log.warn('wallet is locked: run `venus-wallet unlock` (or start with `run --password`) before it can sign');
+    }
+
+    const hub = new GatewayHub({
+      urls: hubCfg.RegisterAPI,
+      token: hubCfg.Token,
+      supportAccounts: hubCfg.SupportAccounts,
+      wallet,
+      ...(o.gatewayRetryInitialMs !== undefined ? { retryInitialMs: o.gatewayRetryInitialMs } : {}),
+      ...(o.gatewayRetryMaxMs !== undefined ? { retryMaxMs: o.gatewayRetryMaxMs } : {}),
+    });
+    const service = new WalletService({
+      wallet,
+      secret,
+      hub,
+      ...(o.logLevelSpec !== undefined ? { logLevelSpec: o.logLevelSpec } : {}),
+      saveSupportAccounts: (accounts) => {
+        // as the original's AppendSupportAccount: the account survives a restart
+        const c = loadWalletConfig(o.repo);
+        c.APIRegisterHub.SupportAccounts = accounts;
+        writeWalletConfig(o.repo, c);
+      },
+    });
+    server = new RpcServer({ auth: secret, paths: ['/rpc/v0'] });
+    server.register(WalletAPI, service);
+    server.route('GET', '/healthcheck', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+    let bound: { host: string; port: number };
+    try {
+      bound = await server.listen(config.API.ListenAddress);
+    } catch (err) {
+      throw new UserError(`[API] ListenAddress ${config.API.ListenAddress}: ${(err as Error).message}`);
+    }
+    const { host, port } = bound;
+    const multiaddr = multiaddrOf(host, port);
+    writeApiFile(o.repo, multiaddr);
+    log.info(`start rpc server at [${multiaddr}] ...`);
+    hub.start();
+
+    let stopping: Promise<void> | undefined;
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => {
+      resolveStopped = r;
+    });
+    const ks = keystore;
+    const srv = server;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        log.info('stopping');
+        await hub.stop().catch((err) => log.warn({ err: String(err) }, 'leaving the gateways failed'));
+        await srv.close().catch((err) => log.warn({ err: String(err) }, 'closing the API failed'));
+        ks.close();
+        removeApiFile(o.repo);
+        release();
+        log.info('venus-wallet stopped');
+        resolveStopped();
+      })();
+      return stopping;
+    };
+    return {
+      multiaddr,
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/rpc/v0`,
+      config,
+      wallet,
+      hub,
+      stop,
+      stopped,
+    };
+  } catch (err) {
+    await server?.close().catch(() => {});
+    keystore?.close();
+    release();
+    throw err;
+  }
+}
