@@ -1,0 +1,549 @@
+/**
+ * A small process supervisor for the one-command cluster: each program runs as its own process with its own
+ * log file, readiness is waited for by probing (an RPC port, a log line), and a failure is always reported with
+ * the tail of the failing program's log — never a silent hang.
+ *
+ * Daemons get their own process group (so the terminal's Ctrl-C reaches only the runner, which then stops them
+ * in reverse start order) and write straight into their log file (so they outlive nothing but also lose nothing
+ * if the runner dies). One-shot commands (init, setpwd, import, miner create) are piped: their stdout is
+ * returned and copied into the program's log.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { closeSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How to tell that a daemon is ready. */
+export type Readiness =
+  /** A line of its log (written after this start) matches. */
+  | { log: RegExp }
+  /** The probe resolves true (false or a throw: not yet). */
+  | { probe: () => Promise<boolean>; what: string };
+
+export interface ProcessSpec {
+  /** Short name used in messages and as the key of the process ("devnet", "wallet"…). */
+  name: string;
+  /** Executable and arguments. */
+  command: string;
+  args: string[];
+  /** What an operator would type, for logs and error messages (default: command and args). */
+  display?: string;
+  /** Appended to; created with its folder. */
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Written to the child's stdin, which is then closed (passwords). Default: stdin is /dev/null. */
+  stdin?: string;
+}
+
+export interface DaemonSpec extends ProcessSpec {
+  ready?: Readiness;
+  /** Default 60 s. */
+  readyTimeoutMs?: number;
+  /** Default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+  /** After this long the process group gets SIGKILL. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface CommandSpec extends ProcessSpec {
+  /** Default 120 s. */
+  timeoutMs?: number;
+}
+
+export type FailureKind = 'exited' | 'not-ready' | 'failed' | 'not-implemented' | 'spawn';
+
+/** A program failed; the message names it, says how, and quotes the end of its log. */
+export class ProcessError extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly process: string,
+    readonly summary: string,
+    readonly logFile: string,
+    readonly tail: string[],
+    readonly exitCode: number | null = null,
+    readonly signal: NodeJS.Signals | null = null,
+  ) {
+    super(formatFailure(summary, logFile, tail));
+    this.name = 'ProcessError';
+  }
+}
+
+function formatFailure(summary: string, logFile: string, tail: string[]): string {
+  const body = tail.length ? tail.map((l) => `  | ${l}`).join('\n') : '  | (the log is empty)';
+  return `${summary}\n  last lines of ${logFile}:\n${body}`;
+}
+
+/** The marker the CLIs print for a command whose implementation has not landed (common/cli.ts pending()). */
+const NOT_IMPLEMENTED = /is not implemented yet/;
+
+/** The last `n` non-empty lines written to `file` from byte `from` on. */
+export function logTail(file: string, from = 0, n = 20): string[] {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = statSync(file).size;
+    // read at most the last 64 KiB of this run's part
+    const start = Math.max(from, size - 65536);
+    const buf = Buffer.alloc(Math.max(0, size - start));
+    readSync(fd, buf, 0, buf.length, start);
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.replace(/\r$/, ''))
+      .filter((l) => l.trim() !== '');
+    return lines.slice(-n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function appendLine(file: string, line: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a');
+  try {
+    writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** "0.3 s", "12 s", "2 min". */
+function secs(ms: number): string {
+  if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Number((ms / 60_000).toFixed(1))} min`;
+}
+
+function stamp(): string {
+  return new Date().toISOString();
+}
+
+function displayOf(spec: ProcessSpec): string {
+  return spec.display ?? [spec.command, ...spec.args].join(' ');
+}
+
+/** Reads a growing log file from an offset, for log-line readiness. */
+class LogFollower {
+  private pos: number;
+  private partial = '';
+  constructor(
+    private readonly file: string,
+    from: number,
+  ) {
+    this.pos = from;
+  }
+  /** New complete lines since the last call. */
+  read(): string[] {
+    const size = fileSize(this.file);
+    if (size <= this.pos) return [];
+    const fd = openSync(this.file, 'r');
+    try {
+      const buf = Buffer.alloc(size - this.pos);
+      readSync(fd, buf, 0, buf.length, this.pos);
+      this.pos = size;
+      const text = this.partial + buf.toString('utf8');
+      const lines = text.split('\n');
+      this.partial = lines.pop() ?? '';
+      return lines;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+export interface RunningProcess {
+  readonly spec: DaemonSpec;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Byte offset of this start in the log file (tails show this run only). */
+  readonly logFrom: number;
+  readonly startedAt: number;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface SupervisorEvents {
+  /** A daemon exited while it was expected to run. */
+  failure: [ProcessError];
+  /** Progress for the operator (start, ready, stop). */
+  info: [string];
+}
+
+/**
+ * Starts daemons and one-shot commands, waits for readiness, reports failures, stops everything in reverse.
+ * Listen to 'failure' (or await failed()) to learn that a running daemon died.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  private readonly running: RunningProcess[] = [];
+  private stopping = false;
+  private firstFailure: ProcessError | undefined;
+  private readonly failureWaiters: ((e: ProcessError) => void)[] = [];
+  /** Children of one-shot commands in flight, so stopAll() can end them too. */
+  private readonly oneShots = new Set<ChildProcess>();
+
+  /** Daemons started and not yet stopped, in start order. */
+  processes(): readonly RunningProcess[] {
+    return this.running;
+  }
+
+  /** Resolves with the first unexpected exit of a daemon (never resolves if none happens). */
+  failed(): Promise<ProcessError> {
+    if (this.firstFailure) return Promise.resolve(this.firstFailure);
+    return new Promise((resolve) => this.failureWaiters.push(resolve));
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /**
+   * Run a command to completion; resolves with its stdout. A non-zero exit, a timeout or a "not implemented
+   * yet" answer rejects with a ProcessError quoting the command's output.
+   */
+  async run(spec: CommandSpec): Promise<string> {
+    if (this.stopping) throw new Error(`not running ${spec.name}: shutting down`);
+    appendLine(spec.logFile, `=== ${stamp()} $ ${displayOf(spec)}`);
+    const logFrom = fileSize(spec.logFile);
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      stdio: [spec.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    this.oneShots.add(child);
+    const out: Buffer[] = [];
+    const fd = openSync(spec.logFile, 'a');
+    const copy = (b: Buffer) => {
+      try {
+        writeSync(fd, b);
+      } catch {
+        // a full disk must not hide the command's own result
+      }
+    };
+    child.stdout?.on('data', (b: Buffer) => {
+      out.push(b);
+      copy(b);
+    });
+    child.stderr?.on('data', copy);
+    if (spec.stdin !== undefined) {
+      child.stdin?.on('error', () => {}); // the command may exit before reading it all
+      child.stdin?.end(spec.stdin);
+    }
+    const timeoutMs = spec.timeoutMs ?? 120_000;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; err?: Error }>((resolve) => {
+      child.once('error', (err) => resolve({ code: null, signal: null, err }));
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    clearTimeout(timer);
+    this.oneShots.delete(child);
+    closeSync(fd);
+    const tail = logTail(spec.logFile, logFrom);
+    if (result.err) {
+      throw new ProcessError(
+        'spawn',
+        spec.name,
+        `cannot start ${displayOf(spec)}: ${result.err.message}`,
+        spec.logFile,
+        tail,
+      );
+    }
+    if (timedOut) {
+      throw new ProcessError(
+        'failed',
+        spec.name,
+        `${displayOf(spec)} did not finish within ${secs(timeoutMs)}`,
+        spec.logFile,
+        tail,
+        result.code,
+        result.signal,
+      );
+    }
+    if (result.code !== 0) {
+      const pending = tail.find((l) => NOT_IMPLEMENTED.test(l));
+      if (pending) {
+        throw new ProcessError(
+          'not-implemented',
+          spec.name,
+          `cannot go on: ${displayOf(spec)} answers "${pending.replace(/^Error:\s*/, '')}"`,
+          spec.logFile,
+          tail,
+          result.code,
+        );
+      }
+      const how = result.signal ? `was killed by ${result.signal}` : `failed with exit code ${result.code}`;
+      throw new ProcessError(
+        'failed',
+        spec.name,
+        `${displayOf(spec)} ${how}`,
+        spec.logFile,
+        tail,
+        result.code,
+        result.signal,
+      );
+    }
+    return Buffer.concat(out).toString('utf8');
+  }
+
+  /**
+   * Start a daemon and wait until it is ready. Rejects with a ProcessError if it exits first or is not ready
+   * in time (then it is stopped). After that, an exit that stopAll() did not ask for emits 'failure'.
+   */
+  async start(spec: DaemonSpec): Promise<RunningProcess> {
+    if (this.stopping) throw new Error(`not starting ${spec.name}: shutting down`);
+    appendLine(spec.logFile, `=== ${stamp()} $ ${displayOf(spec)}`);
+    const logFrom = fileSize(spec.logFile);
+    const fd = openSync(spec.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        env: spec.env ?? process.env,
+        stdio: [spec.stdin !== undefined ? 'pipe' : 'ignore', fd, fd],
+        detached: true,
+      });
+    } finally {
+      closeSync(fd);
+    }
+    if (spec.stdin !== undefined) {
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(spec.stdin);
+    }
+    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let spawnError: Error | undefined;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('error', (err) => {
+        spawnError = err;
+        exitInfo = { code: null, signal: null };
+        resolve(exitInfo);
+      });
+      child.once('exit', (code, signal) => {
+        exitInfo = { code, signal };
+        resolve(exitInfo);
+      });
+    });
+    const proc: RunningProcess = {
+      spec,
+      child,
+      pid: child.pid ?? -1,
+      logFrom,
+      startedAt: Date.now(),
+      exited,
+    };
+    this.running.push(proc);
+    this.emit('info', `${spec.name}: started (pid ${proc.pid}), log ${spec.logFile}`);
+
+    const failNow = (kind: FailureKind, summary: string): ProcessError => {
+      const tail = logTail(spec.logFile, logFrom);
+      const pending = tail.find((l) => NOT_IMPLEMENTED.test(l));
+      if (pending) {
+        return new ProcessError(
+          'not-implemented',
+          spec.name,
+          `cannot go on: ${displayOf(spec)} answers "${pending.replace(/^Error:\s*/, '')}"`,
+          spec.logFile,
+          tail,
+          exitInfo?.code ?? null,
+        );
+      }
+      return new ProcessError(
+        kind,
+        spec.name,
+        summary,
+        spec.logFile,
+        tail,
+        exitInfo?.code ?? null,
+        exitInfo?.signal ?? null,
+      );
+    };
+    const exitSummary = (when: string) => {
+      if (spawnError) return `cannot start ${displayOf(spec)}: ${spawnError.message}`;
+      const e = exitInfo!;
+      return `${spec.name} (${displayOf(spec)}) ${e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`} ${when}`;
+    };
+
+    // readiness
+    const timeoutMs = spec.readyTimeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    const follower = spec.ready && 'log' in spec.ready ? new LogFollower(spec.logFile, logFrom) : undefined;
+    let ready = spec.ready === undefined;
+    while (!ready) {
+      if (exitInfo) {
+        this.forget(proc);
+        throw failNow('exited', exitSummary('before it was ready'));
+      }
+      if (this.stopping) throw new Error(`${spec.name}: start interrupted by shutdown`);
+      const r = spec.ready!;
+      if ('log' in r) {
+        ready = follower!.read().some((l) => r.log.test(l));
+      } else {
+        ready = await r.probe().catch(() => false);
+      }
+      if (ready) break;
+      if (Date.now() >= deadline) {
+        const what = 'log' in r ? `a log line matching ${r.log}` : r.what;
+        const err = failNow(
+          'not-ready',
+          `${spec.name} (${displayOf(spec)}) was not ready within ${secs(timeoutMs)} (waited for ${what})`,
+        );
+        await this.stopOne(proc);
+        throw err;
+      }
+      await Promise.race([sleep(150), exited]);
+    }
+    if (exitInfo) {
+      this.forget(proc);
+      throw failNow('exited', exitSummary('just after it was ready'));
+    }
+    this.emit('info', `${spec.name}: ready`);
+
+    void exited.then(() => {
+      if (this.stopping || !this.running.includes(proc)) return;
+      this.forget(proc);
+      const err = failNow('exited', exitSummary('unexpectedly'));
+      this.fail(err);
+    });
+    return proc;
+  }
+
+  private fail(err: ProcessError): void {
+    if (!this.firstFailure) this.firstFailure = err;
+    this.emit('failure', err);
+    for (const w of this.failureWaiters.splice(0)) w(err);
+  }
+
+  private forget(proc: RunningProcess): void {
+    const i = this.running.indexOf(proc);
+    if (i >= 0) this.running.splice(i, 1);
+  }
+
+  /** Stop one daemon: its stop signal, then SIGKILL to its whole process group after the timeout. */
+  async stopOne(proc: RunningProcess): Promise<void> {
+    const wasRunning = this.running.includes(proc);
+    this.forget(proc);
+    const { spec, child } = proc;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      child.kill(spec.stopSignal ?? 'SIGTERM');
+    } catch {
+      return;
+    }
+    const t = spec.stopTimeoutMs ?? 10_000;
+    const done = await Promise.race([proc.exited.then(() => true), sleep(t).then(() => false)]);
+    if (!done) {
+      this.emit('info', `${spec.name}: did not stop within ${secs(t)}; killing it`);
+      killGroup(proc.pid, 'SIGKILL');
+      await proc.exited;
+    } else {
+      // what the program left behind in its group (external processors) goes too
+      killGroup(proc.pid, 'SIGKILL');
+    }
+    if (wasRunning) appendLine(spec.logFile, `=== ${stamp()} stopped by the cluster runner`);
+    if (wasRunning) this.emit('info', `${spec.name}: stopped`);
+  }
+
+  /** Stop every daemon, last started first, and end one-shot commands in flight. Idempotent. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    for (const c of this.oneShots) c.kill('SIGTERM');
+    while (this.running.length) {
+      const proc = this.running[this.running.length - 1]!;
+      await this.stopOne(proc);
+    }
+  }
+
+  /** Second Ctrl-C: SIGKILL every process group now. */
+  killAll(): void {
+    this.stopping = true;
+    for (const c of this.oneShots) c.kill('SIGKILL');
+    for (const p of this.running) killGroup(p.pid, 'SIGKILL');
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** Readiness: something answers HTTP at this URL (any status: a 401 still means the server is up). */
+export function httpReady(url: string, init: RequestInit = {}): Readiness {
+  return {
+    what: `an HTTP answer from ${url}`,
+    probe: async () => {
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), 2000);
+      try {
+        const res = await fetch(url, { ...init, signal: ac.signal });
+        await res.arrayBuffer().catch(() => undefined);
+        return true;
+      } finally {
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+/** Readiness: a JSON-RPC call over HTTP POST gets a result (not an error). */
+export function rpcReady(url: string, method: string, params: unknown[] = [], token?: string): Readiness {
+  return {
+    what: `${method} to answer at ${url}`,
+    probe: async () => {
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), 2000);
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+          signal: ac.signal,
+        });
+        const body = (await res.json().catch(() => undefined)) as { result?: unknown; error?: unknown } | undefined;
+        return res.ok && body !== undefined && body.error === undefined && 'result' in body;
+      } finally {
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+/**
+ * Ctrl-C / SIGTERM: the first stops every child cleanly (reverse order), a second kills them all.
+ * Returns a function that removes the handlers.
+ */
+export function handleSignals(sup: Supervisor, onFirst: (signal: NodeJS.Signals) => void): () => void {
+  let count = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 1) onFirst(signal);
+    else sup.killAll();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    process.off('SIGHUP', handler);
+  };
+}
