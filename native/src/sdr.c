@@ -221,6 +221,28 @@ static inline int load_exp(label_src_t *s, uint32_t q, uint8_t *dst) {
   return 1;
 }
 
+/* Starts loading the next node's parent labels into cache while this node hashes (the expander parents
+ * are random reads across a whole layer: DRAM misses at 512MiB and up). Only in-memory sources. */
+static inline void prefetch_parents(const label_src_t *s, uint32_t layer, const uint32_t *p) {
+  for (int k = 0; k < 6; k++) {
+    uint64_t q = p[k];
+    if (!s->windowed) {
+      if (q < s->cur_nodes) __builtin_prefetch(s->cur + q * 32);
+    } else if (q >= s->w_base && q - s->w_base < s->cur_nodes) {
+      __builtin_prefetch(s->cur + (q - s->w_base) * 32);
+    }
+  }
+  if (layer == 1) return;
+  for (int k = 6; k < 14; k++) {
+    uint64_t q = p[k];
+    if (!s->windowed) {
+      if (q < s->prev_nodes) __builtin_prefetch(s->prev + q * 32);
+    } else if (q < s->resident) {
+      __builtin_prefetch(s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32);
+    }
+  }
+}
+
 /* Labels `count` nodes starting at `first`; label i goes to cur[(out_slot + i) * 32]. Parents: 14 u32 per node
  * (6 DRG, then 8 expander, read only after layer 1). Returns 0 and sets s->err on failure. */
 static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
@@ -251,6 +273,7 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
       put_state_le_label(st, out);
       continue;
     }
+    if (i + 1 < count) prefetch_parents(s, layer, p + 14);
     for (int k = 0; k < 6; k++)
       if (!load_drg(s, p[k], buf + 32 * k)) return 0;
     if (layer == 1) {

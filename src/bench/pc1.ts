@@ -10,6 +10,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setupLogging } from '../common/log.js';
 import { formatSectorSize, parseSectorSize, sealProofFor } from '../proofs/registry.js';
 import { ensureParentCache, labelSector, SdrGraph, sdrNative } from '../proofs/sdr/index.js';
 
@@ -128,5 +129,7 @@ export async function run(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
+  // one labelSector per 2KiB repetition: keep its info lines out of the table
+  setupLogging({ levelSpec: process.env.RUST_LOG ?? 'warn' });
   await run({ with512: args.includes('--512'), ts512: args.includes('--ts-512') });
 }
