@@ -314,6 +314,9 @@ export const FullNodeMethods = {
   >('read', 4),
   StateMinerAvailableBalance: method<[maddr: AddressString, tsk: TipSetKey], BigIntString>('read', 2),
   StateMinerPower: method<[maddr: AddressString, tsk: TipSetKey], MinerPower | null>('read', 2),
+  /** FIP-0077 deposit CreateMiner's Value must cover (newer Lotus) */
+  StateMinerCreationDeposit: method<[tsk: TipSetKey], BigIntString>('read', 1),
+  StateListMiners: method<[tsk: TipSetKey], AddressString[] | null>('read', 1),
 
   // actors, accounts, misc.
   StateGetActor: method<[addr: AddressString, tsk: TipSetKey], Actor | null>('read', 2),

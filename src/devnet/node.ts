@@ -161,7 +161,7 @@ export class DevnetNode {
   readonly wallet = new Map<string, KeyInfo>();
 
   private constructor(
-    private readonly db: Database.Database,
+    readonly db: Database.Database,
     readonly verifier: ProofVerifier,
   ) {
     const cfg = this.meta('config');

@@ -1,0 +1,363 @@
+/**
+ * The messager (venus-messager `Message.*`, src/api/messager.ts; chain-wallet.md §10) the devnet plays:
+ * clients push unsigned messages under an id; on each new head the messager fills gas and nonce, has the
+ * registered wallet sign through the gateway (`WalletSign` with MsgMeta{Type:"message"}), pushes to the
+ * mempool (UnFillMsg → FillMsg), and marks them OnChainMsg with the receipt once executed. Records persist
+ * in the devnet database, so a restart keeps ids, states and receipts.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { MessageJson } from '../api/full.js';
+import type { MessageRecord, MessagerAPI, SendSpec } from '../api/messager.js';
+import { logger } from '../common/log.js';
+import {
+  cidToJSON,
+  encodeMessage,
+  type Message,
+  messageCid,
+  messageFromJSON,
+  messageSigningBytes,
+  messageToJSON,
+  type SignedMessage,
+  signatureToJSON,
+  signedMessageCid,
+  toBase64,
+} from '../fil/index.js';
+import { type ApiImpl, rpcError } from '../rpc/index.js';
+import type { Gateway } from './gateway.js';
+import type { DevnetNode } from './node.js';
+
+const log = logger('devnet.messager');
+
+/** Fill attempts (one per head) before a message whose gas estimation keeps failing is marked FailedMsg. */
+const MAX_FILL_ATTEMPTS = 3;
+
+const State = { UnFillMsg: 1, FillMsg: 2, OnChainMsg: 3, FailedMsg: 4, NonceConflictMsg: 5 } as const;
+
+interface Row {
+  id: string;
+  msg: string;
+  spec: string | null;
+  wallet: string;
+  state: number;
+  signed_cid: string | null;
+  unsigned_cid: string | null;
+  signed: string | null;
+  height: number;
+  tsk: string | null;
+  receipt: string | null;
+  error: string;
+  attempts: number;
+  created: number;
+  updated: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messager (
+  id TEXT PRIMARY KEY, msg TEXT NOT NULL, spec TEXT, wallet TEXT NOT NULL, state INTEGER NOT NULL,
+  signed_cid TEXT, unsigned_cid TEXT, signed TEXT, height INTEGER NOT NULL DEFAULT 0, tsk TEXT, receipt TEXT,
+  error TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messager_state ON messager(state);
+CREATE INDEX IF NOT EXISTS messager_signed ON messager(signed_cid);
+CREATE INDEX IF NOT EXISTS messager_unsigned ON messager(unsigned_cid);
+`;
+
+export class Messager {
+  private readonly events = new EventEmitter();
+  private busy: Promise<void> | undefined;
+  private again = false;
+  private readonly onHead = () => this.kick();
+
+  constructor(
+    private readonly node: DevnetNode,
+    private readonly gateway: Gateway,
+  ) {
+    node.db.exec(SCHEMA);
+    this.events.setMaxListeners(0);
+    node.events.on('head', this.onHead);
+  }
+
+  close(): void {
+    this.node.events.off('head', this.onHead);
+  }
+
+  private get db() {
+    return this.node.db;
+  }
+
+  private row(id: string): Row | undefined {
+    return this.db.prepare('SELECT * FROM messager WHERE id = ?').get(id) as Row | undefined;
+  }
+
+  /** Stores a message as UnFillMsg (an existing id is returned as is). */
+  push(id: string, msg: Message, spec: SendSpec | null, wallet: string): string {
+    if (this.row(id)) return id;
+    const now = Date.now();
+    this.db
+      .prepare('INSERT INTO messager (id, msg, spec, wallet, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        id,
+        JSON.stringify(messageToJSON(msg)),
+        spec ? JSON.stringify(spec) : null,
+        wallet,
+        State.UnFillMsg,
+        now,
+        now,
+      );
+    log.info({ id, to: msg.to.toString(), method: msg.method }, 'message pushed');
+    this.kick();
+    return id;
+  }
+
+  /** Runs a fill/track pass now (coalesced: one at a time, one more if asked meanwhile). */
+  kick(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = this.pass()
+      .catch((e: Error) => log.error({ err: e.message }, 'messager pass failed'))
+      .finally(() => {
+        this.busy = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Waits for any pass under way (tests). */
+  async idle(): Promise<void> {
+    while (this.busy) await this.busy;
+  }
+
+  private update(id: string, fields: Partial<Row>): void {
+    const keys = Object.keys(fields);
+    const sets = keys.map((k) => `${k} = @${k}`).join(', ');
+    this.db.prepare(`UPDATE messager SET ${sets}, updated = @updated WHERE id = @id`).run({
+      ...fields,
+      updated: Date.now(),
+      id,
+    });
+    this.events.emit('change', id);
+  }
+
+  private async pass(): Promise<void> {
+    // track what is in the mempool
+    const filled = this.db.prepare('SELECT * FROM messager WHERE state = ?').all(State.FillMsg) as Row[];
+    for (const r of filled) {
+      const found = this.node.searchMsg(r.signed_cid!);
+      if (found) {
+        this.update(r.id, {
+          state: State.OnChainMsg,
+          height: found.height - 1,
+          tsk: JSON.stringify([cidToJSON(found.tipset.cid)]),
+          receipt: JSON.stringify({
+            ExitCode: found.receipt.exitCode,
+            Return: found.receipt.return.length ? toBase64(found.receipt.return) : null,
+            GasUsed: found.receipt.gasUsed,
+            EventsRoot: null,
+          }),
+          error: found.receipt.exitCode === 0 ? '' : (this.node.receiptError(found.message) ?? ''),
+        });
+        log.info({ id: r.id, exit: found.receipt.exitCode, height: found.height - 1 }, 'message on chain');
+        continue;
+      }
+      // a message whose nonce was used by another one can never land
+      const sm = JSON.parse(r.signed!) as { Message: MessageJson };
+      const from = messageFromJSON(sm.Message).from;
+      const id = this.node.lookupId(from);
+      const nonce = id === undefined ? 0 : this.node.state.actors[id]!.nonce;
+      if (nonce > sm.Message.Nonce && !this.node.getMessage(r.signed_cid!)) {
+        this.update(r.id, {
+          state: State.NonceConflictMsg,
+          error: `nonce ${sm.Message.Nonce} was used by another message`,
+        });
+      }
+    }
+    // fill new ones, oldest first
+    const unfilled = this.db
+      .prepare('SELECT * FROM messager WHERE state = ? ORDER BY created')
+      .all(State.UnFillMsg) as Row[];
+    for (const r of unfilled) await this.fill(r);
+  }
+
+  private async fill(r: Row): Promise<void> {
+    const msg = messageFromJSON(JSON.parse(r.msg));
+    const spec = r.spec ? (JSON.parse(r.spec) as SendSpec) : null;
+    const key = this.node.accountKey(msg.from);
+    if (!key) return this.failFill(r, `from address ${msg.from.toString()} is not an account on chain`, true);
+    if (!this.gateway.has(key.toString(), [r.wallet])) {
+      // no wallet yet: wait for one to register (not counted as an attempt)
+      if (r.error !== 'wallet not found') this.update(r.id, { error: 'wallet not found' });
+      return;
+    }
+    let filled: Message;
+    try {
+      const withNonce = { ...msg, from: key, nonce: this.node.mpoolNonce(key) };
+      const over = spec?.gasOverEstimation && spec.gasOverEstimation > 0 ? spec.gasOverEstimation : 1.25;
+      const maxFee = spec?.maxFee ? BigInt(spec.maxFee) : 0n;
+      filled = await this.node.estimateMessageGas(withNonce, maxFee, over);
+      if (spec?.gasOverPremium && spec.gasOverPremium > 0 && msg.gasPremium === 0n) {
+        filled.gasPremium = BigInt(Math.ceil(Number(filled.gasPremium) * spec.gasOverPremium));
+        if (filled.gasPremium > filled.gasFeeCap) filled.gasFeeCap = filled.gasPremium;
+      }
+      const maxFeeCap = spec?.maxFeeCap ? BigInt(spec.maxFeeCap) : 0n;
+      if (maxFeeCap > 0n && filled.gasFeeCap > maxFeeCap) filled.gasFeeCap = maxFeeCap;
+      if (filled.gasPremium > filled.gasFeeCap) filled.gasPremium = filled.gasFeeCap;
+    } catch (e) {
+      return this.failFill(r, (e as Error).message);
+    }
+    let sm: SignedMessage;
+    try {
+      const sig = await this.gateway.sign(key.toString(), [r.wallet], messageSigningBytes(filled), {
+        Type: 'message',
+        Extra: toBase64(encodeMessage(filled)),
+      });
+      sm = { message: filled, signature: sig };
+      this.node.mpoolPush(sm);
+    } catch (e) {
+      return this.failFill(r, `sign and push: ${(e as Error).message}`);
+    }
+    const signed = signedMessageCid(sm);
+    this.update(r.id, {
+      state: State.FillMsg,
+      signed_cid: signed.toString(),
+      unsigned_cid: messageCid(filled).toString(),
+      signed: JSON.stringify({ Message: messageToJSON(filled), Signature: signatureToJSON(sm.signature) }),
+      error: '',
+    });
+    log.info({ id: r.id, cid: signed.toString(), nonce: filled.nonce }, 'message filled and pushed');
+  }
+
+  private failFill(r: Row, why: string, permanent = false): void {
+    const attempts = r.attempts + 1;
+    if (permanent || attempts >= MAX_FILL_ATTEMPTS) {
+      this.update(r.id, { state: State.FailedMsg, error: why, attempts });
+      log.warn({ id: r.id, err: why }, 'message failed');
+    } else {
+      this.update(r.id, { error: why, attempts });
+    }
+  }
+
+  record(r: Row): MessageRecord {
+    const unsigned = JSON.parse(r.signed ?? 'null')?.Message ?? JSON.parse(r.msg);
+    const m = unsigned as MessageJson;
+    const sig = r.signed ? JSON.parse(r.signed).Signature : null;
+    const receipt = r.receipt ? JSON.parse(r.receipt) : null;
+    return {
+      ID: r.id,
+      UnsignedCid: r.unsigned_cid ? { '/': r.unsigned_cid } : null,
+      SignedCid: r.signed_cid ? { '/': r.signed_cid } : null,
+      Version: m.Version ?? 0,
+      To: m.To,
+      From: m.From,
+      Nonce: m.Nonce,
+      Value: m.Value,
+      GasLimit: m.GasLimit,
+      GasFeeCap: m.GasFeeCap,
+      GasPremium: m.GasPremium,
+      Method: m.Method,
+      Params: m.Params,
+      Signature: sig,
+      Height: r.height,
+      Confidence: r.state === State.OnChainMsg ? this.node.head.height - r.height : 0,
+      Receipt: receipt,
+      TipSetKey: r.tsk ? JSON.parse(r.tsk) : null,
+      Meta: r.spec ? JSON.parse(r.spec) : null,
+      WalletName: r.wallet,
+      State: r.state as MessageRecord['State'],
+      ErrorMsg: r.error,
+      CreatedAt: new Date(r.created).toISOString(),
+      UpdatedAt: new Date(r.updated).toISOString(),
+    };
+  }
+
+  get(id: string): MessageRecord {
+    const r = this.row(id);
+    if (!r) throw rpcError(`message ${id} not found`);
+    return this.record(r);
+  }
+
+  /** Resolves when the message is on chain with Confidence > confidence, or at once when it failed. */
+  wait(id: string, confidence: number, signal?: AbortSignal): Promise<MessageRecord> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const r = this.row(id);
+        if (!r) {
+          cleanup();
+          reject(rpcError(`message ${id} not found`));
+          return true;
+        }
+        const rec = this.record(r);
+        const done =
+          (r.state === State.OnChainMsg && rec.Confidence > confidence) ||
+          r.state === State.FailedMsg ||
+          r.state === State.NonceConflictMsg;
+        if (done) {
+          cleanup();
+          resolve(rec);
+        }
+        return done;
+      };
+      const onEvent = () => void check();
+      const onAbort = () => {
+        cleanup();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      const cleanup = () => {
+        this.node.events.off('head', onEvent);
+        this.events.off('change', onEvent);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (check()) return;
+      this.node.events.on('head', onEvent);
+      this.events.on('change', onEvent);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  impl(): ApiImpl<typeof MessagerAPI> {
+    const parse = (m: MessageJson): Message => {
+      try {
+        return messageFromJSON({ ...m, GasLimit: m.GasLimit ?? 0 });
+      } catch (e) {
+        throw rpcError(`invalid message: ${(e as Error).message}`);
+      }
+    };
+    const byCid = (col: 'signed_cid' | 'unsigned_cid', cid: { '/': string }) => {
+      const r = this.db.prepare(`SELECT * FROM messager WHERE ${col} = ?`).get(cid['/']) as Row | undefined;
+      if (!r) throw rpcError(`message ${cid['/']} not found`);
+      return this.record(r);
+    };
+    return {
+      PushMessage: (msg, spec, ctx) => this.push(randomUUID(), parse(msg), spec, ctx.token?.name ?? ''),
+      PushMessageWithId: (id, msg, spec, ctx) => {
+        if (!id) throw rpcError('empty message id');
+        return this.push(id, parse(msg), spec, ctx.token?.name ?? '');
+      },
+      HasMessageByUid: (id) => this.row(id) !== undefined,
+      GetMessageByUid: (id) => this.get(id),
+      GetMessageBySignedCid: (cid) => byCid('signed_cid', cid),
+      GetMessageByUnsignedCid: (cid) => byCid('unsigned_cid', cid),
+      WaitMessage: (id, confidence, ctx) => this.wait(id, confidence, ctx.signal),
+      ListMessageByAddress: (addr) => {
+        const rows = (this.db.prepare('SELECT * FROM messager ORDER BY created').all() as Row[])
+          .map((r) => this.record(r))
+          .filter((m) => m.From === addr);
+        return rows.length ? rows : null;
+      },
+      MarkBadMessage: (id) => {
+        const r = this.row(id);
+        if (!r) throw rpcError(`message ${id} not found`);
+        if (r.state === State.OnChainMsg) throw rpcError(`message ${id} is already on chain`);
+        this.update(id, { state: State.FailedMsg, error: 'marked bad' });
+        return null;
+      },
+      ReplaceMessage: () => {
+        throw rpcError('ReplaceMessage is not supported by the devnet messager');
+      },
+    };
+  }
+}

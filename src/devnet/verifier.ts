@@ -1,0 +1,103 @@
+/**
+ * Proof verifiers for the devnet (runtime.ts ProofVerifier).
+ *
+ * - ProofsVerifier: CommD from the proofs module (compute_comm_d), and seal / Window PoSt checks delegated to
+ *   a vanilla-proof backend (the devnet's proof format is the serialised vanilla proof, verified in full).
+ *   Until a backend is plugged in, every seal and PoSt proof is refused, loudly.
+ * - AcceptingVerifier: builtin-actors' `testing-fake-proofs` analog, opt-in (`--insecure-accept-proofs`): any
+ *   non-empty proof passes; everything else (randomness, epochs, partitions, funds) is still checked.
+ */
+import { logger } from '../common/log.js';
+import { CID, cidToCommP, commDToCid } from '../fil/index.js';
+import { computeCommD } from '../proofs/index.js';
+import { sealProofInfo } from './policy.js';
+import type {
+  AggregateSealVerifyInfo,
+  PieceInfo,
+  ProofVerifier,
+  SealVerifyInfo,
+  WindowPoStVerifyInfo,
+} from './runtime.js';
+
+const log = logger('devnet.proofs');
+
+/** CommD CID bytes of a sector with these pieces (zero-padded as rust-fil-proofs compute_comm_d). */
+export function unsealedCidForPieces(sealProof: number, pieces: PieceInfo[]): Uint8Array {
+  const info = sealProofInfo(sealProof);
+  if (!info) throw new Error(`unknown seal proof type ${sealProof}`);
+  const commD = computeCommD(
+    info.sectorSize,
+    pieces.map((p) => ({ commitment: cidToCommP(CID.decode(p.cid)), size: p.size })),
+  );
+  return commDToCid(commD).bytes;
+}
+
+/** The vanilla-proof checks the proofs module provides. */
+export interface VanillaProofBackend {
+  verifySeal(info: SealVerifyInfo): Promise<boolean>;
+  verifyAggregateSeals?(info: AggregateSealVerifyInfo): Promise<boolean>;
+  verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean>;
+}
+
+export class ProofsVerifier implements ProofVerifier {
+  constructor(private readonly backend?: VanillaProofBackend) {}
+
+  unsealedCid(sealProof: number, pieces: PieceInfo[]): Uint8Array {
+    return unsealedCidForPieces(sealProof, pieces);
+  }
+
+  async verifySeal(info: SealVerifyInfo): Promise<boolean> {
+    if (!this.backend) {
+      log.error({ sector: info.sectorNumber }, 'no seal proof verifier in this build: proof refused');
+      return false;
+    }
+    try {
+      return await this.backend.verifySeal(info);
+    } catch (e) {
+      log.warn({ sector: info.sectorNumber, err: (e as Error).message }, 'seal proof rejected');
+      return false;
+    }
+  }
+
+  async verifyAggregateSeals(info: AggregateSealVerifyInfo): Promise<boolean> {
+    if (!this.backend?.verifyAggregateSeals) {
+      log.error('no aggregate seal proof verifier in this build: proof refused');
+      return false;
+    }
+    try {
+      return await this.backend.verifyAggregateSeals(info);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'aggregate seal proof rejected');
+      return false;
+    }
+  }
+
+  async verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean> {
+    if (!this.backend) {
+      log.error({ miner: info.minerId }, 'no Window PoSt verifier in this build: proof refused');
+      return false;
+    }
+    try {
+      return await this.backend.verifyWindowPoSt(info);
+    } catch (e) {
+      log.warn({ miner: info.minerId, err: (e as Error).message }, 'Window PoSt rejected');
+      return false;
+    }
+  }
+}
+
+/** Accepts any non-empty proof. Only for tests of everything but the proofs; never the default. */
+export class AcceptingVerifier implements ProofVerifier {
+  unsealedCid(sealProof: number, pieces: PieceInfo[]): Uint8Array {
+    return unsealedCidForPieces(sealProof, pieces);
+  }
+  async verifySeal(info: SealVerifyInfo): Promise<boolean> {
+    return info.proof.length > 0;
+  }
+  async verifyAggregateSeals(info: AggregateSealVerifyInfo): Promise<boolean> {
+    return info.proof.length > 0;
+  }
+  async verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean> {
+    return (info.proofs[0]?.proofBytes.length ?? 0) > 0;
+  }
+}
