@@ -40,7 +40,7 @@ import {
 import { type ApiImpl, type CallContext, PushChannel, rpcError } from '../rpc/index.js';
 import { bitfieldFromJson, bitfieldToJson } from './bitfield.js';
 import { type TipSet, tipSetJson } from './chain.js';
-import { decodeSectorPreCommitInfo, encodeSectorPreCommitInfo } from './codec.js';
+import { decodeSectorPreCommitInfo } from './codec.js';
 import { deadlineInfoJson, nextNotElapsed } from './dline.js';
 import { stringifyState } from './jsonc.js';
 import {

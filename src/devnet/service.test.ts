@@ -260,10 +260,8 @@ describe('venus-devnet over JSON-RPC', () => {
 
   test('a restart keeps height, state and messager records', async () => {
     const h = svc.node.head.height;
-    const before = (await lotus(
-      'WalletBalance',
-      [svc.node.state.actors[1000] ? 't01000' : '', null].slice(0, 1),
-    )) as string;
+    const before = (await lotus('WalletBalance', ['t01000'])) as string;
+    assert.notEqual(before, '0');
     await svc.stop();
     svc = await DevnetService.start({ home: dir, autoMine: false, verifier: new AcceptingVerifier() });
     assert.equal(svc.node.head.height, h);
