@@ -1,0 +1,85 @@
+/**
+ * Seals a small sector end to end with the real pipeline (TreeD, PC1 labels, PC2), for tests and benchmarks
+ * of C1, PoSt, finalize and unseal. Not part of the public API.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pc2 } from '../pc2/index.js';
+import type { SealProofInfo } from '../registry.js';
+import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../sdr/index.js';
+import { buildTreeD } from '../tree-d.js';
+
+export interface SealedFixture {
+  proof: SealProofInfo;
+  cacheDir: string;
+  sealedPath: string;
+  stagedPath: string;
+  /** The padded (Fr32) sector data. */
+  data: Uint8Array;
+  proverId: Uint8Array;
+  sectorId: bigint;
+  ticket: Uint8Array;
+  replicaId: Uint8Array;
+  commD: Uint8Array;
+  commR: Uint8Array;
+  seconds: { treeD: number; pc1: number; pc2: number };
+}
+
+/** Random sector data whose nodes are valid field elements (as Fr32 padding guarantees). */
+export function randomSectorData(size: number): Uint8Array {
+  const b = new Uint8Array(randomBytes(size));
+  for (let i = 31; i < b.length; i += 32) b[i] &= 0x3f;
+  return b;
+}
+
+export interface SealFixtureOptions {
+  proof: SealProofInfo;
+  /** Directory for this sector: cache/, sealed, staged. */
+  dir: string;
+  /** Parent cache directory (shared between sectors). */
+  parentDir: string;
+  data?: Uint8Array;
+  sectorId?: bigint;
+  proverId?: Uint8Array;
+  ticket?: Uint8Array;
+  threads?: number;
+}
+
+export async function sealFixture(o: SealFixtureOptions): Promise<SealedFixture> {
+  const cfg = o.proof;
+  const cacheDir = join(o.dir, 'cache');
+  await mkdir(cacheDir, { recursive: true });
+  const data = o.data ?? randomSectorData(cfg.sectorSize);
+  if (data.length !== cfg.sectorSize) throw new RangeError('sector data must be exactly one sector');
+  const stagedPath = join(o.dir, 'staged');
+  const sealedPath = join(o.dir, 'sealed');
+  await writeFile(stagedPath, data);
+  const proverId = o.proverId ?? new Uint8Array(32).map((_, i) => i);
+  const sectorId = o.sectorId ?? 1n;
+  const ticket = o.ticket ?? new Uint8Array(32).fill(1);
+  const t0 = performance.now();
+  const { commD } = await buildTreeD({ stagedPath, cacheDir, sectorSize: cfg.sectorSize });
+  const t1 = performance.now();
+  const replicaId = generateReplicaId(proverId, sectorId, ticket, commD, cfg.porepId);
+  const graph = SdrGraph.forConfig(cfg);
+  const parentCachePath = await ensureParentCache(graph, { dir: o.parentDir });
+  await labelSector({ graph, replicaId, layers: cfg.layers, cacheDir, parentCachePath, resume: false });
+  const t2 = performance.now();
+  const r = await pc2({ cacheDir, sealedPath, stagedPath, proof: cfg, threads: o.threads ?? 1 });
+  const t3 = performance.now();
+  return {
+    proof: cfg,
+    cacheDir,
+    sealedPath,
+    stagedPath,
+    data,
+    proverId,
+    sectorId,
+    ticket,
+    replicaId,
+    commD,
+    commR: r.commR,
+    seconds: { treeD: (t1 - t0) / 1000, pc1: (t2 - t1) / 1000, pc2: (t3 - t2) / 1000 },
+  };
+}
