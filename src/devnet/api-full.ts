@@ -51,6 +51,7 @@ import {
   liveSectors,
   type MinerState,
   minerDeadlineInfo,
+  minerTotals,
   type SectorOnChainInfo,
   type SectorPreCommitOnChainInfo,
 } from './miner.js';
@@ -544,4 +545,50 @@ export function fullNodeImpl(node: DevnetNode): ApiImpl<typeof FullNodeAPI> {
 /** A CID standing for an actor's state: the devnet keeps no IPLD state tree, so a digest of the state. */
 export function stateHeadCid(rec: ActorRecord): CID {
   return cborCid(encodeCbor(new TextEncoder().encode(stringifyState(rec.state))));
+}
+
+/** Devnet.Status: height, network, and per miner power, sector counts, deadline and last Window PoSt. */
+export function devnetStatus(node: DevnetNode): import('./api.js').DevnetStatus {
+  const miners = node.minerIds().map((id) => {
+    const rec = node.state.actors[id]!;
+    const st = rec.state as MinerState;
+    const p = minerPower(node.view(), node.policy, id).claim;
+    const t = minerTotals(st);
+    const d = nextNotElapsed(node.policy, minerDeadlineInfo(node.policy, st, node.head.height));
+    return {
+      Miner: addr(id),
+      Owner: addr(st.info.owner),
+      Worker: addr(st.info.worker),
+      SectorSize: st.info.sectorSize,
+      RawBytePower: big(p?.rawBytePower ?? 0n),
+      QualityAdjPower: big(p?.qualityAdjPower ?? 0n),
+      Sectors: {
+        Live: t.live,
+        Active: t.active,
+        Faulty: t.faulty,
+        Recovering: t.recovering,
+        Unproven: t.unproven,
+        PreCommitted: t.precommitted,
+      },
+      CurrentDeadline: {
+        Index: d.index,
+        Open: d.open,
+        Close: d.close,
+        Challenge: d.challenge,
+        PeriodStart: d.periodStart,
+      },
+      LastWindowPoStEpoch: st.lastWindowPoStEpoch,
+      AvailableBalance: big(getAvailableBalance(st, rec.balance)),
+    };
+  });
+  return {
+    Height: node.head.height,
+    HeadCid: node.head.cid.toString(),
+    NetworkName: node.policy.networkName,
+    NetworkVersion: NETWORK_VERSION,
+    BlockTimeMs: node.config.blockTimeMs,
+    BaseFee: big(node.head.block.parentBaseFee),
+    MempoolSize: node.pending().length,
+    Miners: miners,
+  };
 }

@@ -11,7 +11,8 @@ import { MessagerAPI } from '../api/messager.js';
 import { logger } from '../common/log.js';
 import { addressOf, setDefaultNetwork } from '../fil/index.js';
 import { createToken, loadOrInitRepoAuth, localAuth, RpcServer } from '../rpc/index.js';
-import { fullNodeImpl } from './api-full.js';
+import { DevnetAPI } from './api.js';
+import { devnetStatus, fullNodeImpl } from './api-full.js';
 import { Gateway } from './gateway.js';
 import { DEVNET_ACCOUNT, listenMultiaddr, loadKeys, loadSettings, resolveHome, writeSnippets } from './home.js';
 import { Messager } from './messager.js';
@@ -64,6 +65,7 @@ export class DevnetService {
     server.register(FullNodeAPI, fullNodeImpl(node));
     server.register(MessagerAPI, messager.impl());
     server.register(GatewayAPI, gateway.impl());
+    server.register(DevnetAPI, { Status: () => devnetStatus(node) });
     const verify = localAuth(auth.secret);
     server.route('POST', '/verify', async (req, res) => {
       // sophon-auth REST: {"token"} → {"name","perm","ext"}
