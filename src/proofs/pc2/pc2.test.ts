@@ -3,7 +3,7 @@
 // in-memory computation with the bigint Poseidon.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -80,7 +80,7 @@ async function sealRandom(
 ) {
   const cacheDir = join(dir, name);
   await rm(cacheDir, { recursive: true, force: true });
-  await (await import('node:fs/promises')).mkdir(cacheDir, { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
   const layers = Array.from({ length: cfg.layers }, () => randomNodes(cfg.nodes));
   for (const [i, l] of layers.entries()) await writeFile(labelLayerPath(cacheDir, i + 1), l);
   const data = randomNodes(cfg.nodes);
@@ -121,7 +121,7 @@ const cfgFor = (sectorSize: number) =>
 describe('PC2', () => {
   it('polka 2KiB vector: PC1 + PC2 reproduce rust-fil-proofs comm_c, comm_r_last and CommR', async () => {
     const cacheDir = join(dir, 'polka');
-    await (await import('node:fs/promises')).mkdir(cacheDir, { recursive: true });
+    await mkdir(cacheDir, { recursive: true });
     const staged = join(cacheDir, 'staged');
     const sealed = join(cacheDir, 'sealed');
     await writeFile(staged, padFr32(await readFile(join(POLKA, 'data.bin'))));
@@ -191,7 +191,7 @@ describe('PC2', () => {
 
   it('rejects missing PC1 layers and a staged file of the wrong size', async () => {
     const cacheDir = join(dir, 'bad');
-    await (await import('node:fs/promises')).mkdir(cacheDir, { recursive: true });
+    await mkdir(cacheDir, { recursive: true });
     await writeFile(join(cacheDir, 'staged'), new Uint8Array(2048));
     await assert.rejects(
       pc2({ cacheDir, sealedPath: join(cacheDir, 'sealed'), stagedPath: join(cacheDir, 'staged'), proof: 5 }),
@@ -210,7 +210,7 @@ describe('PC2', () => {
   }, async () => {
     const cfg = cfgFor(2048);
     const cacheDir = join(dir, 'kernels');
-    await (await import('node:fs/promises')).mkdir(cacheDir, { recursive: true });
+    await mkdir(cacheDir, { recursive: true });
     for (const l of [1, 2]) await writeFile(labelLayerPath(cacheDir, l), randomNodes(64));
     await writeFile(join(cacheDir, 'staged'), randomNodes(64));
     const run = async (kernel: 'native' | 'ts') => {

@@ -216,9 +216,24 @@ class ChunkRunner {
     return roots;
   }
 
+  /** Lets each worker close its file descriptors (they belong to the process, not the thread) and exit. */
   async close(): Promise<void> {
     this.inline?.close();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              void w.terminate().then(() => resolve());
+            }, 5000);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage({ close: true });
+          }),
+      ),
+    );
   }
 }
 
