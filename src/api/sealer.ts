@@ -359,6 +359,8 @@ export interface SectorState {
   Imported: boolean;
   NeedRebuild: boolean;
   Unsealing: boolean;
+  /** (this implementation) why a submitted sector could not be put in a message: Poll* answer Failed with it */
+  SendError?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,437 @@
+/**
+ * Commitments: PreCommits and ProveCommits batched per miner by the `[Commitment]` policy and sent through the
+ * messager (damocles.md §8, vc 2021 batcher semantics):
+ *
+ * - `Enable Batch…` false: every submitted sector is sent at once (still as a one-sector PreCommitSectorBatch2
+ *   or ProveCommitSectors3; the old single-sector methods are gone from the chain);
+ * - true: sectors wait until `…BatchThreshold` are pending, or until a sector is older than `…BatchMaxWait`
+ *   (PreCommit age from its ticket epoch, ProveCommit age from its seed epoch), checked every
+ *   `…CheckInterval` (1 min when 0).
+ *
+ * A batch is written to the database — the message, its id and the sectors' message ids — before it is pushed;
+ * the id is damocles' NewMIdFromBytes of the message. A crash between the two makes the next start push the
+ * recorded message again under the same id, which the messager recognises: a batch is never sent twice.
+ */
+
+import type { SectorPreCommitInfo } from '../../api/full.js';
+import { OnChainState, type SectorID, type SectorState, sectorName } from '../../api/sealer.js';
+import { logger } from '../../common/log.js';
+import { CID, cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCid } from '../../fil/index.js';
+import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, preCommitInfo } from '../chain.js';
+import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
+import type { ManagerStore } from '../db.js';
+import type { MinerInfoCache } from '../miners.js';
+import { encodePreCommitSectorBatch2, encodeProveCommitSectors3, MinerMethod, type PreCommitEntry } from '../params.js';
+import {
+  buildMessage,
+  freshMessageId,
+  messageFromJson,
+  messageJson,
+  type OnChainResult,
+  onChainState,
+  sendSpec,
+} from './msg.js';
+
+export * from './msg.js';
+
+const log = logger('commitmgr');
+
+export type CommitKind = 'pre' | 'prove';
+
+/** Aggregates seal proofs for ProveCommitSectors3 (SnarkPack); absent: proofs go one per sector. */
+export interface SealAggregator {
+  aggregate(sealProof: number, proofs: { sectorNumber: number; proof: Uint8Array }[]): Promise<Uint8Array>;
+}
+
+export interface CommitmentOptions {
+  store: ManagerStore;
+  chain: ChainAPI;
+  messager: MessagerAPI;
+  policy: NetworkPolicy;
+  config: () => ManagerConfig;
+  miners: MinerInfoCache;
+  aggregator?: SealAggregator;
+  /** sector lifetime in days for the PreCommit expiration (damocles LifetimeDays default 540) */
+  lifetimeDays?: number;
+}
+
+interface Batcher {
+  pending: Set<number>;
+  timer: NodeJS.Timeout | undefined;
+  busy: Promise<void>;
+}
+
+export class CommitmentManager {
+  private readonly batchers = new Map<string, Batcher>();
+  private stopped = false;
+
+  constructor(private readonly o: CommitmentOptions) {}
+
+  /**
+   * On start: push messages recorded but never acknowledged by the messager, then re-queue sectors that were
+   * accepted but not yet put in a message (NeedSend).
+   */
+  async resume(): Promise<void> {
+    for (const m of this.o.store.unpushedMessages()) {
+      log.info(
+        { id: m.id, miner: m.miner, kind: m.kind, sectors: m.sectors },
+        'pushing message recorded before restart',
+      );
+      await this.push(m.id, m.message, m.spec);
+    }
+    for (const s of this.o.store.listSectors(true)) {
+      if (!s.MessageInfo.NeedSend || s.Finalized) continue;
+      this.enqueue(s.MessageInfo.PreCommitCid === null ? 'pre' : 'prove', s.ID);
+    }
+  }
+
+  /** Adds an accepted sector to its miner's batch and sends what the policy says is due. */
+  enqueue(kind: CommitKind, sid: SectorID): void {
+    if (this.stopped) return;
+    const b = this.batcher(kind, sid.Miner);
+    b.pending.add(sid.Number);
+    log.debug({ sector: sectorName(sid), kind, pending: b.pending.size }, 'sector queued');
+    this.evaluate(kind, sid.Miner, false);
+  }
+
+  /** Drops a sector from any pending batch (aborted sectors). */
+  cancel(sid: SectorID): void {
+    for (const kind of ['pre', 'prove'] as const) this.batchers.get(`${kind}-${sid.Miner}`)?.pending.delete(sid.Number);
+  }
+
+  /** Sends every pending sector now (tests, CLI). */
+  async flush(): Promise<void> {
+    for (const [key] of this.batchers) {
+      const [kind, miner] = key.split('-') as [CommitKind, string];
+      this.evaluate(kind, Number(miner), true);
+    }
+    await Promise.all([...this.batchers.values()].map((b) => b.busy));
+  }
+
+  /** Waits for batches in flight (tests). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.batchers.values()].map((b) => b.busy));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const b of this.batchers.values()) if (b.timer) clearTimeout(b.timer);
+  }
+
+  /** What PollPreCommitState / PollProofState answer for a message id. */
+  async messageState(id: string, index?: number): Promise<OnChainResult> {
+    const rec = this.o.store.getMessage(id);
+    if (rec && !rec.pushed)
+      return { state: OnChainState.Pending, desc: 'message recorded, not yet accepted by the messager' };
+    const m = await this.o.messager.GetMessageByUid(id);
+    const policy = commitmentPolicy(this.o.config(), rec?.miner ?? 0);
+    return onChainState(m, policy.MsgConfidence, index);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private batcher(kind: CommitKind, miner: number): Batcher {
+    const key = `${kind}-${miner}`;
+    let b = this.batchers.get(key);
+    if (!b) {
+      b = { pending: new Set(), timer: undefined, busy: Promise.resolve() };
+      this.batchers.set(key, b);
+      this.arm(kind, miner, b);
+    }
+    return b;
+  }
+
+  private arm(kind: CommitKind, miner: number, b: Batcher): void {
+    if (this.stopped) return;
+    const p = commitmentPolicy(this.o.config(), miner);
+    const every = ms(kind === 'pre' ? p.PreCommitCheckInterval : p.CommitCheckInterval) || 60_000;
+    b.timer = setTimeout(() => {
+      this.evaluate(kind, miner, false, true);
+      this.arm(kind, miner, b);
+    }, every);
+    b.timer.unref();
+  }
+
+  private evaluate(kind: CommitKind, miner: number, force: boolean, tick = false): void {
+    const b = this.batchers.get(`${kind}-${miner}`);
+    if (!b || b.pending.size === 0) return;
+    const p = commitmentPolicy(this.o.config(), miner);
+    const enabled = kind === 'pre' ? p.EnableBatchPreCommit : p.EnableBatchProCommit;
+    const threshold = kind === 'pre' ? p.PreCommitBatchThreshold : p.CommitBatchThreshold;
+    const maxWaitMs = ms(kind === 'pre' ? p.PreCommitBatchMaxWait : p.CommitBatchMaxWait);
+    if (force || !enabled || b.pending.size >= threshold) {
+      const all = [...b.pending].sort((x, y) => x - y);
+      b.pending.clear();
+      this.schedule(b, kind, miner, all);
+      return;
+    }
+    if (!tick) return;
+    // on a tick: send the sectors that waited longer than MaxWait (in epochs of the chain's block time)
+    const numbers = [...b.pending];
+    b.busy = b.busy
+      .then(async () => {
+        const { height } = await head(this.o.chain);
+        const maxWaitEpochs = Math.floor(maxWaitMs / 1000 / this.o.policy.blockDelaySecs);
+        const due = numbers.filter((n) => {
+          const s = this.o.store.getSector({ Miner: miner, Number: n })?.state;
+          const epoch = kind === 'pre' ? s?.Ticket?.Epoch : s?.Seed?.Epoch;
+          return epoch === undefined || height - epoch >= maxWaitEpochs;
+        });
+        if (due.length === 0) return;
+        for (const n of due) b.pending.delete(n);
+        await this.process(
+          kind,
+          miner,
+          due.sort((x, y) => x - y),
+        );
+      })
+      .catch((err) => log.error({ miner: String(miner), kind, err: (err as Error).message }, 'batch check failed'));
+  }
+
+  private schedule(b: Batcher, kind: CommitKind, miner: number, numbers: number[]): void {
+    b.busy = b.busy
+      .then(() => this.process(kind, miner, numbers))
+      .catch((err) => {
+        log.error(
+          { miner: String(miner), kind, sectors: numbers, err: (err as Error).message },
+          'batch failed; sectors re-queued',
+        );
+        // keep them for the next tick: the worker keeps polling Pending meanwhile
+        for (const n of numbers)
+          if (this.o.store.getSector({ Miner: miner, Number: n })?.state.MessageInfo.NeedSend) b.pending.add(n);
+      });
+  }
+
+  /** Marks a sector as not sendable: PollPreCommitState/PollProofState then answer Failed with `why`. */
+  private dropSector(s: SectorState, why: string): void {
+    log.warn({ sector: sectorName(s.ID), why }, 'sector dropped from batch');
+    s.MessageInfo.NeedSend = false;
+    s.SendError = why;
+    this.o.store.putSector(s, true);
+  }
+
+  private async sender(kind: CommitKind, miner: number): Promise<string> {
+    const c = commitmentControls(this.o.config(), miner);
+    const configured = kind === 'pre' ? c.PreCommit : c.ProveCommit;
+    if (configured) return configured;
+    return (await this.o.miners.get(miner)).worker;
+  }
+
+  private async process(kind: CommitKind, miner: number, numbers: number[]): Promise<void> {
+    if (numbers.length === 0) return;
+    const sectors: SectorState[] = [];
+    for (const n of numbers) {
+      const rec = this.o.store.getSector({ Miner: miner, Number: n });
+      if (!rec?.online || !rec.state.MessageInfo.NeedSend) continue;
+      sectors.push(rec.state);
+    }
+    if (sectors.length === 0) return;
+    if (kind === 'pre') await this.processPre(miner, sectors);
+    else await this.processProve(miner, sectors);
+  }
+
+  private async processPre(miner: number, sectors: SectorState[]): Promise<void> {
+    const { tsk, height } = await head(this.o.chain);
+    const maddr = minerAddr(miner);
+    const pol = this.o.policy;
+    const entries: PreCommitEntry[] = [];
+    const included: SectorState[] = [];
+    let deposit = 0n;
+    for (const s of sectors) {
+      const pre = s.Pre;
+      if (!pre) {
+        this.dropSector(s, 'no PreCommit info');
+        continue;
+      }
+      if (pre.Ticket.Epoch < height - pol.maxPreCommitRandomnessLookback) {
+        this.dropSector(s, `ticket at ${pre.Ticket.Epoch} expired (head ${height})`);
+        continue;
+      }
+      if (await preCommitInfo(this.o.chain, miner, s.ID.Number, tsk)) {
+        // already on chain (a message sent before a crash, or by hand): nothing to send for it
+        s.MessageInfo.NeedSend = false;
+        this.o.store.putSector(s, true);
+        continue;
+      }
+      const expiration = this.expiration(height);
+      const hasPieces = (s.Pieces ?? []).some((p) => p.DealInfo && (p.DealInfo.DealID || p.DealInfo.AllocationID));
+      const entry: PreCommitEntry = {
+        sealProof: s.SectorType,
+        sectorNumber: s.ID.Number,
+        commR: cidToCommR(pre.CommR),
+        sealRandEpoch: pre.Ticket.Epoch,
+        dealIds: [],
+        expiration,
+        commD: hasPieces ? cidToCommD(pre.CommD) : null,
+      };
+      const pci: SectorPreCommitInfo = {
+        SealProof: entry.sealProof,
+        SectorNumber: entry.sectorNumber,
+        SealedCID: pre.CommR,
+        SealRandEpoch: entry.sealRandEpoch,
+        DealIDs: null,
+        Expiration: expiration,
+        UnsealedCid: hasPieces ? pre.CommD : null,
+      };
+      deposit += BigInt(await this.o.chain.StateMinerPreCommitDepositForPower(maddr, pci, tsk));
+      entries.push(entry);
+      included.push(s);
+    }
+    if (entries.length === 0) return;
+    const p = commitmentPolicy(this.o.config(), miner);
+    const batch = entries.length > 1;
+    const over = batch ? p.BatchPreCommitGasOverEstimation : p.PreCommitGasOverEstimation;
+    const cap = feeCapAtto(batch ? p.MaxBatchPreCommitFeeCap : p.MaxPreCommitFeeCap);
+    const from = await this.sender('pre', miner);
+    const msg = buildMessage({
+      from,
+      to: maddr,
+      method: MinerMethod.PreCommitSectorBatch2,
+      params: encodePreCommitSectorBatch2(entries),
+      value: deposit,
+      ...(cap !== undefined ? { gasFeeCap: cap } : {}),
+    });
+    await this.record('pre', miner, included, msg, sendSpec(over, cap), { deposit: formatFIL(deposit) });
+  }
+
+  private async processProve(miner: number, sectors: SectorState[]): Promise<void> {
+    const { tsk } = await head(this.o.chain);
+    const maddr = minerAddr(miner);
+    const included: SectorState[] = [];
+    const proofs: Uint8Array[] = [];
+    let collateral = 0n;
+    for (const s of sectors) {
+      if (!s.Proof) {
+        this.dropSector(s, 'no proof');
+        continue;
+      }
+      if (await this.o.chain.StateSectorGetInfo(maddr, s.ID.Number, tsk)) {
+        s.MessageInfo.NeedSend = false;
+        this.o.store.putSector(s, true);
+        continue;
+      }
+      const pci = await preCommitInfo(this.o.chain, miner, s.ID.Number, tsk);
+      if (!pci) {
+        this.dropSector(s, 'PreCommit not found on chain (expired?)');
+        continue;
+      }
+      const pledge = BigInt(await this.o.chain.StateMinerInitialPledgeCollateral(maddr, pci.Info, tsk));
+      const need = pledge - BigInt(pci.PreCommitDeposit);
+      if (need > 0n) collateral += need;
+      included.push(s);
+      proofs.push(fromBase64(s.Proof.Proof, 'proof'));
+    }
+    if (included.length === 0) return;
+    const pol = this.o.policy;
+    let aggregate: Uint8Array | null = null;
+    if (
+      this.o.aggregator &&
+      included.length >= pol.minAggregatedSectors &&
+      included.length <= pol.maxAggregatedSectors
+    ) {
+      aggregate = await this.o.aggregator.aggregate(
+        included[0]!.SectorType,
+        included.map((s, i) => ({ sectorNumber: s.ID.Number, proof: proofs[i]! })),
+      );
+    }
+    const params = encodeProveCommitSectors3({
+      activations: included.map((s) => ({
+        sectorNumber: s.ID.Number,
+        pieces: (s.Pieces ?? [])
+          .filter((pc) => pc.DealInfo && (pc.DealInfo.DealID || pc.DealInfo.AllocationID))
+          .map((pc) => ({ cid: CID.parse(pc.Piece.PieceCID['/']), size: pc.Piece.Size })),
+      })),
+      proofs,
+      aggregate,
+      requireActivationSuccess: false,
+    });
+    const p = commitmentPolicy(this.o.config(), miner);
+    const batch = included.length > 1;
+    const over = batch ? p.BatchProCommitGasOverEstimation : p.ProCommitGasOverEstimation;
+    const cap = feeCapAtto(batch ? p.MaxBatchProCommitFeeCap : p.MaxProCommitFeeCap);
+    const from = await this.sender('prove', miner);
+    const msg = buildMessage({
+      from,
+      to: maddr,
+      method: MinerMethod.ProveCommitSectors3,
+      params,
+      value: collateral,
+      ...(cap !== undefined ? { gasFeeCap: cap } : {}),
+    });
+    await this.record('prove', miner, included, msg, sendSpec(over, cap), {
+      collateral: formatFIL(collateral),
+      aggregated: aggregate !== null,
+    });
+  }
+
+  /** Write-ahead: the message and the sectors' message ids in one transaction, then the push. */
+  private async record(
+    kind: CommitKind,
+    miner: number,
+    sectors: SectorState[],
+    msg: ReturnType<typeof buildMessage>,
+    spec: ReturnType<typeof sendSpec>,
+    extra: Record<string, unknown>,
+  ): Promise<void> {
+    const id = await freshMessageId(this.o.messager, msg, (x) => this.o.store.getMessage(x) !== undefined);
+    const json = messageJson(msg);
+    this.o.store.tx(() => {
+      this.o.store.putMessage({ id, miner, kind, sectors: sectors.map((s) => s.ID.Number), message: json, spec });
+      for (const s of sectors) {
+        const cur = this.o.store.getSector(s.ID);
+        if (!cur) continue;
+        const st = cur.state;
+        if (kind === 'pre') st.MessageInfo.PreCommitCid = { '/': id };
+        else st.MessageInfo.CommitCid = { '/': id };
+        st.MessageInfo.NeedSend = false;
+        delete st.SendError;
+        this.o.store.putSector(st, cur.online);
+      }
+    });
+    log.info(
+      {
+        miner: String(miner),
+        kind,
+        id,
+        sectors: sectors.map((s) => s.ID.Number),
+        mcid: messageCid(msg).toString(),
+        ...extra,
+      },
+      kind === 'pre' ? 'PreCommitSectorBatch2 recorded' : 'ProveCommitSectors3 recorded',
+    );
+    await this.push(id, json, spec);
+  }
+
+  /** Pushes a recorded message; failures leave it unpushed for the next attempt (resume or retry). */
+  async push(id: string, message: unknown, spec: unknown): Promise<boolean> {
+    try {
+      const has = await this.o.messager.HasMessageByUid(id);
+      if (!has) {
+        // decode + re-encode checks the recorded JSON is still a valid message
+        const msg = messageFromJson(message);
+        await this.o.messager.PushMessageWithId(id, messageJson(msg), spec as ReturnType<typeof sendSpec>);
+        log.info({ id, bytes: encodeMessage(msg).length }, 'message pushed');
+      }
+      this.o.store.markPushed(id);
+      return true;
+    } catch (err) {
+      log.error({ id, err: (err as Error).message }, 'push message failed; will retry');
+      const t = setTimeout(() => {
+        const m = this.o.store.getMessage(id);
+        if (m && !m.pushed && !this.stopped) void this.push(id, m.message, m.spec);
+      }, 10_000);
+      t.unref();
+      return false;
+    }
+  }
+
+  /** PreCommit expiration: `lifetimeDays` after the earliest activation, within the chain's bounds. */
+  private expiration(height: number): number {
+    const pol = this.o.policy;
+    const lifetime = (this.o.lifetimeDays ?? 540) * pol.epochsInDay;
+    const activation = height + pol.preCommitChallengeDelay;
+    const min = activation + pol.minSectorExpiration + 30 * pol.epochsInDay; // room for a late prove-commit
+    const max = activation + pol.maxSectorExpirationExtension;
+    return Math.min(max, Math.max(min, activation + lifetime));
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * The manager's state in one SQLite file (`<home>/manager.db`, WAL, synchronous=FULL): every answer given to a
+ * worker is committed before it is sent, so a kill -9 at any moment loses nothing a worker was told.
+ *
+ * Tables (what the original kept in badger collections, §4.2):
+ *   sector_numbers   last number handed out per miner ("sector-number")
+ *   sectors          per-sector state as the CLI API shows it (SectorState JSON), online or offline
+ *                    ("sector-states" / "sector-states-offline")
+ *   messages         commitment messages planned per miner: written before they are pushed, so a restart
+ *                    re-pushes the same id instead of building a second message
+ *   reservations     persist-store space reserved for a sector until ReportFinalized ("objstore")
+ *   sector_index     which persist store holds a sector's sealed file and cache ("sector-index")
+ *   workers          last WorkerPing per worker ("worker")
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  SectorAccessStores,
+  SectorID,
+  SectorIndexType,
+  SectorState,
+  WorkerInfo,
+  WorkerPingInfo,
+} from '../api/sealer.js';
+
+export type Db = Database.Database;
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sector_numbers (miner INTEGER PRIMARY KEY, current INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sectors (
+  miner INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  online INTEGER NOT NULL DEFAULT 1,
+  state TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (miner, number)
+);
+CREATE INDEX IF NOT EXISTS sectors_online ON sectors (online, miner, number);
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  miner INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  sectors TEXT NOT NULL,
+  message TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  pushed INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_unpushed ON messages (pushed);
+CREATE TABLE IF NOT EXISTS reservations (
+  miner INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  store TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (miner, number)
+);
+CREATE TABLE IF NOT EXISTS sector_index (
+  miner INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  sealed_store TEXT NOT NULL,
+  cache_store TEXT NOT NULL,
+  PRIMARY KEY (miner, number, kind)
+);
+CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY, info TEXT NOT NULL, last_ping INTEGER NOT NULL);
+`;
+
+/** Opens (creating if needed) the manager database. */
+export function openDb(file: string): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // FULL: a transaction that returned is on disk, even on power loss (NORMAL would be enough for kill -9).
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+  if (!v) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  else if (Number(v.value) > SCHEMA_VERSION)
+    throw new Error(`${file}: database schema ${v.value} is newer than this build (${SCHEMA_VERSION})`);
+  return db;
+}
+
+/** A new, empty sector state as AllocateSector records it. */
+export function newSectorState(sid: SectorID, proofType: number): SectorState {
+  return {
+    ID: { Miner: sid.Miner, Number: sid.Number },
+    SectorType: proofType,
+    Deals: null,
+    Pieces: null,
+    MessageInfo: { PreCommitCid: null, CommitCid: null, NeedSend: false },
+    TerminateInfo: { TerminateCid: null, TerminatedAt: 0, AddedHeight: 0 },
+    Finalized: false,
+    Removed: false,
+    AbortReason: '',
+    Upgraded: false,
+    Imported: false,
+    NeedRebuild: false,
+    Unsealing: false,
+  };
+}
+
+/** A commitment message as planned by a batcher. */
+export interface MessageRecordRow {
+  id: string;
+  miner: number;
+  kind: 'pre' | 'prove' | 'post' | 'recover' | 'other';
+  sectors: number[];
+  /** Lotus JSON of the unsigned message */
+  message: unknown;
+  /** messager SendSpec */
+  spec: unknown;
+  pushed: boolean;
+  createdAt: number;
+}
+
+export class SectorNumberExhausted extends Error {
+  constructor(
+    readonly miner: number,
+    readonly maxNumber: number,
+  ) {
+    super(`miner ${miner}: no sector number left (MaxNumber = ${maxNumber} reached; raise it in sector-manager.cfg)`);
+    this.name = 'SectorNumberExhausted';
+  }
+}
+
+/** Typed access to the tables. All writes are single statements or transactions. */
+export class ManagerStore {
+  private readonly st;
+
+  constructor(readonly db: Db) {
+    this.st = {
+      getNumber: db.prepare('SELECT current FROM sector_numbers WHERE miner = ?'),
+      setNumber: db.prepare(
+        'INSERT INTO sector_numbers (miner, current) VALUES (?, ?) ON CONFLICT (miner) DO UPDATE SET current = excluded.current',
+      ),
+      getSector: db.prepare('SELECT state, online FROM sectors WHERE miner = ? AND number = ?'),
+      putSector: db.prepare(
+        `INSERT INTO sectors (miner, number, online, state, updated_at) VALUES (@miner, @number, @online, @state, @at)
+         ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`,
+      ),
+      listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
+      putMessage: db.prepare(
+        `INSERT INTO messages (id, miner, kind, sectors, message, spec, pushed, created_at)
+         VALUES (@id, @miner, @kind, @sectors, @message, @spec, 0, @at)`,
+      ),
+      markPushed: db.prepare('UPDATE messages SET pushed = 1 WHERE id = ?'),
+      unpushed: db.prepare('SELECT * FROM messages WHERE pushed = 0 ORDER BY created_at, id'),
+      getMessage: db.prepare('SELECT * FROM messages WHERE id = ?'),
+      getReservation: db.prepare('SELECT store, size, at FROM reservations WHERE miner = ? AND number = ?'),
+      putReservation: db.prepare(
+        'INSERT INTO reservations (miner, number, store, size, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (miner, number) DO NOTHING',
+      ),
+      delReservation: db.prepare('DELETE FROM reservations WHERE miner = ? AND number = ?'),
+      reservationsOf: db.prepare('SELECT miner, number, size, at FROM reservations WHERE store = ?'),
+      getIndex: db.prepare(
+        'SELECT sealed_store, cache_store FROM sector_index WHERE miner = ? AND number = ? AND kind = ?',
+      ),
+      putIndex: db.prepare(
+        `INSERT INTO sector_index (miner, number, kind, sealed_store, cache_store) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (miner, number, kind) DO UPDATE SET sealed_store = excluded.sealed_store, cache_store = excluded.cache_store`,
+      ),
+      putWorker: db.prepare(
+        'INSERT INTO workers (name, info, last_ping) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_ping = excluded.last_ping',
+      ),
+      getWorker: db.prepare('SELECT info, last_ping FROM workers WHERE name = ?'),
+      listWorkers: db.prepare('SELECT info, last_ping FROM workers ORDER BY name'),
+      delWorker: db.prepare('DELETE FROM workers WHERE name = ?'),
+    };
+  }
+
+  /** Runs fn in one transaction (BEGIN IMMEDIATE): all of its writes land, or none. */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ----- sector numbers
+
+  /** Last number handed out for a miner, or undefined if none yet. */
+  lastNumber(miner: number): number | undefined {
+    const r = this.st.getNumber.get(miner) as { current: number } | undefined;
+    return r?.current;
+  }
+
+  /**
+   * The next candidate number after the stored one (or after InitNumber; a raised InitNumber wins so
+   * numbers only ever go up). Throws SectorNumberExhausted past MaxNumber. Does not write.
+   */
+  nextNumberCandidate(miner: number, initNumber: number, maxNumber: number | undefined, after?: number): number {
+    const stored = this.lastNumber(miner);
+    const base = Math.max(stored ?? initNumber, initNumber, after ?? -1);
+    const next = base + 1;
+    if (maxNumber !== undefined && next > maxNumber) throw new SectorNumberExhausted(miner, maxNumber);
+    if (!Number.isSafeInteger(next)) throw new SectorNumberExhausted(miner, Number.MAX_SAFE_INTEGER);
+    return next;
+  }
+
+  /** Records `n` as handed out (only ever raises the stored number). */
+  setLastNumber(miner: number, n: number): void {
+    const cur = this.lastNumber(miner);
+    if (cur !== undefined && cur >= n)
+      throw new Error(`sector number ${n} of miner ${miner} would go back (at ${cur})`);
+    this.st.setNumber.run(miner, n);
+  }
+
+  // ----- sectors
+
+  getSector(sid: SectorID): { state: SectorState; online: boolean } | undefined {
+    const r = this.st.getSector.get(sid.Miner, sid.Number) as { state: string; online: number } | undefined;
+    return r ? { state: JSON.parse(r.state) as SectorState, online: r.online === 1 } : undefined;
+  }
+
+  putSector(state: SectorState, online: boolean): void {
+    this.st.putSector.run({
+      miner: state.ID.Miner,
+      number: state.ID.Number,
+      online: online ? 1 : 0,
+      state: JSON.stringify(state),
+      at: Date.now(),
+    });
+  }
+
+  listSectors(online: boolean): SectorState[] {
+    return (this.st.listSectors.all(online ? 1 : 0) as { state: string }[]).map((r) => JSON.parse(r.state));
+  }
+
+  // ----- messages
+
+  putMessage(m: Omit<MessageRecordRow, 'pushed' | 'createdAt'>): void {
+    this.st.putMessage.run({
+      id: m.id,
+      miner: m.miner,
+      kind: m.kind,
+      sectors: JSON.stringify(m.sectors),
+      message: JSON.stringify(m.message),
+      spec: JSON.stringify(m.spec),
+      at: Date.now(),
+    });
+  }
+
+  markPushed(id: string): void {
+    this.st.markPushed.run(id);
+  }
+
+  getMessage(id: string): MessageRecordRow | undefined {
+    const r = this.st.getMessage.get(id) as Record<string, unknown> | undefined;
+    return r ? rowToMessage(r) : undefined;
+  }
+
+  unpushedMessages(): MessageRecordRow[] {
+    return (this.st.unpushed.all() as Record<string, unknown>[]).map(rowToMessage);
+  }
+
+  // ----- store reservations
+
+  getReservation(sid: SectorID): { store: string; size: number; at: number } | undefined {
+    return this.st.getReservation.get(sid.Miner, sid.Number) as { store: string; size: number; at: number } | undefined;
+  }
+
+  /** Reserves once per sector: a repeated call keeps the first reservation. */
+  reserve(sid: SectorID, store: string, size: number): void {
+    this.st.putReservation.run(sid.Miner, sid.Number, store, size, Math.floor(Date.now() / 1000));
+  }
+
+  release(sid: SectorID): boolean {
+    return this.st.delReservation.run(sid.Miner, sid.Number).changes > 0;
+  }
+
+  reservationsOf(store: string): { miner: number; number: number; size: number; at: number }[] {
+    return this.st.reservationsOf.all(store) as { miner: number; number: number; size: number; at: number }[];
+  }
+
+  // ----- sector index
+
+  findSector(kind: SectorIndexType, sid: SectorID): SectorAccessStores | undefined {
+    const r = this.st.getIndex.get(sid.Miner, sid.Number, kind) as
+      | { sealed_store: string; cache_store: string }
+      | undefined;
+    return r ? { SealedFile: r.sealed_store, CacheDir: r.cache_store } : undefined;
+  }
+
+  indexSector(kind: SectorIndexType, sid: SectorID, at: SectorAccessStores): void {
+    this.st.putIndex.run(sid.Miner, sid.Number, kind, at.SealedFile, at.CacheDir);
+  }
+
+  // ----- workers
+
+  pingWorker(info: WorkerInfo, now = Math.floor(Date.now() / 1000)): void {
+    this.st.putWorker.run(info.Name, JSON.stringify(info), now);
+  }
+
+  getWorker(name: string): WorkerPingInfo | undefined {
+    const r = this.st.getWorker.get(name) as { info: string; last_ping: number } | undefined;
+    return r ? { Info: JSON.parse(r.info), LastPing: r.last_ping } : undefined;
+  }
+
+  listWorkers(): WorkerPingInfo[] {
+    return (this.st.listWorkers.all() as { info: string; last_ping: number }[]).map((r) => ({
+      Info: JSON.parse(r.info),
+      LastPing: r.last_ping,
+    }));
+  }
+
+  removeWorker(name: string): boolean {
+    return this.st.delWorker.run(name).changes > 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function rowToMessage(r: Record<string, unknown>): MessageRecordRow {
+  return {
+    id: r.id as string,
+    miner: r.miner as number,
+    kind: r.kind as MessageRecordRow['kind'],
+    sectors: JSON.parse(r.sectors as string),
+    message: JSON.parse(r.message as string),
+    spec: JSON.parse(r.spec as string),
+    pushed: r.pushed === 1,
+    createdAt: r.created_at as number,
+  };
+}

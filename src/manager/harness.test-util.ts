@@ -1,0 +1,122 @@
+/** Shared set-up for the manager's tests: a manager over the in-process chain, and a scripted worker. */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytes32ToJson, type SectorID, sectorName } from '../api/sealer.js';
+import { fromBase64 } from '../fil/index.js';
+import { emptyCommD } from '../proofs/index.js';
+import { CommitmentManager } from './commit/index.js';
+import { type ManagerConfig, parseManagerConfig } from './config.js';
+import { ManagerStore, openDb } from './db.js';
+import { MinerInfoCache } from './miners.js';
+import { SealerService } from './sealer.js';
+import { PersistStores, storesFromConfig } from './stores.js';
+import { FakeChain, fakeSealProof, fakeVerifier, TEST_POLICY } from './testkit.js';
+
+export interface Harness {
+  dir: string;
+  storeDir: string;
+  chain: FakeChain;
+  cfg: ManagerConfig;
+  db: ManagerStore;
+  commit: CommitmentManager;
+  sealer: SealerService;
+  stores: PersistStores;
+  /** builds a fresh manager over the same database and chain, as after a restart */
+  restart(): Harness;
+}
+
+export function makeHarness(opts: { cfgText?: string; dir?: string; chain?: FakeChain } = {}): Harness {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vsm-test-'));
+  const storeDir = join(dir, 'store');
+  mkdirSync(storeDir, { recursive: true });
+  const chain = opts.chain ?? new FakeChain();
+  if (!chain.miners.has(1000)) chain.addMiner(1000);
+  const cfg = parseManagerConfig(
+    'test.cfg',
+    opts.cfgText ??
+      `[[SectorManager.Miners]]
+ID = 1000
+InitNumber = 0
+MaxNumber = 100
+[Commitment.DefaultPolicy]
+MsgConfidence = 2
+[[PersistedStore.Stores]]
+Name = "store-1"
+Path = "${storeDir}"
+`,
+  );
+  const db = new ManagerStore(openDb(join(dir, 'manager.db')));
+  const miners = new MinerInfoCache(chain.api());
+  const commit = new CommitmentManager({
+    store: db,
+    chain: chain.api(),
+    messager: chain.messager(),
+    policy: TEST_POLICY,
+    config: () => cfg,
+    miners,
+  });
+  const stores = new PersistStores(storesFromConfig(cfg), db);
+  const sealer = new SealerService({
+    store: db,
+    chain: chain.api(),
+    policy: TEST_POLICY,
+    config: () => cfg,
+    miners,
+    commit,
+    stores,
+    verifier: fakeVerifier,
+  });
+  const h: Harness = {
+    dir,
+    storeDir,
+    chain,
+    cfg,
+    db,
+    commit,
+    sealer,
+    stores,
+    restart() {
+      commit.stop();
+      db.close();
+      return makeHarness({ ...opts, dir, chain });
+    },
+  };
+  return h;
+}
+
+/** CommR of a test sector: any 32 bytes with the top bits clear (a field element). */
+export function testCommR(sid: SectorID): Uint8Array {
+  const b = new Uint8Array(32);
+  b[0] = sid.Number & 0xff;
+  b[1] = sid.Miner & 0xff;
+  b[31] = 0x1f;
+  return b;
+}
+
+export function preCommitInfoFor(sid: SectorID, ticket: { Ticket: string; Epoch: number }) {
+  return { CommR: bytes32ToJson(testCommR(sid)), CommD: bytes32ToJson(emptyCommD(2048)), Ticket: ticket };
+}
+
+/** Writes the files a persisted 2KiB sector has. */
+export function writeSectorFiles(root: string, sid: SectorID): void {
+  const name = sectorName(sid);
+  mkdirSync(join(root, 'sealed'), { recursive: true });
+  mkdirSync(join(root, 'cache', name), { recursive: true });
+  writeFileSync(join(root, 'sealed', name), Buffer.alloc(2048, 1));
+  for (const f of ['p_aux', 't_aux', 'sc-02-data-tree-r-last.dat']) writeFileSync(join(root, 'cache', name, f), 'x');
+}
+
+export function proofFor(sid: SectorID, ticket: string, seed: string): string {
+  return Buffer.from(
+    fakeSealProof({
+      sealProof: 5,
+      minerId: sid.Miner,
+      sectorNumber: sid.Number,
+      ticket: fromBase64(ticket),
+      seed: fromBase64(seed),
+      commR: testCommR(sid),
+      commD: emptyCommD(2048),
+    }),
+  ).toString('base64');
+}
