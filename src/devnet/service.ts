@@ -18,6 +18,7 @@ import { DEVNET_ACCOUNT, listenMultiaddr, loadKeys, loadSettings, resolveHome, w
 import { Messager } from './messager.js';
 import { DevnetNode } from './node.js';
 import type { ProofVerifier } from './runtime.js';
+import { VanillaBackend } from './vanilla.js';
 import { AcceptingVerifier, ProofsVerifier } from './verifier.js';
 
 const log = logger('devnet');
@@ -50,7 +51,8 @@ export class DevnetService {
     const home = resolveHome(o.home);
     setDefaultNetwork('t');
     const settings = loadSettings(home);
-    const verifier = o.verifier ?? (o.insecureAcceptProofs ? new AcceptingVerifier() : new ProofsVerifier());
+    const verifier =
+      o.verifier ?? (o.insecureAcceptProofs ? new AcceptingVerifier() : new ProofsVerifier(new VanillaBackend()));
     if (o.insecureAcceptProofs) log.warn('accepting any non-empty proof (--insecure-accept-proofs)');
     const node = DevnetNode.open(join(home, 'chain.db'), verifier);
     for (const k of loadKeys(home)) node.wallet.set(addressOf(k.type, k.privateKey).key(), k);

@@ -36,7 +36,7 @@ export function unsealedCidForPieces(sealProof: number, pieces: PieceInfo[]): Ui
 export interface VanillaProofBackend {
   verifySeal(info: SealVerifyInfo): Promise<boolean>;
   verifyAggregateSeals?(info: AggregateSealVerifyInfo): Promise<boolean>;
-  verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean>;
+  verifyWindowPoSt?(info: WindowPoStVerifyInfo): Promise<boolean>;
 }
 
 export class ProofsVerifier implements ProofVerifier {
@@ -73,7 +73,7 @@ export class ProofsVerifier implements ProofVerifier {
   }
 
   async verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean> {
-    if (!this.backend) {
+    if (!this.backend?.verifyWindowPoSt) {
       log.error({ miner: info.minerId }, 'no Window PoSt verifier in this build: proof refused');
       return false;
     }

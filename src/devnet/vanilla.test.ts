@@ -1,0 +1,180 @@
+/**
+ * ProveCommitSectors3 with a real proof: a 2KiB sector sealed by the proofs module with the chain's ticket,
+ * C1 with the chain's seed, the C1 output as the proof bytes, verified in full by the devnet.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  blake2b256,
+  commRToCid,
+  generateKey,
+  idAddress,
+  type Key,
+  keyFromPrivate,
+  type Message,
+  minerEntropy,
+  newMessage,
+  randomnessToFr32,
+  signMessage,
+} from '../fil/index.js';
+import { sealProof } from '../proofs/index.js';
+import { encodeC1Output, sealCommitPhase1 } from '../proofs/porep/c1.js';
+import { sealFixture } from '../proofs/porep/fixture.js';
+import { proverIdFromActorId } from '../proofs/sdr/index.js';
+import {
+  decodeBatchReturn,
+  decodeCreateMinerReturn,
+  encodeCreateMinerParams,
+  encodePreCommitSectorBatch2Params,
+  encodeProveCommitSectors3Params,
+} from './codec.js';
+import { ExitCode } from './exitcode.js';
+import type { MinerState } from './miner.js';
+import { DevnetNode } from './node.js';
+import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
+import { DST } from './runtime.js';
+import { VanillaBackend } from './vanilla.js';
+import { ProofsVerifier } from './verifier.js';
+
+const FIL = 10n ** 18n;
+const policy = makePolicy();
+let dir: string;
+let node: DevnetNode;
+let owner: Key;
+let worker: Key;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'devnet-vanilla-'));
+  owner = keyFromPrivate('secp256k1', blake2b256(new TextEncoder().encode('owner')));
+  worker = generateKey('bls');
+  node = DevnetNode.create(
+    join(dir, 'chain.db'),
+    {
+      policy,
+      blockTimeMs: 100,
+      genesisTimestamp: 1_700_000_000,
+      seed: '22'.repeat(32),
+      accounts: [
+        { address: owner.address.toString(), balance: 1000n * FIL },
+        { address: worker.address.toString(), balance: 1000n * FIL },
+      ],
+    },
+    new ProofsVerifier(new VanillaBackend()),
+  );
+});
+after(async () => {
+  await node.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(key: Key, m: Partial<Message> & Pick<Message, 'to'>) {
+  const msg = newMessage({
+    from: key.address,
+    nonce: node.mpoolNonce(key.address),
+    gasLimit: 2_000_000_000,
+    gasFeeCap: 10n ** 9n,
+    gasPremium: 100_000n,
+    ...m,
+  });
+  const cid = node.mpoolPush(signMessage(key, msg));
+  await node.mine();
+  await node.mine();
+  const r = node.searchMsg(cid)!;
+  return { ...r.receipt, error: node.receiptError(cid) };
+}
+
+test('a sealed 2KiB sector is proven with its C1 output; a C1 output for another seed is refused', async () => {
+  const create = await run(owner, {
+    to: idAddress(4),
+    method: 2,
+    value: createMinerDeposit(policy),
+    params: encodeCreateMinerParams({
+      owner: owner.address,
+      worker: worker.address,
+      windowPoStProofType: 10,
+      peer: new Uint8Array(0),
+      multiaddrs: [],
+    }),
+  });
+  assert.equal(create.exitCode, 0, create.error);
+  const maddr = decodeCreateMinerReturn(create.return).idAddress;
+  const entropy = minerEntropy(maddr);
+  const proof = sealProof('StackedDrg2KiBV1_1');
+
+  // ticket from the chain, seal a committed-capacity sector (all zeros, so CommD is the empty CommD)
+  const ticketEpoch = node.head.height - 1;
+  const ticket = randomnessToFr32(node.randomness().fromTickets(DST.SealRandomness, ticketEpoch, entropy));
+  const sector = await sealFixture({
+    proof,
+    dir: join(dir, 's1'),
+    parentDir: join(dir, 'parents'),
+    data: new Uint8Array(2048),
+    proverId: proverIdFromActorId(maddr.id()),
+    sectorId: 1n,
+    ticket,
+  });
+  const pre = await run(worker, {
+    to: maddr,
+    method: 28,
+    value: preCommitDepositForSector(policy, 2048),
+    params: encodePreCommitSectorBatch2Params([
+      {
+        sealProof: proof.id,
+        sectorNumber: 1,
+        sealedCid: commRToCid(sector.commR).bytes,
+        sealRandEpoch: ticketEpoch,
+        dealIds: [],
+        expiration: node.head.height + 700_000,
+        unsealedCid: null,
+      },
+    ]),
+  });
+  assert.equal(pre.exitCode, 0, pre.error);
+  const pc = (node.minerState(maddr)!.st as MinerState).preCommittedSectors[1]!;
+  const seedEpoch = pc.preCommitEpoch + policy.preCommitChallengeDelay;
+  await node.mineUntil(seedEpoch + 1);
+  const seed = randomnessToFr32(node.randomness().fromBeacon(DST.InteractiveSealChallengeSeed, seedEpoch, entropy));
+
+  const c1 = (s: Uint8Array) =>
+    sealCommitPhase1({
+      proof,
+      cacheDir: sector.cacheDir,
+      sealedPath: sector.sealedPath,
+      proverId: sector.proverId,
+      sectorId: 1n,
+      ticket,
+      seed: s,
+      commD: sector.commD,
+      commR: sector.commR,
+    });
+  const prove = (bytes: Uint8Array) =>
+    run(worker, {
+      to: maddr,
+      method: 34,
+      value: initialPledgeForPower(policy, 2048n),
+      params: encodeProveCommitSectors3Params({
+        sectorActivations: [{ sectorNumber: 1, pieces: [] }],
+        sectorProofs: [bytes],
+        aggregateProof: new Uint8Array(0),
+        aggregateProofType: null,
+        requireActivationSuccess: true,
+        requireNotificationSuccess: false,
+      }),
+    });
+
+  const otherSeed = new Uint8Array(32).fill(5);
+  const wrong = await prove(encodeC1Output(await c1(otherSeed)));
+  assert.equal(wrong.exitCode, ExitCode.ErrIllegalArgument, wrong.error);
+  assert.equal(
+    await prove(new TextEncoder().encode('{"not":"a proof"}')).then((r) => r.exitCode),
+    ExitCode.ErrIllegalArgument,
+  );
+
+  const good = await prove(encodeC1Output(await c1(seed)));
+  assert.equal(good.exitCode, 0, good.error);
+  assert.deepEqual(decodeBatchReturn(good.return), { successCount: 1, failCodes: [] });
+  assert.ok((node.minerState(maddr)!.st as MinerState).sectors[1]);
+});
