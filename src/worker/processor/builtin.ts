@@ -8,11 +8,15 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { addPieces, buildTreeD, type PieceInput, sealProof } from '../../proofs/index.js';
+import { addPieces, buildTreeD, computeCommD, type PieceInput, pc2, sealProof, treeDPath } from '../../proofs/index.js';
+import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../../proofs/sdr/index.js';
 import type {
   AddPiecesOutput,
   AddPiecesTask,
   OutputOf,
+  PC1Task,
+  PC2Output,
+  PC2Task,
   PieceFile,
   Stage,
   TaskOf,
@@ -20,7 +24,7 @@ import type {
   TreeDOutput,
   TreeDTask,
 } from './tasks.js';
-import { toJson32 } from './tasks.js';
+import { fromJson32, toJson32 } from './tasks.js';
 
 export class StageNotAvailableError extends Error {
   constructor(readonly stage: string) {
@@ -58,6 +62,51 @@ export async function builtinTreeD(t: TreeDTask): Promise<TreeDOutput> {
   await mkdir(t.cache_dir, { recursive: true });
   const r = await buildTreeD({ stagedPath: t.staged_file, cacheDir: t.cache_dir, sectorSize });
   return { comm_d: toJson32(r.commD) };
+}
+
+/** What our PC1 hands to PC2 and C1 (rust's output also carries the labels' store configs; ours are implied). */
+export interface BuiltinPC1Output {
+  registered_proof: number;
+  replica_id: number[];
+  comm_d: number[];
+}
+
+/**
+ * PC1: CommD from the pieces, the replica id, then the SDR layers into the cache dir (src/proofs/sdr). TreeD
+ * must already be in the cache dir (the sealing thread links it there).
+ */
+export async function builtinPC1(t: PC1Task): Promise<BuiltinPC1Output> {
+  const proof = sealProof(t.registered_proof);
+  const commD = computeCommD(
+    proof.sectorSize,
+    t.piece_infos.map((p) => ({ size: p.size, commitment: fromJson32(p.commitment, 'piece commitment') })),
+  );
+  await stat(treeDPath(t.cache_path)).catch(() => {
+    throw new Error(`pc1: ${treeDPath(t.cache_path)} is missing (tree_d must run first)`);
+  });
+  const replicaId = generateReplicaId(
+    fromJson32(t.prover_id, 'prover_id'),
+    t.sector_id,
+    fromJson32(t.ticket, 'ticket'),
+    commD,
+    proof.porepId,
+  );
+  const graph = SdrGraph.forConfig(proof);
+  const parentCachePath = await ensureParentCache(graph);
+  await labelSector({ graph, replicaId, layers: proof.layers, cacheDir: t.cache_path, parentCachePath, resume: false });
+  return { registered_proof: proof.id, replica_id: toJson32(replicaId), comm_d: toJson32(commD) };
+}
+
+/** PC2 over the PC1 layers in the cache dir (src/proofs/pc2): TreeC, replica, TreeR-last, p_aux, t_aux. */
+export async function builtinPC2(t: PC2Task): Promise<PC2Output> {
+  const r = await pc2({
+    cacheDir: t.cache_dir,
+    sealedPath: t.sealed_file,
+    stagedPath: t.staged_file ?? undefined,
+    proof: t.registered_proof,
+  });
+  if (!r.commD) throw new Error(`pc2: no CommD (${t.cache_dir} has no sc-02-data-tree-d.dat)`);
+  return { comm_r: toJson32(r.commR), comm_d: toJson32(r.commD) };
 }
 
 async function fsyncPath(p: string): Promise<void> {
@@ -113,8 +162,8 @@ const notAvailable = (stage: string) => async (): Promise<never> => {
 export const BUILTIN: { [S in Stage]: (task: TaskOf<S>) => Promise<OutputOf<S>> } = {
   add_pieces: builtinAddPieces,
   tree_d: builtinTreeD,
-  pc1: notAvailable('pc1'),
-  pc2: notAvailable('pc2'),
+  pc1: builtinPC1,
+  pc2: builtinPC2,
   c1: notAvailable('c1'),
   c2: notAvailable('c2'),
   transfer: builtinTransfer,

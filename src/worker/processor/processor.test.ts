@@ -216,10 +216,10 @@ describe('external processor protocol', () => {
         await readFile(join(base, 'c1', 'sc-02-data-tree-d.dat')),
         await readFile(join(base, 'c2', 'sc-02-data-tree-d.dat')),
       );
-      // a stage without its proofs says so through the protocol, no made-up output
+      // a task error travels back as err_msg (here: PC2 without PC1's layers)
       await assert.rejects(
-        runner.run('pc2', { registered_proof: 5, pc1out: null, cache_dir: base, sealed_file: staged }),
-        /pc2 processor: pc2 is not available in this build/,
+        runner.run('pc2', { registered_proof: 5, pc1out: null, cache_dir: join(base, 'c1'), sealed_file: staged }),
+        /^ProcessorTaskError: pc2 processor: .*label layer 1/,
       );
     } finally {
       await runner.stop();

@@ -50,6 +50,8 @@ export interface PC2Task {
   pc1out: PC1Output;
   cache_dir: string;
   sealed_file: string;
+  /** The unsealed data; when given the replica is written from it, so a rerun never reads a half-sealed file. */
+  staged_file?: string | null;
 }
 export interface PC2Output {
   comm_r: Bytes32Json;

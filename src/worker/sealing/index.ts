@@ -1,0 +1,12 @@
+/** Sealing threads: the sealer plan's persisted state machine, failure levels, stage limits. */
+export { abort, classify, crit, Failure, type FailureLevel, Interrupted, perm, temp } from './failure.js';
+export { StageLimits, type StageToken } from './limits.js';
+export { newSectorDoc, SECTOR_FILE, type SectorDoc, SectorDocStore } from './sector.js';
+export { type EventName, isState, plan, STAGE_OF, STATES, type State } from './states.js';
+export {
+  type SealerClient,
+  SealingThread,
+  type ThreadDeps,
+  type ThreadInfo,
+  type ThreadStateName,
+} from './thread.js';

@@ -1,0 +1,124 @@
+/**
+ * The sector document of a sealing thread (damocles `Sector`, §2.6): one JSON file `meta/sector.json` in the
+ * seal store, rewritten after each event and before each step. Writes are crash-safe: a temporary file, fsync,
+ * rename over the old one, fsync of the directory; a kill at any instant leaves the old or the new document.
+ */
+import { constants } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AllocatedSector, SectorPieces, Seed, Ticket } from '../../api/sealer.js';
+import type { AddPiecesOutput, C1Output, C2Output, PC1Output, PC2Output } from '../processor/index.js';
+import { isState, type State } from './states.js';
+
+export const SECTOR_FILE = 'sector.json';
+
+export interface SectorPhases {
+  /** AddPieces output: the pieces as written in the staged file. */
+  pieces: AddPiecesOutput | null;
+  comm_d: number[] | null;
+  ticket: Ticket | null;
+  pc1out: PC1Output | null;
+  pc2out: PC2Output | null;
+  pc2_re_submit: boolean;
+  persist_instance: string | null;
+  seed: Seed | null;
+  c1out: C1Output | null;
+  c2out: C2Output | null;
+  c2_re_submit: boolean;
+}
+
+export interface SectorDoc {
+  version: 1;
+  plan: 'sealer';
+  state: State;
+  prev_state: State | null;
+  /** Temporary failures of the current step so far. */
+  retry: number;
+  base: { allocated: AllocatedSector; prover_id: number[] } | null;
+  /** The deal pieces the manager assigned (null: a CC sector). */
+  deals: SectorPieces;
+  phases: SectorPhases;
+}
+
+export function newSectorDoc(): SectorDoc {
+  return {
+    version: 1,
+    plan: 'sealer',
+    state: 'Empty',
+    prev_state: null,
+    retry: 0,
+    base: null,
+    deals: null,
+    phases: {
+      pieces: null,
+      comm_d: null,
+      ticket: null,
+      pc1out: null,
+      pc2out: null,
+      pc2_re_submit: false,
+      persist_instance: null,
+      seed: null,
+      c1out: null,
+      c2out: null,
+      c2_re_submit: false,
+    },
+  };
+}
+
+async function fsync(path: string, flags = constants.O_RDONLY): Promise<void> {
+  const fh = await open(path, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Loads and saves the document of one seal store. */
+export class SectorDocStore {
+  readonly path: string;
+
+  constructor(readonly metaDir: string) {
+    this.path = join(metaDir, SECTOR_FILE);
+  }
+
+  /** The saved document, or a new empty one. A damaged file is an error (the operator must look). */
+  async load(): Promise<SectorDoc> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return newSectorDoc();
+      throw err;
+    }
+    let doc: SectorDoc;
+    try {
+      doc = JSON.parse(text) as SectorDoc;
+    } catch (err) {
+      throw new Error(`sector document ${this.path} is damaged: ${(err as Error).message}`);
+    }
+    if (doc?.version !== 1 || doc.plan !== 'sealer' || !isState(doc.state)) {
+      throw new Error(`sector document ${this.path} is not a sealer document of version 1`);
+    }
+    return { ...newSectorDoc(), ...doc, phases: { ...newSectorDoc().phases, ...doc.phases } };
+  }
+
+  async save(doc: SectorDoc): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(`${JSON.stringify(doc, null, 1)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.path);
+    await fsync(this.metaDir);
+  }
+
+  /** Forgets the sector (after finalize or abort). */
+  async clear(): Promise<void> {
+    await rm(this.path, { force: true });
+    await fsync(this.metaDir);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The sealer plan's states, events and transitions (damocles.md §2.1–§2.3). Each handler runs *in* a state and
+ * yields an event; `plan(event, state)` gives the next state. State names are what ReportState and
+ * `worker resume -s STATE` carry.
+ */
+
+/** damocles' `def_state!` order (the index is the original's on-disk u64). */
+export const STATES = [
+  'Empty',
+  'Allocated',
+  'DealsAcquired',
+  'PieceAdded',
+  'TreeDBuilt',
+  'TicketAssigned',
+  'PC1Done',
+  'PC2Done',
+  'SyntheticPoRepNeeded',
+  'PCSubmitted',
+  'PCLanded',
+  'Persisted',
+  'PersistanceSubmitted',
+  'SeedAssigned',
+  'C1Done',
+  'C2Done',
+  'ProofSubmitted',
+  'Finished',
+  'Aborted',
+] as const;
+export type State = (typeof STATES)[number];
+
+export function isState(s: string): s is State {
+  return (STATES as readonly string[]).includes(s);
+}
+
+/** The work that runs while a sector is in a state (`State::stage` for the sealer plan). */
+export const STAGE_OF: Record<State, string> = {
+  Empty: '-',
+  Allocated: 'AcquireDeals',
+  DealsAcquired: 'AddPieces',
+  PieceAdded: 'TreeD',
+  TreeDBuilt: 'AssignTicket',
+  TicketAssigned: 'PC1',
+  PC1Done: 'PC2',
+  SyntheticPoRepNeeded: 'SyntheticPoRep',
+  PC2Done: 'SubmitPreCommit',
+  PCSubmitted: 'WaitPCLanded',
+  PCLanded: 'PersistFiles',
+  Persisted: 'SubmitPersisted',
+  PersistanceSubmitted: 'WaitSeed',
+  SeedAssigned: 'C1',
+  C1Done: 'C2',
+  C2Done: 'SubmitProof',
+  ProofSubmitted: 'WaitProofLanded',
+  Finished: '-',
+  Aborted: '-',
+};
+
+/** Event names as ReportState shows them (the Rust enum's Debug names). */
+export type EventName =
+  | 'SetState'
+  | 'Idle'
+  | 'Retry'
+  | 'Allocate'
+  | 'AcquireDeals'
+  | 'AddPiece'
+  | 'BuildTreeD'
+  | 'AssignTicket'
+  | 'PC1'
+  | 'PC2'
+  | 'SubmitPC'
+  | 'CheckPC'
+  | 'ReSubmitPC'
+  | 'Persist'
+  | 'SubmitPersistance'
+  | 'AssignSeed'
+  | 'C1'
+  | 'C2'
+  | 'SubmitProof'
+  | 'ReSubmitProof'
+  | 'Finish';
+
+/** Sealer transitions: (state the handler ran in, event it yielded) → next state. */
+const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
+  Empty: { Allocate: 'Allocated' },
+  Allocated: { AcquireDeals: 'DealsAcquired' },
+  DealsAcquired: { AddPiece: 'PieceAdded' },
+  PieceAdded: { BuildTreeD: 'TreeDBuilt' },
+  TreeDBuilt: { AssignTicket: 'TicketAssigned' },
+  TicketAssigned: { PC1: 'PC1Done' },
+  PC1Done: { PC2: 'PC2Done' },
+  PC2Done: { SubmitPC: 'PCSubmitted' },
+  PCSubmitted: { CheckPC: 'PCLanded', ReSubmitPC: 'PC2Done' },
+  PCLanded: { Persist: 'Persisted' },
+  Persisted: { SubmitPersistance: 'PersistanceSubmitted' },
+  PersistanceSubmitted: { AssignSeed: 'SeedAssigned' },
+  SeedAssigned: { C1: 'C1Done' },
+  C1Done: { C2: 'C2Done' },
+  C2Done: { SubmitProof: 'ProofSubmitted' },
+  ProofSubmitted: { Finish: 'Finished', ReSubmitProof: 'C2Done' },
+};
+
+/** The next state, or an error naming the impossible pair (a bug or a damaged document: critical). */
+export function plan(event: EventName, state: State): State {
+  const next = TRANSITIONS[state]?.[event];
+  if (!next) throw new Error(`no transition from ${state} on event ${event}`);
+  return next;
+}

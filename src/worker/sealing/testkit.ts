@@ -1,0 +1,248 @@
+/**
+ * For tests of the sealing threads only: a small in-memory sector manager serving the Venus.* methods a
+ * worker calls, over the real JSON-RPC server, with failure injection. It checks what a real manager checks
+ * about idempotency (identical resubmissions are DuplicateSubmit, different ones Mismatched) and counts the
+ * messages it would have sent, but has no chain: states land after a configurable number of polls.
+ * The real manager is src/manager/.
+ */
+import { randomBytes } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type AllocatedSector,
+  OnChainState,
+  type PreCommitOnChainInfo,
+  type ReportStateReq,
+  SECTOR_STATE_NOT_FOUND,
+  SealerMethods,
+  type SectorID,
+  SubmitResult,
+} from '../../api/sealer.js';
+import { defineApi, RpcError, RpcServer } from '../../rpc/index.js';
+
+const M = SealerMethods;
+/** The subset of SealerAPI a sealer-plan worker calls. */
+export const FakeSealerAPI = defineApi('Venus', {
+  AllocateSector: M.AllocateSector,
+  AcquireDeals: M.AcquireDeals,
+  AssignTicket: M.AssignTicket,
+  SubmitPreCommit: M.SubmitPreCommit,
+  PollPreCommitState: M.PollPreCommitState,
+  SubmitPersistedEx: M.SubmitPersistedEx,
+  WaitSeed: M.WaitSeed,
+  SubmitProof: M.SubmitProof,
+  PollProofState: M.PollProofState,
+  ReportState: M.ReportState,
+  ReportFinalized: M.ReportFinalized,
+  ReportAborted: M.ReportAborted,
+  StoreReserveSpace: M.StoreReserveSpace,
+  StoreBasicInfo: M.StoreBasicInfo,
+  WorkerPing: M.WorkerPing,
+});
+
+export interface FakeSector {
+  allocated: AllocatedSector;
+  ticket: { Ticket: string; Epoch: number } | null;
+  pre: PreCommitOnChainInfo | null;
+  prePolls: number;
+  persisted: string | null;
+  seed: { Seed: string; Epoch: number } | null;
+  proof: string | null;
+  proofPolls: number;
+  finalized: boolean;
+  abortReason: string | null;
+  states: ReportStateReq[];
+}
+
+export class FakeManager {
+  readonly sectors = new Map<number, FakeSector>();
+  /** Messages the manager would have sent (a resubmission after Failed counts again). */
+  readonly messages: { kind: 'precommit' | 'prove'; number: number }[] = [];
+  /** Sectors still to hand out; AllocateSector answers null after. */
+  remaining: number;
+  nextNumber = 1;
+  miner = 1000;
+  proofType = 5; // StackedDrg2KiBV1_1
+  /** Polls before a message lands. */
+  landAfter = 1;
+  /** Name → path of the persist stores it knows. */
+  stores = new Map<string, string>();
+  /** method → errors to throw on its next calls (RpcError: a temporary failure for the worker). */
+  failures = new Map<string, (() => Error)[]>();
+  calls: string[] = [];
+  /** Called on every ReportState, before it answers (tests snapshot the worker's files here). */
+  onReport: ((sid: SectorID, req: ReportStateReq) => void) | null = null;
+  private server: RpcServer | null = null;
+  port = 0;
+
+  constructor(opts: { sectors?: number } = {}) {
+    this.remaining = opts.sectors ?? 1;
+  }
+
+  failNext(method: string, err: () => Error = () => new RpcError(1, `${method}: injected failure`), times = 1) {
+    const q = this.failures.get(method) ?? [];
+    for (let i = 0; i < times; i++) q.push(err);
+    this.failures.set(method, q);
+  }
+
+  private hit(method: string): void {
+    this.calls.push(method);
+    const e = this.failures.get(method)?.shift();
+    if (e) throw e();
+  }
+
+  private sector(sid: SectorID): FakeSector {
+    const s = this.sectors.get(sid.Number);
+    if (!s || sid.Miner !== this.miner) throw new RpcError(SECTOR_STATE_NOT_FOUND, 'sector state not found');
+    return s;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/rpc/v0`;
+  }
+
+  /** Serves on `port` (0: a free one, remembered for later restarts). */
+  async listen(port = this.port): Promise<void> {
+    const server = new RpcServer({ auth: null });
+    server.register(FakeSealerAPI, this.impl());
+    this.port = (await server.listen({ host: '127.0.0.1', port })).port;
+    this.server = server;
+  }
+
+  /** Stops serving (the worker sees the manager unreachable). */
+  async down(): Promise<void> {
+    await this.server?.close();
+    this.server = null;
+  }
+
+  private impl() {
+    return {
+      AllocateSector: () => {
+        this.hit('AllocateSector');
+        if (this.remaining <= 0) return null;
+        this.remaining--;
+        const allocated = { ID: { Miner: this.miner, Number: this.nextNumber++ }, ProofType: this.proofType };
+        this.sectors.set(allocated.ID.Number, {
+          allocated,
+          ticket: null,
+          pre: null,
+          prePolls: 0,
+          persisted: null,
+          seed: null,
+          proof: null,
+          proofPolls: 0,
+          finalized: false,
+          abortReason: null,
+          states: [],
+        });
+        return allocated;
+      },
+      AcquireDeals: (sid: SectorID) => {
+        this.hit('AcquireDeals');
+        this.sector(sid);
+        return null;
+      },
+      AssignTicket: (sid: SectorID) => {
+        this.hit('AssignTicket');
+        const s = this.sector(sid);
+        s.ticket = { Ticket: randomBytes(32).toString('base64'), Epoch: 100 };
+        return s.ticket;
+      },
+      SubmitPreCommit: (a: AllocatedSector, info: PreCommitOnChainInfo, reset: boolean) => {
+        this.hit('SubmitPreCommit');
+        const s = this.sector(a.ID);
+        if (s.pre && !reset) {
+          const same = JSON.stringify(s.pre) === JSON.stringify(info);
+          return { Res: same ? SubmitResult.DuplicateSubmit : SubmitResult.MismatchedSubmission, Desc: null };
+        }
+        s.pre = info;
+        s.prePolls = 0;
+        this.messages.push({ kind: 'precommit', number: a.ID.Number });
+        return { Res: SubmitResult.Accepted, Desc: null };
+      },
+      PollPreCommitState: (sid: SectorID) => {
+        this.hit('PollPreCommitState');
+        const s = this.sector(sid);
+        if (!s.pre) return { State: OnChainState.NotFound, Desc: null };
+        s.prePolls++;
+        return { State: s.prePolls > this.landAfter ? OnChainState.Landed : OnChainState.Pending, Desc: null };
+      },
+      StoreReserveSpace: (_sid: SectorID, _size: number, candidates: string[] | null) => {
+        this.hit('StoreReserveSpace');
+        const name = (candidates ?? []).find((c) => this.stores.has(c));
+        if (!name) return null;
+        return { Name: name, Path: this.stores.get(name)!, Strict: false, ReadOnly: false, Weight: 1, Meta: null };
+      },
+      StoreBasicInfo: (name: string) => {
+        this.hit('StoreBasicInfo');
+        const p = this.stores.get(name);
+        return p ? { Name: name, Path: p, Strict: false, ReadOnly: false, Weight: 1, Meta: null } : null;
+      },
+      SubmitPersistedEx: async (sid: SectorID, instance: string) => {
+        this.hit('SubmitPersistedEx');
+        const s = this.sector(sid);
+        const root = this.stores.get(instance);
+        if (!root) return false;
+        const name = `s-t0${sid.Miner}-${sid.Number}`;
+        try {
+          await access(join(root, 'sealed', name));
+          await access(join(root, 'cache', name, 'p_aux'));
+        } catch {
+          return false;
+        }
+        s.persisted = instance;
+        return true;
+      },
+      WaitSeed: (sid: SectorID) => {
+        this.hit('WaitSeed');
+        const s = this.sector(sid);
+        if (!s.seed) s.seed = { Seed: randomBytes(32).toString('base64'), Epoch: 300 };
+        return { ShouldWait: false, Delay: 0, Seed: s.seed };
+      },
+      SubmitProof: (sid: SectorID, info: { Proof: string }, reset: boolean) => {
+        this.hit('SubmitProof');
+        const s = this.sector(sid);
+        if (s.proof && !reset) {
+          return {
+            Res: s.proof === info.Proof ? SubmitResult.DuplicateSubmit : SubmitResult.MismatchedSubmission,
+            Desc: null,
+          };
+        }
+        s.proof = info.Proof;
+        s.proofPolls = 0;
+        this.messages.push({ kind: 'prove', number: sid.Number });
+        return { Res: SubmitResult.Accepted, Desc: null };
+      },
+      PollProofState: (sid: SectorID) => {
+        this.hit('PollProofState');
+        const s = this.sector(sid);
+        if (!s.proof) return { State: OnChainState.NotFound, Desc: null };
+        s.proofPolls++;
+        return { State: s.proofPolls > this.landAfter ? OnChainState.Landed : OnChainState.Pending, Desc: null };
+      },
+      ReportState: (sid: SectorID, req: ReportStateReq) => {
+        this.hit('ReportState');
+        const s = this.sector(sid);
+        s.states.push(req);
+        this.onReport?.(sid, req);
+        return { Id: sid, Finalized: s.finalized, AbortReason: s.abortReason };
+      },
+      ReportFinalized: (sid: SectorID) => {
+        this.hit('ReportFinalized');
+        this.sector(sid).finalized = true;
+        return {};
+      },
+      ReportAborted: (sid: SectorID, reason: string) => {
+        this.hit('ReportAborted');
+        const s = this.sector(sid);
+        s.finalized = true;
+        s.abortReason = reason;
+        return {};
+      },
+      WorkerPing: () => {
+        this.hit('WorkerPing');
+        return {};
+      },
+    };
+  }
+}
