@@ -1,11 +1,68 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { pending, runMain, withLogging } from '../common/cli.js';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type ClusterSectorSize, runCluster, SECTOR_SIZES, type UntilCondition } from '../cluster/index.js';
+import { runMain, UserError, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 
+/** The repository's .cluster/ (git-ignored): dist/cli → ../../.cluster. */
+const DEFAULT_HOME = resolve(fileURLToPath(new URL('../../.cluster', import.meta.url)));
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+}
+
 const program = withLogging(new Command('venus-cluster'))
-  .description('runs a whole venus cluster (devnet, wallet, sector-manager, worker) on this machine')
-  .version(VERSION);
-pending(program.option('--home <dir>', 'cluster home'), 'the one-command cluster');
+  .description(
+    'runs a whole venus cluster on this machine: venus-devnet, venus-wallet, venus-sector-manager (--poster) and ' +
+      'venus-worker (two seal stores, one remote store, external pc2/c2 processors), each as its own process with ' +
+      'its own log under HOME/logs, and seals sectors continuously with a live view. Ctrl-C stops everything; ' +
+      'running it again resumes.',
+  )
+  .version(VERSION)
+  .option('--home <dir>', 'cluster home (the devnet is at HOME/devnet)', DEFAULT_HOME)
+  .addOption(
+    new Option('--sector-size <size>', 'sector size of the miner (fixed when the miner is created)')
+      .choices(SECTOR_SIZES)
+      .default('2KiB'),
+  )
+  .option('--sectors <n>', 'total sectors to seal in this home (sector numbers 1..N); default: no cap', positiveInt)
+  .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
+  .addOption(
+    new Option('--view <mode>', 'live view: tty (redraw), lines (one line per change), none').choices([
+      'auto',
+      'tty',
+      'lines',
+      'none',
+    ]),
+  )
+  .addOption(
+    new Option('--until <condition>', 'exit once --sectors sectors are on chain, or proven by a Window PoSt').choices([
+      'onchain',
+      'proven',
+    ]),
+  )
+  .option('--timeout <duration>', 'with --until: give up after this long, e.g. 10m (default: none)')
+  .action(async (o: Record<string, string | number | undefined>) => {
+    if (o.until && o.sectors === undefined) throw new UserError('--until needs --sectors N');
+    let untilTimeoutMs: number | undefined;
+    if (o.timeout !== undefined) {
+      const m = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(String(o.timeout));
+      if (!m) throw new UserError(`--timeout: "${o.timeout}" is not a duration such as 90s or 10m`);
+      untilTimeoutMs = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+    }
+    process.exitCode = await runCluster({
+      home: resolve(String(o.home)),
+      sectorSize: o.sectorSize as ClusterSectorSize,
+      ...(o.sectors !== undefined ? { sectors: Number(o.sectors) } : {}),
+      ...(o.blockTime !== undefined ? { blockTime: String(o.blockTime) } : {}),
+      ...(o.view !== undefined ? { view: o.view as 'auto' } : {}),
+      ...(o.until !== undefined ? { until: o.until as UntilCondition } : {}),
+      ...(untilTimeoutMs !== undefined ? { untilTimeoutMs } : {}),
+    });
+  });
 
 await runMain(program);

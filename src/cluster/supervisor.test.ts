@@ -62,6 +62,13 @@ describe('supervisor', () => {
       );
     }
     assert.equal(s.processes().length, 3);
+    assert.equal(
+      await s.waitForLog(procs[1]!, /wallet daemon running/, 1000, 'the running line'),
+      'wallet daemon running',
+    );
+    const missing = await s.waitForLog(procs[1]!, /connect to server/, 300, 'gateway registration').catch((e) => e);
+    assert.ok(missing instanceof ProcessError);
+    assert.match(missing.message, /^wallet: no gateway registration within 0\.3 s/);
     await s.stopAll();
     assert.equal(s.processes().length, 0);
     const lines = readFileSync(events, 'utf8').trim().split('\n');
@@ -195,14 +202,15 @@ process.on('SIGTERM', () => process.exit(0));`,
   test('one-shot commands: stdout returned, failures and "not implemented yet" reported with output', async () => {
     const s = sup();
     const logFile = join(dir, 'cmds.log');
-    const out = await s.run({
+    const { stdout: out, output } = await s.run({
       name: 'wallet',
       command: node,
-      args: ['-e', 'process.stdin.pipe(process.stdout)'],
+      args: ['-e', 'console.error("to stderr"); process.stdin.pipe(process.stdout)'],
       stdin: 'secret-ish input\n',
       logFile,
     });
     assert.equal(out, 'secret-ish input\n');
+    assert.match(output, /to stderr/);
 
     const failed = await s
       .run({

@@ -52,6 +52,12 @@ export interface CommandSpec extends ProcessSpec {
   timeoutMs?: number;
 }
 
+export interface CommandResult {
+  stdout: string;
+  /** stdout and stderr as they came (what the log got). */
+  output: string;
+}
+
 export type FailureKind = 'exited' | 'not-ready' | 'failed' | 'not-implemented' | 'spawn';
 
 /** A program failed; the message names it, says how, and quotes the end of its log. */
@@ -190,6 +196,7 @@ export interface SupervisorEvents {
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly running: RunningProcess[] = [];
   private stopping = false;
+  private stopAllPromise: Promise<void> | undefined;
   private firstFailure: ProcessError | undefined;
   private readonly failureWaiters: ((e: ProcessError) => void)[] = [];
   /** Children of one-shot commands in flight, so stopAll() can end them too. */
@@ -214,7 +221,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * Run a command to completion; resolves with its stdout. A non-zero exit, a timeout or a "not implemented
    * yet" answer rejects with a ProcessError quoting the command's output.
    */
-  async run(spec: CommandSpec): Promise<string> {
+  async run(spec: CommandSpec): Promise<CommandResult> {
     if (this.stopping) throw new Error(`not running ${spec.name}: shutting down`);
     appendLine(spec.logFile, `=== ${stamp()} $ ${displayOf(spec)}`);
     const logFrom = fileSize(spec.logFile);
@@ -225,6 +232,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     this.oneShots.add(child);
     const out: Buffer[] = [];
+    const all: Buffer[] = [];
     const fd = openSync(spec.logFile, 'a');
     const copy = (b: Buffer) => {
       try {
@@ -235,9 +243,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     };
     child.stdout?.on('data', (b: Buffer) => {
       out.push(b);
+      all.push(b);
       copy(b);
     });
-    child.stderr?.on('data', copy);
+    child.stderr?.on('data', (b: Buffer) => {
+      all.push(b);
+      copy(b);
+    });
     if (spec.stdin !== undefined) {
       child.stdin?.on('error', () => {}); // the command may exit before reading it all
       child.stdin?.end(spec.stdin);
@@ -299,7 +311,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         result.signal,
       );
     }
-    return Buffer.concat(out).toString('utf8');
+    return { stdout: Buffer.concat(out).toString('utf8'), output: Buffer.concat(all).toString('utf8') };
   }
 
   /**
@@ -423,6 +435,43 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return proc;
   }
 
+  /**
+   * Wait for a line matching `re` in a running daemon's log (written since it started), e.g. the wallet's
+   * "connect to server" once it registered with the gateway. Resolves with the line.
+   */
+  async waitForLog(proc: RunningProcess, re: RegExp, timeoutMs: number, what: string): Promise<string> {
+    const follower = new LogFollower(proc.spec.logFile, proc.logFrom);
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void proc.exited.then(() => {
+      exited = true;
+    });
+    for (;;) {
+      const hit = follower.read().find((l) => re.test(l));
+      if (hit !== undefined) return hit;
+      if (exited) {
+        throw new ProcessError(
+          'exited',
+          proc.spec.name,
+          `${proc.spec.name} exited while waiting for ${what}`,
+          proc.spec.logFile,
+          logTail(proc.spec.logFile, proc.logFrom),
+        );
+      }
+      if (this.stopping) throw new Error(`${proc.spec.name}: wait for ${what} interrupted by shutdown`);
+      if (Date.now() >= deadline) {
+        throw new ProcessError(
+          'not-ready',
+          proc.spec.name,
+          `${proc.spec.name}: no ${what} within ${secs(timeoutMs)} (waited for a log line matching ${re})`,
+          proc.spec.logFile,
+          logTail(proc.spec.logFile, proc.logFrom),
+        );
+      }
+      await Promise.race([sleep(150), proc.exited]);
+    }
+  }
+
   private fail(err: ProcessError): void {
     if (!this.firstFailure) this.firstFailure = err;
     this.emit('failure', err);
@@ -460,13 +509,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Stop every daemon, last started first, and end one-shot commands in flight. Idempotent. */
-  async stopAll(): Promise<void> {
+  stopAll(): Promise<void> {
     this.stopping = true;
-    for (const c of this.oneShots) c.kill('SIGTERM');
-    while (this.running.length) {
-      const proc = this.running[this.running.length - 1]!;
-      await this.stopOne(proc);
-    }
+    // one stop sequence at a time: a second caller waits for the same, so the order stays reverse
+    this.stopAllPromise ??= (async () => {
+      for (const c of this.oneShots) c.kill('SIGTERM');
+      while (this.running.length) {
+        const proc = this.running[this.running.length - 1]!;
+        await this.stopOne(proc);
+      }
+      this.stopAllPromise = undefined;
+    })();
+    return this.stopAllPromise;
   }
 
   /** Second Ctrl-C: SIGKILL every process group now. */

@@ -115,6 +115,8 @@ describe('metrics', () => {
     assert.equal(value(s, 'venus_wdpost_proofs_total', { ...d3, result: 'ok' }), 1);
     assert.equal(value(s, 'venus_wdpost_proofs_total', { ...d3, result: 'failed' }), 1);
     assert.equal(value(s, 'venus_wdpost_last_epoch', d3), 3130);
+    assert.equal(value(s, 'venus_wdpost_last_ok', d3), 0);
+    assert.equal(value(s, 'venus_wdpost_last_ok', { miner: '1000', deadline: '4' }), 1);
     assert.equal(value(s, 'venus_wdpost_faulty_sectors', d3), 1);
     assert.equal(value(s, 'venus_wdpost_proven_sectors', d3), 2); // a failure keeps the last good count
     assert.equal(value(s, 'venus_wdpost_proven_sectors', { miner: '1000', deadline: '4' }), 1);

@@ -26,6 +26,7 @@
  *   wdpost_faulty_sectors{miner,deadline}       faulty (skipped or declared) sectors at the last proof
  *   wdpost_proven_sectors{miner,deadline}       sectors proven at the last successful proof
  *   wdpost_last_epoch{miner,deadline}           chain epoch of the last submission
+ *   wdpost_last_ok{miner,deadline}              1 if the last submission succeeded, else 0
  *   processor_restarts_total{stage}             external processors restarted after an exit
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -92,6 +93,7 @@ export class ServiceMetrics {
   readonly postFaulty: Gauge<'miner' | 'deadline'>;
   readonly postProven: Gauge<'miner' | 'deadline'>;
   readonly postLastEpoch: Gauge<'miner' | 'deadline'>;
+  readonly postLastOk: Gauge<'miner' | 'deadline'>;
   readonly processorRestarts: Counter<'stage'>;
 
   constructor(opts: ServiceMetricsOptions = {}) {
@@ -191,6 +193,12 @@ export class ServiceMetrics {
       labelNames: ['miner', 'deadline'],
       registers,
     });
+    this.postLastOk = new Gauge({
+      name: 'venus_wdpost_last_ok',
+      help: '1 if the last Window PoSt submission for the deadline succeeded, 0 if it failed',
+      labelNames: ['miner', 'deadline'],
+      registers,
+    });
     this.processorRestarts = new Counter({
       name: 'venus_processor_restarts_total',
       help: 'external processors restarted after they exited, per stage',
@@ -268,6 +276,7 @@ export class ServiceMetrics {
   recordPoSt(r: PoStRecord): void {
     const labels = { miner: minerLabel(r.miner), deadline: String(r.deadline) };
     this.postProofs.inc({ ...labels, result: r.ok ? 'ok' : 'failed' });
+    this.postLastOk.set(labels, r.ok ? 1 : 0);
     if (r.epoch !== undefined) this.postLastEpoch.set(labels, r.epoch);
     if (r.faulty !== undefined) this.postFaulty.set(labels, r.faulty);
     if (r.ok && r.proven !== undefined) this.postProven.set(labels, r.proven);

@@ -1,0 +1,197 @@
+/**
+ * The config files the runner writes for the programs, in the deployment guide's layout and words, so an
+ * operator can read them, compare them with the guide and copy them to a real deployment.
+ */
+
+/** TOML basic string. */
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** "t01000" → 1000 (the manager's config keys miners by number). */
+export function minerNumber(miner: string): number {
+  const m = /^[tf]0(\d+)$/.exec(miner.trim());
+  if (!m) throw new Error(`not a miner actor id: "${miner}" (expected t0NNNN)`);
+  return Number(m[1]);
+}
+
+export interface WalletConfigInput {
+  /** Port of the wallet's own API. */
+  port: number;
+  /** The devnet's gateway, as a multiaddr. */
+  gateway: string;
+  /** Token of the account the wallet signs for. */
+  token: string;
+  accounts: string[];
+}
+
+/** venus-wallet's config.toml: the keys the guide has the operator edit ([APIRegisterHub]) plus the API port. */
+export function walletConfigToml(c: WalletConfigInput): string {
+  return `# venus-wallet config.toml, written by venus-cluster before the wallet's first start.
+# The wallet fills in the rest ([DB], [JWT], …) on start.
+
+[API]
+  ListenAddress = ${q(`/ip4/127.0.0.1/tcp/${c.port}/http`)}
+
+# The devnet's gateway (deployment guide: "Change [APIRegisterHub] section of ~/.venus_wallet/config.toml").
+[APIRegisterHub]
+  RegisterAPI = [${q(c.gateway)}]
+  Token = ${q(c.token)}
+  SupportAccounts = [${c.accounts.map(q).join(', ')}]
+`;
+}
+
+export interface ManagerConfigInput {
+  /** The devnet: chain node and messager on one endpoint (multiaddr). */
+  chainApi: string;
+  token: string;
+  /** Miner actor id ("t01000"); absent before `util miner create`. */
+  miner?: string;
+  /** Address that sends PreCommit, ProveCommit and Window PoSt messages. */
+  sender?: string;
+  /** Persist store shared with the worker. */
+  storeName: string;
+  storePath: string;
+  /** Cap on sector numbers (InitNumber + sectors); absent: the guide's 10000. */
+  maxNumber?: number;
+}
+
+/**
+ * sector-manager.cfg with the sections the guide fills in: [[SectorManager.Miners]], [Commitment.Miners.<id>],
+ * [Chain], [Messager], [[PersistedStore.Stores]], [PoSt.Actors.<id>]. Message checks are tightened for the
+ * devnet's fast clock (the guide's 1m check interval would hold a Window PoSt for a minute).
+ */
+export function managerConfigToml(c: ManagerConfigInput): string {
+  const id = c.miner ? minerNumber(c.miner) : undefined;
+  const sender = c.sender ?? '';
+  const miners =
+    id === undefined
+      ? '# (no miner yet: venus-cluster fills this in after `util miner create`)\n'
+      : `  [[SectorManager.Miners]]
+    ID = ${id} # miner id, ex, ${c.miner} -> ${id}
+    InitNumber = 0 # min sid
+    MaxNumber = ${c.maxNumber ?? 10000} # max sid
+    Disabled = false # false: allow sealing; true: maintenance only (windowPost)
+`;
+  const commitMiners =
+    id === undefined
+      ? ''
+      : `  [Commitment.Miners]
+    [Commitment.Miners.${id}]
+      [Commitment.Miners.${id}.Controls]
+        PreCommit = ${q(sender)}
+        ProveCommit = ${q(sender)}
+`;
+  const postActors =
+    id === undefined
+      ? ''
+      : `  [PoSt.Actors]
+    [PoSt.Actors.${id}]
+      Sender = ${q(sender)}
+`;
+  return `# venus-sector-manager config, written by venus-cluster (deployment guide, "Run venus-sector-manager").
+
+[SectorManager]
+  PreFetch = true
+
+${miners}
+[Commitment]
+  [Commitment.DefaultPolicy]
+    CommitBatchThreshold = 0
+    CommitBatchMaxWait = "0s"
+    CommitCheckInterval = "0s"
+    EnableBatchProCommit = false
+    PreCommitBatchThreshold = 0
+    PreCommitBatchMaxWait = "0s"
+    PreCommitCheckInterval = "0s"
+    EnableBatchPreCommit = false
+    MsgConfidence = 1
+${commitMiners}
+[Chain]
+  Api = ${q(c.chainApi)}
+  Token = ${q(c.token)}
+
+[Messager]
+  Api = ${q(c.chainApi)}
+  Token = ${q(c.token)}
+
+[PersistedStore]
+  Includes = []
+
+  [[PersistedStore.Stores]]
+    Name = ${q(c.storeName)}
+    Path = ${q(c.storePath)}
+    Strict = false
+    ReadOnly = false
+
+[PoSt]
+  [PoSt.Default]
+    StrictCheck = false
+    MsgCheckInteval = "2s"
+    MsgConfidence = 1
+${postActors}`;
+}
+
+export interface WorkerConfigInput {
+  name: string;
+  /** Control API (VenusWorker.*). */
+  port: number;
+  managerPort: number;
+  sealStores: string[];
+  remoteName: string;
+  remotePath: string;
+}
+
+/**
+ * venus-worker.toml as in the guide ("Configurations"): [sealer_rpc], [sealing], one [[store]] per seal store,
+ * [limit], [remote], and external pc2/c2 processors. Polling and retry intervals are shortened for the devnet's
+ * fast clock.
+ */
+export function workerConfigToml(c: WorkerConfigInput): string {
+  const stores = c.sealStores.map((s) => `[[store]]\nlocation = ${q(s)}\n`).join('\n');
+  return `# venus-worker config, written by venus-cluster (deployment guide, "Run venus-worker").
+
+[instance]
+name = ${q(c.name)}
+
+# control API (venus-worker worker list|pause|resume)
+[worker_server]
+host = "127.0.0.1"
+port = ${c.port}
+
+# venus-sector-manager API
+[sealer_rpc]
+url = ${q(`ws://127.0.0.1:${c.managerPort}/rpc/v0`)}
+
+# sealing related config
+[sealing]
+# allow deals?
+enable_deals = false
+# when sealing fails, how many times to retry before giving up
+max_retries = 3
+# the devnet's clock is fast: poll and retry often
+seal_interval = "2s"
+recover_interval = "5s"
+rpc_polling_interval = "1s"
+
+# path to local storage: one sealing thread per store
+${stores}
+# number of parallel tasks for each phase
+[limit]
+pc2 = 1
+c2 = 1
+
+# path to remote permanent storage (the manager's [[PersistedStore.Stores]] of the same name)
+[remote]
+path = ${q(c.remotePath)}
+name = ${q(c.remoteName)}
+
+# PC2 sub processes
+[processors.pc2]
+external = true
+
+# C2 sub processes
+[processors.c2]
+external = true
+`;
+}

@@ -1,0 +1,545 @@
+/**
+ * `npm start`: the whole cluster on this machine, each program as its own process with its own log, driven with
+ * the commands of the deployment guide:
+ *
+ *   venus-devnet --home H/devnet init … ; venus-devnet --home H/devnet run --listen …
+ *   venus-wallet --repo H/wallet run ; setpwd ; import <funded key>…        (config.toml: [API], [APIRegisterHub])
+ *   venus-sector-manager --home H/manager --net 2k daemon init ; util miner create --from … --sector-size … ;
+ *     daemon run --listen … --poster                                        (sector-manager.cfg as the guide fills it)
+ *   venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2 ; store file-init -l H/remote ;
+ *     daemon --config H/worker/venus-worker.toml                            (external pc2 and c2 processors)
+ *
+ * Every step is recorded in H/cluster.json when it succeeds, so a rerun resumes (restarts the daemons, skips
+ * what is done). A program that fails is reported with the tail of its log; Ctrl-C stops all in reverse order.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../common/cli.js';
+import { logger } from '../common/log.js';
+import { managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
+import {
+  type ClusterPaths,
+  type ClusterPorts,
+  type ClusterState,
+  checkPortsFree,
+  choosePorts,
+  clusterPaths,
+  done,
+  loadState,
+  lockHome,
+  logFile,
+  markDone,
+  saveState,
+  walletPassword,
+} from './home.js';
+import { Prober, type ProbeTargets, rpcCall } from './probe.js';
+import { defaultPrograms, displayCommand, missingPrograms, type ProgramName, type ProgramTable } from './programs.js';
+import {
+  type DaemonSpec,
+  handleSignals,
+  httpReady,
+  logTail,
+  ProcessError,
+  type RunningProcess,
+  Supervisor,
+} from './supervisor.js';
+import { createView, type ViewMode } from './view.js';
+
+const log = logger('cluster');
+
+export const SECTOR_SIZES = ['2KiB', '8MiB'] as const;
+export type ClusterSectorSize = (typeof SECTOR_SIZES)[number];
+
+/** When to stop on its own (tests, CI): never (the default), or once the sector cap is reached on chain. */
+export type UntilCondition = 'onchain' | 'proven';
+
+export interface ClusterOptions {
+  home: string;
+  sectorSize: ClusterSectorSize;
+  /** Total sectors of this cluster home (sector numbers 1..N); absent: seal continuously. */
+  sectors?: number;
+  /** The devnet's block time at init ("1s", "200ms"); absent: the devnet's default. */
+  blockTime?: string;
+  view?: ViewMode;
+  /** Exit 0 once `sectors` sectors are on chain ('onchain') or proven by a Window PoSt ('proven'). */
+  until?: UntilCondition;
+  /** Give up (exit 1) if `until` is not reached in this time. */
+  untilTimeoutMs?: number;
+  /** Program commands (tests start fakes). */
+  programs?: Partial<ProgramTable>;
+  /** Usual ports for a new home (0 = any free port). */
+  ports?: Partial<ClusterPorts>;
+  readyTimeoutMs?: number;
+  /** Extra environment for every program (e.g. VENUS_NO_NATIVE). */
+  env?: NodeJS.ProcessEnv;
+  out?: NodeJS.WriteStream;
+}
+
+const NETWORK = '2k';
+/** Devnet sector sizes enabled at init: the two the cluster can seal. */
+const DEVNET_SECTOR_SIZES = SECTOR_SIZES.join(',');
+
+function secsToMs(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s.trim());
+  if (!m) throw new UserError(`--block-time: "${s}" is not a duration such as 1s or 200ms`);
+  const v = Number(m[1]);
+  return m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
+}
+
+/** The account name in a venus-auth token ({name, perm}), so the wallet signs for the devnet's account. */
+export function tokenAccount(token: string): string | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { name?: unknown };
+    return typeof payload.name === 'string' && payload.name ? payload.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface DevnetAccount {
+  address: string;
+  type?: string;
+  keyFile: string;
+}
+
+/** What `venus-devnet init` leaves in its home that the other programs need (src/devnet/home.ts). */
+export function readDevnetHome(dir: string): { token: string; accounts: DevnetAccount[] } {
+  const tokenFile = join(dir, 'token');
+  const settingsFile = join(dir, 'devnet.json');
+  if (!existsSync(tokenFile) || !existsSync(settingsFile)) {
+    throw new UserError(
+      `${dir} lacks ${existsSync(tokenFile) ? 'devnet.json' : 'token'} after venus-devnet init: ` +
+        'the devnet home layout is not what this runner expects (token, devnet.json with accounts and key files)',
+    );
+  }
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as { accounts?: DevnetAccount[] };
+  const accounts = (settings.accounts ?? []).filter((a) => a && typeof a.address === 'string' && a.keyFile);
+  if (!accounts.length) throw new UserError(`${settingsFile} lists no funded accounts with key files`);
+  return { token, accounts };
+}
+
+/** The miner id that `util miner create` printed ("miner actor: t01001 (t2…)", or the id alone). */
+export function parseMinerId(output: string): string | undefined {
+  const actor = [...output.matchAll(/miner actor:\s*([tf]0\d+)/g)].pop();
+  if (actor) return actor[1];
+  const alone = [...output.matchAll(/^\s*([tf]0\d+)\s*$/gm)].pop();
+  return alone?.[1];
+}
+
+/** The address that `venus-wallet import` printed ("imported key t3… successfully!"). */
+function parseImported(output: string): string | undefined {
+  return /imported key (\S+)/.exec(output)?.[1] ?? /^\s*([tf][0-4]\w+)\s*$/m.exec(output)?.[1];
+}
+
+export class ClusterRunner {
+  readonly paths: ClusterPaths;
+  readonly sup = new Supervisor();
+  private readonly programs: ProgramTable;
+  private state!: ClusterState;
+  private devnetToken = '';
+  private account = '';
+  private stopRequested: NodeJS.Signals | undefined;
+  private readonly stopWaiters: (() => void)[] = [];
+
+  constructor(readonly o: ClusterOptions) {
+    this.paths = clusterPaths(o.home);
+    this.programs = { ...defaultPrograms(), ...(o.programs ?? {}) };
+  }
+
+  /** Runs until Ctrl-C, a failure, or the `until` condition. Resolves with the exit code. */
+  async run(): Promise<number> {
+    const missing = missingPrograms(this.programs);
+    if (missing.length) {
+      throw new UserError(`not built: ${missing.join(', ')}; run \`npm run build\` (npm start does it)`);
+    }
+    const release = lockHome(this.paths);
+    const unhook = handleSignals(this.sup, (sig) => this.requestStop(sig));
+    // if the runner itself dies, take the children with it
+    const onExit = () => this.sup.killAll();
+    process.once('exit', onExit);
+    this.sup.on('info', (m) => this.event(m));
+    let view: ReturnType<typeof createView> | undefined;
+    try {
+      await this.prepareState();
+      this.event(`cluster home ${this.paths.home} (${this.state.sectorSize} sectors, logs in ${this.paths.logs})`);
+      await this.step(() => this.startDevnet());
+      await this.step(() => this.startWallet());
+      await this.step(() => this.startManager());
+      await this.step(() => this.startWorker());
+      this.event('all programs are running; Ctrl-C stops them');
+
+      const prober = new Prober(this.probeTargets());
+      view = createView(this.o.view ?? 'auto', this.o.out ?? process.stdout, {
+        home: this.paths.home,
+        sectorSize: this.state.sectorSize,
+        sectors: this.o.sectors,
+        miner: this.state.miner,
+      });
+      const outcome = await this.supervise(prober, view);
+      return outcome;
+    } catch (err) {
+      if (this.stopRequested && !(err instanceof UserError)) return 130;
+      throw err;
+    } finally {
+      view?.stop();
+      await this.sup.stopAll();
+      unhook();
+      process.off('exit', onExit);
+      release();
+    }
+  }
+
+  private async step(fn: () => Promise<void>): Promise<void> {
+    if (this.stopRequested) throw new Error('stopped');
+    await fn();
+  }
+
+  private requestStop(sig: NodeJS.Signals): void {
+    if (this.stopRequested) return;
+    this.stopRequested = sig;
+    this.event(`${sig}: stopping every program (again to kill them at once)`);
+    for (const w of this.stopWaiters.splice(0)) w();
+    // a start or command in flight ends now; run()'s finally stops the rest in reverse order
+    void this.sup.stopAll();
+  }
+
+  private stopped(): Promise<void> {
+    if (this.stopRequested) return Promise.resolve();
+    return new Promise((r) => this.stopWaiters.push(r));
+  }
+
+  private viewEvent: ((m: string) => void) | undefined;
+
+  private event(m: string): void {
+    if (this.viewEvent) this.viewEvent(m);
+    else log.info(m);
+  }
+
+  // -- state -----------------------------------------------------------------------------------------------
+
+  private async prepareState(): Promise<void> {
+    const existing = loadState(this.paths);
+    if (existing) {
+      if (existing.sectorSize !== this.o.sectorSize) {
+        if (existing.miner) {
+          throw new UserError(
+            `${this.paths.home} holds a ${existing.sectorSize} miner (${existing.miner}); ` +
+              `run with --sector-size ${existing.sectorSize}, or use another --home for ${this.o.sectorSize}`,
+          );
+        }
+        existing.sectorSize = this.o.sectorSize;
+      }
+      await checkPortsFree(existing.ports);
+      this.state = existing;
+      saveState(this.paths, existing);
+      return;
+    }
+    this.state = {
+      version: 1,
+      sectorSize: this.o.sectorSize,
+      ports: await choosePorts(this.o.ports),
+      steps: [],
+      addresses: [],
+      createdAt: new Date().toISOString(),
+    };
+    saveState(this.paths, this.state);
+  }
+
+  // -- programs --------------------------------------------------------------------------------------------
+
+  private spec(program: ProgramName, name: string, args: string[]) {
+    const p = this.programs[program];
+    return {
+      name,
+      command: p.command,
+      args: [...p.prefix, ...args],
+      display: displayCommand(program, args),
+      logFile: logFile(this.paths, name),
+      env: { ...process.env, ...(this.o.env ?? {}) },
+      cwd: this.paths.home,
+    };
+  }
+
+  private cmd(program: ProgramName, name: string, args: string[], extra: { stdin?: string; timeoutMs?: number } = {}) {
+    return this.sup.run({ ...this.spec(program, name, args), ...extra });
+  }
+
+  private daemon(program: ProgramName, name: string, args: string[], extra: Partial<DaemonSpec> = {}) {
+    return this.sup.start({
+      readyTimeoutMs: this.o.readyTimeoutMs ?? 60_000,
+      ...this.spec(program, name, args),
+      ...extra,
+    });
+  }
+
+  private url(port: number, path = '/rpc/v0'): string {
+    return `http://127.0.0.1:${port}${path}`;
+  }
+
+  private async startDevnet(): Promise<void> {
+    const dir = this.paths.devnet;
+    const port = this.state.ports.devnet;
+    const listen = `127.0.0.1:${port}`;
+    if (!done(this.state, 'devnet-init')) {
+      if (!existsSync(join(dir, 'chain.db'))) {
+        const args = [
+          '--home',
+          dir,
+          'init',
+          '--network',
+          NETWORK,
+          '--sector-sizes',
+          DEVNET_SECTOR_SIZES,
+          '--listen',
+          listen,
+        ];
+        if (this.o.blockTime) {
+          secsToMs(this.o.blockTime);
+          args.push('--block-time', this.o.blockTime);
+        }
+        await this.cmd('venus-devnet', 'devnet', args);
+      }
+      markDone(this.paths, this.state, 'devnet-init');
+    }
+    await this.daemon('venus-devnet', 'devnet', ['--home', dir, 'run', '--listen', listen], {
+      ready: httpReady(this.url(port)),
+    });
+    const home = readDevnetHome(dir);
+    this.devnetToken = home.token;
+    this.account = tokenAccount(home.token) ?? 'devnet';
+    if (!this.state.owner) {
+      this.state.owner = home.accounts[0]!.address;
+      saveState(this.paths, this.state);
+    }
+  }
+
+  private async startWallet(): Promise<void> {
+    const repo = this.paths.wallet;
+    const port = this.state.ports.wallet;
+    const g = ['--repo', repo, '--nettype', NETWORK];
+    if (!done(this.state, 'wallet-config')) {
+      mkdirSync(repo, { recursive: true, mode: 0o700 });
+      writeFileSync(
+        join(repo, 'config.toml'),
+        walletConfigToml({
+          port,
+          gateway: `/ip4/127.0.0.1/tcp/${this.state.ports.devnet}`,
+          token: this.devnetToken,
+          accounts: [this.account],
+        }),
+        { mode: 0o600 },
+      );
+      markDone(this.paths, this.state, 'wallet-config');
+    }
+    const { password } = walletPassword(this.paths);
+    const hasPassword = done(this.state, 'wallet-password');
+    const wallet = await this.daemon(
+      'venus-wallet',
+      'wallet',
+      hasPassword ? [...g, 'run', '--password'] : [...g, 'run'],
+      { ready: httpReady(this.url(port)), ...(hasPassword ? { stdin: `${password}\n` } : {}) },
+    );
+    if (!hasPassword) {
+      await this.cmd('venus-wallet', 'wallet', [...g, 'setpwd'], { stdin: `${password}\n${password}\n` });
+      markDone(this.paths, this.state, 'wallet-password');
+    }
+    const lockState = await this.cmd('venus-wallet', 'wallet', [...g, 'lock-state']);
+    if (/locked/.test(lockState.stdout) && !/unlocked/.test(lockState.stdout)) {
+      await this.cmd('venus-wallet', 'wallet', [...g, 'unlock'], { stdin: `${password}\n` });
+    }
+    if (!done(this.state, 'wallet-keys')) {
+      const { accounts } = readDevnetHome(this.paths.devnet);
+      const listed = (await this.cmd('venus-wallet', 'wallet', [...g, 'list'])).stdout;
+      const addresses: string[] = [];
+      for (const a of accounts) {
+        if (!listed.includes(a.address)) {
+          const r = await this.cmd('venus-wallet', 'wallet', [...g, 'import', a.keyFile]);
+          const got = parseImported(r.stdout);
+          if (got && got !== a.address) {
+            throw new UserError(`venus-wallet import ${a.keyFile} gave ${got}, but the devnet funded ${a.address}`);
+          }
+        }
+        addresses.push(a.address);
+      }
+      this.state.addresses = addresses;
+      markDone(this.paths, this.state, 'wallet-keys');
+    }
+    // registered with the devnet's gateway (the guide's "connect to server" line) …
+    const timeout = this.o.readyTimeoutMs ?? 60_000;
+    await this.sup.waitForLog(wallet, /connect to server/, timeout, 'gateway registration');
+    // … and the gateway routes the owner's sign requests to it (what the messager will need)
+    const owner = this.state.owner!;
+    const deadline = Date.now() + timeout;
+    let last = '';
+    for (;;) {
+      const has = await rpcCall<boolean>(
+        this.url(this.state.ports.devnet),
+        'Gateway.WalletHas',
+        [owner, [this.account]],
+        this.devnetToken,
+      ).catch((err: Error) => {
+        last = err.message;
+        return false;
+      });
+      if (has) break;
+      if (Date.now() > deadline) {
+        throw new ProcessError(
+          'not-ready',
+          'wallet',
+          `the devnet gateway does not route ${owner} (account "${this.account}") to venus-wallet` +
+            `${last ? ` (Gateway.WalletHas: ${last})` : ''}`,
+          wallet.spec.logFile,
+          logTail(wallet.spec.logFile, wallet.logFrom),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    this.event(`wallet: registered with the devnet gateway; signs for ${owner}`);
+  }
+
+  private writeManagerConfig(): void {
+    mkdirSync(this.paths.manager, { recursive: true });
+    writeFileSync(
+      join(this.paths.manager, 'sector-manager.cfg'),
+      managerConfigToml({
+        chainApi: `/ip4/127.0.0.1/tcp/${this.state.ports.devnet}`,
+        token: this.devnetToken,
+        miner: this.state.miner,
+        sender: this.state.owner,
+        storeName: 'remote',
+        storePath: this.paths.remote,
+        maxNumber: this.o.sectors,
+      }),
+      { mode: 0o600 },
+    );
+  }
+
+  private async startManager(): Promise<void> {
+    const g = ['--home', this.paths.manager, '--net', NETWORK];
+    if (!done(this.state, 'manager-init')) {
+      await this.cmd('venus-sector-manager', 'manager', [...g, 'daemon', 'init']);
+      markDone(this.paths, this.state, 'manager-init');
+    }
+    // written at every start: ports, token, miner and the sector cap follow this run's options
+    this.writeManagerConfig();
+    if (!done(this.state, 'miner-create')) {
+      const owner = this.state.owner;
+      if (!owner) throw new Error('no owner address (the devnet step did not record one)');
+      const r = await this.cmd(
+        'venus-sector-manager',
+        'manager',
+        [...g, 'util', 'miner', 'create', `--from=${owner}`, `--sector-size=${this.state.sectorSize}`],
+        { timeoutMs: 5 * 60_000 },
+      );
+      const miner = parseMinerId(r.output);
+      if (!miner) {
+        throw new ProcessError(
+          'failed',
+          'manager',
+          'util miner create finished but printed no miner id ("miner actor: t0…")',
+          logFile(this.paths, 'manager'),
+          r.output.trim().split('\n').slice(-20),
+        );
+      }
+      this.state.miner = miner;
+      markDone(this.paths, this.state, 'miner-create');
+      this.event(`miner ${miner} created (owner ${owner})`);
+      this.writeManagerConfig();
+    }
+    await this.daemon(
+      'venus-sector-manager',
+      'manager',
+      [...g, 'daemon', 'run', `--listen=127.0.0.1:${this.state.ports.manager}`, '--poster'],
+      { ready: httpReady(this.url(this.state.ports.manager)) },
+    );
+  }
+
+  private async startWorker(): Promise<void> {
+    const p = this.paths;
+    if (!done(this.state, 'worker-stores')) {
+      const fresh = p.sealStores.filter((s) => !existsSync(join(s, '.holder')));
+      if (fresh.length) await this.cmd('venus-worker', 'worker', ['store', 'seal-init', '-l', ...fresh]);
+      if (!existsSync(join(p.remote, '.holder'))) {
+        await this.cmd('venus-worker', 'worker', ['store', 'file-init', '-l', p.remote]);
+      }
+      markDone(p, this.state, 'worker-stores');
+    }
+    mkdirSync(p.workerTmp, { recursive: true });
+    writeFileSync(
+      p.workerConfig,
+      workerConfigToml({
+        name: 'cluster-worker',
+        port: this.state.ports.worker,
+        managerPort: this.state.ports.manager,
+        sealStores: p.sealStores,
+        remoteName: 'remote',
+        remotePath: p.remote,
+      }),
+    );
+    await this.daemon('venus-worker', 'worker', ['daemon', `--config=${p.workerConfig}`], {
+      ready: httpReady(this.url(this.state.ports.worker, '/')),
+      env: { ...process.env, ...(this.o.env ?? {}), TMPDIR: p.workerTmp },
+    });
+  }
+
+  // -- running ---------------------------------------------------------------------------------------------
+
+  probeTargets(): ProbeTargets {
+    return {
+      chain: { url: this.url(this.state.ports.devnet), token: this.devnetToken },
+      manager: { url: this.url(this.state.ports.manager), metrics: this.url(this.state.ports.manager, '/metrics') },
+      worker: { url: this.url(this.state.ports.worker, '/'), metrics: this.url(this.state.ports.worker, '/metrics') },
+      miner: this.state.miner,
+    };
+  }
+
+  /** Poll and draw until Ctrl-C, a program's death or the `until` condition; the exit code. */
+  private async supervise(prober: Prober, view: ReturnType<typeof createView>): Promise<number> {
+    this.viewEvent = (m) => view.event(m);
+    const failed = this.sup.failed();
+    const stopped = this.stopped();
+    const started = Date.now();
+    let result: number | undefined;
+    void failed.then(() => {
+      result ??= 1;
+    });
+    void stopped.then(() => {
+      result ??= 0;
+    });
+    while (result === undefined) {
+      const snap = await prober.poll();
+      view.update(snap, this.sup.processes() as RunningProcess[]);
+      if (this.o.until && this.o.sectors !== undefined) {
+        const n = this.o.until === 'onchain' ? snap.chain?.onChain : snap.chain?.active;
+        if (n !== undefined && n >= this.o.sectors) {
+          this.event(`${n} sector(s) ${this.o.until === 'onchain' ? 'on chain' : 'proven by Window PoSt'}: done`);
+          view.final(snap);
+          result = 0;
+          break;
+        }
+        if (this.o.untilTimeoutMs && Date.now() - started > this.o.untilTimeoutMs) {
+          view.final(snap);
+          this.viewEvent = undefined;
+          view.stop();
+          throw new UserError(
+            `--until ${this.o.until}: ${this.o.sectors} sector(s) not reached within ${Math.round(this.o.untilTimeoutMs / 1000)} s`,
+          );
+        }
+      }
+      await Promise.race([new Promise((r) => setTimeout(r, 1000)), failed, stopped]);
+    }
+    this.viewEvent = undefined;
+    view.stop();
+    const failure = await Promise.race([failed, Promise.resolve(undefined)]);
+    if (failure && result === 1) throw failure;
+    return result;
+  }
+}
+
+/** Run the cluster; resolves with the process exit code. */
+export async function runCluster(o: ClusterOptions): Promise<number> {
+  return new ClusterRunner(o).run();
+}
