@@ -21,6 +21,7 @@ import {
   blake2b256,
   CID,
   cborCid,
+  commRToCid,
   concatBytes,
   decodeCbor,
   encodeCbor,
@@ -280,6 +281,32 @@ export class FakeChain {
       default:
         throw new Error(`fake chain: method ${rec.Method} not implemented`);
     }
+  }
+
+  /** Makes `n` an active sector of the miner in `deadline` (tests of Window PoSt). */
+  activateSector(miner: number, n: number, deadline: number, commR: Uint8Array): void {
+    const m = this.miners.get(miner)!;
+    m.allocated.add(n);
+    m.sectors.set(n, {
+      SectorNumber: n,
+      SealProof: 5,
+      SealedCID: { '/': commRToCid(commR).toString() },
+      Activation: this.height,
+      Expiration: this.height + 1_000_000,
+      DealWeight: '0',
+      VerifiedDealWeight: '0',
+      InitialPledge: '0',
+      ExpectedDayReward: '0',
+      ExpectedStoragePledge: '0',
+      PowerBaseEpoch: this.height,
+      ReplacedDayReward: '0',
+      SectorKeyCID: null,
+      Flags: 0,
+    });
+    const saved = this.deadlineOf;
+    this.deadlineOf = () => deadline;
+    this.assignToPartition(m, n);
+    this.deadlineOf = saved;
   }
 
   /** Puts a proven sector in deadline `deadlineOf(n)` (default: the deadline after the current one). */

@@ -1,0 +1,499 @@
+/**
+ * Window PoSt (`daemon run --poster`), driven by ChainNotify (damocles.md §7, lotus wdpost):
+ *
+ * - On each new head, every miner's current deadline (StateMinerProvingDeadline) and the next one once its
+ *   challenge epoch has passed get a runner, keyed by the deadline's Open epoch.
+ * - A runner starts at Challenge + ChallengeConfidence (never later than Open): it declares recoveries for the
+ *   deadline two ahead (faulty sectors whose files are back), then proves the deadline's partitions in batches
+ *   of at most 3 partitions: (Live − Faulty) ∪ Recovering, minus the sectors whose files fail the check (and,
+ *   with StrictCheck, size checks and one vanilla proof each), which go in Skipped and so become faulty.
+ * - From Open + SubmitConfidence it submits each batch as SubmitWindowedPoSt with ChainCommitEpoch =
+ *   Challenge. A message that fails is sent again while the deadline is open (the original does not retry).
+ * - A revert below the challenge epoch or the deadline's close ends the runner.
+ */
+import type { DeadlineInfo, Partition, TipSetKey } from '../../api/full.js';
+import { MessageState } from '../../api/messager.js';
+import { type SectorID, sectorName } from '../../api/sealer.js';
+import { logger } from '../../common/log.js';
+import { BitField, cidToCommR } from '../../fil/index.js';
+import {
+  type ChainAPI,
+  drawPoStCommitRand,
+  drawWindowPoStChallenge,
+  type MessagerAPI,
+  minerAddr,
+  type NetworkPolicy,
+} from '../chain.js';
+import { buildMessage, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
+import { feeCapAtto, type ManagerConfig, postMiners, postPolicy } from '../config.js';
+import type { ManagerStore } from '../db.js';
+import type { MinerInfoCache } from '../miners.js';
+import { type Declaration, encodeDeclarations, encodeSubmitWindowedPoSt, MinerMethod } from '../params.js';
+import type { PoStSector, WindowPoStProver } from '../prover.js';
+import { cacheDir, checkSectorFiles, type PersistStores, sealedPath } from '../stores.js';
+
+const log = logger('poster');
+
+export interface PosterOptions {
+  chain: ChainAPI;
+  messager: MessagerAPI;
+  store: ManagerStore;
+  stores: PersistStores;
+  prover: WindowPoStProver;
+  miners: MinerInfoCache;
+  policy: NetworkPolicy;
+  config: () => ManagerConfig;
+  /** epochs after the challenge before proving starts (default 10, as the original) */
+  challengeConfidence?: number;
+  /** epochs after Open before submitting (default 4) */
+  submitConfidence?: number;
+}
+
+/** The result of checking sectors' files: good sector numbers and why the others are not provable. */
+export interface CheckResult {
+  good: Set<number>;
+  bad: Map<number, string>;
+  infos: Map<number, PoStSector>;
+}
+
+interface BatchProof {
+  partitions: { index: number; skipped: number[] }[];
+  proofBytes: Uint8Array;
+  postProof: number;
+}
+
+interface Batch {
+  partitions: number[];
+  proof?: BatchProof;
+  /** message id of the last submission */
+  msgId?: string;
+  submittedAt?: number;
+  landed?: boolean;
+  attempts: number;
+}
+
+class Runner {
+  started = false;
+  proving: Promise<void> | undefined;
+  batches: Batch[] = [];
+  aborted = false;
+  submitting = false;
+  submitted: Promise<void> | undefined;
+
+  constructor(
+    readonly miner: number,
+    readonly dl: DeadlineInfo,
+  ) {}
+}
+
+export class Poster {
+  private readonly runners = new Map<string, Runner>();
+  private sub: { cancel(): void } | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly cc: number;
+  private readonly sc: number;
+
+  constructor(private readonly o: PosterOptions) {
+    this.cc = o.challengeConfidence ?? 10;
+    this.sc = o.submitConfidence ?? 4;
+  }
+
+  /** Subscribes to ChainNotify; resubscribes 10 s after the channel ends (as the original). */
+  async start(): Promise<void> {
+    const loop = async () => {
+      while (!this.stopped) {
+        try {
+          const sub = await this.o.chain.ChainNotify();
+          this.sub = sub;
+          for await (const changes of sub) {
+            if (this.stopped) break;
+            let lowest: number | undefined;
+            let highest: { height: number; tsk: TipSetKey } | undefined;
+            for (const c of changes) {
+              if (c.Type === 'revert') lowest = Math.min(lowest ?? c.Val.Height, c.Val.Height);
+              else if (!highest || c.Val.Height > highest.height) highest = { height: c.Val.Height, tsk: c.Val.Cids };
+            }
+            if (highest) this.onHead(highest.height, highest.tsk, lowest);
+          }
+        } catch (err) {
+          if (this.stopped) return;
+          log.warn({ err: (err as Error).message }, 'chain notify failed');
+        }
+        if (this.stopped) return;
+        log.warn('chain notify channel closed; reconnecting in 10s');
+        await new Promise((r) => setTimeout(r, 10_000).unref());
+      }
+    };
+    void loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.sub?.cancel();
+    for (const r of this.runners.values()) r.aborted = true;
+  }
+
+  /** Handles one head change (serialised). Returns the promise of its processing (tests await it). */
+  onHead(height: number, tsk: TipSetKey, revertedTo?: number): Promise<void> {
+    this.queue = this.queue
+      .then(() => this.handleHead(height, tsk, revertedTo))
+      .catch((err) => log.error({ height, err: (err as Error).message }, 'head change handling failed'));
+    return this.queue;
+  }
+
+  /** Waits for every runner's proving and submitting in flight (tests). */
+  async idle(): Promise<void> {
+    await this.queue;
+    await Promise.all([...this.runners.values()].map((r) => r.proving));
+    await Promise.all([...this.runners.values()].map((r) => r.submitted));
+  }
+
+  private async handleHead(height: number, tsk: TipSetKey, revertedTo?: number): Promise<void> {
+    const cfg = this.o.config();
+    for (const miner of postMiners(cfg)) {
+      let dl: DeadlineInfo;
+      try {
+        dl = await this.o.chain.StateMinerProvingDeadline(minerAddr(miner), tsk);
+      } catch (err) {
+        log.warn({ miner: String(miner), err: (err as Error).message }, 'proving deadline unavailable');
+        continue;
+      }
+      const next = nextDeadline(dl);
+      for (const d of [dl, next]) {
+        if (!(height >= d.Challenge && height < d.Close)) continue;
+        const key = `${miner}-${d.Open}`;
+        if (!this.runners.has(key)) this.runners.set(key, new Runner(miner, d));
+      }
+    }
+    for (const [key, r] of this.runners) {
+      const abort = height >= r.dl.Close || (revertedTo !== undefined && revertedTo < r.dl.Challenge);
+      if (abort) {
+        r.aborted = true;
+        this.runners.delete(key);
+        const unproven = r.batches.filter((b) => !b.landed).length;
+        if (r.started && unproven > 0)
+          log.warn(
+            { miner: String(r.miner), deadline: r.dl.Index, open: r.dl.Open, unproven },
+            'deadline closed with unproven partitions',
+          );
+        continue;
+      }
+      this.tick(r, height, tsk);
+    }
+  }
+
+  private tick(r: Runner, height: number, tsk: TipSetKey): void {
+    const startAt = Math.min(r.dl.Challenge + this.cc, r.dl.Open);
+    if (!r.started && height >= startAt) {
+      r.started = true;
+      r.proving = this.runDeadline(r, tsk).catch((err) =>
+        log.error({ miner: String(r.miner), deadline: r.dl.Index, err: (err as Error).message }, 'window post failed'),
+      );
+    }
+    if (r.started && height >= r.dl.Open + this.sc && !r.submitting) {
+      r.submitting = true;
+      r.submitted = (async () => {
+        try {
+          await r.proving;
+          await this.submit(r, height, tsk);
+        } catch (err) {
+          log.error(
+            { miner: String(r.miner), deadline: r.dl.Index, err: (err as Error).message },
+            'window post submit failed',
+          );
+        } finally {
+          r.submitting = false;
+        }
+      })();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // checking sectors
+
+  /** Locates sectors' files through the sector index and checks them (StrictCheck: sizes and a vanilla proof). */
+  async checkSectors(miner: number, numbers: number[], strict: boolean, tsk: TipSetKey = null): Promise<CheckResult> {
+    const good = new Set<number>();
+    const bad = new Map<number, string>();
+    const infos = new Map<number, PoStSector>();
+    if (numbers.length === 0) return { good, bad, infos };
+    const facts = await this.o.miners.get(miner);
+    const onChain = await this.o.chain.StateMinerSectors(minerAddr(miner), BitField.fromNumbers(numbers).toJSON(), tsk);
+    const byNumber = new Map((onChain ?? []).map((s) => [s.SectorNumber, s]));
+    for (const n of numbers) {
+      const sid: SectorID = { Miner: miner, Number: n };
+      const si = byNumber.get(n);
+      if (!si) {
+        bad.set(n, 'not found on chain');
+        continue;
+      }
+      const at = this.o.store.findSector('normal', sid);
+      const sealedStore = at && this.o.stores.get(at.SealedFile);
+      const cacheStore = at && this.o.stores.get(at.CacheDir);
+      if (!sealedStore || !cacheStore) {
+        bad.set(n, at ? `persist store "${at.SealedFile}" not configured` : 'not found in the sector index');
+        continue;
+      }
+      const info: PoStSector = {
+        sectorNumber: n,
+        sealProof: si.SealProof,
+        commR: cidToCommR(si.SealedCID),
+        sealedPath: sealedPath(sealedStore.path, sid),
+        cacheDir: cacheDir(cacheStore.path, sid),
+      };
+      infos.set(n, info);
+      const why = await checkSectorFiles(sealedStore.path, cacheStore.path, sid, facts.sectorSize, strict);
+      if (why) {
+        bad.set(n, why);
+        continue;
+      }
+      if (strict) {
+        const v = await this.o.prover.checkSector(info, miner, facts.windowPoStProof);
+        if (v) {
+          bad.set(n, v);
+          continue;
+        }
+      }
+      good.add(n);
+    }
+    for (const [n, why] of bad)
+      log.warn({ sector: sectorName({ Miner: miner, Number: n }), why }, 'sector not provable');
+    return { good, bad, infos };
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // recoveries
+
+  private async declareRecoveries(r: Runner, tsk: TipSetKey): Promise<void> {
+    const maddr = minerAddr(r.miner);
+    const declIdx = (r.dl.Index + 2) % r.dl.WPoStPeriodDeadlines;
+    const parts = (await this.o.chain.StateMinerPartitions(maddr, declIdx, tsk)) ?? [];
+    const strict = postPolicy(this.o.config(), r.miner).StrictCheck;
+    const decls: Declaration[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      const faulty = BitField.fromJSON(p.FaultySectors).toArray();
+      const recovering = new Set(BitField.fromJSON(p.RecoveringSectors).toArray());
+      const candidates = faulty.filter((n) => !recovering.has(n));
+      if (candidates.length === 0) continue;
+      const { good } = await this.checkSectors(r.miner, candidates, strict, tsk);
+      if (good.size === 0) continue;
+      decls.push({ deadline: declIdx, partition: i, sectors: BitField.fromNumbers(good) });
+    }
+    if (decls.length === 0) return;
+    // one message per DeclarationsMax partitions
+    for (let i = 0; i < decls.length; i += this.o.policy.declarationsMax) {
+      const chunk = decls.slice(i, i + this.o.policy.declarationsMax);
+      const id = await this.send(r, MinerMethod.DeclareFaultsRecovered, encodeDeclarations(chunk), 'recover');
+      log.info(
+        { miner: String(r.miner), deadline: declIdx, sectors: chunk.flatMap((d) => d.sectors.toArray()), id },
+        'declared faults recovered',
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // proving
+
+  private async runDeadline(r: Runner, tsk: TipSetKey): Promise<void> {
+    try {
+      await this.declareRecoveries(r, tsk);
+    } catch (err) {
+      log.warn({ miner: String(r.miner), err: (err as Error).message }, 'declaring recoveries failed');
+    }
+    const maddr = minerAddr(r.miner);
+    const parts = (await this.o.chain.StateMinerPartitions(maddr, r.dl.Index, tsk)) ?? [];
+    if (parts.length === 0) return;
+    const per = Math.max(1, this.o.policy.maxPartitionsPerPoStMessage);
+    for (let i = 0; i < parts.length; i += per) {
+      const idx = Array.from({ length: Math.min(per, parts.length - i) }, (_, k) => i + k);
+      const b: Batch = { partitions: idx, attempts: 0 };
+      r.batches.push(b);
+      await this.proveBatch(
+        r,
+        b,
+        idx.map((k) => parts[k]!),
+        tsk,
+      );
+    }
+  }
+
+  private async proveBatch(r: Runner, b: Batch, parts: Partition[], tsk: TipSetKey): Promise<void> {
+    const strict = postPolicy(this.o.config(), r.miner).StrictCheck;
+    const facts = await this.o.miners.get(r.miner);
+    const rand = await drawWindowPoStChallenge(this.o.chain, tsk, r.dl.Challenge, r.miner);
+    const postSkipped = new Set<number>();
+    for (let attempt = 0; attempt < 5 && !r.aborted; attempt++) {
+      const partitions: { index: number; skipped: number[] }[] = [];
+      const challenged: PoStSector[] = [];
+      let anyGood = false;
+      for (let k = 0; k < parts.length; k++) {
+        const p = parts[k]!;
+        const live = BitField.fromJSON(p.LiveSectors).toArray();
+        const faulty = new Set(BitField.fromJSON(p.FaultySectors).toArray());
+        const recovering = BitField.fromJSON(p.RecoveringSectors).toArray();
+        const toProve = [...new Set([...live.filter((n) => !faulty.has(n)), ...recovering])].sort((x, y) => x - y);
+        const check = await this.checkSectors(r.miner, toProve, strict, tsk);
+        const good = toProve.filter((n) => check.good.has(n) && !postSkipped.has(n));
+        const skipped = toProve.filter((n) => !good.includes(n));
+        partitions.push({ index: b.partitions[k]!, skipped });
+        if (good.length === 0) continue;
+        anyGood = true;
+        // every sector of the partition is challenged; the non-good ones are replaced by the first good one
+        const first = check.infos.get(good[0]!)!;
+        for (const n of BitField.fromJSON(p.AllSectors).toArray()) {
+          const info = good.includes(n) ? check.infos.get(n)! : first;
+          challenged.push(info);
+        }
+      }
+      if (!anyGood) {
+        log.warn(
+          { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions },
+          'no provable sector in batch; not submitting',
+        );
+        b.landed = true;
+        return;
+      }
+      const input = { minerId: r.miner, postProof: facts.windowPoStProof, randomness: rand, sectors: challenged };
+      const out = await this.o.prover.generateWindowPoSt(input);
+      if (out.faults.length > 0) {
+        log.warn(
+          { miner: String(r.miner), deadline: r.dl.Index, faults: out.faults },
+          'prover reported faulty sectors; retrying without them',
+        );
+        for (const f of out.faults) postSkipped.add(f);
+        continue;
+      }
+      if (!(await this.o.prover.verifyWindowPoSt(input, out.proofBytes))) {
+        log.error({ miner: String(r.miner), deadline: r.dl.Index }, 'generated window post does not verify; retrying');
+        continue;
+      }
+      b.proof = { partitions, proofBytes: out.proofBytes, postProof: facts.windowPoStProof };
+      log.info(
+        {
+          miner: String(r.miner),
+          deadline: r.dl.Index,
+          partitions: b.partitions,
+          sectors: challenged.length,
+          skipped: partitions.flatMap((p) => p.skipped),
+        },
+        'window post generated',
+      );
+      return;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // submitting
+
+  private async submit(r: Runner, height: number, tsk: TipSetKey): Promise<void> {
+    for (const b of r.batches) {
+      const proof = b.proof;
+      if (b.landed || !proof || r.aborted) continue;
+      if (b.msgId) {
+        const rec = await this.o.messager.GetMessageByUid(b.msgId);
+        if (rec.State === MessageState.OnChainMsg && rec.Receipt?.ExitCode === 0) {
+          if (!b.landed)
+            log.info(
+              { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, height: rec.Height },
+              'window post landed',
+            );
+          b.landed = true;
+          continue;
+        }
+        const failed =
+          rec.State === MessageState.FailedMsg ||
+          rec.State === MessageState.NonceConflictMsg ||
+          (rec.State === MessageState.OnChainMsg && rec.Receipt !== null && rec.Receipt.ExitCode !== 0);
+        if (!failed) continue;
+        log.warn(
+          {
+            miner: String(r.miner),
+            deadline: r.dl.Index,
+            id: b.msgId,
+            exit: rec.Receipt?.ExitCode,
+            err: rec.ErrorMsg,
+            attempts: b.attempts,
+          },
+          'window post submission failed; sending again while the deadline is open',
+        );
+      }
+      const commitEpoch = r.dl.Challenge;
+      const commitRand = await drawPoStCommitRand(this.o.chain, tsk, commitEpoch);
+      const params = encodeSubmitWindowedPoSt({
+        deadline: r.dl.Index,
+        partitions: proof.partitions.map((p) => ({ index: p.index, skipped: BitField.fromNumbers(p.skipped) })),
+        proofs: [{ postProof: proof.postProof, proofBytes: proof.proofBytes }],
+        chainCommitEpoch: commitEpoch,
+        chainCommitRand: commitRand,
+      });
+      b.attempts++;
+      b.msgId = await this.send(r, MinerMethod.SubmitWindowedPoSt, params, 'post');
+      b.submittedAt = height;
+      log.info(
+        { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, id: b.msgId, attempt: b.attempts },
+        'window post submitted',
+      );
+    }
+  }
+
+  /** Pushes a message from the miner's PoSt sender (or worker) with the PoSt fee policy; returns its id. */
+  private async send(r: Runner, method: number, params: Uint8Array, kind: 'post' | 'recover'): Promise<string> {
+    const pol = postPolicy(this.o.config(), r.miner);
+    const from = pol.Sender || (await this.o.miners.get(r.miner)).worker;
+    const cap = feeCapAtto(pol.MaxFeeCap);
+    const msg = buildMessage({
+      from,
+      to: minerAddr(r.miner),
+      method,
+      params,
+      ...(cap !== undefined ? { gasFeeCap: cap } : {}),
+    });
+    const id = await freshMessageId(this.o.messager, msg, (x) => this.o.store.getMessage(x) !== undefined);
+    const json = messageJson(msg);
+    const spec = sendSpec(pol.GasOverEstimation, cap);
+    this.o.store.putMessage({ id, miner: r.miner, kind, sectors: [], message: json, spec });
+    await this.o.messager.PushMessageWithId(id, json, spec);
+    this.o.store.markPushed(id);
+    return id;
+  }
+
+  /** `util sealer proving check`: the check a deadline's sectors get before proving. */
+  async checkDeadline(
+    miner: number,
+    deadline: number,
+    strict: boolean,
+  ): Promise<{ partition: number; sector: number; error: string | null }[]> {
+    const parts = (await this.o.chain.StateMinerPartitions(minerAddr(miner), deadline, null)) ?? [];
+    const out: { partition: number; sector: number; error: string | null }[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const all = BitField.fromJSON(parts[i]!.AllSectors).toArray();
+      const res = await this.checkSectors(miner, all, strict);
+      for (const n of all)
+        out.push({ partition: i, sector: n, error: res.good.has(n) ? null : (res.bad.get(n) ?? 'unknown') });
+    }
+    return out;
+  }
+}
+
+/** The deadline after `dl` (rolling over into the next proving period). */
+export function nextDeadline(dl: DeadlineInfo): DeadlineInfo {
+  const w = dl.WPoStChallengeWindow;
+  let index = dl.Index + 1;
+  let periodStart = dl.PeriodStart;
+  if (index === dl.WPoStPeriodDeadlines) {
+    index = 0;
+    periodStart += dl.WPoStProvingPeriod;
+  }
+  const open = periodStart + index * w;
+  return {
+    ...dl,
+    PeriodStart: periodStart,
+    Index: index,
+    Open: open,
+    Close: open + w,
+    Challenge: open - dl.WPoStChallengeLookback,
+    FaultCutoff: open - dl.FaultDeclarationCutoff,
+  };
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { MessageState } from '../../api/messager.js';
+import { makeHarness, testCommR, writeSectorFiles } from '../harness.test-util.js';
+import { MinerInfoCache } from '../miners.js';
+import { MinerMethod } from '../params.js';
+import { fakePoStProver, TEST_POLICY } from '../testkit.js';
+import { nextDeadline, Poster } from './index.js';
+
+function setup() {
+  const h = makeHarness({
+    cfgText: `[[SectorManager.Miners]]
+ID = 1000
+[PoSt.Actors.1000]
+Sender = "t0100"
+`,
+  });
+  // the store is not from the config above: add one
+  const stores = [{ name: 'store-1', path: h.storeDir, strict: false, readOnly: false, weight: 1 }];
+  h.stores.reload(stores);
+  h.chain.deadlines = { count: 4, window: 20, lookback: 5, periodStart: 0 };
+  h.chain.height = 5;
+  for (const n of [1, 2, 3]) {
+    const sid = { Miner: 1000, Number: n };
+    h.chain.activateSector(1000, n, 1, testCommR(sid));
+    h.db.indexSector('normal', sid, { SealedFile: 'store-1', CacheDir: 'store-1' });
+    writeSectorFiles(h.storeDir, sid);
+  }
+  const prover = fakePoStProver(existsSync);
+  const poster = new Poster({
+    chain: h.chain.api(),
+    messager: h.chain.messager(),
+    store: h.db,
+    stores: h.stores,
+    prover,
+    miners: new MinerInfoCache(h.chain.api()),
+    policy: TEST_POLICY,
+    config: () => h.cfg,
+    challengeConfidence: 2,
+    submitConfidence: 1,
+  });
+  const run = async (until: number) => {
+    while (h.chain.height < until) {
+      await h.chain.mine();
+      await poster.onHead(h.chain.height, h.chain.tipset().Cids);
+      await poster.idle();
+    }
+  };
+  return { h, poster, prover, run };
+}
+
+test('nextDeadline rolls over into the next proving period', () => {
+  const h = makeHarness();
+  h.chain.deadlines = { count: 4, window: 20, lookback: 5, periodStart: 0 };
+  const d3 = h.chain.deadlineInfo(65);
+  assert.equal(d3.Index, 3);
+  const n = nextDeadline(d3);
+  assert.deepEqual([n.Index, n.Open, n.Close, n.Challenge, n.PeriodStart], [0, 80, 100, 75, 80]);
+  h.commit.stop();
+});
+
+test('a missing sealed file: the sector is skipped (declared faulty), the rest proven; recovered later', async () => {
+  const { h, poster, prover, run } = setup();
+  const m = h.chain.miners.get(1000)!;
+  // sector 2 lost its sealed file
+  rmSync(join(h.storeDir, 'sealed', 's-t01000-2'));
+
+  await run(39); // deadline 1: challenge 15, open 20, close 40
+  assert.equal(m.posts.length, 1, 'one SubmitWindowedPoSt for deadline 1');
+  assert.deepEqual(m.posts[0]!.partitions, [
+    { index: 0, skipped: [2] },
+    { index: 1, skipped: [] },
+  ]);
+  assert.ok(m.posts[0]!.height >= 21, 'submitted after the window opened');
+  const proved = prover.calls.at(-1)!.sectors.map((s) => s.sectorNumber);
+  assert.deepEqual(proved, [1, 1, 3], 'sector 2 replaced by the first good sector of its partition');
+  assert.deepEqual([...m.partitions.get(1)![0]!.faulty], [2], 'skipped → faulty on chain');
+  const sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.match(sent[0]!.From, /^[ft]0100$/, 'from [PoSt.Actors.1000] Sender');
+
+  // the file comes back: recovery is declared from deadline 3 (two ahead of 1), then deadline 1 proves it
+  writeSectorFiles(h.storeDir, { Miner: 1000, Number: 2 });
+  await run(79);
+  assert.deepEqual(m.recoveries, [{ deadline: 1, partition: 0, sectors: [2] }]);
+  await run(99);
+  assert.equal(m.posts.length, 2);
+  assert.deepEqual(m.posts[1]!.partitions, [
+    { index: 0, skipped: [] },
+    { index: 1, skipped: [] },
+  ]);
+  assert.equal(m.partitions.get(1)![0]!.faulty.size, 0, 'recovered');
+  poster.stop();
+  h.commit.stop();
+});
+
+test('a failed Window PoSt submission is sent again while the deadline is open', async () => {
+  const { h, poster, run } = setup();
+  const m = h.chain.miners.get(1000)!;
+  h.chain.failNext.set(MinerMethod.SubmitWindowedPoSt, 16);
+  await run(39);
+  const sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 2, 'sent twice');
+  assert.equal(sent[0]!.Receipt?.ExitCode, 16);
+  assert.equal(sent[1]!.State, MessageState.OnChainMsg);
+  assert.equal(sent[1]!.Receipt?.ExitCode, 0);
+  assert.equal(m.posts.length, 1, 'the second one landed');
+  poster.stop();
+  h.commit.stop();
+});
+
+test('StrictCheck and the CLI check report why a sector is not provable', async () => {
+  const { h, poster } = setup();
+  writeFileSync(join(h.storeDir, 'sealed', 's-t01000-3'), 'short');
+  mkdirSync(join(h.storeDir, 'x'), { recursive: true });
+  const loose = await poster.checkDeadline(1000, 1, false);
+  assert.deepEqual(
+    loose.map((x) => x.error),
+    [null, null, null],
+  );
+  const strict = await poster.checkDeadline(1000, 1, true);
+  assert.match(strict[2]!.error!, /size 5, expected 2048/);
+  assert.deepEqual(
+    strict.slice(0, 2).map((x) => x.error),
+    [null, null],
+  );
+  const none = await poster.checkSectors(1000, [9], false);
+  assert.equal(none.bad.get(9), 'not found on chain');
+  poster.stop();
+  h.commit.stop();
+});
