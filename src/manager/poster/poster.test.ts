@@ -84,7 +84,7 @@ test('a missing sealed file: the sector is skipped (declared faulty), the rest p
   writeSectorFiles(h.storeDir, { Miner: 1000, Number: 2 });
   await run(79);
   assert.deepEqual(m.recoveries, [{ deadline: 1, partition: 0, sectors: [2] }]);
-  await run(99);
+  await run(119); // deadline 1 of the next period: open 100
   assert.equal(m.posts.length, 2);
   assert.deepEqual(m.posts[1]!.partitions, [
     { index: 0, skipped: [] },
