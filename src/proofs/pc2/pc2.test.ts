@@ -203,6 +203,22 @@ describe('PC2', () => {
       pc2({ cacheDir, sealedPath: join(cacheDir, 'sealed'), stagedPath: join(cacheDir, 'staged'), proof: 5 }),
       /staged .* has 1000 bytes, expected 2048/,
     );
+    // a label ≥ r (PC1 never writes one: labels are trunc254) fails the chunk, inline and on a worker
+    await writeFile(join(cacheDir, 'staged'), new Uint8Array(2048));
+    await writeFile(labelLayerPath(cacheDir, 2), new Uint8Array(2048).fill(0xff));
+    for (const threads of [1, 2]) {
+      await assert.rejects(
+        pc2({
+          cacheDir,
+          sealedPath: join(cacheDir, 'sealed'),
+          stagedPath: join(cacheDir, 'staged'),
+          proof: 5,
+          threads,
+          chunkLeaves: 8,
+        }),
+        /not a canonical field element/,
+      );
+    }
   });
 
   it('native and TypeScript kernels give the same files', {

@@ -202,11 +202,14 @@ class ChunkRunner {
           failed = true;
           finish(e);
         };
+        const onExit = (code: number) => onError(new Error(`PC2 worker exited (code ${code}) with jobs pending`));
         w.on('message', onMessage);
         w.on('error', onError);
+        w.on('exit', onExit);
         cleanup.push(() => {
           w.off('message', onMessage);
           w.off('error', onError);
+          w.off('exit', onExit);
         });
       }
       if (jobs.length === 0) finish();
