@@ -9,10 +9,15 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { addPieces, buildTreeD, computeCommD, type PieceInput, pc2, sealProof, treeDPath } from '../../proofs/index.js';
+import { c1OutputFromJson, c1OutputToJson, encodeC1Output, sealCommitPhase1 } from '../../proofs/porep/c1.js';
 import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../../proofs/sdr/index.js';
 import type {
   AddPiecesOutput,
   AddPiecesTask,
+  C1Output,
+  C1Task,
+  C2Output,
+  C2Task,
   OutputOf,
   PC1Task,
   PC2Output,
@@ -109,6 +114,36 @@ export async function builtinPC2(t: PC2Task): Promise<PC2Output> {
   return { comm_r: toJson32(r.commR), comm_d: toJson32(r.commD) };
 }
 
+/** C1 (src/proofs/porep): challenges from the seed, vanilla proofs from the sector's files, verified. */
+export async function builtinC1(t: C1Task): Promise<C1Output> {
+  const o = await sealCommitPhase1({
+    proof: t.registered_proof,
+    cacheDir: t.cache_path,
+    sealedPath: t.replica_path,
+    proverId: fromJson32(t.prover_id, 'prover_id'),
+    sectorId: t.sector_id,
+    ticket: fromJson32(t.ticket, 'ticket'),
+    seed: fromJson32(t.seed, 'seed'),
+    commD: fromJson32(t.comm_d, 'comm_d'),
+    commR: fromJson32(t.comm_r, 'comm_r'),
+  });
+  // rust-filecoin-proofs-api's serde JSON of SealCommitPhase1Output, as damocles hands it to c2
+  return c1OutputToJson(o);
+}
+
+/**
+ * C2: the seal proof bytes. This build has no Groth16 prover (rust's bellperson circuits): the proof it
+ * produces is the C1 output itself (its serde JSON), the seal proof format the embedded devnet verifies in
+ * full (src/devnet/vanilla.ts). A chain that wants a SNARK refuses it.
+ */
+export async function builtinC2(t: C2Task): Promise<C2Output> {
+  const o = c1OutputFromJson(t.c1out);
+  if (o.registeredProof.id !== t.registered_proof) {
+    throw new Error(`c2: the C1 output is for seal proof ${o.registeredProof.id}, not ${t.registered_proof}`);
+  }
+  return { proof: Buffer.from(encodeC1Output(o)).toString('base64') };
+}
+
 async function fsyncPath(p: string): Promise<void> {
   const fh = await open(p, constants.O_RDONLY);
   try {
@@ -154,17 +189,13 @@ export async function builtinTransfer(t: TransferTask): Promise<boolean> {
   return true;
 }
 
-const notAvailable = (stage: string) => async (): Promise<never> => {
-  throw new StageNotAvailableError(stage);
-};
-
 /** Every stage's in-process implementation. */
 export const BUILTIN: { [S in Stage]: (task: TaskOf<S>) => Promise<OutputOf<S>> } = {
   add_pieces: builtinAddPieces,
   tree_d: builtinTreeD,
   pc1: builtinPC1,
   pc2: builtinPC2,
-  c1: notAvailable('c1'),
-  c2: notAvailable('c2'),
+  c1: builtinC1,
+  c2: builtinC2,
   transfer: builtinTransfer,
 };

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SealerAPI } from '../../api/sealer.js';
+import { zeroCommitment } from '../../proofs/index.js';
+import { decodeC1Output, verifyC1Output } from '../../proofs/porep/c1.js';
 import { createClient, RpcError } from '../../rpc/index.js';
 import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
 import { BUILTIN, type Sealer, StageRunner } from '../processor/index.js';
@@ -123,8 +125,13 @@ async function assertPersisted(remote: string, name: string) {
 }
 
 describe('sealing thread', () => {
-  it('seals CC sectors from allocation to finalized, persisting files in the original layout', async () => {
-    const s = await setup({ sectors: 2 });
+  it('seals CC sectors from allocation to finalized with the real stages, persisting files in the original layout', async () => {
+    const builtin: Sealer = {
+      run: (stage, task) => (BUILTIN[stage] as (t: unknown) => Promise<never>)(task),
+      where: () => 'builtin',
+      stop: async () => {},
+    };
+    const s = await setup({ sectors: 2, sealer: builtin });
     try {
       const t = await s.newThread();
       await until('two finalized sectors', () => [...s.mgr.sectors.values()].filter((x) => x.finalized).length === 2);
@@ -145,8 +152,14 @@ describe('sealing thread', () => {
       ]);
       await assertPersisted(s.remote, 's-t01000-1');
       await assertPersisted(s.remote, 's-t01000-2');
-      // CommR from PC2 is what the manager got; the local store is wiped once finalized
+      // what the manager got: CommR from PC2, and a seal proof that verifies against it (the devnet's format)
       assert.equal(s1.pre!.CommR.length, 32);
+      const proof = decodeC1Output(Buffer.from(s1.proof!, 'base64'));
+      assert.deepEqual(Array.from(proof.commR), s1.pre!.CommR);
+      assert.deepEqual(Array.from(proof.commD), Array.from(zeroCommitment(2048)));
+      assert.deepEqual(proof.seed, new Uint8Array(Buffer.from(s1.seed!.Seed, 'base64')));
+      verifyC1Output(proof);
+      // the local store is wiped once finalized
       assert.deepEqual(await readdir(join(s.location, 'data')), []);
       assert.deepEqual(await readdir(join(s.location, 'meta')), []);
       assert.equal(t.info().thread_state.state, 'Idle');
