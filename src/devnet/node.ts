@@ -733,7 +733,7 @@ export class DevnetNode {
     const id = this.lookupId(a);
     if (id === undefined) return undefined;
     const rec = this.state.actors[id];
-    if (!rec || rec.kind !== 'miner') return undefined;
+    if (rec?.kind !== 'miner') return undefined;
     return { id, st: rec.state as MinerState };
   }
 

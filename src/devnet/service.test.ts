@@ -14,6 +14,7 @@ import { MessagerAPI } from '../api/messager.js';
 import {
   addressOf,
   decodeMessage,
+  drawRandomness,
   fromBase64,
   idAddress,
   type KeyInfo,
@@ -130,6 +131,29 @@ describe('venus-devnet over JSON-RPC', () => {
     assert.equal(params.NetworkName, '2k');
     assert.equal(params.PreCommitChallengeDelay, 10);
     assert.equal(await lotus('StateNetworkVersion', [null]), 28);
+  });
+
+  test('randomness is drawn from the blocks the API serves (tickets and beacon entries, §7)', async () => {
+    await svc.node.mine();
+    await svc.node.mine();
+    const entropy = toBase64(new Uint8Array([0x43, 0x00, 0xe8, 0x07])); // CBOR of f01000
+    const block = async (h: number) =>
+      (
+        (await lotus('ChainGetTipSetByHeight', [h, null])) as {
+          Blocks: { Ticket: { VRFProof: string }; BeaconEntries: { Data: string }[] }[];
+        }
+      ).Blocks[0]!;
+    for (const epoch of [2, -890]) {
+      const b = await block(Math.max(epoch, 0));
+      const want = drawRandomness(fromBase64(b.Ticket.VRFProof), 5, epoch, fromBase64(entropy));
+      assert.equal(await lotus('StateGetRandomnessFromTickets', [5, epoch, entropy, null]), toBase64(want));
+      const wantBeacon = drawRandomness(fromBase64(b.BeaconEntries[0]!.Data), 6, epoch, fromBase64(entropy));
+      assert.equal(await lotus('StateGetRandomnessFromBeacon', [6, epoch, entropy, null]), toBase64(wantBeacon));
+    }
+    await assert.rejects(
+      lotus('StateGetRandomnessFromTickets', [5, svc.node.head.height + 1, entropy, null]),
+      /future/,
+    );
   });
 
   test('ChainNotify sends the current head, then each applied tipset', async () => {
