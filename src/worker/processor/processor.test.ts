@@ -197,7 +197,13 @@ describe('external processor protocol', () => {
     const staged = join(base, 'staged');
     await writeFile(staged, new Uint8Array(2048));
     const runner = await StageRunner.create(
-      { processors: { tree_d: [{ ...CONFIG, stage: 'tree_d' }], pc2: [CONFIG] }, extLocks: {} },
+      {
+        processors: {
+          tree_d: [{ ...CONFIG, stage: 'tree_d', stableWaitMs: 60_000 }],
+          pc2: [{ ...CONFIG, stableWaitMs: 60_000 }],
+        },
+        extLocks: {},
+      },
       {
         defaultSpawn: (stage) => ({
           bin: process.execPath,
