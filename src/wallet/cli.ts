@@ -33,7 +33,6 @@ import {
   permsFor,
   RpcError,
 } from '../rpc/index.js';
-import { startDaemon } from './daemon.js';
 import { readInput, readPassword } from './prompt.js';
 import { apiAddress, DEFAULT_REPO, jwtToken, readRepoConfig, resolveRepo } from './repo.js';
 import { NET_TYPES, networkOfNetType } from './wallet.js';
@@ -191,6 +190,8 @@ export function registerWalletCommands(program: Command): Command {
         log.warn('a password on the command line is visible to other users (ps); prefer `run --password` alone');
         password = pwOpt;
       }
+      // loaded here: the daemon's modules (SQLite, the server) would slow every other command's start
+      const { startDaemon } = await import('./daemon.js');
       const d = await startDaemon({
         repo: g.repo,
         network: g.network,
