@@ -31,6 +31,7 @@ const program = withLogging(new Command('venus-cluster'))
   )
   .option('--sectors <n>', 'total sectors to seal in this home (sector numbers 1..N); default: no cap', positiveInt)
   .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
+  .option('--devnet-policy <key=value,…>', 'devnet 2k policy overrides at init, e.g. wpostChallengeWindow=10')
   .addOption(
     new Option('--view <mode>', 'live view: tty (redraw), lines (one line per change), none').choices([
       'auto',
@@ -59,6 +60,7 @@ const program = withLogging(new Command('venus-cluster'))
       sectorSize: o.sectorSize as ClusterSectorSize,
       ...(o.sectors !== undefined ? { sectors: Number(o.sectors) } : {}),
       ...(o.blockTime !== undefined ? { blockTime: String(o.blockTime) } : {}),
+      ...(o.devnetPolicy !== undefined ? { devnetPolicy: String(o.devnetPolicy) } : {}),
       ...(o.view !== undefined ? { view: o.view as 'auto' } : {}),
       ...(o.until !== undefined ? { until: o.until as UntilCondition } : {}),
       ...(untilTimeoutMs !== undefined ? { untilTimeoutMs } : {}),

@@ -60,6 +60,8 @@ export interface ClusterOptions {
   sectors?: number;
   /** The devnet's block time at init ("1s", "200ms"); absent: the devnet's default. */
   blockTime?: string;
+  /** 2k policy overrides at devnet init ("wpostChallengeWindow=10,…"; venus-devnet init --policy). */
+  devnetPolicy?: string;
   view?: ViewMode;
   /** Exit 0 once `sectors` sectors are on chain ('onchain') or proven by a Window PoSt ('proven'). */
   until?: UntilCondition;
@@ -192,9 +194,21 @@ export class ClusterRunner {
     }
   }
 
+  /** One setup step; a daemon that dies meanwhile ends it at once (its failure is the error). */
   private async step(fn: () => Promise<void>): Promise<void> {
     if (this.stopRequested) throw new Error('stopped');
-    await fn();
+    const failure = this.sup.failed().then((e) => {
+      throw e;
+    });
+    const work = fn();
+    try {
+      await Promise.race([work, failure]);
+    } catch (err) {
+      // the step's own error (a command killed by the stop) is not the story: the dead daemon is
+      const dead = await Promise.race([failure.catch((e: unknown) => e), Promise.resolve(undefined)]);
+      work.catch(() => {});
+      throw dead ?? err;
+    }
   }
 
   private requestStop(sig: NodeJS.Signals): void {
@@ -300,6 +314,7 @@ export class ClusterRunner {
           secsToMs(this.o.blockTime);
           args.push('--block-time', this.o.blockTime);
         }
+        if (this.o.devnetPolicy) args.push('--policy', this.o.devnetPolicy);
         await this.cmd('venus-devnet', 'devnet', args);
       }
       markDone(this.paths, this.state, 'devnet-init');
