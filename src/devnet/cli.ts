@@ -114,6 +114,7 @@ export function registerDevnetCommands(program: Command): void {
     .description('serve chain, messager, gateway and auth')
     .option('--listen <addr>', 'override the listen address of devnet.json')
     .option('--insecure-accept-proofs', 'accept any non-empty seal/PoSt proof (tests of everything else only)')
+    .option('--insecure-accept-post', 'verify seal proofs, accept any non-empty Window PoSt (no PoSt verifier yet)')
     .action(async (o, cmd: Command) => {
       const home = homeOf(cmd);
       loadSettings(home);
@@ -121,6 +122,7 @@ export function registerDevnetCommands(program: Command): void {
         home,
         listen: o.listen,
         insecureAcceptProofs: !!o.insecureAcceptProofs,
+        insecureAcceptPoSt: !!o.insecureAcceptPost,
       }).catch((e: Error) => {
         throw new UserError(e.message);
       });

@@ -30,6 +30,8 @@ export interface StartOptions {
   verifier?: ProofVerifier;
   /** Accept any non-empty proof (builtin-actors testing-fake-proofs); never the default. */
   insecureAcceptProofs?: boolean;
+  /** Verify seal proofs in full but accept any non-empty Window PoSt (no PoSt vanilla verifier yet). */
+  insecureAcceptPoSt?: boolean;
   /** Produce blocks on the clock (default true); tests may mine by hand. */
   autoMine?: boolean;
 }
@@ -52,8 +54,12 @@ export class DevnetService {
     setDefaultNetwork('t');
     const settings = loadSettings(home);
     const verifier =
-      o.verifier ?? (o.insecureAcceptProofs ? new AcceptingVerifier() : new ProofsVerifier(new VanillaBackend()));
+      o.verifier ??
+      (o.insecureAcceptProofs
+        ? new AcceptingVerifier()
+        : new ProofsVerifier(new VanillaBackend(), { insecureAcceptPoSt: o.insecureAcceptPoSt }));
     if (o.insecureAcceptProofs) log.warn('accepting any non-empty proof (--insecure-accept-proofs)');
+    else if (o.insecureAcceptPoSt) log.warn('accepting any non-empty Window PoSt (--insecure-accept-post)');
     const node = DevnetNode.open(join(home, 'chain.db'), verifier);
     for (const k of loadKeys(home)) node.wallet.set(addressOf(k.type, k.privateKey).key(), k);
     const auth = await loadOrInitRepoAuth(home, { tokenName: DEVNET_ACCOUNT });

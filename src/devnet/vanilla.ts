@@ -27,7 +27,7 @@ import { sealProof } from '../proofs/index.js';
 import { decodeC1Output } from '../proofs/porep/c1.js';
 import { PorepVerifyError, verifyPorepProofsOrThrow } from '../proofs/porep/verify.js';
 import { generateReplicaId, proverIdFromActorId } from '../proofs/sdr/index.js';
-import type { AggregateSealVerifyInfo, SealVerifyInfo, WindowPoStVerifyInfo } from './runtime.js';
+import type { AggregateSealVerifyInfo, SealVerifyInfo } from './runtime.js';
 import type { VanillaProofBackend } from './verifier.js';
 
 const log = logger('devnet.proofs');
@@ -92,10 +92,5 @@ export class VanillaBackend implements VanillaProofBackend {
       if (!ok) return false;
     }
     return true;
-  }
-
-  async verifyWindowPoSt(i: WindowPoStVerifyInfo): Promise<boolean> {
-    log.error({ miner: i.minerId }, 'no Window PoSt vanilla verifier in this build: proof refused');
-    return false;
   }
 }
