@@ -103,6 +103,7 @@ describe('gateway registration (§9)', () => {
     const registered = once<[string, string]>(gw, 'registered');
     hub = await startHub(wallet, [`/ip4/127.0.0.1/tcp/${port}`]);
     await registered;
+    await until(() => hub.status()[0]?.channelId !== undefined);
     messager = createClient(GatewayAPI, {
       url: `ws://127.0.0.1:${port}/rpc/v2`,
       token: await createToken(secret, 'admin', { name: 'miner-ops' }),
@@ -124,7 +125,8 @@ describe('gateway registration (§9)', () => {
         .map((a) => wallet.format(a))
         .sort(),
     );
-    assert.equal(hub.status()[0]?.channelId, conn.channelId);
+    // InitConnect reaches the wallet right after the gateway registered it
+    await until(() => hub.status()[0]?.channelId === conn.channelId);
     await until(() => logLines.some((l) => l.includes(`connect to server ${conn.channelId}`)));
     const line = logLines.find((l) => l.includes(`connect to server ${conn.channelId}`))!;
     assert.match(

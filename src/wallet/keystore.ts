@@ -210,18 +210,28 @@ export class KeyStore {
   }
 
   /** Stores a new key under its short address (no network prefix, as the original). */
-  async put(address: string, key: StoredKey): Promise<void> {
-    const phrase = this.requirePassphrase();
-    if (this.has(address)) throw new WalletError(`key ${address} already exists`, 'exists');
-    const blob = encodeStored(key.type, await encryptKey(phrase, key.privateKey, this.kdf));
+  async put(address: string, key: StoredKey, display = address): Promise<void> {
+    // A copy: lock() wipes the passphrase, and must not do so under an encryption in progress.
+    const phrase = Uint8Array.from(this.requirePassphrase());
     try {
-      this.db
-        .prepare(
-          "INSERT INTO wallets (created_at, updated_at, address, private_key) VALUES (datetime('now'), datetime('now'), ?, ?)",
-        )
-        .run(address, blob);
-    } catch (err) {
-      throw storageError(err, `cannot store key ${address}`);
+      if (this.has(address)) throw new WalletError(`key ${display} already exists`, 'exists');
+      const blob = encodeStored(key.type, await encryptKey(phrase, key.privateKey, this.kdf));
+      // Locked or re-keyed meanwhile: storing under the old passphrase would leave a key no password opens.
+      const now = this.passphrase;
+      if (!now || now.length !== phrase.length || !now.every((b, i) => b === phrase[i])) {
+        throw new WalletError('wallet locked', 'locked');
+      }
+      try {
+        this.db
+          .prepare(
+            "INSERT INTO wallets (created_at, updated_at, address, private_key) VALUES (datetime('now'), datetime('now'), ?, ?)",
+          )
+          .run(address, blob);
+      } catch (err) {
+        throw storageError(err, `cannot store key ${display}`);
+      }
+    } finally {
+      phrase.fill(0);
     }
     this.cache.set(address, { type: key.type, privateKey: Uint8Array.from(key.privateKey) });
   }
@@ -231,24 +241,30 @@ export class KeyStore {
    * `display` names the key in errors (the full address; rows are keyed by the short one).
    */
   async get(address: string, display = address): Promise<StoredKey> {
-    const phrase = this.requirePassphrase();
     const hit = this.cache.get(address);
-    if (hit) return { type: hit.type, privateKey: Uint8Array.from(hit.privateKey) };
-    const row = this.db
-      .prepare('SELECT address, private_key FROM wallets WHERE address = ? AND deleted_at IS NULL')
-      .get(address) as Row | undefined;
-    if (!row) throw new WalletError(`key not found: ${display}`, 'not-found');
-    let stored: { type: string; crypto: CryptoJSON };
-    let plain: Uint8Array;
+    if (hit && this.passphrase) return { type: hit.type, privateKey: Uint8Array.from(hit.privateKey) };
+    // A copy: lock() wipes the passphrase, and must not do so under a decryption in progress.
+    const phrase = Uint8Array.from(this.requirePassphrase());
     try {
-      stored = parseStored(row);
-      plain = await decryptKey(phrase, stored.crypto);
-    } catch (err) {
-      const why = err instanceof KeystoreMacError ? 'MAC mismatch' : (err as Error).message;
-      throw new WalletError(`key ${display} is corrupted (${why}); other keys are unaffected`, 'corrupt');
+      const row = this.db
+        .prepare('SELECT address, private_key FROM wallets WHERE address = ? AND deleted_at IS NULL')
+        .get(address) as Row | undefined;
+      if (!row) throw new WalletError(`key not found: ${display}`, 'not-found');
+      let stored: { type: string; crypto: CryptoJSON };
+      let plain: Uint8Array;
+      try {
+        stored = parseStored(row);
+        plain = await decryptKey(phrase, stored.crypto);
+      } catch (err) {
+        const why = err instanceof KeystoreMacError ? 'MAC mismatch' : (err as Error).message;
+        throw new WalletError(`key ${display} is corrupted (${why}); other keys are unaffected`, 'corrupt');
+      }
+      // cache only while still unlocked: a key decrypted across a lock() must not outlive it in memory
+      if (this.passphrase) this.cache.set(address, { type: stored.type, privateKey: Uint8Array.from(plain) });
+      return { type: stored.type, privateKey: plain };
+    } finally {
+      phrase.fill(0);
     }
-    this.cache.set(address, { type: stored.type, privateKey: plain });
-    return { type: stored.type, privateKey: Uint8Array.from(plain) };
   }
 
   has(address: string): boolean {

@@ -253,6 +253,47 @@ describe('wallet: sign requests it must refuse', () => {
   });
 });
 
+describe('wallet: writes under pressure', () => {
+  it('a full disk refuses the new key with a clear error; stored keys stay intact', async () => {
+    const w = await freshWallet();
+    const a = await w.newKey('bls');
+    const b = await w.newKey('secp256k1');
+    // SQLite's page limit stands in for a full disk: the next page it needs cannot be had (SQLITE_FULL)
+    const db = (w.keystore as unknown as { db: { pragma(s: string, o?: { simple: boolean }): unknown } }).db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    let err: unknown;
+    for (let i = 0; i < 50 && !err; i++) await w.newKey('bls').catch((e) => (err = e));
+    assert.ok(reason('storage', /^cannot store key f3[a-z2-7]+: disk full; stored keys are intact$/)(err), String(err));
+    const listed = w.list();
+    assert.ok(listed.length >= 2);
+    for (const k of listed) await w.sign(k, CID_A, { type: 'unknown' });
+    assert.ok(w.has(a) && w.has(b));
+  });
+
+  it('lock() during new keys: no key is stored under a wiped passphrase', async () => {
+    const w = await freshWallet();
+    const pending = Array.from({ length: 6 }, (_, i) => w.newKey(i % 2 ? 'bls' : 'secp256k1').catch((e) => e));
+    await w.lock('pw');
+    const out = await Promise.all(pending);
+    for (const r of out) assert.ok(!(r instanceof Error) || reason('locked')(r), String(r));
+    await w.unlock('pw');
+    for (const k of w.list()) await w.sign(k, CID_A, { type: 'unknown' });
+  });
+
+  it('change-password while keys are being created: every key opens with the new password', async () => {
+    const w = await freshWallet();
+    await w.newKey('bls');
+    const pending = Array.from({ length: 6 }, () => w.newKey('secp256k1'));
+    const change = w.changePassword('pw', 'pw2');
+    const more = Array.from({ length: 3 }, () => w.newKey('bls'));
+    await Promise.all([...pending, change, ...more]);
+    await w.lock('pw2');
+    await w.unlock('pw2');
+    assert.equal(w.list().length, 10);
+    for (const k of w.list()) await w.sign(k, CID_A, { type: 'unknown' });
+  });
+});
+
 describe('wallet: keys, events, and what never reaches the logs', () => {
   it('import of a held key returns its address; delete removes it; events follow', async () => {
     const w = await freshWallet();

@@ -71,7 +71,10 @@ export class Wallet extends EventEmitter<WalletEvents> {
   readonly network: Network;
   /** Per-process random bytes for the gateway's verifyaddress challenge. */
   readonly signBytes: Uint8Array;
-  /** Password operations run one at a time (setpwd racing setpwd must not both "win"). */
+  /**
+   * Password and key-store writes run one at a time: setpwd racing setpwd must not both "win", and a key stored
+   * while change-password re-encrypts the others would stay under the old password. Signing does not queue.
+   */
   private passwordOps: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -158,16 +161,18 @@ export class Wallet extends EventEmitter<WalletEvents> {
   async newKey(typeName: string): Promise<Address> {
     const type = parseKeyType(typeName);
     this.requireUnlocked();
-    const privateKey = generatePrivateKey(type);
-    try {
-      const { address } = keyFromPrivate(type, privateKey);
-      await this.keystore.put(shortAddress(address), { type, privateKey });
-      log.info({ address: this.format(address) }, 'new key');
-      this.emit('address-added', address);
-      return address;
-    } finally {
-      privateKey.fill(0);
-    }
+    return this.serial(async () => {
+      const privateKey = generatePrivateKey(type);
+      try {
+        const { address } = keyFromPrivate(type, privateKey);
+        await this.keystore.put(shortAddress(address), { type, privateKey }, this.format(address));
+        log.info({ address: this.format(address) }, 'new key');
+        this.emit('address-added', address);
+        return address;
+      } finally {
+        privateKey.fill(0);
+      }
+    });
   }
 
   has(addr: Address): boolean {
@@ -283,19 +288,27 @@ export class Wallet extends EventEmitter<WalletEvents> {
       if (err instanceof FilError) throw new WalletError(`invalid key: ${err.message}`, 'invalid');
       throw err;
     }
-    if (this.has(address)) return address;
-    await this.keystore.put(shortAddress(address), { type: ki.type, privateKey: ki.privateKey });
-    log.info({ address: this.format(address) }, 'key imported');
-    this.emit('address-added', address);
-    return address;
+    return this.serial(async () => {
+      if (this.has(address)) return address;
+      await this.keystore.put(
+        shortAddress(address),
+        { type: ki.type, privateKey: ki.privateKey },
+        this.format(address),
+      );
+      log.info({ address: this.format(address) }, 'key imported');
+      this.emit('address-added', address);
+      return address;
+    });
   }
 
   async deleteKey(addr: Address): Promise<void> {
     this.requireUnlocked();
-    if (!this.has(addr)) throw new WalletError(`key not found: ${this.format(addr)}`, 'not-found');
-    this.keystore.delete(shortAddress(addr));
-    log.info({ address: this.format(addr) }, 'key deleted');
-    this.emit('address-removed', addr);
+    await this.serial(async () => {
+      if (!this.has(addr)) throw new WalletError(`key not found: ${this.format(addr)}`, 'not-found');
+      this.keystore.delete(shortAddress(addr));
+      log.info({ address: this.format(addr) }, 'key deleted');
+      this.emit('address-removed', addr);
+    });
   }
 }
 
