@@ -3,15 +3,16 @@
  *
  *   sdrParents(drgSeed28, feistelKeys32, nodes, legacy, start, count, out)   14 parents per node, u32
  *   sdrLabelChunk(replicaId, layer, firstNode, count, parents, cur, outSlot, prev)
- *   sdrLabelChunkWindowed(replicaId, layer, firstNode, count, parents, window, wBase, curFd, prevSegs, segNodes,
- *                         resident, prevFd)                 bounded-memory labeling, reads older labels by pread
+ *   sdrLabelChunkWindowed(replicaId, layer, firstNode, count, parents, window, wBase, curSource, prevSegs, segNodes,
+ *                         resident, prevSource)    bounded-memory labeling; sources are fds (pread) or mappings
+ *   sdrMapFile(fd, length, random) -> mapping;  sdrUnmap(mapping)
  *   sdrShaBackend([want]) -> "sha-ni" | "portable"   (VENUS_SDR_PORTABLE_SHA=1 starts on portable)
  *   sdrBlake2bBackend([want]) -> "avx512" | "avx2" | "scalar"   (VENUS_SDR_BLAKE2B picks at load)
  *
  * Every function has a TypeScript twin in src/proofs/sdr/ that gives identical bytes; tests compare them.
  * SHA-256 uses the x86 SHA extensions when cpuid reports them, else portable C.
  */
-#define _POSIX_C_SOURCE 200809L /* pread under -std=c11 */
+#define _DEFAULT_SOURCE /* pread, mmap, madvise under -std=c11 */
 #include <node_api.h>
 #include <errno.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#include <sys/mman.h>
 #include <unistd.h>
 #endif
 
@@ -159,9 +161,10 @@ static void put_state_le_label(const uint32_t st[8], uint8_t *out) {
 
 /* Where a chunk's parent labels come from.
  * Direct: DRG parents are 32-byte slots of `cur`, expander parents slots of `prev`.
- * Windowed: `cur` holds nodes [w_base, w_base + len) of the current layer; older DRG parents are read from
- * cur_fd (the layer file being written); expander parent q comes from segs[q / seg_nodes] when q < resident,
- * else from prev_fd (the previous layer's file, served by the page cache). */
+ * Windowed: `cur` holds nodes [w_base, w_base + len) of the current layer; older DRG parents come from
+ * cur_map (the layer file being written, memory-mapped) or by pread of cur_fd; expander parent q comes from
+ * segs[q / seg_nodes] when q < resident, else from prev_map (the previous layer's file, mapped) or by pread of
+ * prev_fd. Mapped files are served by the page cache: no copy in this process, evictable under pressure. */
 typedef struct {
   uint8_t *cur;
   uint64_t cur_nodes;
@@ -170,9 +173,13 @@ typedef struct {
   int windowed;
   uint64_t w_base;
   int cur_fd;
+  const uint8_t *cur_map;
+  uint64_t cur_map_nodes;
   uint8_t *const *segs;
   uint64_t seg_nodes, resident;
   int prev_fd;
+  const uint8_t *prev_map;
+  uint64_t prev_map_nodes;
   const char *err; /* set on a failed read or a parent out of range */
 } label_src_t;
 
@@ -203,6 +210,11 @@ static inline int load_drg(label_src_t *s, uint32_t p, uint8_t *dst) {
     memcpy(dst, s->cur + (p - s->w_base) * 32, 32);
     return 1;
   }
+  if (s->cur_map) {
+    if (p >= s->cur_map_nodes) return s->err = "DRG parent outside the mapped layer", 0;
+    memcpy(dst, s->cur_map + (uint64_t)p * 32, 32);
+    return 1;
+  }
   if (!pread_label(s->cur_fd, p, dst)) return s->err = "reading an older DRG parent failed", 0;
   return 1;
 }
@@ -215,6 +227,11 @@ static inline int load_exp(label_src_t *s, uint32_t q, uint8_t *dst) {
   }
   if (q < s->resident) {
     memcpy(dst, s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32, 32);
+    return 1;
+  }
+  if (s->prev_map) {
+    if (q >= s->prev_map_nodes) return s->err = "expander parent outside the mapped layer", 0;
+    memcpy(dst, s->prev_map + (uint64_t)q * 32, 32);
     return 1;
   }
   if (!pread_label(s->prev_fd, q, dst)) return s->err = "reading an expander parent failed", 0;
@@ -230,6 +247,8 @@ static inline void prefetch_parents(const label_src_t *s, uint32_t layer, const 
       if (q < s->cur_nodes) __builtin_prefetch(s->cur + q * 32);
     } else if (q >= s->w_base && q - s->w_base < s->cur_nodes) {
       __builtin_prefetch(s->cur + (q - s->w_base) * 32);
+    } else if (q < s->w_base && s->cur_map && q < s->cur_map_nodes) {
+      __builtin_prefetch(s->cur_map + q * 32);
     }
   }
   if (layer == 1) return;
@@ -239,6 +258,8 @@ static inline void prefetch_parents(const label_src_t *s, uint32_t layer, const 
       if (q < s->prev_nodes) __builtin_prefetch(s->prev + q * 32);
     } else if (q < s->resident) {
       __builtin_prefetch(s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32);
+    } else if (s->prev_map && q < s->prev_map_nodes) {
+      __builtin_prefetch(s->prev_map + q * 32);
     }
   }
 }
@@ -756,6 +777,94 @@ static napi_value js_sha_backend(napi_env env, napi_callback_info info) {
   return s;
 }
 
+/* ---- read-only file mappings: the page cache serves labels without a copy in this process ---- */
+typedef struct {
+  uint8_t *base;
+  size_t len;
+} map_t;
+
+static void map_release(map_t *m) {
+#ifndef _WIN32
+  if (m->base && m->len) munmap(m->base, m->len);
+#endif
+  m->base = NULL;
+  m->len = 0;
+}
+
+static void map_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  map_release((map_t *)data);
+  free(data);
+}
+
+/* sdrMapFile(fd, length, random: boolean) -> mapping (an external); length 0 maps nothing */
+static napi_value js_map_file(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  uint64_t len;
+  bool random = false;
+  if (argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !get_u64(env, argv[1], &len) ||
+      napi_get_value_bool(env, argv[2], &random) != napi_ok)
+    return throw_err(env, "sdrMapFile(fd, length, random)"), NULL;
+  map_t *m = calloc(1, sizeof *m);
+  if (!m) return throw_err(env, "sdrMapFile: out of memory"), NULL;
+#ifdef _WIN32
+  free(m);
+  return throw_err(env, "sdrMapFile: not supported on Windows"), NULL;
+#else
+  if (len) {
+    void *p = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      free(m);
+      char msg[96];
+      snprintf(msg, sizeof msg, "sdrMapFile: mmap failed (errno %d)", errno);
+      return throw_err(env, msg), NULL;
+    }
+    /* expander parents are uniform over the layer: read-ahead would only evict useful pages */
+    if (random) madvise(p, (size_t)len, MADV_RANDOM);
+    m->base = p;
+    m->len = (size_t)len;
+  }
+#endif
+  napi_value ext;
+  if (napi_create_external(env, m, map_finalize, NULL, &ext) != napi_ok) {
+    map_release(m);
+    free(m);
+    return throw_err(env, "sdrMapFile: cannot wrap the mapping"), NULL;
+  }
+  return ext;
+}
+
+/* sdrUnmap(mapping): releases it now rather than at garbage collection */
+static napi_value js_unmap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype t;
+  void *data;
+  if (argc != 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok)
+    return throw_err(env, "sdrUnmap(mapping)"), NULL;
+  map_release((map_t *)data);
+  return NULL;
+}
+
+/* A label source argument: a file descriptor (number: pread) or a mapping from sdrMapFile. */
+static int get_fd_or_map(napi_env env, napi_value v, int32_t *fd, const map_t **map) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  *fd = -1;
+  *map = NULL;
+  if (t == napi_number) return napi_get_value_int32(env, v, fd) == napi_ok;
+  if (t != napi_external) return 0;
+  void *data;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return 0;
+  *map = data;
+  return (*map)->base != NULL || (*map)->len == 0;
+}
+
 /* sdrLabelChunkWindowed(replicaId, layer, firstNode, count, parents, window, wBase, curFd,
  *                       prevSegments: Uint8Array[], segNodes, resident, prevFd)
  * Parents hold absolute node indices. `window` holds nodes [wBase, wBase + window.length/32) of the current
@@ -781,8 +890,9 @@ static napi_value js_label_chunk_windowed(napi_env env, napi_callback_info info)
   if (!get_bytes(env, argv[5], &win, &win_len) || !get_u64(env, argv[6], &w_base) || first < w_base ||
       (first - w_base + count) * 32 > win_len)
     return throw_err(env, "sdrLabelChunkWindowed: output outside the window"), NULL;
-  if (napi_get_value_int32(env, argv[7], &cur_fd) != napi_ok || napi_get_value_int32(env, argv[11], &prev_fd) != napi_ok)
-    return throw_err(env, "sdrLabelChunkWindowed: bad file descriptor"), NULL;
+  const map_t *cur_map = NULL, *prev_map = NULL;
+  if (!get_fd_or_map(env, argv[7], &cur_fd, &cur_map) || !get_fd_or_map(env, argv[11], &prev_fd, &prev_map))
+    return throw_err(env, "sdrLabelChunkWindowed: curSource/prevSource must be a file descriptor or a mapping"), NULL;
   bool is_arr = false;
   napi_is_array(env, argv[8], &is_arr);
   if (!is_arr || napi_get_array_length(env, argv[8], &nsegs) != napi_ok || nsegs > 4096)
@@ -810,10 +920,18 @@ static napi_value js_label_chunk_windowed(napi_env env, napi_callback_info info)
   src.windowed = 1;
   src.w_base = w_base;
   src.cur_fd = cur_fd;
+  if (cur_map) {
+    src.cur_map = cur_map->base;
+    src.cur_map_nodes = cur_map->len / 32;
+  }
   src.segs = segs;
   src.seg_nodes = seg_nodes;
   src.resident = resident;
   src.prev_fd = prev_fd;
+  if (prev_map) {
+    src.prev_map = prev_map->base;
+    src.prev_map_nodes = prev_map->len / 32;
+  }
   if (!label_chunk(rid, layer, first, (uint32_t)count, par, &src, first - w_base))
     return throw_err(env, src.err), NULL;
   return NULL;
@@ -848,6 +966,8 @@ napi_value sdr_register(napi_env env, napi_value exports) {
   def(env, exports, "sdrParents", js_parents);
   def(env, exports, "sdrLabelChunk", js_label_chunk);
   def(env, exports, "sdrLabelChunkWindowed", js_label_chunk_windowed);
+  def(env, exports, "sdrMapFile", js_map_file);
+  def(env, exports, "sdrUnmap", js_unmap);
   def(env, exports, "sdrShaBackend", js_sha_backend);
   def(env, exports, "sdrBlake2bBackend", js_b2_backend);
   return exports;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,12 +91,47 @@ describe('SDR labels', () => {
       { backend: 'ts', windowNodes: 512, chunkNodes: 100, residentPrevNodes: 1000 },
       rid,
     );
+    // native windowed with nothing resident: every older label through the file mappings
+    const e = await label(g, 'cmp-win-map', 3, { backend: 'native', windowNodes: 256, chunkNodes: 64 }, rid);
+    assert.equal(e.plan.residentPrevNodes, 0);
     for (let l = 0; l < 3; l++) {
       const la = await readFile(a.layerPaths[l]!);
       assert.ok(la.equals(await readFile(b.layerPaths[l]!)), `layer ${l + 1} native`);
       assert.ok(la.equals(await readFile(c.layerPaths[l]!)), `layer ${l + 1} native windowed`);
       assert.ok(la.equals(await readFile(d.layerPaths[l]!)), `layer ${l + 1} ts windowed`);
+      assert.ok(la.equals(await readFile(e.layerPaths[l]!)), `layer ${l + 1} native windowed, mapped`);
       for (let i = 31; i < la.length; i += 32) assert.equal(la[i]! & 0xc0, 0);
+    }
+  });
+
+  it('native windowed kernel reads the same labels by pread and through mappings', {
+    skip: !native && 'native addon not built',
+  }, async () => {
+    const g = new SdrGraph(512, new Uint8Array(32).fill(4), '1.1.0');
+    const r = await label(g, 'fd-vs-map', 2, { backend: 'native' });
+    const l1 = await readFile(r.layerPaths[0]!);
+    const l2 = await readFile(r.layerPaths[1]!);
+    const parents = new Uint32Array(512 * 14);
+    g.fillParents(0, 512, parents);
+    // label nodes 400..511 of layer 2 with a window from node 300: DRG parents before 300 and all expander
+    // parents come from the files
+    const fd1 = openSync(r.layerPaths[0]!, 'r');
+    const fd2 = openSync(r.layerPaths[1]!, 'r');
+    try {
+      for (const viaMap of [false, true]) {
+        const m1 = viaMap ? native!.sdrMapFile(fd1, l1.length, true) : fd1;
+        const m2 = viaMap ? native!.sdrMapFile(fd2, l2.length, true) : fd2;
+        const win = Buffer.alloc(212 * 32);
+        l2.copy(win, 0, 300 * 32, 400 * 32); // nodes 300..399 already labeled
+        const rid = new Uint8Array(32).fill(9);
+        native!.sdrLabelChunkWindowed(rid, 2, 400, 112, parents.subarray(400 * 14), win, 300, m2, [], 1, 0, m1);
+        assert.ok(win.subarray(100 * 32).equals(l2.subarray(400 * 32)), viaMap ? 'mapped' : 'pread');
+        if (typeof m1 !== 'number') native!.sdrUnmap(m1);
+        if (typeof m2 !== 'number') native!.sdrUnmap(m2);
+      }
+    } finally {
+      closeSync(fd1);
+      closeSync(fd2);
     }
   });
 

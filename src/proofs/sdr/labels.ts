@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import { BASE_DEGREE, DEGREE, EXP_DEGREE, NODE_SIZE } from './constants.js';
 import type { SdrBackend, SdrGraph } from './graph.js';
-import { type SdrNative, sdrNative } from './native.js';
+import { type SdrMapping, type SdrNative, sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
 const log = logger('sdr');
@@ -290,20 +290,29 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
     kernel.run(...args);
     kernelMs += performance.now() - t;
   };
-  // the native windowed kernel reads older labels itself (pread); the TS path gathers them first
-  const nativeWindowed = kernel.name === 'native' && process.platform !== 'win32' ? sdrNative()! : null;
-  const timedWindowed: WindowedKernel | null = nativeWindowed
-    ? (...args) => {
-        const t = performance.now();
-        nativeWindowed.sdrLabelChunkWindowed(...args);
-        kernelMs += performance.now() - t;
+  // The native windowed kernel reads older labels itself, through read-only mappings of the layer files
+  // (the page cache holds them, evictable); the TS path gathers them first, from RAM segments or by pread.
+  const native = kernel.name === 'native' && process.platform !== 'win32' ? sdrNative() : null;
+  const windowedNative: WindowedNative | null = native
+    ? {
+        run: (...args) => {
+          const t = performance.now();
+          native.sdrLabelChunkWindowed(...args);
+          kernelMs += performance.now() - t;
+        },
+        map: native.sdrMapFile.bind(native),
+        unmap: native.sdrUnmap.bind(native),
       }
     : null;
-  const plan = planLabelMemory(nodes, opts.memoryBudget ?? defaultLabelBudget(), {
+  let plan = planLabelMemory(nodes, opts.memoryBudget ?? defaultLabelBudget(), {
     chunkNodes: opts.chunkNodes,
     windowNodes: opts.windowNodes,
     residentPrevNodes: opts.residentPrevNodes,
   });
+  if (plan.mode === 'windowed' && windowedNative && opts.residentPrevNodes === undefined) {
+    // mapped: nothing of the previous layer is copied into this process
+    plan = { ...plan, bytes: plan.bytes - plan.residentPrevNodes * NODE_SIZE, residentPrevNodes: 0 };
+  }
   await mkdir(cacheDir, { recursive: true });
   const parentPath = opts.parentCachePath ?? (await ensureParentCache(graph, { backend: opts.backend }));
   const parents = await ParentCacheReader.open(parentPath, nodes);
@@ -346,7 +355,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
       for (let layer = firstLayer; layer <= layers; layer++) {
         const prevSrc = layer > 1 ? await LayerSource.open(layerPaths[layer - 2]!, plan.residentPrevNodes) : null;
         try {
-          await labelLayerWindowed(opts, timed, timedWindowed, parents, plan, layer, prevSrc, layerPaths[layer - 1]!);
+          await labelLayerWindowed(opts, timed, windowedNative, parents, plan, layer, prevSrc, layerPaths[layer - 1]!);
         } finally {
           prevSrc?.close();
         }
@@ -418,12 +427,16 @@ async function labelLayerInMemory(
   });
 }
 
-type WindowedKernel = SdrNative['sdrLabelChunkWindowed'];
+interface WindowedNative {
+  run: SdrNative['sdrLabelChunkWindowed'];
+  map: SdrNative['sdrMapFile'];
+  unmap: SdrNative['sdrUnmap'];
+}
 
 async function labelLayerWindowed(
   opts: LabelSectorOptions,
   run: LabelKernel,
-  runWindowed: WindowedKernel | null,
+  windowedNative: WindowedNative | null,
   parents: ParentCacheReader,
   plan: LabelMemoryPlan,
   layer: number,
@@ -444,7 +457,16 @@ async function labelLayerWindowed(
   await withLayerFile(path, async (fh) => {
     // a second descriptor for synchronous far reads of this layer's already-written nodes
     let readFd: number | null = null;
+    let curMap: SdrMapping | null = null;
+    let prevMap: SdrMapping | null = null;
     try {
+      if (windowedNative) {
+        // full size up front (sparse), so the mapping covers every node; writes land in the same page cache
+        await fh.truncate(nodes * NODE_SIZE);
+        readFd = openSync(tmp, 'r');
+        curMap = windowedNative.map(readFd, nodes * NODE_SIZE, true);
+        if (prevSrc) prevMap = windowedNative.map(prevSrc.fd!, nodes * NODE_SIZE, true);
+      }
       let reading: Promise<void> = parents.read(0, Math.min(chunk, nodes), raw[0]!);
       let writing: Promise<void> = Promise.resolve();
       for (let start = 0, c = 0; start < nodes; start += chunk, c++) {
@@ -468,11 +490,10 @@ async function labelLayerWindowed(
         // every node before the window is on disk: the writes of older chunks were awaited
         await writing;
         const outSlot = farSlots + start - wBase;
-        if (runWindowed) {
-          readFd ??= openSync(tmp, 'r');
+        if (windowedNative) {
           const window = cur.subarray(farSlots * NODE_SIZE);
           const segs = prevSrc?.segments ?? [];
-          runWindowed(
+          windowedNative.run(
             opts.replicaId,
             layer,
             start,
@@ -480,11 +501,11 @@ async function labelLayerWindowed(
             par,
             window,
             wBase,
-            readFd,
+            curMap!,
             segs,
             prevSrc?.segNodes ?? 1,
             prevSrc?.resident ?? 0,
-            prevSrc?.fd ?? -1,
+            prevMap ?? -1,
           );
           const out = Buffer.from(cur.subarray(outSlot * NODE_SIZE, (outSlot + count) * NODE_SIZE));
           writing = writeFully(fh, out, start * NODE_SIZE);
@@ -521,6 +542,8 @@ async function labelLayerWindowed(
       await reading;
       await writing;
     } finally {
+      if (curMap) windowedNative!.unmap(curMap);
+      if (prevMap) windowedNative!.unmap(prevMap);
       if (readFd !== null) closeSync(readFd);
     }
   });

@@ -1,6 +1,9 @@
 /** Typed access to the SDR functions of the native addon (native/src/sdr.c); null when not built. */
 import { nativeAddon } from '../../common/native.js';
 
+/** A read-only memory mapping of a file, owned by the addon (released by sdrUnmap or garbage collection). */
+export type SdrMapping = { readonly __sdrMapping: unique symbol };
+
 export interface SdrNative {
   /** Parents of nodes [start, start+count): 14 u32 per node into `out`. */
   sdrParents(
@@ -28,8 +31,8 @@ export interface SdrNative {
   ): void;
   /**
    * Bounded-memory labeling: parents hold absolute node indices; `window` holds nodes [wBase, …) of the current
-   * layer and receives the labels; older DRG parents are pread from curFd, expander parents come from
-   * prevSegments (nodes [0, resident), segNodes per segment) or are pread from prevFd.
+   * layer and receives the labels; older DRG parents come from curSource, expander parents from prevSegments
+   * (nodes [0, resident), segNodes per segment) or prevSource. A source is a file descriptor (pread) or a mapping.
    */
   sdrLabelChunkWindowed(
     replicaId: Uint8Array,
@@ -39,12 +42,15 @@ export interface SdrNative {
     parents: Uint32Array,
     window: Uint8Array,
     wBase: number,
-    curFd: number,
+    curSource: number | SdrMapping,
     prevSegments: Uint8Array[],
     segNodes: number,
     resident: number,
-    prevFd: number,
+    prevSource: number | SdrMapping,
   ): void;
+  /** Maps `length` bytes of the open file `fd` read-only; `random` disables read-ahead (MADV_RANDOM). */
+  sdrMapFile(fd: number, length: number, random: boolean): SdrMapping;
+  sdrUnmap(mapping: SdrMapping): void;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */
@@ -61,6 +67,7 @@ export function sdrNative(): SdrNative | null {
     typeof addon.sdrParents === 'function' &&
     typeof addon.sdrLabelChunk === 'function' &&
     typeof addon.sdrLabelChunkWindowed === 'function' &&
+    typeof addon.sdrMapFile === 'function' &&
     typeof addon.sdrShaBackend === 'function' &&
     typeof addon.sdrBlake2bBackend === 'function'
       ? (addon as unknown as SdrNative)

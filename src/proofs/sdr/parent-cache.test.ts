@@ -57,9 +57,10 @@ describe('parent cache content', () => {
   }
 
   it('8MiB caches match parent_cache.json (V1 and V1_1)', async () => {
-    // 262144 nodes × 14 parents: native takes ~2 s a graph; without the addon the TypeScript path is slower
+    // 262144 nodes × 14 parents: ~0.5 s a graph natively (AVX-512 BLAKE2b)
     const dir = join(await dirP, '8m');
-    for (const id of [1, 6]) {
+    // without the addon BLAKE2b goes through node:crypto per call (~45 µs a node): check one graph, 2 threads
+    for (const id of sdrNative() ? [1, 6] : [6]) {
       const r = await writeParentCache(SdrGraph.forProof(id), { dir, threads: id === 6 ? 2 : 1, write: id === 6 });
       assert.equal(r.matches, true, `proof ${id}: ${r.digest}`);
       assert.equal(r.bytes, 262144 * 56);
