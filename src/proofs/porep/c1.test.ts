@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sealProof } from '../registry.js';
+import { type SealProofInfo, sealProof } from '../registry.js';
 import { generateReplicaId } from '../sdr/index.js';
 import {
   c1OutputToJson,
@@ -30,7 +30,7 @@ const fr = (n: number) => {
 
 let dir: string;
 let parentDir: string;
-let sector: SealedFixture;
+let sector: SealedFixture<SealProofInfo>;
 const seed = new Uint8Array(32).fill(2);
 
 before(async () => {
@@ -76,7 +76,7 @@ describe('PoRep challenges', () => {
   });
 });
 
-async function c1(s: SealedFixture, seedBytes = seed): Promise<SealCommitPhase1Output> {
+async function c1(s: SealedFixture<SealProofInfo>, seedBytes = seed): Promise<SealCommitPhase1Output> {
   return sealCommitPhase1({
     proof: s.proof,
     cacheDir: s.cacheDir,

@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pc2 } from '../pc2/index.js';
-import type { SealProofInfo } from '../registry.js';
+import type { PoRepConfig } from '../registry.js';
 import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../sdr/index.js';
 import { buildTreeD } from '../tree-d.js';
 
-export interface SealedFixture {
-  proof: SealProofInfo;
+export interface SealedFixture<P extends PoRepConfig = PoRepConfig> {
+  proof: P;
   cacheDir: string;
   sealedPath: string;
   stagedPath: string;
@@ -33,8 +33,9 @@ export function randomSectorData(size: number): Uint8Array {
   return b;
 }
 
-export interface SealFixtureOptions {
-  proof: SealProofInfo;
+export interface SealFixtureOptions<P extends PoRepConfig = PoRepConfig> {
+  /** A registered proof (SealProofInfo) or any PoRep config (test shapes). */
+  proof: P;
   /** Directory for this sector: cache/, sealed, staged. */
   dir: string;
   /** Parent cache directory (shared between sectors). */
@@ -46,7 +47,7 @@ export interface SealFixtureOptions {
   threads?: number;
 }
 
-export async function sealFixture(o: SealFixtureOptions): Promise<SealedFixture> {
+export async function sealFixture<P extends PoRepConfig>(o: SealFixtureOptions<P>): Promise<SealedFixture<P>> {
   const cfg = o.proof;
   const cacheDir = join(o.dir, 'cache');
   await mkdir(cacheDir, { recursive: true });
