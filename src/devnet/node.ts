@@ -445,21 +445,26 @@ export class DevnetNode {
   // ------------------------------------------------------------------------------------------------
   // execution without inclusion: estimation and StateCall
 
-  private execContext(epoch: number, baseFee: bigint) {
+  /** Execution at `epoch`, with randomness from the chain up to `randHeight` (default: `epoch`). */
+  private execContext(epoch: number, baseFee: bigint, randHeight = epoch) {
     return {
       policy: this.policy,
       epoch,
       baseFee,
-      rand: this.randomness(epoch),
+      rand: this.randomness(randHeight),
       verifier: this.verifier,
     };
   }
 
-  /** Runs a message on a throw-away copy of the head state (StateCall); never included. */
+  /**
+   * Runs a message on a throw-away copy of the head state (StateCall, gas estimation); never included.
+   * Like lotus (vmHeight = head + 1) it runs at the epoch the message would execute in if included next.
+   */
   async call(m: Message, opts: { skipSenderChecks?: boolean; signatureBytes?: number } = {}): Promise<ApplyResult> {
     const tree = this.view();
     const size = encodeMessage(m).length + (opts.signatureBytes ?? 0);
-    return applyMessage(tree, this.execContext(this.head.height, this.head.block.parentBaseFee), m, size, {
+    const ctx = this.execContext(this.head.height + 1, this.nextBaseFee(), this.head.height);
+    return applyMessage(tree, ctx, m, size, {
       skipSenderChecks: opts.skipSenderChecks ?? true,
     });
   }
