@@ -137,17 +137,19 @@ export async function readPassword(prompt: string, io: PromptIO = defaultIO()): 
   io.output.write(prompt);
   if (io.input.isTTY && io.input.setRawMode) return readHidden(io, '*');
   const line = await queueOf(io.input).line();
-  if (io.input.isTTY === undefined || !io.input.isTTY) io.output.write('\n');
+  io.output.write('\n');
   if (line === undefined) throw new UserError('no password given on stdin');
   return line;
 }
 
-/** Reads input for `import`: one line from a terminal, everything from a pipe or file (a JSON key may span lines). */
+/**
+ * Reads input for `import`: one line from a terminal, not echoed (it is a private key); everything from a pipe or
+ * file (a JSON key may span lines).
+ */
 export async function readInput(prompt: string, io: PromptIO = defaultIO()): Promise<string> {
-  if (io.input.isTTY) {
+  if (io.input.isTTY && io.input.setRawMode) {
     io.output.write(prompt);
-    const line = await queueOf(io.input).line();
-    return line ?? '';
+    return readHidden(io, '');
   }
   return queueOf(io.input).rest();
 }
