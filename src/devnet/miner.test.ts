@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { blake2b256, concatBytes } from '../fil/index.js';
 import { ExitCode } from './exitcode.js';
 import {
   activeSectorNumbers,
@@ -26,6 +27,7 @@ import {
   OWNER,
   testRandomness,
   testSealedCid,
+  testUnsealedCid,
   WORKER,
 } from './testkit.js';
 
@@ -189,6 +191,70 @@ describe('ProveCommitSectors3', () => {
     assert.equal(h.miner.sectors[1]!.activation, PC_EPOCH + 11);
     // power is not active until the first Window PoSt
     assert.equal(minerPower(h.root, policy, MINER).claim!.rawBytePower, 0n);
+  });
+});
+
+describe('ProveCommitSectors3: pieces and aggregation', () => {
+  test('the pieces of the activation manifest must give the pre-committed CommD', async () => {
+    const h = new ActorHarness(policy);
+    const piece = { cid: testUnsealedCid(new Uint8Array([1])), size: 2048 };
+    const commD = h.verifier.unsealedCid(5, [piece]);
+    await precommit(h, [pci(1, { unsealedCid: commD })]);
+    const proof = DigestVerifier.sealProof({
+      minerId: MINER,
+      sectorNumber: 1,
+      ticket: testRandomness.fromTickets(DST.SealRandomness, PC_EPOCH - 900, entropy),
+      seed: testRandomness.fromBeacon(DST.InteractiveSealChallengeSeed, PC_EPOCH + 10, entropy),
+      sealedCid: testSealedCid(1),
+      unsealedCid: commD,
+    });
+    const withPieces = (pieces: { cid: Uint8Array; size: number }[]) =>
+      h.call({ caller: WORKER, epoch: PC_EPOCH + 20 }, (rt) =>
+        proveCommitSectors3(rt, {
+          sectorActivations: [
+            { sectorNumber: 1, pieces: pieces.map((p) => ({ ...p, verifiedAllocationKey: null, notify: [] })) },
+          ],
+          sectorProofs: [proof],
+          aggregateProof: new Uint8Array(0),
+          aggregateProofType: null,
+          requireActivationSuccess: false,
+          requireNotificationSuccess: false,
+        }),
+      );
+    const r = await rejects(h, ExitCode.ErrIllegalArgument, () => withPieces([]));
+    assert.match(r.message!, /unsealed CID does not match pieces/);
+    await rejects(h, ExitCode.ErrIllegalArgument, () =>
+      withPieces([{ ...piece, cid: testUnsealedCid(new Uint8Array([2])) }]),
+    );
+    assert.equal((await withPieces([piece])).exitCode, 0);
+  });
+
+  test('an aggregate proof covers 4..819 sectors and fails as a whole', async () => {
+    const h = new ActorHarness(policy);
+    const nums = [1, 2, 3, 4];
+    await precommit(
+      h,
+      nums.map((n) => pci(n)),
+    );
+    const agg = (proofs: Uint8Array[], n = nums, type: number | null = 1) =>
+      h.call({ caller: WORKER, epoch: PC_EPOCH + 20 }, (rt) =>
+        proveCommitSectors3(rt, {
+          sectorActivations: n.map((sectorNumber) => ({ sectorNumber, pieces: [] })),
+          sectorProofs: [],
+          aggregateProof: blake2b256(concatBytes(...proofs)),
+          aggregateProofType: type,
+          requireActivationSuccess: false,
+          requireNotificationSuccess: false,
+        }),
+      );
+    const proofs = nums.map((n) => sealProofFor(h, n));
+    await rejects(h, ExitCode.ErrIllegalArgument, () => agg(proofs.slice(0, 3), [1, 2, 3])); // too few
+    await rejects(h, ExitCode.ErrIllegalArgument, () => agg(proofs, nums, 0)); // SnarkPackV1
+    await rejects(h, ExitCode.ErrIllegalArgument, () => agg([proofs[1]!, proofs[0]!, proofs[2]!, proofs[3]!]));
+    const r = await agg(proofs);
+    assert.equal(r.exitCode, 0, r.message);
+    assert.deepEqual(r.ret, { successCount: 4, failCodes: [] });
+    assert.deepEqual(Object.keys(h.miner.sectors).map(Number), nums);
   });
 });
 
