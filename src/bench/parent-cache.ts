@@ -25,7 +25,7 @@ export async function run(
   const rows: ParentCacheBenchRow[] = [];
   for (const s of sizes) {
     const size = parseSectorSize(String(s));
-    const kinds = opts.legacy ? (['V1', 'V1_1'] as const) : (['V1_1'] as const);
+    const kinds = opts.legacy ? (['V1_1', 'V1'] as const) : (['V1_1'] as const);
     for (const kind of kinds) {
       const proof = sealProofFor(size, kind);
       const graph = SdrGraph.forConfig(proof);
