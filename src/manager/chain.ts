@@ -80,11 +80,26 @@ export const MAINNET_POLICY: NetworkPolicy = {
 /** Reads the chain's own parameters (the original reads StateGetNetworkParams at start, --net is only a hint). */
 export async function fetchNetworkPolicy(chain: Pick<ChainAPI, 'StateGetNetworkParams'>): Promise<NetworkPolicy> {
   const p = await chain.StateGetNetworkParams();
+  // the devnet adds its epoch constants under "Policy" (Lotus clients ignore it); use them when present
+  const x = ((p as unknown as { Policy?: Record<string, unknown> }).Policy ?? {}) as Record<string, unknown>;
+  const num = (k: string, d: number) => (typeof x[k] === 'number' ? (x[k] as number) : d);
   return {
-    ...MAINNET_POLICY,
     networkName: p.NetworkName,
     blockDelaySecs: p.BlockDelaySecs,
     preCommitChallengeDelay: p.PreCommitChallengeDelay,
+    sealRandomnessLookback: num('SealRandomnessLookback', MAINNET_POLICY.sealRandomnessLookback),
+    maxPreCommitRandomnessLookback: num(
+      'MaxPreCommitRandomnessLookback',
+      MAINNET_POLICY.maxPreCommitRandomnessLookback,
+    ),
+    interactivePoRepConfidence: num('InteractivePoRepConfidence', MAINNET_POLICY.interactivePoRepConfidence),
+    minSectorExpiration: num('MinSectorExpiration', MAINNET_POLICY.minSectorExpiration),
+    maxSectorExpirationExtension: num('MaxSectorExpirationExtension', MAINNET_POLICY.maxSectorExpirationExtension),
+    epochsInDay: MAINNET_POLICY.epochsInDay,
+    maxPartitionsPerPoStMessage: num('PostedPartitionsMax', MAINNET_POLICY.maxPartitionsPerPoStMessage),
+    declarationsMax: MAINNET_POLICY.declarationsMax,
+    minAggregatedSectors: num('MinAggregatedSectors', MAINNET_POLICY.minAggregatedSectors),
+    maxAggregatedSectors: num('MaxAggregatedSectors', MAINNET_POLICY.maxAggregatedSectors),
   };
 }
 

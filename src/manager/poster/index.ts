@@ -47,6 +47,8 @@ export interface PosterOptions {
   challengeConfidence?: number;
   /** epochs after Open before submitting (default 4) */
   submitConfidence?: number;
+  /** told about every submission outcome (metrics) */
+  onPoSt?: (r: { miner: string; deadline: number; ok: boolean; epoch: number; proven: number; faulty: number }) => void;
 }
 
 /** The result of checking sectors' files: good sector numbers and why the others are not provable. */
@@ -58,6 +60,8 @@ export interface CheckResult {
 
 interface BatchProof {
   partitions: { index: number; skipped: number[] }[];
+  /** sectors in the partitions that were to be proven */
+  sectorCount: number;
   proofBytes: Uint8Array;
   postProof: number;
 }
@@ -328,12 +332,14 @@ export class Poster {
       const partitions: { index: number; skipped: number[] }[] = [];
       const challenged: PoStSector[] = [];
       let anyGood = false;
+      let toProveCount = 0;
       for (let k = 0; k < parts.length; k++) {
         const p = parts[k]!;
         const live = BitField.fromJSON(p.LiveSectors).toArray();
         const faulty = new Set(BitField.fromJSON(p.FaultySectors).toArray());
         const recovering = BitField.fromJSON(p.RecoveringSectors).toArray();
         const toProve = [...new Set([...live.filter((n) => !faulty.has(n)), ...recovering])].sort((x, y) => x - y);
+        toProveCount += toProve.length;
         const check = await this.checkSectors(r.miner, toProve, strict, tsk);
         const good = toProve.filter((n) => check.good.has(n) && !postSkipped.has(n));
         const skipped = toProve.filter((n) => !good.includes(n));
@@ -369,7 +375,7 @@ export class Poster {
         log.error({ miner: String(r.miner), deadline: r.dl.Index }, 'generated window post does not verify; retrying');
         continue;
       }
-      b.proof = { partitions, proofBytes: out.proofBytes, postProof: facts.windowPoStProof };
+      b.proof = { partitions, proofBytes: out.proofBytes, postProof: facts.windowPoStProof, sectorCount: toProveCount };
       log.info(
         {
           miner: String(r.miner),
@@ -407,6 +413,7 @@ export class Poster {
           rec.State === MessageState.NonceConflictMsg ||
           (rec.State === MessageState.OnChainMsg && rec.Receipt !== null && rec.Receipt.ExitCode !== 0);
         if (!failed) continue;
+        this.report(r, b, false, rec.Height || height);
         log.warn(
           {
             miner: String(r.miner),
@@ -435,6 +442,16 @@ export class Poster {
         { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, id: b.msgId, attempt: b.attempts },
         'window post submitted',
       );
+    }
+  }
+
+  private report(r: Runner, b: Batch, ok: boolean, epoch: number): void {
+    const skipped = b.proof?.partitions.reduce((a, p) => a + p.skipped.length, 0) ?? 0;
+    const proven = (b.proof?.sectorCount ?? 0) - skipped;
+    try {
+      this.o.onPoSt?.({ miner: minerAddr(r.miner), deadline: r.dl.Index, ok, epoch, proven, faulty: skipped });
+    } catch {
+      // metrics never break proving
     }
   }
 

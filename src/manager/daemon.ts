@@ -1,0 +1,261 @@
+/**
+ * `venus-sector-manager daemon run`: loads `<home>/sector-manager.cfg`, logs the effective config, connects to
+ * the chain node and the messager, opens `<home>/manager.db`, serves `Venus.*` at `/rpc/v0` (and `/metrics`),
+ * reloads the config on SIGHUP or SIGUSR1 (the original's reload signal), and runs Window PoSt with `--poster`.
+ */
+import { join } from 'node:path';
+import { FullNodeAPI } from '../api/full.js';
+import { MessagerAPI } from '../api/messager.js';
+import { ManagerAPI } from '../api/sealer.js';
+import { UserError } from '../common/cli.js';
+import { ConfigError, expandHome } from '../common/config.js';
+import { logger } from '../common/log.js';
+import { initMetrics, mountMetrics } from '../common/metrics.js';
+import { setDefaultNetwork } from '../fil/index.js';
+import { createClient, parseApiInfo, RpcServer } from '../rpc/index.js';
+import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
+import { CommitmentManager } from './commit/index.js';
+import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
+import { ManagerStore, openDb } from './db.js';
+import { MinerInfoCache } from './miners.js';
+import { Poster } from './poster/index.js';
+import { CborAggregator, FilePoStProver, VanillaSealVerifier } from './proofs.js';
+import type { SealVerifier, WindowPoStProver } from './prover.js';
+import { SealerService } from './sealer.js';
+import { PersistStores, storesFromConfig } from './stores.js';
+
+const log = logger('sealer');
+const dep = logger('dep');
+const confLog = logger('confmgr');
+
+export const DB_FILE = 'manager.db';
+
+export interface DaemonOptions {
+  home: string;
+  /** "host:port", ":port", a multiaddr or a URL */
+  listen: string;
+  poster: boolean;
+  /** --net: only a hint for the address prefix until the chain answers */
+  net?: string;
+  /** test hooks: plug in other chain/messager/prover implementations */
+  chain?: ChainAPI;
+  messager?: MessagerClient;
+  verifier?: SealVerifier;
+  prover?: WindowPoStProver;
+  /** poster confidences (defaults 10 / 4) */
+  challengeConfidence?: number;
+  submitConfidence?: number;
+}
+
+export interface Daemon {
+  address: { host: string; port: number };
+  config(): ManagerConfig;
+  reload(): boolean;
+  sealer: SealerService;
+  commit: CommitmentManager;
+  poster?: Poster;
+  store: ManagerStore;
+  policy: NetworkPolicy;
+  close(): Promise<void>;
+}
+
+/** Which address prefix a network name means (mainnet: f, everything else: t). */
+export function networkPrefix(net: string | undefined): 'f' | 't' {
+  return !net || net === 'mainnet' ? 'f' : 't';
+}
+
+export function configPath(home: string): string {
+  return join(expandHome(home), CONFIG_FILE);
+}
+
+/** Chain and messager clients from [Chain] / [Messager] (multiaddr, URL, or TOKEN:multiaddr). */
+export function connectServices(cfg: ManagerConfig): {
+  chain: ChainAPI & { close(): Promise<void> };
+  messager: MessagerClient & { close(): Promise<void> };
+} {
+  if (!cfg.Chain.Api) throw new UserError('[Chain] Api is not set in sector-manager.cfg (the chain node address)');
+  if (!cfg.Messager.Api) throw new UserError('[Messager] Api is not set in sector-manager.cfg (the messager address)');
+  const ci = parseApiInfo(cfg.Chain.Api, { version: 'v1' });
+  const mi = parseApiInfo(cfg.Messager.Api, { version: 'v0' });
+  const m = initMetrics('venus-sector-manager');
+  const chainToken = cfg.Chain.Token || ci.token;
+  const msgToken = cfg.Messager.Token || mi.token;
+  const chain = createClient(FullNodeAPI, {
+    url: ci.url,
+    ...(chainToken ? { token: chainToken } : {}),
+    hooks: m.rpcClientHooks(),
+  });
+  const messager = createClient(MessagerAPI, {
+    url: mi.url,
+    ...(msgToken ? { token: msgToken } : {}),
+    hooks: m.rpcClientHooks(),
+  });
+  return { chain: chain as never, messager: messager as never };
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const home = expandHome(o.home);
+  const file = configPath(home);
+  let cfg: ManagerConfig;
+  try {
+    cfg = loadManagerConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError && /cannot read: ENOENT/.test(err.message))
+      throw new UserError(`${file} not found: run \`venus-sector-manager --home ${o.home} daemon init\` first`);
+    throw err;
+  }
+  setDefaultNetwork(networkPrefix(o.net));
+  dep.info(`Sector-manager initial cfg: ${formatConfig(cfg)}`);
+
+  const closers: (() => Promise<void> | void)[] = [];
+  let chain = o.chain;
+  let messager = o.messager;
+  if (!chain || !messager) {
+    const c = connectServices(cfg);
+    chain ??= c.chain;
+    messager ??= c.messager;
+    closers.push(
+      () => c.chain.close(),
+      () => c.messager.close(),
+    );
+  }
+  let policy: NetworkPolicy;
+  try {
+    policy = await fetchNetworkPolicy(chain);
+  } catch (err) {
+    for (const c of closers) await c();
+    throw new UserError(`cannot reach the chain node at ${cfg.Chain.Api}: ${(err as Error).message}`);
+  }
+  setDefaultNetwork(networkPrefix(policy.networkName));
+  log.info({ network: policy.networkName, blockDelay: policy.blockDelaySecs }, 'network parameters');
+
+  const store = new ManagerStore(openDb(join(home, DB_FILE)));
+  closers.push(() => store.close());
+  const current = { cfg };
+  const config = () => current.cfg;
+  const miners = new MinerInfoCache(chain);
+  if (cfg.SectorManager.PreFetch) await miners.prefetch(cfg.SectorManager.Miners.map((m) => m.ID));
+  const commit = new CommitmentManager({
+    store,
+    chain,
+    messager,
+    policy,
+    config,
+    miners,
+    aggregator: new CborAggregator(),
+  });
+  closers.unshift(() => commit.stop());
+  const stores = new PersistStores(storesFromConfig(cfg), store);
+  let poster: Poster | undefined;
+  const prover = o.prover ?? new FilePoStProver();
+  const checker = new Poster({
+    chain,
+    messager,
+    store,
+    stores,
+    prover,
+    miners,
+    policy,
+    config,
+    ...(o.challengeConfidence !== undefined ? { challengeConfidence: o.challengeConfidence } : {}),
+    ...(o.submitConfidence !== undefined ? { submitConfidence: o.submitConfidence } : {}),
+    onPoSt: (r) => initMetrics('venus-sector-manager').recordPoSt(r),
+  });
+  const sealer = new SealerService({
+    store,
+    chain,
+    policy,
+    config,
+    miners,
+    commit,
+    stores,
+    verifier: o.verifier ?? new VanillaSealVerifier(),
+    checkProvable: async (miner, sectors, strict) => {
+      const res = await checker.checkSectors(
+        miner,
+        sectors.map((s) => s.SectorNumber),
+        strict,
+      );
+      return Object.fromEntries([...res.bad].map(([n, why]) => [String(n), why]));
+    },
+  });
+  await commit.resume();
+
+  const metrics = initMetrics('venus-sector-manager');
+  const server = new RpcServer({ auth: null, hooks: metrics.rpcHooks() });
+  server.register(ManagerAPI, sealer.api());
+  mountMetrics(server, metrics);
+  server.route('GET', '/healthcheck', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok\n');
+  });
+  log.info(`trying to listen on ${o.listen}`);
+  const address = await server.listen(o.listen.startsWith(':') ? `0.0.0.0${o.listen}` : o.listen);
+  closers.unshift(() => server.close());
+
+  if (o.poster) {
+    poster = checker;
+    await poster.start();
+    closers.unshift(() => poster?.stop());
+    log.info({ miners: postMiners(cfg) }, 'window post enabled');
+  }
+
+  // sectors per state for /metrics
+  const gauge = setInterval(() => {
+    const counts: Record<string, number> = {};
+    for (const s of store.listSectors(true)) {
+      const k = s.LatestState?.StateChange.Next ?? 'Allocated';
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+    counts.Finalized = store.listSectors(false).filter((s) => !s.AbortReason).length;
+    counts.Aborted = store.listSectors(false).filter((s) => s.AbortReason).length;
+    metrics.setSectorStates(counts);
+  }, 5_000);
+  gauge.unref();
+  closers.unshift(() => clearInterval(gauge));
+
+  const reload = (): boolean => {
+    try {
+      const next = loadManagerConfig(file);
+      current.cfg = next;
+      stores.reload(storesFromConfig(next));
+      confLog.info({ file }, 'config reloaded');
+      dep.info(`Sector-manager reloaded cfg: ${formatConfig(next)}`);
+      return true;
+    } catch (err) {
+      confLog.error({ file, err: (err as Error).message }, 'config reload failed; keeping the previous config');
+      return false;
+    }
+  };
+  const onSignal = () => {
+    reload();
+  };
+  process.on('SIGHUP', onSignal);
+  process.on('SIGUSR1', onSignal);
+  closers.unshift(() => {
+    process.off('SIGHUP', onSignal);
+    process.off('SIGUSR1', onSignal);
+  });
+  confLog.info(`will reload sector-manager(${file}) once receive reload sig`);
+  log.info({ listen: `${address.host}:${address.port}`, poster: o.poster }, 'daemon running');
+
+  return {
+    address,
+    config,
+    reload,
+    sealer,
+    commit,
+    ...(poster ? { poster } : {}),
+    store,
+    policy,
+    async close() {
+      for (const c of closers) {
+        try {
+          await c();
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'close step failed');
+        }
+      }
+    },
+  };
+}
