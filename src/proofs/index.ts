@@ -9,5 +9,6 @@ export * from './pc2/index.js';
 export * from './pieces.js';
 export * from './poseidon/index.js';
 export * from './registry.js';
+export * from './sdr/index.js';
 export * from './sha256.js';
 export * from './tree-d.js';
