@@ -7,7 +7,7 @@
  * first start the test writes the two config keys a test needs: a free port and a fast scrypt factor.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GATEWAY_RPC_PATHS, GatewayAPI } from '../../src/api/gateway.js';
@@ -33,6 +33,29 @@ describe('venus-wallet: the deployment guide, word for word', () => {
 
   let owner = '';
   let worker = '';
+
+  it("a first start with nothing prepared writes the original's defaults (port 5678, ScryptN 262144)", async () => {
+    const fresh = new WalletHarness();
+    after(() => fresh.cleanup());
+    let started = true;
+    const d = await fresh.startDaemon().catch((err: Error) => {
+      // another program may hold 5678 on this machine: the repo must still be there, and the error clear
+      assert.match(err.message, /\[API\] ListenAddress \/ip4\/127\.0\.0\.1\/tcp\/5678\/http: cannot listen/);
+      started = false;
+      return undefined;
+    });
+    const cfg = readFileSync(join(fresh.repo, 'config.toml'), 'utf8');
+    assert.match(cfg, /\[API\]\nListenAddress = "\/ip4\/127\.0\.0\.1\/tcp\/5678\/http"/);
+    assert.match(cfg, /\[Factor\]\nScryptN = 262144\nScryptP = 1/);
+    assert.match(cfg, /\[JWT\]\nSecret = "[0-9a-f]{64}"/);
+    assert.ok(existsSync(join(fresh.repo, 'keystore.sqlit')));
+    if (started && d) {
+      assert.equal(readFileSync(join(fresh.repo, 'api'), 'utf8'), '/ip4/127.0.0.1/tcp/5678/http');
+      assert.equal((await fresh.cli(['lock-state'])).stdout, 'wallet state: locked\n');
+      assert.equal(await d.stop(), 0);
+      assert.ok(!existsSync(join(fresh.repo, 'api')), 'the api file goes with the daemon');
+    }
+  });
 
   it('first start creates the repo, config.toml, keystore.sqlit and a JWT secret; setpwd; new bls twice', async () => {
     h.writeConfig();
