@@ -3,18 +3,20 @@ import { Command } from 'commander';
 import { pending, runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
+import { registerDaemonCommand } from '../worker/commands/daemon.js';
 import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
 import { registerProcessorCommand } from '../worker/commands/processor.js';
 import { registerStoreCommands } from '../worker/commands/store.js';
+import { registerWorkerCommands } from '../worker/commands/worker.js';
 
 const program = withLogging(new Command('venus-worker'))
   .description('venus-worker: sealing box, runs sealing threads from allocation to persisted')
   .version(VERSION);
 
-pending(program.command('daemon').description('run the worker (--config FILE)'), 'venus-worker daemon');
+registerDaemonCommand(program);
 const store = program.command('store').description('seal and persist stores');
 registerStoreCommands(store);
-pending(program.command('worker').description('list, pause, resume sealing threads'), 'venus-worker worker');
+registerWorkerCommands(program);
 registerProcessorCommand(program);
 const util = program.command('util').description('utilities');
 registerCommpCommand(util);

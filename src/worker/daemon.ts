@@ -1,0 +1,185 @@
+/**
+ * `venus-worker daemon`: the sealing threads (one per seal store), the stage processors, the control API
+ * (VenusWorker.*) and the periodic WorkerPing to the manager.
+ */
+import { hostname, networkInterfaces } from 'node:os';
+import { SealerAPI } from '../api/sealer.js';
+import { WorkerAPI, type WorkerThreadInfo } from '../api/worker.js';
+import { UserError } from '../common/cli.js';
+import { logger } from '../common/log.js';
+import { VERSION } from '../common/version.js';
+import { createClient, RpcServer, rpcError } from '../rpc/index.js';
+import type { WorkerConfig } from './config.js';
+import { type Sealer, StageRunner, type StageRunnerOptions } from './processor/index.js';
+import { type SealerClient, SealingThread, StageLimits } from './sealing/index.js';
+import { checkPersistStore } from './store.js';
+
+const log = logger('worker');
+
+export interface DaemonOptions extends StageRunnerOptions {
+  /** Use this sealer instead of building one from the config (tests). */
+  sealer?: Sealer;
+  /** Wait before resubmitting after an on-chain failure (default 30 s). */
+  resubmitWaitMs?: number;
+}
+
+/** The address the manager can reach our control API at: the configured host, or a local IP. */
+function destHost(listenHost: string, managerUrl: string): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::') return listenHost;
+  const mgrHost = new URL(managerUrl).hostname;
+  if (mgrHost === '127.0.0.1' || mgrHost === 'localhost' || mgrHost === '::1') return '127.0.0.1';
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** `<manager origin>/piecestore`: the manager's piece proxy (http even when the API is ws). */
+function pieceStoreUrl(cfg: WorkerConfig): string {
+  if (cfg.sectorManager.pieceStoreUrl) return cfg.sectorManager.pieceStoreUrl.replace(/\/$/, '');
+  const u = new URL(cfg.sectorManager.url);
+  const scheme = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:';
+  return `${scheme}//${u.host}/piecestore`;
+}
+
+export class WorkerDaemon {
+  private pingTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Where the control API listens. */
+  address = { host: '', port: 0 };
+  /** "ip:port" the manager is told to reach the control API at. */
+  private dest = '';
+
+  private constructor(
+    readonly cfg: WorkerConfig,
+    readonly name: string,
+    readonly threads: SealingThread[],
+    private readonly server: RpcServer,
+    private readonly sealer: Sealer,
+    private readonly manager: SealerClient & { close(): Promise<void> },
+  ) {}
+
+  static async start(cfg: WorkerConfig, opts: DaemonOptions = {}): Promise<WorkerDaemon> {
+    for (const s of cfg.persistStores) {
+      try {
+        await checkPersistStore(s.location);
+      } catch (err) {
+        throw new UserError(`${cfg.file}: ${(err as Error).message}`);
+      }
+    }
+    const name = cfg.name ?? hostname();
+    const manager = createClient(SealerAPI, {
+      url: cfg.sectorManager.url,
+      headers: cfg.sectorManager.headers,
+      timeoutMs: 60_000,
+    });
+    let sealer: Sealer | undefined;
+    const threads: SealingThread[] = [];
+    let server: RpcServer | undefined;
+    try {
+      sealer = opts.sealer ?? (await StageRunner.create(cfg, opts));
+      const limits = new StageLimits(cfg.limits);
+      const deps = {
+        manager,
+        sealer,
+        limits,
+        persistStores: cfg.persistStores,
+        instance: name,
+        pieceStoreUrl: pieceStoreUrl(cfg),
+        pieceToken: cfg.sectorManager.pieceToken,
+        localPiecesDirs: cfg.localPiecesDirs,
+        staticTreeD: cfg.staticTreeD,
+        resubmitWaitMs: opts.resubmitWaitMs,
+      };
+      const made = cfg.threads.map((t, i) => new SealingThread(i, t, deps));
+      server = new RpcServer({ auth: null, paths: ['/', '/rpc/v0'] });
+      const daemon = new WorkerDaemon(cfg, name, made, server, sealer, manager);
+      server.register(WorkerAPI, daemon.api());
+      daemon.address = await server.listen(cfg.rpcServer);
+      daemon.dest = `${destHost(cfg.rpcServer.host, cfg.sectorManager.url)}:${daemon.address.port}`;
+      for (const t of made) {
+        await t.start();
+        threads.push(t);
+      }
+      daemon.startPing();
+      log.info(
+        { name, threads: made.length, rpc: daemon.dest, manager: cfg.sectorManager.url },
+        'venus-worker running',
+      );
+      return daemon;
+    } catch (err) {
+      for (const t of threads) await t.stop();
+      await server?.close();
+      await sealer?.stop();
+      await manager.close();
+      throw err;
+    }
+  }
+
+  private thread(index: number): SealingThread {
+    const t = this.threads[index];
+    if (!t) throw rpcError(`no sealing thread #${index} (this worker has ${this.threads.length})`);
+    return t;
+  }
+
+  private api() {
+    return {
+      WorkerList: (): WorkerThreadInfo[] => this.threads.map((t) => t.info()),
+      WorkerPause: (index: number) => this.thread(index).pause(),
+      WorkerResume: (index: number, setTo: string | null) => {
+        try {
+          return this.thread(index).resume(setTo);
+        } catch (err) {
+          throw rpcError((err as Error).message);
+        }
+      },
+      WorkerSetEnv: (key: string, value: string) => {
+        process.env[key] = value;
+        return null;
+      },
+      WorkerRemoveEnv: (key: string) => {
+        delete process.env[key];
+        return null;
+      },
+      WorkerVersion: () => VERSION,
+    };
+  }
+
+  private summary() {
+    const infos = this.threads.map((t) => t.info());
+    const count = (s: string) => infos.filter((i) => i.thread_state.state === s).length;
+    return {
+      Threads: infos.length,
+      Empty: infos.filter((i) => i.job_id === null).length,
+      Paused: count('Paused'),
+      Running: count('Running'),
+      Waiting: count('Waiting'),
+      Errors: infos.filter((i) => i.last_error !== null).length,
+    };
+  }
+
+  private startPing(): void {
+    const ping = async () => {
+      try {
+        await this.manager.WorkerPing({ Name: this.name, Dest: this.dest, Version: VERSION, Summary: this.summary() });
+      } catch (err) {
+        log.warn(`Venus.WorkerPing: ${(err as Error).message}`);
+      }
+    };
+    void ping();
+    this.pingTimer = setInterval(() => void ping(), this.cfg.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** Stops the threads after their current step, then the processors and the API. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    await Promise.all(this.threads.map((t) => t.stop()));
+    await this.server.close();
+    await this.sealer.stop();
+    await this.manager.close();
+    log.info('venus-worker stopped');
+  }
+}
