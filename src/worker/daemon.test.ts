@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { WorkerAPI, type WorkerThreadInfo } from '../api/worker.js';
+import { WorkerAPI } from '../api/worker.js';
 import { createClient } from '../rpc/index.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerDaemon } from './daemon.js';
