@@ -331,8 +331,20 @@ export interface EnsureParentCacheOptions extends ParentChunkOptions {
  * when its digest differs from the published one).
  */
 export async function ensureParentCache(graph: SdrGraph, opts: EnsureParentCacheOptions = {}): Promise<string> {
+  const path = join(opts.dir ?? parentCacheDir(), parentCacheFileName(graph));
+  // sealing threads starting PC1 together on one graph share a single generation
+  let p = ensuring.get(path);
+  if (!p) {
+    p = ensureParentCacheOnce(graph, path, opts).finally(() => ensuring.delete(path));
+    ensuring.set(path, p);
+  }
+  return p;
+}
+
+const ensuring = new Map<string, Promise<string>>();
+
+async function ensureParentCacheOnce(graph: SdrGraph, path: string, opts: EnsureParentCacheOptions): Promise<string> {
   const dir = opts.dir ?? parentCacheDir();
-  const path = join(dir, parentCacheFileName(graph));
   const size = graph.nodes * PARENT_BYTES_PER_NODE;
   const st = await stat(path).catch(() => null);
   if (st?.isFile() && st.size === size) {
