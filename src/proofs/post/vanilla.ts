@@ -105,7 +105,8 @@ export async function generateSingleVanillaProof(
   const info = postProofInfo(proof);
   const cfg = postSealConfig(info);
   checkSafeCommitment(replica.commR, `comm_r of sector ${replica.sectorId}`);
-  const pAux = await readPAux(replica.cacheDir);
+  const aux = await readPAux(replica.cacheDir);
+  const pAux = { commC: Uint8Array.from(aux.commC), commRLast: Uint8Array.from(aux.commRLast) };
   if (!bytesEqual(poseidonHash2(pAux.commC, pAux.commRLast), replica.commR)) {
     throw new Error(`sector ${replica.sectorId}: p_aux does not match comm_r ${hex(replica.commR)}`);
   }
