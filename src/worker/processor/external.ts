@@ -62,7 +62,8 @@ export interface ExternalSubOptions {
   stage: string;
   index: number;
   spawn: SubSpawn;
-  config: Pick<ProcessorSubConfig, 'stableWaitMs' | 'envs' | 'inheritEnvs' | 'autoRestart' | 'concurrent' | 'cgroup'>;
+  config: Pick<ProcessorSubConfig, 'stableWaitMs' | 'envs' | 'inheritEnvs' | 'autoRestart' | 'concurrent' | 'cgroup'> &
+    Partial<Pick<ProcessorSubConfig, 'numaPreferred'>>;
   /** Wait before respawning an exited child (damocles: 3 s). */
   restartDelayMs?: number;
   /** Where cgroup v2 lives (tests). */
@@ -126,6 +127,8 @@ export class ExternalSub {
     const { config } = this.opts;
     const env: NodeJS.ProcessEnv = config.inheritEnvs ? { ...process.env } : {};
     Object.assign(env, config.envs);
+    // the original's hint for the child's NUMA memory policy (applied by processors that support it)
+    if (config.numaPreferred != null) env.VENUS_WORKER_NUMA_PREFERRED = String(config.numaPreferred);
     const child = spawn(this.opts.spawn.bin, this.opts.spawn.args, { stdio: ['pipe', 'pipe', 'inherit'], env });
     this.child = child;
     const stdout = child.stdout!;
