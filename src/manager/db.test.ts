@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ManagerStore, newSectorState, openDb } from './db.js';
+import { makeHarness } from './harness.test-util.js';
+
+test('kill -9 loses nothing a worker was told: numbers and tickets survive, numbers never repeat', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsm-kill-'));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./kill-child.test-util.ts', import.meta.url).pathname, dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const told: { n: number; epoch: number }[] = [];
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        const [n, e] = l.split(' ').map(Number);
+        told.push({ n: n!, epoch: e! });
+      }
+      if (told.length >= 25 && !child.killed) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('exit', () => resolve());
+  });
+  await new Promise((r) => child.once('close', r));
+  assert.ok(told.length >= 25, `child printed ${told.length} allocations`);
+  const h = makeHarness({ dir, cfgText: '[[SectorManager.Miners]]\nID = 1000\nMaxNumber = 1000000\n' });
+  for (const t of told) {
+    const s = h.db.getSector({ Miner: 1000, Number: t.n });
+    assert.ok(s, `sector ${t.n} was acknowledged but is gone`);
+    assert.equal(s.state.Ticket?.Epoch, t.epoch, `ticket of sector ${t.n}`);
+  }
+  const max = Math.max(...told.map((t) => t.n));
+  const next = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+  assert.ok(next!.ID.Number > max, `number ${next!.ID.Number} handed out again (max told ${max})`);
+  h.commit.stop();
+});
+
+test('transactions: all or nothing; numbers never go back', () => {
+  const db = new ManagerStore(openDb(':memory:'));
+  assert.throws(() =>
+    db.tx(() => {
+      db.setLastNumber(1000, 5);
+      db.putSector(newSectorState({ Miner: 1000, Number: 5 }, 5), true);
+      throw new Error('crash in the middle');
+    }),
+  );
+  assert.equal(db.lastNumber(1000), undefined);
+  assert.equal(db.getSector({ Miner: 1000, Number: 5 }), undefined);
+  db.setLastNumber(1000, 7);
+  assert.throws(() => db.setLastNumber(1000, 6), /would go back/);
+  assert.equal(db.nextNumberCandidate(1000, 0, 10), 8);
+  assert.equal(db.nextNumberCandidate(1000, 20, 30), 21, 'a raised InitNumber wins');
+  assert.throws(() => db.nextNumberCandidate(1000, 0, 7), /no sector number left/);
+  db.close();
+});
