@@ -15,6 +15,8 @@ EnableBatchPreCommit = true
 PreCommitBatchThreshold = 3
 PreCommitBatchMaxWait = "1h"
 PreCommitCheckInterval = "1h"
+BatchPreCommitGasOverEstimation = 1.3
+MaxBatchPreCommitFeeCap = "5 nanoFIL"
 MsgConfidence = 1
 [[PersistedStore.Stores]]
 Name = "s"
@@ -57,6 +59,14 @@ test('PreCommits wait for the batch threshold, then go as one PreCommitSectorBat
   const rec = h.chain.records.get(h.chain.pushed[0]!)!;
   assert.equal(rec.Method, MinerMethod.PreCommitSectorBatch2);
   assert.equal(rec.Value, '3000', 'three deposits');
+  assert.equal(rec.GasFeeCap, '5000000000', 'MaxBatchPreCommitFeeCap on the message');
+  assert.deepEqual(rec.Meta, {
+    expireEpoch: 0,
+    gasOverEstimation: 1.3,
+    maxFee: '0',
+    maxFeeCap: '5000000000',
+    gasOverPremium: 0,
+  });
   await h.chain.mine(2);
   for (const n of [1, 2, 3])
     assert.equal((await h.sealer.pollPreCommitState({ Miner: 1000, Number: n })).State, OnChainState.Landed);
