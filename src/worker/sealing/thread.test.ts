@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SealerAPI } from '../../api/sealer.js';
+import { randomnessToFr32 } from '../../fil/index.js';
 import { zeroCommitment } from '../../proofs/index.js';
 import { decodeC1Output, verifyC1Output } from '../../proofs/porep/c1.js';
 import { createClient, RpcError } from '../../rpc/index.js';
@@ -157,7 +158,7 @@ describe('sealing thread', () => {
       const proof = decodeC1Output(Buffer.from(s1.proof!, 'base64'));
       assert.deepEqual(Array.from(proof.commR), s1.pre!.CommR);
       assert.deepEqual(Array.from(proof.commD), Array.from(zeroCommitment(2048)));
-      assert.deepEqual(proof.seed, new Uint8Array(Buffer.from(s1.seed!.Seed, 'base64')));
+      assert.deepEqual(proof.seed, randomnessToFr32(new Uint8Array(Buffer.from(s1.seed!.Seed, 'base64'))));
       verifyC1Output(proof);
       // the local store is wiped once finalized
       assert.deepEqual(await readdir(join(s.location, 'data')), []);

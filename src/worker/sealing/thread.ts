@@ -24,7 +24,7 @@ import {
   SubmitResult,
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
-import { cidToCommP } from '../../fil/index.js';
+import { cidToCommP, randomnessToFr32 } from '../../fil/index.js';
 import {
   computeCommD,
   P_AUX_FILE,
@@ -115,6 +115,16 @@ async function fsyncFile(p: string): Promise<void> {
 
 function sameBytes(a: number[] | Uint8Array, b: number[] | Uint8Array): boolean {
   return a.length === b.length && Array.from(a).every((x, i) => x === b[i]);
+}
+
+/**
+ * Chain randomness (base64) as the prover takes it: the top two bits of the last byte cleared so it is a
+ * field element, as Lotus does with tickets and seeds (idempotent when the manager already did it).
+ */
+function fr32Randomness(b64: string): number[] {
+  const b = Buffer.from(b64, 'base64');
+  if (b.length !== 32) throw perm(`randomness of ${b.length} bytes from the manager (32 expected)`);
+  return Array.from(randomnessToFr32(b));
 }
 
 function hex(b: number[] | Uint8Array): string {
@@ -653,7 +663,7 @@ export class SealingThread {
       out_path: paths.sealed,
       prover_id: proverId,
       sector_id: sid.Number,
-      ticket: Array.from(Buffer.from(ticket.Ticket, 'base64')),
+      ticket: fr32Randomness(ticket.Ticket),
       piece_infos: this.required(doc.phases.pieces, 'pieces', doc),
     });
     return ev('PC1', (d) => {
@@ -868,8 +878,8 @@ export class SealingThread {
       replica_path: paths.sealed,
       prover_id: proverId,
       sector_id: sid.Number,
-      ticket: Array.from(Buffer.from(this.required(doc.phases.ticket, 'ticket', doc).Ticket, 'base64')),
-      seed: Array.from(Buffer.from(this.required(doc.phases.seed, 'seed', doc).Seed, 'base64')),
+      ticket: fr32Randomness(this.required(doc.phases.ticket, 'ticket', doc).Ticket),
+      seed: fr32Randomness(this.required(doc.phases.seed, 'seed', doc).Seed),
       piece_infos: this.required(doc.phases.pieces, 'pieces', doc),
       comm_r: pc2out.comm_r,
       comm_d: pc2out.comm_d,
