@@ -114,7 +114,7 @@ export function registerDevnetCommands(program: Command): void {
     .description('serve chain, messager, gateway and auth')
     .option('--listen <addr>', 'override the listen address of devnet.json')
     .option('--insecure-accept-proofs', 'accept any non-empty seal/PoSt proof (tests of everything else only)')
-    .option('--insecure-accept-post', 'verify seal proofs, accept any non-empty Window PoSt (no PoSt verifier yet)')
+    .option('--insecure-accept-post', 'verify seal proofs in full, accept any non-empty Window PoSt')
     .action(async (o, cmd: Command) => {
       const home = homeOf(cmd);
       loadSettings(home);

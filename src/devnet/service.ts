@@ -30,7 +30,7 @@ export interface StartOptions {
   verifier?: ProofVerifier;
   /** Accept any non-empty proof (builtin-actors testing-fake-proofs); never the default. */
   insecureAcceptProofs?: boolean;
-  /** Verify seal proofs in full but accept any non-empty Window PoSt (no PoSt vanilla verifier yet). */
+  /** Verify seal proofs in full but accept any non-empty Window PoSt. */
   insecureAcceptPoSt?: boolean;
   /** Produce blocks on the clock (default true); tests may mine by hand. */
   autoMine?: boolean;

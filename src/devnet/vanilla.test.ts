@@ -1,6 +1,7 @@
 /**
- * ProveCommitSectors3 with a real proof: a 2KiB sector sealed by the proofs module with the chain's ticket,
- * C1 with the chain's seed, the C1 output as the proof bytes, verified in full by the devnet.
+ * Real proofs on the devnet: a 2KiB sector sealed by the proofs module with the chain's ticket, C1 with the
+ * chain's seed, the C1 output as ProveCommitSectors3's proof; then a Window PoSt of vanilla proofs over the
+ * chain's challenge randomness. Both verified in full by the devnet.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,8 @@ import {
 import { sealProof } from '../proofs/index.js';
 import { encodeC1Output, sealCommitPhase1 } from '../proofs/porep/c1.js';
 import { sealFixture } from '../proofs/porep/fixture.js';
+import { postRandomness } from '../proofs/post/challenges.js';
+import { fallbackSectorProofToJson, generateWindowPoStVanilla } from '../proofs/post/vanilla.js';
 import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import {
   decodeBatchReturn,
@@ -30,17 +33,24 @@ import {
   encodeCreateMinerParams,
   encodePreCommitSectorBatch2Params,
   encodeProveCommitSectors3Params,
+  encodeSubmitWindowedPoStParams,
 } from './codec.js';
 import { ExitCode } from './exitcode.js';
-import type { MinerState } from './miner.js';
+import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import { DevnetNode } from './node.js';
 import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
+import { minerPower } from './power.js';
 import { DST } from './runtime.js';
 import { VanillaBackend } from './vanilla.js';
 import { ProofsVerifier } from './verifier.js';
 
 const FIL = 10n ** 18n;
-const policy = makePolicy();
+const policy = makePolicy({
+  wpostChallengeWindow: 20,
+  wpostPeriodDeadlines: 4,
+  wpostChallengeLookback: 5,
+  faultDeclarationCutoff: 10,
+});
 let dir: string;
 let node: DevnetNode;
 let owner: Key;
@@ -86,7 +96,7 @@ async function run(key: Key, m: Partial<Message> & Pick<Message, 'to'>) {
   return { ...r.receipt, error: node.receiptError(cid) };
 }
 
-test('a sealed 2KiB sector is proven with its C1 output; a C1 output for another seed is refused', async () => {
+test('a sealed 2KiB sector is proven with its C1 output and its Window PoSt; proofs over other randomness are refused', async () => {
   const create = await run(owner, {
     to: idAddress(4),
     method: 2,
@@ -176,5 +186,43 @@ test('a sealed 2KiB sector is proven with its C1 output; a C1 output for another
   const good = await prove(encodeC1Output(await c1(seed)));
   assert.equal(good.exitCode, 0, good.error);
   assert.deepEqual(decodeBatchReturn(good.return), { successCount: 1, failCodes: [] });
-  assert.ok((node.minerState(maddr)!.st as MinerState).sectors[1]);
+  const miner = () => node.minerState(maddr)!.st as MinerState;
+  assert.ok(miner().sectors[1]);
+
+  // Window PoSt in the sector's deadline, with vanilla proofs
+  const { deadline } = findSector(miner(), 1)!;
+  let dl = minerDeadlineInfo(policy, miner(), node.head.height);
+  let open = dl.periodStart + deadline * policy.wpostChallengeWindow;
+  if (open <= node.head.height) open += policy.wpostProvingPeriod;
+  dl = minerDeadlineInfo(policy, miner(), open);
+  await node.mineUntil(dl.open);
+  const vanilla = async (rand: Uint8Array) => {
+    const r = await generateWindowPoStVanilla({
+      proof: 10,
+      randomness: postRandomness(rand),
+      proverId: sector.proverId,
+      replicas: [{ sectorId: 1n, commR: sector.commR, cacheDir: sector.cacheDir, sealedPath: sector.sealedPath }],
+    });
+    assert.deepEqual(r.faults, []);
+    return new TextEncoder().encode(JSON.stringify(r.proofs.map(fallbackSectorProofToJson)));
+  };
+  const post = (proofBytes: Uint8Array) =>
+    run(worker, {
+      to: maddr,
+      method: 5,
+      params: encodeSubmitWindowedPoStParams({
+        deadline: dl.index,
+        partitions: [{ index: 0, skipped: [] }],
+        proofs: [{ postProof: 10, proofBytes }],
+        chainCommitEpoch: dl.challenge,
+        chainCommitRand: node.randomness().fromTickets(DST.PoStChainCommit, dl.challenge, new Uint8Array(0)),
+      }),
+    });
+  const challenge = node.randomness().fromBeacon(DST.WindowedPoStChallengeSeed, dl.challenge, entropy);
+  const otherRand = node.randomness().fromBeacon(DST.WindowedPoStChallengeSeed, dl.challenge - 1, entropy);
+  const bad = await post(await vanilla(otherRand));
+  assert.equal(bad.exitCode, ExitCode.ErrIllegalArgument, bad.error);
+  const ok = await post(await vanilla(challenge));
+  assert.equal(ok.exitCode, 0, ok.error);
+  assert.equal(minerPower(node.view(), policy, maddr.id()).claim!.rawBytePower, 2048n);
 });

@@ -9,7 +9,10 @@
  *   sector number, the ticket, comm_d and the proof's porep_id), and every vanilla challenge proof verifies.
  * - Aggregate seal proof: DAG-CBOR array of the per-sector seal proofs (byte strings), in the order the
  *   message lists the sectors.
- * - Window PoSt: needs the proofs module's Window PoSt vanilla verifier (not in this build yet).
+ * - Window PoSt (SubmitWindowedPoSt Proofs[0].ProofBytes): serde JSON bytes of `Vec<FallbackPoStSectorProof>`, one
+ *   vanilla proof per challenged sector (the actors' list deduplicated by sector number, as rust's BTreeMap of
+ *   replicas does; a faulty sector's stand-in is the first good sector), verified against the chain's
+ *   WindowedPoStChallengeSeed randomness (top two bits cleared), the miner's prover id and the sectors' CommR.
  */
 
 import { logger } from '../common/log.js';
@@ -26,8 +29,15 @@ import {
 import { sealProof } from '../proofs/index.js';
 import { decodeC1Output } from '../proofs/porep/c1.js';
 import { PorepVerifyError, verifyPorepProofsOrThrow } from '../proofs/porep/verify.js';
+import { postRandomness } from '../proofs/post/challenges.js';
+import {
+  type FallbackPoStSectorProof,
+  fallbackSectorProofFromJson,
+  PoStVerifyError,
+  verifyPoStVanillaOrThrow,
+} from '../proofs/post/vanilla.js';
 import { generateReplicaId, proverIdFromActorId } from '../proofs/sdr/index.js';
-import type { AggregateSealVerifyInfo, SealVerifyInfo } from './runtime.js';
+import type { AggregateSealVerifyInfo, SealVerifyInfo, WindowPoStVerifyInfo } from './runtime.js';
 import type { VanillaProofBackend } from './verifier.js';
 
 const log = logger('devnet.proofs');
@@ -63,6 +73,39 @@ export function checkVanillaSealProof(i: SealVerifyInfo): string | undefined {
   return undefined;
 }
 
+/** Why a Window PoSt is refused, or undefined when it verifies. */
+export function checkVanillaWindowPoSt(i: WindowPoStVerifyInfo): string | undefined {
+  if (i.proofs.length !== 1) return `expected one proof, got ${i.proofs.length}`;
+  const { postProof, proofBytes } = i.proofs[0]!;
+  let proofs: FallbackPoStSectorProof[];
+  try {
+    const v = JSON.parse(new TextDecoder().decode(proofBytes)) as unknown;
+    if (!Array.isArray(v)) return 'proof bytes are not a JSON array of sector proofs';
+    proofs = v.map((x) => fallbackSectorProofFromJson(postProof, x));
+  } catch (e) {
+    return `not vanilla Window PoSt proofs: ${(e as Error).message}`;
+  }
+  const unique = new Map<number, { sectorId: bigint; commR: Uint8Array }>();
+  for (const s of i.challengedSectors) {
+    unique.set(s.sectorNumber, { sectorId: BigInt(s.sectorNumber), commR: cidToCommR(CID.decode(s.sealedCid)) });
+  }
+  try {
+    verifyPoStVanillaOrThrow(
+      postProof,
+      {
+        randomness: postRandomness(i.randomness),
+        proverId: proverIdFromActorId(i.minerId),
+        sectors: [...unique.values()],
+      },
+      proofs,
+    );
+  } catch (e) {
+    if (e instanceof PoStVerifyError || e instanceof RangeError) return e.message;
+    throw e;
+  }
+  return undefined;
+}
+
 export class VanillaBackend implements VanillaProofBackend {
   async verifySeal(i: SealVerifyInfo): Promise<boolean> {
     const why = checkVanillaSealProof(i);
@@ -92,5 +135,11 @@ export class VanillaBackend implements VanillaProofBackend {
       if (!ok) return false;
     }
     return true;
+  }
+
+  async verifyWindowPoSt(i: WindowPoStVerifyInfo): Promise<boolean> {
+    const why = checkVanillaWindowPoSt(i);
+    if (why) log.warn({ miner: i.minerId, why }, 'Window PoSt rejected');
+    return why === undefined;
   }
 }
