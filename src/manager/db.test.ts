@@ -67,3 +67,8 @@ test('transactions: all or nothing; numbers never go back', () => {
   assert.throws(() => db.nextNumberCandidate(1000, 0, 7), /no sector number left/);
   db.close();
 });
+
+test('randomness entropy is CBOR of the miner ID address (chain-wallet.md §7: f01000 → 43 00 e8 07)', async () => {
+  const { minerEntropy } = await import('./chain.js');
+  assert.equal(Buffer.from(minerEntropy(1000), 'base64').toString('hex'), '4300e807');
+});
