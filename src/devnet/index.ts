@@ -73,5 +73,5 @@ export {
   type WindowPoStVerifyInfo,
 } from './runtime.js';
 export { DevnetService, type StartOptions } from './service.js';
-export { checkVanillaSealProof, VanillaBackend } from './vanilla.js';
+export { checkVanillaSealProof, checkVanillaWindowPoSt, VanillaBackend } from './vanilla.js';
 export { AcceptingVerifier, ProofsVerifier, unsealedCidForPieces, type VanillaProofBackend } from './verifier.js';

@@ -3,7 +3,7 @@
  *
  * - ProofsVerifier: CommD from the proofs module (compute_comm_d), and seal / Window PoSt checks delegated to
  *   a vanilla-proof backend (the devnet's proof format is the serialised vanilla proof, verified in full).
- *   Until a backend is plugged in, every seal and PoSt proof is refused, loudly.
+ *   (vanilla.ts VanillaBackend). Without a backend every seal and PoSt proof is refused, loudly.
  * - AcceptingVerifier: builtin-actors' `testing-fake-proofs` analog, opt-in (`--insecure-accept-proofs`): any
  *   non-empty proof passes; everything else (randomness, epochs, partitions, funds) is still checked.
  */
@@ -41,8 +41,8 @@ export interface VanillaProofBackend {
 
 export interface ProofsVerifierOptions {
   /**
-   * Accept any non-empty Window PoSt while the proofs module has no Window PoSt vanilla verifier
-   * (`--insecure-accept-post`). Seal proofs are still verified in full.
+   * Accept any non-empty Window PoSt (`--insecure-accept-post`), e.g. to test a poster without sealed
+   * replicas. Seal proofs are still verified in full.
    */
   insecureAcceptPoSt?: boolean;
 }
