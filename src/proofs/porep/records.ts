@@ -290,3 +290,29 @@ export async function readSynthProofs(
     await fh.close();
   }
 }
+
+/** Bytes of a TreeC/TreeR-last proof in record form: leaf ‖ every sibling (positions implied by the leaf index). */
+export function treeRProofSize(g: RecordGeometry): number {
+  return (1 + treeRLevels(g).reduce((a, arity) => a + arity - 1, 0)) * NODE;
+}
+
+/** Writes `p` (leaf and siblings) at `out[offset..]`; returns the offset after it. */
+export function writeTreeRProof(out: Uint8Array, offset: number, p: InclusionProof, g: RecordGeometry): number {
+  const size = treeRProofSize(g);
+  const w = new Writer(out.subarray(offset, offset + size));
+  writeTreeR(w, p);
+  if (w.offset !== size) throw new Error('inclusion proof does not fit the tree geometry');
+  return offset + size;
+}
+
+/** Reads a proof of leaf `c` written by `writeTreeRProof`, with the given root. */
+export function readTreeRProof(
+  buf: Uint8Array,
+  offset: number,
+  c: number,
+  root: Uint8Array,
+  g: RecordGeometry,
+): InclusionProof {
+  if (!Number.isSafeInteger(c) || c < 0 || c >= g.nodes) throw new RangeError(`leaf ${c} is outside the sector`);
+  return readTreeR(new Reader(buf, offset), c, root, treeRLevels(g), g.shape);
+}
