@@ -128,8 +128,8 @@ describe('live view', () => {
     assert.match(first, /thread 0 seal-1 +s-t01000-3 +Running +PC1/);
     assert.match(first, /height 1234, 2 sector\(s\) on chain/);
     written = '';
-    v.update({ ...snap, chain: { ...snap.chain!, height: 1235 } }, []);
-    assert.equal(written, ''); // only the height moved
+    v.update({ ...snap, chain: { ...snap.chain!, height: 1235, next: { ...snap.chain!.next!, epochs: 185 } } }, []);
+    assert.equal(written, ''); // only the height and a countdown moved
     const moved = structuredClone(snap);
     moved.threads![0]!.stage = 'PC2';
     moved.threads![0]!.jobState = 'PC1Done';

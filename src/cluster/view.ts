@@ -250,6 +250,10 @@ function truncate(line: string, width: number): string {
   return `${plain.slice(0, Math.max(0, width - 1))}…`;
 }
 
+function stripCounts(l: string | undefined): string | undefined {
+  return l?.replace(/\((?:in|closes in) \d+ epochs\)/g, '');
+}
+
 /** One line per change: for logs, pipes and CI. */
 class LineView implements View {
   private readonly tracker = new ElapsedTracker();
@@ -279,7 +283,9 @@ class LineView implements View {
       next.set(key, key === 'chain' ? l.replace(/height \d+\s+/, '') : l.replace(/\s+$/, ''));
     }
     for (const [k, v] of next) {
-      if (this.prev.get(k) !== v) this.print(k.startsWith('thread') ? `thread ${v.trim()}` : v);
+      // countdowns move every epoch: a line is news when something other than a count changed
+      if (stripCounts(this.prev.get(k)) !== stripCounts(v))
+        this.print(k.startsWith('thread') ? `thread ${v.trim()}` : v);
     }
     if (now - this.lastBeat >= 30_000) {
       this.lastBeat = now;
