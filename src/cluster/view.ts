@@ -47,7 +47,7 @@ export const SEALER_STATES = [
 
 /** "7/16" style progress of a sector through the sealer plan, or undefined for an unknown state. */
 export function progressOf(jobState: string | undefined): { step: number; of: number } | undefined {
-  if (!jobState) return undefined;
+  if (!jobState || jobState === 'Empty') return undefined;
   const i = (SEALER_STATES as readonly string[]).indexOf(jobState);
   if (i < 0) return undefined;
   return { step: i, of: SEALER_STATES.length - 1 };
