@@ -19,7 +19,7 @@ import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postM
 import { ManagerStore, openDb } from './db.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
-import { CborAggregator, FilePoStProver, VanillaSealVerifier } from './proofs.js';
+import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { SealerService } from './sealer.js';
 import { PersistStores, storesFromConfig } from './stores.js';
@@ -147,7 +147,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
   let poster: Poster | undefined;
-  const prover = o.prover ?? new FilePoStProver();
+  const prover = o.prover ?? new VanillaPoStProver();
   const checker = new Poster({
     chain,
     messager,

@@ -1,10 +1,11 @@
 /** Shared set-up for the manager's tests: a manager over the in-process chain, and a scripted worker. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytes32ToJson, type SectorID, sectorName } from '../api/sealer.js';
 import { fromBase64 } from '../fil/index.js';
-import { emptyCommD } from '../proofs/index.js';
+import { emptyCommD, sealProof } from '../proofs/index.js';
+import { type SealedFixture, sealFixture } from '../proofs/porep/fixture.js';
 import { CommitmentManager } from './commit/index.js';
 import { type ManagerConfig, parseManagerConfig } from './config.js';
 import { ManagerStore, openDb } from './db.js';
@@ -119,4 +120,23 @@ export function proofFor(sid: SectorID, ticket: string, seed: string): string {
       commD: emptyCommD(2048),
     }),
   ).toString('base64');
+}
+
+/**
+ * One real 2KiB sector, sealed by the proofs module (TreeD, PC1, PC2). Window PoSt does not look at the
+ * replica id, so its files serve as any sector number of any miner (`placeSealedSector`), all with its CommR.
+ */
+export function sealTestSector(dir: string): Promise<SealedFixture> {
+  return sealFixture({ proof: sealProof(5), dir: join(dir, 'fixture'), parentDir: join(dir, 'parents') });
+}
+
+/** Lays a sealed sector's files out in a persist store as a worker persists them (sealed file, PoSt cache files). */
+export function placeSealedSector(root: string, sid: SectorID, f: SealedFixture): void {
+  const name = sectorName(sid);
+  mkdirSync(join(root, 'sealed'), { recursive: true });
+  mkdirSync(join(root, 'cache', name), { recursive: true });
+  copyFileSync(f.sealedPath, join(root, 'sealed', name));
+  for (const file of readdirSync(f.cacheDir))
+    if (file === 'p_aux' || file === 't_aux' || file.includes('tree-r-last'))
+      copyFileSync(join(f.cacheDir, file), join(root, 'cache', name, file));
 }

@@ -35,7 +35,16 @@ export {
 export { type Daemon, type DaemonOptions, startDaemon } from './daemon.js';
 export { ManagerStore, openDb, SectorNumberExhausted } from './db.js';
 export { Poster, type PosterOptions } from './poster/index.js';
-export { CborAggregator, checkSealProof, FilePoStProver, VanillaSealVerifier } from './proofs.js';
+export {
+  CborAggregator,
+  checkSealProof,
+  checkWindowPoStProof,
+  decodeWindowPoStProof,
+  encodeWindowPoStProof,
+  VanillaPoStProver,
+  type VanillaPoStProverOptions,
+  VanillaSealVerifier,
+} from './proofs.js';
 export type {
   PoStSector,
   SealVerifier,

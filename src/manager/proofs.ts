@@ -5,15 +5,31 @@
  *   the devnet takes it while SNARKs are out of reach. Verified in full before anything is sent: comm_r,
  *   comm_d, ticket, seed and replica id must be the sector's, and every vanilla challenge proof must verify.
  * - CborAggregator: ProveCommitSectors3's aggregate in the devnet's format, a DAG-CBOR array of the proofs.
- * - FilePoStProver: Window PoSt through a vanilla prover the proofs module will provide; until then it checks
- *   the sector files and refuses to produce a proof, saying why (the poster logs it and retries).
+ * - VanillaPoStProver: Window PoSt with the proofs module's vanilla prover, in the devnet's format: the proof
+ *   bytes are the serde JSON of `Vec<FallbackPoStSectorProof>`, one proof per distinct challenged sector
+ *   (the poster's stand-ins for skipped sectors collapse into the good sector they repeat, as rust's
+ *   BTreeMap of replicas does), over the chain randomness with the top two bits cleared and the miner's
+ *   prover id. Sectors whose files are missing, short or corrupted, or whose proof fails, come back as
+ *   faults for the poster to skip.
  */
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { logger } from '../common/log.js';
 import { bytesEqual, encodeCbor, randomnessToFr32 } from '../fil/index.js';
-import { sealProof } from '../proofs/index.js';
+import { type PoStProofInfo, postProof, sealProof } from '../proofs/index.js';
 import { decodeC1Output } from '../proofs/porep/c1.js';
 import { PorepVerifyError, verifyPorepProofsOrThrow } from '../proofs/porep/verify.js';
+import { postLeafChallenges, postRandomness } from '../proofs/post/challenges.js';
+import {
+  type FallbackPoStSectorProof,
+  fallbackSectorProofFromJson,
+  fallbackSectorProofToJson,
+  generateSingleVanillaProof,
+  generateWindowPoStVanilla,
+  type PoStReplica,
+  PoStVerifyError,
+  verifyPoStVanillaOrThrow,
+} from '../proofs/post/vanilla.js';
 import { generateReplicaId, proverIdFromActorId } from '../proofs/sdr/index.js';
 import type { SealAggregator } from './commit/index.js';
 import type {
@@ -69,25 +85,143 @@ export class CborAggregator implements SealAggregator {
   }
 }
 
-export class FilePoStProver implements WindowPoStProver {
+/** Window PoSt proof bytes as the devnet takes them: serde JSON of the sector proofs. */
+export function encodeWindowPoStProof(proofs: readonly FallbackPoStSectorProof[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(proofs.map(fallbackSectorProofToJson)));
+}
+
+/** The sector proofs in Window PoSt proof bytes; throws a TypeError/SyntaxError naming what is wrong. */
+export function decodeWindowPoStProof(postProofId: number, bytes: Uint8Array): FallbackPoStSectorProof[] {
+  const v = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  if (!Array.isArray(v)) throw new TypeError('proof bytes are not a JSON array of sector proofs');
+  return v.map((x) => fallbackSectorProofFromJson(postProofId, x));
+}
+
+/** The distinct sectors of a batch, by sector number (the poster repeats a good sector for skipped ones). */
+function distinctSectors(sectors: readonly PoStSector[]): PoStSector[] {
+  const m = new Map<number, PoStSector>();
+  for (const s of sectors) if (!m.has(s.sectorNumber)) m.set(s.sectorNumber, s);
+  return [...m.values()].sort((a, b) => a.sectorNumber - b.sectorNumber);
+}
+
+function windowProof(id: number): PoStProofInfo {
+  const info = postProof(id);
+  if (info.kind !== 'window') throw new RangeError(`${info.name} is not a Window PoSt proof`);
+  return info;
+}
+
+/** Why a sector cannot be proven with this PoSt proof before reading it (size, files), or undefined. */
+async function precheck(info: PoStProofInfo, s: PoStSector): Promise<string | undefined> {
+  let size: number;
+  try {
+    size = sealProof(s.sealProof).sectorSize;
+  } catch {
+    return `unknown seal proof ${s.sealProof}`;
+  }
+  if (size !== info.sectorSize) return `sector size ${size} does not match ${info.name}`;
+  try {
+    const st = await stat(s.sealedPath);
+    if (!st.isFile()) return `${s.sealedPath} is not a file`;
+    if (st.size !== size) return `${s.sealedPath}: size ${st.size}, expected ${size}`;
+    if (!(await stat(s.cacheDir)).isDirectory()) return `${s.cacheDir} is not a directory`;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}
+
+const replicaOf = (s: PoStSector): PoStReplica => ({
+  sectorId: BigInt(s.sectorNumber),
+  commR: s.commR,
+  cacheDir: s.cacheDir,
+  sealedPath: s.sealedPath,
+});
+
+export interface VanillaPoStProverOptions {
+  /** sectors proven at once (I/O overlap; default 8) */
+  concurrency?: number;
+}
+
+export class VanillaPoStProver implements WindowPoStProver {
+  constructor(private readonly opts: VanillaPoStProverOptions = {}) {}
+
   async generateWindowPoSt(input: WindowPoStInput): Promise<WindowPoStOutput> {
-    const faults: number[] = [];
-    for (const s of input.sectors) if (await this.checkSector(s)) faults.push(s.sectorNumber);
-    if (faults.length) return { proofBytes: new Uint8Array(0), faults: [...new Set(faults)] };
-    throw new Error('no Window PoSt vanilla prover in this build (proofs module): cannot generate the proof');
+    const info = windowProof(input.postProof);
+    const sectors = distinctSectors(input.sectors);
+    if (sectors.length === 0) throw new RangeError('no sectors to prove');
+    const faults = new Map<number, string>();
+    const replicas: PoStReplica[] = [];
+    for (const s of sectors) {
+      const why = await precheck(info, s);
+      if (why) faults.set(s.sectorNumber, why);
+      else replicas.push(replicaOf(s));
+    }
+    if (replicas.length > 0) {
+      const res = await generateWindowPoStVanilla({
+        proof: info,
+        randomness: postRandomness(input.randomness),
+        proverId: proverIdFromActorId(input.minerId),
+        replicas,
+        ...(this.opts.concurrency !== undefined ? { concurrency: this.opts.concurrency } : {}),
+      });
+      for (const f of res.faults) faults.set(Number(f.sectorId), f.error);
+      if (faults.size === 0) {
+        log.info({ miner: input.minerId, sectors: res.proofs.length }, 'window post vanilla proofs generated');
+        return { proofBytes: encodeWindowPoStProof(res.proofs), faults: [] };
+      }
+    }
+    for (const [n, why] of faults) log.warn({ miner: input.minerId, sector: n, why }, 'faulty sector');
+    return { proofBytes: new Uint8Array(0), faults: [...faults.keys()].sort((a, b) => a - b) };
   }
 
-  async verifyWindowPoSt(): Promise<boolean> {
-    return false;
+  async verifyWindowPoSt(input: WindowPoStInput, proofBytes: Uint8Array): Promise<boolean> {
+    const why = checkWindowPoStProof(input, proofBytes);
+    if (why) log.warn({ miner: input.minerId, why }, 'window post does not verify');
+    return why === undefined;
   }
 
-  async checkSector(s: PoStSector): Promise<string | undefined> {
+  /** One vanilla proof of the sector (every challenge of a sector) at fresh random randomness. */
+  async checkSector(s: PoStSector, _minerId: number, postProofId: number): Promise<string | undefined> {
+    let info: PoStProofInfo;
     try {
-      await stat(s.sealedPath);
-      await stat(s.cacheDir);
+      info = windowProof(postProofId);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    const why = await precheck(info, s);
+    if (why) return why;
+    const rand = postRandomness(randomBytes(32));
+    try {
+      await generateSingleVanillaProof(info, replicaOf(s), postLeafChallenges(info, rand, s.sectorNumber));
       return undefined;
-    } catch (err) {
-      return (err as Error).message;
+    } catch (e) {
+      return (e as Error).message;
     }
   }
+}
+
+/** Why Window PoSt proof bytes do not prove the input's sectors, or undefined when they do. */
+export function checkWindowPoStProof(input: WindowPoStInput, proofBytes: Uint8Array): string | undefined {
+  let proofs: FallbackPoStSectorProof[];
+  try {
+    windowProof(input.postProof);
+    proofs = decodeWindowPoStProof(input.postProof, proofBytes);
+  } catch (e) {
+    return `not vanilla Window PoSt proofs: ${(e as Error).message}`;
+  }
+  try {
+    verifyPoStVanillaOrThrow(
+      input.postProof,
+      {
+        randomness: postRandomness(input.randomness),
+        proverId: proverIdFromActorId(input.minerId),
+        sectors: distinctSectors(input.sectors).map((s) => ({ sectorId: BigInt(s.sectorNumber), commR: s.commR })),
+      },
+      proofs,
+    );
+  } catch (e) {
+    if (e instanceof PoStVerifyError || e instanceof RangeError) return e.message;
+    throw e;
+  }
+  return undefined;
 }

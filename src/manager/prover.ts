@@ -42,7 +42,10 @@ export interface WindowPoStInput {
 export interface WindowPoStOutput {
   /** one proof per message as the miner actor takes it (PoStProof bytes) */
   proofBytes: Uint8Array;
-  /** sectors the prover could not read: the caller skips them and retries */
+  /**
+   * sectors the prover could not prove (missing, short or corrupted files, a failing proof): the caller
+   * skips them and retries; proofBytes is then empty
+   */
   faults: number[];
 }
 
