@@ -31,7 +31,10 @@ const program = withLogging(new Command('venus-cluster'))
   )
   .option('--sectors <n>', 'total sectors to seal in this home (sector numbers 1..N); default: no cap', positiveInt)
   .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
-  .option('--devnet-policy <key=value,…>', 'devnet 2k policy overrides at init, e.g. wpostChallengeWindow=10')
+  .option(
+    '--devnet-policy <key=value,…>',
+    'devnet policy overrides at init (default: a 4-minute proving period, 12 deadlines × 20 epochs; "2k": the 2k network unchanged)',
+  )
   .addOption(
     new Option('--view <mode>', 'live view: tty (redraw), lines (one line per change), none').choices([
       'auto',

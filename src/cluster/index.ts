@@ -28,6 +28,7 @@ export {
   type ClusterOptions,
   ClusterRunner,
   type ClusterSectorSize,
+  FAST_POLICY,
   parseMinerId,
   readDevnetHome,
   runCluster,

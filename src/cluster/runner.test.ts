@@ -12,7 +12,7 @@ import { parseManagerConfig } from '../manager/config.js';
 import { parseWorkerConfig } from '../worker/config.js';
 import { portBusy } from './home.js';
 import { PROGRAMS, type ProgramTable } from './programs.js';
-import { type ClusterOptions, parseMinerId, runCluster, tokenAccount } from './runner.js';
+import { type ClusterOptions, FAST_POLICY, parseMinerId, runCluster, tokenAccount } from './runner.js';
 import { ProcessError } from './supervisor.js';
 
 setupLogging({ levelSpec: 'silent' });
@@ -67,7 +67,7 @@ describe('cluster runner', () => {
     const c = calls(home);
     const ports = state.ports;
     assert.deepEqual(c, [
-      `venus-devnet --home H/devnet init --network 2k --sector-sizes 2KiB,8MiB --listen 127.0.0.1:${ports.devnet}`,
+      `venus-devnet --home H/devnet init --network 2k --sector-sizes 2KiB,8MiB --listen 127.0.0.1:${ports.devnet} --policy ${FAST_POLICY}`,
       `venus-devnet --home H/devnet run --listen 127.0.0.1:${ports.devnet}`,
       'venus-wallet --repo H/wallet --nettype 2k run',
       'venus-wallet --repo H/wallet --nettype 2k setpwd',

@@ -60,7 +60,10 @@ export interface ClusterOptions {
   sectors?: number;
   /** The devnet's block time at init ("1s", "200ms"); absent: the devnet's default. */
   blockTime?: string;
-  /** 2k policy overrides at devnet init ("wpostChallengeWindow=10,…"; venus-devnet init --policy). */
+  /**
+   * 2k policy overrides at devnet init (venus-devnet init --policy "wpostChallengeWindow=10,…"); absent: the
+   * fast clock (FAST_POLICY); "2k": the 2k network unchanged.
+   */
   devnetPolicy?: string;
   view?: ViewMode;
   /** Exit 0 once `sectors` sectors are on chain ('onchain') or proven by a Window PoSt ('proven'). */
@@ -78,6 +81,13 @@ export interface ClusterOptions {
 }
 
 const NETWORK = '2k';
+/**
+ * The devnet's fast clock for a new home: the 2k network with a 4-minute proving period (12 deadlines of 20
+ * epochs at the devnet's 1 s blocks) instead of 48 minutes, so a new sector's first Window PoSt comes within
+ * minutes. Lookback and fault cutoff shrink with the window (the actor requires cutoff ≥ lookback).
+ */
+export const FAST_POLICY =
+  'wpostChallengeWindow=20,wpostPeriodDeadlines=12,wpostChallengeLookback=10,faultDeclarationCutoff=15';
 /** Devnet sector sizes enabled at init: the two the cluster can seal. */
 const DEVNET_SECTOR_SIZES = SECTOR_SIZES.join(',');
 
@@ -314,7 +324,8 @@ export class ClusterRunner {
           secsToMs(this.o.blockTime);
           args.push('--block-time', this.o.blockTime);
         }
-        if (this.o.devnetPolicy) args.push('--policy', this.o.devnetPolicy);
+        const policy = this.o.devnetPolicy ?? FAST_POLICY;
+        if (policy !== '2k' && policy !== '') args.push('--policy', policy);
         await this.cmd('venus-devnet', 'devnet', args);
       }
       markDone(this.paths, this.state, 'devnet-init');
