@@ -1,13 +1,70 @@
+// The poster over the in-process chain with the daemon's real prover: sectors 1-3 are copies of one real
+// sealed 2KiB sector (Window PoSt does not look at the replica id), so every proof it sends is a real vanilla
+// Window PoSt that the poster verified before sending (and that the devnet's verifier accepts).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { MessageState } from '../../api/messager.js';
-import { makeHarness, testCommR, writeSectorFiles } from '../harness.test-util.js';
+import type { SectorID } from '../../api/sealer.js';
+import { checkVanillaWindowPoSt } from '../../devnet/vanilla.js';
+import { commRToCid } from '../../fil/index.js';
+import type { SealedFixture } from '../../proofs/porep/fixture.js';
+import { makeHarness, placeSealedSector, sealTestSector } from '../harness.test-util.js';
 import { MinerInfoCache } from '../miners.js';
 import { MinerMethod } from '../params.js';
-import { fakePoStProver, TEST_POLICY } from '../testkit.js';
+import { VanillaPoStProver } from '../proofs.js';
+import type { WindowPoStInput, WindowPoStOutput, WindowPoStProver } from '../prover.js';
+import { sealedPath } from '../stores.js';
+import { TEST_POLICY } from '../testkit.js';
 import { nextDeadline, Poster } from './index.js';
+
+let fixtureDir: string;
+let fixture: SealedFixture;
+before(async () => {
+  fixtureDir = mkdtempSync(join(tmpdir(), 'vsm-poster-'));
+  fixture = await sealTestSector(fixtureDir);
+});
+after(() => rmSync(fixtureDir, { recursive: true, force: true }));
+
+/** The real prover, recording what the poster asked and got. */
+function recordingProver(): WindowPoStProver & { calls: { input: WindowPoStInput; out: WindowPoStOutput }[] } {
+  const real = new VanillaPoStProver();
+  const calls: { input: WindowPoStInput; out: WindowPoStOutput }[] = [];
+  return {
+    calls,
+    async generateWindowPoSt(input) {
+      const out = await real.generateWindowPoSt(input);
+      calls.push({ input, out });
+      return out;
+    },
+    verifyWindowPoSt: (i, p) => real.verifyWindowPoSt(i, p),
+    checkSector: (s, m, p) => real.checkSector(s, m, p),
+  };
+}
+
+/** The devnet's verdict on a generated proof (undefined: verified in full). */
+function devnetVerdict(c: { input: WindowPoStInput; out: WindowPoStOutput }): string | undefined {
+  return checkVanillaWindowPoSt({
+    minerId: c.input.minerId,
+    randomness: c.input.randomness,
+    proofs: [{ postProof: c.input.postProof, proofBytes: c.out.proofBytes }],
+    challengedSectors: c.input.sectors.map((s) => ({
+      sealProof: s.sealProof,
+      sectorNumber: s.sectorNumber,
+      sealedCid: commRToCid(s.commR).bytes,
+    })),
+  });
+}
+
+/** Flips a bit in every node of a sector's replica: its challenged paths no longer open under comm_r_last. */
+function corrupt(path: string): void {
+  writeFileSync(
+    path,
+    readFileSync(path).map((b, k) => (k % 32 === 0 ? b ^ 1 : b)),
+  );
+}
 
 function setup() {
   const h = makeHarness({
@@ -24,11 +81,11 @@ Sender = "t0100"
   h.chain.height = 5;
   for (const n of [1, 2, 3]) {
     const sid = { Miner: 1000, Number: n };
-    h.chain.activateSector(1000, n, 1, testCommR(sid));
+    h.chain.activateSector(1000, n, 1, fixture.commR);
     h.db.indexSector('normal', sid, { SealedFile: 'store-1', CacheDir: 'store-1' });
-    writeSectorFiles(h.storeDir, sid);
+    placeSealedSector(h.storeDir, sid, fixture);
   }
-  const prover = fakePoStProver(existsSync);
+  const prover = recordingProver();
   const poster = new Poster({
     chain: h.chain.api(),
     messager: h.chain.messager(),
@@ -74,14 +131,17 @@ test('a missing sealed file: the sector is skipped (declared faulty), the rest p
     { index: 1, skipped: [] },
   ]);
   assert.ok(m.posts[0]!.height >= 21, 'submitted after the window opened');
-  const proved = prover.calls.at(-1)!.sectors.map((s) => s.sectorNumber);
+  const last = prover.calls.at(-1)!;
+  const proved = last.input.sectors.map((s) => s.sectorNumber);
   assert.deepEqual(proved, [1, 1, 3], 'sector 2 replaced by the first good sector of its partition');
+  assert.equal(prover.calls.length, 1, 'the file check kept sector 2 away from the prover');
+  assert.equal(devnetVerdict(last), undefined, 'a real Window PoSt of sectors 1 and 3');
   assert.deepEqual([...m.partitions.get(1)![0]!.faulty], [2], 'skipped → faulty on chain');
   const sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
   assert.match(sent[0]!.From, /^[ft]0100$/, 'from [PoSt.Actors.1000] Sender');
 
   // the file comes back: recovery is declared from deadline 3 (two ahead of 1), then deadline 1 proves it
-  writeSectorFiles(h.storeDir, { Miner: 1000, Number: 2 });
+  placeSealedSector(h.storeDir, { Miner: 1000, Number: 2 }, fixture);
   await run(79);
   assert.deepEqual(m.recoveries, [{ deadline: 1, partition: 0, sectors: [2] }]);
   await run(119); // deadline 1 of the next period: open 100
@@ -91,6 +151,36 @@ test('a missing sealed file: the sector is skipped (declared faulty), the rest p
     { index: 1, skipped: [] },
   ]);
   assert.equal(m.partitions.get(1)![0]!.faulty.size, 0, 'recovered');
+  assert.equal(devnetVerdict(prover.calls.at(-1)!), undefined, 'a real Window PoSt of sectors 1, 2 and 3');
+  poster.stop();
+  h.commit.stop();
+});
+
+test('a corrupted replica passes the file check: the prover reports it, the poster skips it and proves the rest', async () => {
+  const { h, poster, prover, run } = setup();
+  const m = h.chain.miners.get(1000)!;
+  const sid: SectorID = { Miner: 1000, Number: 3 };
+  corrupt(sealedPath(h.storeDir, sid));
+
+  await run(39);
+  assert.equal(m.posts.length, 1);
+  assert.deepEqual(m.posts[0]!.partitions, [
+    { index: 0, skipped: [] },
+    { index: 1, skipped: [3] },
+  ]);
+  assert.deepEqual([...m.partitions.get(1)![1]!.faulty], [3], 'skipped → faulty on chain');
+  assert.deepEqual(
+    prover.calls.map((c) => c.out.faults),
+    [[3], []],
+    'the first attempt found the fault, the second proved without it',
+  );
+  const last = prover.calls.at(-1)!;
+  assert.deepEqual(
+    last.input.sectors.map((s) => s.sectorNumber),
+    [1, 2],
+    'partition 1 had no good sector left: nothing challenged from it',
+  );
+  assert.equal(devnetVerdict(last), undefined);
   poster.stop();
   h.commit.stop();
 });
@@ -113,6 +203,7 @@ test('a failed Window PoSt submission is sent again while the deadline is open',
 test('StrictCheck and the CLI check report why a sector is not provable', async () => {
   const { h, poster } = setup();
   writeFileSync(join(h.storeDir, 'sealed', 's-t01000-3'), 'short');
+  corrupt(sealedPath(h.storeDir, { Miner: 1000, Number: 2 }));
   mkdirSync(join(h.storeDir, 'x'), { recursive: true });
   const loose = await poster.checkDeadline(1000, 1, false);
   assert.deepEqual(
@@ -121,10 +212,8 @@ test('StrictCheck and the CLI check report why a sector is not provable', async 
   );
   const strict = await poster.checkDeadline(1000, 1, true);
   assert.match(strict[2]!.error!, /size 5, expected 2048/);
-  assert.deepEqual(
-    strict.slice(0, 2).map((x) => x.error),
-    [null, null],
-  );
+  assert.match(strict[1]!.error!, /does not verify \(replica corrupted\?\)/, 'the vanilla proof of the check');
+  assert.equal(strict[0]!.error, null);
   const none = await poster.checkSectors(1000, [9], false);
   assert.equal(none.bad.get(9), 'not found on chain');
   poster.stop();
