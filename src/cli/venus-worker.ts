@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { pending, runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
+import { registerBenchPostCommand } from '../worker/commands/bench-post.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
 import { registerDaemonCommand } from '../worker/commands/daemon.js';
 import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
@@ -23,6 +24,6 @@ registerCommpCommand(util);
 registerParentsCacheCommand(util);
 const bench = program.command('bench').description('benchmarks');
 pending(bench.command('seal').description('seal a sector and time each phase'), 'bench seal');
-pending(bench.command('post').description('time Window PoSt proving'), 'bench post');
+registerBenchPostCommand(bench);
 
 await runMain(program);
