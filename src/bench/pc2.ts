@@ -49,7 +49,7 @@ export interface Pc2BenchRow {
   /** Poseidon hashes of the run (columns + tree nodes + compound roots + CommR). */
   hashes: number;
   hashesPerSecond: number;
-  /** hashesPerSecond / native mul rate × 1000 (hashes per thousand multiplications of one core). */
+  /** Hashes per CPU second (all threads) / native mul rate × 1000: per-core efficiency, load independent. */
   ratioPerKMul?: number;
 }
 
@@ -146,7 +146,7 @@ async function pc2Row(sectorSize: number, threads: number, mulRate: number | und
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       hashes,
       hashesPerSecond: hps,
-      ratioPerKMul: mulRate ? (hps / mulRate) * 1000 : undefined,
+      ratioPerKMul: mulRate ? (hashes / ((cpu.user + cpu.system) / 1e6) / mulRate) * 1000 : undefined,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -181,7 +181,7 @@ export async function run(opts: { sizes?: number[]; threads?: number } = {}): Pr
   console.log('  PC2 (TreeC + encoding + TreeR-last, random PC1 layers):');
   for (const r of rows) {
     console.log(
-      `    ${r.sectorSize.padStart(6)}  ${r.threads} threads  TreeC ${r.treeCSeconds.toFixed(2)} s  TreeR-last ${r.treeRLastSeconds.toFixed(2)} s  total ${r.totalSeconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(1)} s)  ${f(r.hashesPerSecond, 0)} hash/s${r.ratioPerKMul === undefined ? '' : `  (${r.ratioPerKMul.toFixed(3)} per k-mul/s)`}`,
+      `    ${r.sectorSize.padStart(6)}  ${r.threads} threads  TreeC ${r.treeCSeconds.toFixed(2)} s  TreeR-last ${r.treeRLastSeconds.toFixed(2)} s  total ${r.totalSeconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(1)} s)  ${f(r.hashesPerSecond, 0)} hash/s wall${r.ratioPerKMul === undefined ? '' : `  (${r.ratioPerKMul.toFixed(3)} hash per k-mul, CPU time)`}`,
     );
   }
   return {
