@@ -214,10 +214,33 @@ export function levelCacheReader(
 ): RowReader {
   const stored = storeFileReader(fh, layout);
   const arity = layout.arity;
+  // A proof reads one group per discarded row, all under the same stored node: rebuild that whole subtree
+  // (arity^firstStoredRow leaves, 512 for 2 discarded rows) once and serve its rows from memory.
+  const subtreeLeaves = arity ** layout.firstStoredRow;
+  let memo: { start: number; rows: Uint8Array[] } | null = null;
+  const subtree = async (leaf: number) => {
+    const start = leaf - (leaf % subtreeLeaves);
+    if (memo?.start !== start) {
+      const rows = [await readExact(replica, replicaOffset + start * NODE, subtreeLeaves * NODE, replicaName)];
+      for (let r = 1; r < layout.firstStoredRow; r++) {
+        const out = new Uint8Array(rows[r - 1].length / arity);
+        poseidonHashBatch(arity, rows[r - 1], out);
+        rows.push(out);
+      }
+      memo = { start, rows };
+    }
+    return memo;
+  };
   return async (row, index, count) => {
     if (row >= layout.firstStoredRow) return stored(row, index, count);
     if (index + count > layout.widths[row]) throw new RangeError(`row ${row} has ${layout.widths[row]} nodes`);
     const span = arity ** row;
+    const first = index * span;
+    if (Math.floor(first / subtreeLeaves) === Math.floor(((index + count) * span - 1) / subtreeLeaves)) {
+      const m = await subtree(first);
+      const at = index - m.start / span;
+      return m.rows[row].slice(at * NODE, (at + count) * NODE);
+    }
     let nodes = await readExact(replica, replicaOffset + index * span * NODE, count * span * NODE, replicaName);
     for (let r = 0; r < row; r++) {
       const out = new Uint8Array(nodes.length / arity);
