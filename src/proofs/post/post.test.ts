@@ -154,6 +154,14 @@ describe('Window PoSt', () => {
     );
     const good = replicas.filter((x) => x !== deleted && x !== corrupted);
     verifyPoStVanillaOrThrow(WINDOW_2K, { randomness, proverId, sectors: good }, r.proofs);
+    // the pre-1.2 Window proof challenges by position: the rest are re-challenged without the faulty ones
+    const old = postProof('StackedDrgWindow2KiBV1');
+    const r0 = await generateWindowPoStVanilla({ proof: old, randomness, proverId, replicas });
+    assert.deepEqual(
+      r0.faults.map((f) => f.sectorId),
+      [7n, 12n],
+    );
+    verifyPoStVanillaOrThrow(old, { randomness, proverId, sectors: good }, r0.proofs);
   });
 
   it('reports short tree-r-last files and a missing p_aux', async () => {

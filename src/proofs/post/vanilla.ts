@@ -31,7 +31,7 @@ import { TreeReader } from '../inclusion/trees.js';
 import { baseTreeFileNames } from '../merkle.js';
 import { P_AUX_FILE, readPAux, readTAux, T_AUX_FILE } from '../pc2/index.js';
 import { poseidonHash2 } from '../poseidon/index.js';
-import { type PoStProofInfo, postProof, type SealProofInfo, sealProof } from '../registry.js';
+import { compareApiVersion, type PoStProofInfo, postProof, type SealProofInfo, sealProof } from '../registry.js';
 import { checkSafeCommitment, postLeafChallenges } from './challenges.js';
 
 const log = logger('post');
@@ -170,7 +170,34 @@ export async function generateWindowPoStVanilla(o: GeneratePoStOptions): Promise
   if (info.kind !== 'window') throw new RangeError(`${info.name} is not a Window PoSt proof`);
   checkSafeCommitment(o.randomness, 'randomness');
   checkSafeCommitment(o.proverId, 'prover_id');
-  const replicas = sortSectors(o.replicas);
+  let replicas = sortSectors(o.replicas);
+  const faults: { sectorId: bigint; error: string }[] = [];
+  for (;;) {
+    const results = await proveSectors(info, o.randomness, replicas, o.concurrency ?? 8);
+    const proofs: FallbackPoStSectorProof[] = [];
+    const found: { sectorId: bigint; error: string }[] = [];
+    for (const r of results) {
+      if ('error' in r) found.push(r);
+      else proofs.push(r);
+    }
+    faults.push(...found);
+    // Before API 1.2 a sector's challenges depend on its position in the proven list: once faulty sectors
+    // are dropped, the others are challenged again at their new positions (as rust's callers do by retrying).
+    if (found.length === 0 || compareApiVersion(info.apiVersion, '1.2.0') >= 0) {
+      faults.sort((a, b) => (a.sectorId < b.sectorId ? -1 : 1));
+      return { proofs, faults };
+    }
+    const bad = new Set(found.map((f) => f.sectorId));
+    replicas = replicas.filter((r) => !bad.has(r.sectorId));
+  }
+}
+
+async function proveSectors(
+  info: PoStProofInfo,
+  randomness: Uint8Array,
+  replicas: readonly PoStReplica[],
+  concurrency: number,
+): Promise<(FallbackPoStSectorProof | { sectorId: bigint; error: string })[]> {
   const results: (FallbackPoStSectorProof | { sectorId: bigint; error: string })[] = new Array(replicas.length);
   let next = 0;
   const lane = async () => {
@@ -178,7 +205,7 @@ export async function generateWindowPoStVanilla(o: GeneratePoStOptions): Promise
       const i = next++;
       const r = replicas[i];
       try {
-        results[i] = await generateSingleVanillaProof(info, r, postLeafChallenges(info, o.randomness, r.sectorId, i));
+        results[i] = await generateSingleVanillaProof(info, r, postLeafChallenges(info, randomness, r.sectorId, i));
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         log.warn({ sector: r.sectorId.toString(), error }, 'faulty sector');
@@ -186,14 +213,8 @@ export async function generateWindowPoStVanilla(o: GeneratePoStOptions): Promise
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 8, replicas.length)) }, lane));
-  const proofs: FallbackPoStSectorProof[] = [];
-  const faults: { sectorId: bigint; error: string }[] = [];
-  for (const r of results) {
-    if ('error' in r) faults.push(r);
-    else proofs.push(r);
-  }
-  return { proofs, faults };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, replicas.length)) }, lane));
+  return results;
 }
 
 /**
