@@ -1,18 +1,28 @@
 /**
  * venus-sector-manager on the devnet, as the deployment guide runs it:
  *   `--net=forcenet daemon init`, sector-manager.cfg filled in as the guide shows, `util miner create`,
- *   `util miner info`, then the daemon with the poster (started in-process through the same startDaemon that
- *   `daemon run --poster` calls, so the test can hand it a Window PoSt prover), and a scripted worker that takes
- *   one 2KiB sector through every Venus.* call — sealed for real by the proofs module (TreeD, PC1, PC2, C1; the
- *   C1 output is the devnet's seal proof, verified in full by the manager and by the chain) — to an active
- *   sector, after which the Window PoSt of its deadline lands.
+ *   `util miner info`, then `daemon run --poster` (its own process, with the Window PoSt prover it has by
+ *   default), and a scripted worker that takes two 2KiB sectors through every Venus.* call — sealed for real by
+ *   the proofs module (TreeD, PC1, PC2, C1; the C1 output is the devnet's seal proof, verified in full by the
+ *   manager and by the chain) — to active sectors, proven in one ProveCommitSectors3 so they share a partition.
  *
- * The devnet runs with `insecureAcceptPoSt` and the test's prover writes a placeholder proof: the proofs module
- * has no Window PoSt vanilla prover yet. Everything else (deadlines, partitions, ChainCommitRand) is checked.
+ * The devnet runs without any insecure flag: every Window PoSt that lands was verified in full (vanilla proofs
+ * of the challenged sectors over the chain's challenge randomness). Sector 2's sealed file is deleted before its
+ * deadline: the poster skips it (declared faulty by the PoSt) and proves sector 1; with the file back, the
+ * poster declares it recovered and the next period's PoSt proves both.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -22,7 +32,8 @@ import { bytes32ToJson, ManagerAPI, OnChainState, SubmitResult, sectorName } fro
 import { setupLogging } from '../../src/common/log.js';
 import { initHome as initDevnet, loadKeys } from '../../src/devnet/home.js';
 import { DevnetService } from '../../src/devnet/service.js';
-import { AcceptingVerifier } from '../../src/devnet/verifier.js';
+import { VanillaBackend } from '../../src/devnet/vanilla.js';
+import { ProofsVerifier } from '../../src/devnet/verifier.js';
 import {
   addressOf,
   BitField,
@@ -34,8 +45,6 @@ import {
   signWithKey,
   toBase64,
 } from '../../src/fil/index.js';
-import { type Daemon, startDaemon } from '../../src/manager/daemon.js';
-import type { WindowPoStProver } from '../../src/manager/prover.js';
 import { sealProof } from '../../src/proofs/index.js';
 import { encodeC1Output, sealCommitPhase1 } from '../../src/proofs/porep/c1.js';
 import { sealFixture } from '../../src/proofs/porep/fixture.js';
@@ -51,7 +60,7 @@ const CLI = join(ROOT, 'src/cli/venus-sector-manager.ts');
 let dir: string;
 let devnet: DevnetService;
 let keys: KeyInfo[];
-let daemon: Daemon | undefined;
+let daemon: { child: ChildProcess; log: () => string; exited: Promise<void> } | undefined;
 let stopWallet: (() => void) | undefined;
 
 function vsm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -107,6 +116,41 @@ async function startWallet(): Promise<() => void> {
   };
 }
 
+/** `daemon run --poster` in its own process; resolves once it listens, with the port it took. */
+async function startManager(): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      CLI,
+      '--home',
+      join(dir, 'vsm'),
+      '--net=forcenet',
+      'daemon',
+      'run',
+      '--poster',
+      '--listen=127.0.0.1:0',
+    ],
+    { env: { ...process.env, RUST_LOG: 'info', LOG_FORMAT: 'text' }, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    log += c;
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  daemon = { child, log: () => log, exited };
+  return until(
+    'daemon run --poster listening',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`daemon run exited ${child.exitCode}:\n${log}`);
+      const m = /daemon running\s+\{"listen":"127\.0\.0\.1:(\d+)"/.exec(log);
+      return m ? Number(m[1]) : undefined;
+    },
+    60_000,
+  );
+}
+
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000, every = 200): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -132,21 +176,27 @@ before(async () => {
         faultDeclarationCutoff: 15,
       },
     },
-    new AcceptingVerifier(),
+    new ProofsVerifier(new VanillaBackend()),
   );
   keys = loadKeys(join(dir, 'devnet'));
-  devnet = await DevnetService.start({ home: join(dir, 'devnet'), insecureAcceptPoSt: true });
+  // no insecure flag: seal proofs and Window PoSt verified in full
+  devnet = await DevnetService.start({ home: join(dir, 'devnet') });
   stopWallet = await startWallet();
 });
 
 after(async () => {
-  await daemon?.close();
+  if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) {
+    daemon.child.kill('SIGTERM');
+    const killer = setTimeout(() => daemon?.child.kill('SIGKILL'), 10_000);
+    await daemon.exited;
+    clearTimeout(killer);
+  }
   stopWallet?.();
   await devnet?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector to active, its Window PoSt lands', {
+test('daemon init, util miner create/info, daemon run --poster, two 2KiB sectors to active, their Window PoSts land (a lost sealed file skipped, then recovered)', {
   timeout: 600_000,
 }, async () => {
   // the worker key must be BLS (the miner actor's rule): use a BLS genesis account as owner and worker
@@ -184,7 +234,8 @@ test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector 
     ),
   );
 
-  // -- the guide's miner, controls, store and PoSt sender
+  // -- the guide's miner, controls, store and PoSt sender; ProveCommits batched by two (one message: both
+  //    sectors in one partition, WindowPoStPartitionSectors being 2)
   const store = join(dir, 'store');
   mkdirSync(store);
   const cfg = base
@@ -194,7 +245,7 @@ test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector 
     )
     .replace(
       '[Commitment]\n',
-      `[Commitment]\n  [Commitment.DefaultPolicy]\n    MsgConfidence = 1\n  [Commitment.Miners]\n    [Commitment.Miners.${miner}]\n      [Commitment.Miners.${miner}.Controls]\n        PreCommit = "${owner}"\n        ProveCommit = "${owner}"\n`,
+      `[Commitment]\n  [Commitment.DefaultPolicy]\n    MsgConfidence = 1\n    EnableBatchProCommit = true\n    CommitBatchThreshold = 2\n    CommitBatchMaxWait = "10m"\n  [Commitment.Miners]\n    [Commitment.Miners.${miner}]\n      [Commitment.Miners.${miner}.Controls]\n        PreCommit = "${owner}"\n        ProveCommit = "${owner}"\n`,
     )
     .replace(
       '[PersistedStore]\n',
@@ -203,50 +254,23 @@ test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector 
     .replace('[PoSt]\n', `[PoSt]\n  [PoSt.Actors]\n    [PoSt.Actors.${miner}]\n      Sender = "${owner}"\n`);
   writeFileSync(cfgFile, cfg);
 
-  // -- daemon run --poster (in-process, so the test hands it the placeholder Window PoSt prover)
-  const posts: number[] = [];
-  const prover: WindowPoStProver = {
-    async generateWindowPoSt(i) {
-      posts.push(i.sectors.length);
-      return { proofBytes: new Uint8Array(192).fill(1), faults: [] };
-    },
-    async verifyWindowPoSt() {
-      return true;
-    },
-    async checkSector() {
-      return undefined;
-    },
-  };
-  daemon = await startDaemon({
-    home: join(dir, 'vsm'),
-    listen: '127.0.0.1:0',
-    poster: true,
-    net: 'forcenet',
-    prover,
-    challengeConfidence: 2,
-    submitConfidence: 1,
-  });
-  const venus = createClient(ManagerAPI, { url: `ws://127.0.0.1:${daemon.address.port}/rpc/v0` });
+  // -- daemon run --poster: its own process, with the Window PoSt prover it has by default
+  const listen = `127.0.0.1:${await startManager()}`;
+  const venus = createClient(ManagerAPI, { url: `ws://${listen}/rpc/v0` });
   const chain = createClient(FullNodeAPI, { url: devnet.url('v1'), token: devnet.token });
   const report = async (sid: { Miner: number; Number: number }, prev: string, next: string) => {
     const r = await venus.ReportState(sid, {
-      Worker: { Instance: 'scripted', Location: join(dir, 'seal') },
+      Worker: { Instance: 'scripted', Location: join(dir, `seal-${sid.Number}`) },
       StateChange: { Prev: prev, Next: next, Event: next },
       Failure: null,
     });
     assert.equal(r?.Finalized, false);
   };
+  const proof = sealProof('StackedDrg2KiBV1_1');
 
-  try {
-    await venus.WorkerPing({
-      Name: 'scripted',
-      Dest: '127.0.0.1:17890',
-      Version: 'test',
-      Summary: { Threads: 1, Empty: 0, Paused: 0, Running: 1, Waiting: 0, Errors: 0 },
-    });
-    const sector = await venus.AllocateSector({ AllowedMiners: null, AllowedProofTypes: null });
-    assert.deepEqual(sector, { ID: { Miner: miner, Number: 1 }, ProofType: 5 });
-    const sid = sector!.ID;
+  /** The scripted worker: one allocated sector sealed for real, persisted, and its proof accepted. */
+  const sealSector = async (sector: { ID: { Miner: number; Number: number }; ProofType: number }) => {
+    const sid = sector.ID;
     await report(sid, 'Empty', 'Allocated');
     assert.equal(await venus.AcquireDeals(sid, { MaxDeals: null, MinUsedSpace: null }), null);
     await report(sid, 'Allocated', 'DealsAcquired');
@@ -254,10 +278,9 @@ test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector 
     await report(sid, 'TreeDBuilt', 'TicketAssigned');
 
     // seal a CC sector for real with the chain's ticket
-    const proof = sealProof('StackedDrg2KiBV1_1');
     const fixture = await sealFixture({
       proof,
-      dir: join(dir, 'seal'),
+      dir: join(dir, `seal-${sid.Number}`),
       parentDir: join(dir, 'parents'),
       data: new Uint8Array(2048),
       proverId: proverIdFromActorId(miner),
@@ -265,8 +288,8 @@ test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector 
       ticket: randomnessToFr32(fromBase64(ticket.Ticket)),
     });
     const pre = { CommR: bytes32ToJson(fixture.commR), CommD: bytes32ToJson(fixture.commD), Ticket: ticket };
-    assert.deepEqual(await venus.SubmitPreCommit(sector!, pre, false), { Res: SubmitResult.Accepted, Desc: null });
-    assert.deepEqual(await venus.SubmitPreCommit(sector!, pre, false), { Res: SubmitResult.Accepted, Desc: null });
+    assert.deepEqual(await venus.SubmitPreCommit(sector, pre, false), { Res: SubmitResult.Accepted, Desc: null });
+    assert.deepEqual(await venus.SubmitPreCommit(sector, pre, false), { Res: SubmitResult.Accepted, Desc: null });
     await report(sid, 'PC2Done', 'PCSubmitted');
     await until('PreCommit landed', async () => {
       const r = await venus.PollPreCommitState(sid);
@@ -308,76 +331,134 @@ test('daemon init, util miner create/info, daemon run --poster, one 2KiB sector 
       commD: fixture.commD,
       commR: fixture.commR,
     });
-    const proofB64 = toBase64(encodeC1Output(c1));
     assert.equal(
       (await venus.SubmitProof(sid, { Proof: toBase64(new Uint8Array(10)) }, false)).Res,
       SubmitResult.Rejected,
     );
-    assert.deepEqual(await venus.SubmitProof(sid, { Proof: proofB64 }, false), {
+    assert.deepEqual(await venus.SubmitProof(sid, { Proof: toBase64(encodeC1Output(c1)) }, false), {
       Res: SubmitResult.Accepted,
       Desc: null,
     });
     await report(sid, 'C2Done', 'ProofSubmitted');
-    await until('ProveCommit landed', async () => {
-      const r = await venus.PollProofState(sid);
-      assert.ok(
-        [OnChainState.Pending, OnChainState.Packed, OnChainState.Landed].includes(r.State as never),
-        JSON.stringify(r),
-      );
-      return r.State === OnChainState.Landed ? r : undefined;
-    });
-    const active = await chain.StateSectorGetInfo(minerAddr, sid.Number, null);
-    assert.equal(active?.SealedCID['/'].startsWith('bagboea4b5abc'), true);
-    await venus.ReportFinalized(sid);
-    assert.deepEqual(
-      await venus.ReportState(sid, {
-        Worker: { Instance: 'scripted', Location: '' },
-        StateChange: { Prev: 'Finished', Next: 'Finished', Event: 'Finish' },
-        Failure: null,
-      }),
-      {
-        Id: sid,
-        Finalized: true,
-        AbortReason: null,
-      },
-    );
+  };
 
-    // -- the Window PoSt of the sector's deadline lands
-    const loc = await chain.StateSectorPartition(minerAddr, sid.Number, null);
-    assert.ok(loc);
-    await until(
-      `Window PoSt of deadline ${loc.Deadline}`,
-      async () => {
-        const dls = await chain.StateMinerDeadlines(minerAddr, null);
-        return BitField.fromJSON(dls[loc.Deadline]!.PostSubmissions).has(loc.Partition) ? true : undefined;
-      },
-      300_000,
-      500,
-    );
-    assert.ok(posts.length > 0);
-    const parts = await chain.StateMinerPartitions(minerAddr, loc.Deadline, null);
-    assert.equal(BitField.fromJSON(parts![loc.Partition]!.FaultySectors).count(), 0, 'no fault');
-
-    // -- operator tools against the running daemon
-    const listen = `127.0.0.1:${daemon.address.port}`;
-    const list = await vsm(['util', 'sealer', 'sectors', 'list', '--offline', `--listen=${listen}`]);
-    assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`${name}\\s+5\\s+Finalized`));
-    const workers = await vsm(['util', 'worker', 'list', `--listen=${listen}`]);
-    assert.match(workers.stdout, /scripted\s+127\.0\.0\.1:17890/);
-    const find = await vsm(['util', 'storage', 'find', minerAddr, '1', `--listen=${listen}`]);
-    assert.match(find.stdout, new RegExp(`SealedFile: store-${minerAddr}`));
-    const check = await vsm([
+  const partitionOf = async (dl: number, p: number) => {
+    const parts = await chain.StateMinerPartitions(minerAddr, dl, null);
+    const part = parts?.[p];
+    assert.ok(part, `deadline ${dl} partition ${p}`);
+    return {
+      faulty: BitField.fromJSON(part.FaultySectors).toArray(),
+      recovering: BitField.fromJSON(part.RecoveringSectors).toArray(),
+      active: BitField.fromJSON(part.ActiveSectors).toArray(),
+    };
+  };
+  const provingCheck = async (deadline: number, extra: string[] = []) => {
+    const r = await vsm([
       '--net=forcenet',
       'util',
       'sealer',
       'proving',
       'check',
-      String(loc.Deadline),
+      String(deadline),
       `--listen=${listen}`,
+      ...extra,
     ]);
-    assert.equal(check.code, 0, check.stderr);
-    assert.match(check.stdout, new RegExp(`${loc.Deadline}\\s+${loc.Partition}\\s+1\\s+good`));
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+
+  try {
+    await venus.WorkerPing({
+      Name: 'scripted',
+      Dest: '127.0.0.1:17890',
+      Version: 'test',
+      Summary: { Threads: 1, Empty: 0, Paused: 0, Running: 2, Waiting: 0, Errors: 0 },
+    });
+    const sectors: { ID: { Miner: number; Number: number }; ProofType: number }[] = [];
+    for (const n of [1, 2]) {
+      const sector = await venus.AllocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+      assert.deepEqual(sector, { ID: { Miner: miner, Number: n }, ProofType: 5 });
+      sectors.push(sector!);
+    }
+    await Promise.all(sectors.map(sealSector));
+    for (const { ID: sid } of sectors) {
+      await until('ProveCommit landed', async () => {
+        const r = await venus.PollProofState(sid);
+        assert.ok(
+          [OnChainState.Pending, OnChainState.Packed, OnChainState.Landed].includes(r.State as never),
+          JSON.stringify(r),
+        );
+        return r.State === OnChainState.Landed ? r : undefined;
+      });
+    }
+    const [s1, s2] = sectors.map((s) => s.ID) as [{ Miner: number; Number: number }, { Miner: number; Number: number }];
+
+    // -- sector 2 loses its sealed file before its partition's Window PoSt
+    const sealed2 = join(store, 'sealed', sectorName(s2));
+    renameSync(sealed2, `${sealed2}.away`);
+
+    for (const { ID: sid } of sectors) {
+      const active = await chain.StateSectorGetInfo(minerAddr, sid.Number, null);
+      assert.equal(active?.SealedCID['/'].startsWith('bagboea4b5abc'), true);
+      await venus.ReportFinalized(sid);
+      assert.deepEqual(
+        await venus.ReportState(sid, {
+          Worker: { Instance: 'scripted', Location: '' },
+          StateChange: { Prev: 'Finished', Next: 'Finished', Event: 'Finish' },
+          Failure: null,
+        }),
+        { Id: sid, Finalized: true, AbortReason: null },
+      );
+    }
+    const loc = await chain.StateSectorPartition(minerAddr, s1.Number, null);
+    assert.ok(loc);
+    assert.deepEqual(await chain.StateSectorPartition(minerAddr, s2.Number, null), loc, 'one partition');
+
+    // -- the deadline's Window PoSt skips sector 2 (declared faulty) and proves sector 1, verified in full by the
+    //    chain. (A missed PoSt would have made both faulty.)
+    await until(
+      `sector 2 skipped in the Window PoSt of deadline ${loc.Deadline}`,
+      async () => ((await partitionOf(loc.Deadline, loc.Partition)).faulty.length > 0 ? true : undefined),
+      300_000,
+      500,
+    );
+    assert.deepEqual((await partitionOf(loc.Deadline, loc.Partition)).faulty, [2], 'only the lost sector is faulty');
+    const logged = (re: RegExp) => re.test(daemon!.log());
+    assert.ok(logged(/window post generated.*"skipped":\[2\]/), 'the poster skipped sector 2');
+    assert.ok(logged(/prover\s+window post vanilla proofs generated\s+\{"miner":\d+,"sectors":1\}/), 'real prover');
+
+    // `util sealer proving check`: the poster's checks, through the daemon
+    const check = await provingCheck(loc.Deadline);
+    assert.match(check, new RegExp(`${loc.Deadline}\\s+${loc.Partition}\\s+1\\s+good`));
+    assert.match(check, new RegExp(`${loc.Deadline}\\s+${loc.Partition}\\s+2\\s+bad \\(sealed file .*ENOENT\\)`));
+
+    // -- the file comes back: recovery declared two deadlines ahead, the next period's PoSt proves both
+    renameSync(`${sealed2}.away`, sealed2);
+    const strict = await provingCheck(loc.Deadline, ['--slow']);
+    assert.match(strict, new RegExp(`${loc.Deadline}\\s+${loc.Partition}\\s+1\\s+good`));
+    assert.match(strict, new RegExp(`${loc.Deadline}\\s+${loc.Partition}\\s+2\\s+good`), 'a vanilla proof each');
+    await until(
+      `sector 2 recovered in the Window PoSt of deadline ${loc.Deadline}`,
+      async () => {
+        const p = await partitionOf(loc.Deadline, loc.Partition);
+        return p.faulty.length === 0 && p.recovering.length === 0 ? true : undefined;
+      },
+      300_000,
+      500,
+    );
+    assert.deepEqual((await partitionOf(loc.Deadline, loc.Partition)).active, [1, 2]);
+    assert.ok(logged(/declared faults recovered.*"sectors":\[2\]/), 'recovery declared');
+    assert.ok(logged(/prover\s+window post vanilla proofs generated\s+\{"miner":\d+,"sectors":2\}/), 'both proven');
+    assert.ok(!logged(/window post does not verify|window post submission failed/), 'every Window PoSt verified');
+
+    // -- operator tools against the running daemon
+    const list = await vsm(['util', 'sealer', 'sectors', 'list', '--offline', `--listen=${listen}`]);
+    assert.equal(list.code, 0, list.stderr);
+    for (const sid of [s1, s2]) assert.match(list.stdout, new RegExp(`${sectorName(sid)}\\s+5\\s+Finalized`));
+    const workers = await vsm(['util', 'worker', 'list', `--listen=${listen}`]);
+    assert.match(workers.stdout, /scripted\s+127\.0\.0\.1:17890/);
+    const find = await vsm(['util', 'storage', 'find', minerAddr, '1', `--listen=${listen}`]);
+    assert.match(find.stdout, new RegExp(`SealedFile: store-${minerAddr}`));
   } finally {
     await venus.close();
     await chain.close();
