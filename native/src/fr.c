@@ -257,6 +257,69 @@ static inline void fr_mul_adx(fr_t *r, const fr_t *a, const fr_t *b) {
   r->v[3] = t2;
 }
 
+/*
+ * Sums of products with one reduction (dense matrix rows, the sparse rounds' first row): each product is
+ * added unreduced to a 9-limb accumulator (t products of values < r stay below t*r^2 < 2^516), then a single
+ * Montgomery reduction and a short final reduction replace t reductions and t modular additions.
+ */
+typedef struct {
+  uint64_t v[9];
+} fr_acc_t;
+
+/* acc += a * b (512-bit schoolbook product: mulx rows with adcx/adox, then an add chain into acc) */
+static inline void fr_acc_mul_adx(fr_acc_t *acc, const fr_t *a, const fr_t *b) {
+  uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi, z;
+  __asm__("xorl %k[t0], %k[t0]\n\txorl %k[t1], %k[t1]\n\txorl %k[t2], %k[t2]\n\txorl %k[t3], %k[t3]\n\t"
+          "xorl %k[t4], %k[t4]\n\txorl %k[t5], %k[t5]\n\txorl %k[t6], %k[t6]\n\txorl %k[t7], %k[t7]\n\t"
+          "movq 0(%[b]), %%rdx\n\t" FR_ADX_MAC4("%[a]", t0, t1, t2, t3, t4)  //
+          "movq 8(%[b]), %%rdx\n\t" FR_ADX_MAC4("%[a]", t1, t2, t3, t4, t5)  //
+          "movq 16(%[b]), %%rdx\n\t" FR_ADX_MAC4("%[a]", t2, t3, t4, t5, t6) //
+          "movq 24(%[b]), %%rdx\n\t" FR_ADX_MAC4("%[a]", t3, t4, t5, t6, t7)
+          : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5),
+            [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z)
+          : [a] "r"(a->v), [b] "r"(b->v), "m"(*a), "m"(*b)
+          : "rdx", "cc");
+  (void)lo;
+  (void)hi;
+  (void)z;
+  __asm__("addq %[t0], 0(%[acc])\n\tadcq %[t1], 8(%[acc])\n\tadcq %[t2], 16(%[acc])\n\t"
+          "adcq %[t3], 24(%[acc])\n\tadcq %[t4], 32(%[acc])\n\tadcq %[t5], 40(%[acc])\n\t"
+          "adcq %[t6], 48(%[acc])\n\tadcq %[t7], 56(%[acc])\n\tadcq $0, 64(%[acc])"
+          : "+m"(*acc)
+          : [acc] "r"(acc->v), [t0] "r"(t0), [t1] "r"(t1), [t2] "r"(t2), [t3] "r"(t3), [t4] "r"(t4), [t5] "r"(t5),
+            [t6] "r"(t6), [t7] "r"(t7)
+          : "cc");
+}
+
+/* Carries of both chains (CF, OF) from limb T into the limbs above it */
+#define FR_ADX_RIPPLE(T) "adcxq %[z], %[" #T "]\n\tadoxq %[z], %[" #T "]\n\t"
+
+/* Montgomery reduction of the accumulator: returns acc * R^-1 as 5 limbs (< (t*r/R + 1) r, at most 18 r). */
+static inline void fr_acc_redc_adx(uint64_t out[5], const fr_acc_t *acc) {
+  uint64_t c0 = acc->v[0], c1 = acc->v[1], c2 = acc->v[2], c3 = acc->v[3], c4 = acc->v[4], c5 = acc->v[5],
+           c6 = acc->v[6], c7 = acc->v[7], c8 = acc->v[8], lo, hi, z;
+  __asm__("movq %[c0], %%rdx\n\timulq 32(%[p]), %%rdx\n\t" FR_ADX_MAC4("%[p]", c0, c1, c2, c3, c4)
+              FR_ADX_RIPPLE(c5) FR_ADX_RIPPLE(c6) FR_ADX_RIPPLE(c7) FR_ADX_RIPPLE(c8)     //
+          "movq %[c1], %%rdx\n\timulq 32(%[p]), %%rdx\n\t" FR_ADX_MAC4("%[p]", c1, c2, c3, c4, c5)
+              FR_ADX_RIPPLE(c6) FR_ADX_RIPPLE(c7) FR_ADX_RIPPLE(c8)                       //
+          "movq %[c2], %%rdx\n\timulq 32(%[p]), %%rdx\n\t" FR_ADX_MAC4("%[p]", c2, c3, c4, c5, c6)
+              FR_ADX_RIPPLE(c7) FR_ADX_RIPPLE(c8)                                         //
+          "movq %[c3], %%rdx\n\timulq 32(%[p]), %%rdx\n\t" FR_ADX_MAC4("%[p]", c3, c4, c5, c6, c7)
+              FR_ADX_RIPPLE(c8)
+          : [c0] "+&r"(c0), [c1] "+&r"(c1), [c2] "+&r"(c2), [c3] "+&r"(c3), [c4] "+&r"(c4), [c5] "+&r"(c5),
+            [c6] "+&r"(c6), [c7] "+&r"(c7), [c8] "+&r"(c8), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z)
+          : [p] "r"(FR_P_INV), "m"(FR_P_INV)
+          : "rdx", "cc");
+  (void)lo;
+  (void)hi;
+  (void)z;
+  out[0] = c4;
+  out[1] = c5;
+  out[2] = c6;
+  out[3] = c7;
+  out[4] = c8;
+}
+
 #include <cpuid.h>
 static int cpu_has_adx(void) {
   unsigned a, b, c, d;
@@ -266,6 +329,63 @@ static int cpu_has_adx(void) {
 #else
 static int cpu_has_adx(void) { return 0; }
 #define fr_mul_adx fr_mul
+#endif
+
+/* k*r for k < 64, as 5 limbs: the final reduction of a sum of products (filled when the module loads) */
+static uint64_t FR_KP[64][5];
+__attribute__((constructor)) static void fr_init_kp(void) {
+  const uint64_t p[4] = {P0, P1, P2, P3};
+  for (int k = 0; k < 64; k++) {
+    u128 c = 0;
+    for (int i = 0; i < 4; i++) {
+      c += (u128)p[i] * (uint64_t)k;
+      FR_KP[k][i] = (uint64_t)c;
+      c >>= 64;
+    }
+    FR_KP[k][4] = (uint64_t)c;
+  }
+}
+
+/* v (5 limbs, < 64 r) mod r: subtract floor(v / 2^255) * r twice (each leaves < 2^255 + q(2^255 - r)), then
+   once more r if needed. floor(v / 2^255) <= v / r because r < 2^255, so nothing goes negative. */
+static inline void fr_reduce_wide(fr_t *r, uint64_t v[5]) {
+  for (int round = 0; round < 2; round++) {
+    const uint64_t q = (v[4] << 1) | (v[3] >> 63);
+    const uint64_t *kp = FR_KP[q & 63];
+    u128 d;
+    uint64_t borrow = 0;
+    for (int i = 0; i < 5; i++) {
+      d = (u128)v[i] - kp[i] - borrow;
+      v[i] = (uint64_t)d;
+      borrow = (uint64_t)(d >> 64) & 1;
+    }
+  }
+  fr_reduce_once(r, v[0], v[1], v[2], v[3]);
+}
+
+/* sum_j m[j] * s[j] mod r, for n <= POSEIDON_MAX_T terms */
+typedef void (*fr_dot_fn)(fr_t *r, const fr_t *m, const fr_t *s, int n);
+
+static inline void fr_dot_generic(fr_t *r, const fr_t *m, const fr_t *s, int n) {
+  fr_t acc, p;
+  fr_mul(&acc, &m[0], &s[0]);
+  for (int j = 1; j < n; j++) {
+    fr_mul(&p, &m[j], &s[j]);
+    fr_add(&acc, &acc, &p);
+  }
+  *r = acc;
+}
+
+#if defined(__x86_64__)
+static inline void fr_dot_adx(fr_t *r, const fr_t *m, const fr_t *s, int n) {
+  fr_acc_t acc = {{0}};
+  uint64_t v[5];
+  for (int j = 0; j < n; j++) fr_acc_mul_adx(&acc, &m[j], &s[j]);
+  fr_acc_redc_adx(v, &acc);
+  fr_reduce_wide(r, v);
+}
+#else
+#define fr_dot_adx fr_dot_generic
 #endif
 
 typedef void (*fr_mul_fn)(fr_t *r, const fr_t *a, const fr_t *b);
@@ -303,23 +423,14 @@ typedef struct {
 } poseidon_t;
 
 /* new = M * s for a dense t x t matrix */
-FR_INLINE void dense_mul_with(fr_mul_fn mul, fr_t *s, const fr_t *m, int t) {
+FR_INLINE void dense_mul_with(fr_dot_fn dot, fr_t *s, const fr_t *m, int t) {
   fr_t out[POSEIDON_MAX_T];
-  for (int i = 0; i < t; i++) {
-    const fr_t *row = m + (size_t)i * t;
-    fr_t acc, p;
-    mul(&acc, &row[0], &s[0]);
-    for (int j = 1; j < t; j++) {
-      mul(&p, &row[j], &s[j]);
-      fr_add(&acc, &acc, &p);
-    }
-    out[i] = acc;
-  }
+  for (int i = 0; i < t; i++) dot(&out[i], m + (size_t)i * t, s, t);
   memcpy(s, out, sizeof(fr_t) * (size_t)t);
 }
 
 /* Pre-processed permutation (TypeScript reference: optimizedPermute in src/proofs/poseidon/permutation.ts). */
-FR_INLINE void poseidon_permute_with(fr_mul_fn mul, const poseidon_t *c, fr_t *s) {
+FR_INLINE void poseidon_permute_with(fr_mul_fn mul, fr_dot_fn dot, const poseidon_t *c, fr_t *s) {
   const int t = c->t, half = c->rf / 2, rp = c->rp;
   const fr_t *k = c->rc;
   for (int i = 0; i < t; i++) fr_add(&s[i], &s[i], k++);
@@ -328,7 +439,7 @@ FR_INLINE void poseidon_permute_with(fr_mul_fn mul, const poseidon_t *c, fr_t *s
       fr_pow5_with(mul, &s[i]);
       fr_add(&s[i], &s[i], k++);
     }
-    dense_mul_with(mul, s, r == half - 1 ? c->pre : c->mds, t);
+    dense_mul_with(dot, s, r == half - 1 ? c->pre : c->mds, t);
   }
   const fr_t *sp = c->sparse;
   for (int p = 0; p < rp; p++, sp += 2 * t - 1) {
@@ -336,11 +447,8 @@ FR_INLINE void poseidon_permute_with(fr_mul_fn mul, const poseidon_t *c, fr_t *s
     fr_t x0 = s[0], acc, q;
     fr_pow5_with(mul, &x0);
     fr_add(&x0, &x0, k++);
-    mul(&acc, &sp[0], &x0);
-    for (int j = 1; j < t; j++) {
-      mul(&q, &sp[j], &s[j]);
-      fr_add(&acc, &acc, &q);
-    }
+    s[0] = x0;
+    dot(&acc, sp, s, t);
     const fr_t *col = sp + t;
     for (int i = 1; i < t; i++) {
       mul(&q, &col[i - 1], &x0);
@@ -354,7 +462,7 @@ FR_INLINE void poseidon_permute_with(fr_mul_fn mul, const poseidon_t *c, fr_t *s
       fr_pow5_with(mul, &s[i]);
       if (!last) fr_add(&s[i], &s[i], k++);
     }
-    dense_mul_with(mul, s, c->mds, t);
+    dense_mul_with(dot, s, c->mds, t);
   }
 }
 
@@ -362,18 +470,18 @@ FR_INLINE void poseidon_permute_with(fr_mul_fn mul, const poseidon_t *c, fr_t *s
  * One hash: state = [tag, inputs...] (inputs[i] = canonical bytes at in[i]), permute, out = state[1].
  * Returns -1, or the index of the first input that is not canonical. Instantiated once per multiplier.
  */
-#define FR_DEFINE_HASH(name, mul)                                                                  \
+#define FR_DEFINE_HASH(name, mul, dot)                                                             \
   static __attribute__((noinline)) int name(const poseidon_t *c, const uint8_t *const *in, uint8_t *out) { \
     fr_t s[POSEIDON_MAX_T];                                                                        \
     s[0] = *c->tag;                                                                                \
     for (int i = 0; i < c->t - 1; i++)                                                             \
       if (!fr_load_with(mul, &s[i + 1], in[i])) return i;                                          \
-    poseidon_permute_with(mul, c, s);                                                              \
+    poseidon_permute_with(mul, dot, c, s);                                                         \
     fr_store_with(mul, out, &s[1]);                                                                \
     return -1;                                                                                     \
   }
-FR_DEFINE_HASH(poseidon_one_generic, fr_mul)
-FR_DEFINE_HASH(poseidon_one_adx, fr_mul_adx)
+FR_DEFINE_HASH(poseidon_one_generic, fr_mul, fr_dot_generic)
+FR_DEFINE_HASH(poseidon_one_adx, fr_mul_adx, fr_dot_adx)
 
 typedef int (*poseidon_one_fn)(const poseidon_t *c, const uint8_t *const *in, uint8_t *out);
 
