@@ -112,6 +112,12 @@ export type FailureLevel = 'Temporary' | 'Permanent' | 'Abort' | 'Critical';
 export interface AllocateSectorSpec {
   AllowedMiners: ActorID[] | null;
   AllowedProofTypes: RegisteredSealProof[] | null;
+  /**
+   * Extension (not in damocles; a Go manager ignores it): the seal store asking. A manager that knows it
+   * answers with the sector it already allocated to that store if the store never reported it (the worker
+   * died between the allocation and saving it), so a crash at that instant skips no sector number.
+   */
+  Worker?: WorkerIdentifier;
 }
 
 export interface AllocatedSector {

@@ -10,6 +10,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AllocatedSector,
+  type AllocateSectorSpec,
   OnChainState,
   type PreCommitOnChainInfo,
   type ReportStateReq,
@@ -42,6 +43,8 @@ export const FakeSealerAPI = defineApi('Venus', {
 
 export interface FakeSector {
   allocated: AllocatedSector;
+  /** "instance|location" of the seal store it was allocated to. */
+  allocatedTo: string | null;
   ticket: { Ticket: string; Epoch: number } | null;
   pre: PreCommitOnChainInfo | null;
   prePolls: number;
@@ -70,6 +73,8 @@ export class FakeManager {
   /** method → errors to throw on its next calls (RpcError: a temporary failure for the worker). */
   failures = new Map<string, (() => Error)[]>();
   calls: string[] = [];
+  /** Allocate the next sector but lose the answer (a crash between allocation and the worker's save). */
+  loseNextAllocation = false;
   /** Called on every ReportState, before it answers (tests snapshot the worker's files here). */
   onReport: ((sid: SectorID, req: ReportStateReq) => void) | null = null;
   private server: RpcServer | null = null;
@@ -115,26 +120,48 @@ export class FakeManager {
     this.server = null;
   }
 
+  private newSector(allocated: AllocatedSector, w: AllocateSectorSpec['Worker']): FakeSector {
+    return {
+      allocated,
+      allocatedTo: w ? `${w.Instance}|${w.Location}` : null,
+      ticket: null,
+      pre: null,
+      prePolls: 0,
+      persisted: null,
+      seed: null,
+      proof: null,
+      proofPolls: 0,
+      finalized: false,
+      abortReason: null,
+      states: [],
+    };
+  }
+
   private impl() {
     return {
-      AllocateSector: () => {
+      AllocateSector: (spec: AllocateSectorSpec) => {
         this.hit('AllocateSector');
+        // re-offer what this seal store was given and never reported (the AllocateSectorSpec.Worker extension)
+        const w = spec.Worker;
+        if (w) {
+          for (const s of this.sectors.values()) {
+            if (s.allocatedTo === `${w.Instance}|${w.Location}` && s.states.length === 0 && !s.finalized) {
+              return s.allocated;
+            }
+          }
+        }
+        if (this.loseNextAllocation) {
+          // the answer is lost on the way (as if the worker died before saving it)
+          this.loseNextAllocation = false;
+          this.remaining--;
+          const allocated = { ID: { Miner: this.miner, Number: this.nextNumber++ }, ProofType: this.proofType };
+          this.sectors.set(allocated.ID.Number, this.newSector(allocated, w));
+          throw new RpcError(1, 'connection reset while answering');
+        }
         if (this.remaining <= 0) return null;
         this.remaining--;
         const allocated = { ID: { Miner: this.miner, Number: this.nextNumber++ }, ProofType: this.proofType };
-        this.sectors.set(allocated.ID.Number, {
-          allocated,
-          ticket: null,
-          pre: null,
-          prePolls: 0,
-          persisted: null,
-          seed: null,
-          proof: null,
-          proofPolls: 0,
-          finalized: false,
-          abortReason: null,
-          states: [],
-        });
+        this.sectors.set(allocated.ID.Number, this.newSector(allocated, w));
         return allocated;
       },
       AcquireDeals: (sid: SectorID) => {

@@ -214,6 +214,20 @@ describe('sealing thread', () => {
     }
   });
 
+  it('an allocation whose answer is lost is handed back to the same seal store: no number skipped', async () => {
+    const s = await setup({ sectors: 2 });
+    try {
+      s.mgr.loseNextAllocation = true;
+      const t = await s.newThread();
+      await until('sector 1 finalized', () => s.mgr.sectors.get(1)?.finalized === true);
+      await until('sector 2 finalized', () => s.mgr.sectors.get(2)?.finalized === true);
+      assert.equal(s.mgr.nextNumber, 3);
+      assert.equal(t.info().last_error, null);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('retries temporary manager failures, and an unreachable manager, then carries on', async () => {
     const s = await setup({ sectors: 1, maxRetries: 5 });
     try {

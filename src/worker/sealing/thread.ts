@@ -530,6 +530,8 @@ export class SealingThread {
       a = await this.deps.manager.AllocateSector({
         AllowedMiners: s.allowedMiners,
         AllowedProofTypes: s.allowedProofTypes,
+        // lets the manager hand back a sector allocated to this store whose allocation we never saved
+        Worker: { Instance: this.deps.instance, Location: this.cfg.location },
       });
     } catch (err) {
       // damocles: an RPC error here is just "no task yet"; keep it visible in `worker list`
