@@ -129,6 +129,13 @@ stable_wait = "120s"
       start();
     }
     await until('both sectors finalized', done, 240_000);
+    // the worker wipes a store right after ReportFinalized returns
+    const wiped = async () => (await Promise.all(stores.map((s) => readdir(join(s, 'data'))))).every((d) => !d.length);
+    let clean = false;
+    for (let i = 0; i < 500 && !clean; i++) {
+      clean = await wiped();
+      if (!clean) await new Promise((r) => setTimeout(r, 20));
+    }
   } finally {
     if (child && (child as ChildProcess).exitCode === null) process.kill(-(child as ChildProcess).pid!, 'SIGKILL');
     await exited;
