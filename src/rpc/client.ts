@@ -557,6 +557,8 @@ class WsClient implements RpcClient {
         throw new RpcConnectionError(`${method}: ${why}`, { cause: err });
       }
     }
+    // the caller may have given up while we were connecting: its abort event has fired already
+    if (opts.signal?.aborted) throw new RpcError(ErrorCode.Timeout, `${method}: cancelled`);
     const id = this.nextId++;
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
