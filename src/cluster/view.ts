@@ -136,8 +136,12 @@ export function renderLines(meta: ViewMeta, snap: Snapshot, elapsedOf: (t: Threa
   lines.push(
     `sectors   ${snap.sectors ? formatStates(snap.sectors) : snap.errors.manager ? `manager unavailable: ${snap.errors.manager}` : '…'}`,
   );
-  lines.push('threads');
   if (snap.threads?.length) {
+    lines.push(
+      'threads',
+      `  ${'#'.padStart(2)} ${'store'.padEnd(8)} ${'sector'.padEnd(14)} ${'thread'.padEnd(8)} ${'stage'.padEnd(18)} ` +
+        `${'progress'.padEnd(16)} ${'elapsed'.padStart(7)}`,
+    );
     for (const t of snap.threads) {
       const p = progressOf(t.jobState);
       lines.push(
@@ -147,6 +151,7 @@ export function renderLines(meta: ViewMeta, snap: Snapshot, elapsedOf: (t: Threa
       );
     }
   } else {
+    lines.push('threads');
     lines.push(
       `  ${snap.errors.worker ? `worker unavailable: ${snap.errors.worker}` : snap.threads ? 'no threads' : '…'}`,
     );
@@ -276,7 +281,7 @@ class LineView implements View {
     // what changed, keyed by the line's first word (threads by index)
     const next = new Map<string, string>();
     for (const l of lines) {
-      if (l === 'threads') continue;
+      if (l === 'threads' || /^\s+# /.test(l)) continue;
       const threadMatch = /^\s+(\d+) /.exec(l);
       const key = threadMatch ? `thread ${threadMatch[1]}` : (l.split(/\s+/)[0] ?? l);
       // the height changes every epoch: report it with the heartbeat only
