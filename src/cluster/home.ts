@@ -88,6 +88,8 @@ export interface ClusterState {
   owner?: string;
   /** Miner actor id, e.g. "t01000". */
   miner?: string;
+  /** Daemons running now (cleared at a clean stop): a rerun after the runner was killed stops these first. */
+  pids?: Record<string, number>;
   createdAt: string;
 }
 
@@ -193,13 +195,55 @@ export async function choosePorts(base: Partial<ClusterPorts> = {}): Promise<Clu
   return out;
 }
 
+/** The command line of a live process, or undefined (gone, or not ours to read). */
+function cmdlineOf(pid: number): string | undefined {
+  try {
+    // a zombie (exited, not yet reaped by its new parent) has an empty command line: gone for our purpose
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Daemons of this home left running by an earlier runner that was killed (kill -9, a crash): stopped here, so
+ * the rerun can take their ports. A pid counts only if it is alive and its command line names this home.
+ * Returns what was stopped ("devnet (pid 123)").
+ */
+export async function stopLeftovers(p: ClusterPaths, s: ClusterState): Promise<string[]> {
+  const stopped: string[] = [];
+  for (const [name, pid] of Object.entries(s.pids ?? {})) {
+    const cmd = cmdlineOf(pid);
+    if (!cmd?.includes(p.home)) continue;
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // gone
+        }
+      }
+    };
+    signal('SIGTERM');
+    const until = Date.now() + 10_000;
+    while (cmdlineOf(pid) !== undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    if (cmdlineOf(pid) !== undefined) signal('SIGKILL');
+    stopped.push(`${name} (pid ${pid})`);
+  }
+  s.pids = {};
+  saveState(p, s);
+  return stopped;
+}
+
 /** On resume, the recorded ports must be free (a program of this home still running would hold one). */
 export async function checkPortsFree(ports: ClusterPorts): Promise<void> {
   for (const [name, port] of Object.entries(ports)) {
     if (await portBusy(port)) {
       throw new UserError(
-        `port ${port} (${name}) is in use: is a ${name} of this cluster still running from an earlier run? ` +
-          `Stop it (see ${name}.log for its pid) or use another --home`,
+        `port ${port} (${name}) is in use by another program; stop it or use another --home (a new home picks ` +
+          'free ports)',
       );
     }
   }

@@ -1,10 +1,12 @@
 // The cluster runner end to end against fake programs (testdata/fake-program.mjs): the guide's commands in
 // order, resume, a program that dies, a command not implemented yet. The real programs run in test/e2e.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../common/cli.js';
 import { setupLogging } from '../common/log.js';
@@ -39,6 +41,15 @@ function options(home: string, env: NodeJS.ProcessEnv = {}, extra: Partial<Clust
     env: { FAKE_CALLS: join(home, 'calls.txt'), ...env },
     ...extra,
   };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function calls(home: string): string[] {
@@ -121,6 +132,39 @@ describe('cluster runner', () => {
       assert.match(e.message, /holds a 2KiB miner \(t01000\); run with --sector-size 2KiB, or use another --home/);
       return true;
     });
+  });
+
+  test('after the runner was killed (kill -9), a rerun stops the daemons it left and resumes', async () => {
+    const home = join(root, 'orphans');
+    const script = join(root, 'orphan-runner.mts');
+    const runnerPath = fileURLToPath(new URL('./runner.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { runCluster } from ${JSON.stringify(runnerPath)};
+const o = JSON.parse(process.argv[2]);
+await runCluster(o);
+`,
+    );
+    const o = options(home, {}, { until: undefined });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(o)], { stdio: 'ignore' });
+    let state: { steps: string[]; pids?: Record<string, number> } = { steps: [] };
+    const t0 = Date.now();
+    while (Object.keys(state.pids ?? {}).length < 4 || !state.steps.includes('worker-stores')) {
+      assert.ok(Date.now() - t0 < 30_000, 'the first runner did not start its daemons');
+      await sleep(100);
+      try {
+        state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+      } catch {
+        // not written yet
+      }
+    }
+    await sleep(300); // the worker's readiness
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const left = Object.values(state.pids!);
+    assert.ok(left.every(alive), 'the daemons outlive a killed runner');
+    assert.equal(await runCluster(options(home)), 0);
+    assert.ok(!left.some(alive), 'the rerun stopped the leftovers');
   });
 
   test('a program that dies during setup is reported with the tail of its log; the others are stopped', async () => {

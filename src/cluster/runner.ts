@@ -30,6 +30,7 @@ import {
   logFile,
   markDone,
   saveState,
+  stopLeftovers,
   walletPassword,
 } from './home.js';
 import { Prober, type ProbeTargets, rpcCall } from './probe.js';
@@ -198,6 +199,10 @@ export class ClusterRunner {
     } finally {
       view?.stop();
       await this.sup.stopAll();
+      if (this.state) {
+        this.state.pids = {};
+        saveState(this.paths, this.state);
+      }
       unhook();
       process.off('exit', onExit);
       release();
@@ -256,6 +261,9 @@ export class ClusterRunner {
         }
         existing.sectorSize = this.o.sectorSize;
       }
+      for (const what of await stopLeftovers(this.paths, existing)) {
+        this.event(`stopped ${what}, left running by an earlier run of this home`);
+      }
       await checkPortsFree(existing.ports);
       this.state = existing;
       saveState(this.paths, existing);
@@ -291,12 +299,23 @@ export class ClusterRunner {
     return this.sup.run({ ...this.spec(program, name, args), ...extra });
   }
 
-  private daemon(program: ProgramName, name: string, args: string[], extra: Partial<DaemonSpec> = {}) {
-    return this.sup.start({
+  private async daemon(program: ProgramName, name: string, args: string[], extra: Partial<DaemonSpec> = {}) {
+    const started = this.sup.start({
       readyTimeoutMs: this.o.readyTimeoutMs ?? 60_000,
       ...this.spec(program, name, args),
       ...extra,
     });
+    // recorded as soon as it runs (not when ready): a runner killed meanwhile still knows it
+    const record = () => {
+      const proc = this.sup.processes().find((p) => p.spec.name === name);
+      if (!proc) return;
+      this.state.pids = { ...(this.state.pids ?? {}), [name]: proc.pid };
+      saveState(this.paths, this.state);
+    };
+    record();
+    const proc = await started;
+    record();
+    return proc;
   }
 
   private url(port: number, path = '/rpc/v0'): string {
