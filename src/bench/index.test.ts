@@ -57,6 +57,8 @@ describe('npm run bench', () => {
     const own = [{ bench: 'post', name: 'x', value: 1, unit: 'proofs/s' }];
     assert.deepEqual(figuresOf('post', { figures: () => own }, {}), own);
     assert.deepEqual(figuresOf('post', {}, { figures: own }), own);
+    // run() returning { figures } wins over a module-level figures() helper taking something else
+    assert.deepEqual(figuresOf('post', { figures: () => [] }, { results: [], figures: own }), own);
     assert.equal(figuresOf('other', {}, { n: 1 }), undefined);
     const table = formatSummary(pc1 ?? []).join('\n');
     assert.match(table, /pc1 +2KiB +2\.00 M labels\/s +0\.800 +labels\/s, native kernel, end to end/);

@@ -8,8 +8,8 @@
  *   npm run bench -- --list           the modules found
  *   npm run bench -- --json FILE      also write the figures as JSON
  *
- * A module added later (post.ts, c1.ts, …) is picked up by its file name. To appear in the summary it exports
- * `figures(result): BenchFigure[]` or returns `{ figures: BenchFigure[] }`; the known modules are adapted here.
+ * A module added later (post.ts, c1.ts, …) is picked up by its file name. To appear in the summary its run()
+ * returns `{ figures: BenchFigure[] }` (or it exports `figures(result)`); the older modules are adapted here.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -158,10 +158,11 @@ interface BenchModule {
 
 /** The summary figures of one module's result. */
 export function figuresOf(name: string, mod: BenchModule, result: unknown): BenchFigure[] | undefined {
-  if (mod.figures) return mod.figures(result);
+  // the result's own figures first: a module may also export a figures() helper with its own signature
   if (result && typeof result === 'object' && Array.isArray((result as { figures?: unknown }).figures)) {
     return (result as { figures: BenchFigure[] }).figures;
   }
+  if (mod.figures) return mod.figures(result);
   const adapter = ADAPTERS[name];
   return adapter ? adapter(result as Row) : undefined;
 }
@@ -170,7 +171,8 @@ function human(v: number): string {
   if (v >= 1e9) return `${(v / 1e9).toFixed(2)} G`;
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
   if (v >= 1e4) return `${(v / 1e3).toFixed(1)} k`;
-  return v >= 100 ? v.toFixed(0) : v.toFixed(2);
+  if (v >= 100) return v.toFixed(0);
+  return v >= 1 || v === 0 ? v.toFixed(2) : String(Number(v.toPrecision(3)));
 }
 
 /** The summary table. */
