@@ -11,6 +11,7 @@ import type { MessageJson } from '../api/full.js';
 import type { MessageRecord, MessagerAPI, SendSpec } from '../api/messager.js';
 import { logger } from '../common/log.js';
 import {
+  type Address,
   cidToJSON,
   encodeMessage,
   type Message,
@@ -25,12 +26,15 @@ import {
 } from '../fil/index.js';
 import { type ApiImpl, rpcError } from '../rpc/index.js';
 import type { Gateway } from './gateway.js';
-import type { DevnetNode } from './node.js';
+import type { DevnetNode, MsgLookup } from './node.js';
 
 const log = logger('devnet.messager');
 
 /** Fill attempts (one per head) before a message whose gas estimation keeps failing is marked FailedMsg. */
 const MAX_FILL_ATTEMPTS = 3;
+
+/** Who signs for the messager: the gateway, routing to the registered wallets (tests may plug in their own). */
+export type MessageSigner = Pick<Gateway, 'has' | 'sign'>;
 
 const State = { UnFillMsg: 1, FillMsg: 2, OnChainMsg: 3, FailedMsg: 4, NonceConflictMsg: 5 } as const;
 
@@ -71,7 +75,7 @@ export class Messager {
 
   constructor(
     private readonly node: DevnetNode,
-    private readonly gateway: Gateway,
+    private readonly gateway: MessageSigner,
   ) {
     node.db.exec(SCHEMA);
     this.events.setMaxListeners(0);
@@ -133,6 +137,12 @@ export class Messager {
   }
 
   private update(id: string, fields: Partial<Row>): void {
+    this.write(id, fields);
+    this.events.emit('change', id);
+  }
+
+  /** The row update alone (inside a transaction the caller emits 'change' once it committed). */
+  private write(id: string, fields: Partial<Row>): void {
     const keys = Object.keys(fields);
     const sets = keys.map((k) => `${k} = @${k}`).join(', ');
     this.db.prepare(`UPDATE messager SET ${sets}, updated = @updated WHERE id = @id`).run({
@@ -140,7 +150,6 @@ export class Messager {
       updated: Date.now(),
       id,
     });
-    this.events.emit('change', id);
   }
 
   private async pass(): Promise<void> {
@@ -149,40 +158,75 @@ export class Messager {
     for (const r of filled) {
       const found = this.node.searchMsg(r.signed_cid!);
       if (found) {
-        this.update(r.id, {
-          state: State.OnChainMsg,
-          height: found.height - 1,
-          tsk: JSON.stringify([cidToJSON(found.tipset.cid)]),
-          receipt: JSON.stringify({
-            ExitCode: found.receipt.exitCode,
-            Return: found.receipt.return.length ? toBase64(found.receipt.return) : null,
-            GasUsed: found.receipt.gasUsed,
-            EventsRoot: null,
-          }),
-          error: found.receipt.exitCode === 0 ? '' : (this.node.receiptError(found.message) ?? ''),
-        });
+        this.update(r.id, { state: State.OnChainMsg, ...this.landed(found), error: this.receiptError(found) });
         log.info({ id: r.id, exit: found.receipt.exitCode, height: found.height - 1 }, 'message on chain');
         continue;
       }
-      // a message whose nonce was used by another one can never land
-      const sm = JSON.parse(r.signed!) as { Message: MessageJson };
-      const from = messageFromJSON(sm.Message).from;
-      const id = this.node.lookupId(from);
-      const nonce = id === undefined ? 0 : this.node.state.actors[id]!.nonce;
-      if (nonce > sm.Message.Nonce && !this.node.getMessage(r.signed_cid!)) {
-        this.update(r.id, {
-          state: State.NonceConflictMsg,
-          error: `nonce ${sm.Message.Nonce} was used by another message`,
-        });
-      }
+      this.checkNonceTaken(r);
     }
-    // fill new ones, oldest first
+    // fill new ones (and those whose nonce another message took), oldest first
     const unfilled = this.db
       .prepare('SELECT * FROM messager WHERE state = ? ORDER BY created')
       .all(State.UnFillMsg) as Row[];
     for (const r of unfilled) await this.fill(r);
   }
 
+  private landed(found: MsgLookup): Pick<Row, 'height' | 'tsk' | 'receipt'> {
+    return {
+      height: found.height - 1,
+      tsk: JSON.stringify([cidToJSON(found.tipset.cid)]),
+      receipt: JSON.stringify({
+        ExitCode: found.receipt.exitCode,
+        Return: found.receipt.return.length ? toBase64(found.receipt.return) : null,
+        GasUsed: found.receipt.gasUsed,
+        EventsRoot: null,
+      }),
+    };
+  }
+
+  private receiptError(found: MsgLookup): string {
+    return found.receipt.exitCode === 0 ? '' : (this.node.receiptError(found.message) ?? '');
+  }
+
+  /**
+   * A filled message not on chain whose nonce the sender's state has passed: another message with that nonce
+   * was executed. If it is this message re-signed with other gas (`mpool replace`), the record follows it as
+   * NonceConflictMsg (venus-messager's ReplacedMsg) with its receipt. Otherwise this message never ran and can
+   * never run (its nonce is spent): it goes back to UnFillMsg and is filled again with a fresh nonce.
+   */
+  private checkNonceTaken(r: Row): void {
+    const sm = JSON.parse(r.signed!) as { Message: MessageJson };
+    const mine = messageFromJSON(sm.Message);
+    const id = this.node.lookupId(mine.from);
+    const stateNonce = id === undefined ? 0 : this.node.state.actors[id]!.nonce;
+    if (id === undefined || stateNonce <= mine.nonce || this.node.getMessage(r.signed_cid!)) return;
+    const other = this.node.includedAtNonce(id, mine.nonce);
+    const found = other && this.node.searchMsg(other.cid);
+    if (other && found && sameCall(other.signed.message, mine)) {
+      const m = other.signed.message;
+      this.update(r.id, {
+        state: State.NonceConflictMsg,
+        signed_cid: other.cid.toString(),
+        unsigned_cid: messageCid(m).toString(),
+        signed: JSON.stringify({ Message: messageToJSON(m), Signature: signatureToJSON(other.signed.signature) }),
+        ...this.landed(found),
+        error: this.receiptError(found),
+      });
+      log.warn({ id: r.id, replacement: other.cid.toString(), nonce: mine.nonce }, 'message replaced on chain');
+      return;
+    }
+    const why = `nonce ${mine.nonce} was taken by ${other ? `message ${other.cid}` : 'another message'}; filled again`;
+    this.update(r.id, { state: State.UnFillMsg, signed_cid: null, unsigned_cid: null, signed: null, error: why });
+    log.warn({ id: r.id, nonce: mine.nonce, other: other?.cid.toString() }, 'nonce taken by another message');
+  }
+
+  /**
+   * UnFillMsg → FillMsg: nonce, gas, signature, mpool. The nonce is the sender's next one after the head's and
+   * the mempool's messages (src/devnet/node.ts mpoolNonce); fills run one at a time, and the push and the
+   * FillMsg record are one transaction in the database the mempool lives in, checked against the nonce again:
+   * a message that took the nonce while the wallet was signing (a block, a MpoolPush from elsewhere) makes this
+   * one start over with the next nonce instead of colliding, and a restart finds either both or neither.
+   */
   private async fill(r: Row): Promise<void> {
     const msg = messageFromJSON(JSON.parse(r.msg));
     const spec = r.spec ? (JSON.parse(r.spec) as SendSpec) : null;
@@ -193,42 +237,70 @@ export class Messager {
       if (r.error !== 'wallet not found') this.update(r.id, { error: 'wallet not found' });
       return;
     }
-    let filled: Message;
-    try {
-      const withNonce = { ...msg, from: key, nonce: this.node.mpoolNonce(key) };
-      const over = spec?.gasOverEstimation && spec.gasOverEstimation > 0 ? spec.gasOverEstimation : 1.25;
-      const maxFee = spec?.maxFee ? BigInt(spec.maxFee) : 0n;
-      filled = await this.node.estimateMessageGas(withNonce, maxFee, over);
-      if (spec?.gasOverPremium && spec.gasOverPremium > 0 && msg.gasPremium === 0n) {
-        filled.gasPremium = BigInt(Math.ceil(Number(filled.gasPremium) * spec.gasOverPremium));
-        if (filled.gasPremium > filled.gasFeeCap) filled.gasFeeCap = filled.gasPremium;
+    for (let round = 1; ; round++) {
+      let filled: Message;
+      try {
+        filled = await this.estimate(msg, key, spec);
+      } catch (e) {
+        return this.failFill(r, (e as Error).message);
       }
-      const maxFeeCap = spec?.maxFeeCap ? BigInt(spec.maxFeeCap) : 0n;
-      if (maxFeeCap > 0n && filled.gasFeeCap > maxFeeCap) filled.gasFeeCap = maxFeeCap;
-      if (filled.gasPremium > filled.gasFeeCap) filled.gasPremium = filled.gasFeeCap;
-    } catch (e) {
-      return this.failFill(r, (e as Error).message);
+      let sm: SignedMessage;
+      try {
+        const sig = await this.gateway.sign(key.toString(), [r.wallet], messageSigningBytes(filled), {
+          Type: 'message',
+          Extra: toBase64(encodeMessage(filled)),
+        });
+        sm = { message: filled, signature: sig };
+      } catch (e) {
+        return this.failFill(r, `sign: ${(e as Error).message}`);
+      }
+      let outcome: 'pushed' | 'taken' | 'gone';
+      try {
+        outcome = this.db.transaction(() => {
+          const now = this.row(r.id);
+          if (now?.state !== State.UnFillMsg) return 'gone';
+          if (this.node.mpoolNonce(key) !== filled.nonce) return 'taken';
+          this.node.mpoolPush(sm);
+          this.write(r.id, {
+            state: State.FillMsg,
+            signed_cid: signedMessageCid(sm).toString(),
+            unsigned_cid: messageCid(filled).toString(),
+            signed: JSON.stringify({ Message: messageToJSON(filled), Signature: signatureToJSON(sm.signature) }),
+            error: '',
+          });
+          return 'pushed';
+        })();
+      } catch (e) {
+        return this.failFill(r, `push: ${(e as Error).message}`);
+      }
+      if (outcome === 'gone') return; // marked bad meanwhile
+      if (outcome === 'taken') {
+        log.info({ id: r.id, nonce: filled.nonce, round }, 'nonce taken while signing; filling again');
+        // not an attempt: the message is fine; the next pass retries if others keep taking the nonce
+        if (round < MAX_FILL_ATTEMPTS) continue;
+        this.update(r.id, { error: `nonce ${filled.nonce} taken while signing; will fill again` });
+        return;
+      }
+      this.events.emit('change', r.id);
+      log.info({ id: r.id, cid: signedMessageCid(sm).toString(), nonce: filled.nonce }, 'message filled and pushed');
+      return;
     }
-    let sm: SignedMessage;
-    try {
-      const sig = await this.gateway.sign(key.toString(), [r.wallet], messageSigningBytes(filled), {
-        Type: 'message',
-        Extra: toBase64(encodeMessage(filled)),
-      });
-      sm = { message: filled, signature: sig };
-      this.node.mpoolPush(sm);
-    } catch (e) {
-      return this.failFill(r, `sign and push: ${(e as Error).message}`);
+  }
+
+  /** Nonce and gas for `msg` from `key`, as the SendSpec asks. */
+  private async estimate(msg: Message, key: Address, spec: SendSpec | null): Promise<Message> {
+    const withNonce = { ...msg, from: key, nonce: this.node.mpoolNonce(key) };
+    const over = spec?.gasOverEstimation && spec.gasOverEstimation > 0 ? spec.gasOverEstimation : 1.25;
+    const maxFee = spec?.maxFee ? BigInt(spec.maxFee) : 0n;
+    const filled = await this.node.estimateMessageGas(withNonce, maxFee, over);
+    if (spec?.gasOverPremium && spec.gasOverPremium > 0 && msg.gasPremium === 0n) {
+      filled.gasPremium = BigInt(Math.ceil(Number(filled.gasPremium) * spec.gasOverPremium));
+      if (filled.gasPremium > filled.gasFeeCap) filled.gasFeeCap = filled.gasPremium;
     }
-    const signed = signedMessageCid(sm);
-    this.update(r.id, {
-      state: State.FillMsg,
-      signed_cid: signed.toString(),
-      unsigned_cid: messageCid(filled).toString(),
-      signed: JSON.stringify({ Message: messageToJSON(filled), Signature: signatureToJSON(sm.signature) }),
-      error: '',
-    });
-    log.info({ id: r.id, cid: signed.toString(), nonce: filled.nonce }, 'message filled and pushed');
+    const maxFeeCap = spec?.maxFeeCap ? BigInt(spec.maxFeeCap) : 0n;
+    if (maxFeeCap > 0n && filled.gasFeeCap > maxFeeCap) filled.gasFeeCap = maxFeeCap;
+    if (filled.gasPremium > filled.gasFeeCap) filled.gasPremium = filled.gasFeeCap;
+    return filled;
   }
 
   private failFill(r: Row, why: string, permanent = false): void {
@@ -262,7 +334,7 @@ export class Messager {
       Params: m.Params,
       Signature: sig,
       Height: r.height,
-      Confidence: r.state === State.OnChainMsg ? this.node.head.height - r.height : 0,
+      Confidence: r.receipt !== null ? this.node.head.height - r.height : 0,
       Receipt: receipt,
       TipSetKey: r.tsk ? JSON.parse(r.tsk) : null,
       Meta: r.spec ? JSON.parse(r.spec) : null,
@@ -291,10 +363,12 @@ export class Messager {
           return true;
         }
         const rec = this.record(r);
+        // a replaced message (NonceConflictMsg) is followed like an on-chain one: its replacement's receipt
+        const executed = r.state === State.OnChainMsg || (r.state === State.NonceConflictMsg && r.receipt !== null);
         const done =
-          (r.state === State.OnChainMsg && rec.Confidence > confidence) ||
+          (executed && rec.Confidence > confidence) ||
           r.state === State.FailedMsg ||
-          r.state === State.NonceConflictMsg;
+          (r.state === State.NonceConflictMsg && r.receipt === null);
         if (done) {
           cleanup();
           resolve(rec);
@@ -360,4 +434,14 @@ export class Messager {
       },
     };
   }
+}
+
+/** The same call (sender, receiver, value, method, params): a replacement differs in gas only. */
+function sameCall(a: Message, b: Message): boolean {
+  return (
+    a.to.toString() === b.to.toString() &&
+    a.value === b.value &&
+    a.method === b.method &&
+    Buffer.compare(Buffer.from(a.params), Buffer.from(b.params)) === 0
+  );
 }

@@ -293,6 +293,14 @@ export class DevnetNode {
     return m ? decodeSignedMessage(new Uint8Array(m.signed)) : undefined;
   }
 
+  /** The message from `sender` (actor ID) with `nonce` that went into a block, if one did. */
+  includedAtNonce(sender: number, nonce: number): { cid: CID; signed: SignedMessage } | undefined {
+    const r = this.db
+      .prepare('SELECT cid, signed FROM messages WHERE sender = ? AND nonce = ? AND block_height IS NOT NULL LIMIT 1')
+      .get(sender, nonce) as MessageRow | undefined;
+    return r ? { cid: CID.parse(r.cid), signed: decodeSignedMessage(new Uint8Array(r.signed)) } : undefined;
+  }
+
   /** StateSearchMsg: where a message (signed or unsigned CID) was executed, if it has been. */
   searchMsg(cid: CID | string): MsgLookup | undefined {
     const s = cid.toString();
@@ -363,15 +371,28 @@ export class DevnetNode {
     return rec ? accountKey(rec) : undefined;
   }
 
-  /** Next nonce for an address: after its pending messages (MpoolGetNonce). */
+  /**
+   * The sender's nonce once the head's own messages have run (Lotus' mpool reads the actor *after* the head,
+   * GetActorAfter). The state here is the head's parent state: the messages included in the head only execute
+   * when the next tipset is produced, so the state nonce alone would hand their nonces out a second time.
+   */
+  private nonceAfterHead(id: number, stateNonce: number): number {
+    let next = stateNonce;
+    const rows = this.db
+      .prepare('SELECT nonce FROM messages WHERE block_height = ? AND sender = ? AND nonce >= ? ORDER BY nonce')
+      .all(this.head.height, id, stateNonce) as { nonce: number }[];
+    for (const r of rows) if (r.nonce === next) next++;
+    return next;
+  }
+
+  /** Next nonce for an address: after the head's messages and its pending ones (MpoolGetNonce). */
   mpoolNonce(a: Address): number {
     const id = this.lookupId(a);
     if (id === undefined) return 0;
-    const stateNonce = this.state.actors[id]!.nonce;
-    let next = stateNonce;
+    let next = this.nonceAfterHead(id, this.state.actors[id]!.nonce);
     const rows = this.db
       .prepare('SELECT nonce FROM messages WHERE block_height IS NULL AND sender = ? AND nonce >= ? ORDER BY nonce')
-      .all(id, stateNonce) as { nonce: number }[];
+      .all(id, next) as { nonce: number }[];
     for (const r of rows) if (r.nonce === next) next++;
     return next;
   }
@@ -400,7 +421,10 @@ export class DevnetNode {
     const expectType = key.protocol === Protocol.BLS ? SigType.BLS : SigType.Secp256k1;
     if (sm.signature.type !== expectType) throw new Error('mpool push: signature type does not match the sender key');
     checkSignedMessage(sm, key);
-    if (m.nonce < rec.nonce) throw new Error(`mpool push: nonce too low: ${m.nonce} < ${rec.nonce}`);
+    // against the nonce after the head's messages, as Lotus: one with a nonce the head already holds would
+    // only be dropped once the head executes (and look like a replaced message to whoever sent it)
+    const minNonce = this.nonceAfterHead(id!, rec.nonce);
+    if (m.nonce < minNonce) throw new Error(`mpool push: nonce too low: ${m.nonce} < ${minNonce}`);
     const required = BigInt(m.gasLimit) * m.gasFeeCap + m.value;
     if (rec.balance < required) {
       throw new Error(`mpool push: not enough funds (required: ${required}, balance: ${rec.balance})`);
