@@ -13,7 +13,7 @@
  * extrapolation to a full 32GiB partition (2349 sectors × 10 challenges) reported as `fullPartition32GiB`.
  */
 
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseTreeFileNames } from '../proofs/merkle.js';
@@ -22,14 +22,14 @@ import { clearCache } from '../proofs/porep/finalize.js';
 import { sealFixture } from '../proofs/porep/fixture.js';
 import type { PoStReplica } from '../proofs/post/vanilla.js';
 import { VanillaPoStProver, verifyWindowPoStProofOrThrow } from '../proofs/prover/index.js';
-import { formatSectorSize, parseSectorSize, postProof, sealProofFor } from '../proofs/registry.js';
+import { formatSectorSize, parseSectorSize, postProof, type SealProofInfo, sealProofFor } from '../proofs/registry.js';
 import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import type { BenchFigure } from './index.js';
 
 export interface PostBenchOptions {
   sectorSize: number;
   sectors: number;
-  /** Work directory (default: a temporary one, removed afterwards). */
+  /** Work directory, kept: a later run with the same directory and size reuses its sealed sector (default: a temporary one, removed afterwards). */
   dir?: string;
   /** Sectors proved concurrently (I/O overlap; default 8). */
   concurrency?: number;
@@ -43,7 +43,7 @@ export interface PostBenchResult {
   sectors: number;
   partitions: number;
   challenges: number;
-  /** The one real seal behind the sectors. */
+  /** The one real seal behind the sectors (about 0 when reused from --dir). */
   sealSeconds: number;
   proveSeconds: number;
   /** CPU seconds of the process while proving (user + system). */
@@ -64,6 +64,46 @@ export interface PostBenchResult {
 
 const MINER = 1000n;
 
+/**
+ * The one real sector behind the bench: sealed and finalized into `<dir>/sealed-sector`, or reused from an
+ * earlier run with the same `--dir` (its `sector.json` records the size and CommR).
+ */
+async function sealedOnce(
+  dir: string,
+  seal: SealProofInfo,
+  threads: number,
+): Promise<{ cacheDir: string; sealedPath: string; commR: Uint8Array }> {
+  const meta = join(dir, 'sealed-sector', 'sector.json');
+  try {
+    const m = JSON.parse(await readFile(meta, 'utf8')) as {
+      sealProof: number;
+      commR: string;
+      cacheDir: string;
+      sealedPath: string;
+    };
+    if (m.sealProof === seal.id) return { ...m, commR: Uint8Array.from(Buffer.from(m.commR, 'hex')) };
+  } catch {
+    // not sealed yet
+  }
+  const s = await sealFixture({
+    proof: seal,
+    dir: join(dir, 'sealed-sector'),
+    parentDir: join(dir, 'parents'),
+    proverId: proverIdFromActorId(MINER),
+    threads,
+  });
+  await clearCache(s.cacheDir);
+  await rm(s.stagedPath, { force: true });
+  const out = {
+    sealProof: seal.id,
+    commR: Buffer.from(s.commR).toString('hex'),
+    cacheDir: s.cacheDir,
+    sealedPath: s.sealedPath,
+  };
+  await writeFile(meta, JSON.stringify(out));
+  return { cacheDir: s.cacheDir, sealedPath: s.sealedPath, commR: s.commR };
+}
+
 export async function benchPost(o: PostBenchOptions): Promise<PostBenchResult> {
   const seal = sealProofFor(o.sectorSize, 'V1_1');
   const window = postProof(seal.windowPostProof);
@@ -71,14 +111,7 @@ export async function benchPost(o: PostBenchOptions): Promise<PostBenchResult> {
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'bench-post-')));
   try {
     const t0 = performance.now();
-    const base = await sealFixture({
-      proof: seal,
-      dir: join(dir, 'sealed-sector'),
-      parentDir: join(dir, 'parents'),
-      proverId: proverIdFromActorId(MINER),
-      threads: o.threads ?? availableParallelism(),
-    });
-    await clearCache(base.cacheDir);
+    const base = await sealedOnce(dir, seal, o.threads ?? availableParallelism());
     const sealSeconds = (performance.now() - t0) / 1000;
     const files = [P_AUX_FILE, T_AUX_FILE, ...baseTreeFileNames('tree-r-last', seal.baseTreeCount)];
     const replicas: PoStReplica[] = [];

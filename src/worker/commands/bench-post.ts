@@ -15,7 +15,10 @@ export function registerBenchPostCommand(bench: Command): Command {
     .option('--sector-size <size>', 'sector size (2KiB, 8MiB, 512MiB, 32GiB…)', '2KiB')
     .option('--sectors <n>', 'sectors to prove (one real seal, copied under N sector ids)', '2')
     .option('--concurrency <n>', 'sectors proved at once', '8')
-    .option('--dir <dir>', 'work directory (default: a temporary one, removed afterwards)')
+    .option(
+      '--dir <dir>',
+      'work directory, kept; a later run with the same directory and size reuses its sealed sector (default: a temporary one, removed)',
+    )
     .option('--json', 'print the result as JSON')
     .action(
       async (opts: { sectorSize: string; sectors: string; concurrency: string; dir?: string; json?: boolean }) => {
