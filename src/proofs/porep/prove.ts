@@ -148,19 +148,13 @@ export class PorepProver {
     if (!Number.isInteger(c) || c < 0 || c >= this.cfg.nodes)
       throw new RangeError(`challenge ${c} is outside the sector`);
     const parents = Array.from(this.graph.parents(c));
-    const [proofD, proofR, cX, ...cols] = await Promise.all([
+    const [proofD, proofR, cX, cols] = await Promise.all([
       this.treeD.prove(c),
       this.treeR.prove(c),
       this.columnProof(c),
-      ...parents.map((p) => this.columnProof(p)),
+      Promise.all(parents.map((p) => this.columnProof(p))),
     ]);
-    return proofFromParts(
-      proofD as PorepChallengeProof['commDProofs'],
-      cX as ColumnProof,
-      cols.slice(0, BASE_DEGREE) as ColumnProof[],
-      cols.slice(BASE_DEGREE) as ColumnProof[],
-      proofR as PorepChallengeProof['commRLastProof'],
-    );
+    return proofFromParts(proofD, cX, cols.slice(0, BASE_DEGREE), cols.slice(BASE_DEGREE), proofR);
   }
 
   /** Proofs of many challenges, `concurrency` at a time. */
