@@ -306,8 +306,9 @@ async function createMiner(
         mlog.warn(`GetMessageByUid: ${(err as Error).message}`);
         continue;
       }
-      if (rec.State === MessageState.OnChainMsg) break;
-      if (rec.State === MessageState.FailedMsg)
+      // a replaced message (NonceConflictMsg) carries its replacement's receipt: followed as on chain (damocles)
+      if (rec.State === MessageState.OnChainMsg || (rec.State === MessageState.NonceConflictMsg && rec.Receipt)) break;
+      if (rec.State === MessageState.FailedMsg || rec.State === MessageState.NonceConflictMsg)
         throw new UserError(`CreateMiner message ${rmid} failed in the messager: ${rec.ErrorMsg || 'no reason given'}`);
       mlog.info(`msg state: ${MESSAGE_STATE_NAMES[rec.State] ?? rec.State}`);
     }

@@ -71,6 +71,12 @@ export class FakeChain {
   readonly pushed: string[] = [];
   /** exit code to give the next executed message of a method */
   readonly failNext = new Map<number, number>();
+  /**
+   * Methods whose next message is replaced on chain by the same call with other gas (venus-messager reports
+   * NonceConflictMsg, with the replacement's receipt) or, for `lose`, whose nonce another call spent (a
+   * NonceConflictMsg without receipt: this message never ran).
+   */
+  readonly replaceNext = new Map<number, 'replace' | 'lose'>();
   /** proving period settings of the fake: deadlines of `window` epochs from `periodStart` */
   deadlines = { count: 48, window: 60, lookback: 20, periodStart: 0 };
   private readonly subs = new Set<PushChannel<HeadChange[]>>();
@@ -155,7 +161,7 @@ export class FakeChain {
       this.height++;
       for (const rec of this.records.values()) {
         if (rec.State === MessageState.UnFillMsg || rec.State === MessageState.FillMsg) this.execute(rec);
-        else if (rec.State === MessageState.OnChainMsg) rec.Confidence = this.height - rec.Height;
+        else if (rec.Receipt) rec.Confidence = this.height - rec.Height;
       }
       const ts = this.tipset();
       for (const s of this.subs) s.push([{ Type: 'apply', Val: ts }]);
@@ -165,6 +171,13 @@ export class FakeChain {
   }
 
   private execute(rec: MessageRecord): void {
+    const replace = this.replaceNext.get(rec.Method);
+    if (replace) this.replaceNext.delete(rec.Method);
+    if (replace === 'lose') {
+      rec.State = MessageState.NonceConflictMsg;
+      rec.ErrorMsg = 'nonce was used by another message';
+      return;
+    }
     const m = this.miner(rec.To);
     let exit = this.failNext.get(rec.Method);
     if (exit !== undefined) this.failNext.delete(rec.Method);
@@ -178,11 +191,11 @@ export class FakeChain {
         rec.ErrorMsg = (err as Error).message;
       }
     }
-    rec.State = MessageState.OnChainMsg;
+    rec.State = replace ? MessageState.NonceConflictMsg : MessageState.OnChainMsg;
     rec.Height = this.height;
     rec.Confidence = 0;
     rec.Receipt = { ExitCode: exit, Return: toBase64(ret), GasUsed: 1, EventsRoot: null };
-    rec.SignedCid = { '/': cborCid(encodeCbor([rec.ID])).toString() };
+    rec.SignedCid = { '/': cborCid(encodeCbor([rec.ID, replace ?? ''])).toString() };
   }
 
   private apply(m: FakeMiner, rec: MessageRecord): Uint8Array {

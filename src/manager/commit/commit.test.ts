@@ -5,7 +5,7 @@ import { OnChainState, SubmitResult } from '../../api/sealer.js';
 import { blake2bN, CID, concatBytes, encodeMessage, idAddress, newMessage } from '../../fil/index.js';
 import { makeHarness, preCommitInfoFor } from '../harness.test-util.js';
 import { MinerMethod } from '../params.js';
-import { messageId, onChainState } from './msg.js';
+import { executedOk, messageId, onChainState } from './msg.js';
 
 const BATCH_CFG = (dir: string) => `[[SectorManager.Miners]]
 ID = 1000
@@ -143,4 +143,51 @@ test('receipts map to OnChainState: out of gas → Failed (resend with reset), o
   assert.equal(onChainState(rec({ Receipt: { ...base.Receipt, ExitCode: 0 } }), 10).state, OnChainState.Packed);
   assert.equal(onChainState(rec({ State: MessageState.FillMsg }), 10).state, OnChainState.Pending);
   assert.equal(onChainState(rec({ State: MessageState.FailedMsg }), 10).state, OnChainState.Failed);
+});
+
+test('NonceConflictMsg: a replacement that ran is followed (Landed); a nonce spent by another call is Failed, and the resubmission lands', async () => {
+  const h = makeHarness();
+  // s1's PreCommit is replaced on chain by the same call with more gas; s2's nonce is spent by something else
+  const [s1] = await preCommitted(h, 1);
+  await h.commit.idle();
+  h.chain.replaceNext.set(MinerMethod.PreCommitSectorBatch2, 'replace');
+  await h.chain.mine(1);
+  const [s2] = await preCommitted(h, 1);
+  await h.commit.idle();
+  h.chain.replaceNext.set(MinerMethod.PreCommitSectorBatch2, 'lose');
+  await h.chain.mine(3);
+  const s1id = h.db.getSector(s1!.ID)!.state.MessageInfo.PreCommitCid!['/'];
+  assert.equal(h.chain.records.get(s1id)!.State, MessageState.NonceConflictMsg);
+  assert.deepEqual(await h.sealer.pollPreCommitState(s1!.ID), { State: OnChainState.Landed, Desc: null });
+  const lost = await h.sealer.pollPreCommitState(s2!.ID);
+  assert.equal(lost.State, OnChainState.Failed, 'not given up: the worker resubmits');
+  assert.match(lost.Desc!, /nonce was used by another message/);
+  const st = h.db.getSector(s2!.ID)!.state;
+  const r = await h.sealer.submitPreCommit({ ID: s2!.ID, ProofType: 5 }, preCommitInfoFor(s2!.ID, st.Ticket!), true);
+  assert.equal(r.Res, SubmitResult.Accepted);
+  await h.commit.idle();
+  await h.chain.mine(3);
+  assert.equal((await h.sealer.pollPreCommitState(s2!.ID)).State, OnChainState.Landed);
+  h.commit.stop();
+
+  const rec = (over: Partial<MessageRecord>) =>
+    ({
+      ID: 'x',
+      State: MessageState.NonceConflictMsg,
+      ErrorMsg: '',
+      SignedCid: null,
+      Confidence: 9,
+      Height: 5,
+      Receipt: { ExitCode: 0, Return: null, GasUsed: 1, EventsRoot: null },
+      ...over,
+    }) as MessageRecord;
+  assert.equal(onChainState(rec({}), 5).state, OnChainState.Landed);
+  assert.equal(onChainState(rec({}), 10).state, OnChainState.Packed);
+  assert.equal(
+    onChainState(rec({ Receipt: { ExitCode: 16, Return: null, GasUsed: 1, EventsRoot: null } }), 5).state,
+    OnChainState.PermFailed,
+  );
+  assert.equal(onChainState(rec({ Receipt: null }), 5).state, OnChainState.Failed);
+  assert.equal(executedOk(rec({})), true);
+  assert.equal(executedOk(rec({ Receipt: null })), false);
 });

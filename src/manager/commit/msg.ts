@@ -115,32 +115,58 @@ export function onChainState(rec: MessageRecord, confidence: number, index?: num
         desc: `message failed in the messager: ${rec.ErrorMsg || 'no reason given'}`,
       };
     case MessageState.NonceConflictMsg:
-      return { state: OnChainState.Failed, desc: 'message was replaced (nonce conflict)' };
+      // damocles handleMessage: a replaced message (venus-messager's ReplacedMsg, e.g. `mpool replace` with more
+      // gas) is followed like an on-chain one — the record carries the replacement's receipt. Without a receipt
+      // nothing ran under this nonce for us: Failed, so the worker resubmits and a new message goes out.
+      if (!rec.Receipt)
+        return {
+          state: OnChainState.Failed,
+          desc: `message's nonce was used by another message${rec.ErrorMsg ? ` (${rec.ErrorMsg})` : ''}; send again`,
+        };
+      return executedState(rec, rec.Receipt, confidence, index);
     case MessageState.OnChainMsg: {
       const r = rec.Receipt;
       if (!r) return { state: OnChainState.Pending, desc: 'on chain without receipt yet' };
-      if (r.ExitCode !== 0) {
-        const desc = `message ${rec.SignedCid?.['/'] ?? rec.ID} exited with code ${r.ExitCode} at height ${rec.Height}`;
-        return { state: RETRYABLE_EXIT.has(r.ExitCode) ? OnChainState.Failed : OnChainState.PermFailed, desc };
-      }
-      if (index !== undefined && r.Return) {
-        try {
-          const br = decodeBatchReturn(fromBase64(r.Return, 'Receipt.Return'));
-          const fail = br.failCodes.find((f) => f.idx === index);
-          if (fail)
-            return {
-              state: RETRYABLE_EXIT.has(fail.code) ? OnChainState.Failed : OnChainState.PermFailed,
-              desc: `sector failed in the batch with code ${fail.code}`,
-            };
-        } catch {
-          // not a BatchReturn: nothing per sector to read
-        }
-      }
-      if (rec.Confidence < confidence)
-        return { state: OnChainState.Packed, desc: `confidence ${rec.Confidence} < ${confidence}`, height: rec.Height };
-      return { state: OnChainState.Landed, desc: null, height: rec.Height };
+      return executedState(rec, r, confidence, index);
     }
     default:
       return { state: OnChainState.Pending, desc: `messager state ${rec.State}` };
   }
+}
+
+/** True when the message, or the replacement the messager followed, was executed with exit code 0. */
+export function executedOk(rec: MessageRecord): boolean {
+  return (
+    (rec.State === MessageState.OnChainMsg || rec.State === MessageState.NonceConflictMsg) &&
+    rec.Receipt?.ExitCode === 0
+  );
+}
+
+/** An executed message (OnChainMsg, or NonceConflictMsg following its replacement) by its receipt. */
+function executedState(
+  rec: MessageRecord,
+  r: NonNullable<MessageRecord['Receipt']>,
+  confidence: number,
+  index: number | undefined,
+): OnChainResult {
+  if (r.ExitCode !== 0) {
+    const desc = `message ${rec.SignedCid?.['/'] ?? rec.ID} exited with code ${r.ExitCode} at height ${rec.Height}`;
+    return { state: RETRYABLE_EXIT.has(r.ExitCode) ? OnChainState.Failed : OnChainState.PermFailed, desc };
+  }
+  if (index !== undefined && r.Return) {
+    try {
+      const br = decodeBatchReturn(fromBase64(r.Return, 'Receipt.Return'));
+      const fail = br.failCodes.find((f) => f.idx === index);
+      if (fail)
+        return {
+          state: RETRYABLE_EXIT.has(fail.code) ? OnChainState.Failed : OnChainState.PermFailed,
+          desc: `sector failed in the batch with code ${fail.code}`,
+        };
+    } catch {
+      // not a BatchReturn: nothing per sector to read
+    }
+  }
+  if (rec.Confidence < confidence)
+    return { state: OnChainState.Packed, desc: `confidence ${rec.Confidence} < ${confidence}`, height: rec.Height };
+  return { state: OnChainState.Landed, desc: null, height: rec.Height };
 }

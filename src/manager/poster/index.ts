@@ -24,7 +24,7 @@ import {
   minerAddr,
   type NetworkPolicy,
 } from '../chain.js';
-import { buildMessage, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
+import { buildMessage, executedOk, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
 import { feeCapAtto, type ManagerConfig, postMiners, postPolicy } from '../config.js';
 import type { ManagerStore } from '../db.js';
 import type { MinerInfoCache } from '../miners.js';
@@ -399,7 +399,8 @@ export class Poster {
       if (b.landed || !proof || r.aborted) continue;
       if (b.msgId) {
         const rec = await this.o.messager.GetMessageByUid(b.msgId);
-        if (rec.State === MessageState.OnChainMsg && rec.Receipt?.ExitCode === 0) {
+        // a replaced message (NonceConflictMsg with its replacement's receipt) is followed like an on-chain one
+        if (executedOk(rec)) {
           if (!b.landed)
             log.info(
               { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, height: rec.Height },
@@ -410,8 +411,10 @@ export class Poster {
         }
         const failed =
           rec.State === MessageState.FailedMsg ||
-          rec.State === MessageState.NonceConflictMsg ||
-          (rec.State === MessageState.OnChainMsg && rec.Receipt !== null && rec.Receipt.ExitCode !== 0);
+          (rec.State === MessageState.NonceConflictMsg && rec.Receipt === null) ||
+          ((rec.State === MessageState.OnChainMsg || rec.State === MessageState.NonceConflictMsg) &&
+            rec.Receipt !== null &&
+            rec.Receipt.ExitCode !== 0);
         if (!failed) continue;
         this.report(r, b, false, rec.Height || height);
         log.warn(

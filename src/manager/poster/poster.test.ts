@@ -200,6 +200,26 @@ test('a failed Window PoSt submission is sent again while the deadline is open',
   h.commit.stop();
 });
 
+test('a replaced Window PoSt (NonceConflictMsg with a receipt) counts as landed; a lost nonce is sent again', async () => {
+  const { h, poster, run } = setup();
+  const m = h.chain.miners.get(1000)!;
+  h.chain.replaceNext.set(MinerMethod.SubmitWindowedPoSt, 'replace');
+  await run(39);
+  let sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 1, 'followed, not sent again');
+  assert.equal(sent[0]!.State, MessageState.NonceConflictMsg);
+  assert.equal(m.posts.length, 1);
+  h.chain.replaceNext.set(MinerMethod.SubmitWindowedPoSt, 'lose');
+  await run(39 + 80);
+  sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 3, 'the lost one sent again');
+  assert.equal(sent[1]!.Receipt, null);
+  assert.equal(sent[2]!.Receipt?.ExitCode, 0);
+  assert.equal(m.posts.length, 2);
+  poster.stop();
+  h.commit.stop();
+});
+
 test('StrictCheck and the CLI check report why a sector is not provable', async () => {
   const { h, poster } = setup();
   writeFileSync(join(h.storeDir, 'sealed', 's-t01000-3'), 'short');
