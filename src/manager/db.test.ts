@@ -46,6 +46,24 @@ test('kill -9 loses nothing a worker was told: numbers and tickets survive, numb
   const max = Math.max(...told.map((t) => t.n));
   const next = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
   assert.ok(next!.ID.Number > max, `number ${next!.ID.Number} handed out again (max told ${max})`);
+  // no number skipped: one allocated but never told (no ticket yet) goes again to the seal store it was for
+  const again = new Set<number>();
+  for (let i = 0; i < 4; i++) {
+    const s = await h.sealer.allocateSector({
+      AllowedMiners: null,
+      AllowedProofTypes: null,
+      Worker: { Instance: 'w', Location: `/seal/${i}` },
+    });
+    again.add(s!.ID.Number);
+  }
+  const toldSet = new Set(told.map((t) => t.n));
+  let ticketedNotTold = 0;
+  for (let n = 1; n < next!.ID.Number; n++) {
+    if (toldSet.has(n)) continue;
+    if (h.db.getSector({ Miner: 1000, Number: n })?.state.Ticket) ticketedNotTold++;
+    else assert.ok(again.has(n), `sector ${n} allocated, never told, and not offered again: skipped`);
+  }
+  assert.ok(ticketedNotTold <= 1, `${ticketedNotTold} sectors ticketed but not told (one kill)`);
   h.commit.stop();
 });
 

@@ -11,6 +11,8 @@
  *   reservations     persist-store space reserved for a sector until ReportFinalized ("objstore")
  *   sector_index     which persist store holds a sector's sealed file and cache ("sector-index")
  *   workers          last WorkerPing per worker ("worker")
+ *   seal_allocations the last sector allocated to each seal store (worker instance + location) that said who it is
+ *                    (AllocateSectorSpec.Worker, our extension): re-offered to that store while untouched
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,6 +22,7 @@ import type {
   SectorID,
   SectorIndexType,
   SectorState,
+  WorkerIdentifier,
   WorkerInfo,
   WorkerPingInfo,
 } from '../api/sealer.js';
@@ -68,6 +71,14 @@ CREATE TABLE IF NOT EXISTS sector_index (
   PRIMARY KEY (miner, number, kind)
 );
 CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY, info TEXT NOT NULL, last_ping INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seal_allocations (
+  instance TEXT NOT NULL,
+  location TEXT NOT NULL,
+  miner INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (instance, location)
+);
 `;
 
 /** Opens (creating if needed) the manager database. */
@@ -171,6 +182,11 @@ export class ManagerStore {
       getWorker: db.prepare('SELECT info, last_ping FROM workers WHERE name = ?'),
       listWorkers: db.prepare('SELECT info, last_ping FROM workers ORDER BY name'),
       delWorker: db.prepare('DELETE FROM workers WHERE name = ?'),
+      getAllocation: db.prepare('SELECT miner, number FROM seal_allocations WHERE instance = ? AND location = ?'),
+      putAllocation: db.prepare(
+        `INSERT INTO seal_allocations (instance, location, miner, number, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (instance, location) DO UPDATE SET miner = excluded.miner, number = excluded.number, at = excluded.at`,
+      ),
     };
   }
 
@@ -286,6 +302,19 @@ export class ManagerStore {
 
   indexSector(kind: SectorIndexType, sid: SectorID, at: SectorAccessStores): void {
     this.st.putIndex.run(sid.Miner, sid.Number, kind, at.SealedFile, at.CacheDir);
+  }
+
+  // ----- allocations per seal store
+
+  /** The last sector allocated to a seal store (AllocateSectorSpec.Worker), if any. */
+  allocationOf(w: WorkerIdentifier): SectorID | undefined {
+    const r = this.st.getAllocation.get(w.Instance, w.Location) as { miner: number; number: number } | undefined;
+    return r ? { Miner: r.miner, Number: r.number } : undefined;
+  }
+
+  /** Records `sid` as the seal store's last allocation (call inside the allocation's transaction). */
+  recordAllocation(w: WorkerIdentifier, sid: SectorID): void {
+    this.st.putAllocation.run(w.Instance, w.Location, sid.Miner, sid.Number, Math.floor(Date.now() / 1000));
   }
 
   // ----- workers

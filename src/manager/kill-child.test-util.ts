@@ -1,6 +1,7 @@
 /**
- * Child process of db.test.ts' kill -9 test: allocates sectors as fast as it can and prints each number after
- * AllocateSector returned (= what a worker would have been told), until it is killed.
+ * Child process of db.test.ts' kill -9 test: allocates sectors as fast as it can, for four seal stores in turn
+ * (AllocateSectorSpec.Worker), assigns each a ticket and prints its number and ticket epoch (= what a worker
+ * would have been told and saved), until it is killed.
  */
 import { setupLogging } from '../common/log.js';
 import { makeHarness } from './harness.test-util.js';
@@ -14,8 +15,9 @@ ID = 1000
 MaxNumber = 1000000
 `,
 });
-for (;;) {
-  const s = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+for (let i = 0; ; i++) {
+  const Worker = { Instance: 'w', Location: `/seal/${i % 4}` };
+  const s = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null, Worker });
   const t = await h.sealer.assignTicket(s!.ID);
   process.stdout.write(`${s!.ID.Number} ${t.Epoch}\n`);
 }

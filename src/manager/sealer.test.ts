@@ -184,3 +184,55 @@ test('CheckProvable and store calls through the API object', async () => {
   assert.equal((await api.WorkerPingInfoList(ctx))?.[0]?.Info.Name, 'w1');
   h.commit.stop();
 });
+
+test('AllocateSectorSpec.Worker: a seal store that lost the answer gets the same sector again, until it is touched', async () => {
+  let h = makeHarness();
+  const w1 = { Instance: 'w1', Location: '/seal/1' };
+  const w2 = { Instance: 'w1', Location: '/seal/2' };
+  const w3 = { Instance: 'w2', Location: '/seal/1' };
+  const alloc = (Worker?: { Instance: string; Location: string }, proofs: number[] | null = null) =>
+    h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: proofs, Worker });
+  const num = async (Worker?: { Instance: string; Location: string }) => (await alloc(Worker))!.ID.Number;
+
+  assert.equal(await num(w1), 1);
+  assert.equal(await num(w1), 1, 'asked again before any report: the same sector');
+  assert.deepEqual(await Promise.all([alloc(w1), alloc(w1)]), [
+    { ID: { Miner: 1000, Number: 1 }, ProofType: 5 },
+    { ID: { Miner: 1000, Number: 1 }, ProofType: 5 },
+  ]);
+  assert.equal(await num(w2), 2, 'another location of the same worker: its own sector');
+  assert.equal(await num(w3), 3, 'the same location on another worker: its own sector');
+  assert.equal(await num(), 4, 'no Worker (a Go worker): always a new number');
+  assert.equal(await num(), 5);
+
+  // kept across a restart (the record is written with the number, in one transaction)
+  h = h.restart();
+  assert.equal(await num(w1), 1);
+  assert.equal(await num(w2), 2);
+
+  // any progress ends it: a ReportState, a ticket, an abort, a finalize
+  await h.sealer.reportState({ Miner: 1000, Number: 1 }, REPORT);
+  assert.equal(await num(w1), 6);
+  await h.sealer.assignTicket({ Miner: 1000, Number: 2 });
+  assert.equal(await num(w2), 7);
+  await h.sealer.reportAborted({ Miner: 1000, Number: 3 }, 'gone');
+  assert.equal(await num(w3), 8);
+  await h.sealer.reportFinalized({ Miner: 1000, Number: 8 });
+  assert.equal(await num(w3), 9);
+  // a store that now only takes another proof type does not get it back (nor anything: no such miner)
+  assert.equal(await alloc(w1, [8]), null);
+  assert.equal(await num(w1), 6, 'still untouched: offered again once the filter allows it');
+
+  await assert.rejects(
+    h.sealer.allocateSector({
+      AllowedMiners: null,
+      AllowedProofTypes: null,
+      Worker: { Instance: 1 } as never,
+    }),
+    /invalid AllocateSectorSpec\.Worker/,
+  );
+  // nothing skipped: every number up to the last is a sector some store was told
+  assert.equal(h.db.lastNumber(1000), 9);
+  for (let n = 1; n <= 9; n++) assert.ok(h.db.getSector({ Miner: 1000, Number: n }), `sector ${n}`);
+  h.commit.stop();
+});

@@ -30,6 +30,7 @@ import {
   sectorName,
   type Ticket,
   type WaitSeedResp,
+  type WorkerIdentifier,
   type WorkerInfo,
 } from '../api/sealer.js';
 import { logger } from '../common/log.js';
@@ -103,6 +104,39 @@ function piecesOf(pieces: SectorPieces): PieceInfo[] {
   return (pieces ?? []).map((p) => ({ size: p.Piece.Size, commitment: cidToCommP(p.Piece.PieceCID) }));
 }
 
+/** AllocateSectorSpec.Worker checked: absent (or both fields empty) → undefined. */
+function sealStoreOf(spec: AllocateSectorSpec): WorkerIdentifier | undefined {
+  const w = spec?.Worker as unknown;
+  if (w === undefined || w === null) return undefined;
+  const { Instance, Location } = w as Partial<WorkerIdentifier>;
+  if (typeof w !== 'object' || typeof Instance !== 'string' || typeof Location !== 'string')
+    throw new RpcError(
+      1,
+      `invalid AllocateSectorSpec.Worker ${JSON.stringify(w)} (expected {"Instance":…,"Location":…})`,
+    );
+  if (Instance === '' && Location === '') return undefined;
+  return { Instance, Location };
+}
+
+/** Nothing happened to the sector since AllocateSector created it. */
+function untouched(s: SectorState): boolean {
+  return (
+    !s.Finalized &&
+    !s.Removed &&
+    !s.AbortReason &&
+    !s.LatestState &&
+    !s.Pieces &&
+    !s.Deals &&
+    !s.Ticket &&
+    !s.Pre &&
+    !s.Seed &&
+    !s.Proof &&
+    !s.MessageInfo.NeedSend &&
+    s.MessageInfo.PreCommitCid === null &&
+    s.MessageInfo.CommitCid === null
+  );
+}
+
 function sameTicket(a: Ticket, b: Ticket): boolean {
   return a.Epoch === b.Epoch && a.Ticket === b.Ticket;
 }
@@ -110,6 +144,7 @@ function sameTicket(a: Ticket, b: Ticket): boolean {
 export class SealerService {
   private readonly sectorLock = new KeyedMutex();
   private readonly numberLock = new KeyedMutex();
+  private readonly storeLock = new KeyedMutex();
 
   constructor(private readonly o: SealerOptions) {}
 
@@ -133,7 +168,51 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // allocation
 
+  /**
+   * A sector for a sealing thread. With `spec.Worker` (the seal store asking; our extension, see
+   * src/api/sealer.ts), the store's previous sector is answered again while nothing happened to it since its
+   * allocation — no ReportState, ticket, deals, reservation, PreCommit, and not finalized or aborted: the worker
+   * died before it saved the answer, and a new number would leave that one skipped for good. The store → sector
+   * record is written in the allocation's transaction, so this holds across manager restarts too.
+   */
   async allocateSector(spec: AllocateSectorSpec): Promise<AllocatedSector | null> {
+    const w = sealStoreOf(spec);
+    if (!w) return this.allocateNew(spec, undefined);
+    return this.storeLock.run(`${w.Instance}\u0000${w.Location}`, async () => {
+      const again = await this.untouchedAllocation(spec, w);
+      if (again) return again;
+      return this.allocateNew(spec, w);
+    });
+  }
+
+  /** The seal store's last sector if it is still as AllocateSector left it and still allowed by `spec`. */
+  private async untouchedAllocation(
+    spec: AllocateSectorSpec,
+    w: WorkerIdentifier,
+  ): Promise<AllocatedSector | undefined> {
+    const sid = this.o.store.allocationOf(w);
+    if (!sid) return undefined;
+    return this.withSector(sid, async () => {
+      const r = this.o.store.getSector(sid);
+      if (!r?.online || !untouched(r.state) || this.o.store.getReservation(sid)) return undefined;
+      const m = this.o.config().SectorManager.Miners.find((x) => x.ID === sid.Miner);
+      const allowedMiners = spec.AllowedMiners ?? [];
+      const allowedProofs = spec.AllowedProofTypes ?? [];
+      if (!m || m.Disabled) return undefined;
+      if (allowedMiners.length > 0 && !allowedMiners.includes(sid.Miner)) return undefined;
+      if (allowedProofs.length > 0 && !allowedProofs.includes(r.state.SectorType)) return undefined;
+      log.info(
+        { sector: sectorName(sid), instance: w.Instance, location: w.Location },
+        'sector allocated again to its seal store (never reported: the worker lost the answer)',
+      );
+      return { ID: { Miner: sid.Miner, Number: sid.Number }, ProofType: r.state.SectorType };
+    });
+  }
+
+  private async allocateNew(
+    spec: AllocateSectorSpec,
+    w: WorkerIdentifier | undefined,
+  ): Promise<AllocatedSector | null> {
     const cfg = this.o.config();
     const allowedMiners = spec?.AllowedMiners ?? null;
     const allowedProofs = spec?.AllowedProofTypes ?? null;
@@ -157,9 +236,12 @@ export class SealerService {
     let exhausted: SectorNumberExhausted | undefined;
     for (const { c } of order) {
       try {
-        const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof);
+        const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof, w);
         const sector = { ID: { Miner: c.m.ID, Number: n }, ProofType: c.facts.sealProof };
-        log.info({ sector: sectorName(sector.ID), proof: sector.ProofType }, 'sector allocated');
+        log.info(
+          { sector: sectorName(sector.ID), proof: sector.ProofType, instance: w?.Instance, location: w?.Location },
+          'sector allocated',
+        );
         return sector;
       } catch (err) {
         if (err instanceof SectorNumberExhausted) {
@@ -177,9 +259,15 @@ export class SealerService {
   /**
    * The next number of a miner: above the last one handed out (and above InitNumber), at most MaxNumber, and
    * not allocated on chain; numbers found allocated on chain are skipped for good. The number and the new
-   * sector state are committed in one transaction.
+   * sector state (and the seal store it went to) are committed in one transaction.
    */
-  private allocateNumber(miner: number, init: number, max: number | undefined, proof: number): Promise<number> {
+  private allocateNumber(
+    miner: number,
+    init: number,
+    max: number | undefined,
+    proof: number,
+    w: WorkerIdentifier | undefined,
+  ): Promise<number> {
     return this.numberLock.run(String(miner), async () => {
       const { tsk } = await head(this.o.chain);
       let after: number | undefined;
@@ -195,6 +283,7 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.setLastNumber(miner, n);
           this.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
+          if (w) this.o.store.recordAllocation(w, { Miner: miner, Number: n });
         });
         return n;
       }
@@ -202,9 +291,11 @@ export class SealerService {
   }
 
   async allocateSectorsBatch(spec: AllocateSectorSpec, count: number): Promise<AllocatedSector[]> {
+    // several sectors for one caller: the one-sector-per-seal-store re-offer does not apply
+    const plain = { AllowedMiners: spec?.AllowedMiners ?? null, AllowedProofTypes: spec?.AllowedProofTypes ?? null };
     const out: AllocatedSector[] = [];
     for (let i = 0; i < count; i++) {
-      const s = await this.allocateSector(spec);
+      const s = await this.allocateSector(plain);
       if (!s) break;
       out.push(s);
     }
