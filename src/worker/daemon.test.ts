@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { WorkerAPI } from '../api/worker.js';
+import { parseExposition } from '../common/metrics.js';
 import { createClient } from '../rpc/index.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerDaemon } from './daemon.js';
@@ -113,6 +114,19 @@ port = ${port}
       await assert.rejects(api2.WorkerResume(7, null), /no sealing thread #7 \(this worker has 2\)/);
       await assert.rejects(api2.WorkerResume(1, 'Bogus'), /unknown state "Bogus"/);
       await api2.close();
+
+      // /metrics on the control port: RPC calls served, the threads per state, the sealing phases timed per size
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text());
+      const samples = parseExposition(text);
+      const one = (name: string, labels: Record<string, string>) =>
+        samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+      assert.equal(one('venus_sealing_threads', { state: 'Paused', program: 'venus-worker' })?.value, 1);
+      assert.equal(one('venus_sealing_threads', { state: 'Running' })?.value, 1);
+      assert.ok(one('venus_rpc_calls_total', { method: 'VenusWorker.WorkerList' })!.value >= 2);
+      for (const phase of ['pc1', 'pc2']) {
+        const n = one('venus_sector_phase_duration_seconds_count', { phase, sector_size: '2KiB' });
+        assert.ok(n && n.value >= 2, `${phase} timed for both sectors:\n${text}`);
+      }
       const [bogus, unreachable] = await Promise.all([
         cli('worker', '-H', `127.0.0.1:${port}`, 'resume', '-i', '1', '-s', 'Bogus'),
         cli('worker', '-H', '127.0.0.1:1', 'list'),

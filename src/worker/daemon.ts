@@ -7,6 +7,7 @@ import { SealerAPI } from '../api/sealer.js';
 import { WorkerAPI, type WorkerThreadInfo } from '../api/worker.js';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
+import { initMetrics, metricsHandler } from '../common/metrics.js';
 import { VERSION } from '../common/version.js';
 import { createClient, RpcServer, rpcError } from '../rpc/index.js';
 import type { WorkerConfig } from './config.js';
@@ -92,9 +93,21 @@ export class WorkerDaemon {
         resubmitWaitMs: opts.resubmitWaitMs,
       };
       const made = cfg.threads.map((t, i) => new SealingThread(i, t, deps));
-      server = new RpcServer({ auth: null, paths: ['/', '/rpc/v0'] });
+      const metrics = initMetrics('venus-worker');
+      server = new RpcServer({ auth: null, paths: ['/', '/rpc/v0'], hooks: metrics.rpcHooks() });
       const daemon = new WorkerDaemon(cfg, name, made, server, sealer, manager);
       server.register(WorkerAPI, daemon.api());
+      // GET /metrics on the control port; thread states are counted at each scrape so they are never stale
+      const serveMetrics = metricsHandler(metrics);
+      server.route('GET', '/metrics', async (req, res) => {
+        const counts: Record<string, number> = {};
+        for (const t of made) {
+          const s = t.info().thread_state.state;
+          counts[s] = (counts[s] ?? 0) + 1;
+        }
+        metrics.setThreadStates(counts);
+        await serveMetrics(req, res);
+      });
       daemon.address = await server.listen(cfg.rpcServer);
       daemon.dest = `${destHost(cfg.rpcServer.host, cfg.sectorManager.url)}:${daemon.address.port}`;
       for (const t of made) {

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { logger } from '../../common/log.js';
+import { metrics } from '../../common/metrics.js';
 import type { ProcessorSubConfig } from '../config.js';
 import { pinToCpuset, removeCgroup } from './cgroup.js';
 import { ProcessorExitedError, ProcessorTaskError, parseResponse, readyLine } from './protocol.js';
@@ -227,6 +228,7 @@ export class ExternalSub {
       this.restartTimer = null;
       if (this.stopping) return;
       this.restarts++;
+      metrics().processorRestarted(this.stage);
       this.start().catch((err: Error) => {
         log.error({ stage: this.stage, sub: this.index }, `restart failed: ${err.message}`);
         this.scheduleRestart();

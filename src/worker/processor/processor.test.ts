@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { metrics, parseExposition } from '../../common/metrics.js';
 import { zeroCommitment } from '../../proofs/index.js';
 import type { ProcessorSubConfig } from '../config.js';
 import {
@@ -104,6 +105,10 @@ describe('external processor protocol', () => {
       const again = (await sub.call({ v: 3 })) as EchoOut;
       assert.equal(again.v, 3);
       assert.notEqual(again.pid, pid1);
+      const restarts = parseExposition(await metrics().text()).find(
+        (x) => x.name === 'venus_processor_restarts_total' && x.labels.stage === 'pc2',
+      );
+      assert.equal(restarts?.value, sub.restarts);
     } finally {
       await sub.stop();
     }

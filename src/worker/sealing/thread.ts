@@ -24,6 +24,7 @@ import {
   SubmitResult,
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
+import { metrics } from '../../common/metrics.js';
 import { cidToCommP, randomnessToFr32 } from '../../fil/index.js';
 import {
   computeCommD,
@@ -436,8 +437,16 @@ export class SealingThread {
   private async limited<T>(stage: LimitStage, fn: () => Promise<T>): Promise<T> {
     const token = await this.deps.limits.acquire(stage, this.signal, () => this.setState('Waiting', stage));
     this.setState('Running', stage);
+    // time the computation only (not the wait for the slot), per sector size, as damocles' stage metrics do
+    const size = this.doc?.base ? sealProof(this.doc.base.allocated.ProofType).sectorSize : 'unknown';
+    const done = metrics().phaseTimer(stage, size);
     try {
-      return await fn();
+      const out = await fn();
+      done();
+      return out;
+    } catch (err) {
+      done(err instanceof Interrupted ? 'interrupted' : classify(err, stage).level);
+      throw err;
     } finally {
       token.release();
       this.setState('Running');
