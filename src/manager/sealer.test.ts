@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { bytes32ToJson, OnChainState, SECTOR_STATE_NOT_FOUND, SubmitResult } from '../api/sealer.js';
+import { setupLogging } from '../common/log.js';
 import { emptyCommD } from '../proofs/index.js';
 import type { RpcError } from '../rpc/index.js';
 import { makeHarness, preCommitInfoFor, proofFor, writeSectorFiles } from './harness.test-util.js';
@@ -135,7 +137,7 @@ test('submission checks: CommD, ticket value and age, number on chain', async ()
   h.commit.stop();
 });
 
-test('sector numbers: never twice, across restarts, skipping numbers allocated on chain, clear error when exhausted', async () => {
+test('sector numbers: never twice, across restarts, skipping numbers allocated on chain; once exhausted no allocation and the reason logged once', async () => {
   let h = makeHarness({
     cfgText: `[[SectorManager.Miners]]
 ID = 1000
@@ -150,10 +152,25 @@ MaxNumber = 14
   const [a, b] = await Promise.all([alloc(), alloc()]);
   assert.deepEqual([a!.ID.Number, b!.ID.Number].sort(), [13, 14], '12 is on chain: skipped');
   h = h.restart();
-  await assert.rejects(
-    alloc(),
-    /miner 1000: no sector number left \(MaxNumber = 14 reached; raise it in sector-manager\.cfg\)/,
-  );
+  // exhausted: no allocation (the worker polls again later), the reason logged once at WARN, not at every poll
+  const lines: string[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (c: Buffer) => lines.push(c.toString()));
+  setupLogging({ levelSpec: 'warn', format: 'text', dest: sink });
+  try {
+    assert.equal(await alloc(), null);
+    assert.equal(await alloc(), null);
+    assert.equal(await alloc(), null);
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    setupLogging({ dest: process.stderr });
+  }
+  const reason = 'miner 1000: no sector number left (MaxNumber = 14 reached; raise it in sector-manager.cfg)';
+  const said = lines.filter((l) => l.includes(reason));
+  assert.equal(said.length, 1, lines.join(''));
+  assert.match(said[0]!, /\tWARN\s*\tsealing\t/);
+  assert.ok(!lines.some((l) => /\tERROR/.test(l)), lines.join(''));
+  assert.deepEqual(h.sealer.numberExhausted(), [reason]);
   assert.equal(h.db.lastNumber(1000), 14);
   h.commit.stop();
 });

@@ -145,6 +145,11 @@ export class SealerService {
   private readonly sectorLock = new KeyedMutex();
   private readonly numberLock = new KeyedMutex();
   private readonly storeLock = new KeyedMutex();
+  /**
+   * Miners out of sector numbers, with the MaxNumber they ran into: warned once (not at every worker poll);
+   * a raised MaxNumber or a number handed out again clears the entry.
+   */
+  private readonly exhausted = new Map<number, SectorNumberExhausted>();
 
   constructor(private readonly o: SealerOptions) {}
 
@@ -233,10 +238,10 @@ export class SealerService {
     if (candidates.length === 0) return null;
     // random among the candidates, as the original; an exhausted miner falls through to the next one
     const order = candidates.map((c) => ({ c, r: Math.random() })).sort((a, b) => a.r - b.r);
-    let exhausted: SectorNumberExhausted | undefined;
     for (const { c } of order) {
       try {
         const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof, w);
+        this.exhausted.delete(c.m.ID);
         const sector = { ID: { Miner: c.m.ID, Number: n }, ProofType: c.facts.sealProof };
         log.info(
           { sector: sectorName(sector.ID), proof: sector.ProofType, instance: w?.Instance, location: w?.Location },
@@ -245,15 +250,22 @@ export class SealerService {
         return sector;
       } catch (err) {
         if (err instanceof SectorNumberExhausted) {
-          log.error({ miner: String(c.m.ID) }, err.message);
-          exhausted = err;
+          // as damocles: no allocation (the worker tries again later), and the reason said once per miner
+          if (this.exhausted.get(c.m.ID)?.maxNumber !== err.maxNumber) {
+            log.warn({ miner: String(c.m.ID) }, err.message);
+          }
+          this.exhausted.set(c.m.ID, err);
           continue;
         }
         throw err;
       }
     }
-    // every allowed miner is out of numbers: say so clearly rather than answering "no task"
-    throw new RpcError(1, exhausted!.message);
+    return null;
+  }
+
+  /** Why miners get no new sectors: one "miner X: no sector number left (MaxNumber = N reached; …)" each. */
+  numberExhausted(): string[] {
+    return [...this.exhausted.values()].map((e) => e.message);
   }
 
   /**
