@@ -12,10 +12,11 @@ import { ConfigError, expandHome } from '../common/config.js';
 import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
 import { setDefaultNetwork } from '../fil/index.js';
-import { createClient, parseApiInfo, RpcServer } from '../rpc/index.js';
+import { createClient, loadOrInitRepoAuth, parseApiInfo, RpcServer } from '../rpc/index.js';
 import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
 import { CommitmentManager } from './commit/index.js';
 import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
+import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
@@ -147,6 +148,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
   let poster: Poster | undefined;
+  let dashboard: Dashboard | undefined;
   const prover = o.prover ?? new VanillaPoStProver();
   const checker = new Poster({
     chain,
@@ -159,7 +161,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     config,
     ...(o.challengeConfidence !== undefined ? { challengeConfidence: o.challengeConfidence } : {}),
     ...(o.submitConfidence !== undefined ? { submitConfidence: o.submitConfidence } : {}),
-    onPoSt: (r) => initMetrics('venus-sector-manager').recordPoSt(r),
+    onPoSt: (r) => {
+      initMetrics('venus-sector-manager').recordPoSt(r);
+      dashboard?.recordPoSt(r);
+    },
   });
   const sealer = new SealerService({
     store,
@@ -189,6 +194,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('ok\n');
   });
+  // the dashboard (GET /): its JSON needs a token from the repo secret (<home>/token is an admin one)
+  const repoAuth = await loadOrInitRepoAuth(home);
+  dashboard = new Dashboard({
+    store,
+    chain: chain as DashboardChain,
+    config,
+    secret: repoAuth.secret,
+  });
+  dashboard.mount(server);
+  closers.unshift(() => dashboard?.close());
   log.info(`trying to listen on ${o.listen}`);
   const address = await server.listen(o.listen.startsWith(':') ? `0.0.0.0${o.listen}` : o.listen);
   closers.unshift(() => server.close());
