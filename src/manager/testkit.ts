@@ -268,6 +268,10 @@ export class FakeChain {
         const dl = expectUint(t[0], 'deadline');
         const info = this.deadlineInfo(this.height);
         if (info.Index !== dl) throw new Error(`deadline ${dl} is not open (current ${info.Index})`);
+        // as the miner actor: a partition is proven once per challenge window
+        const posted = this.postSubmissions(m, dl);
+        const dup = parts.find((p) => posted.has(p.index));
+        if (dup) throw new Error(`partition ${dup.index} already proven in deadline ${dl}`);
         for (const p of parts) {
           const part = m.partitions.get(dl)?.[p.index];
           if (!part) throw new Error(`no partition ${p.index}`);
@@ -322,6 +326,17 @@ export class FakeChain {
     this.deadlineOf = saved;
   }
 
+  /** Partitions of deadline `dl` with a PoSt in its current challenge window (cleared when the window closes). */
+  postSubmissions(m: FakeMiner, dl: number): Set<number> {
+    const info = this.deadlineInfo(this.height);
+    if (info.Index !== dl) return new Set();
+    return new Set(
+      m.posts
+        .filter((p) => p.deadline === dl && p.height >= info.Open && p.height < info.Close)
+        .flatMap((p) => p.partitions.map((x) => x.index)),
+    );
+  }
+
   /** Puts a proven sector in deadline `deadlineOf(n)` (default: the deadline after the current one). */
   deadlineOf: (n: number) => number = () => (this.deadlineInfo().Index + 2) % this.deadlines.count;
 
@@ -350,8 +365,13 @@ export class FakeChain {
       },
       StateMinerInfo: async (a) => this.miner(a).info,
       StateMinerProvingDeadline: async () => this.deadlineInfo(),
-      StateMinerDeadlines: async () =>
-        Array.from({ length: this.deadlines.count }, () => ({ PostSubmissions: [0], DisputableProofCount: 0 })),
+      StateMinerDeadlines: async (a) => {
+        const m = this.miner(a);
+        return Array.from({ length: this.deadlines.count }, (_, dl) => ({
+          PostSubmissions: bf(this.postSubmissions(m, dl)),
+          DisputableProofCount: 0,
+        }));
+      },
       StateMinerPartitions: async (a, dl) =>
         (this.miner(a).partitions.get(dl) ?? []).map(
           (p): Partition => ({

@@ -309,9 +309,14 @@ export class Poster {
     const maddr = minerAddr(r.miner);
     const parts = (await this.o.chain.StateMinerPartitions(maddr, r.dl.Index, tsk)) ?? [];
     if (parts.length === 0) return;
+    // partitions the chain already has a PoSt for in this window (sent before a restart): done, not proven again
+    // (the actor refuses a second PoSt of a partition, so sending it would only fail until the window closes)
+    const posted = await this.postedPartitions(r, tsk);
+    const todo = parts.map((_, k) => k).filter((k) => !posted.has(k));
+    if (posted.size > 0) this.alreadyProven(r, parts, posted);
     const per = Math.max(1, this.o.policy.maxPartitionsPerPoStMessage);
-    for (let i = 0; i < parts.length; i += per) {
-      const idx = Array.from({ length: Math.min(per, parts.length - i) }, (_, k) => i + k);
+    for (let i = 0; i < todo.length; i += per) {
+      const idx = todo.slice(i, i + per);
       const b: Batch = { partitions: idx, attempts: 0 };
       r.batches.push(b);
       await this.proveBatch(
@@ -320,6 +325,36 @@ export class Poster {
         idx.map((k) => parts[k]!),
         tsk,
       );
+    }
+  }
+
+  /** Partition indexes of the runner's deadline with a PoSt on chain in the current challenge window. */
+  private async postedPartitions(r: Runner, tsk: TipSetKey): Promise<Set<number>> {
+    // PostSubmissions is cleared when a deadline's window closes: before Open it says nothing about this window
+    const dls = await this.o.chain.StateMinerDeadlines(minerAddr(r.miner), tsk);
+    const d = dls[r.dl.Index];
+    return new Set(d ? BitField.fromJSON(d.PostSubmissions).toArray() : []);
+  }
+
+  /** Logs and reports (as a successful PoSt) partitions proven on chain by an earlier run. */
+  private alreadyProven(r: Runner, parts: Partition[], posted: Set<number>): void {
+    let proven = 0;
+    let faulty = 0;
+    for (const k of posted) {
+      const p = parts[k];
+      if (!p) continue;
+      const f = BitField.fromJSON(p.FaultySectors).toArray().length;
+      faulty += f;
+      proven += BitField.fromJSON(p.LiveSectors).toArray().length - f;
+    }
+    log.info(
+      { miner: String(r.miner), deadline: r.dl.Index, open: r.dl.Open, partitions: [...posted].sort((a, b) => a - b) },
+      'partitions already proven on chain in this window (before a restart?); not proving them again',
+    );
+    try {
+      this.o.onPoSt?.({ miner: minerAddr(r.miner), deadline: r.dl.Index, ok: true, epoch: r.dl.Open, proven, faulty });
+    } catch {
+      // metrics never break proving
     }
   }
 
@@ -416,6 +451,18 @@ export class Poster {
             rec.Receipt !== null &&
             rec.Receipt.ExitCode !== 0);
         if (!failed) continue;
+        // a PoSt of these partitions may have landed meanwhile from elsewhere (an earlier run of this manager
+        // whose message was still in the pool at its restart): the chain says they are proven, so they are
+        const posted = await this.postedPartitions(r, tsk);
+        if (b.partitions.every((k) => posted.has(k))) {
+          log.info(
+            { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, id: b.msgId },
+            'window post submission failed, but the chain has these partitions proven in this window',
+          );
+          this.report(r, b, true, rec.Height || height);
+          b.landed = true;
+          continue;
+        }
         this.report(r, b, false, rec.Height || height);
         log.warn(
           {

@@ -18,7 +18,7 @@ import { VanillaPoStProver } from '../proofs.js';
 import type { WindowPoStInput, WindowPoStOutput, WindowPoStProver } from '../prover.js';
 import { sealedPath } from '../stores.js';
 import { TEST_POLICY } from '../testkit.js';
-import { nextDeadline, Poster } from './index.js';
+import { nextDeadline, Poster, type PosterOptions } from './index.js';
 
 let fixtureDir: string;
 let fixture: SealedFixture;
@@ -86,26 +86,31 @@ Sender = "t0100"
     placeSealedSector(h.storeDir, sid, fixture);
   }
   const prover = recordingProver();
-  const poster = new Poster({
-    chain: h.chain.api(),
-    messager: h.chain.messager(),
-    store: h.db,
-    stores: h.stores,
-    prover,
-    miners: new MinerInfoCache(h.chain.api()),
-    policy: TEST_POLICY,
-    config: () => h.cfg,
-    challengeConfidence: 2,
-    submitConfidence: 1,
-  });
-  const run = async (until: number) => {
+  /** A poster over this chain and database (a second one is the manager after a restart). */
+  const make = (onPoSt?: PosterOptions['onPoSt']) =>
+    new Poster({
+      chain: h.chain.api(),
+      messager: h.chain.messager(),
+      store: h.db,
+      stores: h.stores,
+      prover,
+      miners: new MinerInfoCache(h.chain.api()),
+      policy: TEST_POLICY,
+      config: () => h.cfg,
+      challengeConfidence: 2,
+      submitConfidence: 1,
+      onPoSt,
+    });
+  const poster = make();
+  const runWith = async (p: Poster, until: number) => {
     while (h.chain.height < until) {
       await h.chain.mine();
-      await poster.onHead(h.chain.height, h.chain.tipset().Cids);
-      await poster.idle();
+      await p.onHead(h.chain.height, h.chain.tipset().Cids);
+      await p.idle();
     }
   };
-  return { h, poster, prover, run };
+  const run = (until: number) => runWith(poster, until);
+  return { h, poster, prover, run, make, runWith };
 }
 
 test('nextDeadline rolls over into the next proving period', () => {
@@ -217,6 +222,50 @@ test('a replaced Window PoSt (NonceConflictMsg with a receipt) counts as landed;
   assert.equal(sent[2]!.Receipt?.ExitCode, 0);
   assert.equal(m.posts.length, 2);
   poster.stop();
+  h.commit.stop();
+});
+
+test('a restart while the proven deadline is still open: the chain has the PoSt, it is not proven or sent again', async () => {
+  const { h, poster, prover, run, make, runWith } = setup();
+  const m = h.chain.miners.get(1000)!;
+  await run(25); // deadline 1: open 20, close 40; submitted at 21, landed at 22
+  assert.equal(m.posts.length, 1);
+  poster.stop();
+  const calls = prover.calls.length;
+  const reports: { deadline: number; ok: boolean }[] = [];
+  const again = make((r) => reports.push({ deadline: r.deadline, ok: r.ok }));
+  await runWith(again, 39);
+  const sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 1, 'not sent again');
+  assert.equal(prover.calls.length, calls, 'not proven again');
+  assert.deepEqual(reports, [{ deadline: 1, ok: true }], 'reported as proven, never as failed');
+  again.stop();
+  h.commit.stop();
+});
+
+test('a restart while its PoSt is still in the pool: the second submission fails, the chain says proven: done', async () => {
+  const { h, poster, run, make } = setup();
+  const m = h.chain.miners.get(1000)!;
+  await run(21); // submitted at 21, not mined yet
+  assert.equal([...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt).length, 1);
+  poster.stop();
+  const reports: { deadline: number; ok: boolean }[] = [];
+  const again = make((r) => reports.push({ deadline: r.deadline, ok: r.ok }));
+  await again.onHead(h.chain.height, h.chain.tipset().Cids); // proves and sends before the first one lands
+  await again.idle();
+  while (h.chain.height < 39) {
+    await h.chain.mine();
+    await again.onHead(h.chain.height, h.chain.tipset().Cids);
+    await again.idle();
+  }
+  const sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 2, 'the restarted manager sent once, and not again after it failed');
+  assert.equal(sent[0]!.Receipt?.ExitCode, 0);
+  assert.equal(sent[1]!.Receipt?.ExitCode, 16);
+  assert.match(sent[1]!.ErrorMsg ?? '', /partition 0 already proven in deadline 1/);
+  assert.equal(m.posts.length, 1);
+  assert.deepEqual(reports, [{ deadline: 1, ok: true }], 'the failure is not reported: the chain has the proof');
+  again.stop();
   h.commit.stop();
 });
 
