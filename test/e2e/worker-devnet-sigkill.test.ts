@@ -51,11 +51,12 @@ function sectorsOf(method: number, params: string): number[] {
 
 test('SIGKILL at every state: both sectors end active, numbers 1 and 2 only, one pre-commit and one prove each', {
   timeout: 600_000,
-  // A kill can land while the other thread's AllocateSector answer is in flight: that number is lost unless
-  // the manager re-offers it to the same seal store (AllocateSectorSpec.Worker, src/api/sealer.ts). Until the
-  // manager does, this test reports but does not fail the suite.
-  todo: 'manager: honour AllocateSectorSpec.Worker',
+  // about 6 minutes: too long for `npm test`; `npm run test:slow` runs it
+  skip:
+    process.env.VENUS_SLOW_TESTS === '1' ? false : 'slow (about 6 min): set VENUS_SLOW_TESTS=1 or npm run test:slow',
 }, async () => {
+  // A kill can land while the other thread's AllocateSector answer is in flight: the manager re-offers that
+  // number to the same seal store (AllocateSectorSpec.Worker, src/api/sealer.ts), so none is skipped.
   cluster = await startCluster({ maxNumber: 2 });
   const c = cluster;
   const seal = [join(c.dir, 'seal', 'seal_01'), join(c.dir, 'seal', 'seal_02')];
