@@ -51,9 +51,8 @@ function sectorsOf(method: number, params: string): number[] {
 
 test('SIGKILL at every state: both sectors end active, numbers 1 and 2 only, one pre-commit and one prove each', {
   timeout: 600_000,
-  // about 6 minutes: too long for `npm test`; `npm run test:slow` runs it
-  skip:
-    process.env.VENUS_SLOW_TESTS === '1' ? false : 'slow (about 6 min): set VENUS_SLOW_TESTS=1 or npm run test:slow',
+  // 1 to 6 minutes (machine load): too long for `npm test`; `npm run test:slow` runs it
+  skip: process.env.VENUS_SLOW_TESTS === '1' ? false : 'slow (1 to 6 min): set VENUS_SLOW_TESTS=1 or npm run test:slow',
 }, async () => {
   // A kill can land while the other thread's AllocateSector answer is in flight: the manager re-offers that
   // number to the same seal store (AllocateSectorSpec.Worker, src/api/sealer.ts), so none is skipped.
