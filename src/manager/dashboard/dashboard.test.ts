@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ManagerAPI } from '../../api/sealer.js';
+import { BitField } from '../../fil/index.js';
+import { createClient, createToken, loadOrInitRepoAuth } from '../../rpc/index.js';
+import { initHome } from '../config.js';
+import { startDaemon } from '../daemon.js';
+import { FakeChain, fakeVerifier } from '../testkit.js';
+import { bitCount, type DashboardState } from './index.js';
+
+test('dashboard: bitCount counts the set bits of a Lotus-JSON RLE bitfield', () => {
+  // Lotus JSON of bitfield {0, 2, 3, 7}: runs 0:1 1:1 0:1 1:2 0:3 1:1 → [0,1,1,2,3,1]
+  assert.equal(bitCount([0, 1, 1, 2, 3, 1]), 4);
+  assert.equal(bitCount([]), 0);
+  assert.equal(bitCount(null), 0);
+  // against src/fil's BitField (its JSON is the chain's)
+  assert.equal(bitCount(BitField.fromNumbers([1, 5, 6, 100, 101, 102]).toJSON()), 6);
+});
+
+test('dashboard: page without a token, JSON and events need one (read), control needs admin', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'vsm-dash-unit-'));
+  const { file } = initHome(home);
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
+  );
+  const chain = new FakeChain();
+  chain.addMiner(1000);
+  const d = await startDaemon({
+    home,
+    listen: '127.0.0.1:0',
+    poster: false,
+    chain: chain.api(),
+    messager: chain.messager(),
+    verifier: fakeVerifier,
+  });
+  const base = `http://127.0.0.1:${d.address.port}`;
+  const api = createClient(ManagerAPI, { url: `${base}/rpc/v0` });
+  try {
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<meta name="viewport"/);
+    assert.doesNotMatch(html, /<script src=|<link [^>]*href="http/, 'self-contained: no external scripts or styles');
+
+    const { secret, token: admin } = await loadOrInitRepoAuth(home);
+    const read = await createToken(secret, 'read');
+    assert.equal((await fetch(`${base}/dashboard/api/state`)).status, 401);
+    assert.equal((await fetch(`${base}/dashboard/api/state?token=garbage`)).status, 401);
+    await api.AllocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+    const st = (await fetch(`${base}/dashboard/api/state`, { headers: { Authorization: `Bearer ${read}` } }).then((r) =>
+      r.json(),
+    )) as DashboardState;
+    assert.deepEqual(
+      st.sectors.map((s) => [s.id, s.state]),
+      [['s-t01000-1', 'Allocated']],
+    );
+    assert.deepEqual(st.counts, { Allocated: 1 });
+    assert.equal(st.miners[0]?.id, 1000);
+    assert.equal(st.deadlines[0]?.miner, 1000);
+
+    // the event stream's first event is the state
+    const ac = new AbortController();
+    const ev = await fetch(`${base}/dashboard/events?token=${read}`, { signal: ac.signal });
+    assert.equal(ev.headers.get('content-type'), 'text/event-stream');
+    const reader = ev.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    assert.match(text, /^data: \{.*"s-t01000-1"/);
+    ac.abort();
+
+    const body = JSON.stringify({ worker: 'nobody', index: 0, action: 'pause' });
+    const post = (t: string) => fetch(`${base}/dashboard/api/worker?token=${t}`, { method: 'POST', body });
+    assert.equal((await post(read)).status, 403);
+    const unknown = await post(admin);
+    assert.equal(unknown.status, 404);
+    assert.match(await unknown.text(), /unknown worker nobody/);
+    const bad = await fetch(`${base}/dashboard/api/worker?token=${admin}`, { method: 'POST', body: '{"worker":1}' });
+    assert.equal(bad.status, 400);
+  } finally {
+    await api.close();
+    await d.close();
+  }
+});
