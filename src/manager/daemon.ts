@@ -2,6 +2,7 @@
  * `venus-sector-manager daemon run`: loads `<home>/sector-manager.cfg`, logs the effective config, connects to
  * the chain node and the messager, opens `<home>/manager.db`, serves `Venus.*` at `/rpc/v0` (and `/metrics`),
  * reloads the config on SIGHUP or SIGUSR1 (the original's reload signal), and runs Window PoSt with `--poster`.
+ * The web dashboard is on the same port (`/`, see dashboard/): open it with `?token=` and `<home>/token`.
  */
 import { join } from 'node:path';
 import { FullNodeAPI } from '../api/full.js';
@@ -253,6 +254,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   confLog.info(`will reload sector-manager(${file}) once receive reload sig`);
   log.info({ listen: `${address.host}:${address.port}`, poster: o.poster }, 'daemon running');
+  log.info(`dashboard: http://${address.host}:${address.port}/?token=<contents of ${repoAuth.tokenPath}>`);
 
   return {
     address,

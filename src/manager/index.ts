@@ -2,7 +2,7 @@
  * venus-sector-manager: the chain-facing daemon of the sealing cluster. Import from here.
  *
  * - startDaemon(opts) — what `daemon run` runs: config, chain/messager clients, SQLite state, Venus.* at
- *   /rpc/v0, /metrics, reload on SIGHUP/SIGUSR1, Window PoSt with `poster: true`.
+ *   /rpc/v0, /metrics, the web dashboard at / (dashboard/), reload on SIGHUP/SIGUSR1, Window PoSt with `poster: true`.
  * - registerManagerCommands(program) — the CLI (daemon init/run, util …).
  * - Config: parseManagerConfig/loadManagerConfig, DEFAULT_CONFIG_TEXT (what `daemon init` writes), formatConfig.
  * - Services, for embedding and tests: SealerService (Venus.*), CommitmentManager (batching and sending),
@@ -33,6 +33,7 @@ export {
   postPolicy,
 } from './config.js';
 export { type Daemon, type DaemonOptions, startDaemon } from './daemon.js';
+export { Dashboard, type DashboardOptions, type DashboardState } from './dashboard/index.js';
 export { ManagerStore, openDb, SectorNumberExhausted } from './db.js';
 export { Poster, type PosterOptions } from './poster/index.js';
 export {
