@@ -110,6 +110,7 @@ export class Dashboard {
   }
 
   mount(server: RpcServer): void {
+    this.ensureTimer();
     server.route('GET', '/', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end(DASHBOARD_HTML);
@@ -182,9 +183,16 @@ export class Dashboard {
     this.timer.unref();
   }
 
+  private busy = false;
+
   private async push(): Promise<void> {
-    if (this.clients.size === 0) return;
+    if (this.busy) return; // a slow worker or chain call: skip this tick rather than pile up
+    this.busy = true;
     try {
+      if (this.clients.size === 0) {
+        this.sectorRows(Date.now());
+        return;
+      }
       const s = await this.state();
       const key = JSON.stringify({ ...s, now: 0 });
       if (key === this.last) return;
@@ -193,6 +201,8 @@ export class Dashboard {
       for (const c of this.clients) c.write(line);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'dashboard refresh failed');
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -226,8 +236,11 @@ export class Dashboard {
   }
 
   /** Everything the page shows. Chain look-ups are refreshed at most every 5 s. */
-  async state(): Promise<DashboardState> {
-    const now = Date.now();
+  /**
+   * Sectors as the store has them, with the phases seen so far: the store keeps each sector's latest state only,
+   * so the dashboard notes the time it first sees each state (checked every second while the daemon runs).
+   */
+  private sectorRows(now: number): { sectors: SectorRow[]; counts: Record<string, number> } {
     const { store } = this.o;
     const all = [
       ...store.listSectors(true).map((s) => ({ s, online: true })),
@@ -259,6 +272,13 @@ export class Dashboard {
       };
     });
     sectors.sort((a, b) => a.miner - b.miner || b.number - a.number);
+    return { sectors, counts };
+  }
+
+  async state(): Promise<DashboardState> {
+    const now = Date.now();
+    const { store } = this.o;
+    const { sectors, counts } = this.sectorRows(now);
 
     const workers = await Promise.all(
       store.listWorkers().map(async (w) => {
