@@ -21,7 +21,8 @@ import { createClient, createToken, RpcServer } from '../../src/rpc/index.js';
 
 setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium; CHROMIUM_PATH overrides (e.g. to check the skip). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 test('dashboard: sectors and threads appear, a state change shows up live, pause reaches the worker', {
