@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { pending, runMain, withLogging } from '../common/cli.js';
+import { runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerBenchPostCommand } from '../worker/commands/bench-post.js';
+import { registerBenchSealCommand } from '../worker/commands/bench-seal.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
 import { registerDaemonCommand } from '../worker/commands/daemon.js';
 import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
@@ -23,7 +24,7 @@ const util = program.command('util').description('utilities');
 registerCommpCommand(util);
 registerParentsCacheCommand(util);
 const bench = program.command('bench').description('benchmarks');
-pending(bench.command('seal').description('seal a sector and time each phase'), 'bench seal');
+registerBenchSealCommand(bench);
 registerBenchPostCommand(bench);
 
 await runMain(program);
