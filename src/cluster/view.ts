@@ -4,6 +4,8 @@
  * the latest events. On a terminal it redraws in place with plain ANSI sequences; elsewhere (a pipe, CI) it
  * prints one line per change, which reads well in a log.
  */
+
+import { STATES } from '../worker/sealing/states.js';
 import type { Snapshot, ThreadView } from './probe.js';
 import type { RunningProcess } from './supervisor.js';
 
@@ -24,26 +26,9 @@ export interface View {
   stop(): void;
 }
 
-/** The sealer plan's states in order (damocles §2.1), for a progress figure. */
-export const SEALER_STATES = [
-  'Empty',
-  'Allocated',
-  'DealsAcquired',
-  'PieceAdded',
-  'TreeDBuilt',
-  'TicketAssigned',
-  'PC1Done',
-  'PC2Done',
-  'PCSubmitted',
-  'PCLanded',
-  'Persisted',
-  'PersistanceSubmitted',
-  'SeedAssigned',
-  'C1Done',
-  'C2Done',
-  'ProofSubmitted',
-  'Finished',
-] as const;
+/** The sealer plan's states in order (damocles §2.1), for a progress figure: the worker's own list, less the
+ * states off the main path. */
+export const SEALER_STATES: readonly string[] = STATES.filter((s) => s !== 'SyntheticPoRepNeeded' && s !== 'Aborted');
 
 /** "7/16" style progress of a sector through the sealer plan, or undefined for an unknown state. */
 export function progressOf(jobState: string | undefined): { step: number; of: number } | undefined {
