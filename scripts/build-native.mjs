@@ -15,5 +15,8 @@ try {
   console.warn('[build-native] node-gyp not installed; using the TypeScript kernels');
   process.exit(0);
 }
-const res = spawnSync(process.execPath, [gyp, 'rebuild', '--release', '--silent'], { cwd: dir, stdio: 'inherit' });
+// Outside npm (no npm_config_nodedir), point node-gyp at the installed headers rather than a download.
+const args = [gyp, 'rebuild', '--release', '--silent'];
+if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+const res = spawnSync(process.execPath, args, { cwd: dir, stdio: 'inherit' });
 if (res.status !== 0) console.warn('[build-native] native kernels failed to build; using the TypeScript kernels');
