@@ -15,29 +15,13 @@ import { setupLogging } from '../../src/common/log.js';
 import { decodeCbor, setDefaultNetwork } from '../../src/fil/index.js';
 import { MinerMethod } from '../../src/manager/params.js';
 import { createClient } from '../../src/rpc/index.js';
+import { SEALER_PIPELINE } from '../../src/worker/sealing/states.js';
 import { type Cluster, run, startCluster, until, WORKER } from './worker-harness.js';
 
 setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
 setDefaultNetwork('t');
 
-const PIPELINE = [
-  'Allocated',
-  'DealsAcquired',
-  'PieceAdded',
-  'TreeDBuilt',
-  'TicketAssigned',
-  'PC1Done',
-  'PC2Done',
-  'PCSubmitted',
-  'PCLanded',
-  'Persisted',
-  'PersistanceSubmitted',
-  'SeedAssigned',
-  'C1Done',
-  'C2Done',
-  'ProofSubmitted',
-  'Finished',
-];
+const PIPELINE = SEALER_PIPELINE;
 
 let cluster: Cluster | undefined;
 after(() => cluster?.close());

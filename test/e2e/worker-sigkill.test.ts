@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setupLogging } from '../../src/common/log.js';
 import type { State } from '../../src/worker/sealing/index.js';
+import { SEALER_PIPELINE } from '../../src/worker/sealing/states.js';
 import { FakeManager } from '../../src/worker/sealing/testkit.js';
 import { fileInit, sealInit } from '../../src/worker/store.js';
 
@@ -26,24 +27,7 @@ const CLI = join(ROOT, 'src/cli/venus-worker.ts');
 const base = await mkdtemp(join(tmpdir(), 'worker-sigkill-'));
 after(() => rm(base, { recursive: true, force: true }));
 
-const PIPELINE: State[] = [
-  'Allocated',
-  'DealsAcquired',
-  'PieceAdded',
-  'TreeDBuilt',
-  'TicketAssigned',
-  'PC1Done',
-  'PC2Done',
-  'PCSubmitted',
-  'PCLanded',
-  'Persisted',
-  'PersistanceSubmitted',
-  'SeedAssigned',
-  'C1Done',
-  'C2Done',
-  'ProofSubmitted',
-  'Finished',
-];
+const PIPELINE = SEALER_PIPELINE;
 
 async function until(what: string, fn: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;

@@ -28,6 +28,11 @@ export const STATES = [
 ] as const;
 export type State = (typeof STATES)[number];
 
+/** The sealer plan's main path, from allocation to finished (no Empty, synthetic-PoRep or Aborted states). */
+export const SEALER_PIPELINE: readonly State[] = STATES.filter(
+  (s) => s !== 'Empty' && s !== 'SyntheticPoRepNeeded' && s !== 'Aborted',
+);
+
 export function isState(s: string): s is State {
   return (STATES as readonly string[]).includes(s);
 }

@@ -18,7 +18,7 @@ import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
 import { BUILTIN, type Sealer, StageRunner } from '../processor/index.js';
 import { fileInit, sealInit } from '../store.js';
 import { StageLimits } from './limits.js';
-import { STATES, type State } from './states.js';
+import { SEALER_PIPELINE, STATES } from './states.js';
 import { FakeManager } from './testkit.js';
 import { SealingThread, type ThreadDeps } from './thread.js';
 
@@ -97,24 +97,7 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20
   }
 }
 
-const PIPELINE: State[] = [
-  'Allocated',
-  'DealsAcquired',
-  'PieceAdded',
-  'TreeDBuilt',
-  'TicketAssigned',
-  'PC1Done',
-  'PC2Done',
-  'PCSubmitted',
-  'PCLanded',
-  'Persisted',
-  'PersistanceSubmitted',
-  'SeedAssigned',
-  'C1Done',
-  'C2Done',
-  'ProofSubmitted',
-  'Finished',
-];
+const PIPELINE = SEALER_PIPELINE;
 
 async function assertPersisted(remote: string, name: string) {
   assert.equal((await stat(join(remote, 'sealed', name))).size, 2048);
