@@ -51,5 +51,10 @@ test('venus-worker with 2 seal stores and external pc2/c2 seals two 2KiB sectors
     ]);
   }
   assert.match(w.log(), /processor ready/);
-  assert.match(w.log(), /sector finished/);
+  // the chain shows the sector active before the worker's next proof-state poll sees it land
+  await until(
+    'the worker to finish both sectors',
+    async () => (w.log().match(/sector finished/g)?.length === 2 ? true : undefined),
+    120_000,
+  );
 });
