@@ -50,7 +50,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-test('npm start (shortened): one 2KiB sector sealed and proven by Window PoSt on the devnet', {
+test('npm start (shortened): two 2KiB sectors (two seal stores, external pc2/c2) sealed and proven by Window PoSt on the devnet', {
   timeout: 9 * 60_000,
 }, async () => {
   const t0 = Date.now();
@@ -60,7 +60,7 @@ test('npm start (shortened): one 2KiB sector sealed and proven by Window PoSt on
       '--home',
       home,
       '--sectors',
-      '1',
+      '2',
       '--until',
       'proven',
       '--timeout',
@@ -75,9 +75,9 @@ test('npm start (shortened): one 2KiB sector sealed and proven by Window PoSt on
     8 * 60_000,
   );
   assert.equal(r.code, 0, r.out.slice(-6000));
-  assert.match(r.out, /1 sector\(s\) proven by Window PoSt: done/);
+  assert.match(r.out, /2 sector\(s\) proven by Window PoSt: done/);
   const seconds = (Date.now() - t0) / 1000;
-  process.stdout.write(`# cluster: 1 sector sealed and proven in ${seconds.toFixed(0)} s\n`);
+  process.stdout.write(`# cluster: 2 sectors sealed and proven in ${seconds.toFixed(0)} s\n`);
 
   // every program had its own log, and nothing is left running
   const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
@@ -85,8 +85,10 @@ test('npm start (shortened): one 2KiB sector sealed and proven by Window PoSt on
     assert.ok(existsSync(join(home, 'logs', `${p}.log`)), p);
   }
   for (const port of Object.values(state.ports) as number[]) assert.equal(await listening(port), false, `port ${port}`);
-  // the sealed sector sits in the remote store
-  assert.ok(existsSync(join(home, 'remote', 'sealed', `s-${state.miner}-1`)), 'sealed file in the remote store');
+  // the sealed sectors sit in the remote store
+  for (const n of [1, 2]) {
+    assert.ok(existsSync(join(home, 'remote', 'sealed', `s-${state.miner}-${n}`)), `sector ${n} in the remote store`);
+  }
 
   // the chain, read back by the devnet alone after a restart
   const devnet = spawn(process.execPath, [cli('venus-devnet'), '--home', join(home, 'devnet'), 'run'], {
@@ -112,7 +114,7 @@ test('npm start (shortened): one 2KiB sector sealed and proven by Window PoSt on
   assert.ok(status, 'venus-devnet status --json');
   const miner = status.Miners.find((m) => m.Miner === state.miner);
   assert.ok(miner, `miner ${state.miner} on chain`);
-  assert.equal(miner.Sectors.Active, 1);
+  assert.equal(miner.Sectors.Active, 2);
   assert.notEqual(miner.LastWindowPoStEpoch, null);
-  assert.equal(miner.RawBytePower, '2048');
+  assert.equal(miner.RawBytePower, '4096');
 });
