@@ -149,7 +149,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
   let poster: Poster | undefined;
-  let dashboard: Dashboard | undefined;
   const prover = o.prover ?? new VanillaPoStProver();
   const checker = new Poster({
     chain,
@@ -164,7 +163,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.submitConfidence !== undefined ? { submitConfidence: o.submitConfidence } : {}),
     onPoSt: (r) => {
       initMetrics('venus-sector-manager').recordPoSt(r);
-      dashboard?.recordPoSt(r);
+      store.recordPoSt({
+        miner: r.miner,
+        deadline: r.deadline,
+        ok: r.ok,
+        epoch: r.epoch ?? null,
+        proven: r.proven ?? null,
+        faulty: r.faulty ?? null,
+      });
     },
   });
   const sealer = new SealerService({
@@ -197,14 +203,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   // the dashboard (GET /): its JSON needs a token from the repo secret (<home>/token is an admin one)
   const repoAuth = await loadOrInitRepoAuth(home);
-  dashboard = new Dashboard({
+  const dashboard = new Dashboard({
     store,
     chain: chain as DashboardChain,
     config,
     secret: repoAuth.secret,
   });
   dashboard.mount(server);
-  closers.unshift(() => dashboard?.close());
+  closers.unshift(() => dashboard.close());
   log.info(`trying to listen on ${o.listen}`);
   const address = await server.listen(o.listen.startsWith(':') ? `0.0.0.0${o.listen}` : o.listen);
   closers.unshift(() => server.close());

@@ -90,3 +90,42 @@ test('randomness entropy is CBOR of the miner ID address (chain-wallet.md §7: f
   const { minerEntropy } = await import('./chain.js');
   assert.equal(Buffer.from(minerEntropy(1000), 'base64').toString('hex'), '4300e807');
 });
+
+test('sector timelines: steps in order, repeats collapsed, kept across a reopen; PoSt results trimmed', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'vsm-events-')), 'manager.db');
+  let db = new ManagerStore(openDb(file));
+  const sid = { Miner: 1000, Number: 3 };
+  const step = (state: string, failure: string | null = null) => ({ state, event: null, worker: 'w /seal/0', failure });
+  assert.equal(db.recordSectorEvent(sid, step('Allocated'), 1), true);
+  assert.equal(db.recordSectorEvent(sid, step('PC1Done'), 2), true);
+  assert.equal(db.recordSectorEvent(sid, step('PC1Done'), 3), false, 'a re-report of the same state');
+  assert.equal(db.recordSectorEvent(sid, step('PC1Done', 'Temporary: chain down'), 4), true, 'a failure is a step');
+  assert.equal(db.recordSectorEvent(sid, step('PC1Done', 'Temporary: chain down'), 5), false);
+  assert.equal(db.recordSectorEvent(sid, step('PC2Done'), 6), true);
+  db.recordSectorEvent({ Miner: 1000, Number: 4 }, step('Allocated'), 7);
+  db.close();
+
+  db = new ManagerStore(openDb(file));
+  assert.deepEqual(
+    db.sectorEvents(sid).map((e) => [e.state, e.failure, e.at]),
+    [
+      ['Allocated', null, 1],
+      ['PC1Done', null, 2],
+      ['PC1Done', 'Temporary: chain down', 4],
+      ['PC2Done', null, 6],
+    ],
+  );
+  assert.equal(db.sectorEvents({ Miner: 1000, Number: 5 }).length, 0);
+
+  for (let i = 0; i < 5; i++)
+    db.recordPoSt({ miner: 't01000', deadline: i, ok: i !== 2, epoch: 100 + i, proven: 2, faulty: 0 }, 1000 + i, 3);
+  assert.deepEqual(
+    db.recentPoSts(10).map((p) => [p.deadline, p.ok, p.epoch, p.at]),
+    [
+      [4, true, 104, 1004],
+      [3, true, 103, 1003],
+      [2, false, 102, 1002],
+    ],
+  );
+  db.close();
+});

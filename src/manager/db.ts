@@ -13,6 +13,9 @@
  *   workers          last WorkerPing per worker ("worker")
  *   seal_allocations the last sector allocated to each seal store (worker instance + location) that said who it is
  *                    (AllocateSectorSpec.Worker, our extension): re-offered to that store while untouched
+ *   sector_events    each sector's timeline: the states workers reported (with the event and any failure), its
+ *                    allocation, finalization or abort, with the time the manager recorded them
+ *   post_results     Window PoSt submissions and their outcome per miner and deadline (what the dashboard lists)
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -79,6 +82,27 @@ CREATE TABLE IF NOT EXISTS seal_allocations (
   at INTEGER NOT NULL,
   PRIMARY KEY (instance, location)
 );
+CREATE TABLE IF NOT EXISTS sector_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  miner INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  event TEXT,
+  worker TEXT,
+  failure TEXT,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sector_events_sector ON sector_events (miner, number, seq);
+CREATE TABLE IF NOT EXISTS post_results (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  miner TEXT NOT NULL,
+  deadline INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  epoch INTEGER,
+  proven INTEGER,
+  faulty INTEGER,
+  at INTEGER NOT NULL
+);
 `;
 
 /** Opens (creating if needed) the manager database. */
@@ -140,6 +164,32 @@ export class SectorNumberExhausted extends Error {
   }
 }
 
+/** One step of a sector's timeline (sector_events). */
+export interface SectorEvent {
+  /** the sector's state from then on: a worker's state name, or Allocated / Finalized / Aborted */
+  state: string;
+  /** the worker's event name (SectorPC1Done…), if a worker reported it */
+  event: string | null;
+  /** "instance location" of the reporting worker's seal store */
+  worker: string | null;
+  /** a failure the worker reported with this state (it retries or waits), or the abort reason */
+  failure: string | null;
+  /** ms since epoch */
+  at: number;
+}
+
+/** A Window PoSt submission as the poster reported it (post_results). */
+export interface PoStResultRow {
+  miner: string;
+  deadline: number;
+  ok: boolean;
+  epoch: number | null;
+  proven: number | null;
+  faulty: number | null;
+  /** ms since epoch */
+  at: number;
+}
+
 /** Typed access to the tables. All writes are single statements or transactions. */
 export class ManagerStore {
   private readonly st;
@@ -187,6 +237,20 @@ export class ManagerStore {
         `INSERT INTO seal_allocations (instance, location, miner, number, at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (instance, location) DO UPDATE SET miner = excluded.miner, number = excluded.number, at = excluded.at`,
       ),
+      lastEvent: db.prepare(
+        'SELECT state, failure FROM sector_events WHERE miner = ? AND number = ? ORDER BY seq DESC LIMIT 1',
+      ),
+      putEvent: db.prepare(
+        'INSERT INTO sector_events (miner, number, state, event, worker, failure, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      eventsOf: db.prepare(
+        'SELECT state, event, worker, failure, at FROM sector_events WHERE miner = ? AND number = ? ORDER BY seq',
+      ),
+      putPoSt: db.prepare(
+        'INSERT INTO post_results (miner, deadline, ok, epoch, proven, faulty, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      recentPoSts: db.prepare('SELECT * FROM post_results ORDER BY seq DESC LIMIT ?'),
+      trimPoSts: db.prepare('DELETE FROM post_results WHERE seq <= (SELECT MAX(seq) FROM post_results) - ?'),
     };
   }
 
@@ -315,6 +379,47 @@ export class ManagerStore {
   /** Records `sid` as the seal store's last allocation (call inside the allocation's transaction). */
   recordAllocation(w: WorkerIdentifier, sid: SectorID): void {
     this.st.putAllocation.run(w.Instance, w.Location, sid.Miner, sid.Number, Math.floor(Date.now() / 1000));
+  }
+
+  // ----- sector timelines
+
+  /**
+   * Appends a step to a sector's timeline, unless it repeats the last one (same state and failure: a worker
+   * re-reports its state after a restart or on each retry). Returns whether a row was written.
+   */
+  recordSectorEvent(sid: SectorID, e: Omit<SectorEvent, 'at'>, at = Date.now()): boolean {
+    const last = this.st.lastEvent.get(sid.Miner, sid.Number) as { state: string; failure: string | null } | undefined;
+    if (last && last.state === e.state && last.failure === e.failure) return false;
+    this.st.putEvent.run(sid.Miner, sid.Number, e.state, e.event, e.worker, e.failure, at);
+    return true;
+  }
+
+  /** A sector's timeline, oldest first. */
+  sectorEvents(sid: SectorID): SectorEvent[] {
+    return this.st.eventsOf.all(sid.Miner, sid.Number) as SectorEvent[];
+  }
+
+  // ----- Window PoSt results
+
+  /** Records a submission; only the latest `keep` are kept. */
+  recordPoSt(r: Omit<PoStResultRow, 'at'>, at = Date.now(), keep = 1000): void {
+    this.tx(() => {
+      this.st.putPoSt.run(r.miner, r.deadline, r.ok ? 1 : 0, r.epoch, r.proven, r.faulty, at);
+      this.st.trimPoSts.run(keep);
+    });
+  }
+
+  /** The latest submissions, newest first. */
+  recentPoSts(limit = 50): PoStResultRow[] {
+    return (this.st.recentPoSts.all(limit) as Record<string, unknown>[]).map((r) => ({
+      miner: r.miner as string,
+      deadline: r.deadline as number,
+      ok: r.ok === 1,
+      epoch: (r.epoch as number | null) ?? null,
+      proven: (r.proven as number | null) ?? null,
+      faulty: (r.faulty as number | null) ?? null,
+      at: r.at as number,
+    }));
   }
 
   // ----- workers

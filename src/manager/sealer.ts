@@ -296,6 +296,10 @@ export class SealerService {
           this.o.store.setLastNumber(miner, n);
           this.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
           if (w) this.o.store.recordAllocation(w, { Miner: miner, Number: n });
+          this.o.store.recordSectorEvent(
+            { Miner: miner, Number: n },
+            { state: 'Allocated', event: null, worker: w ? `${w.Instance} ${w.Location}` : null, failure: null },
+          );
         });
         return n;
       }
@@ -616,7 +620,15 @@ export class SealerService {
       if (!r) throw notFound(sid);
       if (!r.online) return { Id: sid, Finalized: true, AbortReason: r.state.AbortReason || null };
       r.state.LatestState = req;
-      this.save(r.state);
+      this.o.store.tx(() => {
+        this.save(r.state);
+        this.o.store.recordSectorEvent(sid, {
+          state: req.StateChange.Next,
+          event: req.StateChange.Event || null,
+          worker: req.Worker ? `${req.Worker.Instance} ${req.Worker.Location}` : null,
+          failure: req.Failure ? `${req.Failure.Level}: ${req.Failure.Desc}` : null,
+        });
+      });
       return { Id: sid, Finalized: false, AbortReason: null };
     });
   }
@@ -631,6 +643,7 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.putSector(r.state, false);
           this.o.stores.release(sid);
+          this.o.store.recordSectorEvent(sid, { state: 'Finalized', event: null, worker: null, failure: null });
         });
         log.info({ sector: sectorName(sid) }, 'sector finalized');
       }
@@ -651,6 +664,12 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.putSector(r.state, false);
           this.o.stores.release(sid);
+          this.o.store.recordSectorEvent(sid, {
+            state: 'Aborted',
+            event: null,
+            worker: null,
+            failure: r.state.AbortReason,
+          });
         });
         log.warn({ sector: sectorName(sid), reason }, 'sector aborted');
       }
@@ -707,7 +726,10 @@ export class SealerService {
         throw new RpcError(1, `${sectorName(sid)} was aborted (${r.state.AbortReason}); use --force to restore it`);
       r.state.Finalized = false;
       r.state.AbortReason = '';
-      this.o.store.putSector(r.state, true);
+      this.o.store.tx(() => {
+        this.o.store.putSector(r.state, true);
+        this.o.store.recordSectorEvent(sid, { state: 'Restored', event: null, worker: null, failure: null });
+      });
       log.info({ sector: sectorName(sid) }, 'sector restored online');
       return {};
     });

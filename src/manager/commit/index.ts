@@ -207,7 +207,10 @@ export class CommitmentManager {
     log.warn({ sector: sectorName(s.ID), why }, 'sector dropped from batch');
     s.MessageInfo.NeedSend = false;
     s.SendError = why;
-    this.o.store.putSector(s, true);
+    this.o.store.tx(() => {
+      this.o.store.putSector(s, true);
+      this.o.store.recordSectorEvent(s.ID, { state: 'SendDropped', event: null, worker: null, failure: why });
+    });
   }
 
   private async sender(kind: CommitKind, miner: number): Promise<string> {
@@ -386,6 +389,12 @@ export class CommitmentManager {
         st.MessageInfo.NeedSend = false;
         delete st.SendError;
         this.o.store.putSector(st, cur.online);
+        this.o.store.recordSectorEvent(s.ID, {
+          state: kind === 'pre' ? 'PreCommitSent' : 'ProveCommitSent',
+          event: `message ${id} (${sectors.length} sector${sectors.length === 1 ? '' : 's'})`,
+          worker: null,
+          failure: null,
+        });
       }
     });
     log.info(

@@ -9,7 +9,7 @@ import { createClient, createToken, loadOrInitRepoAuth } from '../../rpc/index.j
 import { initHome } from '../config.js';
 import { startDaemon } from '../daemon.js';
 import { FakeChain, fakeVerifier } from '../testkit.js';
-import { bitCount, type DashboardState } from './index.js';
+import { bitCount, bitIndexes, type DashboardState } from './index.js';
 
 test('dashboard: bitCount counts the set bits of a Lotus-JSON RLE bitfield', () => {
   // Lotus JSON of bitfield {0, 2, 3, 7}: runs 0:1 1:1 0:1 1:2 0:3 1:1 → [0,1,1,2,3,1]
@@ -82,6 +82,84 @@ test('dashboard: page without a token, JSON and events need one (read), control 
     assert.equal(bad.status, 400);
   } finally {
     await api.close();
+    await d.close();
+  }
+});
+
+test('dashboard: bitIndexes lists the set bits of a Lotus-JSON RLE bitfield', () => {
+  assert.deepEqual(bitIndexes([0, 1, 1, 2, 3, 1]), [0, 2, 3, 7]);
+  assert.deepEqual(bitIndexes(BitField.fromNumbers([4, 9, 10]).toJSON()), [4, 9, 10]);
+  assert.deepEqual(bitIndexes(null), []);
+});
+
+test('dashboard: a sector timeline is what workers reported, in order, and outlives a manager restart', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'vsm-dash-tl-'));
+  const { file } = initHome(home);
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
+  );
+  const chain = new FakeChain();
+  chain.addMiner(1000);
+  const start = () =>
+    startDaemon({
+      home,
+      listen: '127.0.0.1:0',
+      poster: false,
+      chain: chain.api(),
+      messager: chain.messager(),
+      verifier: fakeVerifier,
+    });
+  const { token } = await loadOrInitRepoAuth(home);
+  const read = async (port: number) =>
+    (await fetch(`http://127.0.0.1:${port}/dashboard/api/state?token=${token}`).then((r) =>
+      r.json(),
+    )) as DashboardState;
+
+  let d = await start();
+  const api = createClient(ManagerAPI, { url: `http://127.0.0.1:${d.address.port}/rpc/v0` });
+  const s = await api.AllocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+  assert.ok(s);
+  const report = (Next: string, Event: string, Failure: { Level: string; Desc: string } | null = null) =>
+    api.ReportState(s.ID, {
+      Worker: { Instance: 'w1', Location: '/seal/0' },
+      StateChange: { Prev: '', Next, Event },
+      Failure,
+    });
+  await report('DealsAcquired', 'SectorDealsAcquired');
+  await report('DealsAcquired', 'SectorDealsAcquired'); // a worker re-reporting after its restart
+  await report('PieceAdded', 'SectorPieceAdded', { Level: 'Temporary', Desc: 'disk busy' });
+  await report('PieceAdded', 'SectorPieceAdded');
+  await api.ReportFinalized(s.ID);
+  await api.close();
+  const before = (await read(d.address.port)).sectors[0];
+  await d.close();
+
+  d = await start();
+  try {
+    const st = await read(d.address.port);
+    const row = st.sectors[0];
+    assert.equal(row?.state, 'Finalized');
+    assert.deepEqual(
+      row?.timeline.map((t) => [t.state, t.event, t.failure]),
+      [
+        ['Allocated', null, null],
+        ['DealsAcquired', 'SectorDealsAcquired', null],
+        ['PieceAdded', 'SectorPieceAdded', 'Temporary: disk busy'],
+        ['PieceAdded', 'SectorPieceAdded', null],
+        ['Finalized', null, null],
+      ],
+    );
+    assert.deepEqual(row?.timeline, before?.timeline, 'the same after a restart');
+    const at = row?.timeline.map((t) => t.at) ?? [];
+    assert.deepEqual(
+      at,
+      [...at].sort((a, b) => a - b),
+      'in time order',
+    );
+    // the current deadline is listed even with no partitions
+    assert.equal(st.deadlines.filter((x) => x.current).length, 1);
+  } finally {
     await d.close();
   }
 });

@@ -13,11 +13,10 @@ import type { FullNodeAPI } from '../../api/full.js';
 import { sectorName, type WorkerPingInfo } from '../../api/sealer.js';
 import { WorkerAPI, type WorkerThreadInfo } from '../../api/worker.js';
 import { logger } from '../../common/log.js';
-import type { PoStRecord } from '../../common/metrics.js';
 import { type ApiClient, createClient, localAuth, type RpcServer } from '../../rpc/index.js';
 import type { ChainAPI } from '../chain.js';
 import type { ManagerConfig } from '../config.js';
-import type { ManagerStore } from '../db.js';
+import type { ManagerStore, PoStResultRow, SectorEvent } from '../db.js';
 import { DASHBOARD_HTML } from './page.js';
 
 const log = logger('dashboard');
@@ -50,9 +49,12 @@ export interface SectorRow {
   seedEpoch: number | null;
   preCommitMsg: string | null;
   proveMsg: string | null;
-  /** phases as the dashboard saw them: state name and the time it first saw it (ms since epoch) */
-  timeline: { state: string; at: number }[];
+  /** the sector's phases as the manager recorded them (sector_events), oldest first */
+  timeline: Omit<SectorEvent, 'worker'>[];
 }
+
+/** Sectors listed with their timelines (newest first); the counts cover all of them. */
+const SECTOR_ROWS = 200;
 
 export interface DashboardState {
   now: number;
@@ -68,15 +70,64 @@ export interface DashboardState {
     threads: WorkerThreadInfo[] | null;
     error?: string;
   }[];
-  deadlines: {
-    miner: number;
-    index: number;
-    open: number;
-    close: number;
-    partitions: { index: number; sectors: number; faulty: number; recovering: number }[];
-  }[];
-  posts: (PoStRecord & { at: number })[];
+  /** per miner: the current deadline, then every other one that has partitions, in proving order */
+  deadlines: DeadlineRow[];
+  posts: PoStResultRow[];
   messages: { id: string; miner: number; kind: string; sectors: number[]; pushed: boolean; at: number }[];
+}
+
+export interface DeadlineRow {
+  miner: number;
+  index: number;
+  /** the deadline's next (or current) challenge window */
+  open: number;
+  close: number;
+  current: boolean;
+  /** partitions with a PoSt on chain in the current window (current deadline only) */
+  proven: number[];
+  partitions: { index: number; sectors: number; faulty: number; recovering: number }[];
+}
+
+/** A miner's deadlines as `venus-sector-manager util miner` would list them: the current one and every one in use. */
+async function minerDeadlines(chain: DashboardChain, miner: number): Promise<DeadlineRow[]> {
+  const addr = `t0${miner}`;
+  const cur = await chain.StateMinerProvingDeadline(addr, []);
+  const all = await chain.StateMinerDeadlines(addr, []);
+  const n = cur.WPoStPeriodDeadlines || all.length || 1;
+  const rows: DeadlineRow[] = [];
+  for (let k = 0; k < n; k++) {
+    const index = (cur.Index + k) % n;
+    const parts = (await chain.StateMinerPartitions(addr, index, [])) ?? [];
+    if (k > 0 && parts.length === 0) continue;
+    const open = cur.Open + k * cur.WPoStChallengeWindow;
+    rows.push({
+      miner,
+      index,
+      open,
+      close: open + cur.WPoStChallengeWindow,
+      current: k === 0,
+      // the actor clears PostSubmissions when a window closes: only the current one's says anything
+      proven: k === 0 ? bitIndexes(all[index]?.PostSubmissions) : [],
+      partitions: parts.map((p, i) => ({
+        index: i,
+        sectors: bitCount(p.AllSectors),
+        faulty: bitCount(p.FaultySectors),
+        recovering: bitCount(p.RecoveringSectors),
+      })),
+    });
+  }
+  return rows;
+}
+
+/** The set bits of a Lotus-JSON RLE bitfield, in order. */
+export function bitIndexes(runs: number[] | null | undefined): number[] {
+  const out: number[] = [];
+  let at = 0;
+  (runs ?? []).forEach((len, i) => {
+    if (i % 2 === 1) for (let j = 0; j < len; j++) out.push(at + j);
+    at += len;
+  });
+  return out;
 }
 
 /** Number of set bits of a Lotus-JSON RLE bitfield (run lengths, starting with a run of zeros). */
@@ -93,8 +144,6 @@ function stateOf(s: { LatestState?: { StateChange: { Next: string } }; Finalized
 }
 
 export class Dashboard {
-  private readonly timelines = new Map<string, { state: string; at: number }[]>();
-  private readonly posts: (PoStRecord & { at: number })[] = [];
   private readonly clients = new Set<ServerResponse>();
   private readonly workerClients = new Map<string, ReturnType<typeof createClient<typeof WorkerAPI>>>();
   private last = '';
@@ -102,12 +151,6 @@ export class Dashboard {
   private slow: { at: number; value: Pick<DashboardState, 'head' | 'miners' | 'deadlines'> } | undefined;
 
   constructor(private readonly o: DashboardOptions) {}
-
-  /** For the poster's onPoSt hook: the latest submissions, newest first. */
-  recordPoSt(r: PoStRecord): void {
-    this.posts.unshift({ ...r, at: Date.now() });
-    this.posts.length = Math.min(this.posts.length, 50);
-  }
 
   mount(server: RpcServer): void {
     this.ensureTimer();
@@ -189,10 +232,7 @@ export class Dashboard {
     if (this.busy) return; // a slow worker or chain call: skip this tick rather than pile up
     this.busy = true;
     try {
-      if (this.clients.size === 0) {
-        this.sectorRows(Date.now());
-        return;
-      }
+      if (this.clients.size === 0) return;
       const s = await this.state();
       const key = JSON.stringify({ ...s, now: 0 });
       if (key === this.last) return;
@@ -235,50 +275,40 @@ export class Dashboard {
     }
   }
 
-  /** Everything the page shows. Chain look-ups are refreshed at most every 5 s. */
-  /**
-   * Sectors as the store has them, with the phases seen so far: the store keeps each sector's latest state only,
-   * so the dashboard notes the time it first sees each state (checked every second while the daemon runs).
-   */
-  private sectorRows(now: number): { sectors: SectorRow[]; counts: Record<string, number> } {
+  /** Sectors as the store has them (the latest SECTOR_ROWS), each with its recorded timeline. */
+  private sectorRows(): { sectors: SectorRow[]; counts: Record<string, number> } {
     const { store } = this.o;
     const all = [
       ...store.listSectors(true).map((s) => ({ s, online: true })),
       ...store.listSectors(false).map((s) => ({ s, online: false })),
     ];
     const counts: Record<string, number> = {};
-    const sectors: SectorRow[] = all.map(({ s, online }) => {
-      const id = sectorName(s.ID);
-      const state = stateOf(s);
-      counts[state] = (counts[state] ?? 0) + 1;
-      let tl = this.timelines.get(id);
-      if (!tl) this.timelines.set(id, (tl = []));
-      if (tl[tl.length - 1]?.state !== state) tl.push({ state, at: now });
-      return {
-        id,
-        miner: s.ID.Miner,
-        number: s.ID.Number,
-        state,
-        online,
-        finalized: s.Finalized,
-        abort: s.AbortReason || null,
-        worker: s.LatestState?.Worker.Location ?? null,
-        failure: s.LatestState?.Failure?.Desc ?? null,
-        ticketEpoch: s.Ticket?.Epoch ?? null,
-        seedEpoch: s.Seed?.Epoch ?? null,
-        preCommitMsg: s.MessageInfo?.PreCommitCid?.['/'] ?? null,
-        proveMsg: s.MessageInfo?.CommitCid?.['/'] ?? null,
-        timeline: tl,
-      };
-    });
-    sectors.sort((a, b) => a.miner - b.miner || b.number - a.number);
+    for (const { s } of all) counts[stateOf(s)] = (counts[stateOf(s)] ?? 0) + 1;
+    all.sort((a, b) => a.s.ID.Miner - b.s.ID.Miner || b.s.ID.Number - a.s.ID.Number);
+    const sectors: SectorRow[] = all.slice(0, SECTOR_ROWS).map(({ s, online }) => ({
+      id: sectorName(s.ID),
+      miner: s.ID.Miner,
+      number: s.ID.Number,
+      state: stateOf(s),
+      online,
+      finalized: s.Finalized,
+      abort: s.AbortReason || null,
+      worker: s.LatestState?.Worker.Location ?? null,
+      failure: s.LatestState?.Failure?.Desc ?? null,
+      ticketEpoch: s.Ticket?.Epoch ?? null,
+      seedEpoch: s.Seed?.Epoch ?? null,
+      preCommitMsg: s.MessageInfo?.PreCommitCid?.['/'] ?? null,
+      proveMsg: s.MessageInfo?.CommitCid?.['/'] ?? null,
+      timeline: store.sectorEvents(s.ID).map(({ state, event, failure, at }) => ({ state, event, failure, at })),
+    }));
     return { sectors, counts };
   }
 
+  /** Everything the page shows. Chain look-ups are refreshed at most every 5 s. */
   async state(): Promise<DashboardState> {
     const now = Date.now();
     const { store } = this.o;
-    const { sectors, counts } = this.sectorRows(now);
+    const { sectors, counts } = this.sectorRows();
 
     const workers = await Promise.all(
       store.listWorkers().map(async (w) => {
@@ -306,7 +336,7 @@ export class Dashboard {
     }));
 
     if (!this.slow || now - this.slow.at > 5_000) this.slow = { at: now, value: await this.chainView() };
-    return { now, ...this.slow.value, sectors, counts, workers, posts: this.posts, messages };
+    return { now, ...this.slow.value, sectors, counts, workers, posts: store.recentPoSts(50), messages };
   }
 
   private async chainView(): Promise<Pick<DashboardState, 'head' | 'miners' | 'deadlines'>> {
@@ -329,20 +359,7 @@ export class Dashboard {
           row.rawPower = p ? String(p.MinerPower.RawBytePower) : null;
         }
         if (chain.StateMinerAvailableBalance) row.available = String(await chain.StateMinerAvailableBalance(addr, []));
-        const dl = await chain.StateMinerProvingDeadline(addr, []);
-        const parts = (await chain.StateMinerPartitions(addr, dl.Index, [])) ?? [];
-        deadlines.push({
-          miner: m.ID,
-          index: dl.Index,
-          open: dl.Open,
-          close: dl.Close,
-          partitions: parts.map((p, index) => ({
-            index,
-            sectors: bitCount(p.AllSectors),
-            faulty: bitCount(p.FaultySectors),
-            recovering: bitCount(p.RecoveringSectors),
-          })),
-        });
+        deadlines.push(...(await minerDeadlines(chain, m.ID)));
       } catch (err) {
         row.error = (err as Error).message;
       }

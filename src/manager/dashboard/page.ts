@@ -18,7 +18,7 @@ section.wide{grid-column:1/-1}h2{font-size:.95rem;margin:.2rem 0 .5rem;color:var
 table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid var(--line);white-space:nowrap}
 th{color:var(--mut);font-weight:600}.mut{color:var(--mut)}.bad{color:var(--bad)}.ok{color:var(--ok)}.warn{color:var(--warn)}
 .chips{display:flex;flex-wrap:wrap;gap:.4rem;margin-bottom:.5rem}.chip{background:#21262d;border-radius:1rem;padding:.1rem .6rem;font-size:.8rem}
-.tl{display:flex;flex-wrap:wrap;gap:.2rem}.tl span{background:#1f6feb33;border:1px solid #1f6feb66;border-radius:4px;padding:0 .3rem;font-size:.75rem}
+.tl{display:flex;flex-wrap:wrap;gap:.2rem}.tl span{background:#1f6feb33;border:1px solid #1f6feb66;border-radius:4px;padding:0 .3rem;font-size:.75rem}.tl b{font-weight:400;color:var(--mut)}.tl span.cur{border-color:var(--acc)}.tl span.warn{border-color:var(--warn)}
 button{background:#21262d;color:var(--fg);border:1px solid var(--line);border-radius:4px;padding:.15rem .5rem;cursor:pointer}
 @media (max-width:600px){main{padding:.5rem;gap:.5rem}th,td{padding:.2rem .25rem}.hide-s{display:none}}
 </style></head><body>
@@ -45,23 +45,34 @@ function table(id, head, rows, empty) {
   $(id).innerHTML = '<tr>' + head.map((h) => '<th' + (h[0] === '~' ? ' class="hide-s">' + h.slice(1) : '>' + h) + '</th>').join('') + '</tr>' +
     (rows.length ? rows.join('') : '<tr><td colspan="' + head.length + '" class="mut">' + empty + '</td></tr>');
 }
+// each phase with the time spent in it (until the next one; the last one's is still running unless it is final)
+const dur = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? s + 's' : s < 3600 ? Math.floor(s/60) + 'm' + (s % 60 ? (s % 60) + 's' : '') : Math.floor(s/3600) + 'h' + Math.floor((s % 3600)/60) + 'm'; };
+function timeline(s) {
+  return s.timeline.map((t, i) => {
+    const next = s.timeline[i + 1], last = !next, done = last && (t.state === 'Finalized' || t.state === 'Aborted');
+    const title = new Date(t.at).toISOString() + (t.event ? ' · ' + t.event : '') + (t.failure ? ' · ' + t.failure : '');
+    return '<span class="' + (t.failure ? 'warn' : '') + (last && !done ? ' cur' : '') + '" title="' + esc(title) + '">' + esc(t.state) +
+      (done ? '' : ' <b>' + dur((next ? next.at : Date.now()) - t.at) + '</b>') + '</span>';
+  }).join('');
+}
 function stateClass(s) { return s === 'Aborted' ? 'bad' : s === 'Finalized' ? 'ok' : ''; }
 function draw(d) {
   $('head').textContent = 'head ' + (d.head == null ? '?' : d.head);
   table('miners', ['Miner', 'QA power', '~Raw power', 'Available'], d.miners.map((m) =>
-    '<tr><td>t0' + m.id + '</td><td>' + bytes(m.power) + '</td><td class="hide-s">' + bytes(m.rawPower) + '</td><td>' + fil(m.available) +
+    '<tr data-miner="t0' + m.id + '"><td>t0' + m.id + '</td><td>' + bytes(m.power) + '</td><td class="hide-s">' + bytes(m.rawPower) + '</td><td>' + fil(m.available) +
     (m.error ? ' <span class="bad" title="' + esc(m.error) + '">!</span>' : '') + '</td></tr>'), 'no miners configured');
-  table('deadlines', ['Miner', 'Deadline', 'Open–close', 'Partitions (sectors/faulty/recovering)'], d.deadlines.map((x) =>
-    '<tr><td>t0' + x.miner + '</td><td>' + x.index + '</td><td>' + x.open + '–' + x.close + '</td><td>' +
-    (x.partitions.map((p) => '#' + p.index + ': ' + p.sectors + '/<span class="' + (p.faulty ? 'bad' : '') + '">' + p.faulty + '</span>/' + p.recovering).join(', ') || '<span class="mut">none</span>') + '</td></tr>'), 'no deadline info');
-  table('posts', ['PoSt', 'Deadline', 'Epoch', 'Proven', 'Faulty', 'When'], d.posts.map((p) =>
-    '<tr><td class="' + (p.ok ? 'ok">landed' : 'bad">failed') + '</td><td>' + p.deadline + '</td><td>' + esc(p.epoch) + '</td><td>' + esc(p.proven) + '</td><td>' + esc(p.faulty) + '</td><td>' + ago(p.at) + '</td></tr>'), 'no PoSt submissions yet');
+  table('deadlines', ['Miner', 'Deadline', 'Window', 'Partitions: sectors/faulty/recovering', 'PoSt'], d.deadlines.map((x) =>
+    '<tr data-deadline="t0' + x.miner + '/' + x.index + '"' + (x.current ? ' class="cur"' : '') + '><td>t0' + x.miner + '</td><td>' + x.index + (x.current ? ' <span class="chip">now</span>' : '') + '</td><td>' + x.open + '–' + x.close + '</td><td>' +
+    (x.partitions.map((p) => '#' + p.index + ': ' + p.sectors + '/<span class="' + (p.faulty ? 'bad' : '') + '">' + p.faulty + '</span>/' + p.recovering).join(', ') || '<span class="mut">none</span>') + '</td><td>' +
+    (x.current ? (x.proven.length ? '<span class="ok">proven #' + x.proven.join(',#') + '</span>' : x.partitions.length ? '<span class="warn">due</span>' : '') : '') + '</td></tr>'), 'no deadline info');
+  table('posts', ['PoSt', '~Miner', 'Deadline', 'Epoch', 'Proven', 'Faulty', 'When'], d.posts.map((p) =>
+    '<tr data-post="' + esc(p.miner) + '/' + p.deadline + '"><td class="' + (p.ok ? 'ok">landed' : 'bad">failed') + '</td><td class="hide-s">' + esc(p.miner) + '</td><td>' + p.deadline + '</td><td>' + esc(p.epoch) + '</td><td>' + esc(p.proven) + '</td><td>' + esc(p.faulty) + '</td><td>' + ago(p.at) + '</td></tr>'), 'no PoSt submissions yet');
   $('counts').innerHTML = Object.entries(d.counts).map(([k, v]) => '<span class="chip">' + esc(k) + ': ' + v + '</span>').join('') || '<span class="mut">no sectors</span>';
   table('sectors', ['Sector', 'State', '~Worker', '~Ticket', '~Seed', 'Timeline'], d.sectors.map((s) =>
     '<tr data-sector="' + esc(s.id) + '"><td>' + esc(s.id) + '</td><td class="state ' + stateClass(s.state) + '">' + esc(s.state) +
     (s.failure ? ' <span class="warn" title="' + esc(s.failure) + '">⚠</span>' : '') + (s.abort ? ' <span class="bad" title="' + esc(s.abort) + '">✗</span>' : '') +
     '</td><td class="hide-s">' + esc(s.worker) + '</td><td class="hide-s">' + esc(s.ticketEpoch) + '</td><td class="hide-s">' + esc(s.seedEpoch) + '</td><td><div class="tl">' +
-    s.timeline.map((t) => '<span title="' + new Date(t.at).toISOString() + '">' + esc(t.state) + ' ' + ago(t.at) + '</span>').join('') + '</div></td></tr>'), 'no sectors');
+    timeline(s) + '</div></td></tr>'), 'no sectors');
   const rows = [];
   for (const w of d.workers) {
     if (!w.threads) { rows.push('<tr><td>' + esc(w.name) + '</td><td colspan="6" class="mut">' + w.summary.Threads + ' threads (' + w.summary.Running + ' running, ' + w.summary.Paused + ' paused, ' + w.summary.Errors + ' errors); control API: ' + esc(w.error) + ' · ping ' + ago(w.lastPing * 1000) + ' ago</td></tr>'); continue; }
