@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
+import { createToken, loadOrInitRepoAuth } from '../rpc/index.js';
 import { managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
 import {
   type ClusterPaths,
@@ -499,6 +500,12 @@ export class ClusterRunner {
       'manager',
       [...g, 'daemon', 'run', `--listen=127.0.0.1:${this.state.ports.manager}`, '--poster'],
       { ready: httpReady(this.url(this.state.ports.manager)) },
+    );
+    // a read-only link is safe to print; pause/resume on the page needs the admin token the manager wrote
+    const auth = await loadOrInitRepoAuth(this.paths.manager);
+    const read = await createToken(auth.secret, 'read');
+    this.event(
+      `dashboard: ${this.url(this.state.ports.manager, '/')}?token=${read} (read-only; for pause/resume use the admin token in ${auth.tokenPath})`,
     );
   }
 

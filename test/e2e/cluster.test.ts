@@ -1,22 +1,31 @@
-// `npm start`, shortened: the one-command cluster with the real programs seals one 2KiB sector on a fast devnet
-// clock and exits once a Window PoSt has proven it; then the chain state is checked with the devnet alone
-// (`venus-devnet status --json`), not the runner's own word or its logs.
+// `npm start`, shortened: the one-command cluster with the real programs (devnet, wallet, sector-manager, worker
+// with two seal stores and external pc2/c2) seals two 2KiB sectors on a fast devnet clock, while headless Chromium
+// (Debian's `chromium`, driven by playwright-core) watches the sector-manager's dashboard: the worker's threads and
+// the sectors appear, states change without a reload, the miner gets power and a Window PoSt lands; the admin
+// token's pause/resume buttons reach the real worker; a read token shows no buttons (phone-sized); a screenshot goes
+// to docs/dashboard.png. Then Ctrl-C (SIGINT) stops every program, and the chain state is checked with the devnet
+// alone (`venus-devnet status --json`), not with the runner's word, the dashboard or the logs.
+// Without Chromium the same waits run on the dashboard's JSON and the browser checks are reported as skipped.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { DashboardState } from '../../src/manager/dashboard/index.js';
+import { createToken, loadOrInitRepoAuth } from '../../src/rpc/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
+/** Debian's chromium; CHROMIUM_PATH overrides (e.g. to check the fallback). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const home = mkdtempSync(join(tmpdir(), 'cluster-e2e-'));
 const children: ChildProcess[] = [];
 after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -50,21 +59,18 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-test('npm start (shortened): two 2KiB sectors (two seal stores, external pc2/c2) sealed and proven by Window PoSt on the devnet', {
+test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, watched live on the dashboard, Ctrl-C stops all', {
   timeout: 9 * 60_000,
-}, async () => {
+}, async (t) => {
   const t0 = Date.now();
-  const r = await run(
+  const cluster = spawn(
+    process.execPath,
     [
       cli('venus-cluster'),
       '--home',
       home,
       '--sectors',
       '2',
-      '--until',
-      'proven',
-      '--timeout',
-      '7m',
       '--view',
       'lines',
       '--block-time',
@@ -72,12 +78,191 @@ test('npm start (shortened): two 2KiB sectors (two seal stores, external pc2/c2)
       '--devnet-policy',
       'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
     ],
-    8 * 60_000,
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  assert.equal(r.code, 0, r.out.slice(-6000));
-  assert.match(r.out, /2 sector\(s\) proven by Window PoSt: done/);
-  const seconds = (Date.now() - t0) / 1000;
-  process.stdout.write(`# cluster: 2 sectors sealed and proven in ${seconds.toFixed(0)} s\n`);
+  children.push(cluster);
+  let out = '';
+  cluster.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  cluster.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => cluster.once('close', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((c) => {
+    exitCode = c;
+  });
+  const tail = () => out.slice(-6000);
+  /** Polls `f` until it returns something truthy; fails at once (with the runner's output) if the runner exits. */
+  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (exitCode !== undefined)
+        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
+      try {
+        const v = await f();
+        if (v) return v;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}\n${tail()}`);
+      await sleep(250);
+    }
+  }
+
+  // the manager is up once the runner has written its port and the manager its token and a health check passes
+  const { base, admin } = await until('the sector-manager', 5 * 60_000, async () => {
+    const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+    const port = state.ports?.manager as number | undefined;
+    const tokenFile = join(home, 'manager', 'token');
+    if (!port || !existsSync(tokenFile)) return undefined;
+    const b = `http://127.0.0.1:${port}`;
+    if ((await fetch(`${b}/healthcheck`)).status !== 200) return undefined;
+    return { base: b, admin: readFileSync(tokenFile, 'utf8').trim() };
+  });
+  const dashboard = async () => {
+    const r = await fetch(`${base}/dashboard/api/state`, { headers: { Authorization: `Bearer ${admin}` } });
+    assert.equal(r.status, 200);
+    return (await r.json()) as DashboardState;
+  };
+  assert.equal((await fetch(`${base}/dashboard/api/state`)).status, 401, 'the JSON needs a token');
+  assert.match(
+    out,
+    /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+ \(read-only/,
+    'the runner prints a read-only link',
+  );
+
+  const browserSkip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install -y chromium)`;
+  const { chromium } = await import('playwright-core');
+  const userDir = mkdtempSync(join(tmpdir(), 'cluster-chromium-'));
+  const browser = browserSkip
+    ? undefined
+    : await chromium.launchPersistentContext(userDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        viewport: { width: 1200, height: 900 },
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
+  try {
+    const page = browser ? await browser.newPage() : undefined;
+    await page?.goto(`${base}/?token=${encodeURIComponent(admin)}`);
+    await page?.evaluate(() => {
+      (window as unknown as { __loaded: string }).__loaded = 'this page';
+    });
+
+    // the worker's two sealing threads and the sectors appear as the worker starts and takes them
+    await until('two worker threads', 3 * 60_000, async () => (await dashboard()).workers[0]?.threads?.length === 2);
+    const first = await until('a sector', 60_000, async () => (await dashboard()).sectors[0]);
+    if (page) {
+      await page.locator('tr[data-thread]').nth(1).waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('tr[data-thread]').count(), 2);
+      await page.locator(`tr[data-sector="${first.id}"] td.state`).waitFor({ timeout: 20_000 });
+      // a state change shows up on the same page, without a reload (Server-Sent Events)
+      const seen = await page.locator(`tr[data-sector="${first.id}"] td.state`).textContent();
+      const updates = await page.evaluate(() => (window as unknown as { __updates: number }).__updates);
+      await page.waitForFunction(
+        ([id, before]) => {
+          const now = document.querySelector(`tr[data-sector="${id}"] td.state`)?.textContent;
+          return now !== undefined && now !== before;
+        },
+        [first.id, seen] as const,
+        { timeout: 60_000 },
+      );
+      assert.ok(
+        (await page.evaluate(() => (window as unknown as { __updates: number }).__updates)) > updates,
+        'redrawn from the event stream',
+      );
+      assert.equal(await page.evaluate(() => (window as unknown as { __loaded: string }).__loaded), 'this page');
+    }
+
+    // both sectors sealed and finalized, the miner has their power, and Window PoSt has proven them (active)
+    const done = await until('power and a landed Window PoSt for both sectors', 6 * 60_000, async () => {
+      const s = await dashboard();
+      const ok =
+        s.counts.Finalized === 2 &&
+        s.miners[0]?.rawPower === '4096' &&
+        s.posts.some((p) => p.ok) &&
+        s.deadlines.flatMap((d) => d.partitions).reduce((a, p) => a + p.active, 0) === 2;
+      return ok ? s : undefined;
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    process.stdout.write(`# cluster: 2 sectors sealed and proven in ${seconds.toFixed(0)} s\n`);
+    // each sector's timeline, as the manager recorded it, runs from allocation through the messages to finalize
+    for (const s of done.sectors) {
+      const states = s.timeline.map((x) => x.state);
+      assert.equal(states[0], 'Allocated', s.id);
+      assert.equal(states.at(-1), 'Finalized', s.id);
+      for (const want of ['PreCommitSent', 'ProveCommitSent'])
+        assert.ok(states.includes(want), `${s.id}: ${want} in ${states}`);
+      assert.ok(states.length >= 8, `${s.id}: ${states}`);
+    }
+
+    if (page && browser) {
+      await page.waitForFunction(
+        () => document.querySelector('tr[data-post] td')?.textContent === 'landed',
+        undefined,
+        {
+          timeout: 20_000,
+        },
+      );
+      await page.waitForFunction(
+        () => document.querySelector('tr[data-miner] td:nth-child(3)')?.textContent === '4.0 KiB',
+        undefined,
+        { timeout: 20_000 },
+      );
+      assert.match((await page.locator('#counts').textContent()) ?? '', /Finalized: 2/);
+      assert.match(
+        (await page.locator(`tr[data-sector="${first.id}"] .tl`).textContent()) ?? '',
+        /Allocated[\s\S]*PreCommitSent[\s\S]*Finalized/,
+      );
+      mkdirSync(join(root, 'docs'), { recursive: true });
+      await page.screenshot({ path: join(root, 'docs/dashboard.png'), fullPage: true });
+
+      // the admin token's buttons pause and resume a real sealing thread through the worker's control API
+      const row = page.locator('tr[data-thread$="/1"]');
+      await row.locator('button[data-a="pause"]').click();
+      await page.waitForFunction(
+        () => document.querySelector('tr[data-thread$="/1"] td:nth-child(2)')?.textContent === 'Paused',
+        undefined,
+        { timeout: 20_000 },
+      );
+      await row.locator('button[data-a="resume"]').click();
+      await page.waitForFunction(
+        () => document.querySelector('tr[data-thread$="/1"] td:nth-child(2)')?.textContent !== 'Paused',
+        undefined,
+        { timeout: 20_000 },
+      );
+
+      // a read token: the data, no buttons, and the control endpoint refuses it; the page fits a phone
+      const { secret } = await loadOrInitRepoAuth(join(home, 'manager'));
+      const read = await createToken(secret, 'read');
+      const res = await fetch(`${base}/dashboard/api/worker?token=${read}`, {
+        method: 'POST',
+        body: JSON.stringify({ worker: done.workers[0]?.name, index: 0, action: 'pause' }),
+      });
+      assert.equal(res.status, 403);
+      const phone = await browser.newPage();
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${base}/?token=${encodeURIComponent(read)}`);
+      await phone.locator('tr[data-thread]').nth(1).waitFor({ timeout: 20_000 });
+      assert.equal(await phone.locator('button[data-a]').count(), 0);
+      const width = await phone.evaluate(() => document.body.scrollWidth);
+      assert.ok(width <= 390, `no sideways scrolling on a phone (body ${width}px wide)`);
+      await phone.close();
+    } else {
+      t.diagnostic(`browser checks skipped: ${browserSkip}`);
+    }
+  } finally {
+    await browser?.close();
+    rmSync(userDir, { recursive: true, force: true });
+  }
+
+  // Ctrl-C: every program stops, the runner exits 0
+  cluster.kill('SIGINT');
+  const code = await Promise.race([exited, sleep(90_000, 'still running', { ref: false })]);
+  assert.equal(code, 0, tail());
+  assert.match(out, /SIGINT: stopping every program/);
 
   // every program had its own log, and nothing is left running
   const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));

@@ -85,7 +85,8 @@ export interface DeadlineRow {
   current: boolean;
   /** partitions with a PoSt on chain in the current window (current deadline only) */
   proven: number[];
-  partitions: { index: number; sectors: number; faulty: number; recovering: number }[];
+  /** sectors: all in the partition; active: proven at least once and not faulty */
+  partitions: { index: number; sectors: number; active: number; faulty: number; recovering: number }[];
 }
 
 /** A miner's deadlines as `venus-sector-manager util miner` would list them: the current one and every one in use. */
@@ -111,6 +112,7 @@ async function minerDeadlines(chain: DashboardChain, miner: number): Promise<Dea
       partitions: parts.map((p, i) => ({
         index: i,
         sectors: bitCount(p.AllSectors),
+        active: bitCount(p.ActiveSectors),
         faulty: bitCount(p.FaultySectors),
         recovering: bitCount(p.RecoveringSectors),
       })),

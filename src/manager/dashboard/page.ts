@@ -61,9 +61,9 @@ function draw(d) {
   table('miners', ['Miner', 'QA power', '~Raw power', 'Available'], d.miners.map((m) =>
     '<tr data-miner="t0' + m.id + '"><td>t0' + m.id + '</td><td>' + bytes(m.power) + '</td><td class="hide-s">' + bytes(m.rawPower) + '</td><td>' + fil(m.available) +
     (m.error ? ' <span class="bad" title="' + esc(m.error) + '">!</span>' : '') + '</td></tr>'), 'no miners configured');
-  table('deadlines', ['Miner', 'Deadline', 'Window', 'Partitions: sectors/faulty/recovering', 'PoSt'], d.deadlines.map((x) =>
+  table('deadlines', ['Miner', 'Deadline', 'Window', 'Partitions: sectors/active/faulty/recovering', 'PoSt'], d.deadlines.map((x) =>
     '<tr data-deadline="t0' + x.miner + '/' + x.index + '"' + (x.current ? ' class="cur"' : '') + '><td>t0' + x.miner + '</td><td>' + x.index + (x.current ? ' <span class="chip">now</span>' : '') + '</td><td>' + x.open + '–' + x.close + '</td><td>' +
-    (x.partitions.map((p) => '#' + p.index + ': ' + p.sectors + '/<span class="' + (p.faulty ? 'bad' : '') + '">' + p.faulty + '</span>/' + p.recovering).join(', ') || '<span class="mut">none</span>') + '</td><td>' +
+    (x.partitions.map((p) => '#' + p.index + ': ' + p.sectors + '/' + p.active + '/<span class="' + (p.faulty ? 'bad' : '') + '">' + p.faulty + '</span>/' + p.recovering).join(', ') || '<span class="mut">none</span>') + '</td><td>' +
     (x.current ? (x.proven.length ? '<span class="ok">proven #' + x.proven.join(',#') + '</span>' : x.partitions.length ? '<span class="warn">due</span>' : '') : '') + '</td></tr>'), 'no deadline info');
   table('posts', ['PoSt', '~Miner', 'Deadline', 'Epoch', 'Proven', 'Faulty', 'When'], d.posts.map((p) =>
     '<tr data-post="' + esc(p.miner) + '/' + p.deadline + '"><td class="' + (p.ok ? 'ok">landed' : 'bad">failed') + '</td><td class="hide-s">' + esc(p.miner) + '</td><td>' + p.deadline + '</td><td>' + esc(p.epoch) + '</td><td>' + esc(p.proven) + '</td><td>' + esc(p.faulty) + '</td><td>' + ago(p.at) + '</td></tr>'), 'no PoSt submissions yet');

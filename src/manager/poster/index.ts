@@ -436,11 +436,11 @@ export class Poster {
         const rec = await this.o.messager.GetMessageByUid(b.msgId);
         // a replaced message (NonceConflictMsg with its replacement's receipt) is followed like an on-chain one
         if (executedOk(rec)) {
-          if (!b.landed)
-            log.info(
-              { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, height: rec.Height },
-              'window post landed',
-            );
+          log.info(
+            { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, height: rec.Height },
+            'window post landed',
+          );
+          this.report(r, b, true, rec.Height || height);
           b.landed = true;
           continue;
         }

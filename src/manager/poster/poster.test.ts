@@ -190,18 +190,25 @@ test('a corrupted replica passes the file check: the prover reports it, the post
   h.commit.stop();
 });
 
-test('a failed Window PoSt submission is sent again while the deadline is open', async () => {
-  const { h, poster, run } = setup();
+test('a failed Window PoSt submission is sent again while the deadline is open; both outcomes are reported', async () => {
+  const { h, poster, make, runWith } = setup();
+  poster.stop();
+  const reports: { deadline: number; ok: boolean; proven?: number; faulty?: number }[] = [];
+  const p = make(({ deadline, ok, proven, faulty }) => reports.push({ deadline, ok, proven, faulty }));
   const m = h.chain.miners.get(1000)!;
   h.chain.failNext.set(MinerMethod.SubmitWindowedPoSt, 16);
-  await run(39);
+  await runWith(p, 39);
+  assert.deepEqual(reports, [
+    { deadline: 1, ok: false, proven: 3, faulty: 0 },
+    { deadline: 1, ok: true, proven: 3, faulty: 0 },
+  ]);
   const sent = [...h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
   assert.equal(sent.length, 2, 'sent twice');
   assert.equal(sent[0]!.Receipt?.ExitCode, 16);
   assert.equal(sent[1]!.State, MessageState.OnChainMsg);
   assert.equal(sent[1]!.Receipt?.ExitCode, 0);
   assert.equal(m.posts.length, 1, 'the second one landed');
-  poster.stop();
+  p.stop();
   h.commit.stop();
 });
 
