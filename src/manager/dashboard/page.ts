@@ -40,7 +40,15 @@ const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v == null ? '' : v).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + 's' : s < 3600 ? Math.floor(s/60) + 'm' : Math.floor(s/3600) + 'h'; };
 const bytes = (v) => { if (v == null) return '<span class="mut">n/a</span>'; let n = Number(v), u = ['B','KiB','MiB','GiB','TiB','PiB']; let i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(n < 10 && i ? 1 : 0) + ' ' + u[i]; };
-const fil = (v) => v == null ? '<span class="mut">n/a</span>' : (Number(BigInt(v) / 1000000000000n) / 1e6).toFixed(6) + ' FIL';
+// devnet pledges are tiny: pick the unit that shows them (FIL, milli, micro, nano, atto)
+const FIL_UNITS = [[10n ** 18n, 'FIL'], [10n ** 15n, 'mFIL'], [10n ** 12n, 'μFIL'], [10n ** 9n, 'nFIL'], [1n, 'aFIL']];
+const fil = (v) => {
+  if (v == null) return '<span class="mut">n/a</span>';
+  const a = BigInt(v), abs = a < 0n ? -a : a;
+  if (a === 0n) return '0 FIL';
+  const [d, u] = FIL_UNITS.find(([d]) => abs >= d) || FIL_UNITS[FIL_UNITS.length - 1];
+  return (Number((a * 1000n) / d) / 1000).toFixed(d === 1n ? 0 : 3) + ' ' + u;
+};
 function table(id, head, rows, empty) {
   $(id).innerHTML = '<tr>' + head.map((h) => '<th' + (h[0] === '~' ? ' class="hide-s">' + h.slice(1) : '>' + h) + '</th>').join('') + '</tr>' +
     (rows.length ? rows.join('') : '<tr><td colspan="' + head.length + '" class="mut">' + empty + '</td></tr>');
