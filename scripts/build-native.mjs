@@ -1,7 +1,7 @@
 // Builds the optional native kernels (native/binding.gyp) with node-gyp.
 // A failed build is not fatal: every kernel has a pure TypeScript fallback giving identical bytes.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -15,6 +15,10 @@ try {
   console.warn('[build-native] node-gyp not installed; using the TypeScript kernels');
   process.exit(0);
 }
+// Up to date (npm start and npm test build every time): nothing to do when the addon is newer than its sources.
+const addon = join(dir, 'build', 'Release', 'venus_native.node');
+const sources = [join(dir, 'binding.gyp'), ...readdirSync(join(dir, 'src')).map((f) => join(dir, 'src', f))];
+if (existsSync(addon) && sources.every((f) => statSync(f).mtimeMs < statSync(addon).mtimeMs)) process.exit(0);
 // Outside npm (no npm_config_nodedir), point node-gyp at the installed headers rather than a download.
 const args = [gyp, 'rebuild', '--release', '--silent'];
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');

@@ -1,7 +1,8 @@
 /**
  * Real proofs on the devnet: a 2KiB sector sealed by the proofs module with the chain's ticket, C1 with the
- * chain's seed, the C1 output as ProveCommitSectors3's proof; then a Window PoSt of vanilla proofs over the
- * chain's challenge randomness. Both verified in full by the devnet.
+ * chain's seed, C2 by the vanilla prover (vanilla seal proof bytes) as ProveCommitSectors3's proof; then a
+ * Window PoSt of vanilla proofs (vanilla PoSt bytes) over the chain's challenge randomness. Both verified in
+ * full by the devnet. (The earlier JSON formats are checked in src/proofs/prover/check.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,10 +23,11 @@ import {
   signMessage,
 } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
-import { encodeC1Output, sealCommitPhase1 } from '../proofs/porep/c1.js';
+import { sealCommitPhase1 } from '../proofs/porep/c1.js';
 import { sealFixture } from '../proofs/porep/fixture.js';
 import { postRandomness } from '../proofs/post/challenges.js';
-import { fallbackSectorProofToJson, generateWindowPoStVanilla } from '../proofs/post/vanilla.js';
+import { generateWindowPoStVanilla, postProofInfo } from '../proofs/post/vanilla.js';
+import { encodePoStProof, VanillaSealProver } from '../proofs/prover/index.js';
 import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import {
   decodeBatchReturn,
@@ -96,7 +98,7 @@ async function run(key: Key, m: Partial<Message> & Pick<Message, 'to'>) {
   return { ...r.receipt, error: node.receiptError(cid) };
 }
 
-test('a sealed 2KiB sector is proven with its C1 output and its Window PoSt; proofs over other randomness are refused', async () => {
+test('a sealed 2KiB sector is proven with its vanilla seal proof and its Window PoSt; proofs over other randomness are refused', async () => {
   const create = await run(owner, {
     to: idAddress(4),
     method: 2,
@@ -175,15 +177,17 @@ test('a sealed 2KiB sector is proven with its C1 output and its Window PoSt; pro
       }),
     });
 
+  const c2 = async (s: Uint8Array) =>
+    new VanillaSealProver().sealCommitPhase2({ c1: await c1(s), minerId: BigInt(maddr.id()), sectorId: 1n });
   const otherSeed = new Uint8Array(32).fill(5);
-  const wrong = await prove(encodeC1Output(await c1(otherSeed)));
+  const wrong = await prove(await c2(otherSeed));
   assert.equal(wrong.exitCode, ExitCode.ErrIllegalArgument, wrong.error);
   assert.equal(
     await prove(new TextEncoder().encode('{"not":"a proof"}')).then((r) => r.exitCode),
     ExitCode.ErrIllegalArgument,
   );
 
-  const good = await prove(encodeC1Output(await c1(seed)));
+  const good = await prove(await c2(seed));
   assert.equal(good.exitCode, 0, good.error);
   assert.deepEqual(decodeBatchReturn(good.return), { successCount: 1, failCodes: [] });
   const miner = () => node.minerState(maddr)!.st as MinerState;
@@ -204,7 +208,7 @@ test('a sealed 2KiB sector is proven with its C1 output and its Window PoSt; pro
       replicas: [{ sectorId: 1n, commR: sector.commR, cacheDir: sector.cacheDir, sealedPath: sector.sealedPath }],
     });
     assert.deepEqual(r.faults, []);
-    return new TextEncoder().encode(JSON.stringify(r.proofs.map(fallbackSectorProofToJson)));
+    return encodePoStProof(postProofInfo(10), r.proofs);
   };
   const post = (proofBytes: Uint8Array) =>
     run(worker, {

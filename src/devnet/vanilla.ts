@@ -2,41 +2,21 @@
  * The devnet's proof format and its verification with the proofs module (no SNARKs: Groth16 is not available
  * to the devnet).
  *
- * - Seal proof (ProveCommitSectors3 SectorProofs[i]): the C1 output, rust-filecoin-proofs-api
- *   `SealCommitPhase1Output` as serde JSON bytes (what the worker's C1 writes). Verified in full: the
- *   output's comm_r, comm_d, ticket, seed and replica id must be the chain's (ticket and seed with the top two
- *   bits of the last byte cleared, as the prover gets them; replica id from the miner's prover id, the
- *   sector number, the ticket, comm_d and the proof's porep_id), and every vanilla challenge proof verifies.
+ * - Seal proof (ProveCommitSectors3 SectorProofs[i]): vanilla seal proof bytes ("FVSP", proofs/prover/vanilla.ts),
+ *   what the worker's C2 writes; verified in full against the chain's comm_r, comm_d, ticket, seed and the replica
+ *   id (miner's prover id, sector number, ticket, comm_d, porep id). The JSON C1 output earlier versions sent is
+ *   still accepted (proofs/prover/check.ts).
  * - Aggregate seal proof: DAG-CBOR array of the per-sector seal proofs (byte strings), in the order the
  *   message lists the sectors.
- * - Window PoSt (SubmitWindowedPoSt Proofs[0].ProofBytes): serde JSON bytes of `Vec<FallbackPoStSectorProof>`, one
- *   vanilla proof per challenged sector (the actors' list deduplicated by sector number, as rust's BTreeMap of
- *   replicas does; a faulty sector's stand-in is the first good sector), verified against the chain's
- *   WindowedPoStChallengeSeed randomness (top two bits cleared), the miner's prover id and the sectors' CommR.
+ * - Window PoSt (SubmitWindowedPoSt Proofs[0].ProofBytes): vanilla PoSt bytes ("FVPT"), one proof per distinct
+ *   challenged sector (a faulty sector's stand-in is the first good sector, as rust's BTreeMap of replicas
+ *   keeps them), verified against the chain's WindowedPoStChallengeSeed (top two bits cleared), the miner's
+ *   prover id and the sectors' CommR. Earlier versions' JSON list of sector proofs is still accepted.
  */
 
 import { logger } from '../common/log.js';
-import {
-  bytesEqual,
-  CID,
-  cidToCommD,
-  cidToCommR,
-  decodeCbor,
-  expectArray,
-  expectBytes,
-  randomnessToFr32,
-} from '../fil/index.js';
-import { sealProof } from '../proofs/index.js';
-import { decodeC1Output } from '../proofs/porep/c1.js';
-import { PorepVerifyError, verifyPorepProofsOrThrow } from '../proofs/porep/verify.js';
-import { postRandomness } from '../proofs/post/challenges.js';
-import {
-  type FallbackPoStSectorProof,
-  fallbackSectorProofFromJson,
-  PoStVerifyError,
-  verifyPoStVanillaOrThrow,
-} from '../proofs/post/vanilla.js';
-import { generateReplicaId, proverIdFromActorId } from '../proofs/sdr/index.js';
+import { CID, cidToCommD, cidToCommR, decodeCbor, expectArray, expectBytes } from '../fil/index.js';
+import { whySealProofFails, whyWindowPoStFails } from '../proofs/prover/check.js';
 import type { AggregateSealVerifyInfo, SealVerifyInfo, WindowPoStVerifyInfo } from './runtime.js';
 import type { VanillaProofBackend } from './verifier.js';
 
@@ -44,66 +24,29 @@ const log = logger('devnet.proofs');
 
 /** Why a seal proof is refused, or undefined when it verifies. */
 export function checkVanillaSealProof(i: SealVerifyInfo): string | undefined {
-  let o: ReturnType<typeof decodeC1Output>;
-  try {
-    o = decodeC1Output(i.proof);
-  } catch (e) {
-    return `not a C1 output: ${(e as Error).message}`;
-  }
-  if (o.registeredProof.id !== i.sealProof) {
-    return `proof is for seal proof ${o.registeredProof.id}, the sector was pre-committed with ${i.sealProof}`;
-  }
-  const cfg = sealProof(i.sealProof);
-  const commR = cidToCommR(CID.decode(i.sealedCid));
-  const commD = cidToCommD(CID.decode(i.unsealedCid));
-  const ticket = randomnessToFr32(i.ticket);
-  const seed = randomnessToFr32(i.seed);
-  const replicaId = generateReplicaId(proverIdFromActorId(i.minerId), i.sectorNumber, ticket, commD, cfg.porepId);
-  if (!bytesEqual(o.commR, commR)) return 'comm_r differs from the pre-committed sealed CID';
-  if (!bytesEqual(o.commD, commD)) return 'comm_d differs from the pre-committed unsealed CID';
-  if (!bytesEqual(o.ticket, ticket)) return 'ticket differs from the chain randomness at SealRandEpoch';
-  if (!bytesEqual(o.seed, seed)) return 'seed differs from the chain randomness at the seed epoch';
-  if (!bytesEqual(o.replicaId, replicaId)) return 'replica id differs (miner, sector number, ticket or comm_d)';
-  try {
-    verifyPorepProofsOrThrow(cfg, { replicaId, commD, commR, seed }, o.vanillaProofs);
-  } catch (e) {
-    if (e instanceof PorepVerifyError) return e.message;
-    throw e;
-  }
-  return undefined;
+  return whySealProofFails({
+    sealProof: i.sealProof,
+    minerId: i.minerId,
+    sectorNumber: i.sectorNumber,
+    ticket: i.ticket,
+    seed: i.seed,
+    commR: cidToCommR(CID.decode(i.sealedCid)),
+    commD: cidToCommD(CID.decode(i.unsealedCid)),
+    proof: i.proof,
+  });
 }
 
 /** Why a Window PoSt is refused, or undefined when it verifies. */
 export function checkVanillaWindowPoSt(i: WindowPoStVerifyInfo): string | undefined {
-  if (i.proofs.length !== 1) return `expected one proof, got ${i.proofs.length}`;
-  const { postProof, proofBytes } = i.proofs[0]!;
-  let proofs: FallbackPoStSectorProof[];
-  try {
-    const v = JSON.parse(new TextDecoder().decode(proofBytes)) as unknown;
-    if (!Array.isArray(v)) return 'proof bytes are not a JSON array of sector proofs';
-    proofs = v.map((x) => fallbackSectorProofFromJson(postProof, x));
-  } catch (e) {
-    return `not vanilla Window PoSt proofs: ${(e as Error).message}`;
-  }
-  const unique = new Map<number, { sectorId: bigint; commR: Uint8Array }>();
-  for (const s of i.challengedSectors) {
-    unique.set(s.sectorNumber, { sectorId: BigInt(s.sectorNumber), commR: cidToCommR(CID.decode(s.sealedCid)) });
-  }
-  try {
-    verifyPoStVanillaOrThrow(
-      postProof,
-      {
-        randomness: postRandomness(i.randomness),
-        proverId: proverIdFromActorId(i.minerId),
-        sectors: [...unique.values()],
-      },
-      proofs,
-    );
-  } catch (e) {
-    if (e instanceof PoStVerifyError || e instanceof RangeError) return e.message;
-    throw e;
-  }
-  return undefined;
+  return whyWindowPoStFails({
+    minerId: i.minerId,
+    randomness: i.randomness,
+    proofs: i.proofs,
+    sectors: i.challengedSectors.map((s) => ({
+      sectorNumber: s.sectorNumber,
+      commR: cidToCommR(CID.decode(s.sealedCid)),
+    })),
+  });
 }
 
 export class VanillaBackend implements VanillaProofBackend {

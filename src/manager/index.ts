@@ -40,7 +40,6 @@ export {
   CborAggregator,
   checkSealProof,
   checkWindowPoStProof,
-  decodeWindowPoStProof,
   encodeWindowPoStProof,
   VanillaPoStProver,
   type VanillaPoStProverOptions,

@@ -10,8 +10,10 @@ import type { SectorID } from '../api/sealer.js';
 import { checkVanillaWindowPoSt } from '../devnet/vanilla.js';
 import { commRToCid } from '../fil/index.js';
 import type { SealedFixture } from '../proofs/porep/fixture.js';
+import { postRandomness } from '../proofs/post/challenges.js';
+import { decodePoStProof } from '../proofs/prover/index.js';
 import { placeSealedSector, sealTestSector } from './harness.test-util.js';
-import { decodeWindowPoStProof, VanillaPoStProver } from './proofs.js';
+import { VanillaPoStProver } from './proofs.js';
 import type { PoStSector, WindowPoStInput } from './prover.js';
 import { cacheDir, sealedPath } from './stores.js';
 
@@ -72,7 +74,11 @@ describe('VanillaPoStProver', () => {
     const i = input([sector(1), sector(1), sector(3)]);
     const out = await prover.generateWindowPoSt(i);
     assert.deepEqual(out.faults, []);
-    const proofs = decodeWindowPoStProof(WINDOW_2K, out.proofBytes);
+    const { postProof, proofs } = decodePoStProof(out.proofBytes, {
+      randomness: postRandomness(randomness),
+      sectors: [1n, 3n].map((sectorId) => ({ sectorId, commR: fixture.commR })),
+    });
+    assert.equal(postProof, WINDOW_2K);
     assert.deepEqual(
       proofs.map((p) => p.sectorId),
       [1n, 3n],
@@ -89,6 +95,7 @@ describe('VanillaPoStProver', () => {
     // (the prover id does not enter Window PoSt v1.2's leaf challenges: another miner id changes nothing)
     assert.equal(await prover.verifyWindowPoSt(input([sector(1), sector(2), sector(3)]), out.proofBytes), false);
     assert.equal(await prover.verifyWindowPoSt(i, new TextEncoder().encode('{}')), false);
+    assert.equal(await prover.verifyWindowPoSt(i, out.proofBytes.subarray(0, out.proofBytes.length - 1)), false);
   });
 
   it('reports missing, short and corrupted sectors as faults; the rest proves without them', async () => {

@@ -1,36 +1,30 @@
 /**
  * The proofs the daemon plugs in (prover.ts interfaces), built on the proofs module:
  *
- * - VanillaSealVerifier: a worker's proof is the C1 output (rust SealCommitPhase1Output, serde JSON bytes), as
- *   the devnet takes it while SNARKs are out of reach. Verified in full before anything is sent: comm_r,
- *   comm_d, ticket, seed and replica id must be the sector's, and every vanilla challenge proof must verify.
+ * - VanillaSealVerifier: a worker's proof is vanilla seal proof bytes (what its C2 writes; the JSON C1 output of
+ *   earlier versions is accepted too), checked in full with the devnet's own check (proofs/prover/check.ts)
+ *   before anything is sent: comm_r, comm_d, ticket, seed and replica id must be the sector's.
  * - CborAggregator: ProveCommitSectors3's aggregate in the devnet's format, a DAG-CBOR array of the proofs.
- * - VanillaPoStProver: Window PoSt with the proofs module's vanilla prover, in the devnet's format: the proof
- *   bytes are the serde JSON of `Vec<FallbackPoStSectorProof>`, one proof per distinct challenged sector
- *   (the poster's stand-ins for skipped sectors collapse into the good sector they repeat, as rust's
- *   BTreeMap of replicas does), over the chain randomness with the top two bits cleared and the miner's
- *   prover id. Sectors whose files are missing, short or corrupted, or whose proof fails, come back as
- *   faults for the poster to skip.
+ * - VanillaPoStProver: Window PoSt with the proofs module's vanilla prover, as vanilla PoSt bytes ("FVPT"), one
+ *   proof per distinct challenged sector (the poster's stand-ins for skipped sectors collapse into the good
+ *   sector they repeat, as rust's BTreeMap of replicas does), over the chain randomness with the top two bits
+ *   cleared and the miner's prover id. Sectors whose files are missing, short or corrupted, or whose proof
+ *   fails, come back as faults for the poster to skip.
  */
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { logger } from '../common/log.js';
-import { bytesEqual, encodeCbor, randomnessToFr32 } from '../fil/index.js';
+import { encodeCbor } from '../fil/index.js';
 import { type PoStProofInfo, postProof, sealProof } from '../proofs/index.js';
-import { decodeC1Output } from '../proofs/porep/c1.js';
-import { PorepVerifyError, verifyPorepProofsOrThrow } from '../proofs/porep/verify.js';
 import { postLeafChallenges, postRandomness } from '../proofs/post/challenges.js';
 import {
   type FallbackPoStSectorProof,
-  fallbackSectorProofFromJson,
-  fallbackSectorProofToJson,
   generateSingleVanillaProof,
   generateWindowPoStVanilla,
   type PoStReplica,
-  PoStVerifyError,
-  verifyPoStVanillaOrThrow,
 } from '../proofs/post/vanilla.js';
-import { generateReplicaId, proverIdFromActorId } from '../proofs/sdr/index.js';
+import { encodePoStProof, whySealProofFails, whyWindowPoStFails } from '../proofs/prover/index.js';
+import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import type { SealAggregator } from './commit/index.js';
 import type {
   PoStSector,
@@ -43,32 +37,9 @@ import type {
 
 const log = logger('prover');
 
-/** Why a C1-output proof does not prove the sector, or undefined when it does. */
+/** Why a worker's seal proof does not prove the sector, or undefined when it does (the devnet's own check). */
 export function checkSealProof(i: SealVerifyInput): string | undefined {
-  let o: ReturnType<typeof decodeC1Output>;
-  try {
-    o = decodeC1Output(i.proof);
-  } catch (e) {
-    return `not a C1 output: ${(e as Error).message}`;
-  }
-  if (o.registeredProof.id !== i.sealProof)
-    return `proof is for seal proof ${o.registeredProof.id}, the sector is ${i.sealProof}`;
-  const cfg = sealProof(i.sealProof);
-  const ticket = randomnessToFr32(i.ticket);
-  const seed = randomnessToFr32(i.seed);
-  const replicaId = generateReplicaId(proverIdFromActorId(i.minerId), i.sectorNumber, ticket, i.commD, cfg.porepId);
-  if (!bytesEqual(o.commR, i.commR)) return 'comm_r differs from the PreCommit';
-  if (!bytesEqual(o.commD, i.commD)) return 'comm_d differs from the PreCommit';
-  if (!bytesEqual(o.ticket, ticket)) return 'ticket differs from the sector ticket';
-  if (!bytesEqual(o.seed, seed)) return 'seed differs from the chain seed';
-  if (!bytesEqual(o.replicaId, replicaId)) return 'replica id differs (miner, sector number, ticket or comm_d)';
-  try {
-    verifyPorepProofsOrThrow(cfg, { replicaId, commD: i.commD, commR: i.commR, seed }, o.vanillaProofs);
-  } catch (e) {
-    if (e instanceof PorepVerifyError) return e.message;
-    throw e;
-  }
-  return undefined;
+  return whySealProofFails(i);
 }
 
 export class VanillaSealVerifier implements SealVerifier {
@@ -85,16 +56,9 @@ export class CborAggregator implements SealAggregator {
   }
 }
 
-/** Window PoSt proof bytes as the devnet takes them: serde JSON of the sector proofs. */
-export function encodeWindowPoStProof(proofs: readonly FallbackPoStSectorProof[]): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(proofs.map(fallbackSectorProofToJson)));
-}
-
-/** The sector proofs in Window PoSt proof bytes; throws a TypeError/SyntaxError naming what is wrong. */
-export function decodeWindowPoStProof(postProofId: number, bytes: Uint8Array): FallbackPoStSectorProof[] {
-  const v = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-  if (!Array.isArray(v)) throw new TypeError('proof bytes are not a JSON array of sector proofs');
-  return v.map((x) => fallbackSectorProofFromJson(postProofId, x));
+/** Window PoSt proof bytes as the devnet takes them: vanilla PoSt bytes ("FVPT", by ascending sector). */
+export function encodeWindowPoStProof(postProofId: number, proofs: readonly FallbackPoStSectorProof[]): Uint8Array {
+  return encodePoStProof(postProof(postProofId), proofs);
 }
 
 /** The distinct sectors of a batch, by sector number (the poster repeats a good sector for skipped ones). */
@@ -167,7 +131,7 @@ export class VanillaPoStProver implements WindowPoStProver {
       for (const f of res.faults) faults.set(Number(f.sectorId), f.error);
       if (faults.size === 0) {
         log.info({ miner: input.minerId, sectors: res.proofs.length }, 'window post vanilla proofs generated');
-        return { proofBytes: encodeWindowPoStProof(res.proofs), faults: [] };
+        return { proofBytes: encodeWindowPoStProof(info.id, res.proofs), faults: [] };
       }
     }
     for (const [n, why] of faults) log.warn({ miner: input.minerId, sector: n, why }, 'faulty sector');
@@ -202,26 +166,15 @@ export class VanillaPoStProver implements WindowPoStProver {
 
 /** Why Window PoSt proof bytes do not prove the input's sectors, or undefined when they do. */
 export function checkWindowPoStProof(input: WindowPoStInput, proofBytes: Uint8Array): string | undefined {
-  let proofs: FallbackPoStSectorProof[];
   try {
     windowProof(input.postProof);
-    proofs = decodeWindowPoStProof(input.postProof, proofBytes);
   } catch (e) {
-    return `not vanilla Window PoSt proofs: ${(e as Error).message}`;
+    return (e as Error).message;
   }
-  try {
-    verifyPoStVanillaOrThrow(
-      input.postProof,
-      {
-        randomness: postRandomness(input.randomness),
-        proverId: proverIdFromActorId(input.minerId),
-        sectors: distinctSectors(input.sectors).map((s) => ({ sectorId: BigInt(s.sectorNumber), commR: s.commR })),
-      },
-      proofs,
-    );
-  } catch (e) {
-    if (e instanceof PoStVerifyError || e instanceof RangeError) return e.message;
-    throw e;
-  }
-  return undefined;
+  return whyWindowPoStFails({
+    minerId: input.minerId,
+    randomness: input.randomness,
+    proofs: [{ postProof: input.postProof, proofBytes }],
+    sectors: input.sectors,
+  });
 }

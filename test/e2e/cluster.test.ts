@@ -24,8 +24,13 @@ const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const home = mkdtempSync(join(tmpdir(), 'cluster-e2e-'));
 const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+after(async () => {
+  // a failed test leaves the runner up: Ctrl-C first, so it stops its programs (a SIGKILL would orphan them)
+  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of live) c.kill('SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (live.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(200);
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(home, { recursive: true, force: true });
 });
 

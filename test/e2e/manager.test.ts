@@ -46,8 +46,9 @@ import {
   toBase64,
 } from '../../src/fil/index.js';
 import { sealProof } from '../../src/proofs/index.js';
-import { encodeC1Output, sealCommitPhase1 } from '../../src/proofs/porep/c1.js';
+import { sealCommitPhase1 } from '../../src/proofs/porep/c1.js';
 import { sealFixture } from '../../src/proofs/porep/fixture.js';
+import { VanillaSealProver } from '../../src/proofs/prover/index.js';
 import { proverIdFromActorId } from '../../src/proofs/sdr/index.js';
 import { createClient } from '../../src/rpc/index.js';
 
@@ -335,7 +336,13 @@ test('daemon init, util miner create/info, daemon run --poster, two 2KiB sectors
       (await venus.SubmitProof(sid, { Proof: toBase64(new Uint8Array(10)) }, false)).Res,
       SubmitResult.Rejected,
     );
-    assert.deepEqual(await venus.SubmitProof(sid, { Proof: toBase64(encodeC1Output(c1)) }, false), {
+    // C2 as the worker's builtin processor does it: vanilla seal proof bytes
+    const proof = await new VanillaSealProver().sealCommitPhase2({
+      c1,
+      minerId: BigInt(sid.Miner),
+      sectorId: BigInt(sid.Number),
+    });
+    assert.deepEqual(await venus.SubmitProof(sid, { Proof: toBase64(proof) }, false), {
       Res: SubmitResult.Accepted,
       Desc: null,
     });

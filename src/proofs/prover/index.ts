@@ -4,6 +4,12 @@
  * Groth16 prover).
  */
 export {
+  type ChainSealCheck,
+  type ChainWindowPoStCheck,
+  whySealProofFails,
+  whyWindowPoStFails,
+} from './check.js';
+export {
   bytesFromOutput,
   ExternalPoStProver,
   type ExternalPoStTransports,

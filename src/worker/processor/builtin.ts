@@ -9,7 +9,8 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { addPieces, buildTreeD, computeCommD, type PieceInput, pc2, sealProof, treeDPath } from '../../proofs/index.js';
-import { c1OutputFromJson, c1OutputToJson, encodeC1Output, sealCommitPhase1 } from '../../proofs/porep/c1.js';
+import { c1OutputFromJson, c1OutputToJson, sealCommitPhase1 } from '../../proofs/porep/c1.js';
+import { VanillaSealProver } from '../../proofs/prover/index.js';
 import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../../proofs/sdr/index.js';
 import type {
   AddPiecesOutput,
@@ -141,7 +142,13 @@ export async function builtinC2(t: C2Task): Promise<C2Output> {
   if (o.registeredProof.id !== t.registered_proof) {
     throw new Error(`c2: the C1 output is for seal proof ${o.registeredProof.id}, not ${t.registered_proof}`);
   }
-  return { proof: Buffer.from(encodeC1Output(o)).toString('base64') };
+  // C2 without a SNARK: the vanilla seal proof bytes the devnet verifies (the C1 output checked first)
+  const proof = await new VanillaSealProver().sealCommitPhase2({
+    c1: o,
+    minerId: BigInt(t.miner_id),
+    sectorId: BigInt(t.sector_id),
+  });
+  return { proof: Buffer.from(proof).toString('base64') };
 }
 
 async function fsyncPath(p: string): Promise<void> {

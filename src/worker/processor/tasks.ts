@@ -80,8 +80,8 @@ export interface C2Task {
   miner_id: number;
 }
 export interface C2Output {
-  /** base64 */
-  proof: string;
+  /** base64 (damocles' BytesVec) or, as rust C2 processors answer, an array of byte values */
+  proof: string | number[];
 }
 
 export interface TransferRoute {

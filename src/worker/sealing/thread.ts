@@ -34,6 +34,7 @@ import {
   treeRLastFileNames,
   unpaddedPieceSize,
 } from '../../proofs/index.js';
+import { bytesFromOutput } from '../../proofs/prover/index.js';
 import { proverIdFromActorId } from '../../proofs/sdr/index.js';
 import type { ApiClient } from '../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../config.js';
@@ -909,15 +910,19 @@ export class SealingThread {
       sector_id: sid.Number,
       miner_id: sid.Miner,
     });
+    // kept as base64, what SubmitProof carries, whichever form the processor answered in
+    const bytes = bytesFromOutput(out?.proof, 'c2 output.proof');
+    if (bytes.length === 0) throw new Error('c2 returned an empty proof');
     return ev('C2', (d) => {
-      d.phases.c2out = out;
+      d.phases.c2out = { proof: Buffer.from(bytes).toString('base64') };
     });
   }
 
   private async submitProof(doc: SectorDoc): Promise<Event> {
     const { sid } = this.ctx(doc);
     const out = this.required(doc.phases.c2out, 'c2out', doc);
-    const r = await this.call('SubmitProof', sid, { Proof: out.proof }, doc.phases.c2_re_submit);
+    const proof = Buffer.from(bytesFromOutput(out.proof, 'c2 output.proof')).toString('base64');
+    const r = await this.call('SubmitProof', sid, { Proof: proof }, doc.phases.c2_re_submit);
     this.submitted('proof', r);
     return ev('SubmitProof', (d) => {
       d.phases.c2_re_submit = false;
