@@ -43,6 +43,7 @@ import { minerAddr } from './chain.js';
 import { buildMessage, messageJson } from './commit/msg.js';
 import { initHome, loadManagerConfig } from './config.js';
 import { configPath, connectServices, networkPrefix, startDaemon } from './daemon.js';
+import { initExtProverConfig } from './ext-prover.js';
 import { decodeCreateMinerReturn, encodeCreateMiner, POWER_ACTOR, PowerMethod } from './params.js';
 
 const log = logger('sealer');
@@ -134,6 +135,7 @@ export function registerManagerCommands(program: Command): void {
     .action(function (this: Command) {
       const g = globals(this);
       const r = initHome(g.home);
+      initExtProverConfig(g.home);
       out(r.written ? `config written: ${r.file}\n` : `config exists, left unchanged: ${r.file}\n`);
     });
 
@@ -142,10 +144,21 @@ export function registerManagerCommands(program: Command): void {
     .description('run the daemon: the worker API at /rpc/v0, and Window PoSt with --poster')
     .option('--listen <addr>', 'listen address (host:port, :port or a multiaddr)', ':1789')
     .addOption(new Option('--poster [enabled]', 'run Window PoSt for the configured miners').argParser(parseBool))
+    .addOption(
+      new Option('--ext-prover [enabled]', 'Window PoSt by the external processors of <home>/ext-prover.cfg').argParser(
+        parseBool,
+      ),
+    )
     .action(async function (this: Command) {
       const g = globals(this);
-      const o = this.opts() as { listen: string; poster?: boolean };
-      const d = await startDaemon({ home: g.home, listen: o.listen, poster: o.poster === true, net: g.net });
+      const o = this.opts() as { listen: string; poster?: boolean; extProver?: boolean };
+      const d = await startDaemon({
+        home: g.home,
+        listen: o.listen,
+        poster: o.poster === true,
+        extProver: o.extProver === true,
+        net: g.net,
+      });
       await new Promise<void>((resolve) => {
         const stop = () => {
           log.info('stopping');

@@ -10,6 +10,7 @@ import { MessagerAPI } from '../api/messager.js';
 import { ManagerAPI } from '../api/sealer.js';
 import { UserError } from '../common/cli.js';
 import { ConfigError, expandHome } from '../common/config.js';
+import type { SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
 import { setDefaultNetwork } from '../fil/index.js';
@@ -19,6 +20,7 @@ import { CommitmentManager } from './commit/index.js';
 import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
+import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
@@ -44,6 +46,10 @@ export interface DaemonOptions {
   messager?: MessagerClient;
   verifier?: SealVerifier;
   prover?: WindowPoStProver;
+  /** --ext-prover: Window PoSt by the processors of <home>/ext-prover.cfg (ignored when `prover` is given) */
+  extProver?: boolean;
+  /** how an ext-prover processor without Bin is started (default: venus-worker next to this program) */
+  extProverSpawn?: (stage: string) => SubSpawn;
   /** poster confidences (defaults 10 / 4) */
   challengeConfidence?: number;
   submitConfidence?: number;
@@ -149,7 +155,21 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
   let poster: Poster | undefined;
-  const prover = o.prover ?? new VanillaPoStProver();
+  let prover = o.prover;
+  if (!prover && o.extProver) {
+    let ext: ExternalWindowPoStProver;
+    try {
+      const pool = await startWindowPoStPool(loadExtProverConfig(home), o.extProverSpawn);
+      ext = new ExternalWindowPoStProver(pool);
+    } catch (err) {
+      for (const c of closers) await c();
+      if (err instanceof ConfigError) throw err;
+      throw new UserError(`--ext-prover: ${(err as Error).message}`);
+    }
+    closers.unshift(() => ext.stop());
+    prover = ext;
+  }
+  prover ??= new VanillaPoStProver();
   const checker = new Poster({
     chain,
     messager,

@@ -109,6 +109,15 @@ export interface VanillaPoStProverOptions {
 export class VanillaPoStProver implements WindowPoStProver {
   constructor(private readonly opts: VanillaPoStProverOptions = {}) {}
 
+  /** Why a sector cannot be proven before reading it (proof kind, size, files), or undefined. */
+  async precheck(postProofId: number, s: PoStSector): Promise<string | undefined> {
+    try {
+      return await precheck(windowProof(postProofId), s);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
   async generateWindowPoSt(input: WindowPoStInput): Promise<WindowPoStOutput> {
     const info = windowProof(input.postProof);
     const sectors = distinctSectors(input.sectors);

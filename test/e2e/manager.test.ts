@@ -337,12 +337,12 @@ test('daemon init, util miner create/info, daemon run --poster, two 2KiB sectors
       SubmitResult.Rejected,
     );
     // C2 as the worker's builtin processor does it: vanilla seal proof bytes
-    const proof = await new VanillaSealProver().sealCommitPhase2({
+    const sealed = await new VanillaSealProver().sealCommitPhase2({
       c1,
       minerId: BigInt(sid.Miner),
       sectorId: BigInt(sid.Number),
     });
-    assert.deepEqual(await venus.SubmitProof(sid, { Proof: toBase64(proof) }, false), {
+    assert.deepEqual(await venus.SubmitProof(sid, { Proof: toBase64(sealed) }, false), {
       Res: SubmitResult.Accepted,
       Desc: null,
     });

@@ -2,23 +2,32 @@
  * Stage processors: every sealing stage runs in-process (builtin) or in external sub-processes speaking the
  * external processor protocol (§5). The sealing thread only sees `Sealer.run(stage, task)`.
  */
+
+import { ExternalPool, ExternalSub, Semaphore, type SubSpawn } from '../../common/extproc/index.js';
 import { logger } from '../../common/log.js';
 import type { ProcessorStage, WorkerConfig } from '../config.js';
 import { BUILTIN } from './builtin.js';
-import { ExternalPool, ExternalSub, Semaphore, type SubSpawn } from './external.js';
 import type { OutputOf, Stage, TaskOf } from './tasks.js';
 
-export { BUILTIN, StageNotAvailableError } from './builtin.js';
-export { cgroupRoot, isCpuList, type PinResult, pinToCpuset } from './cgroup.js';
-export { ExternalPool, ExternalSub, type ExternalSubOptions, Semaphore, type SubSpawn } from './external.js';
+// the transport lives in common/extproc (the sector-manager's ext-prover uses it too)
 export {
+  cgroupRoot,
+  ExternalPool,
+  ExternalSub,
+  type ExternalSubOptions,
+  isCpuList,
+  type PinResult,
   ProcessorExitedError,
   type ProcessorRequest,
   type ProcessorResponse,
   ProcessorTaskError,
   parseResponse,
+  pinToCpuset,
   readyLine,
-} from './protocol.js';
+  Semaphore,
+  type SubSpawn,
+} from '../../common/extproc/index.js';
+export { BUILTIN, StageNotAvailableError } from './builtin.js';
 export { serveProcessor, type TaskHandler } from './serve.js';
 export * from './tasks.js';
 

@@ -5,8 +5,8 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { type ProcessorRequest, type ProcessorResponse, readyLine } from '../../common/extproc/index.js';
 import { logger } from '../../common/log.js';
-import { type ProcessorRequest, type ProcessorResponse, readyLine } from './protocol.js';
 
 const log = logger('processor');
 

@@ -1,13 +1,14 @@
 /**
- * The parent side of the external processor protocol: one `ExternalSub` per `[[processors.<stage>]]` entry
- * (a child process), and an `ExternalPool` per stage that sends each task to the sub with the most free
- * capacity (damocles' WorkloadSelector), honouring per-sub `concurrent` and named `locks`.
+ * The parent side of the external processor protocol: one `ExternalSub` per configured processor (a child
+ * process: the worker's `[[processors.<stage>]]`, the sector-manager's `[[WdPost]]`), and an `ExternalPool` per
+ * stage that sends each task to the sub with the most free capacity (damocles-worker's WorkloadSelector), or
+ * with `weights` at random among those with room, in proportion to their weight (damocles-manager's
+ * ext-prover), honouring per-sub `concurrent` and named `locks`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { logger } from '../../common/log.js';
-import { metrics } from '../../common/metrics.js';
-import type { ProcessorSubConfig } from '../config.js';
+import { logger } from '../log.js';
+import { metrics } from '../metrics.js';
 import { pinToCpuset, removeCgroup } from './cgroup.js';
 import { ProcessorExitedError, ProcessorTaskError, parseResponse, readyLine } from './protocol.js';
 
@@ -59,12 +60,28 @@ export interface SubSpawn {
   args: string[];
 }
 
+/** How a sub runs (the worker's `[[processors.<stage>]]` entries resolve to this). */
+export interface SubConfig {
+  /** time the child has to print its ready line */
+  stableWaitMs: number;
+  /** added to the environment (on top of this process's with inheritEnvs) */
+  envs: Record<string, string>;
+  inheritEnvs: boolean;
+  /** start it again when it exits */
+  autoRestart: boolean;
+  /** tasks in flight at once (null: unbounded) */
+  concurrent: number | null;
+  /** cpuset pinning: cgroup group and CPU list */
+  cgroup: { groupName: string; cpuset: string } | null;
+  /** preferred NUMA node, passed to the child as VENUS_WORKER_NUMA_PREFERRED */
+  numaPreferred?: number | null;
+}
+
 export interface ExternalSubOptions {
   stage: string;
   index: number;
   spawn: SubSpawn;
-  config: Pick<ProcessorSubConfig, 'stableWaitMs' | 'envs' | 'inheritEnvs' | 'autoRestart' | 'concurrent' | 'cgroup'> &
-    Partial<Pick<ProcessorSubConfig, 'numaPreferred'>>;
+  config: SubConfig;
   /** Wait before respawning an exited child (damocles: 3 s). */
   restartDelayMs?: number;
   /** Where cgroup v2 lives (tests). */
@@ -284,8 +301,12 @@ export class ExternalPool {
     readonly subs: ExternalSub[],
     private readonly locks: Map<string, Semaphore> = new Map(),
     private readonly subLocks: string[][] = subs.map(() => []),
+    /** per sub: pick at random among those with room, in proportion to these (default: the least loaded) */
+    private readonly weights?: number[],
   ) {
     if (!subs.length) throw new Error(`no sub for the ${stage} processor`);
+    if (weights && (weights.length !== subs.length || weights.some((w) => !(w > 0))))
+      throw new Error(`${stage}: one positive weight per sub expected`);
   }
 
   /** Starts every sub (each must print its ready line). */
@@ -294,16 +315,20 @@ export class ExternalPool {
   }
 
   private pick(): number {
-    let best = -1;
-    let bestFree = 0;
-    this.subs.forEach((s, i) => {
-      const free = s.capacity - s.inflight;
-      if (free > bestFree && this.subLocks[i]!.every((l) => (this.locks.get(l)?.available ?? 0) > 0)) {
-        best = i;
-        bestFree = free;
+    const room = this.subs
+      .map((s, i) => ({ i, free: s.capacity - s.inflight }))
+      .filter(({ i, free }) => free > 0 && this.subLocks[i]!.every((l) => (this.locks.get(l)?.available ?? 0) > 0));
+    if (room.length === 0) return -1;
+    if (this.weights) {
+      const w = this.weights;
+      let r = Math.random() * room.reduce((a, x) => a + w[x.i]!, 0);
+      for (const x of room) {
+        r -= w[x.i]!;
+        if (r < 0) return x.i;
       }
-    });
-    return best;
+      return room[room.length - 1]!.i;
+    }
+    return room.reduce((best, x) => (x.free > best.free ? x : best)).i;
   }
 
   /** Runs a task on the least loaded sub, waiting for capacity when all are busy. */
