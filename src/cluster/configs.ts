@@ -195,3 +195,14 @@ external = true
 external = true
 `;
 }
+
+/** ext-prover.cfg for `daemon run --ext-prover`: one window_post processor, the default Bin (venus-worker). */
+export function extProverConfigToml(): string {
+  return `# written by venus-cluster at every start
+# Window PoSt runs in \`venus-worker processor window_post\` (no Bin: the venus-worker next to the sector-manager)
+[[WdPost]]
+Concurrent = 1
+# a Node program starting on a busy machine
+ReadyTimeoutSecs = 60
+`;
+}

@@ -5,7 +5,7 @@
  *   venus-devnet --home H/devnet init … ; venus-devnet --home H/devnet run --listen …
  *   venus-wallet --repo H/wallet run ; setpwd ; import <funded key>…        (config.toml: [API], [APIRegisterHub])
  *   venus-sector-manager --home H/manager --net 2k daemon init ; util miner create --from … --sector-size … ;
- *     daemon run --listen … --poster                                        (sector-manager.cfg as the guide fills it)
+ *     daemon run --listen … --poster --ext-prover                           (sector-manager.cfg as the guide fills it)
  *   venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2 ; store file-init -l H/remote ;
  *     daemon --config H/worker/venus-worker.toml                            (external pc2 and c2 processors)
  *
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
 import { createToken, loadOrInitRepoAuth } from '../rpc/index.js';
-import { managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
+import { extProverConfigToml, managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
 import {
   type ClusterPaths,
   type ClusterPorts,
@@ -461,6 +461,8 @@ export class ClusterRunner {
       }),
       { mode: 0o600 },
     );
+    // daemon run --ext-prover: Window PoSt in a separate prover process, as a PoSt box would run it
+    writeFileSync(join(this.paths.manager, 'ext-prover.cfg'), extProverConfigToml(), { mode: 0o600 });
   }
 
   private async startManager(): Promise<void> {
@@ -498,7 +500,7 @@ export class ClusterRunner {
     await this.daemon(
       'venus-sector-manager',
       'manager',
-      [...g, 'daemon', 'run', `--listen=127.0.0.1:${this.state.ports.manager}`, '--poster'],
+      [...g, 'daemon', 'run', `--listen=127.0.0.1:${this.state.ports.manager}`, '--poster', '--ext-prover'],
       { ready: httpReady(this.url(this.state.ports.manager)) },
     );
     // a read-only link is safe to print; pause/resume on the page needs the admin token the manager wrote

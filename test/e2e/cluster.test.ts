@@ -1,10 +1,11 @@
-// `npm start`, shortened: the one-command cluster with the real programs (devnet, wallet, sector-manager, worker
-// with two seal stores and external pc2/c2) seals two 2KiB sectors on a fast devnet clock, while headless Chromium
-// (Debian's `chromium`, driven by playwright-core) watches the sector-manager's dashboard: the worker's threads and
-// the sectors appear, states change without a reload, the miner gets power and a Window PoSt lands; the admin
-// token's pause/resume buttons reach the real worker; a read token shows no buttons (phone-sized); a screenshot goes
-// to docs/dashboard.png. Then Ctrl-C (SIGINT) stops every program, and the chain state is checked with the devnet
-// alone (`venus-devnet status --json`), not with the runner's word, the dashboard or the logs.
+// `npm start`, shortened: the one-command cluster with the real programs (devnet, wallet, sector-manager with its
+// Window PoSt in an ext-prover process, worker with two seal stores and external pc2/c2) seals two 2KiB sectors
+// on a fast devnet clock, while headless Chromium (Debian's `chromium`, driven by playwright-core) watches the
+// sector-manager's dashboard: the worker's threads and the sectors appear, states change without a reload, the
+// miner gets power and a Window PoSt lands; the admin token's pause/resume buttons reach the real worker; a read
+// token shows no buttons (phone-sized); a screenshot goes to docs/dashboard.png. Then Ctrl-C (SIGINT) stops
+// every program, and the chain state is checked with the devnet alone (`venus-devnet status --json`), not with
+// the runner's word, the dashboard or the logs.
 // Without Chromium the same waits run on the dashboard's JSON and the browser checks are reported as skipped.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -274,6 +275,10 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   for (const p of ['devnet', 'wallet', 'manager', 'worker']) {
     assert.ok(existsSync(join(home, 'logs', `${p}.log`)), p);
   }
+  // Window PoSt was computed by the ext-prover's processor (venus-worker processor window_post), not in-process
+  const managerLog = readFileSync(join(home, 'logs', 'manager.log'), 'utf8');
+  assert.match(managerLog, /ext-prover ready \(window_post\)/);
+  assert.match(managerLog, /window post from the ext-prover/);
   for (const port of Object.values(state.ports) as number[]) assert.equal(await listening(port), false, `port ${port}`);
   // the sealed sectors sit in the remote store
   for (const n of [1, 2]) {
