@@ -7,11 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { SectorID } from '../api/sealer.js';
 import { ConfigError } from '../common/config.js';
 import { ExternalPool, ExternalSub } from '../common/extproc/index.js';
-import { checkVanillaWindowPoSt } from '../devnet/vanilla.js';
-import { commRToCid } from '../fil/index.js';
 import type { SealedFixture } from '../proofs/porep/fixture.js';
 import {
   DEFAULT_EXT_PROVER_TEXT,
@@ -21,9 +18,9 @@ import {
   loadExtProverConfig,
   startWindowPoStPool,
 } from './ext-prover.js';
-import { placeSealedSector, sealTestSector } from './harness.test-util.js';
+import { devnetPoStVerdict, placedPoStSector, placeSealedSector, sealTestSector } from './harness.test-util.js';
 import type { PoStSector, WindowPoStInput } from './prover.js';
-import { cacheDir, sealedPath } from './stores.js';
+import { sealedPath } from './stores.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** `venus-worker processor <stage>` from the sources (what the default Bin starts from dist/). */
@@ -97,28 +94,8 @@ describe('ExternalWindowPoStProver through venus-worker processor window_post', 
   let store: string;
   let prover: ExternalWindowPoStProver;
 
-  const sector = (n: number): PoStSector => {
-    const sid: SectorID = { Miner: MINER, Number: n };
-    return {
-      sectorNumber: n,
-      sealProof: 5,
-      commR: fixture.commR,
-      sealedPath: sealedPath(store, sid),
-      cacheDir: cacheDir(store, sid),
-    };
-  };
+  const sector = (n: number): PoStSector => placedPoStSector(store, fixture, MINER, n);
   const input = (sectors: PoStSector[]): WindowPoStInput => ({ minerId: MINER, postProof: 10, randomness, sectors });
-  const devnetVerdict = (i: WindowPoStInput, proofBytes: Uint8Array) =>
-    checkVanillaWindowPoSt({
-      minerId: i.minerId,
-      randomness: i.randomness,
-      proofs: [{ postProof: i.postProof, proofBytes }],
-      challengedSectors: i.sectors.map((s) => ({
-        sealProof: s.sealProof,
-        sectorNumber: s.sectorNumber,
-        sealedCid: commRToCid(s.commR).bytes,
-      })),
-    });
 
   before(async () => {
     fixture = await sealTestSector(dir);
@@ -135,7 +112,7 @@ describe('ExternalWindowPoStProver through venus-worker processor window_post', 
     const out = await prover.generateWindowPoSt(i);
     assert.deepEqual(out.faults, []);
     assert.equal(Buffer.from(out.proofBytes.subarray(0, 4)).toString(), 'FVPT');
-    assert.equal(devnetVerdict(i, out.proofBytes), undefined);
+    assert.equal(devnetPoStVerdict(i, out.proofBytes), undefined);
     assert.equal(await prover.verifyWindowPoSt(i, out.proofBytes), true);
     const other = input([sector(1), sector(2), sector(3)]);
     assert.equal(await prover.verifyWindowPoSt(other, out.proofBytes), false);

@@ -3,15 +3,17 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytes32ToJson, type SectorID, sectorName } from '../api/sealer.js';
-import { fromBase64 } from '../fil/index.js';
+import { checkVanillaWindowPoSt } from '../devnet/vanilla.js';
+import { commRToCid, fromBase64 } from '../fil/index.js';
 import { emptyCommD, sealProof } from '../proofs/index.js';
 import { type SealedFixture, sealFixture } from '../proofs/porep/fixture.js';
 import { CommitmentManager } from './commit/index.js';
 import { type ManagerConfig, parseManagerConfig } from './config.js';
 import { ManagerStore, openDb } from './db.js';
 import { MinerInfoCache } from './miners.js';
+import type { PoStSector, WindowPoStInput } from './prover.js';
 import { SealerService } from './sealer.js';
-import { PersistStores, storesFromConfig } from './stores.js';
+import { cacheDir, PersistStores, sealedPath, storesFromConfig } from './stores.js';
 import { FakeChain, fakeSealProof, fakeVerifier, TEST_POLICY } from './testkit.js';
 
 export interface Harness {
@@ -139,4 +141,30 @@ export function placeSealedSector(root: string, sid: SectorID, f: SealedFixture)
   for (const file of readdirSync(f.cacheDir))
     if (file === 'p_aux' || file === 't_aux' || file.includes('tree-r-last'))
       copyFileSync(join(f.cacheDir, file), join(root, 'cache', name, file));
+}
+
+/** What the devnet says of Window PoSt proof bytes for a poster input (undefined: verified). */
+export function devnetPoStVerdict(i: WindowPoStInput, proofBytes: Uint8Array): string | undefined {
+  return checkVanillaWindowPoSt({
+    minerId: i.minerId,
+    randomness: i.randomness,
+    proofs: [{ postProof: i.postProof, proofBytes }],
+    challengedSectors: i.sectors.map((s) => ({
+      sealProof: s.sealProof,
+      sectorNumber: s.sectorNumber,
+      sealedCid: commRToCid(s.commR).bytes,
+    })),
+  });
+}
+
+/** The poster's view of a sector laid out by placeSealedSector in `store` (2KiB, the fixture's CommR). */
+export function placedPoStSector(store: string, f: SealedFixture, miner: number, n: number): PoStSector {
+  const sid: SectorID = { Miner: miner, Number: n };
+  return {
+    sectorNumber: n,
+    sealProof: 5,
+    commR: f.commR,
+    sealedPath: sealedPath(store, sid),
+    cacheDir: cacheDir(store, sid),
+  };
 }

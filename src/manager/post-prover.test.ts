@@ -6,13 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { SectorID } from '../api/sealer.js';
-import { checkVanillaWindowPoSt } from '../devnet/vanilla.js';
-import { commRToCid } from '../fil/index.js';
 import type { SealedFixture } from '../proofs/porep/fixture.js';
 import { postRandomness } from '../proofs/post/challenges.js';
 import { decodePoStProof } from '../proofs/prover/index.js';
-import { placeSealedSector, sealTestSector } from './harness.test-util.js';
+import { devnetPoStVerdict, placedPoStSector, placeSealedSector, sealTestSector } from './harness.test-util.js';
 import { VanillaPoStProver } from './proofs.js';
 import type { PoStSector, WindowPoStInput } from './prover.js';
 import { cacheDir, sealedPath } from './stores.js';
@@ -25,16 +22,7 @@ let dir: string;
 let store: string;
 let fixture: SealedFixture;
 
-function sector(n: number): PoStSector {
-  const sid: SectorID = { Miner: MINER, Number: n };
-  return {
-    sectorNumber: n,
-    sealProof: 5,
-    commR: fixture.commR,
-    sealedPath: sealedPath(store, sid),
-    cacheDir: cacheDir(store, sid),
-  };
-}
+const sector = (n: number): PoStSector => placedPoStSector(store, fixture, MINER, n);
 
 function place(...ns: number[]): void {
   for (const n of ns) placeSealedSector(store, { Miner: MINER, Number: n }, fixture);
@@ -42,20 +30,6 @@ function place(...ns: number[]): void {
 
 function input(sectors: PoStSector[], over: Partial<WindowPoStInput> = {}): WindowPoStInput {
   return { minerId: MINER, postProof: WINDOW_2K, randomness, sectors, ...over };
-}
-
-/** What the devnet says of these proof bytes for this input (undefined: verified). */
-function devnetVerdict(i: WindowPoStInput, proofBytes: Uint8Array): string | undefined {
-  return checkVanillaWindowPoSt({
-    minerId: i.minerId,
-    randomness: i.randomness,
-    proofs: [{ postProof: i.postProof, proofBytes }],
-    challengedSectors: i.sectors.map((s) => ({
-      sealProof: s.sealProof,
-      sectorNumber: s.sectorNumber,
-      sealedCid: commRToCid(s.commR).bytes,
-    })),
-  });
 }
 
 before(async () => {
@@ -84,14 +58,14 @@ describe('VanillaPoStProver', () => {
       [1n, 3n],
     );
     assert.equal(proofs[0]!.vanillaProof.inclusionProofs.length, 10);
-    assert.equal(devnetVerdict(i, out.proofBytes), undefined);
+    assert.equal(devnetPoStVerdict(i, out.proofBytes), undefined);
     assert.equal(await prover.verifyWindowPoSt(i, out.proofBytes), true);
 
     // the same bytes do not prove anything else
     const other = new Uint8Array(randomness);
     other[0] ^= 1;
     assert.equal(await prover.verifyWindowPoSt({ ...i, randomness: other }, out.proofBytes), false);
-    assert.match(devnetVerdict({ ...i, randomness: other }, out.proofBytes)!, /inclusion proof/);
+    assert.match(devnetPoStVerdict({ ...i, randomness: other }, out.proofBytes)!, /inclusion proof/);
     // (the prover id does not enter Window PoSt v1.2's leaf challenges: another miner id changes nothing)
     assert.equal(await prover.verifyWindowPoSt(input([sector(1), sector(2), sector(3)]), out.proofBytes), false);
     assert.equal(await prover.verifyWindowPoSt(i, new TextEncoder().encode('{}')), false);
@@ -118,7 +92,7 @@ describe('VanillaPoStProver', () => {
     const retry = input(all.map((s) => (s.sectorNumber === 4 ? s : sector(4))));
     const ok = await prover.generateWindowPoSt(retry);
     assert.deepEqual(ok.faults, []);
-    assert.equal(devnetVerdict(retry, ok.proofBytes), undefined);
+    assert.equal(devnetPoStVerdict(retry, ok.proofBytes), undefined);
 
     for (const [n, re] of [
       [4, undefined],

@@ -11,6 +11,28 @@ import { startDaemon } from '../daemon.js';
 import { FakeChain, fakeVerifier } from '../testkit.js';
 import { bitCount, bitIndexes, type DashboardState } from './index.js';
 
+/** A manager home with miner 1000 on a FakeChain, and a way to start its daemon (again, after a restart). */
+function managerHome(prefix: string) {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const { file } = initHome(home);
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
+  );
+  const chain = new FakeChain();
+  chain.addMiner(1000);
+  const start = () =>
+    startDaemon({
+      home,
+      listen: '127.0.0.1:0',
+      poster: false,
+      chain: chain.api(),
+      messager: chain.messager(),
+      verifier: fakeVerifier,
+    });
+  return { home, start };
+}
+
 test('dashboard: bitCount counts the set bits of a Lotus-JSON RLE bitfield', () => {
   // Lotus JSON of bitfield {0, 2, 3, 7}: runs 0:1 1:1 0:1 1:2 0:3 1:1 → [0,1,1,2,3,1]
   assert.equal(bitCount([0, 1, 1, 2, 3, 1]), 4);
@@ -21,22 +43,8 @@ test('dashboard: bitCount counts the set bits of a Lotus-JSON RLE bitfield', () 
 });
 
 test('dashboard: page without a token, JSON and events need one (read), control needs admin', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vsm-dash-unit-'));
-  const { file } = initHome(home);
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
-  );
-  const chain = new FakeChain();
-  chain.addMiner(1000);
-  const d = await startDaemon({
-    home,
-    listen: '127.0.0.1:0',
-    poster: false,
-    chain: chain.api(),
-    messager: chain.messager(),
-    verifier: fakeVerifier,
-  });
+  const { home, start } = managerHome('vsm-dash-unit-');
+  const d = await start();
   const base = `http://127.0.0.1:${d.address.port}`;
   const api = createClient(ManagerAPI, { url: `${base}/rpc/v0` });
   try {
@@ -93,23 +101,7 @@ test('dashboard: bitIndexes lists the set bits of a Lotus-JSON RLE bitfield', ()
 });
 
 test('dashboard: a sector timeline is what workers reported, in order, and outlives a manager restart', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vsm-dash-tl-'));
-  const { file } = initHome(home);
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
-  );
-  const chain = new FakeChain();
-  chain.addMiner(1000);
-  const start = () =>
-    startDaemon({
-      home,
-      listen: '127.0.0.1:0',
-      poster: false,
-      chain: chain.api(),
-      messager: chain.messager(),
-      verifier: fakeVerifier,
-    });
+  const { home, start } = managerHome('vsm-dash-tl-');
   const { token } = await loadOrInitRepoAuth(home);
   const read = async (port: number) =>
     (await fetch(`http://127.0.0.1:${port}/dashboard/api/state?token=${token}`).then((r) =>
