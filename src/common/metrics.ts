@@ -88,6 +88,7 @@ export class ServiceMetrics {
   readonly sectors: Gauge<'state'>;
   readonly phaseDuration: Histogram<'phase' | 'sector_size'>;
   readonly phaseErrors: Counter<'phase' | 'sector_size' | 'kind'>;
+  readonly stateDuration: Histogram<'state' | 'sector_size'>;
   readonly threads: Gauge<'state'>;
   readonly postProofs: Counter<'miner' | 'deadline' | 'result'>;
   readonly postFaulty: Gauge<'miner' | 'deadline'>;
@@ -154,6 +155,13 @@ export class ServiceMetrics {
       name: 'venus_sector_phase_duration_seconds',
       help: 'time spent in each sealing phase, per sector size',
       labelNames: ['phase', 'sector_size'],
+      buckets: PHASE_BUCKETS,
+      registers,
+    });
+    this.stateDuration = new Histogram({
+      name: 'venus_sector_state_duration_seconds',
+      help: 'time sectors spent in each state their workers reported (sector-manager, every worker), per sector size',
+      labelNames: ['state', 'sector_size'],
       buckets: PHASE_BUCKETS,
       registers,
     });
@@ -248,6 +256,11 @@ export class ServiceMetrics {
     this.threads.reset();
     const entries = counts instanceof Map ? [...counts] : Object.entries(counts);
     for (const [state, n] of entries) this.threads.set({ state }, n);
+  }
+
+  /** A sector left `state` (as its timeline records it) after `seconds`. */
+  observeState(state: string, sectorSize: number | string, seconds: number): void {
+    this.stateDuration.observe({ state, sector_size: sectorSizeLabel(sectorSize) }, seconds);
   }
 
   /** One finished phase (e.g. "pc1", "pc2", "c2", "persist") of a sector of this size. */

@@ -14,6 +14,7 @@ import type { SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
 import { setDefaultNetwork } from '../fil/index.js';
+import { sealProof } from '../proofs/index.js';
 import { createClient, loadOrInitRepoAuth, parseApiInfo, RpcServer } from '../rpc/index.js';
 import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
 import { CommitmentManager } from './commit/index.js';
@@ -139,6 +140,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
   const store = new ManagerStore(openDb(join(home, DB_FILE)));
   closers.push(() => store.close());
+  // every worker's reported states, timed from the sector timelines: one histogram for the whole cluster
+  store.onStateLeft = (sid, state, seconds) => {
+    const type = store.getSector(sid)?.state.SectorType;
+    if (type !== undefined)
+      initMetrics('venus-sector-manager').observeState(state, sealProof(type).sectorSize, seconds);
+  };
   const current = { cfg };
   const config = () => current.cfg;
   const miners = new MinerInfoCache(chain);

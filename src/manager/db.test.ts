@@ -94,6 +94,8 @@ test('randomness entropy is CBOR of the miner ID address (chain-wallet.md §7: f
 test('sector timelines: steps in order, repeats collapsed, kept across a reopen; PoSt results trimmed', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'vsm-events-')), 'manager.db');
   let db = new ManagerStore(openDb(file));
+  const left: [string, number][] = [];
+  db.onStateLeft = (_sid, state, seconds) => left.push([state, seconds]);
   const sid = { Miner: 1000, Number: 3 };
   const step = (state: string, failure: string | null = null) => ({ state, event: null, worker: 'w /seal/0', failure });
   assert.equal(db.recordSectorEvent(sid, step('Allocated'), 1), true);
@@ -103,6 +105,11 @@ test('sector timelines: steps in order, repeats collapsed, kept across a reopen;
   assert.equal(db.recordSectorEvent(sid, step('PC1Done', 'Temporary: chain down'), 5), false);
   assert.equal(db.recordSectorEvent(sid, step('PC2Done'), 6), true);
   db.recordSectorEvent({ Miner: 1000, Number: 4 }, step('Allocated'), 7);
+  // time in a state runs from entering it to the next state, across a failure reported on the way
+  assert.deepEqual(left, [
+    ['Allocated', 0.001],
+    ['PC1Done', 0.004],
+  ]);
   db.close();
 
   db = new ManagerStore(openDb(file));

@@ -238,7 +238,13 @@ export class ManagerStore {
          ON CONFLICT (instance, location) DO UPDATE SET miner = excluded.miner, number = excluded.number, at = excluded.at`,
       ),
       lastEvent: db.prepare(
-        'SELECT state, failure FROM sector_events WHERE miner = ? AND number = ? ORDER BY seq DESC LIMIT 1',
+        'SELECT state, failure, at FROM sector_events WHERE miner = ? AND number = ? ORDER BY seq DESC LIMIT 1',
+      ),
+      // when the sector entered its current run of `state`: the first event after the last other state
+      stateEntered: db.prepare(
+        `SELECT at FROM sector_events WHERE miner = ? AND number = ? AND seq > (
+           SELECT COALESCE(MAX(seq), 0) FROM sector_events WHERE miner = ? AND number = ? AND state != ?)
+         ORDER BY seq LIMIT 1`,
       ),
       putEvent: db.prepare(
         'INSERT INTO sector_events (miner, number, state, event, worker, failure, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -388,10 +394,30 @@ export class ManagerStore {
    * re-reports its state after a restart or on each retry). Returns whether a row was written.
    */
   recordSectorEvent(sid: SectorID, e: Omit<SectorEvent, 'at'>, at = Date.now()): boolean {
-    const last = this.st.lastEvent.get(sid.Miner, sid.Number) as { state: string; failure: string | null } | undefined;
+    const last = this.lastSectorEvent(sid);
     if (last && last.state === e.state && last.failure === e.failure) return false;
+    if (last && last.state !== e.state && this.onStateLeft) {
+      const entered = (
+        this.st.stateEntered.get(sid.Miner, sid.Number, sid.Miner, sid.Number, last.state) as { at: number }
+      ).at;
+      try {
+        this.onStateLeft(sid, last.state, Math.max(0, at - entered) / 1000);
+      } catch {
+        // metrics never break a write
+      }
+    }
     this.st.putEvent.run(sid.Miner, sid.Number, e.state, e.event, e.worker, e.failure, at);
     return true;
+  }
+
+  /** Called when a sector's timeline moves on from a state, with the seconds it spent there (metrics). */
+  onStateLeft: ((sid: SectorID, state: string, seconds: number) => void) | undefined;
+
+  /** The latest step of a sector's timeline. */
+  lastSectorEvent(sid: SectorID): { state: string; failure: string | null; at: number } | undefined {
+    return this.st.lastEvent.get(sid.Miner, sid.Number) as
+      | { state: string; failure: string | null; at: number }
+      | undefined;
   }
 
   /** A sector's timeline, oldest first. */

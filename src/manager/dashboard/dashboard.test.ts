@@ -149,6 +149,16 @@ test('dashboard: a sector timeline is what workers reported, in order, and outli
       [...at].sort((a, b) => a - b),
       'in time order',
     );
+    // the time in each state feeds the sector-manager's histogram (what a worker reported, the manager timed)
+    const metrics = await fetch(`http://127.0.0.1:${d.address.port}/metrics`).then((r) => r.text());
+    assert.match(
+      metrics,
+      /venus_sector_state_duration_seconds_count\{[^}]*state="DealsAcquired",sector_size="2KiB"[^}]*\} [1-9]/,
+    );
+    assert.match(
+      metrics,
+      /venus_sector_state_duration_seconds_count\{[^}]*state="PieceAdded",sector_size="2KiB"[^}]*\} [1-9]/,
+    );
     // the current deadline is listed even with no partitions
     assert.equal(st.deadlines.filter((x) => x.current).length, 1);
   } finally {
