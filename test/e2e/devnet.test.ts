@@ -24,6 +24,7 @@ import {
   setDefaultNetwork,
 } from '../../src/fil/index.js';
 import { createClient } from '../../src/rpc/index.js';
+import { runNode } from './common.js';
 import { ROOT, WalletHarness } from './wallet-harness.js';
 
 setupLogging({ levelSpec: 'silent' });
@@ -32,20 +33,8 @@ setDefaultNetwork('t');
 
 const DEVNET = join(ROOT, 'dist/cli/venus-devnet.js');
 
-function devnetCli(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [DEVNET, '--home', home, ...args], { env: { ...process.env, NODE_ENV: 'test' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function devnetCli(home: string, args: string[]) {
+  return runNode([DEVNET, '--home', home, ...args], { ...process.env, NODE_ENV: 'test' }, process.cwd());
 }
 
 async function waitFor<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {

@@ -27,7 +27,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FullNodeAPI } from '../../src/api/full.js';
-import { GatewayAPI, type RequestEvent } from '../../src/api/gateway.js';
 import { bytes32ToJson, ManagerAPI, OnChainState, SubmitResult, sectorName } from '../../src/api/sealer.js';
 import { setupLogging } from '../../src/common/log.js';
 import { initHome as initDevnet, loadKeys } from '../../src/devnet/home.js';
@@ -41,8 +40,6 @@ import {
   type KeyInfo,
   randomnessToFr32,
   setDefaultNetwork,
-  signatureToJSON,
-  signWithKey,
   toBase64,
 } from '../../src/fil/index.js';
 import { sealProof } from '../../src/proofs/index.js';
@@ -51,11 +48,11 @@ import { sealFixture } from '../../src/proofs/porep/fixture.js';
 import { VanillaSealProver } from '../../src/proofs/prover/index.js';
 import { proverIdFromActorId } from '../../src/proofs/sdr/index.js';
 import { createClient } from '../../src/rpc/index.js';
+import { ROOT, runCli, startDevnetWallet } from './common.js';
 
 setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
 setDefaultNetwork('t');
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = join(ROOT, 'src/cli/venus-sector-manager.ts');
 
 let dir: string;
@@ -64,58 +61,7 @@ let keys: KeyInfo[];
 let daemon: { child: ChildProcess; log: () => string; exited: Promise<void> } | undefined;
 let stopWallet: (() => void) | undefined;
 
-function vsm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CLI, '--home', join(dir, 'vsm'), ...args], {
-      env: { ...process.env, RUST_LOG: 'info', LOG_FORMAT: 'text' },
-      cwd: ROOT,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** What venus-wallet does for the devnet: register with the gateway and sign with the genesis keys. */
-async function startWallet(): Promise<() => void> {
-  const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
-  const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
-  const sub = await gw.ListenWalletEvent({
-    SupportAccounts: ['devnet'],
-    SignBytes: toBase64(new Uint8Array(32).fill(7)),
-  });
-  let connected!: () => void;
-  const ready = new Promise<void>((r) => {
-    connected = r;
-  });
-  void (async () => {
-    for await (const ev of sub as AsyncIterable<RequestEvent>) {
-      const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
-      if (ev.Method === 'WalletList') {
-        await gw.ResponseWalletEvent({
-          Id: ev.Id,
-          Payload: toBase64(Buffer.from(JSON.stringify([...byAddr.keys()]))),
-          Error: '',
-        });
-      } else if (ev.Method === 'WalletSign') {
-        const sig = signatureToJSON(signWithKey(byAddr.get(payload.Signer)!, fromBase64(payload.ToSign)));
-        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
-      } else if (ev.Method === 'InitConnect') connected();
-    }
-  })();
-  await ready;
-  return () => {
-    sub.cancel();
-    void gw.close();
-  };
-}
+const vsm = (args: string[]) => runCli(CLI, ['--home', join(dir, 'vsm'), ...args]);
 
 /** `daemon run --poster` in its own process; resolves once it listens, with the port it took. */
 async function startManager(): Promise<number> {
@@ -182,7 +128,7 @@ before(async () => {
   keys = loadKeys(join(dir, 'devnet'));
   // no insecure flag: seal proofs and Window PoSt verified in full
   devnet = await DevnetService.start({ home: join(dir, 'devnet') });
-  stopWallet = await startWallet();
+  stopWallet = await startDevnetWallet(devnet, keys);
 });
 
 after(async () => {

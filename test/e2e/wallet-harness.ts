@@ -7,8 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT } from './common.js';
 
-export const ROOT = new URL('../../', import.meta.url).pathname;
+export { ROOT };
+
 export const BIN = join(ROOT, 'dist/cli/venus-wallet.js');
 
 export interface CliResult {

@@ -9,36 +9,20 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FullNodeAPI } from '../../src/api/full.js';
-import { GatewayAPI, type RequestEvent } from '../../src/api/gateway.js';
 import { initHome as initDevnet, loadKeys } from '../../src/devnet/home.js';
 import { DevnetService } from '../../src/devnet/service.js';
 import { AcceptingVerifier } from '../../src/devnet/verifier.js';
-import { addressOf, fromBase64, type KeyInfo, signatureToJSON, signWithKey, toBase64 } from '../../src/fil/index.js';
+import { addressOf } from '../../src/fil/index.js';
 import { type Daemon, startDaemon } from '../../src/manager/daemon.js';
 import { createClient } from '../../src/rpc/index.js';
+import { ROOT, runCli, startDevnetWallet } from './common.js';
 
-export const ROOT = new URL('../..', import.meta.url).pathname;
+export { ROOT };
+
 export const VSM = join(ROOT, 'src/cli/venus-sector-manager.ts');
 export const WORKER = join(ROOT, 'src/cli/venus-worker.ts');
 
-export function run(cli: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
-      env: { ...process.env, RUST_LOG: 'info', LOG_FORMAT: 'text' },
-      cwd: ROOT,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export const run = runCli;
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number, every = 500): Promise<T> {
   const end = Date.now() + ms;
@@ -48,40 +32,6 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, m
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
-}
-
-/** The wallet's part for the devnet: register with the gateway and sign with the genesis keys. */
-async function startWallet(devnet: DevnetService, keys: KeyInfo[]): Promise<() => void> {
-  const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
-  const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
-  const sub = await gw.ListenWalletEvent({
-    SupportAccounts: ['devnet'],
-    SignBytes: toBase64(new Uint8Array(32).fill(7)),
-  });
-  let connected!: () => void;
-  const ready = new Promise<void>((r) => {
-    connected = r;
-  });
-  void (async () => {
-    for await (const ev of sub as AsyncIterable<RequestEvent>) {
-      const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
-      if (ev.Method === 'WalletList') {
-        await gw.ResponseWalletEvent({
-          Id: ev.Id,
-          Payload: toBase64(Buffer.from(JSON.stringify([...byAddr.keys()]))),
-          Error: '',
-        });
-      } else if (ev.Method === 'WalletSign') {
-        const sig = signatureToJSON(signWithKey(byAddr.get(payload.Signer)!, fromBase64(payload.ToSign)));
-        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
-      } else if (ev.Method === 'InitConnect') connected();
-    }
-  })();
-  await ready;
-  return () => {
-    sub.cancel();
-    void gw.close();
-  };
 }
 
 export interface Cluster {
@@ -110,7 +60,7 @@ export async function startCluster(opts: { maxNumber: number }): Promise<Cluster
   );
   const keys = loadKeys(join(dir, 'devnet'));
   const devnet = await DevnetService.start({ home: join(dir, 'devnet') });
-  const stopWallet = await startWallet(devnet, keys);
+  const stopWallet = await startDevnetWallet(devnet, keys);
   const bls = keys.find((k) => k.type === 'bls')!;
   const owner = addressOf(bls.type, bls.privateKey).toString();
   const api = devnet.multiaddr.replace(/\/http$/, '');

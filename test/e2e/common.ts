@@ -1,0 +1,73 @@
+/**
+ * What the end-to-end tests share: running a program to completion, and the wallet's part for an in-process
+ * devnet (register with its gateway, sign with the genesis keys) where a test does not run venus-wallet itself.
+ */
+import { spawn } from 'node:child_process';
+import { GatewayAPI, type RequestEvent } from '../../src/api/gateway.js';
+import type { DevnetService } from '../../src/devnet/service.js';
+import { addressOf, fromBase64, type KeyInfo, signatureToJSON, signWithKey, toBase64 } from '../../src/fil/index.js';
+import { createClient } from '../../src/rpc/index.js';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+
+export interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node …args` to its end; stdout and stderr collected. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<Exited> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { env, cwd });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    p.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A CLI from the sources (through tsx), logging in the text format the tests read. */
+export function runCli(cli: string, args: string[]): Promise<Exited> {
+  return runNode(['--import', 'tsx', cli, ...args], { ...process.env, RUST_LOG: 'info', LOG_FORMAT: 'text' });
+}
+
+/** The wallet's part for the devnet: register with the gateway and sign with the genesis keys. */
+export async function startDevnetWallet(devnet: DevnetService, keys: KeyInfo[]): Promise<() => void> {
+  const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
+  const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
+  const sub = await gw.ListenWalletEvent({
+    SupportAccounts: ['devnet'],
+    SignBytes: toBase64(new Uint8Array(32).fill(7)),
+  });
+  let connected!: () => void;
+  const ready = new Promise<void>((r) => {
+    connected = r;
+  });
+  void (async () => {
+    for await (const ev of sub as AsyncIterable<RequestEvent>) {
+      const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
+      if (ev.Method === 'WalletList') {
+        await gw.ResponseWalletEvent({
+          Id: ev.Id,
+          Payload: toBase64(Buffer.from(JSON.stringify([...byAddr.keys()]))),
+          Error: '',
+        });
+      } else if (ev.Method === 'WalletSign') {
+        const sig = signatureToJSON(signWithKey(byAddr.get(payload.Signer)!, fromBase64(payload.ToSign)));
+        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
+      } else if (ev.Method === 'InitConnect') connected();
+    }
+  })();
+  await ready;
+  return () => {
+    sub.cancel();
+    void gw.close();
+  };
+}
