@@ -16,8 +16,6 @@ import {
   keyFromPrivate,
   type Message,
   minerEntropy,
-  newMessage,
-  signMessage,
 } from '../fil/index.js';
 import {
   decodeBatchReturn,
@@ -30,19 +28,13 @@ import {
 } from './codec.js';
 import { ExitCode } from './exitcode.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
-import { DevnetNode } from './node.js';
+import type { DevnetNode } from './node.js';
 import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
 import { DST } from './runtime.js';
-import { DigestVerifier, testSealedCid } from './testkit.js';
+import { applyMessage, DigestVerifier, SHORT_PERIOD, testNode, testSealedCid } from './testkit.js';
 
-const FIL = 10n ** 18n;
-const policy = makePolicy({
-  wpostChallengeWindow: 20,
-  wpostPeriodDeadlines: 4,
-  wpostChallengeLookback: 5,
-  faultDeclarationCutoff: 10,
-});
+const policy = makePolicy(SHORT_PERIOD);
 
 let dir: string;
 let node: DevnetNode;
@@ -55,43 +47,14 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'devnet-life-'));
   owner = keyFromPrivate('secp256k1', blake2b256(new TextEncoder().encode('owner')));
   worker = generateKey('bls');
-  node = DevnetNode.create(
-    join(dir, 'chain.db'),
-    {
-      policy,
-      blockTimeMs: 100,
-      genesisTimestamp: 1_700_000_000,
-      seed: '11'.repeat(32),
-      accounts: [
-        { address: owner.address.toString(), balance: 1000n * FIL },
-        { address: worker.address.toString(), balance: 1000n * FIL },
-      ],
-    },
-    verifier,
-  );
+  node = testNode(dir, { policy, seed: '11', keys: [owner, worker], verifier });
 });
 after(async () => {
   await node.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Signs, pushes, and mines until the message has executed; returns the receipt. */
-async function run(key: Key, m: Partial<Message> & Pick<Message, 'to'>) {
-  const msg = newMessage({
-    from: key.address,
-    nonce: node.mpoolNonce(key.address),
-    gasLimit: 200_000_000,
-    gasFeeCap: 10n ** 9n,
-    gasPremium: 100_000n,
-    ...m,
-  });
-  const cid = node.mpoolPush(signMessage(key, msg));
-  await node.mine();
-  const included = node.head.height;
-  await node.mine();
-  const r = node.searchMsg(cid)!;
-  return { ...r.receipt, error: node.receiptError(cid), epoch: included };
-}
+const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m, 200_000_000);
 
 const miner = () => node.minerState(maddr)!.st as MinerState;
 

@@ -4,10 +4,20 @@
  * randomness, and a proof verifier whose valid proofs are digests of exactly the inputs the actors must pass.
  * Used by the unit tests only.
  */
-import { blake2b256, concatBytes, encodeUvarint } from '../fil/index.js';
+import { join } from 'node:path';
+import {
+  blake2b256,
+  concatBytes,
+  encodeUvarint,
+  type Key,
+  type Message,
+  newMessage,
+  signMessage,
+} from '../fil/index.js';
 import { ActorError } from './exitcode.js';
 import { stringifyState } from './jsonc.js';
 import { constructMinerState, handleProvingDeadline, type MinerState } from './miner.js';
+import { DevnetNode } from './node.js';
 import type { Policy } from './policy.js';
 import { createMinerDeposit } from './policy.js';
 import { newPowerState, type PowerState, popCronEvents, registerMiner, updatePledgeTotal } from './power.js';
@@ -208,4 +218,55 @@ export class ActorHarness {
   snapshot(): string {
     return stringifyState(this.data);
   }
+}
+
+// ----- whole-node fixtures (node.test, lifecycle.test, vanilla.test)
+
+export const FIL = 10n ** 18n;
+
+/** A short proving period (4 deadlines of 20 epochs) so tests reach Window PoSt quickly. */
+export const SHORT_PERIOD = {
+  wpostChallengeWindow: 20,
+  wpostPeriodDeadlines: 4,
+  wpostChallengeLookback: 5,
+  faultDeclarationCutoff: 10,
+} as const;
+
+/** A devnet node in `dir` whose genesis gives each key 1000 FIL (ids from 1000, in order). */
+export function testNode(dir: string, o: { policy: Policy; seed: string; keys: Key[]; verifier: ProofVerifier }) {
+  return DevnetNode.create(
+    join(dir, 'chain.db'),
+    {
+      policy: o.policy,
+      blockTimeMs: 100,
+      genesisTimestamp: 1_700_000_000,
+      seed: o.seed.repeat(32),
+      accounts: o.keys.map((k) => ({ address: k.address.toString(), balance: 1000n * FIL })),
+    },
+    o.verifier,
+  );
+}
+
+/** Signs, pushes and mines until the message has executed: its receipt, error and inclusion epoch. */
+export async function applyMessage(
+  node: DevnetNode,
+  key: Key,
+  m: Partial<Message> & Pick<Message, 'to'>,
+  gasLimit = 2_000_000_000,
+) {
+  const msg = newMessage({
+    from: key.address,
+    nonce: node.mpoolNonce(key.address),
+    gasLimit,
+    gasFeeCap: 10n ** 9n,
+    gasPremium: 100_000n,
+    ...m,
+  });
+  const cid = node.mpoolPush(signMessage(key, msg));
+  await node.mine();
+  const included = node.head.height;
+  await node.mine();
+  const r = node.searchMsg(cid);
+  if (!r) throw new Error(`message ${cid} did not execute`);
+  return { ...r.receipt, error: node.receiptError(cid), epoch: included };
 }

@@ -18,9 +18,7 @@ import {
   keyFromPrivate,
   type Message,
   minerEntropy,
-  newMessage,
   randomnessToFr32,
-  signMessage,
 } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
 import { sealCommitPhase1 } from '../proofs/porep/c1.js';
@@ -39,20 +37,15 @@ import {
 } from './codec.js';
 import { ExitCode } from './exitcode.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
-import { DevnetNode } from './node.js';
+import type { DevnetNode } from './node.js';
 import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
 import { DST } from './runtime.js';
+import { applyMessage, SHORT_PERIOD, testNode } from './testkit.js';
 import { VanillaBackend } from './vanilla.js';
 import { ProofsVerifier } from './verifier.js';
 
-const FIL = 10n ** 18n;
-const policy = makePolicy({
-  wpostChallengeWindow: 20,
-  wpostPeriodDeadlines: 4,
-  wpostChallengeLookback: 5,
-  faultDeclarationCutoff: 10,
-});
+const policy = makePolicy(SHORT_PERIOD);
 let dir: string;
 let node: DevnetNode;
 let owner: Key;
@@ -62,41 +55,19 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'devnet-vanilla-'));
   owner = keyFromPrivate('secp256k1', blake2b256(new TextEncoder().encode('owner')));
   worker = generateKey('bls');
-  node = DevnetNode.create(
-    join(dir, 'chain.db'),
-    {
-      policy,
-      blockTimeMs: 100,
-      genesisTimestamp: 1_700_000_000,
-      seed: '22'.repeat(32),
-      accounts: [
-        { address: owner.address.toString(), balance: 1000n * FIL },
-        { address: worker.address.toString(), balance: 1000n * FIL },
-      ],
-    },
-    new ProofsVerifier(new VanillaBackend()),
-  );
+  node = testNode(dir, {
+    policy,
+    seed: '22',
+    keys: [owner, worker],
+    verifier: new ProofsVerifier(new VanillaBackend()),
+  });
 });
 after(async () => {
   await node.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(key: Key, m: Partial<Message> & Pick<Message, 'to'>) {
-  const msg = newMessage({
-    from: key.address,
-    nonce: node.mpoolNonce(key.address),
-    gasLimit: 2_000_000_000,
-    gasFeeCap: 10n ** 9n,
-    gasPremium: 100_000n,
-    ...m,
-  });
-  const cid = node.mpoolPush(signMessage(key, msg));
-  await node.mine();
-  await node.mine();
-  const r = node.searchMsg(cid)!;
-  return { ...r.receipt, error: node.receiptError(cid) };
-}
+const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m);
 
 test('a sealed 2KiB sector is proven with its vanilla seal proof and its Window PoSt; proofs over other randomness are refused', async () => {
   const create = await run(owner, {
