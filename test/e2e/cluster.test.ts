@@ -133,10 +133,9 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
     return (await r.json()) as DashboardState;
   };
   assert.equal((await fetch(`${base}/dashboard/api/state`)).status, 401, 'the JSON needs a token');
-  assert.match(
-    out,
-    /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+ \(read-only/,
-    'the runner prints a read-only link',
+  // the runner prints a read-only link once it has seen the manager up (a moment after the health check passes)
+  await until('the dashboard link', 30_000, async () =>
+    /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+ \(read-only/.test(out),
   );
 
   const browserSkip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install -y chromium)`;
