@@ -140,6 +140,8 @@ export interface WorkerConfigInput {
   sealStores: string[];
   remoteName: string;
   remotePath: string;
+  /** a write token for the sector-manager (`daemon run --require-token`) */
+  managerToken?: string;
 }
 
 /**
@@ -162,7 +164,7 @@ port = ${c.port}
 # venus-sector-manager API
 [sealer_rpc]
 url = ${q(`ws://127.0.0.1:${c.managerPort}/rpc/v0`)}
-
+${c.managerToken ? `# the sector-manager runs with --require-token\nheaders = { Authorization = ${q(`Bearer ${c.managerToken}`)} }\n` : ''}
 # sealing related config
 [sealing]
 # allow deals?

@@ -92,7 +92,7 @@ describe('cluster runner', () => {
       `venus-wallet --repo H/wallet --nettype 2k import H/devnet/keys/${OWNER}.key`,
       'venus-sector-manager --home H/manager --net 2k daemon init',
       `venus-sector-manager --home H/manager --net 2k util miner create --from=${OWNER} --sector-size=2KiB`,
-      `venus-sector-manager --home H/manager --net 2k daemon run --listen=127.0.0.1:${ports.manager} --poster --ext-prover`,
+      `venus-sector-manager --home H/manager --net 2k daemon run --listen=127.0.0.1:${ports.manager} --poster --ext-prover --require-token`,
       'venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2',
       'venus-worker store file-init -l H/remote',
       'venus-worker daemon --config=H/worker/venus-worker.toml',
@@ -127,7 +127,7 @@ describe('cluster runner', () => {
         'venus-devnet --home H/devnet run --listen ADDR',
         'venus-wallet --repo H/wallet --nettype 2k run --password',
         'venus-wallet --repo H/wallet --nettype 2k lock-state',
-        'venus-sector-manager --home H/manager --net 2k daemon run --listen=ADDR --poster --ext-prover',
+        'venus-sector-manager --home H/manager --net 2k daemon run --listen=ADDR --poster --ext-prover --require-token',
         'venus-worker daemon --config=H/worker/venus-worker.toml',
       ],
     );

@@ -5,14 +5,14 @@
  *   venus-devnet --home H/devnet init … ; venus-devnet --home H/devnet run --listen …
  *   venus-wallet --repo H/wallet run ; setpwd ; import <funded key>…        (config.toml: [API], [APIRegisterHub])
  *   venus-sector-manager --home H/manager --net 2k daemon init ; util miner create --from … --sector-size … ;
- *     daemon run --listen … --poster --ext-prover                           (sector-manager.cfg as the guide fills it)
+ *     daemon run --listen … --poster --ext-prover --require-token           (sector-manager.cfg as the guide fills it)
  *   venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2 ; store file-init -l H/remote ;
  *     daemon --config H/worker/venus-worker.toml                            (external pc2 and c2 processors)
  *
  * Every step is recorded in H/cluster.json when it succeeds, so a rerun resumes (restarts the daemons, skips
  * what is done). A program that fails is reported with the tail of its log; Ctrl-C stops all in reverse order.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
@@ -500,7 +500,15 @@ export class ClusterRunner {
     await this.daemon(
       'venus-sector-manager',
       'manager',
-      [...g, 'daemon', 'run', `--listen=127.0.0.1:${this.state.ports.manager}`, '--poster', '--ext-prover'],
+      [
+        ...g,
+        'daemon',
+        'run',
+        `--listen=127.0.0.1:${this.state.ports.manager}`,
+        '--poster',
+        '--ext-prover',
+        '--require-token',
+      ],
       { ready: httpReady(this.url(this.state.ports.manager)) },
     );
     // a read-only link is safe to print; pause/resume on the page needs the admin token the manager wrote
@@ -522,6 +530,8 @@ export class ClusterRunner {
       markDone(p, this.state, 'worker-stores');
     }
     mkdirSync(p.workerTmp, { recursive: true });
+    // the sector-manager runs with --require-token: the worker signs in with a write token from its secret
+    const auth = await loadOrInitRepoAuth(p.manager);
     writeFileSync(
       p.workerConfig,
       workerConfigToml({
@@ -531,8 +541,11 @@ export class ClusterRunner {
         sealStores: p.sealStores,
         remoteName: 'remote',
         remotePath: p.remote,
+        managerToken: await createToken(auth.secret, 'write'),
       }),
+      { mode: 0o600 },
     );
+    chmodSync(p.workerConfig, 0o600); // it holds a token (an older home's file kept its mode)
     await this.daemon('venus-worker', 'worker', ['daemon', `--config=${p.workerConfig}`], {
       ready: httpReady(this.url(this.state.ports.worker, '/')),
       env: { ...process.env, ...(this.o.env ?? {}), TMPDIR: p.workerTmp },
@@ -544,7 +557,14 @@ export class ClusterRunner {
   probeTargets(): ProbeTargets {
     return {
       chain: { url: this.url(this.state.ports.devnet), token: this.devnetToken },
-      manager: { url: this.url(this.state.ports.manager), metrics: this.url(this.state.ports.manager, '/metrics') },
+      manager: {
+        url: this.url(this.state.ports.manager),
+        metrics: this.url(this.state.ports.manager, '/metrics'),
+        // --require-token: the admin token the manager's repo holds (written by `daemon init`/`daemon run`)
+        ...(existsSync(join(this.paths.manager, 'token'))
+          ? { token: readFileSync(join(this.paths.manager, 'token'), 'utf8').trim() }
+          : {}),
+      },
       worker: { url: this.url(this.state.ports.worker, '/'), metrics: this.url(this.state.ports.worker, '/metrics') },
       miner: this.state.miner,
     };

@@ -12,6 +12,8 @@
  * `util miner …` and `util sealer proving info|deadlines|deadline` talk to the chain (and messager) named in
  * sector-manager.cfg; the others talk to the running daemon at `--listen` (default 127.0.0.1:1789).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { TipSetKey } from '../api/full.js';
@@ -85,11 +87,17 @@ function loadCfg(g: Globals) {
   return loadManagerConfig(configPath(g.home));
 }
 
-/** The daemon's API for the CLI tools. */
-function managerClient(listen: string) {
+/** The daemon's API for the CLI tools, with the repo's admin token when there is one (`daemon run --require-token`). */
+function managerClient(listen: string, home: string) {
   const { host, port } = parseListenAddress(listen);
   const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host;
-  return createClient(ManagerAPI, { url: `http://${h}:${port}/rpc/v0`, timeoutMs: 120_000 });
+  const tokenFile = join(home, 'token');
+  const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined;
+  return createClient(ManagerAPI, {
+    url: `http://${h}:${port}/rpc/v0`,
+    timeoutMs: 120_000,
+    ...(token ? { token } : {}),
+  });
 }
 
 function withListen(cmd: Command): Command {
@@ -98,7 +106,7 @@ function withListen(cmd: Command): Command {
 
 async function withManager<T>(cmd: Command, fn: (api: ReturnType<typeof managerClient>) => Promise<T>): Promise<T> {
   const o = cmd.optsWithGlobals() as { listen: string };
-  const api = managerClient(o.listen);
+  const api = managerClient(o.listen, globals(cmd).home);
   try {
     return await fn(api);
   } catch (err) {
@@ -149,14 +157,21 @@ export function registerManagerCommands(program: Command): void {
         parseBool,
       ),
     )
+    .addOption(
+      new Option(
+        '--require-token [enabled]',
+        'every API call needs a token signed with the repo secret (workers: rpc_client.headers)',
+      ).argParser(parseBool),
+    )
     .action(async function (this: Command) {
       const g = globals(this);
-      const o = this.opts() as { listen: string; poster?: boolean; extProver?: boolean };
+      const o = this.opts() as { listen: string; poster?: boolean; extProver?: boolean; requireToken?: boolean };
       const d = await startDaemon({
         home: g.home,
         listen: o.listen,
         poster: o.poster === true,
         extProver: o.extProver === true,
+        requireToken: o.requireToken === true,
         net: g.net,
       });
       await new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManagerAPI } from '../api/sealer.js';
-import { createClient } from '../rpc/index.js';
+import { createClient, createToken, loadOrInitRepoAuth } from '../rpc/index.js';
 import { initHome } from './config.js';
 import { startDaemon } from './daemon.js';
 import { FakeChain, fakeVerifier } from './testkit.js';
@@ -57,4 +57,46 @@ test('daemon: a missing config says to run daemon init', async () => {
     startDaemon({ home, listen: '127.0.0.1:0', poster: false }),
     /sector-manager\.cfg not found: run `venus-sector-manager --home .* daemon init` first/,
   );
+});
+
+test('daemon: --require-token refuses calls without a token, takes a write token for workers, read is not enough', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'vsm-daemon-auth-'));
+  const { file } = initHome(home);
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
+  );
+  const chain = new FakeChain();
+  chain.addMiner(1000);
+  const d = await startDaemon({
+    home,
+    listen: '127.0.0.1:0',
+    poster: false,
+    requireToken: true,
+    chain: chain.api(),
+    messager: chain.messager(),
+    verifier: fakeVerifier,
+  });
+  const url = `http://127.0.0.1:${d.address.port}/rpc/v0`;
+  const { secret } = await loadOrInitRepoAuth(home);
+  const spec = { AllowedMiners: null, AllowedProofTypes: null };
+  const clients = [
+    createClient(ManagerAPI, { url }),
+    createClient(ManagerAPI, { url, token: await createToken(secret, 'read') }),
+    createClient(ManagerAPI, { url, headers: { Authorization: `Bearer ${await createToken(secret, 'write')}` } }),
+    createClient(ManagerAPI, { url, token: await createToken(new Uint8Array(32).fill(1), 'admin') }),
+  ];
+  const [anon, read, worker, forged] = clients;
+  try {
+    await assert.rejects(anon!.AllocateSector(spec), /missing token/);
+    await assert.rejects(forged!.AllocateSector(spec), /signed with another secret/);
+    await assert.rejects(read!.AllocateSector(spec), /permission|perm/i);
+    assert.deepEqual((await worker!.AllocateSector(spec))?.ID, { Miner: 1000, Number: 1 });
+    assert.equal((await read!.WorkerPingInfoList())?.length ?? 0, 0);
+    // the dashboard page and /metrics stay open; the dashboard's data has its own token check
+    assert.equal((await fetch(`http://127.0.0.1:${d.address.port}/metrics`)).status, 200);
+  } finally {
+    for (const c of clients) await c.close();
+    await d.close();
+  }
 });

@@ -51,6 +51,8 @@ export interface DaemonOptions {
   extProver?: boolean;
   /** how an ext-prover processor without Bin is started (default: venus-worker next to this program) */
   extProverSpawn?: (stage: string) => SubSpawn;
+  /** --require-token: every API call needs a JWT signed with the repo secret (`<home>/token` is an admin one) */
+  requireToken?: boolean;
   /** poster confidences (defaults 10 / 4) */
   challengeConfidence?: number;
   submitConfidence?: number;
@@ -221,7 +223,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   await commit.resume();
 
   const metrics = initMetrics('venus-sector-manager');
-  const server = new RpcServer({ auth: null, hooks: metrics.rpcHooks() });
+  // the repo's JWT secret (<home>/keystore) and admin token (<home>/token): the dashboard's data always needs a token;
+  // the worker API only with --require-token (the deployment guide's workers connect without one)
+  const repoAuth = await loadOrInitRepoAuth(home);
+  const server = new RpcServer({ auth: o.requireToken ? repoAuth.secret : null, hooks: metrics.rpcHooks() });
+  if (o.requireToken)
+    log.info({ token: repoAuth.tokenPath }, 'the API requires a token (write for workers, admin for the CLI)');
   server.register(ManagerAPI, sealer.api());
   mountMetrics(server, metrics);
   server.route('GET', '/healthcheck', (_req, res) => {
@@ -229,7 +236,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     res.end('ok\n');
   });
   // the dashboard (GET /): its JSON needs a token from the repo secret (<home>/token is an admin one)
-  const repoAuth = await loadOrInitRepoAuth(home);
   const dashboard = new Dashboard({
     store,
     chain: chain as DashboardChain,

@@ -133,6 +133,15 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
     return (await r.json()) as DashboardState;
   };
   assert.equal((await fetch(`${base}/dashboard/api/state`)).status, 401, 'the JSON needs a token');
+  // daemon run --require-token: the worker API too (the worker signs in with the write token in its config)
+  const rpc = (headers: Record<string, string>) =>
+    fetch(`${base}/rpc/v0`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'Venus.WorkerPingInfoList', params: [] }),
+    });
+  assert.equal((await rpc({})).status, 401, 'Venus.* without a token');
+  assert.equal((await rpc({ Authorization: `Bearer ${admin}` })).status, 200);
   // the runner prints a read-only link once it has seen the manager up (a moment after the health check passes)
   await until('the dashboard link', 30_000, async () =>
     /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+ \(read-only/.test(out),
@@ -180,6 +189,25 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
       );
       assert.equal(await page.evaluate(() => (window as unknown as { __loaded: string }).__loaded), 'this page');
     }
+
+    // the operator's CLI signs in with the repo's token by itself
+    const port = new URL(base).port;
+    await until('the worker in `util worker list`', 3 * 60_000, async () => {
+      const r = await run(
+        [
+          cli('venus-sector-manager'),
+          '--home',
+          join(home, 'manager'),
+          'util',
+          'worker',
+          'list',
+          `--listen=127.0.0.1:${port}`,
+        ],
+        20_000,
+      );
+      assert.equal(r.code, 0, r.out);
+      return r.out.includes('cluster-worker');
+    });
 
     // both sectors sealed and finalized, the miner has their power, and Window PoSt has proven them (active)
     const done = await until('power and a landed Window PoSt for both sectors', 6 * 60_000, async () => {
