@@ -17,9 +17,10 @@ function positiveInt(v: string): number {
 
 const program = withLogging(new Command('venus-cluster'))
   .description(
-    'runs a whole venus cluster on this machine: venus-devnet, venus-wallet, venus-sector-manager (--poster) and ' +
-      'venus-worker (two seal stores, one remote store, external pc2/c2 processors), each as its own process with ' +
-      'its own log under HOME/logs, and seals sectors continuously with a live view. Ctrl-C stops everything; ' +
+    'runs a whole venus cluster on this machine: venus-devnet, venus-wallet, venus-sector-manager (--poster ' +
+      '--ext-prover --require-token) and venus-worker (two seal stores, one remote store, external pc2/c2 ' +
+      'processors), each as its own process with its own log under HOME/logs, and seals sectors continuously with ' +
+      'a live view; the link to the sector-manager\'s dashboard is printed once it is up. Ctrl-C stops everything; ' +
       'running it again resumes.',
   )
   .version(VERSION)
