@@ -20,7 +20,7 @@ const program = withLogging(new Command('venus-cluster'))
     'runs a whole venus cluster on this machine: venus-devnet, venus-wallet, venus-sector-manager (--poster ' +
       '--ext-prover --require-token) and venus-worker (two seal stores, one remote store, external pc2/c2 ' +
       'processors), each as its own process with its own log under HOME/logs, and seals sectors continuously with ' +
-      'a live view; the link to the sector-manager\'s dashboard is printed once it is up. Ctrl-C stops everything; ' +
+      "a live view; the link to the sector-manager's dashboard is printed once it is up. Ctrl-C stops everything; " +
       'running it again resumes.',
   )
   .version(VERSION)
