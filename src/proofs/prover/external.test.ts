@@ -7,7 +7,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ExternalPool, ExternalSub } from '../../worker/processor/index.js';
+import { ExternalPool, ExternalSub } from '../../common/extproc/index.js';
 import { type SealCommitPhase1Output, sealCommitPhase1 } from '../porep/c1.js';
 import { clearCache } from '../porep/finalize.js';
 import { type SealedFixture, sealFixture } from '../porep/fixture.js';

@@ -4,8 +4,9 @@
  * prover built on rust-fil-proofs — a GPU C2 box, a PoSt worker — for mainnet and calibnet.
  *
  * The transport (child processes, ready line, NDJSON `{id, task}` / `{id, err_msg, output}`, out-of-order
- * answers, restart on exit) is the worker's (`src/worker/processor`: ExternalPool.run); it is injected here
- * so this module stays free of services. Task and output JSON follow vc-processors' serde forms:
+ * answers, restart on exit) is common/extproc's ExternalPool.run, shared by the worker's stages and the
+ * sector-manager's ext-prover; it is injected here so this module stays free of services. Task and output JSON
+ * follow vc-processors' serde forms:
  *
  *   c2           {c1out: SealCommitPhase1Output, prover_id: [32], sector_id, miner_id}
  *                → {proof: [u8…]} (filecoin-proofs-api SealCommitPhase2Output; base64 accepted too)
