@@ -104,9 +104,15 @@ class RpcCallError extends Error {
 }
 
 /** One JSON-RPC call over HTTP POST with a short timeout. */
-export async function rpcCall<T>(url: string, method: string, params: unknown[], token?: string): Promise<T> {
+export async function rpcCall<T>(
+  url: string,
+  method: string,
+  params: unknown[],
+  token?: string,
+  timeoutMs = 3000,
+): Promise<T> {
   const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(), 3000);
+  const t = setTimeout(() => ac.abort(), timeoutMs);
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -121,7 +127,7 @@ export async function rpcCall<T>(url: string, method: string, params: unknown[],
     if (!body || !('result' in body)) throw new Error(`HTTP ${res.status}`);
     return body.result as T;
   } catch (err) {
-    if ((err as Error).name === 'AbortError') throw new Error('no answer within 3 s');
+    if ((err as Error).name === 'AbortError') throw new Error(`no answer within ${timeoutMs / 1000} s`);
     const cause = (err as { cause?: { code?: string } }).cause;
     if (cause?.code === 'ECONNREFUSED') throw new Error('not listening');
     throw err;

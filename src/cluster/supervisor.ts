@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rpcCall } from './probe.js';
 
 /** How to tell that a daemon is ready. */
 export type Readiness =
@@ -563,20 +564,8 @@ export function rpcReady(url: string, method: string, params: unknown[] = [], to
   return {
     what: `${method} to answer at ${url}`,
     probe: async () => {
-      const ac = new AbortController();
-      const t = setTimeout(() => ac.abort(), 2000);
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-          signal: ac.signal,
-        });
-        const body = (await res.json().catch(() => undefined)) as { result?: unknown; error?: unknown } | undefined;
-        return res.ok && body !== undefined && body.error === undefined && 'result' in body;
-      } finally {
-        clearTimeout(t);
-      }
+      await rpcCall(url, method, params, token, 2000);
+      return true;
     },
   };
 }

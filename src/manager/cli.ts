@@ -244,33 +244,23 @@ function registerMiner(util: Command): void {
     .option('--deposit-margin-factor <f>', 'multiply the creation deposit by this', '1.01')
     .action(async function (this: Command) {
       const g = globals(this);
-      const o = this.opts() as {
-        from: string;
-        owner?: string;
-        worker?: string;
-        sectorSize: string;
-        peer?: string;
-        multiaddr?: string[];
-        exid?: string;
-        depositMarginFactor: string;
-      };
-      await createMiner(g, o);
+      await createMiner(g, this.opts() as CreateMinerOptions);
     });
 }
 
-async function createMiner(
-  g: Globals,
-  o: {
-    from: string;
-    owner?: string;
-    worker?: string;
-    sectorSize: string;
-    peer?: string;
-    multiaddr?: string[];
-    exid?: string;
-    depositMarginFactor: string;
-  },
-): Promise<void> {
+/** `util miner create`'s options. */
+interface CreateMinerOptions {
+  from: string;
+  owner?: string;
+  worker?: string;
+  sectorSize: string;
+  peer?: string;
+  multiaddr?: string[];
+  exid?: string;
+  depositMarginFactor: string;
+}
+
+async function createMiner(g: Globals, o: CreateMinerOptions): Promise<void> {
   const cfg = loadCfg(g);
   let size: number;
   try {

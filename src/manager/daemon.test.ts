@@ -7,6 +7,7 @@ import { ManagerAPI } from '../api/sealer.js';
 import { createClient, createToken, loadOrInitRepoAuth } from '../rpc/index.js';
 import { initHome } from './config.js';
 import { startDaemon } from './daemon.js';
+import { managerHome } from './harness.test-util.js';
 import { FakeChain, fakeVerifier } from './testkit.js';
 
 test('daemon: serves Venus.* and /metrics, reloads the config on SIGHUP, keeps the old one when the new is bad', async () => {
@@ -60,23 +61,8 @@ test('daemon: a missing config says to run daemon init', async () => {
 });
 
 test('daemon: --require-token refuses calls without a token, takes a write token for workers, read is not enough', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vsm-daemon-auth-'));
-  const { file } = initHome(home);
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
-  );
-  const chain = new FakeChain();
-  chain.addMiner(1000);
-  const d = await startDaemon({
-    home,
-    listen: '127.0.0.1:0',
-    poster: false,
-    requireToken: true,
-    chain: chain.api(),
-    messager: chain.messager(),
-    verifier: fakeVerifier,
-  });
+  const { home, start } = managerHome('vsm-daemon-auth-', { requireToken: true });
+  const d = await start();
   const url = `http://127.0.0.1:${d.address.port}/rpc/v0`;
   const { secret } = await loadOrInitRepoAuth(home);
   const spec = { AllowedMiners: null, AllowedProofTypes: null };

@@ -24,8 +24,8 @@ import { ConfigError, loadConfigFile } from '../common/config.js';
 import { ExternalPool, ExternalSub, type SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { postProof } from '../proofs/index.js';
-import { ExternalPoStProver, whyWindowPoStFails } from '../proofs/prover/index.js';
-import { VanillaPoStProver } from './proofs.js';
+import { ExternalPoStProver, isVanillaPoStProof, whyWindowPoStFails } from '../proofs/prover/index.js';
+import { distinctSectors, VanillaPoStProver } from './proofs.js';
 import type { PoStSector, WindowPoStInput, WindowPoStOutput, WindowPoStProver } from './prover.js';
 
 const log = logger('ext-prover');
@@ -161,18 +161,16 @@ export class ExternalWindowPoStProver implements WindowPoStProver {
   }
 
   async generateWindowPoSt(input: WindowPoStInput): Promise<WindowPoStOutput> {
-    const distinct = new Map<number, PoStSector>();
-    for (const s of input.sectors) if (!distinct.has(s.sectorNumber)) distinct.set(s.sectorNumber, s);
     const faults: number[] = [];
     const good: PoStSector[] = [];
-    for (const s of distinct.values()) {
+    for (const s of distinctSectors(input.sectors)) {
       const why = await this.local.precheck(input.postProof, s);
       if (why) {
         log.warn({ miner: input.minerId, sector: s.sectorNumber, why }, 'faulty sector');
         faults.push(s.sectorNumber);
       } else good.push(s);
     }
-    if (faults.length > 0) return { proofBytes: new Uint8Array(0), faults: faults.sort((a, b) => a - b) };
+    if (faults.length > 0) return { proofBytes: new Uint8Array(0), faults };
     const r = await this.ext.generateWindowPoSt({
       proof: postProof(input.postProof).id,
       minerId: BigInt(input.minerId),
@@ -198,7 +196,7 @@ export class ExternalWindowPoStProver implements WindowPoStProver {
   }
 
   async verifyWindowPoSt(input: WindowPoStInput, proofBytes: Uint8Array): Promise<boolean> {
-    if (!isVanillaPoSt(proofBytes)) return true;
+    if (!isVanillaPoStProof(proofBytes)) return true;
     const why = whyWindowPoStFails({
       minerId: input.minerId,
       randomness: input.randomness,
@@ -216,8 +214,4 @@ export class ExternalWindowPoStProver implements WindowPoStProver {
   stop(): Promise<void> {
     return this.pool.stop();
   }
-}
-
-function isVanillaPoSt(b: Uint8Array): boolean {
-  return b.length >= 4 && Buffer.from(b.subarray(0, 4)).toString('latin1') === 'FVPT';
 }

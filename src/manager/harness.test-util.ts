@@ -1,5 +1,5 @@
 /** Shared set-up for the manager's tests: a manager over the in-process chain, and a scripted worker. */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytes32ToJson, type SectorID, sectorName } from '../api/sealer.js';
@@ -8,7 +8,8 @@ import { commRToCid, fromBase64 } from '../fil/index.js';
 import { emptyCommD, sealProof } from '../proofs/index.js';
 import { type SealedFixture, sealFixture } from '../proofs/porep/fixture.js';
 import { CommitmentManager } from './commit/index.js';
-import { type ManagerConfig, parseManagerConfig } from './config.js';
+import { initHome, type ManagerConfig, parseManagerConfig } from './config.js';
+import { type DaemonOptions, startDaemon } from './daemon.js';
 import { ManagerStore, openDb } from './db.js';
 import { MinerInfoCache } from './miners.js';
 import type { PoStSector, WindowPoStInput } from './prover.js';
@@ -167,4 +168,30 @@ export function placedPoStSector(store: string, f: SealedFixture, miner: number,
     sealedPath: sealedPath(store, sid),
     cacheDir: cacheDir(store, sid),
   };
+}
+
+/**
+ * A manager home (`daemon init`, miner 1000 configured) over a FakeChain, and a way to start its daemon as
+ * `daemon run` does (again after a restart); `extra` adds daemon options (e.g. requireToken).
+ */
+export function managerHome(prefix: string, extra: Partial<DaemonOptions> = {}) {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const { file } = initHome(home);
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
+  );
+  const chain = new FakeChain();
+  chain.addMiner(1000);
+  const start = () =>
+    startDaemon({
+      home,
+      listen: '127.0.0.1:0',
+      poster: false,
+      chain: chain.api(),
+      messager: chain.messager(),
+      verifier: fakeVerifier,
+      ...extra,
+    });
+  return { home, start };
 }

@@ -62,7 +62,7 @@ export function encodeWindowPoStProof(postProofId: number, proofs: readonly Fall
 }
 
 /** The distinct sectors of a batch, by sector number (the poster repeats a good sector for skipped ones). */
-function distinctSectors(sectors: readonly PoStSector[]): PoStSector[] {
+export function distinctSectors(sectors: readonly PoStSector[]): PoStSector[] {
   const m = new Map<number, PoStSector>();
   for (const s of sectors) if (!m.has(s.sectorNumber)) m.set(s.sectorNumber, s);
   return [...m.values()].sort((a, b) => a.sectorNumber - b.sectorNumber);

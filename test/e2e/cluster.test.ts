@@ -35,23 +35,28 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(c);
-    let out = '';
-    c.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    c.stderr.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const t = setTimeout(() => c.kill('SIGINT'), timeoutMs);
-    c.once('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
+/** Starts `node …args`; its stdout and stderr collect in `output()`, `exited` resolves with the exit code. */
+function start(args: string[]) {
+  const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(c);
+  let out = '';
+  c.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
   });
+  c.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => c.once('close', (code) => resolve(code)));
+  return { child: c, output: () => out, exited };
+}
+
+/** Runs `node …args` to its end (SIGINT after `timeoutMs`). */
+async function run(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  const p = start(args);
+  const t = setTimeout(() => p.child.kill('SIGINT'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(t);
+  return { code, out: p.output() };
 }
 
 function listening(port: number): Promise<boolean> {
@@ -69,37 +74,28 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   timeout: 9 * 60_000,
 }, async (t) => {
   const t0 = Date.now();
-  const cluster = spawn(
-    process.execPath,
-    [
-      cli('venus-cluster'),
-      '--home',
-      home,
-      '--sectors',
-      '2',
-      '--view',
-      'lines',
-      '--block-time',
-      '250ms',
-      '--devnet-policy',
-      'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(cluster);
-  let out = '';
-  cluster.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  cluster.stderr.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => cluster.once('close', (code) => resolve(code)));
+  const {
+    child: cluster,
+    output,
+    exited,
+  } = start([
+    cli('venus-cluster'),
+    '--home',
+    home,
+    '--sectors',
+    '2',
+    '--view',
+    'lines',
+    '--block-time',
+    '250ms',
+    '--devnet-policy',
+    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
+  ]);
   let exitCode: number | null | undefined;
   void exited.then((c) => {
     exitCode = c;
   });
-  const tail = () => out.slice(-6000);
+  const tail = () => output().slice(-6000);
   /** Polls `f` until it returns something truthy; fails at once (with the runner's output) if the runner exits. */
   async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
     const end = Date.now() + ms;
@@ -144,7 +140,7 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   assert.equal((await rpc({ Authorization: `Bearer ${admin}` })).status, 200);
   // the runner prints a read-only link once it has seen the manager up (a moment after the health check passes)
   await until('the dashboard link', 30_000, async () =>
-    /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+ \(read-only/.test(out),
+    /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+ \(read-only/.test(output()),
   );
 
   const browserSkip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install -y chromium)`;
@@ -295,7 +291,7 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   cluster.kill('SIGINT');
   const code = await Promise.race([exited, sleep(90_000, 'still running', { ref: false })]);
   assert.equal(code, 0, tail());
-  assert.match(out, /SIGINT: stopping every program/);
+  assert.match(output(), /SIGINT: stopping every program/);
 
   // every program had its own log, and nothing is left running
   const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));

@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManagerAPI } from '../../api/sealer.js';
 import { BitField } from '../../fil/index.js';
 import { createClient, createToken, loadOrInitRepoAuth } from '../../rpc/index.js';
-import { initHome } from '../config.js';
-import { startDaemon } from '../daemon.js';
-import { FakeChain, fakeVerifier } from '../testkit.js';
+import { managerHome } from '../harness.test-util.js';
 import { bitCount, bitIndexes, type DashboardState } from './index.js';
-
-/** A manager home with miner 1000 on a FakeChain, and a way to start its daemon (again, after a restart). */
-function managerHome(prefix: string) {
-  const home = mkdtempSync(join(tmpdir(), prefix));
-  const { file } = initHome(home);
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
-  );
-  const chain = new FakeChain();
-  chain.addMiner(1000);
-  const start = () =>
-    startDaemon({
-      home,
-      listen: '127.0.0.1:0',
-      poster: false,
-      chain: chain.api(),
-      messager: chain.messager(),
-      verifier: fakeVerifier,
-    });
-  return { home, start };
-}
 
 test('dashboard: bitCount counts the set bits of a Lotus-JSON RLE bitfield', () => {
   // Lotus JSON of bitfield {0, 2, 3, 7}: runs 0:1 1:1 0:1 1:2 0:3 1:1 → [0,1,1,2,3,1]

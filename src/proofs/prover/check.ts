@@ -28,6 +28,9 @@ const SEAL_MAGIC = [0x46, 0x56, 0x53, 0x50]; // "FVSP"
 const POST_MAGIC = [0x46, 0x56, 0x50, 0x54]; // "FVPT"
 const startsWith = (b: Uint8Array, m: number[]) => b.length >= m.length && m.every((x, i) => b[i] === x);
 
+/** Whether PoSt proof bytes are vanilla PoSt bytes (a Groth16 SNARK from a real prover is not). */
+export const isVanillaPoStProof = (b: Uint8Array): boolean => startsWith(b, POST_MAGIC);
+
 /** Chain randomness as the prover uses it: the top two bits of the last byte cleared (a field element). */
 const asFr32 = postRandomness;
 
@@ -114,7 +117,7 @@ export function whyWindowPoStFails(i: ChainWindowPoStCheck): string | undefined 
   }
   const sectors = [...unique.values()].sort((a, b) => (a.sectorId < b.sectorId ? -1 : 1));
   try {
-    if (startsWith(proofBytes, POST_MAGIC)) {
+    if (isVanillaPoStProof(proofBytes)) {
       verifyWindowPoStProofOrThrow({ randomness: i.randomness, minerId: i.minerId, proofs: i.proofs, sectors });
       return undefined;
     }

@@ -6,6 +6,7 @@
 export {
   type ChainSealCheck,
   type ChainWindowPoStCheck,
+  isVanillaPoStProof,
   whySealProofFails,
   whyWindowPoStFails,
 } from './check.js';
