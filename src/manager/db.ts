@@ -393,7 +393,12 @@ export class ManagerStore {
    * Appends a step to a sector's timeline, unless it repeats the last one (same state and failure: a worker
    * re-reports its state after a restart or on each retry). Returns whether a row was written.
    */
-  recordSectorEvent(sid: SectorID, e: Omit<SectorEvent, 'at'>, at = Date.now()): boolean {
+  recordSectorEvent(
+    sid: SectorID,
+    step: Pick<SectorEvent, 'state'> & Partial<Omit<SectorEvent, 'state' | 'at'>>,
+    at = Date.now(),
+  ): boolean {
+    const e = { event: null, worker: null, failure: null, ...step };
     const last = this.lastSectorEvent(sid);
     if (last && last.state === e.state && last.failure === e.failure) return false;
     if (last && last.state !== e.state && this.onStateLeft) {

@@ -104,6 +104,9 @@ function piecesOf(pieces: SectorPieces): PieceInfo[] {
   return (pieces ?? []).map((p) => ({ size: p.Piece.Size, commitment: cidToCommP(p.Piece.PieceCID) }));
 }
 
+/** A seal store as the timeline names it: "<worker instance> <location>". */
+const sealStoreName = (w: WorkerIdentifier): string => `${w.Instance} ${w.Location}`;
+
 /** AllocateSectorSpec.Worker checked: absent (or both fields empty) → undefined. */
 function sealStoreOf(spec: AllocateSectorSpec): WorkerIdentifier | undefined {
   const w = spec?.Worker as unknown;
@@ -298,7 +301,7 @@ export class SealerService {
           if (w) this.o.store.recordAllocation(w, { Miner: miner, Number: n });
           this.o.store.recordSectorEvent(
             { Miner: miner, Number: n },
-            { state: 'Allocated', event: null, worker: w ? `${w.Instance} ${w.Location}` : null, failure: null },
+            { state: 'Allocated', worker: w ? sealStoreName(w) : null },
           );
         });
         return n;
@@ -625,7 +628,7 @@ export class SealerService {
         this.o.store.recordSectorEvent(sid, {
           state: req.StateChange.Next,
           event: req.StateChange.Event || null,
-          worker: req.Worker ? `${req.Worker.Instance} ${req.Worker.Location}` : null,
+          worker: req.Worker ? sealStoreName(req.Worker) : null,
           failure: req.Failure ? `${req.Failure.Level}: ${req.Failure.Desc}` : null,
         });
       });
@@ -643,7 +646,7 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.putSector(r.state, false);
           this.o.stores.release(sid);
-          this.o.store.recordSectorEvent(sid, { state: 'Finalized', event: null, worker: null, failure: null });
+          this.o.store.recordSectorEvent(sid, { state: 'Finalized' });
         });
         log.info({ sector: sectorName(sid) }, 'sector finalized');
       }
@@ -664,12 +667,7 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.putSector(r.state, false);
           this.o.stores.release(sid);
-          this.o.store.recordSectorEvent(sid, {
-            state: 'Aborted',
-            event: null,
-            worker: null,
-            failure: r.state.AbortReason,
-          });
+          this.o.store.recordSectorEvent(sid, { state: 'Aborted', failure: r.state.AbortReason });
         });
         log.warn({ sector: sectorName(sid), reason }, 'sector aborted');
       }
@@ -728,7 +726,7 @@ export class SealerService {
       r.state.AbortReason = '';
       this.o.store.tx(() => {
         this.o.store.putSector(r.state, true);
-        this.o.store.recordSectorEvent(sid, { state: 'Restored', event: null, worker: null, failure: null });
+        this.o.store.recordSectorEvent(sid, { state: 'Restored' });
       });
       log.info({ sector: sectorName(sid) }, 'sector restored online');
       return {};

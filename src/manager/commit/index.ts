@@ -209,7 +209,7 @@ export class CommitmentManager {
     s.SendError = why;
     this.o.store.tx(() => {
       this.o.store.putSector(s, true);
-      this.o.store.recordSectorEvent(s.ID, { state: 'SendDropped', event: null, worker: null, failure: why });
+      this.o.store.recordSectorEvent(s.ID, { state: 'SendDropped', failure: why });
     });
   }
 
@@ -392,8 +392,6 @@ export class CommitmentManager {
         this.o.store.recordSectorEvent(s.ID, {
           state: kind === 'pre' ? 'PreCommitSent' : 'ProveCommitSent',
           event: `message ${id} (${sectors.length} sector${sectors.length === 1 ? '' : 's'})`,
-          worker: null,
-          failure: null,
         });
       }
     });

@@ -13,8 +13,9 @@ import type { FullNodeAPI } from '../../api/full.js';
 import { sectorName, type WorkerPingInfo } from '../../api/sealer.js';
 import { WorkerAPI, type WorkerThreadInfo } from '../../api/worker.js';
 import { logger } from '../../common/log.js';
+import { BitField } from '../../fil/index.js';
 import { type ApiClient, createClient, localAuth, type RpcServer } from '../../rpc/index.js';
-import type { ChainAPI } from '../chain.js';
+import { type ChainAPI, minerAddr } from '../chain.js';
 import type { ManagerConfig } from '../config.js';
 import type { ManagerStore, PoStResultRow, SectorEvent } from '../db.js';
 import { DASHBOARD_HTML } from './page.js';
@@ -91,7 +92,7 @@ export interface DeadlineRow {
 
 /** A miner's deadlines as `venus-sector-manager util miner` would list them: the current one and every one in use. */
 async function minerDeadlines(chain: DashboardChain, miner: number): Promise<DeadlineRow[]> {
-  const addr = `t0${miner}`;
+  const addr = minerAddr(miner);
   const cur = await chain.StateMinerProvingDeadline(addr, []);
   const all = await chain.StateMinerDeadlines(addr, []);
   const n = cur.WPoStPeriodDeadlines || all.length || 1;
@@ -121,22 +122,14 @@ async function minerDeadlines(chain: DashboardChain, miner: number): Promise<Dea
   return rows;
 }
 
-/** The set bits of a Lotus-JSON RLE bitfield, in order. */
+/** The set bits of a Lotus-JSON bitfield (run lengths), in order; none for null. */
 export function bitIndexes(runs: number[] | null | undefined): number[] {
-  const out: number[] = [];
-  let at = 0;
-  (runs ?? []).forEach((len, i) => {
-    if (i % 2 === 1) for (let j = 0; j < len; j++) out.push(at + j);
-    at += len;
-  });
-  return out;
+  return runs ? BitField.fromJSON(runs).toArray() : [];
 }
 
-/** Number of set bits of a Lotus-JSON RLE bitfield (run lengths, starting with a run of zeros). */
+/** Number of set bits of a Lotus-JSON bitfield (run lengths, starting with a run of zeros). */
 export function bitCount(runs: number[] | null | undefined): number {
-  let n = 0;
-  for (let i = 1; i < (runs?.length ?? 0); i += 2) n += runs?.[i] ?? 0;
-  return n;
+  return runs ? BitField.fromJSON(runs).count() : 0;
 }
 
 function stateOf(s: { LatestState?: { StateChange: { Next: string } }; Finalized: boolean; AbortReason: string }) {
@@ -352,7 +345,7 @@ export class Dashboard {
     const miners: DashboardState['miners'] = [];
     const deadlines: DashboardState['deadlines'] = [];
     for (const m of this.o.config().SectorManager.Miners) {
-      const addr = `t0${m.ID}`;
+      const addr = minerAddr(m.ID);
       const row: DashboardState['miners'][number] = { id: m.ID, power: null, rawPower: null, available: null };
       try {
         if (chain.StateMinerPower) {
