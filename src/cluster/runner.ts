@@ -465,6 +465,14 @@ export class ClusterRunner {
     writeFileSync(join(this.paths.manager, 'ext-prover.cfg'), extProverConfigToml(), { mode: 0o600 });
   }
 
+  private managerRepoAuth: Awaited<ReturnType<typeof loadOrInitRepoAuth>> | undefined;
+
+  /** The sector-manager's JWT secret and admin token (its repo's; created by its first start if missing). */
+  private async managerAuth() {
+    this.managerRepoAuth ??= await loadOrInitRepoAuth(this.paths.manager);
+    return this.managerRepoAuth;
+  }
+
   private async startManager(): Promise<void> {
     const g = ['--home', this.paths.manager, '--net', NETWORK];
     if (!done(this.state, 'manager-init')) {
@@ -512,7 +520,7 @@ export class ClusterRunner {
       { ready: httpReady(this.url(this.state.ports.manager)) },
     );
     // a read-only link is safe to print; pause/resume on the page needs the admin token the manager wrote
-    const auth = await loadOrInitRepoAuth(this.paths.manager);
+    const auth = await this.managerAuth();
     const read = await createToken(auth.secret, 'read');
     this.event(
       `dashboard: ${this.url(this.state.ports.manager, '/')}?token=${read} (read-only; for pause/resume use the admin token in ${auth.tokenPath})`,
@@ -531,7 +539,7 @@ export class ClusterRunner {
     }
     mkdirSync(p.workerTmp, { recursive: true });
     // the sector-manager runs with --require-token: the worker signs in with a write token from its secret
-    const auth = await loadOrInitRepoAuth(p.manager);
+    const auth = await this.managerAuth();
     writeFileSync(
       p.workerConfig,
       workerConfigToml({
@@ -560,10 +568,8 @@ export class ClusterRunner {
       manager: {
         url: this.url(this.state.ports.manager),
         metrics: this.url(this.state.ports.manager, '/metrics'),
-        // --require-token: the admin token the manager's repo holds (written by `daemon init`/`daemon run`)
-        ...(existsSync(join(this.paths.manager, 'token'))
-          ? { token: readFileSync(join(this.paths.manager, 'token'), 'utf8').trim() }
-          : {}),
+        // --require-token: the admin token the manager's repo holds
+        ...(this.managerRepoAuth ? { token: this.managerRepoAuth.token } : {}),
       },
       worker: { url: this.url(this.state.ports.worker, '/'), metrics: this.url(this.state.ports.worker, '/metrics') },
       miner: this.state.miner,
