@@ -22,17 +22,13 @@ import {
 import { sealProof } from '../registry.js';
 import { generateReplicaId, proverIdFromActorId } from '../sdr/index.js';
 import type { PoStProof } from './types.js';
-import { ProofRejected, verifySealProofOrThrow, verifyWindowPoStProofOrThrow } from './vanilla.js';
-
-const SEAL_MAGIC = [0x46, 0x56, 0x53, 0x50]; // "FVSP"
-const POST_MAGIC = [0x46, 0x56, 0x50, 0x54]; // "FVPT"
-const startsWith = (b: Uint8Array, m: number[]) => b.length >= m.length && m.every((x, i) => b[i] === x);
-
-/** Whether PoSt proof bytes are vanilla PoSt bytes (a Groth16 SNARK from a real prover is not). */
-export const isVanillaPoStProof = (b: Uint8Array): boolean => startsWith(b, POST_MAGIC);
-
-/** Chain randomness as the prover uses it: the top two bits of the last byte cleared (a field element). */
-const asFr32 = postRandomness;
+import {
+  isVanillaPoStProof,
+  isVanillaSealProof,
+  ProofRejected,
+  verifySealProofOrThrow,
+  verifyWindowPoStProofOrThrow,
+} from './vanilla.js';
 
 /** What the chain knows of a ProveCommit (builtin-actors SealVerifyInfo, commitments as 32 bytes). */
 export interface ChainSealCheck {
@@ -49,9 +45,10 @@ export interface ChainSealCheck {
 
 /** Why the seal proof bytes do not prove the sector, or undefined when they do. */
 export function whySealProofFails(i: ChainSealCheck): string | undefined {
-  const ticket = asFr32(i.ticket);
-  const seed = asFr32(i.seed);
-  if (startsWith(i.proof, SEAL_MAGIC)) {
+  // ticket and seed as the prover used them: the top two bits of the last byte cleared (postRandomness does that)
+  const ticket = postRandomness(i.ticket);
+  const seed = postRandomness(i.seed);
+  if (isVanillaSealProof(i.proof)) {
     try {
       verifySealProofOrThrow({
         sealProof: i.sealProof,

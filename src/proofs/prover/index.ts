@@ -6,7 +6,6 @@
 export {
   type ChainSealCheck,
   type ChainWindowPoStCheck,
-  isVanillaPoStProof,
   whySealProofFails,
   whyWindowPoStFails,
 } from './check.js';
@@ -31,6 +30,8 @@ export {
   decodeSealProof,
   encodePoStProof,
   encodeSealProof,
+  isVanillaPoStProof,
+  isVanillaSealProof,
   type PoStVerifyInput,
   ProofRejected,
   type SealVerifyInput,

@@ -69,6 +69,12 @@ function magicOk(b: Uint8Array, magic: string): boolean {
   return b.length >= 4 && Buffer.from(b.subarray(0, 4)).toString('latin1') === magic;
 }
 
+/** Whether seal proof bytes are vanilla seal proof bytes of this format (any version). */
+export const isVanillaSealProof = (b: Uint8Array): boolean => magicOk(b, SEAL_MAGIC);
+
+/** Whether PoSt proof bytes are vanilla PoSt bytes (a Groth16 SNARK from a real prover is not). */
+export const isVanillaPoStProof = (b: Uint8Array): boolean => magicOk(b, POST_MAGIC);
+
 // ------------------------------------------------------------------------------------------------- seal
 
 /** Encodes a C1 output's vanilla proofs as vanilla seal proof bytes. */
