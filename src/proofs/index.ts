@@ -2,6 +2,7 @@
  * Sealing and PoSt algorithms, bit-exact with rust-fil-proofs (pure: files in, bytes out; no RPC, no chain).
  * Services import from here, never from the module files.
  */
+export * from './api/index.js';
 export * from './commp.js';
 export * from './fr32.js';
 export * from './inclusion/index.js';

@@ -175,7 +175,7 @@ export interface PieceInput {
   payloadSize?: number;
 }
 
-/** What `addPiece` wrote. */
+/** What `writePiece` wrote. */
 export interface AddedPiece {
   piece: PieceInfo;
   /** Unpadded offset of the piece data in the sector. */
@@ -227,7 +227,7 @@ async function writeFully(fh: FileHandle, data: Uint8Array, pos: number): Promis
  * size), writes its Fr32-padded payload and computes its CommP on the way. Zero alignment and the zero tail
  * of the piece are not written: the caller sizes the file (the gaps read as zeros, as rust writes them).
  */
-export async function addPiece(fh: FileHandle, written: number, piece: PieceInput): Promise<AddedPiece> {
+export async function writePiece(fh: FileHandle, written: number, piece: PieceInput): Promise<AddedPiece> {
   const padded = checkPaddedPieceSize(piece.size);
   const unpadded = unpaddedPieceSize(padded);
   const align = pieceAlignment(written, unpadded);
@@ -300,7 +300,7 @@ export async function addPieces(opts: AddPiecesOptions): Promise<PieceInfo[]> {
   try {
     written = 0;
     for (const p of opts.pieces) {
-      const r = await addPiece(fh, written, p);
+      const r = await writePiece(fh, written, p);
       out.push(r.piece);
       written += r.written;
     }

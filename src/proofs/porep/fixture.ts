@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pc2 } from '../pc2/index.js';
 import type { PoRepConfig } from '../registry.js';
-import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../sdr/index.js';
+import { labelSectorLayers } from '../sdr/pc1.js';
 import { buildTreeD } from '../tree-d.js';
 
 export interface SealedFixture<P extends PoRepConfig = PoRepConfig> {
@@ -62,10 +62,15 @@ export async function sealFixture<P extends PoRepConfig>(o: SealFixtureOptions<P
   const t0 = performance.now();
   const { commD } = await buildTreeD({ stagedPath, cacheDir, sectorSize: cfg.sectorSize });
   const t1 = performance.now();
-  const replicaId = generateReplicaId(proverId, sectorId, ticket, commD, cfg.porepId);
-  const graph = SdrGraph.forConfig(cfg);
-  const parentCachePath = await ensureParentCache(graph, { dir: o.parentDir });
-  await labelSector({ graph, replicaId, layers: cfg.layers, cacheDir, parentCachePath, resume: false });
+  const { replicaId } = await labelSectorLayers({
+    proof: cfg,
+    cacheDir,
+    proverId,
+    sectorId,
+    ticket,
+    commD,
+    parentCacheDir: o.parentDir,
+  });
   const t2 = performance.now();
   const r = await pc2({ cacheDir, sealedPath, stagedPath, proof: cfg, threads: o.threads ?? 1 });
   const t3 = performance.now();

@@ -19,7 +19,8 @@ import { MerkleTreeBuilder, sha256NodeHasher } from '../merkle.js';
 import { frDecodeBatch } from '../poseidon/index.js';
 import type { PoRepConfig, SealProofInfo } from '../registry.js';
 import { sealProof } from '../registry.js';
-import { ensureParentCache, generateReplicaId, labelLayerPath, labelSector, SdrGraph } from '../sdr/index.js';
+import { labelLayerPath } from '../sdr/labels.js';
+import { labelSectorLayers } from '../sdr/pc1.js';
 
 const log = logger('unseal');
 const CHUNK = 8 << 20; // a multiple of 128: Fr32 blocks never straddle chunks
@@ -66,14 +67,19 @@ export async function unsealRange(o: UnsealOptions): Promise<UnsealResult> {
     throw new RangeError(`range [${o.offset}, +${o.numBytes}) is outside the sector's ${capacity} unpadded bytes`);
   }
   const t0 = performance.now();
-  const replicaId = generateReplicaId(o.proverId, o.sectorId, o.ticket, o.commD, cfg.porepId);
   const scratch = join(o.cacheDir, `unseal-${process.pid}-${Date.now()}`);
   await mkdir(scratch, { recursive: true });
   const tmp = `${o.outputPath}.tmp`;
   try {
-    const graph = SdrGraph.forConfig(cfg);
-    const parentCachePath = await ensureParentCache(graph, { dir: o.parentCacheDir });
-    await labelSector({ graph, replicaId, layers: cfg.layers, cacheDir: scratch, parentCachePath, resume: false });
+    await labelSectorLayers({
+      proof: cfg,
+      cacheDir: scratch,
+      proverId: o.proverId,
+      sectorId: o.sectorId,
+      ticket: o.ticket,
+      commD: o.commD,
+      parentCacheDir: o.parentCacheDir,
+    });
     const t1 = performance.now();
 
     // the padded blocks covering the unpadded range

@@ -31,4 +31,5 @@ export {
   parentChunks,
   writeParentCache,
 } from './parent-cache.js';
+export { labelSectorLayers, type SectorLabels, type SectorLabelsOptions } from './pc1.js';
 export { generateReplicaId, proverIdFromActorId } from './replica-id.js';

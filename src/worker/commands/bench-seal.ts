@@ -23,28 +23,27 @@ import { UserError } from '../../common/cli.js';
 import { logger } from '../../common/log.js';
 import { commDToCid, commRToCid } from '../../fil/index.js';
 import {
-  addPieces,
-  buildTreeD,
+  addPiece,
   computeCommD,
+  encodeC1Output,
+  ensureParentCache,
   formatSectorSize,
+  generateTreeD,
   type PieceInput,
   parseSectorSize,
-  pc2,
   pieceSizeForPayload,
+  proverIdFromActorId,
+  SdrGraph,
   type SealProofInfo,
+  sealCommitPhase1,
+  sealCommitPhase2,
+  sealPreCommitPhase1,
+  sealPreCommitPhase2,
   sealProof,
   sealProofFor,
   sectorSizeInfo,
+  verifySeal,
 } from '../../proofs/index.js';
-import { encodeC1Output, sealCommitPhase1 } from '../../proofs/porep/c1.js';
-import { VanillaSealProver, verifySealProofOrThrow } from '../../proofs/prover/index.js';
-import {
-  ensureParentCache,
-  generateReplicaId,
-  labelSector,
-  proverIdFromActorId,
-  SdrGraph,
-} from '../../proofs/sdr/index.js';
 
 const log = logger('bench-seal');
 
@@ -201,33 +200,30 @@ export async function benchSeal(o: BenchSealOptions): Promise<BenchSealResult> {
 
   const phases: Partial<Record<PhaseName, PhaseFigure>> = {};
   try {
-    const pieceInfos = await phase('addPieces', phases, () =>
-      addPieces({ stagedPath, sectorSize, pieces, fill: true }),
-    );
-    const { commD } = await phase('treeD', phases, () => buildTreeD({ stagedPath, cacheDir, sectorSize }));
+    const pieceInfos = await phase('addPieces', phases, () => addPiece({ stagedPath, sectorSize, pieces, fill: true }));
+    const { commD } = await phase('treeD', phases, () => generateTreeD({ stagedPath, cacheDir, sectorSize }));
     // what PC1 computes from the piece list must be the root of the data TreeD hashed
     if (!Buffer.from(computeCommD(sectorSize, pieceInfos)).equals(commD)) {
       throw new Error('CommD from the pieces differs from the TreeD root');
     }
-    const replicaId = generateReplicaId(proverId, sectorNumber, ticket, commD, proof.porepId);
-    const graph = SdrGraph.forConfig(proof);
-    const parentCachePath = await phase('parentCache', phases, () => ensureParentCache(graph));
-    await phase('pc1', phases, () =>
-      labelSector({ graph, replicaId, layers: proof.layers, cacheDir, parentCachePath, resume: false }),
+    // timed apart from the labels: generated once per graph, then reused by every sector
+    await phase('parentCache', phases, () => ensureParentCache(SdrGraph.forConfig(proof)));
+    const { replicaId } = await phase('pc1', phases, () =>
+      sealPreCommitPhase1({ proof, cacheDir, proverId, sectorId: sectorNumber, ticket, pieces: pieceInfos }),
     );
-    const r2 = await phase('pc2', phases, () => pc2({ cacheDir, sealedPath, stagedPath, proof, threads }));
+    const r2 = await phase('pc2', phases, () =>
+      sealPreCommitPhase2({ cacheDir, sealedPath, stagedPath, proof, threads }),
+    );
     const commR = r2.commR;
     const c1 = await phase('c1', phases, () =>
       sealCommitPhase1({ proof, cacheDir, sealedPath, proverId, sectorId: sectorNumber, ticket, seed, commD, commR }),
     );
     log.info({ c1JsonBytes: encodeC1Output(c1).length }, 'C1 output');
-    const proofBytes = await phase('c2', phases, () =>
-      new VanillaSealProver().sealCommitPhase2({ c1, minerId, sectorId: sectorNumber }),
-    );
+    const proofBytes = await phase('c2', phases, () => sealCommitPhase2({ c1, minerId, sectorId: sectorNumber }));
     let error: string | undefined;
     await phase('verify', phases, async () => {
       try {
-        verifySealProofOrThrow({
+        verifySeal({
           sealProof: proof.id,
           minerId,
           sectorId: sectorNumber,

@@ -8,10 +8,18 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { addPieces, buildTreeD, computeCommD, type PieceInput, pc2, sealProof, treeDPath } from '../../proofs/index.js';
-import { c1OutputFromJson, c1OutputToJson, sealCommitPhase1 } from '../../proofs/porep/c1.js';
-import { VanillaSealProver } from '../../proofs/prover/index.js';
-import { ensureParentCache, generateReplicaId, labelSector, SdrGraph } from '../../proofs/sdr/index.js';
+import {
+  addPiece,
+  c1OutputFromJson,
+  c1OutputToJson,
+  generateTreeD,
+  type PieceInput,
+  sealCommitPhase1,
+  sealCommitPhase2,
+  sealPreCommitPhase1,
+  sealPreCommitPhase2,
+  sealProof,
+} from '../../proofs/index.js';
 import type {
   AddPiecesOutput,
   AddPiecesTask,
@@ -59,14 +67,14 @@ export async function builtinAddPieces(t: AddPiecesTask): Promise<AddPiecesOutpu
       payloadSize: p.piece_file === 'pledge' ? undefined : p.payload_size,
     });
   }
-  const out = await addPieces({ stagedPath: t.staged_filepath, sectorSize, pieces });
+  const out = await addPiece({ stagedPath: t.staged_filepath, sectorSize, pieces });
   return out.map((p) => ({ size: p.size, commitment: toJson32(p.commitment) }));
 }
 
 export async function builtinTreeD(t: TreeDTask): Promise<TreeDOutput> {
   const { sectorSize } = sealProof(t.registered_proof);
   await mkdir(t.cache_dir, { recursive: true });
-  const r = await buildTreeD({ stagedPath: t.staged_file, cacheDir: t.cache_dir, sectorSize });
+  const r = await generateTreeD({ stagedPath: t.staged_file, cacheDir: t.cache_dir, sectorSize });
   return { comm_d: toJson32(r.commD) };
 }
 
@@ -77,35 +85,23 @@ export interface BuiltinPC1Output {
   comm_d: number[];
 }
 
-/**
- * PC1: CommD from the pieces, the replica id, then the SDR layers into the cache dir (src/proofs/sdr). TreeD
- * must already be in the cache dir (the sealing thread links it there).
- */
+/** PC1 (`sealPreCommitPhase1`). TreeD must already be in the cache dir (the sealing thread links it there). */
 export async function builtinPC1(t: PC1Task): Promise<BuiltinPC1Output> {
   const proof = sealProof(t.registered_proof);
-  const commD = computeCommD(
-    proof.sectorSize,
-    t.piece_infos.map((p) => ({ size: p.size, commitment: fromJson32(p.commitment, 'piece commitment') })),
-  );
-  await stat(treeDPath(t.cache_path)).catch(() => {
-    throw new Error(`pc1: ${treeDPath(t.cache_path)} is missing (tree_d must run first)`);
+  const r = await sealPreCommitPhase1({
+    proof,
+    cacheDir: t.cache_path,
+    proverId: fromJson32(t.prover_id, 'prover_id'),
+    sectorId: t.sector_id,
+    ticket: fromJson32(t.ticket, 'ticket'),
+    pieces: t.piece_infos.map((p) => ({ size: p.size, commitment: fromJson32(p.commitment, 'piece commitment') })),
   });
-  const replicaId = generateReplicaId(
-    fromJson32(t.prover_id, 'prover_id'),
-    t.sector_id,
-    fromJson32(t.ticket, 'ticket'),
-    commD,
-    proof.porepId,
-  );
-  const graph = SdrGraph.forConfig(proof);
-  const parentCachePath = await ensureParentCache(graph);
-  await labelSector({ graph, replicaId, layers: proof.layers, cacheDir: t.cache_path, parentCachePath, resume: false });
-  return { registered_proof: proof.id, replica_id: toJson32(replicaId), comm_d: toJson32(commD) };
+  return { registered_proof: proof.id, replica_id: toJson32(r.replicaId), comm_d: toJson32(r.commD) };
 }
 
 /** PC2 over the PC1 layers in the cache dir (src/proofs/pc2): TreeC, replica, TreeR-last, p_aux, t_aux. */
 export async function builtinPC2(t: PC2Task): Promise<PC2Output> {
-  const r = await pc2({
+  const r = await sealPreCommitPhase2({
     cacheDir: t.cache_dir,
     sealedPath: t.sealed_file,
     stagedPath: t.staged_file ?? undefined,
@@ -143,11 +139,7 @@ export async function builtinC2(t: C2Task): Promise<C2Output> {
     throw new Error(`c2: the C1 output is for seal proof ${o.registeredProof.id}, not ${t.registered_proof}`);
   }
   // C2 without a SNARK: the vanilla seal proof bytes the devnet verifies (the C1 output checked first)
-  const proof = await new VanillaSealProver().sealCommitPhase2({
-    c1: o,
-    minerId: BigInt(t.miner_id),
-    sectorId: BigInt(t.sector_id),
-  });
+  const proof = await sealCommitPhase2({ c1: o, minerId: BigInt(t.miner_id), sectorId: BigInt(t.sector_id) });
   return { proof: Buffer.from(proof).toString('base64') };
 }
 
