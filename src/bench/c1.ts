@@ -10,11 +10,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeC1Output, sealCommitPhase1 } from '../proofs/porep/c1.js';
+import {
+  encodeC1Output,
+  formatSectorSize,
+  parseSectorSize,
+  proverIdFromActorId,
+  type SealProofInfo,
+  sealCommitPhase1,
+  sealProofFor,
+  VanillaSealProver,
+  verifySealProofOrThrow,
+} from '../proofs/index.js';
 import { sealFixture } from '../proofs/porep/fixture.js';
-import { VanillaSealProver, verifySealProofOrThrow } from '../proofs/prover/index.js';
-import { formatSectorSize, parseSectorSize, type SealProofInfo, sealProofFor } from '../proofs/registry.js';
-import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import type { BenchFigure } from './index.js';
 
 /** A sealed sector (PC2 done) and who sealed it. */

@@ -8,11 +8,15 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commPOfBuffer, commPOfFile } from '../proofs/commp.js';
-import { padBlocks } from '../proofs/fr32.js';
-import { parseSectorSize } from '../proofs/registry.js';
-import { hashPairsInto, sha256Backend } from '../proofs/sha256.js';
-import { buildTreeD } from '../proofs/tree-d.js';
+import {
+  buildTreeD,
+  commPOfBuffer,
+  commPOfFile,
+  hashPairsInto,
+  padBlocks,
+  parseSectorSize,
+  sha256Backend,
+} from '../proofs/index.js';
 
 export interface CommPBenchResult {
   payloadMiB: number;

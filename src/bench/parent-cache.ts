@@ -4,8 +4,15 @@
  *
  *   node dist/bench/parent-cache.js [512MiB] [32GiB] [--write DIR] [--threads N] [--v1]
  */
-import { formatSectorSize, parseSectorSize, sealProofFor } from '../proofs/registry.js';
-import { type ParentCacheResult, SdrGraph, sdrNative, writeParentCache } from '../proofs/sdr/index.js';
+import {
+  formatSectorSize,
+  type ParentCacheResult,
+  parseSectorSize,
+  SdrGraph,
+  sdrNative,
+  sealProofFor,
+  writeParentCache,
+} from '../proofs/index.js';
 
 export interface ParentCacheBenchRow extends ParentCacheResult {
   proof: string;

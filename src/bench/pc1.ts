@@ -11,8 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupLogging } from '../common/log.js';
-import { formatSectorSize, parseSectorSize, sealProofFor } from '../proofs/registry.js';
-import { ensureParentCache, labelSector, SdrGraph, sdrNative } from '../proofs/sdr/index.js';
+import {
+  ensureParentCache,
+  formatSectorSize,
+  labelSector,
+  parseSectorSize,
+  SdrGraph,
+  sdrNative,
+  sealProofFor,
+} from '../proofs/index.js';
 
 export interface Pc1BenchRow {
   sectorSize: string;

@@ -13,17 +13,20 @@ import { randomFillSync } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NODE_SIZE, treeLen } from '../proofs/merkle.js';
-import { pc2 } from '../proofs/pc2/index.js';
 import {
+  formatSectorSize,
   hasNativeKernel,
   kernelDescription,
+  labelLayerPath,
+  NODE_SIZE,
   nativeMulRate,
+  parseSectorSize,
+  pc2,
   poseidonConstants,
   poseidonHashBatch,
-} from '../proofs/poseidon/index.js';
-import { formatSectorSize, parseSectorSize, sealProofFor } from '../proofs/registry.js';
-import { labelLayerPath } from '../proofs/sdr/index.js';
+  sealProofFor,
+  treeLen,
+} from '../proofs/index.js';
 
 export interface PoseidonBenchRow {
   arity: number;

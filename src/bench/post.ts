@@ -16,14 +16,22 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseTreeFileNames } from '../proofs/merkle.js';
-import { P_AUX_FILE, T_AUX_FILE } from '../proofs/pc2/index.js';
-import { clearCache } from '../proofs/porep/finalize.js';
+import {
+  baseTreeFileNames,
+  clearCache,
+  formatSectorSize,
+  P_AUX_FILE,
+  type PoStReplica,
+  parseSectorSize,
+  postProof,
+  proverIdFromActorId,
+  type SealProofInfo,
+  sealProofFor,
+  T_AUX_FILE,
+  VanillaPoStProver,
+  verifyWindowPoStProofOrThrow,
+} from '../proofs/index.js';
 import { sealFixture } from '../proofs/porep/fixture.js';
-import type { PoStReplica } from '../proofs/post/vanilla.js';
-import { VanillaPoStProver, verifyWindowPoStProofOrThrow } from '../proofs/prover/index.js';
-import { formatSectorSize, parseSectorSize, postProof, type SealProofInfo, sealProofFor } from '../proofs/registry.js';
-import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import type { BenchFigure } from './index.js';
 
 export interface PostBenchOptions {

@@ -15,16 +15,21 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { logger } from '../common/log.js';
 import { encodeCbor } from '../fil/index.js';
-import { type PoStProofInfo, postProof, sealProof } from '../proofs/index.js';
-import { postLeafChallenges, postRandomness } from '../proofs/post/challenges.js';
 import {
+  encodePoStProof,
   type FallbackPoStSectorProof,
   generateSingleVanillaProof,
   generateWindowPoStVanilla,
+  type PoStProofInfo,
   type PoStReplica,
-} from '../proofs/post/vanilla.js';
-import { encodePoStProof, whySealProofFails, whyWindowPoStFails } from '../proofs/prover/index.js';
-import { proverIdFromActorId } from '../proofs/sdr/index.js';
+  postLeafChallenges,
+  postProof,
+  postRandomness,
+  proverIdFromActorId,
+  sealProof,
+  whySealProofFails,
+  whyWindowPoStFails,
+} from '../proofs/index.js';
 import type { SealAggregator } from './commit/index.js';
 import type {
   PoStSector,

@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UserError } from '../../common/cli.js';
 import { commPToCid } from '../../fil/index.js';
-import { commPOfFile } from '../../proofs/commp.js';
+import { commPOfFile } from '../../proofs/index.js';
 
 export interface CommPOutput {
   pieceCid: string;

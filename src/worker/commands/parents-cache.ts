@@ -7,12 +7,15 @@ import type { Command } from 'commander';
 import { UserError } from '../../common/cli.js';
 import {
   formatSectorSize,
+  type ParentCacheResult,
+  parentCacheDir,
   parseSectorSize,
+  SdrGraph,
   type SealProofInfo,
   sealProof,
   sealProofFor,
-} from '../../proofs/registry.js';
-import { type ParentCacheResult, parentCacheDir, SdrGraph, writeParentCache } from '../../proofs/sdr/index.js';
+  writeParentCache,
+} from '../../proofs/index.js';
 
 export interface ParentsCacheOptions {
   sectorSize: string;

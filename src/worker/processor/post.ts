@@ -10,7 +10,7 @@
  * Proofs are computed by the vanilla prover (proofs/prover/vanilla.ts): vanilla PoSt bytes, what the embedded
  * devnet verifies.
  */
-import { type PoStRequest, VanillaPoStProver } from '../../proofs/prover/index.js';
+import { type PoStRequest, VanillaPoStProver } from '../../proofs/index.js';
 import { fromJson32 } from './tasks.js';
 
 export interface PoStReplicaJson {
