@@ -11,6 +11,7 @@
  * `base index + sub.index · baseLeaves + top.index · baseLeaves · sub` (rust `path_index`).
  */
 
+import { bytesEqual } from '../../fil/index.js';
 import { poseidonHashBytes } from '../poseidon/index.js';
 import type { TreeShape } from '../registry.js';
 import { hashNodes } from '../sha256.js';
@@ -109,12 +110,6 @@ export function computeRoot(p: InclusionProof, hash: TreeHash, shape: TreeShape)
     if (!node) return null;
   } else if (p.top) return null;
   return node;
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export interface VerifyInclusionOptions {

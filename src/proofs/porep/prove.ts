@@ -7,7 +7,8 @@
  * `sc-02-data-tree-c[-i].dat`, `sc-02-data-tree-r-last[-i].dat`, `p_aux`, `t_aux`, plus the sealed file.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { bytesEqual, NODE } from '../inclusion/proof.js';
+import { bytesEqual, toHex } from '../../fil/index.js';
+import { NODE } from '../inclusion/proof.js';
 import { readExact, TreeReader } from '../inclusion/trees.js';
 import { readPAux, readTAux } from '../pc2/index.js';
 import { poseidonHash2 } from '../poseidon/index.js';
@@ -15,8 +16,6 @@ import type { PoRepConfig } from '../registry.js';
 import { BASE_DEGREE } from '../registry.js';
 import { labelLayerPath, SdrGraph } from '../sdr/index.js';
 import { type ColumnProof, type PorepChallengeProof, proofFromParts } from './vanilla.js';
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** Where a sealed sector's files are. */
 export interface SealedSectorFiles {
@@ -109,16 +108,18 @@ export class PorepProver {
       const layers = await LayerColumns.open(files.cacheDir, cfg.layers, cfg.sectorSize);
       opened.push(layers);
       if (expect.commD && !bytesEqual(treeD.root, expect.commD)) {
-        throw new Error(`TreeD root ${hex(treeD.root)} is not comm_d ${hex(expect.commD)}`);
+        throw new Error(`TreeD root ${toHex(treeD.root)} is not comm_d ${toHex(expect.commD)}`);
       }
       if (!bytesEqual(treeC.root, pAux.commC))
-        throw new Error(`TreeC root ${hex(treeC.root)} is not p_aux comm_c ${hex(pAux.commC)}`);
+        throw new Error(`TreeC root ${toHex(treeC.root)} is not p_aux comm_c ${toHex(pAux.commC)}`);
       if (!bytesEqual(treeR.root, pAux.commRLast)) {
-        throw new Error(`TreeR-last root ${hex(treeR.root)} is not p_aux comm_r_last ${hex(pAux.commRLast)}`);
+        throw new Error(`TreeR-last root ${toHex(treeR.root)} is not p_aux comm_r_last ${toHex(pAux.commRLast)}`);
       }
       const commR = poseidonHash2(pAux.commC, pAux.commRLast);
       if (expect.commR && !bytesEqual(commR, expect.commR)) {
-        throw new Error(`comm_r ${hex(expect.commR)} does not match p_aux (H(comm_c, comm_r_last) = ${hex(commR)})`);
+        throw new Error(
+          `comm_r ${toHex(expect.commR)} does not match p_aux (H(comm_c, comm_r_last) = ${toHex(commR)})`,
+        );
       }
       return new PorepProver(
         cfg,

@@ -14,10 +14,10 @@
  * columns. The same records make up the vanilla seal proof bytes (see `prover/`).
  */
 import { open } from 'node:fs/promises';
+import { bytesEqual } from '../../fil/index.js';
 import {
   BINARY_SHAPE,
   basePathLength,
-  bytesEqual,
   type InclusionProof,
   NODE,
   type PathElement,

@@ -12,8 +12,8 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
+import { bytesEqual } from '../../fil/index.js';
 import { unpadFr32 } from '../fr32.js';
-import { bytesEqual } from '../inclusion/proof.js';
 import { readExact } from '../inclusion/trees.js';
 import { MerkleTreeBuilder, sha256NodeHasher } from '../merkle.js';
 import { frDecodeBatch } from '../poseidon/index.js';

@@ -16,8 +16,10 @@
  * Stricter than rust in two places that cannot reject an honest proof: rust does not compare a labeling
  * proof's parents or a column's index with the openings (the circuit does); we do.
  */
+
+import { bytesEqual } from '../../fil/index.js';
 import type { InclusionProof } from '../inclusion/proof.js';
-import { BINARY_SHAPE, bytesEqual, verifyInclusion } from '../inclusion/proof.js';
+import { BINARY_SHAPE, verifyInclusion } from '../inclusion/proof.js';
 import { frAdd, frFromBytes, frToBytes, poseidonColumnsBatch, poseidonHash2 } from '../poseidon/index.js';
 import { BASE_DEGREE, EXP_DEGREE, type PoRepConfig, TOTAL_PARENTS } from '../registry.js';
 import { SdrGraph } from '../sdr/index.js';

@@ -16,9 +16,9 @@
  * derived leaf under comm_r_last with the full path length.
  */
 import { logger } from '../../common/log.js';
+import { bytesEqual, toHex } from '../../fil/index.js';
 import {
   arrayFromJson,
-  bytesEqual,
   domainFromJson,
   domainToJson,
   type InclusionProof,
@@ -35,7 +35,6 @@ import { compareApiVersion, type PoStProofInfo, postProof, type SealProofInfo, s
 import { checkSafeCommitment, postLeafChallenges } from './challenges.js';
 
 const log = logger('post');
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** rust `SectorProof`. */
 export interface PoStSectorProof {
@@ -108,7 +107,7 @@ export async function generateSingleVanillaProof(
   const aux = await readPAux(replica.cacheDir);
   const pAux = { commC: Uint8Array.from(aux.commC), commRLast: Uint8Array.from(aux.commRLast) };
   if (!bytesEqual(poseidonHash2(pAux.commC, pAux.commRLast), replica.commR)) {
-    throw new Error(`sector ${replica.sectorId}: p_aux does not match comm_r ${hex(replica.commR)}`);
+    throw new Error(`sector ${replica.sectorId}: p_aux does not match comm_r ${toHex(replica.commR)}`);
   }
   let rows = cfg.treeRLastRowsToDiscard;
   try {

@@ -8,7 +8,7 @@
  * a serde JSON list of `FallbackPoStSectorProof` as the Window PoSt), so a sector proven before an upgrade still
  * lands. Both are verified in full against the chain's public inputs.
  */
-import { bytesEqual } from '../inclusion/proof.js';
+import { bytesEqual } from '../../fil/index.js';
 import { decodeC1Output } from '../porep/c1.js';
 import { PorepVerifyError, verifyPorepProofsOrThrow } from '../porep/verify.js';
 import { postRandomness } from '../post/challenges.js';

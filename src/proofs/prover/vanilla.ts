@@ -21,7 +21,8 @@
  *
  *   Path positions are implied by the challenged leaves, which the verifier derives from the randomness.
  */
-import { bytesEqual, NODE } from '../inclusion/proof.js';
+import { bytesEqual } from '../../fil/index.js';
+import { NODE } from '../inclusion/proof.js';
 import type { SealCommitPhase1Output } from '../porep/c1.js';
 import {
   decodeRecord,

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../common/cli.js';
 import { logger } from '../../common/log.js';
-import { commDToCid, commRToCid } from '../../fil/index.js';
+import { commDToCid, commRToCid, toHex } from '../../fil/index.js';
 import {
   addPiece,
   computeCommD,
@@ -130,8 +130,6 @@ async function phase<T>(name: PhaseName, figures: Partial<Record<PhaseName, Phas
     log.info({ phase: name, seconds: fig.seconds, peakRssMiB: fig.peakRssMiB }, `${name} done`);
   }
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** Seals one sector in a work directory and times every phase (see the file comment). */
 export async function benchSeal(o: BenchSealOptions): Promise<BenchSealResult> {
@@ -245,7 +243,7 @@ export async function benchSeal(o: BenchSealOptions): Promise<BenchSealResult> {
       sectorNumber: String(sectorNumber),
       commD: commDToCid(commD).toString(),
       commR: commRToCid(commR).toString(),
-      replicaId: hex(replicaId),
+      replicaId: toHex(replicaId),
       verified: error === undefined,
       ...(error ? { error } : {}),
       proofBytes: proofBytes.length,
