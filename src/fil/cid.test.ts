@@ -2,7 +2,7 @@
  * CID tests.
  *
  * Vectors and their sources:
- * - /work/shared/vectors/seal-2kib-polka (rust-fil-proofs 18.1.0 output hard-coded in eigerco/polka-storage
+ * - test/vectors/seal-2kib-polka (rust-fil-proofs 18.1.0 output hard-coded in eigerco/polka-storage
  *   maat/tests/real_world.rs): CommD baga6ea4seaqbfhdvmk5qygevit25ztjwl7voyikb5k2fqcl2lsuefhaqtukuiii ↔ 129c7562…,
  *   CommR bagboea4b5abcaqolcsygu5o756srf7l4pzzagml5r3wa3o6ahoo5vixummsev6rf ↔ 41cb14b0….
  * - lotus / npm.md §2: 2 KiB zero-piece CommP baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy,

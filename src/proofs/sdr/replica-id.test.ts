@@ -7,7 +7,7 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('replica id', () => {
-  it('matches the 2KiB sector sealed by rust-fil-proofs (shared/vectors/seal-2kib-polka)', () => {
+  it('matches the 2KiB sector sealed by rust-fil-proofs (test/vectors/seal-2kib-polka)', () => {
     // eigerco/polka-storage sealed this sector with filecoin-proofs 18.1.0; porep_id there is 32 zero bytes
     const id = generateReplicaId(
       unhex('77d14a2289dda9bbb32dd9313db096ef628101ac5bbb3b19301ede2c61915b09'),
