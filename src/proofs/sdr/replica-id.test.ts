@@ -19,7 +19,7 @@ describe('replica id', () => {
     assert.equal(hex(id), '523e6dda9bc03585565337477f67fe11ceb9193f19cc14a2d4d6ba743e136d3f');
   });
 
-  it('matches the research example (sector 1, 2KiB V1_1, zero CommD)', () => {
+  it('matches the example of docs/spec/proofs.md §Replica ID (sector 1, 2KiB V1_1, zero CommD)', () => {
     const id = generateReplicaId(
       Uint8Array.from({ length: 32 }, (_, i) => i),
       1,
