@@ -1,11 +1,12 @@
 /**
  * The Filecoin full-node API (`Filecoin.*`, Lotus/Venus API v1 at `/rpc/v1`) as far as the cluster uses it:
- * the sector-manager's calls, the messager's, and a few the CLI prints (chain-wallet.md §0, §3). The devnet
- * implements it; the manager and messager are clients. Shapes are what Lotus sends (current network
- * versions: Beneficiary fields, PowerBaseEpoch, DailyFee, UnsealedCid), so a real Lotus/Venus node can stand in.
+ * the sector-manager's calls, the messager's, and a few the CLI prints (docs/spec/chain.md §Calls the cluster makes,
+ * §Full-node methods). The devnet implements it; the manager and messager are clients. Shapes are what Lotus sends
+ * (current network versions: Beneficiary fields, PowerBaseEpoch, DailyFee, UnsealedCid), so a real Lotus/Venus node can
+ * stand in.
  *
- * Wire conventions (chain-wallet.md §2): CIDs `{"/":"bafy…"}`; TipSetKey a CID array where `null` or `[]` means
- * the head; big integers decimal strings; bytes std base64; addresses strings (`t0…` on 2k); bitfields RLE
+ * Wire conventions (docs/spec/chain.md §JSON conventions): CIDs `{"/":"bafy…"}`; TipSetKey a CID array where `null` or
+ * `[]` means the head; big integers decimal strings; bytes std base64; addresses strings (`t0…` on 2k); bitfields RLE
  * run-length arrays starting with a 0-run (`[0]` empty); epochs, sector numbers, enums numbers.
  */
 import { channel, defineApi, method, type wire } from '../rpc/index.js';
@@ -248,7 +249,7 @@ export interface NetworkParams {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Randomness (chain-wallet.md §7)
+// Randomness (docs/spec/chain.md §Randomness)
 
 /** go-state-types crypto.DomainSeparationTag. */
 export const DomainSeparationTag = {

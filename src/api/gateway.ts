@@ -1,7 +1,8 @@
 /**
  * The venus-gateway API (`Gateway.*`, venus-shared `api/gateway/v2`), wallet part plus Version: how wallets
- * register with a gateway and how clients (the messager, market) sign through it (chain-wallet.md §9).
- * venus-wallet (src/wallet/gateway-client.ts) is the service-provider side; the devnet implements the gateway side.
+ * register with a gateway and how clients (the messager, market) sign through it (docs/spec/chain.md §Gateway
+ * protocol). venus-wallet (src/wallet/gateway-client.ts) is the service-provider side; the devnet implements the
+ * gateway side.
  *
  * Transport: WebSocket only for the wallet side (ListenWalletEvent returns a channel). The original wallet dials
  * `/rpc/v1` (gateway v1 client); v2 clients use `/rpc/v2`; the methods are the same, so a gateway should serve all of

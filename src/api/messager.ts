@@ -1,7 +1,8 @@
 /**
- * venus-messager (sophon-messager) API: `Message.*` on `/rpc/v0` (venus-shared api/messager, chain-wallet.md §10).
- * The sector-manager never signs: it pushes unsigned messages with a client-chosen id, and the messager estimates
- * gas, assigns the nonce, has the wallet sign (through the gateway), pushes to the node and watches the chain.
+ * venus-messager (sophon-messager) API: `Message.*` on `/rpc/v0` (venus-shared api/messager, docs/spec/chain.md
+ * §Messager). The sector-manager never signs: it pushes unsigned messages with a client-chosen id, and the messager
+ * estimates gas, assigns the nonce, has the wallet sign (through the gateway), pushes to the node and watches the
+ * chain.
  *
  * Message records flatten the unsigned message's fields next to the messager's own (ID, state, receipt…).
  */

@@ -1,7 +1,8 @@
 /**
  * The worker ↔ sector-manager API: `Venus.*` on the manager's `/rpc/v0` (damocles-manager core/api.go; the
  * namespace kept its old name). Types are the JSON shapes Go's encoding/json writes for damocles' core types
- * (damocles.md §3), so a damocles worker can talk to our manager and our worker to a damocles manager:
+ * (docs/spec/sealer-api.md §Transport to §Result enums), so a damocles worker can talk to our manager and our worker to
+ * a damocles manager:
  *
  * - field names are PascalCase (exception: SectorStateResp's "Id", and snake_case in WindowPoStOutput);
  * - `[]byte` is std base64 with padding (`Ticket.Ticket`, `Seed.Seed`, `ProofOnChainInfo.Proof`);

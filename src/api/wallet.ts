@@ -1,12 +1,12 @@
 /**
  * The venus-wallet API (`Filecoin.*` at `/rpc/v0`), as venus-shared `api/wallet` declares it (IFullAPI =
- * ILocalWallet + ICommon + IWalletEvent), with the original's permissions (chain-wallet.md §8.4). Served by
+ * ILocalWallet + ICommon + IWalletEvent), with the original's permissions (docs/spec/chain.md §Wallet API). Served by
  * `venus-wallet run` (src/wallet); used by its CLI, and by anything that signs with a wallet directly (a Lotus-style
  * `WalletSign` client). Through a gateway, clients call `Gateway.WalletSign` instead (src/api/gateway.ts).
  *
- * Wire shapes (chain-wallet.md §2): addresses are strings (`f3…`/`t3…`, the prefix of the wallet's --nettype; either
- * prefix is accepted on input); bytes are std base64; a Signature is {"Type": 1|2, "Data": base64}; a KeyInfo is
- * {"Type": "bls"|"secp256k1", "PrivateKey": base64}. Methods without a result answer `null`.
+ * Wire shapes (docs/spec/chain.md §JSON conventions): addresses are strings (`f3…`/`t3…`, the prefix of the wallet's
+ * --nettype; either prefix is accepted on input); bytes are std base64; a Signature is {"Type": 1|2, "Data": base64}; a
+ * KeyInfo is {"Type": "bls"|"secp256k1", "PrivateKey": base64}. Methods without a result answer `null`.
  */
 import { defineApi, method, type Perm } from '../rpc/index.js';
 

@@ -2,7 +2,7 @@
  * The worker's control API: `VenusWorker.*`, served by `venus-worker daemon` on `[worker] rpc_server`
  * (default 0.0.0.0:17890, paths `/` and `/rpc/v0`, no auth, as the original), called by
  * `venus-worker worker list|pause|resume` and by the manager (at the `Dest` a worker pings with).
- * Keys are snake_case: the original is a Rust serde struct (damocles.md §3.5).
+ * Keys are snake_case: the original is a Rust serde struct (docs/spec/sealer-api.md §Worker control API).
  */
 import { defineApi, method } from '../rpc/index.js';
 

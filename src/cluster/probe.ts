@@ -179,7 +179,7 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** VenusWorker.WorkerList rows (snake_case, damocles §3.5) to the view's shape. */
+/** VenusWorker.WorkerList rows (snake_case, docs/spec/sealer-api.md §Worker control API) to the view's shape. */
 export function threadsFrom(rows: unknown[]): ThreadView[] {
   return rows.map((raw, i) => {
     const r = raw as Record<string, unknown>;

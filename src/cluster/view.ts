@@ -26,8 +26,8 @@ export interface View {
   stop(): void;
 }
 
-/** The sealer plan's states in order (damocles §2.1), for a progress figure: the worker's own list, less the
- * states off the main path. */
+/** The sealer plan's states in order (docs/spec/sealer-api.md §States and events), for a progress figure: the
+ * worker's own list, less the states off the main path. */
 export const SEALER_STATES: readonly string[] = STATES.filter((s) => s !== 'SyntheticPoRepNeeded' && s !== 'Aborted');
 
 /** "7/16" style progress of a sector through the sealer plan, or undefined for an unknown state. */

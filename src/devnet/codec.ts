@@ -1,6 +1,6 @@
 /**
  * CBOR tuples of the actor method params and returns the devnet executes (builtin-actors / go-state-types
- * field order; chain-wallet.md §5.4). Decoding errors become ErrSerialization (21), as in the actors.
+ * field order; docs/spec/chain.md §Actor methods). Decoding errors become ErrSerialization (21), as in the actors.
  */
 import {
   type Address,

@@ -17,7 +17,7 @@ import { idAddressCbor } from './testkit.js';
 
 const p = makePolicy();
 
-test('DeadlineInfo matches the lotus StateMinerProvingDeadline sample (chain-wallet.md §3.2)', () => {
+test('DeadlineInfo matches the lotus StateMinerProvingDeadline sample (docs/spec/chain.md §Deadline info)', () => {
   // a miner whose proving period starts at 9660 (offset 9660 mod 2880 = 1020), at epoch 10101
   assert.deepEqual(deadlineInfoJson(deadlineInfoAt(p, 1020, 10101)), {
     CurrentEpoch: 10101,

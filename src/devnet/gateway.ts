@@ -1,6 +1,6 @@
 /**
- * The venus-gateway wallet side (src/api/gateway.ts; chain-wallet.md §9): wallets register over a WebSocket
- * channel, prove each address with the verifyaddress challenge, and then receive the sign requests that
+ * The venus-gateway wallet side (src/api/gateway.ts; docs/spec/chain.md §Gateway protocol): wallets register over a
+ * WebSocket channel, prove each address with the verifyaddress challenge, and then receive the sign requests that
  * clients (the devnet's messager, or any `Gateway.WalletSign` caller) route to them by account.
  */
 import { randomBytes, randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The messager (venus-messager `Message.*`, src/api/messager.ts; chain-wallet.md §10) the devnet plays:
+ * The messager (venus-messager `Message.*`, src/api/messager.ts; docs/spec/chain.md §Messager) the devnet plays:
  * clients push unsigned messages under an id; on each new head the messager fills gas and nonce, has the
  * registered wallet sign through the gateway (`WalletSign` with MsgMeta{Type:"message"}), pushes to the
  * mempool (UnFillMsg → FillMsg), and marks them OnChainMsg with the receipt once executed. Records persist

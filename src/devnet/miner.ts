@@ -187,7 +187,7 @@ export interface MinerState {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Params and returns (decoded forms of the CBOR tuples, chain-wallet.md §5.4)
+// Params and returns (decoded forms of the CBOR tuples, docs/spec/chain.md §Actor methods)
 
 export interface MinerConstructorParams {
   owner: number;

@@ -133,7 +133,7 @@ describe('venus-devnet over JSON-RPC', () => {
     assert.equal(await lotus('StateNetworkVersion', [null]), 28);
   });
 
-  test('randomness is drawn from the blocks the API serves (tickets and beacon entries, §7)', async () => {
+  test('randomness comes from the tickets and beacons served (docs/spec/chain.md §Randomness)', async () => {
     await svc.node.mine();
     await svc.node.mine();
     const entropy = toBase64(new Uint8Array([0x43, 0x00, 0xe8, 0x07])); // CBOR of f01000

@@ -9,7 +9,7 @@
  *   TestIDEdgeCase; constants.go TestAddress = NewActorAddress("satoshi").
  * - Zondax filecoin-signing-tools test_vectors/wallet.json: secp256k1 key → f1d2xrzc…, BLS key → t3uxb75v…
  *   (checked in keys.test.ts); examples/manual_testvectors.json: f410f2qreez6evnfbqs6rvidgwm3b44hpxpvpeuoddga ↔ bytes.
- * - chain-wallet.md §4.1: f01000 → CBOR 43 00 e8 07 (binary 00 e8 07).
+ * - docs/spec/chain.md §Addresses: f01000 → CBOR 43 00 e8 07 (binary 00 e8 07).
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';

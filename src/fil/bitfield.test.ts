@@ -12,8 +12,8 @@
  *   valid and invalid streams (wrong version, non-minimal blocks, trailing garbage, trailing zero runs, bad varints,
  *   64-bit overflow), checked against our strict decoder; the go-bitfield reading of the same streams is checked
  *   against go's rules (rleplus_reader.go: a zero-length run ends the stream).
- * - chain-wallet.md §5.6 (computed there with an encoder reproducing go-bitfield): {0} → 0c, {1} → 18, {5} → b0 02,
- *   {0,1,2} → 74, {3,4} → 70 14, {100} → 80 2c, {} → empty.
+ * - docs/spec/chain.md §Bitfields (computed with an encoder that reproduces go-bitfield's own vector): {0} → 0c, {1} →
+ *   18, {5} → b0 02, {0,1,2} → 74, {3,4} → 70 14, {100} → 80 2c, {} → empty.
  * - Set operations: checked against a naive Set on seeded random inputs.
  */
 import assert from 'node:assert/strict';
@@ -53,7 +53,7 @@ describe('bitfield: go-bitfield vectors', () => {
     assert.equal(BitField.fromNumbers(bf.toArray()).encode().length, golden.length);
   });
 
-  it('small sets (chain-wallet.md §5.6)', () => {
+  it('small sets (docs/spec/chain.md §Bitfields)', () => {
     const cases: [number[], string][] = [
       [[], ''],
       [[0], '0c'],

@@ -2,8 +2,9 @@
  * CBOR and big integer tests.
  *
  * Vectors and their sources:
- * - chain-wallet.md §4.2 (from lotus chain/types/cbor_gen.go, go-state-types big): 100000 → 44 00 01 86 a0,
- *   zero → 40; §4.1 f01000 → 43 00 e8 07; §5.4 a sealed CID in CBOR → d8 2a 58 29 00 01 82 e2 03 81 e8 02 20 ….
+ * - docs/spec/chain.md §Messages (from lotus chain/types/cbor_gen.go, go-state-types big): 100000 → 44 00 01 86 a0,
+ *   zero → 40; docs/spec/chain.md §Addresses: f01000 → 43 00 e8 07; §Actor methods: a sealed CID in CBOR → d8 2a 58 29
+ *   00 01 82 e2 03 81 e8 02 20 ….
  * - Zondax manual_testvectors.json "Negative sign byte": Value -100000 → 44 01 01 86 a0.
  * - go-state-types big/int.go fromBytes rules (sign byte 0/1, max 128 bytes).
  */

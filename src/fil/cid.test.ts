@@ -2,15 +2,18 @@
  * CID tests.
  *
  * Vectors and their sources:
- * - /work/shared/vectors/seal-2kib-polka (rust-fil-proofs 18.1.0 output hard-coded in eigerco/polka-storage
+ * - test/vectors/seal-2kib-polka (rust-fil-proofs 18.1.0 output hard-coded in eigerco/polka-storage
  *   maat/tests/real_world.rs): CommD baga6ea4seaqbfhdvmk5qygevit25ztjwl7voyikb5k2fqcl2lsuefhaqtukuiii ↔ 129c7562…,
  *   CommR bagboea4b5abcaqolcsygu5o756srf7l4pzzagml5r3wa3o6ahoo5vixummsev6rf ↔ 41cb14b0….
- * - lotus / npm.md §2: 2 KiB zero-piece CommP baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy,
- *   checked against the zero tree computed here with node:crypto sha256 (trunc254).
- * - chain-wallet.md §5.5 (go-fil-commcid prefixes): bytes 0..31 as CommR → bagboea4b5abcaaabaibqibiga4eascqlbqgq4dyqcejbgfavcylrqgi2dmob2hq7,
- *   as CommD → baga6ea4seaqaaaicamcakbqhbaequcymbuha6earcijrifiwc4mbsgq3dqor4hy; CID byte prefixes 01 82e203 81e802 20 / 01 81e203 9220 20.
- * - chain-wallet.md §12.1 (Zondax txs.json / lotus): message CBOR → bafy2bzaceduq6pnkpz7xhs6d24epnu47hjpn3oucoq3xnkc4g5b7hgcdw4now;
- *   §12.4 blake2b-256("") = 0e5751c0….
+ * - docs/spec/proofs.md §CommP and zero pieces (lotus, @web3-storage/data-segment agree): 2 KiB zero-piece CommP
+ *   baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy, checked against the zero tree computed here with
+ *   node:crypto sha256 (trunc254).
+ * - docs/spec/chain.md §Commitment CIDs (go-fil-commcid prefixes): bytes 0..31 as CommR →
+ *   bagboea4b5abcaaabaibqibiga4eascqlbqgq4dyqcejbgfavcylrqgi2dmob2hq7, as CommD →
+ *   baga6ea4seaqaaaicamcakbqhbaequcymbuha6earcijrifiwc4mbsgq3dqor4hy; CID byte prefixes 01 82e203 81e802 20 / 01 81e203
+ *   9220 20.
+ * - docs/spec/chain.md §Test vectors (Zondax txs.json / lotus): message CBOR →
+ *   bafy2bzaceduq6pnkpz7xhs6d24epnu47hjpn3oucoq3xnkc4g5b7hgcdw4now; blake2b-256("") = 0e5751c0….
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -6,7 +6,7 @@
  *   bls_private_key P2pSgkvs… → t3uxb75vcy3ilwbsaavao52v7gfnfh6aics4a7nj26dwpcmj4mxxgnzholkupuplafdrbd55frpoolfnm7wlda.
  * - test_vectors/bls_wallet.json: BLS private key (base64, little-endian) → public key ade28c91….
  * - examples/generated_test_cases.json: 10 BLS {sk (LE hex), pk} pairs, each with its t3 From address.
- * - chain-wallet.md §12.1: the secp256k1 uncompressed public key 0435e752….
+ * - docs/spec/chain.md §Test vectors: the secp256k1 uncompressed public key 0435e752….
  * - Oracle: @zondax/filecoin-signing-tools 2.4.3 WASM keyRecover / keyRecoverBLS on freshly generated keys.
  * - Lotus `wallet export` format (lotus cli/wallet.go): hex(JSON {"Type","PrivateKey"}) in Go field order.
  */

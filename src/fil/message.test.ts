@@ -7,9 +7,10 @@
  *   f4 addresses), every invalid one is refused by JSON parsing, CBOR decoding or the block-inclusion checks.
  * - test_vectors/signed_message.json (message A, secp256k1) and get_cid.json (message B: signed CID
  *   bafy2bzacebaiinljwwctblf7czp4zxwhz4747z6tpricgn5cumd4xhebftcvu).
- * - chain-wallet.md §12.1/12.2 (re-verified there from the same files and lotus rules): message A unsigned CID
- *   bafy2bzaceduq6pnkpz7xhs6d24epnu47hjpn3oucoq3xnkc4g5b7hgcdw4now, signed CID bafy2bzaceb7vllktor65s6ng4ongqpstubbvq7c46se57z4nwuohq54puq4do;
- *   message B unsigned CID bafy2bzacedluvv7t2no5ujbuxtxi5mthioymz2wzorarxird736mz7wn3mucy; BLS message CID
+ * - docs/spec/chain.md §Test vectors (Zondax test_vectors, checked against the lotus encoding rules): message A
+ *   unsigned CID bafy2bzaceduq6pnkpz7xhs6d24epnu47hjpn3oucoq3xnkc4g5b7hgcdw4now, signed CID
+ *   bafy2bzaceb7vllktor65s6ng4ongqpstubbvq7c46se57z4nwuohq54puq4do; message B unsigned CID
+ *   bafy2bzacedluvv7t2no5ujbuxtxi5mthioymz2wzorarxird736mz7wn3mucy; BLS message CID
  *   bafy2bzacebbcfkeqp5e723kkdx6hkmkwsdnxfh54c6zmqemb4av2k4r4hibgc (= its signed CID, lotus signedmessage.go).
  * - Oracle: Zondax WASM getCid on signed messages, transactionSerialize on a message with params.
  */

@@ -4,7 +4,7 @@
  * Vectors and their sources:
  * - PolkaX plum (Rust Filecoin implementation derived from Forest) draw_randomness test: rbase "rbase",
  *   TicketProduction, round 123, entropy "entropy" → bfaefef2 0a2afd94 ….
- * - chain-wallet.md §7 (computed there from lotus chain/rand/rand.go): digest = blake2b-256(96 zero bytes),
+ * - docs/spec/chain.md §Randomness (computed from lotus chain/rand/rand.go): digest = blake2b-256(96 zero bytes),
  *   SealRandomness, round −890 (negative), entropy 43 00 e8 07 → dfd03c1b….
  * - DST values: go-state-types crypto/randomness.go and Forest's DomainSeparationTag (EvmPrevRandao = 10).
  * - Entropy: venus-cluster modules/impl/randomness/rand.go uses the CBOR of the miner ID address (f01000 → 4300e807).
@@ -35,7 +35,7 @@ describe('randomness', () => {
     );
   });
 
-  it('negative round, miner entropy (chain-wallet.md §7)', () => {
+  it('negative round, miner entropy (docs/spec/chain.md §Randomness)', () => {
     const digest = blake2b256(new Uint8Array(96));
     const entropy = minerEntropy(idAddress(1000));
     assert.equal(toHex(entropy), '4300e807');

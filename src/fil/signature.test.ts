@@ -7,7 +7,7 @@
  * - test_vectors/bls_signature.json: BLS signature a3e507f8… over the CID of its CBOR.
  * - test_vectors/txs.json[3]: BLS signature a0e83809… over the raw CBOR bytes (older signing-tools API: raw bytes).
  * - examples/generated_test_cases.json: 10 BLS signatures over message CIDs.
- * - chain-wallet.md §12.1: the CID bytes and blake2b-256 digest to sign for message A.
+ * - docs/spec/chain.md §Test vectors: the CID bytes and blake2b-256 digest to sign for message A.
  * - Independent checks: noble-curves used directly (secp256k1.verify on the blake2b digest, BLS verify and
  *   verifyBatch with the NUL DST) and the Zondax WASM (Rust filecoin-signer) transactionSign/verifySignature.
  * - Lotus `wallet sign` output: hex(type byte ‖ data) (lotus cli/wallet.go, go-state-types crypto.Signature).

@@ -1,7 +1,8 @@
 /**
  * What the manager needs from the chain node and the messager: typed subsets of the Filecoin.* and Message.*
  * clients (src/api), so the daemon plugs in RPC clients and tests plug in the devnet or an in-process chain.
- * Plus the network policy the manager reasons with, and the randomness it draws (chain-wallet.md §6, §7).
+ * Plus the network policy the manager reasons with, and the randomness it draws (docs/spec/chain.md §Network policy,
+ * §Randomness).
  */
 import { DomainSeparationTag as DST, type FullNodeAPI, type TipSetKey } from '../api/full.js';
 import type { MessagerAPI as MessagerDecl } from '../api/messager.js';

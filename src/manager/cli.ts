@@ -1,5 +1,5 @@
 /**
- * The venus-sector-manager commands (deployment guide; damocles.md §1.2):
+ * The venus-sector-manager commands (deployment guide; docs/spec/sealer-api.md §Programs and commands):
  *
  *   daemon init                                   writes the commented default sector-manager.cfg
  *   daemon run [--listen HOST:PORT] [--poster]    the daemon

@@ -86,7 +86,7 @@ test('transactions: all or nothing; numbers never go back', () => {
   db.close();
 });
 
-test('randomness entropy is CBOR of the miner ID address (chain-wallet.md §7: f01000 → 43 00 e8 07)', async () => {
+test('entropy is the CBOR of the miner ID address, f01000 → 43 00 e8 07 (docs/spec/chain.md §Randomness)', async () => {
   const { minerEntropy } = await import('./chain.js');
   assert.equal(Buffer.from(minerEntropy(1000), 'base64').toString('hex'), '4300e807');
 });

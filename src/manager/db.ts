@@ -2,7 +2,7 @@
  * The manager's state in one SQLite file (`<home>/manager.db`, WAL, synchronous=FULL): every answer given to a
  * worker is committed before it is sent, so a kill -9 at any moment loses nothing a worker was told.
  *
- * Tables (what the original kept in badger collections, §4.2):
+ * Tables (what the original kept in badger collections, docs/spec/sealer-api.md §Manager configuration):
  *   sector_numbers   last number handed out per miner ("sector-number")
  *   sectors          per-sector state as the CLI API shows it (SectorState JSON), online or offline
  *                    ("sector-states" / "sector-states-offline")

@@ -1,5 +1,5 @@
 /**
- * Actor method params the manager sends, as CBOR tuples (chain-wallet.md §5.2–§5.4, current actors), and the
+ * Actor method params the manager sends, as CBOR tuples (docs/spec/chain.md §Actor methods, current actors), and the
  * returns it reads. Written here rather than shared with the devnet so a mistake on either side shows up as a
  * decode failure in the end-to-end test instead of cancelling out.
  */

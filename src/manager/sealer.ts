@@ -1,7 +1,7 @@
 /**
- * The `Venus.*` service workers call (damocles.md §3.4). Every call is idempotent per sector: the state it
- * decides is committed to the database before the answer leaves, and a repeated call answers from it —
- * a repeated SubmitPreCommit/SubmitProof with the same content is Accepted again, different content is
+ * The `Venus.*` service workers call (docs/spec/sealer-api.md §Manager behaviour per call). Every call is idempotent
+ * per sector: the state it decides is committed to the database before the answer leaves, and a repeated call answers
+ * from it — a repeated SubmitPreCommit/SubmitProof with the same content is Accepted again, different content is
  * MismatchedSubmission (unless `reset`), a repeated AssignTicket/WaitSeed returns the same ticket/seed.
  * Unknown sectors answer RPC error 11001, which makes a worker abort the sector.
  */

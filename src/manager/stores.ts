@@ -3,7 +3,8 @@
  * sub-directory of an `Includes` entry as a read-only store). The manager reserves space in them, checks that
  * a persisted sector's files are there (SubmitPersisted, Window PoSt), and finds them again by name.
  *
- * Layout (damocles.md §6.2): <root>/sealed/s-t0M-N and <root>/cache/s-t0M-N/{p_aux, t_aux, tree-r-last…}.
+ * Layout (docs/spec/sealer-api.md §Persist): <root>/sealed/s-t0M-N and <root>/cache/s-t0M-N/{p_aux, t_aux,
+ * tree-r-last…}.
  */
 import { readdirSync, statfsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';

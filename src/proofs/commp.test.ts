@@ -19,8 +19,8 @@ import {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-// proofs.md §2.3: ✅ 128 B and 2 KiB asserted in rust filecoin-proofs/tests/pieces.rs; the others from the
-// research model (which reproduces the ✅ ones); 32GiB is the well-known CC CommD seen on chain.
+// docs/spec/proofs.md §CommP and zero pieces: 128 B and 2 KiB are asserted in rust filecoin-proofs/tests/pieces.rs; the
+// others come from an independent model that reproduces those two; 32GiB is the well-known CC CommD seen on chain.
 const ZERO_COMMS: [number, string][] = [
   [32, '0000000000000000000000000000000000000000000000000000000000000000'],
   [64, 'f5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a92759fb0b'],

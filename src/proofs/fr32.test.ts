@@ -56,7 +56,7 @@ function* chunked(data: Uint8Array, sizes: number[]): Generator<Uint8Array> {
 }
 
 describe('fr32', () => {
-  it('pads 127 bytes of 0xff into four ff…ff3f words (proofs.md §2.1, rust test_simple_127)', () => {
+  it('pads 127 bytes of 0xff into four ff…ff3f words (docs/spec/proofs.md §Fr32 padding, rust test_simple_127)', () => {
     const out = padFr32(new Uint8Array(127).fill(0xff));
     assert.equal(out.length, 128);
     for (let k = 0; k < 4; k++) {

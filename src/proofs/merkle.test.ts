@@ -70,7 +70,7 @@ describe('merkle row math (merkletree 0.23)', () => {
     assert.throws(() => treeLen(128, 8), RangeError);
   });
 
-  it('tree-r-last cache sizes (proofs.md §7.4)', () => {
+  it('tree-r-last cache sizes (docs/spec/proofs.md §TreeR-last)', () => {
     // 2KiB: 64 leaves, 3 rows, discard 1 → root only
     assert.equal(defaultRowsToDiscard(64, 8), 1);
     assert.equal(treeCacheSize(64, 8, 1), 1);

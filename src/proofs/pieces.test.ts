@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Piece } from '@web3-storage/data-segment';
+import { SEAL_2KIB_POLKA_DATA } from '../../test/vectors/index.js';
 import { commPOfBuffer, zeroCommitment } from './commp.js';
 import { padFr32 } from './fr32.js';
 import {
@@ -127,9 +128,9 @@ describe('AddPieces', () => {
     const pieces = await addPieces({
       stagedPath: staged,
       sectorSize: 2048,
-      pieces: [{ size: 2048, data: '/work/shared/vectors/seal-2kib-polka/data.bin' }],
+      pieces: [{ size: 2048, data: SEAL_2KIB_POLKA_DATA }],
     });
-    // README of /work/shared/vectors/seal-2kib-polka: CommD produced by rust-fil-proofs 18.1.0
+    // test/vectors/seal-2kib-polka/README.md: CommD produced by rust-fil-proofs 18.1.0
     const expected = '129c7562bb0c189544f5dccd365feaec2141eab458097a5ca8429c109d154421';
     assert.equal(hex(pieces[0].commitment), expected);
     assert.equal(hex(computeCommD(2048, pieces)), expected);

@@ -210,7 +210,7 @@ export interface PoRepConfig {
   readonly baseTreeCount: number;
   readonly baseTreeLeaves: number;
   readonly treeRLastRowsToDiscard: number;
-  /** porep_id ≤ 4: the v1.0 graph rules (see proofs.md §4). */
+  /** porep_id ≤ 4: the v1.0 graph rules (see docs/spec/proofs.md §DRG parents). */
   readonly legacy: boolean;
 }
 

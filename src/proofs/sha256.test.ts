@@ -19,7 +19,7 @@ describe('sha256 trunc254', () => {
     assert.equal(t[31], plain[31] & 0x3f);
   });
 
-  it('hashes the zero pair into the 64-byte zero commitment (proofs.md §2.3)', () => {
+  it('hashes the zero pair into the 64-byte zero commitment (docs/spec/proofs.md §CommP and zero pieces)', () => {
     const z = new Uint8Array(32);
     assert.equal(
       Buffer.from(hashNodes(z, z)).toString('hex'),

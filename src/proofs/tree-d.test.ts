@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SEAL_2KIB_POLKA_DATA } from '../../test/vectors/index.js';
 import { padFr32 } from './fr32.js';
 import { buildTreeInMemory, sha256NodeHasher } from './merkle.js';
 import { buildTreeD, readTreeDRoot, TREE_D_FILE, treeDLen, treeDProof, verifyTreeDProof } from './tree-d.js';
@@ -20,7 +21,7 @@ after(async () => {
 
 describe('TreeD', () => {
   it('polka 2KiB sector: CommD as rust-fil-proofs sealed it, file in DiskStore layout', async () => {
-    const data = await readFile('/work/shared/vectors/seal-2kib-polka/data.bin');
+    const data = await readFile(SEAL_2KIB_POLKA_DATA);
     const staged = join(dir, 'staged');
     await writeFile(staged, padFr32(data));
     const r = await buildTreeD({ stagedPath: staged, cacheDir: dir, sectorSize: 2048 });

@@ -1,5 +1,5 @@
 /**
- * Endpoints as operators write them (chain-wallet.md §1.1):
+ * Endpoints as operators write them (docs/spec/chain.md §Endpoints):
  *   API-info strings   "<token>:/ip4/127.0.0.1/tcp/1234/http"   (FULLNODE_API_INFO, `auth api-info`)
  *   multiaddrs         /ip4/…, /ip6/…, /dns/…, /dns4/…, /dns6/… + /tcp/<port> + /http | /https | /ws | /wss
  *   plain URLs         http://host:port  (the RPC path is appended)

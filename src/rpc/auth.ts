@@ -1,5 +1,5 @@
 /**
- * Tokens as venus-auth (sophon-auth) and Lotus make them (chain-wallet.md §1.4, §11): JWT HS256 over a 32-byte
+ * Tokens as venus-auth (sophon-auth) and Lotus make them (docs/spec/chain.md §Tokens): JWT HS256 over a 32-byte
  * secret. Two payload styles are read:
  *   venus-auth  {"name": "<user>", "perm": "read|write|sign|admin", "ext": "<free text>"}
  *   Lotus       {"Allow": ["read", "write", "sign", "admin"]}

@@ -25,7 +25,7 @@ import {
   wire,
 } from './index.js';
 
-// venus-wallet config/config.toml [JWT] (hex-decoded), chain-wallet.md §1.4: a Lotus-style admin token.
+// venus-wallet config/config.toml [JWT] (hex-decoded), docs/spec/chain.md §Tokens: a Lotus-style admin token.
 const VW_SECRET = Buffer.from('7c40ce66a492e35ac828e8333a5703e38b23add87f29bd8fc7343989e08b3458', 'hex');
 const VW_TOKEN =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJBbGxvdyI6WyJyZWFkIiwid3JpdGUiLCJzaWduIiwiYWRtaW4iXX0.' +
@@ -149,7 +149,7 @@ test('listen addresses', () => {
 });
 
 test('wire helpers: base64, big integers, CIDs, null lists', () => {
-  // "byte array" as Go's encoding/json writes it (chain-wallet.md §2)
+  // "byte array" as Go's encoding/json writes it (docs/spec/chain.md §JSON conventions)
   assert.equal(wire.bytesToBase64(new TextEncoder().encode('byte array')), 'Ynl0ZSBhcnJheQ==');
   assert.deepEqual(wire.base64ToBytes('Ynl0ZSBhcnJheQ=='), new TextEncoder().encode('byte array'));
   assert.equal(wire.base64ToBytes(null).length, 0);

@@ -1,5 +1,5 @@
 /**
- * Small helpers for Lotus' JSON conventions (chain-wallet.md §2). They only move JSON values:
+ * Small helpers for Lotus' JSON conventions (docs/spec/chain.md §JSON conventions). They only move JSON values:
  * bytes are std base64 with padding, big integers are decimal strings, CIDs are {"/": "<string>"}.
  * Parsing CIDs or addresses is src/fil's job; here a CID is just its string form.
  */

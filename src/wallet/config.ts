@@ -1,6 +1,6 @@
 /**
- * venus-wallet's `config.toml` (chain-wallet.md §8.2): the keys are the original's Go field names, so an operator's
- * file from the original works here. Unknown keys are refused at start with the file, key and reason.
+ * venus-wallet's `config.toml` (docs/spec/chain.md §Wallet config): the keys are the original's Go field names, so an
+ * operator's file from the original works here. Unknown keys are refused at start with the file, key and reason.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 /**
- * Gateway registration against the in-test gateway of testkit.ts, which speaks chain-wallet.md §9 as sophon-gateway
- * does: WalletList, a verifyaddress challenge per address, InitConnect; then Gateway.WalletSign routed to the wallet.
+ * Gateway registration against the in-test gateway of testkit.ts, which speaks docs/spec/chain.md §Gateway protocol as
+ * sophon-gateway does: WalletList, a verifyaddress challenge per address, InitConnect; then Gateway.WalletSign routed
+ * to the wallet.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -83,7 +84,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-describe('gateway registration (§9)', () => {
+describe('gateway registration (docs/spec/chain.md §Gateway protocol)', () => {
   let gw: MiniGateway;
   let gwServer: RpcServer;
   let port: number;

@@ -1,5 +1,5 @@
 /**
- * Key encryption at rest, as venus-wallet does it (Ethereum keystore v3 recipe, chain-wallet.md §8.3):
+ * Key encryption at rest, as venus-wallet does it (Ethereum keystore v3 recipe, docs/spec/chain.md §Wallet keystore):
  *   dk = scrypt(passphrase, salt, N, r=8, p, 32);  ct = AES-128-CTR(dk[0:16], iv, key);  mac = keccak256(dk[16:32] ‖ ct)
  * venus-wallet's passphrase is keccak256(password), so keystores move between this wallet and the original.
  */

@@ -1,7 +1,7 @@
 /**
- * The wallet's key database: SQLite, venus-wallet's `wallets` table layout (chain-wallet.md §8.3), so an original
- * `keystore.sqlit` opens here and vice versa. Every write is one transaction with synchronous=FULL: a crash at any
- * instant leaves either the whole key or nothing, and a full disk fails the write without touching stored keys.
+ * The wallet's key database: SQLite, venus-wallet's `wallets` table layout (docs/spec/chain.md §Wallet keystore), so an
+ * original `keystore.sqlit` opens here and vice versa. Every write is one transaction with synchronous=FULL: a crash at
+ * any instant leaves either the whole key or nothing, and a full disk fails the write without touching stored keys.
  *
  * The password is never stored. A separate `password_check` row (a random value encrypted like a key) lets us tell
  * a wrong password from a corrupted key, and lets `setpwd` refuse to replace a password already set.

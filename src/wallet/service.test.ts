@@ -2,7 +2,7 @@
  * The wallet's JSON-RPC API (src/api/wallet.ts) served by RpcServer: wire shapes, the original's permissions,
  * tokens in the original's [JWT] form, and the errors callers see.
  *
- * Vector: venus-wallet config/config.toml [JWT] (chain-wallet.md §1.4): Secret 7c40ce66…3458 signs
+ * Vector: venus-wallet config/config.toml [JWT] (docs/spec/chain.md §Tokens): Secret 7c40ce66…3458 signs
  * {"Allow":["read","write","sign","admin"]} as eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJBbGxvdyI6Wy…q3xz5oucOoT3xwMTct8pWMBrvhi_gizOz6QBgK-nOwc.
  */
 import assert from 'node:assert/strict';

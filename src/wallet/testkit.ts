@@ -1,7 +1,7 @@
 /**
- * A minimal venus-gateway, wallet part only, speaking the protocol of src/api/gateway.ts (chain-wallet.md §9) as
- * sophon-gateway's `walletevent` does: for tests of the wallet's registration, and a reference for the devnet's
- * gateway. It keeps connections in memory, verifies every address with the verifyaddress challenge, and routes
+ * A minimal venus-gateway, wallet part only, speaking the protocol of src/api/gateway.ts (docs/spec/chain.md §Gateway
+ * protocol) as sophon-gateway's `walletevent` does: for tests of the wallet's registration, and a reference for the
+ * devnet's gateway. It keeps connections in memory, verifies every address with the verifyaddress challenge, and routes
  * Gateway.WalletSign / WalletHas to a connection registered for one of the caller's accounts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';

@@ -1,10 +1,10 @@
 /**
  * The wallet's key and signing rules, checked against published vectors and independent verifiers.
  *
- * Vectors (chain-wallet.md §12; Zondax filecoin-signing-tools test_vectors, re-verified there):
- * - §12.1 secp256k1: key 8VcW07…8Uo= → f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba; Message A CBOR
+ * Vectors (docs/spec/chain.md §Test vectors; Zondax filecoin-signing-tools test_vectors):
+ * - secp256k1: key 8VcW07…8Uo= → f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba; Message A CBOR
  *   8a0055…0040 → CID bafy2bzaceduq6pnk…; signature nFuTI7MxEXqT…WQA= (RFC 6979, low S).
- * - §12.2 BLS: key 0x7Y0GGX92…1BI= → t3vxrizeiel2e2…ls7q; message CBOR 8a0055…40 → CID bafy2bzacebbcfkeq…;
+ * - BLS: key 0x7Y0GGX92…1BI= → t3vxrizeiel2e2…ls7q; message CBOR 8a0055…40 → CID bafy2bzacebbcfkeq…;
  *   signature a3e507f8…6653.
  * Independent checks: @noble/curves used directly (not through src/fil), and the Zondax WASM verifySignature.
  */
@@ -45,7 +45,7 @@ const zondax = createRequire(import.meta.url)('@zondax/filecoin-signing-tools') 
 };
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
-// §12.1
+// secp256k1 (Zondax)
 const SECP_SK = b64('8VcW07ADswS4BV2cxi5rnIadVsyTDDhY1NfDH19T8Uo=');
 const SECP_ADDR = 'f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba';
 const MSG_A = fromHex(
@@ -53,7 +53,7 @@ const MSG_A = fromHex(
 );
 const CID_A = fromHex('0171a0e40220e90f3daa7e7f73cbc3d708f6d39f3a5eddba82743776a85c3743f39843b71aeb');
 const SIG_A = 'nFuTI7MxEXqTQ0QmmQTmqbUsNZfHFXlNjz+susVDkAk1SrRCdJKxlVZZrM4vUtVBSYgtMIeigNfpqdKGIFhoWQA=';
-// §12.2
+// BLS (Zondax)
 const BLS_SK = b64('0x7Y0GGX92MeWBF9mcWuR5EYPxe2dy60r8XIQOD31BI=');
 const BLS_ADDR = 't3vxrizeiel2e2bxg3jhk62dlcutyc26fjnw6ua2sptu32dtjpwxbjawg666nqdngrkvvn45h7yb4qiya6ls7q';
 const MSG_BLS = fromHex(
@@ -80,7 +80,7 @@ const reason = (r: WalletError['reason'], re?: RegExp) => (e: unknown) =>
   e instanceof WalletError && e.reason === r && (!re || re.test(e.message));
 
 describe('wallet: published vectors through the wallet', () => {
-  it('secp256k1 (§12.1): address, short row, and the exact signature of Message A as a "message" request', async () => {
+  it('secp256k1: address, short row, and the exact signature of Message A as a "message" request', async () => {
     const w = await freshWallet('t');
     const addr = await w.importKey({ type: 'secp256k1', privateKey: SECP_SK.slice() });
     assert.equal(w.format(addr), 't1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba');
@@ -95,7 +95,7 @@ describe('wallet: published vectors through the wallet', () => {
     assert.equal(toBase64((await w.sign(addr, CID_A, { type: 'unknown' })).data), SIG_A);
   });
 
-  it('BLS (§12.2): address and the exact signature over the message CID', async () => {
+  it('BLS: address and the exact signature over the message CID', async () => {
     const w = await freshWallet('t');
     const addr = await w.importKey({ type: 'bls', privateKey: BLS_SK.slice() });
     assert.equal(w.format(addr), BLS_ADDR);
@@ -349,7 +349,7 @@ describe('wallet: keys, events, and what never reaches the logs', () => {
     assert.throws(() => networkOfNetType('moonnet'), /invalid network name "moonnet"/);
   });
 
-  it('keys of the §12 vectors derive the same addresses with src/fil', () => {
+  it('keys of these vectors derive the same addresses with src/fil', () => {
     assert.equal(keyFromPrivate('secp256k1', SECP_SK).address.toString('f'), SECP_ADDR);
     assert.equal(keyFromPrivate('bls', BLS_SK).address.toString('t'), BLS_ADDR);
   });

@@ -1,7 +1,7 @@
 /**
  * The wallet itself: keys on the keystore, addressed by Filecoin addresses, and the signing rules of
- * venus-wallet's `storage/wallet/wallet.go` (chain-wallet.md §8.4, §9). Transport-free: the JSON-RPC API
- * (service.ts) and the gateway link (gateway-client.ts) both call this.
+ * venus-wallet's `storage/wallet/wallet.go` (docs/spec/chain.md §Wallet API, §Gateway protocol). Transport-free: the
+ * JSON-RPC API (service.ts) and the gateway link (gateway-client.ts) both call this.
  *
  * Rows are keyed by the short address (the address string without its network character, "3abc…"), as the
  * original stores them, so one keystore serves f and t networks; addresses are printed with the wallet's network.

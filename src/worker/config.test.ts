@@ -74,7 +74,7 @@ test("the deployment guide's config", () => {
   assert.equal(c.sectorManager.url, 'ws://127.0.0.1:1789/rpc/v0');
   assert.equal(c.sealing.enableDeals, false);
   assert.equal(c.sealing.maxRetries, 3);
-  // the other [sealing] keys keep the §4.1 defaults
+  // the other [sealing] keys keep the defaults of docs/spec/sealer-api.md §Worker configuration
   assert.equal(c.sealing.recoverIntervalMs, 60_000);
   assert.equal(c.sealing.rpcPollingIntervalMs, 180_000);
   assert.equal(c.sealing.sealIntervalMs, 30_000);

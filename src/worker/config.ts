@@ -2,7 +2,7 @@
  * venus-worker's TOML configuration, as the deployment guide writes it:
  *
  *   [sealer_rpc] url = "ws://127.0.0.1:1789/rpc/v0"        (or addr = "/ip4/127.0.0.1/tcp/1789")
- *   [sealing] enable_deals = false, max_retries = 3, …      (every §4.1 key, damocles defaults)
+ *   [sealing] enable_deals = false, max_retries = 3, …      (every key, damocles defaults)
  *   [[store]] location = "…"                                one sealing thread per seal store
  *   [limit] pc1 = 1, pc2 = 1, c2 = 1                        stage concurrency across threads
  *   [remote] path = "…"                                     the persist store
@@ -273,7 +273,7 @@ export interface SealingConfig {
   verifyAfterPc2: boolean;
 }
 
-/** §4.1 defaults (damocles-worker `Sealing::default`). */
+/** docs/spec/sealer-api.md §Worker configuration defaults (damocles-worker `Sealing::default`). */
 export const SEALING_DEFAULTS: Readonly<SealingConfig> = Object.freeze({
   allowedMiners: null,
   allowedSizes: null,

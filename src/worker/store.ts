@@ -1,6 +1,6 @@
 /**
  * Seal stores (one per sealing thread, worker-local) and persist stores (shared, usually NFS), laid out as the
- * original lays them out (damocles.md §6):
+ * original lays them out (docs/spec/sealer-api.md §Sealing store, §Persist):
  *
  *   <seal store>/.holder            marks a formatted store (a missing mount shows as a missing .holder)
  *   <seal store>/meta/              the sector document of the thread (sector.json, written crash-safely)

@@ -4,8 +4,8 @@
  * key row, kill -9 while keys are being created. Also the key formats operators move between wallets:
  * `lotus wallet export` hex in, the same hex out, and `sign` output as `lotus wallet sign` prints it.
  *
- * Vector: chain-wallet.md §12.1 (Zondax): key 8VcW07…8Uo= is f1d2xrzc…; its signature over the CID of Message A
- * is nFuTI7…WQA= (so `sign` prints 01 ‖ those 65 bytes in hex).
+ * Vector: docs/spec/chain.md §Test vectors (Zondax): key 8VcW07…8Uo= is f1d2xrzc…; its signature over the CID of
+ * Message A is nFuTI7…WQA= (so `sign` prints 01 ‖ those 65 bytes in hex).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 /**
  * cgroup cpuset pinning of external processors (v2, and v1's cpuset hierarchy). Each sub gets `<root>/<group>/sub-<stage>-<pid>-<idx>` with
- * `cpuset.cpus` set, and its pid written into `cgroup.procs` (the original's naming, §4.1 `cgroup.group_name`).
- * The group is prepared once by scripts/create-cgroup.sh (created, cpuset enabled, owned by the worker's user).
- * Anything missing gives a reason the worker logs as a warning; the sub then runs unpinned.
+ * `cpuset.cpus` set, and its pid written into `cgroup.procs` (the original's naming, docs/spec/sealer-api.md §Worker
+ * configuration `cgroup.group_name`). The group is prepared once by scripts/create-cgroup.sh (created, cpuset enabled,
+ * owned by the worker's user). Anything missing gives a reason the worker logs as a warning; the sub then runs
+ * unpinned.
  */
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

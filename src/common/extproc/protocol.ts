@@ -1,6 +1,6 @@
 /**
- * The external processor protocol (damocles.md §5, vc-processors core/ext): a child process per sub, stdin and
- * stdout piped, stderr for logs.
+ * The external processor protocol (docs/spec/processor-protocol.md, vc-processors core/ext): a child process per sub,
+ * stdin and stdout piped, stderr for logs.
  *
  * - The child's first stdout line is exactly "<stage> processor ready".
  * - Then newline-delimited JSON both ways: requests {"id": n, "task": …} (ids from 1, increasing), responses

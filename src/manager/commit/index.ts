@@ -1,6 +1,6 @@
 /**
  * Commitments: PreCommits and ProveCommits batched per miner by the `[Commitment]` policy and sent through the
- * messager (damocles.md §8, vc 2021 batcher semantics):
+ * messager (docs/spec/sealer-api.md §Commitment batching, vc 2021 batcher semantics):
  *
  * - `Enable Batch…` false: every submitted sector is sent at once (still as a one-sector PreCommitSectorBatch2
  *   or ProveCommitSectors3; the old single-sector methods are gone from the chain);

@@ -1,6 +1,7 @@
 /**
  * Message plumbing shared by commitments, Window PoSt and the CLI: deterministic message ids, fee specs, and
- * how a messager record maps to the OnChainState a worker sees (damocles.md §3.3, §3.4).
+ * how a messager record maps to the OnChainState a worker sees (docs/spec/sealer-api.md §Result enums, §Manager
+ * behaviour per call).
  */
 import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';

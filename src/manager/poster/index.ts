@@ -1,5 +1,5 @@
 /**
- * Window PoSt (`daemon run --poster`), driven by ChainNotify (damocles.md §7, lotus wdpost):
+ * Window PoSt (`daemon run --poster`), driven by ChainNotify (docs/spec/sealer-api.md §Window PoSt, lotus wdpost):
  *
  * - On each new head, every miner's current deadline (StateMinerProvingDeadline) and the next one once its
  *   challenge epoch has passed get a runner, keyed by the deadline's Open epoch.

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SEAL_2KIB_POLKA_DIR } from '../../../test/vectors/index.js';
 import { buildTreeInMemory, levelCacheLayout, NODE_SIZE, type PoRepConfig, padFr32, porepConfig } from '../index.js';
 import { frAdd, frFromBytes, frToBytes, hasNativeKernel, poseidonHash } from '../poseidon/index.js';
 import { labelLayerPath, labelSector, parentCacheFileName, parentChunks, SdrGraph } from '../sdr/index.js';
@@ -14,7 +15,7 @@ import { readPAux, readTAux, temporaryAuxFor } from './aux.js';
 import { pc2, poseidonNodeHasher, treeCFileNames, treeRLastFileNames } from './pc2.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const POLKA = '/work/shared/vectors/seal-2kib-polka';
+const POLKA = SEAL_2KIB_POLKA_DIR;
 
 let dir: string;
 before(async () => {

@@ -1,6 +1,6 @@
 // C1 on a real 2KiB seal (TreeD, PC1, PC2): challenges against the published synthetic vector and the
-// research model, vanilla proofs verified in full, rust's JSON shape read back, and rejection of every
-// single flipped field of a proof and of flipped bytes in the sealed file.
+// independent model (docs/spec/proofs.md §Test vectors), vanilla proofs verified in full, rust's JSON shape read back,
+// and rejection of every single flipped field of a proof and of flipped bytes in the sealed file.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,7 @@ describe('PoRep challenges', () => {
     );
   });
 
-  it('interactive challenges match the research model (proofs.md §7.7) and split into partitions', () => {
+  it('interactive challenges as docs/spec/proofs.md §C1 challenges derives them, by partition', () => {
     const replicaId = Buffer.from('d5016203e82464a31bb86e99625b352b60128f2654c317fc9993a3cb480f552b', 'hex');
     assert.deepEqual(interactiveChallenges(64, replicaId, seed, 2, 0), [45, 42]);
     // rust challenge_partition_equivalence

@@ -94,7 +94,7 @@ describe('poseidon', () => {
     );
   });
 
-  it('byte-level vectors (research notes §6.7, LE bytes)', () => {
+  it('byte-level vectors (docs/spec/proofs.md §Poseidon, LE bytes)', () => {
     const z = (n: number) => new Uint8Array(32 * n);
     const p12 = new Uint8Array(64);
     p12.set(frToBytes(1n), 0);

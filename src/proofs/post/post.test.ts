@@ -1,6 +1,6 @@
-// Window and Winning PoSt on real, finalized 2KiB seals: challenge derivation (research-model values),
-// faulty-sector detection (deleted and corrupted sectors reported, the rest proved), the verifier's
-// rejection of every flipped field, JSON both ways.
+// Window and Winning PoSt on real, finalized 2KiB seals: challenge derivation (independent-model values,
+// docs/spec/proofs.md §Test vectors), faulty-sector detection (deleted and corrupted sectors reported, the rest
+// proved), the verifier's rejection of every flipped field, JSON both ways.
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,7 +57,7 @@ before(async () => {
 after(async () => rm(dir, { recursive: true, force: true }));
 
 describe('PoSt challenges', () => {
-  it('matches the research model (proofs.md §9) and rust indexing rules', () => {
+  it('matches the independent model (docs/spec/proofs.md §Window and Winning PoSt) and rust indexing rules', () => {
     assert.equal(sectorChallenge(new Uint8Array(32).fill(3), 0, 10, proverId), 1n);
     const winning = postLeafChallenges(WINNING_2K, new Uint8Array(32).fill(3), 1n);
     assert.equal(winning.length, 66);

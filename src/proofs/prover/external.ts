@@ -1,7 +1,7 @@
 /**
  * The `external` prover: damocles' external processor protocol for the `c2`, `window_post` and
- * `winning_post` stages (damocles.md §5, vc-processors `builtin/tasks.rs`), so an operator plugs in a Groth16
- * prover built on rust-fil-proofs — a GPU C2 box, a PoSt worker — for mainnet and calibnet.
+ * `winning_post` stages (docs/spec/processor-protocol.md §Stages, vc-processors `builtin/tasks.rs`), so an operator
+ * plugs in a Groth16 prover built on rust-fil-proofs — a GPU C2 box, a PoSt worker — for mainnet and calibnet.
  *
  * The transport (child processes, ready line, NDJSON `{id, task}` / `{id, err_msg, output}`, out-of-order
  * answers, restart on exit) is common/extproc's ExternalPool.run, shared by the worker's stages and the

@@ -20,7 +20,7 @@ describe('ChaCha8', () => {
 });
 
 describe('SDR seeds', () => {
-  // research/proofs.md §4.1 (values behind the parent-cache names and digests of parent_cache.json)
+  // docs/spec/proofs.md §Graph seeds (values behind the parent-cache names and digests of parent_cache.json)
   const table: [number, string, string[]][] = [
     [
       0,
@@ -77,7 +77,7 @@ describe('Feistel permutation', () => {
 
 describe('SDR graph parents', () => {
   it('gives the published parent rows of 2KiB V1_1 (proof 5)', () => {
-    // research/proofs.md §4.2, consistent with the published cache digest
+    // docs/spec/proofs.md §DRG parents, consistent with the published cache digest
     const g = SdrGraph.forProof(5);
     const rows = [
       [0, 0, 0, 0, 0, 0, 4, 9, 60, 1, 14, 26, 26, 4],

@@ -42,7 +42,7 @@ async function label(
 
 describe('SDR labels', () => {
   // rust-fil-proofs storage-proofs-porep/tests/stacked_vanilla.rs test_stacked_porep_generate_labels:
-  // replica_id [9;32], 11 layers, the last label of the last layer (research/proofs.md §11.3)
+  // replica_id [9;32], 11 layers, the last label of the last layer (docs/spec/proofs.md §Test vectors)
   const vectors: [number, number, ApiVersion, string][] = [
     [64, 0, '1.0.0', '04ba0f9a6ba9fad35e4806d183a281eab3c25afa9a1bd5e3378da6f1f4f46204'],
     [128, 0, '1.0.0', '86daa8c4521e197e48c1fae6c9a1e85ab894a8883b9f23cebe531ddcd1004c23'],

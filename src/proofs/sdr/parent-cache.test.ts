@@ -31,7 +31,7 @@ describe('parent cache names', () => {
   });
 
   it('gives SyntheticPoRep and NI-PoRep proofs their own caches', () => {
-    // research/proofs.md §4.6 (computed; not in the manifest)
+    // docs/spec/proofs.md §Parent cache (computed; not in the manifest)
     const stems: [number, string][] = [
       [10, '1aa0c04f9b6b2ba6ece696274b0f0b53438c9acd1ae1b3943d837bacb65ad66b'],
       [13, '716c0c62d7111a1f43ddbc54102052f151fdf2162ba7605786aa51c495aa6e65'],

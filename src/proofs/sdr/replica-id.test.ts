@@ -7,7 +7,7 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('replica id', () => {
-  it('matches the 2KiB sector sealed by rust-fil-proofs (shared/vectors/seal-2kib-polka)', () => {
+  it('matches the 2KiB sector sealed by rust-fil-proofs (test/vectors/seal-2kib-polka)', () => {
     // eigerco/polka-storage sealed this sector with filecoin-proofs 18.1.0; porep_id there is 32 zero bytes
     const id = generateReplicaId(
       unhex('77d14a2289dda9bbb32dd9313db096ef628101ac5bbb3b19301ede2c61915b09'),
@@ -19,7 +19,7 @@ describe('replica id', () => {
     assert.equal(hex(id), '523e6dda9bc03585565337477f67fe11ceb9193f19cc14a2d4d6ba743e136d3f');
   });
 
-  it('matches the research example (sector 1, 2KiB V1_1, zero CommD)', () => {
+  it('matches the example of docs/spec/proofs.md §Replica ID (sector 1, 2KiB V1_1, zero CommD)', () => {
     const id = generateReplicaId(
       Uint8Array.from({ length: 32 }, (_, i) => i),
       1,

@@ -4,14 +4,15 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SEAL_2KIB_POLKA_DATA } from '../../../test/vectors/index.js';
 import { UserError } from '../../common/cli.js';
 import { cidToCommD } from '../../fil/index.js';
 import { sealProofFor } from '../../proofs/index.js';
 import { generateReplicaId, proverIdFromActorId } from '../../proofs/sdr/index.js';
 import { benchSeal, benchSealOptionsFromCli } from './bench-seal.js';
 
-const POLKA = '/work/shared/vectors/seal-2kib-polka/data.bin';
-// rust-fil-proofs' CommD for that data (vectors/seal-2kib-polka/README.md)
+const POLKA = SEAL_2KIB_POLKA_DATA;
+// rust-fil-proofs' CommD for that data (test/vectors/seal-2kib-polka/README.md)
 const POLKA_COMMD = 'baga6ea4seaqbfhdvmk5qygevit25ztjwl7voyikb5k2fqcl2lsuefhaqtukuiii';
 // the 2KiB all-zero piece CID Lotus prints (= CommD of a CC 2KiB sector)
 const ZERO_2KIB = 'baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy';

@@ -4,10 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SEAL_2KIB_POLKA_DATA } from '../../../test/vectors/index.js';
 import { UserError } from '../../common/cli.js';
 import { commPOutputOfFile, sizeStr } from './commp.js';
 
-const POLKA = '/work/shared/vectors/seal-2kib-polka/data.bin';
+const POLKA = SEAL_2KIB_POLKA_DATA;
 const root = new URL('../../../', import.meta.url).pathname;
 
 describe('venus-worker util commp', () => {

@@ -1,6 +1,7 @@
 /**
  * Stage processors: every sealing stage runs in-process (builtin) or in external sub-processes speaking the
- * external processor protocol (§5). The sealing thread only sees `Sealer.run(stage, task)`.
+ * external processor protocol (docs/spec/processor-protocol.md). The sealing thread only sees `Sealer.run(stage,
+ * task)`.
  */
 
 import { ExternalPool, ExternalSub, Semaphore, type SubSpawn } from '../../common/extproc/index.js';

@@ -1,5 +1,5 @@
 /**
- * Failure levels (damocles.md §2.5):
+ * Failure levels (docs/spec/sealer-api.md §Failure levels):
  * - temporary: retried in place up to max_retries, every recover_interval (RPC transport/server errors, a
  *   processor that died mid-task, an empty WaitSeed);
  * - permanent: pauses the thread until `worker resume` (processor task errors, mismatched submissions,

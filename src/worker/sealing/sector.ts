@@ -1,7 +1,8 @@
 /**
- * The sector document of a sealing thread (damocles `Sector`, §2.6): one JSON file `meta/sector.json` in the
- * seal store, rewritten after each event and before each step. Writes are crash-safe: a temporary file, fsync,
- * rename over the old one, fsync of the directory; a kill at any instant leaves the old or the new document.
+ * The sector document of a sealing thread (damocles `Sector`, docs/spec/sealer-api.md §Sealing store): one JSON file
+ * `meta/sector.json` in the seal store, rewritten after each event and before each step. Writes are crash-safe: a
+ * temporary file, fsync, rename over the old one, fsync of the directory; a kill at any instant leaves the old or the
+ * new document.
  */
 import { constants } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';

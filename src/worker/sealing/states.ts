@@ -1,6 +1,6 @@
 /**
- * The sealer plan's states, events and transitions (damocles.md §2.1–§2.3). Each handler runs *in* a state and
- * yields an event; `plan(event, state)` gives the next state. State names are what ReportState and
+ * The sealer plan's states, events and transitions (docs/spec/sealer-api.md §States and events). Each handler runs *in*
+ * a state and yields an event; `plan(event, state)` gives the next state. State names are what ReportState and
  * `worker resume -s STATE` carry.
  */
 

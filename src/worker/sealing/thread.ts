@@ -1,11 +1,11 @@
 /**
  * A sealing thread: one seal store, one sector at a time, through the sealer plan's state machine
- * (damocles.md §2.3–§2.8).
+ * (docs/spec/sealer-api.md §States and events to §Persist).
  *
- * Driver (§2.4): apply the event → save the document → ReportState → run the handler of the new state, which
- * yields the next event or fails. On restart the saved state's handler runs again, so every handler is
- * "clean outputs, then compute" and every manager call is idempotent. Failures: temporary ones retry the same
- * step up to max_retries every recover_interval, then escalate to permanent; permanent and critical ones pause
+ * Driver (docs/spec/sealer-api.md §Driver loop): apply the event → save the document → ReportState → run the handler of
+ * the new state, which yields the next event or fails. On restart the saved state's handler runs again, so every
+ * handler is "clean outputs, then compute" and every manager call is idempotent. Failures: temporary ones retry the
+ * same step up to max_retries every recover_interval, then escalate to permanent; permanent and critical ones pause
  * the thread until `worker resume`; abort reports to the manager, wipes the store and takes the next sector.
  */
 import { constants } from 'node:fs';
@@ -488,7 +488,7 @@ export class SealingThread {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // handlers (§2.3)
+  // handlers (docs/spec/sealer-api.md §States and events)
 
   private exec(doc: SectorDoc): Promise<Event | null> {
     switch (doc.state) {
@@ -722,7 +722,7 @@ export class SealingThread {
     });
   }
 
-  /** SubmitResult → proceed or the failure the original gives (§3.3). */
+  /** SubmitResult → proceed or the failure the original gives (docs/spec/sealer-api.md §Result enums). */
   private submitted(what: string, r: SubmitResp): void {
     const desc = r.Desc ? `: ${r.Desc}` : '';
     switch (r.Res) {
@@ -755,7 +755,7 @@ export class SealingThread {
     });
   }
 
-  /** Polls an on-chain state until it lands; Failed resubmits after a wait (§3.3). */
+  /** Polls an on-chain state until it lands; Failed resubmits after a wait (docs/spec/sealer-api.md §Result enums). */
   private async pollLanded(
     what: string,
     poll: () => Promise<{ State: number; Desc: string | null }>,
