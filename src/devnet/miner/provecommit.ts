@@ -1,0 +1,277 @@
+/** 34 ProveCommitSectors3: batched or aggregated proofs, activation. Part of the devnet miner actor (../miner.ts). */
+import { bytesEqual } from '../../fil/index.js';
+import { ExitCode, forbidden, illegalArgument, illegalState, insufficientFunds, notFound } from '../exitcode.js';
+import { initialPledgeForPower, maxProveCommitDuration } from '../policy.js';
+import { updatePledgeTotal } from '../power.js';
+import { DST, type PieceInfo, type Runtime } from '../runtime.js';
+import { assignSectorsToDeadlines } from './deadlines.js';
+import {
+  checkBalanceInvariants,
+  controlOrWorkerOrOwner,
+  getUnlockedBalance,
+  minerStateMut,
+  validateCallerIs,
+} from './state.js';
+import type {
+  BatchReturn,
+  MinerState,
+  ProveCommitSectors3Params,
+  SectorActivationManifest,
+  SectorOnChainInfo,
+  SectorPreCommitOnChainInfo,
+} from './types.js';
+
+// 34 ProveCommitSectors3
+
+interface SealProofInput {
+  sealProof: number;
+  sectorNumber: number;
+  ticket: Uint8Array;
+  seed: Uint8Array;
+  sealedCid: Uint8Array;
+  unsealedCid: Uint8Array;
+}
+
+class BatchGen {
+  successCount = 0;
+  failCodes: { idx: number; code: number }[] = [];
+  private n = 0;
+  add(ok: boolean, code = ExitCode.ErrIllegalArgument as number): void {
+    if (ok) this.successCount++;
+    else this.failCodes.push({ idx: this.n, code });
+    this.n++;
+  }
+  ok(i: number): boolean {
+    return !this.failCodes.some((f) => f.idx === i);
+  }
+  successes<T>(items: T[]): T[] {
+    return items.filter((_, i) => this.ok(i));
+  }
+  result(): BatchReturn {
+    return { successCount: this.successCount, failCodes: this.failCodes.slice() };
+  }
+}
+
+/** util::stack: composes batch returns of successive filtering stages into one over the original items. */
+function stackBatches(batches: BatchReturn[], total: number): BatchReturn {
+  let alive = Array.from({ length: total }, (_, i) => i);
+  const codes = new Map<number, number>();
+  for (const b of batches) {
+    const failed = new Map(b.failCodes.map((f) => [f.idx, f.code]));
+    const next: number[] = [];
+    alive.forEach((orig, i) => {
+      const c = failed.get(i);
+      if (c === undefined) next.push(orig);
+      else codes.set(orig, c);
+    });
+    alive = next;
+  }
+  return {
+    successCount: alive.length,
+    failCodes: [...codes.entries()].sort((a, b) => a[0] - b[0]).map(([idx, code]) => ({ idx, code })),
+  };
+}
+
+export async function proveCommitSectors3(rt: Runtime, params: ProveCommitSectors3Params): Promise<BatchReturn> {
+  const p = rt.policy;
+  const view = rt.tree.stateOf<MinerState>(rt.receiver);
+  const info = view.info;
+  validateCallerIs(rt, controlOrWorkerOrOwner(info));
+
+  const precommits: SectorPreCommitOnChainInfo[] = params.sectorActivations.map((sa) => {
+    if (!Number.isSafeInteger(sa.sectorNumber) || sa.sectorNumber < 0) {
+      throw illegalArgument('sector number greater than maximum');
+    }
+    const pc = view.preCommittedSectors[sa.sectorNumber];
+    if (!pc) throw notFound(`sector ${sa.sectorNumber} not found`);
+    return pc;
+  });
+  if (precommits.length === 0) throw illegalArgument('no sectors to prove');
+  if ((params.sectorProofs.length === 0) === (params.aggregateProof.length === 0)) {
+    throw illegalArgument('exactly one of sector proofs or aggregate proof must be non-empty');
+  }
+  if (params.sectorProofs.length > 0) {
+    if (params.aggregateProofType !== null) {
+      throw illegalArgument('aggregate proof type must be null with batched proofs');
+    }
+    if (params.sectorActivations.length !== params.sectorProofs.length) {
+      throw illegalArgument(
+        `mismatched lengths: ${params.sectorActivations.length} sector activations, ${params.sectorProofs.length} proofs`,
+      );
+    }
+  } else {
+    // RegisteredAggregateProof SnarkPackV2 = 1
+    if (params.aggregateProofType !== 1) throw illegalArgument('aggregate proof type must be SnarkPackV2');
+    const n = params.sectorActivations.length;
+    if (n > p.maxAggregatedSectors) {
+      throw illegalArgument(`too many sectors addressed, addressed ${n} want <= ${p.maxAggregatedSectors}`);
+    }
+    if (n < p.minAggregatedSectors) {
+      throw illegalArgument(`too few sectors addressed, addressed ${n} want >= ${p.minAggregatedSectors}`);
+    }
+  }
+
+  // validate_precommits
+  const validation = new BatchGen();
+  const proofInputs: SealProofInput[] = [];
+  const entropy = rt.addressCbor(rt.receiver);
+  for (let i = 0; i < precommits.length; i++) {
+    const pc = precommits[i]!;
+    let fail = false;
+    if (pc.info.dealIds.length > 0) fail = true;
+    const msd = maxProveCommitDuration(p, pc.info.sealProof);
+    if (msd === undefined) throw illegalState(`no max seal duration for proof type: ${pc.info.sealProof}`);
+    if (rt.epoch > pc.preCommitEpoch + msd) fail = true;
+    if (i >= 1 && precommits[i - 1]!.info.sealProof !== pc.info.sealProof) {
+      throw illegalState(
+        `seal proof group for verification contains mismatched seal proofs ${precommits[i - 1]!.info.sealProof} and ${pc.info.sealProof}`,
+      );
+    }
+    const interactiveEpoch = pc.preCommitEpoch + p.preCommitChallengeDelay;
+    if (rt.epoch <= interactiveEpoch) throw forbidden('too early to prove sector');
+    proofInputs.push({
+      sealProof: pc.info.sealProof,
+      sectorNumber: pc.info.sectorNumber,
+      ticket: rt.rand.fromTickets(DST.SealRandomness, pc.info.sealRandEpoch, entropy),
+      seed: rt.rand.fromBeacon(DST.InteractiveSealChallengeSeed, interactiveEpoch, entropy),
+      sealedCid: pc.info.sealedCid,
+      unsealedCid: pc.info.unsealedCid ?? rt.verifier.unsealedCid(pc.info.sealProof, []),
+    });
+    if (fail) {
+      if (params.requireActivationSuccess) {
+        throw illegalArgument(`invalid pre-commit ${i} while requiring activation success`);
+      }
+      validation.add(false);
+    } else validation.add(true);
+  }
+  if (validation.successCount === 0) throw illegalArgument('no valid precommits specified');
+
+  const validPrecommits = validation.successes(precommits);
+  const validActivations = validation.successes(params.sectorActivations);
+  const proven = new BatchGen();
+  let provenPairs: [SectorActivationManifest, SectorPreCommitOnChainInfo][] = [];
+  if (params.sectorProofs.length > 0) {
+    const inputs = validation.successes(proofInputs);
+    const proofs = validation.successes(params.sectorProofs);
+    for (let i = 0; i < inputs.length; i++) {
+      const inp = inputs[i]!;
+      rt.chargeGas(50_000_000, 'seal proof verification');
+      const ok = await rt.verifier.verifySeal({ ...inp, minerId: rt.receiver, proof: proofs[i]! });
+      if (ok) {
+        provenPairs.push([validActivations[i]!, validPrecommits[i]!]);
+        proven.add(true);
+      } else {
+        proven.add(false);
+        if (params.requireActivationSuccess) {
+          throw illegalArgument(`invalid proof for sector ${inp.sectorNumber} while requiring activation success`);
+        }
+      }
+    }
+  } else {
+    rt.chargeGas(50_000_000 + 10_000_000 * proofInputs.length, 'aggregate seal proof verification');
+    const ok = await rt.verifier.verifyAggregateSeals({
+      sealProof: precommits[0]!.info.sealProof,
+      minerId: rt.receiver,
+      aggregateProofType: params.aggregateProofType!,
+      proof: params.aggregateProof,
+      // all inputs, even of invalid pre-commits, are witnesses of the aggregate
+      infos: proofInputs.map(({ sealProof: _s, ...rest }) => rest),
+    });
+    if (!ok) throw illegalArgument('aggregate seal verify failed');
+    provenPairs = validActivations.map((a, i) => [a, validPrecommits[i]!]);
+    for (let i = 0; i < provenPairs.length; i++) proven.add(true);
+  }
+  if (proven.successCount === 0) throw illegalArgument('no valid proofs specified');
+
+  // activate_sectors_pieces: the declared CommD must match the pieces
+  const data = new BatchGen();
+  const activated: { pc: SectorPreCommitOnChainInfo; unverifiedSpace: bigint; verifiedSpace: bigint }[] = [];
+  for (const [act, pc] of provenPairs) {
+    const pieces: PieceInfo[] = act.pieces.map((pm) => ({ cid: pm.cid, size: pm.size }));
+    for (const pm of act.pieces) {
+      if (pm.verifiedAllocationKey) {
+        throw illegalArgument(`sector ${pc.info.sectorNumber}: verified allocations are not supported (no verifreg)`);
+      }
+      if (pm.notify.length > 0 && params.requireNotificationSuccess) {
+        throw illegalArgument(`sector ${pc.info.sectorNumber}: piece notifications are not supported (no market)`);
+      }
+    }
+    let computed: Uint8Array;
+    try {
+      computed = rt.verifier.unsealedCid(pc.info.sealProof, pieces);
+    } catch (e) {
+      throw illegalArgument(`failed to compute unsealed sector CID: ${(e as Error).message}`);
+    }
+    const declared = pc.info.unsealedCid ?? rt.verifier.unsealedCid(pc.info.sealProof, []);
+    if (!bytesEqual(declared, computed)) {
+      throw illegalArgument(`unsealed CID does not match pieces for sector ${pc.info.sectorNumber}`);
+    }
+    const unverifiedSpace = act.pieces.reduce((s, pm) => s + BigInt(pm.size), 0n);
+    activated.push({ pc, unverifiedSpace, verifiedSpace: 0n });
+    data.add(true);
+  }
+
+  activateNewSectorInfos(rt, activated);
+  return stackBatches([validation.result(), proven.result(), data.result()], precommits.length);
+}
+
+function activateNewSectorInfos(
+  rt: Runtime,
+  activated: { pc: SectorPreCommitOnChainInfo; unverifiedSpace: bigint; verifiedSpace: bigint }[],
+): void {
+  const p = rt.policy;
+  const epoch = rt.epoch;
+  const st = minerStateMut(rt);
+  const info = st.info;
+  const newSectors: SectorOnChainInfo[] = [];
+  let depositToUnlock = 0n;
+  let totalPledge = 0n;
+  for (const { pc, unverifiedSpace, verifiedSpace } of activated) {
+    const duration = pc.info.expiration - epoch;
+    if (duration < p.minSectorExpiration) {
+      throw illegalArgument(
+        `precommit ${pc.info.sectorNumber} has lifetime ${duration} less than minimum ${p.minSectorExpiration}. ignoring`,
+      );
+    }
+    const power = BigInt(info.sectorSize); // QA = raw without verified space
+    const pledge = initialPledgeForPower(p, power);
+    depositToUnlock += pc.preCommitDeposit;
+    totalPledge += pledge;
+    newSectors.push({
+      sectorNumber: pc.info.sectorNumber,
+      sealProof: pc.info.sealProof,
+      sealedCid: pc.info.sealedCid,
+      activation: epoch,
+      expiration: pc.info.expiration,
+      dealWeight: unverifiedSpace * BigInt(duration),
+      verifiedDealWeight: verifiedSpace * BigInt(duration),
+      initialPledge: pledge,
+      expectedDayReward: 0n,
+      expectedStoragePledge: 0n,
+      powerBaseEpoch: epoch,
+      replacedDayReward: 0n,
+      flags: 1,
+      dailyFee: 0n,
+    });
+  }
+  for (const s of newSectors) {
+    st.sectors[s.sectorNumber] = s;
+    if (!st.preCommittedSectors[s.sectorNumber]) throw illegalState(`sector ${s.sectorNumber} not pre-committed`);
+    delete st.preCommittedSectors[s.sectorNumber];
+  }
+  assignSectorsToDeadlines(p, st, epoch, newSectors);
+  st.preCommitDeposits -= depositToUnlock;
+  if (st.preCommitDeposits < 0n) throw illegalState('negative pre-commit deposit');
+  const balance = rt.tree.get(rt.receiver)!.balance;
+  const unlocked = getUnlockedBalance(st, balance);
+  if (unlocked < totalPledge) {
+    throw insufficientFunds(
+      `insufficient funds for aggregate initial pledge requirement ${totalPledge}, available: ${unlocked}`,
+    );
+  }
+  st.initialPledge += totalPledge;
+  checkBalanceInvariants(st, balance);
+  updatePledgeTotal(rt.tree, totalPledge);
+}
+
+/** state.assign_sectors_to_deadlines: new sectors go to mutable deadlines, filling partitions as the actors do. */
