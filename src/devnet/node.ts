@@ -7,7 +7,7 @@
  * tipset H+1 is produced; H+1's ParentStateRoot and ParentMessageReceipts are their result.
  */
 import { EventEmitter } from 'node:events';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { logger } from '../common/log.js';
 import {
   type Address,
@@ -16,7 +16,6 @@ import {
   cborCid,
   checkMessageValid,
   checkSignedMessage,
-  concatBytes,
   decodeSignedMessage,
   encodeCbor,
   encodeMessage,
@@ -26,12 +25,10 @@ import {
   type Message,
   messageCid,
   Protocol,
-  parseAddress,
   type SignedMessage,
   SigType,
   signedMessageCid,
   signMessage,
-  toHex,
 } from '../fil/index.js';
 import {
   BEACON_GENESIS_ROUND,
@@ -47,46 +44,16 @@ import {
 import { ExitCode, exitCodeName } from './exitcode.js';
 import { parseState, stringifyState } from './jsonc.js';
 import type { MinerState } from './miner.js';
-import { type Policy, policyFromJson, policyToJson } from './policy.js';
-import { newPowerState, type PowerState } from './power.js';
+import { type DevnetConfig, type MessageRow, openDb, parseConfig, writeGenesis } from './node-db.js';
+import type { Policy } from './policy.js';
+import type { PowerState } from './power.js';
 import type { ProofVerifier } from './runtime.js';
-import {
-  BURNT_FUNDS_ACTOR,
-  CRON_ACTOR,
-  DATACAP_ACTOR,
-  EAM_ACTOR,
-  emptyState,
-  INIT_ACTOR,
-  MARKET_ACTOR,
-  POWER_ACTOR,
-  REWARD_ACTOR,
-  type StateData,
-  StateTree,
-  SYSTEM_ACTOR,
-  VERIFREG_ACTOR,
-} from './state.js';
-import {
-  type ApplyResult,
-  accountKey,
-  applyMessage,
-  createAccount,
-  messageInclusionGas,
-  type Receipt,
-  runCron,
-} from './vm.js';
+import { emptyState, POWER_ACTOR, REWARD_ACTOR, type StateData, StateTree } from './state.js';
+import { type ApplyResult, accountKey, applyMessage, messageInclusionGas, type Receipt, runCron } from './vm.js';
 
 const log = logger('devnet.chain');
 
-/** What `init` decides and every later run reads back. */
-export interface DevnetConfig {
-  policy: Policy;
-  /** Wall-clock time between epochs. */
-  blockTimeMs: number;
-  genesisTimestamp: number;
-  /** Hex seed of the deterministic tickets and beacon entries. */
-  seed: string;
-  accounts: { address: string; balance: bigint }[];
-}
+export { type DevnetConfig, INITIAL_BASE_FEE } from './node-db.js';
 
 export interface MsgLookup {
   /** CID of the message as included on chain (the signed CID for secp256k1, the unsigned for BLS). */
@@ -102,49 +69,11 @@ export interface HeadChange {
   tipset: TipSet;
 }
 
-/** lotus InitialBaseFee (100e6 attoFIL). */
-export const INITIAL_BASE_FEE = 100_000_000n;
 /** lotus MinGasPremium. */
 export const MIN_GAS_PREMIUM = 100_000n;
 /** lotus ReplaceByFeeRatio: a replacing message needs a 25% higher premium. */
 const RBF_NUM = 125n;
 const RBF_DENOM = 100n;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS actors (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS addresses (key TEXT PRIMARY KEY, id INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, cid TEXT NOT NULL UNIQUE, header BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-  cid TEXT PRIMARY KEY,          -- chain CID (signed CID for secp256k1, unsigned for BLS)
-  unsigned_cid TEXT NOT NULL,
-  signed BLOB NOT NULL,
-  sender INTEGER NOT NULL,       -- actor ID of From
-  nonce INTEGER NOT NULL,
-  block_height INTEGER,          -- NULL while pending in the mempool
-  idx INTEGER,
-  received INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_unsigned ON messages(unsigned_cid);
-CREATE INDEX IF NOT EXISTS messages_block ON messages(block_height, idx);
-CREATE INDEX IF NOT EXISTS messages_pending ON messages(sender, nonce) WHERE block_height IS NULL;
-CREATE TABLE IF NOT EXISTS receipts (
-  cid TEXT PRIMARY KEY, exec_height INTEGER NOT NULL, idx INTEGER NOT NULL,
-  exit_code INTEGER NOT NULL, ret BLOB NOT NULL, gas_used INTEGER NOT NULL, error TEXT
-);
-CREATE INDEX IF NOT EXISTS receipts_exec ON receipts(exec_height, idx);
-CREATE TABLE IF NOT EXISTS objects (cid TEXT PRIMARY KEY, data BLOB NOT NULL);
-`;
-
-interface MessageRow {
-  cid: string;
-  unsigned_cid: string;
-  signed: Buffer;
-  sender: number;
-  nonce: number;
-  block_height: number | null;
-  idx: number | null;
-}
 
 export class DevnetNode {
   readonly events = new EventEmitter();
@@ -777,95 +706,4 @@ export class DevnetNode {
 /** Bytes a message occupies on chain: the unsigned message for BLS, the signed message otherwise. */
 export function chainLength(sm: SignedMessage): number {
   return sm.signature.type === SigType.BLS ? encodeMessage(sm.message).length : encodeSignedMessage(sm).length;
-}
-
-function openDb(path: string): Database.Database {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
-  return db;
-}
-
-export function configToJson(c: DevnetConfig): string {
-  return JSON.stringify({
-    policy: policyToJson(c.policy),
-    blockTimeMs: c.blockTimeMs,
-    genesisTimestamp: c.genesisTimestamp,
-    seed: c.seed,
-    accounts: c.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
-  });
-}
-
-function parseConfig(s: string): DevnetConfig {
-  const j = JSON.parse(s);
-  return {
-    policy: policyFromJson(j.policy),
-    blockTimeMs: j.blockTimeMs,
-    genesisTimestamp: j.genesisTimestamp,
-    seed: j.seed,
-    accounts: (j.accounts as { address: string; balance: string }[]).map((a) => ({
-      address: a.address,
-      balance: BigInt(a.balance),
-    })),
-  };
-}
-
-function writeGenesis(db: Database.Database, config: DevnetConfig): void {
-  const data = emptyState();
-  const t = new StateTree(data);
-  for (const [id, kind] of [
-    [SYSTEM_ACTOR, 'system'],
-    [INIT_ACTOR, 'init'],
-    [REWARD_ACTOR, 'reward'],
-    [CRON_ACTOR, 'cron'],
-    [MARKET_ACTOR, 'market'],
-    [VERIFREG_ACTOR, 'verifreg'],
-    [DATACAP_ACTOR, 'datacap'],
-    [EAM_ACTOR, 'eam'],
-    [BURNT_FUNDS_ACTOR, 'burnt'],
-  ] as const) {
-    t.createSingleton(id, kind, {});
-  }
-  t.createSingleton(POWER_ACTOR, 'power', newPowerState());
-  for (const a of config.accounts) createAccount(t, parseAddress(a.address), a.balance);
-  t.flush();
-  const putActor = db.prepare('INSERT INTO actors (id, body) VALUES (?, ?)');
-  for (const [id, rec] of Object.entries(data.actors)) putActor.run(Number(id), stringifyState(rec));
-  const putAddr = db.prepare('INSERT INTO addresses (key, id) VALUES (?, ?)');
-  for (const [k, id] of Object.entries(data.addresses)) putAddr.run(k, id);
-  const setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-  setMeta.run('config', configToJson(config));
-  setMeta.run('nextId', String(data.nextId));
-  const seed = Buffer.from(config.seed, 'hex');
-  const empty = encodeCbor([[], []]);
-  const genesisRoot = cborCid(encodeCbor(['venus-devnet genesis', toHex(blake2b256(concatBytes(seed)))]));
-  const block: BlockHeader = {
-    miner: idAddress(SYSTEM_ACTOR),
-    ticket: deterministic96(seed, 'ticket', 0),
-    electionProof: { winCount: 0, vrfProof: deterministic96(seed, 'election', 0) },
-    beaconEntries: [{ round: BEACON_GENESIS_ROUND, data: deterministic96(seed, 'beacon', 0) }],
-    winPoStProof: [],
-    parents: [],
-    parentWeight: 0n,
-    height: 0,
-    parentStateRoot: genesisRoot,
-    parentMessageReceipts: cborCid(encodeCbor([])),
-    messages: cborCid(empty),
-    blsAggregate: null,
-    timestamp: config.genesisTimestamp,
-    blockSig: null,
-    forkSignaling: 0,
-    parentBaseFee: INITIAL_BASE_FEE,
-  };
-  db.prepare('INSERT INTO blocks (height, cid, header) VALUES (?, ?, ?)').run(
-    0,
-    blockCid(block).toString(),
-    Buffer.from(encodeBlockHeader(block)),
-  );
-  db.prepare('INSERT OR IGNORE INTO objects (cid, data) VALUES (?, ?)').run(
-    cborCid(empty).toString(),
-    Buffer.from(empty),
-  );
 }
