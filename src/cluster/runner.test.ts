@@ -175,9 +175,9 @@ await runCluster(o);
 
   test('a program that dies during setup is reported with the tail of its log; the others are stopped', async () => {
     const home = join(root, 'crash');
-    const err = await runCluster(options(home, { FAKE_CRASH: 'venus-devnet', FAKE_CRASH_MS: '1000' })).catch(
-      (e: unknown) => e,
-    );
+    const err = await runCluster(
+      options(home, { FAKE_CRASH: 'venus-devnet', FAKE_CRASH_MS: '1000' }, { restart: false }),
+    ).catch((e: unknown) => e);
     assert.ok(err instanceof ProcessError, String(err));
     assert.equal(err.process, 'devnet');
     assert.match(err.message, /^devnet \(venus-devnet --home .* run --listen .*\) exited with code 3 unexpectedly/);

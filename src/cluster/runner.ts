@@ -77,6 +77,8 @@ export interface ClusterOptions {
   /** Usual ports for a new home (0 = any free port). */
   ports?: Partial<ClusterPorts>;
   readyTimeoutMs?: number;
+  /** Restart daemons that die (default true); false: the first death stops the cluster (tests of that path). */
+  restart?: boolean;
   /** Extra environment for every program (e.g. VENUS_NO_NATIVE). */
   env?: NodeJS.ProcessEnv;
   out?: NodeJS.WriteStream;
@@ -175,6 +177,10 @@ export class ClusterRunner {
     const onExit = () => this.sup.killAll();
     process.once('exit', onExit);
     this.sup.on('info', (m) => this.event(m));
+    this.sup.on('restarted', (p) => {
+      this.state.pids = { ...(this.state.pids ?? {}), [p.spec.name]: p.pid };
+      saveState(this.paths, this.state);
+    });
     let view: ReturnType<typeof createView> | undefined;
     try {
       await this.prepareState();
@@ -303,6 +309,8 @@ export class ClusterRunner {
   private async daemon(program: ProgramName, name: string, args: string[], extra: Partial<DaemonSpec> = {}) {
     const started = this.sup.start({
       readyTimeoutMs: this.o.readyTimeoutMs ?? 60_000,
+      // a daemon that dies (kill -9, OOM, crash) is started again; one that keeps dying stops the cluster
+      restart: this.o.restart === false ? undefined : { maxRestarts: 5, windowMs: 60_000, backoffMs: 1000 },
       ...this.spec(program, name, args),
       ...extra,
     });
@@ -390,6 +398,8 @@ export class ClusterRunner {
     );
     if (!hasPassword) {
       await this.cmd('venus-wallet', 'wallet', [...g, 'setpwd'], { stdin: `${password}\n${password}\n` });
+      // started again after a death, it must come up unlocked
+      this.sup.amend(wallet, { args: [...wallet.spec.args, '--password'], stdin: `${password}\n` });
       markDone(this.paths, this.state, 'wallet-password');
     }
     const lockState = await this.cmd('venus-wallet', 'wallet', [...g, 'lock-state']);

@@ -292,6 +292,109 @@ setInterval(() => {}, 1000);
     assert.deepEqual(lines.slice(3), ['stop c', 'stop b', 'stop a']);
   });
 
+  test('a daemon killed with SIGKILL is started again, in its place in the stop order', async () => {
+    const s = sup();
+    const events = join(dir, 'events-restart');
+    const env = { ...process.env, EVENTS: events };
+    const restarted: number[] = [];
+    s.on('restarted', (p) => restarted.push(p.pid));
+    const spec = (name: string) => ({
+      name,
+      command: node,
+      args: [DAEMON, name],
+      env,
+      logFile: join(dir, `restart-${name}.log`),
+      ready: { log: /daemon running/ },
+      restart: { backoffMs: 20 },
+    });
+    await s.start(spec('a'));
+    const b = await s.start(spec('b'));
+    await s.start(spec('c'));
+    process.kill(b.pid, 'SIGKILL');
+    for (let i = 0; i < 200 && restarted.length === 0; i++) await sleep(25);
+    assert.equal(restarted.length, 1, 'b was restarted');
+    assert.notEqual(restarted[0], b.pid);
+    assert.deepEqual(
+      s.processes().map((p) => p.spec.name),
+      ['a', 'b', 'c'],
+    );
+    assert.match(
+      readFileSync(join(dir, 'restart-b.log'), 'utf8'),
+      /was killed by SIGKILL unexpectedly; restarting it in/,
+    );
+    await s.stopAll();
+    const lines = readFileSync(events, 'utf8').trim().split('\n');
+    assert.deepEqual(lines.slice(-3), ['stop c', 'stop b', 'stop a']);
+    assert.equal(alive(restarted[0]!), false);
+  });
+
+  test('a daemon that keeps dying stops the cluster, naming it, after its restarts are used up', async () => {
+    const s = sup();
+    const infos: string[] = [];
+    s.on('info', (m) => infos.push(m));
+    await s.start({
+      name: 'worker',
+      command: node,
+      args: [DAEMON, 'worker'],
+      env: { ...process.env, READY_MS: '10', CRASH_MS: '100' },
+      logFile: join(dir, 'keeps-dying.log'),
+      ready: { log: /daemon running/ },
+      restart: { maxRestarts: 2, backoffMs: 10, windowMs: 60_000 },
+    });
+    const err = await s.failed();
+    assert.equal(err.process, 'worker');
+    assert.match(err.message, /exited with code 3 unexpectedly; it died 3 times within 60 s, so the cluster stops/);
+    assert.match(err.message, /worker panic: disk on fire/);
+    assert.equal(infos.filter((m) => /restarting it in/.test(m)).length, 2);
+    await s.stopAll();
+    assert.equal(s.processes().length, 0);
+  });
+
+  test('two Ctrl-C within a second stop the children cleanly, and the runner exits once they have stopped', async () => {
+    const events = join(dir, 'events-double');
+    const runner = join(dir, 'runner-double.mts');
+    const supervisorPath = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
+    // the runner does not call process.exit: it must end by itself once every child has stopped
+    writeFileSync(
+      runner,
+      `import { Supervisor, handleSignals } from ${JSON.stringify(supervisorPath)};
+const s = new Supervisor();
+let iv;
+const unhook = handleSignals(s, () => { void s.stopAll().then(() => { console.log('all stopped'); clearInterval(iv); unhook(); }); });
+for (const name of ['a', 'b']) {
+  await s.start({ name, command: process.execPath, args: [${JSON.stringify(DAEMON)}, name],
+    logFile: ${JSON.stringify(dir)} + '/double-' + name + '.log', ready: { log: /daemon running/ } });
+}
+console.log('all ready');
+iv = setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(node, ['--import', 'tsx', runner], {
+      env: { ...process.env, EVENTS: events },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    const t0 = Date.now();
+    while (!out.includes('all ready')) {
+      assert.ok(Date.now() - t0 < 20_000, `runner not ready: ${out}`);
+      assert.equal(child.exitCode, null, `runner exited: ${out}`);
+      await sleep(50);
+    }
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    child.kill('SIGINT');
+    await sleep(50);
+    child.kill('SIGINT'); // npm forwarding the terminal's Ctrl-C: the same stop, not a kill
+    const stoppedAt = Date.now();
+    const code = await Promise.race([exited, sleep(8000).then(() => 'lingering' as const)]);
+    assert.notEqual(code, 'lingering', `the runner was still alive ${Date.now() - stoppedAt} ms after the stop`);
+    assert.match(out, /all stopped/);
+    const lines = readFileSync(events, 'utf8').trim().split('\n');
+    assert.deepEqual(lines.slice(2), ['stop b', 'stop a'], 'each child got SIGTERM and stopped itself');
+  });
+
   test('logTail reads the last lines from an offset', () => {
     const f = join(dir, 'tail.log');
     writeFileSync(f, 'one\ntwo\n\nthree\r\nfour');

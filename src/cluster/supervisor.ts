@@ -38,8 +38,20 @@ export interface ProcessSpec {
   stdin?: string;
 }
 
+/** Restart a daemon that dies on its own (kill -9, OOM, crash), with backoff, unless it keeps dying. */
+export interface RestartPolicy {
+  /** More deaths than this within `windowMs` stop the cluster (default 5). */
+  maxRestarts?: number;
+  /** Default 60 s. */
+  windowMs?: number;
+  /** Delay before the first restart, doubled for each death in the window (default 1 s, at most 30 s). */
+  backoffMs?: number;
+}
+
 export interface DaemonSpec extends ProcessSpec {
   ready?: Readiness;
+  /** Restart it when it dies unexpectedly after it was ready (default: a death ends the cluster). */
+  restart?: RestartPolicy;
   /** Default 60 s. */
   readyTimeoutMs?: number;
   /** Default SIGTERM. */
@@ -184,8 +196,10 @@ export interface RunningProcess {
 }
 
 export interface SupervisorEvents {
-  /** A daemon exited while it was expected to run. */
+  /** A daemon exited while it was expected to run (and was not, or can no longer be, restarted). */
   failure: [ProcessError];
+  /** A daemon that died was started again and is ready: the new process. */
+  restarted: [RunningProcess];
   /** Progress for the operator (start, ready, stop). */
   info: [string];
 }
@@ -202,6 +216,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly failureWaiters: ((e: ProcessError) => void)[] = [];
   /** Children of one-shot commands in flight, so stopAll() can end them too. */
   private readonly oneShots = new Set<ChildProcess>();
+  /** Deaths per daemon name (ms timestamps), for the restart window. */
+  private readonly deaths = new Map<string, number[]>();
+  /** Pending restart delays, cancelled by stopAll(). */
+  private readonly restartDelay = new AbortController();
 
   /** Daemons started and not yet stopped, in start order. */
   processes(): readonly RunningProcess[] {
@@ -320,6 +338,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * in time (then it is stopped). After that, an exit that stopAll() did not ask for emits 'failure'.
    */
   async start(spec: DaemonSpec): Promise<RunningProcess> {
+    return this.launch(spec, -1);
+  }
+
+  /** Spawn, wait for readiness, watch; `slot` ≥ 0 puts a restarted daemon back at its place in the stop order. */
+  private async launch(spec: DaemonSpec, slot: number): Promise<RunningProcess> {
     if (this.stopping) throw new Error(`not starting ${spec.name}: shutting down`);
     appendLine(spec.logFile, `=== ${stamp()} $ ${displayOf(spec)}`);
     const logFrom = fileSize(spec.logFile);
@@ -360,7 +383,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       startedAt: Date.now(),
       exited,
     };
-    this.running.push(proc);
+    if (slot >= 0 && slot <= this.running.length) this.running.splice(slot, 0, proc);
+    else this.running.push(proc);
     this.emit('info', `${spec.name}: started (pid ${proc.pid}), log ${spec.logFile}`);
 
     const failNow = (kind: FailureKind, summary: string): ProcessError => {
@@ -429,11 +453,81 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     void exited.then(() => {
       if (this.stopping || !this.running.includes(proc)) return;
+      const at = this.running.indexOf(proc);
       this.forget(proc);
+      // what it left in its process group (external processors) must not keep writing
+      killGroup(proc.pid, 'SIGKILL');
       const err = failNow('exited', exitSummary('unexpectedly'));
-      this.fail(err);
+      if (spec.restart) void this.restartAfterDeath(spec, at, err);
+      else this.fail(err);
     });
     return proc;
+  }
+
+  /**
+   * A daemon with a restart policy died: start it again after a backoff, at the same place in the stop order,
+   * unless it died too often in the window (then the cluster stops, naming it, with its log tail).
+   */
+  private async restartAfterDeath(spec: DaemonSpec, slot: number, err: ProcessError): Promise<void> {
+    const policy = spec.restart!;
+    const max = policy.maxRestarts ?? 5;
+    const windowMs = policy.windowMs ?? 60_000;
+    for (;;) {
+      const now = Date.now();
+      const recent = (this.deaths.get(spec.name) ?? []).filter((t) => now - t < windowMs);
+      recent.push(now);
+      this.deaths.set(spec.name, recent);
+      if (recent.length > max) {
+        this.fail(
+          new ProcessError(
+            err.kind,
+            err.process,
+            `${err.summary}; it died ${recent.length} times within ${secs(windowMs)}, so the cluster stops`,
+            err.logFile,
+            err.tail,
+            err.exitCode,
+            err.signal,
+          ),
+        );
+        return;
+      }
+      const delay = Math.min((policy.backoffMs ?? 1000) * 2 ** (recent.length - 1), 30_000);
+      const note = `${err.summary}; restarting it in ${secs(delay)} (${recent.length} of ${max} in ${secs(windowMs)})`;
+      appendLine(spec.logFile, `=== ${stamp()} ${note}`);
+      this.emit('info', note);
+      try {
+        await sleep(delay, undefined, { signal: this.restartDelay.signal });
+      } catch {
+        return; // stopping
+      }
+      if (this.stopping) return;
+      try {
+        const proc = await this.launch(spec, slot);
+        this.emit('info', `${spec.name}: restarted (pid ${proc.pid})`);
+        this.emit('restarted', proc);
+        return;
+      } catch (e) {
+        if (this.stopping) return;
+        if (!(e instanceof ProcessError)) {
+          this.fail(
+            new ProcessError(
+              'failed',
+              spec.name,
+              `${spec.name}: restart failed: ${(e as Error).message}`,
+              spec.logFile,
+              [],
+            ),
+          );
+          return;
+        }
+        err = e; // died again before it was ready: another death in the window
+      }
+    }
+  }
+
+  /** Change how a running daemon is started again after a death (e.g. the wallet once it has a password). */
+  amend(proc: RunningProcess, patch: Partial<Pick<DaemonSpec, 'args' | 'stdin' | 'display' | 'env'>>): void {
+    Object.assign(proc.spec, patch);
   }
 
   /**
@@ -496,7 +590,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     const t = spec.stopTimeoutMs ?? 10_000;
-    const done = await Promise.race([proc.exited.then(() => true), sleep(t).then(() => false)]);
+    // the timer is cancelled once the process exits, so nothing keeps the runner alive after the stop
+    const timer = new AbortController();
+    const done = await Promise.race([
+      proc.exited.then(() => true),
+      sleep(t, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
     if (!done) {
       this.emit('info', `${spec.name}: did not stop within ${secs(t)}; killing it`);
       killGroup(proc.pid, 'SIGKILL');
@@ -512,6 +612,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Stop every daemon, last started first, and end one-shot commands in flight. Idempotent. */
   stopAll(): Promise<void> {
     this.stopping = true;
+    this.restartDelay.abort();
     // one stop sequence at a time: a second caller waits for the same, so the order stays reverse
     this.stopAllPromise ??= (async () => {
       for (const c of this.oneShots) c.kill('SIGTERM');
@@ -527,6 +628,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Second Ctrl-C: SIGKILL every process group now. */
   killAll(): void {
     this.stopping = true;
+    this.restartDelay.abort();
     for (const c of this.oneShots) c.kill('SIGKILL');
     for (const p of this.running) killGroup(p.pid, 'SIGKILL');
   }
@@ -571,15 +673,21 @@ export function rpcReady(url: string, method: string, params: unknown[] = [], to
 }
 
 /**
- * Ctrl-C / SIGTERM: the first stops every child cleanly (reverse order), a second kills them all.
+ * Ctrl-C / SIGTERM: the first stops every child cleanly (reverse order), a second kills them all. Signals within
+ * a second of the first count as one: `npm start` in a terminal delivers Ctrl-C twice (to npm, which forwards
+ * it, and to the runner in the same process group), and that must not turn a clean stop into SIGKILL.
  * Returns a function that removes the handlers.
  */
-export function handleSignals(sup: Supervisor, onFirst: (signal: NodeJS.Signals) => void): () => void {
-  let count = 0;
+export function handleSignals(sup: Supervisor, onFirst: (signal: NodeJS.Signals) => void, graceMs = 1000): () => void {
+  let first: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    count++;
-    if (count === 1) onFirst(signal);
-    else sup.killAll();
+    const now = Date.now();
+    if (first === undefined) {
+      first = now;
+      onFirst(signal);
+    } else if (now - first >= graceMs) {
+      sup.killAll();
+    }
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
