@@ -77,7 +77,8 @@ for (const file of SCAN.flatMap((p) => walk(join(root, p), []))) {
     const note = NOTE.exec(line);
     // inside docs/spec/ a bare page name is a sibling page
     const sibling = note && rel.startsWith('docs/spec/') && existsSync(join(root, 'docs', 'spec', `${note[2]}.md`));
-    if (note && !sibling) findings.push(`${at}: cites ${note[2]}.md, which is not in the repository (cite docs/spec/…)`);
+    if (note && !sibling)
+      findings.push(`${at}: cites ${note[2]}.md, which is not in the repository (cite docs/spec/…)`);
     if (REVIEWS.test(line)) findings.push(`${at}: cites a review that is not in the repository`);
     for (const m of line.matchAll(DOC_PATH)) {
       const path = m[2].replace(/\.$/, '');
