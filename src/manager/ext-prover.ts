@@ -1,6 +1,6 @@
 /**
  * `daemon run --ext-prover`: Window PoSt computed by external processors, as damocles-manager's ext-prover
- * (docs/en/09.poster-node.md). `<home>/ext-prover.cfg` lists the processors:
+ * (damocles:docs/en/09.poster-node.md; docs/spec/processor-protocol.md). `<home>/ext-prover.cfg` lists the processors:
  *
  *   [[WdPost]]                       one per process (e.g. one per GPU)
  *   Bin = "/path/to/prover"          default: venus-worker next to this program, args ["processor", "window_post"]

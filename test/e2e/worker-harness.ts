@@ -5,7 +5,7 @@
  * persist store, and helpers to format stores and run `venus-worker daemon --config` as a real program.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FullNodeAPI } from '../../src/api/full.js';
@@ -21,6 +21,8 @@ export { ROOT };
 
 export const VSM = join(ROOT, 'src/cli/venus-sector-manager.ts');
 export const WORKER = join(ROOT, 'src/cli/venus-worker.ts');
+/** The built worker (`npm run build`): starts in half the time of the tsx one, and so do its processors. */
+export const WORKER_BUILT = join(ROOT, 'dist/cli/venus-worker.js');
 
 export const run = runCli;
 
@@ -46,8 +48,14 @@ export interface Cluster {
   chain: ReturnType<typeof createClient<typeof FullNodeAPI>>;
   /** The guide's worker config for these seal stores, plus `extra` TOML. */
   workerConfig(seal: string[], extra?: string): string;
-  /** `venus-worker daemon --config FILE` in its own process group; its stderr is collected in `log()`. */
-  startWorker(cfgFile: string): { child: ChildProcess; log: () => string; exited: Promise<void> };
+  /**
+   * `venus-worker daemon --config FILE` in its own process group; its stderr is collected in `log()`.
+   * `built`: run dist/ (the processors it starts follow), which must have been built from this source.
+   */
+  startWorker(
+    cfgFile: string,
+    opts?: { built?: boolean },
+  ): { child: ChildProcess; log: () => string; exited: Promise<void> };
   close(): Promise<void>;
 }
 
@@ -155,9 +163,13 @@ external = true
 stable_wait = "120s"
 ${extra}`;
     },
-    startWorker(cfg) {
+    startWorker(cfg, opts = {}) {
       let log = '';
-      const child = spawn(process.execPath, ['--import', 'tsx', WORKER, 'daemon', `--config=${cfg}`], {
+      if (opts.built && !existsSync(WORKER_BUILT)) {
+        throw new Error(`${WORKER_BUILT} is missing: build first (npm run build)`);
+      }
+      const program = opts.built ? [WORKER_BUILT] : ['--import', 'tsx', WORKER];
+      const child = spawn(process.execPath, [...program, 'daemon', `--config=${cfg}`], {
         cwd: ROOT,
         detached: true,
         env: {
