@@ -19,6 +19,7 @@ import {
   type KeyInfo,
   type KeyType,
   keyFromPrivate,
+  parseNetwork,
   setDefaultNetwork,
 } from '../fil/index.js';
 import { createToken, loadOrInitRepoAuth, type Perm, parseListenAddress } from '../rpc/index.js';
@@ -68,8 +69,7 @@ export function resolveHome(home: string): string {
 export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise<InitResult> {
   const home = resolveHome(o.home);
   if (existsSync(join(home, 'chain.db'))) throw new Error(`${home} already holds a devnet (chain.db exists)`);
-  const network = o.network ?? '2k';
-  if (network !== '2k') throw new Error(`unknown network "${network}" (the devnet runs the 2k network)`);
+  const network = devnetNetwork(o.network ?? '2k');
   setDefaultNetwork('t');
   mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
   const listen = o.listen ?? DEFAULT_LISTEN;
@@ -106,6 +106,16 @@ export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise
   const token = await createToken(auth.secret, 'admin', { name: DEVNET_ACCOUNT });
   const snippets = writeSnippets(home, listenMultiaddr(listen), token);
   return { home, settings, token, snippets };
+}
+
+/**
+ * The network name `init --network` takes: any spelling of the network table (src/fil/network.ts) is known, but the
+ * devnet runs only the 2k network (a public network's name is refused with that reason, an unknown one with the list).
+ */
+export function devnetNetwork(name: string): string {
+  const n = parseNetwork(name);
+  if (n.name !== '2k') throw new Error(`the devnet runs the 2k network, not ${n.name} ("${name}"): use --network 2k`);
+  return n.name;
 }
 
 export function loadSettings(home: string): HomeSettings {

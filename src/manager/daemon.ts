@@ -13,7 +13,7 @@ import { ConfigError, expandHome } from '../common/config.js';
 import type { SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
-import { setDefaultNetwork } from '../fil/index.js';
+import { prefixOfChainName, setDefaultNetwork } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
 import { createClient, loadOrInitRepoAuth, parseApiInfo, RpcServer } from '../rpc/index.js';
 import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
@@ -72,7 +72,7 @@ export interface Daemon {
 
 /** Which address prefix a network name means (mainnet: f, everything else: t). */
 export function networkPrefix(net: string | undefined): 'f' | 't' {
-  return !net || net === 'mainnet' ? 'f' : 't';
+  return prefixOfChainName(net);
 }
 
 export function configPath(home: string): string {
