@@ -24,6 +24,7 @@ import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
+import { probeServices } from './probe.js';
 import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { SealerService } from './sealer.js';
@@ -130,6 +131,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       () => c.messager.close(),
     );
   }
+  await probeServices(cfg, chain, messager, closers);
   let policy: NetworkPolicy;
   try {
     policy = await fetchNetworkPolicy(chain);
