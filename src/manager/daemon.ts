@@ -201,6 +201,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         epoch: r.epoch ?? null,
         proven: r.proven ?? null,
         faulty: r.faulty ?? null,
+        reason: r.reason ?? null,
       });
     },
   });
