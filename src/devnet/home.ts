@@ -24,7 +24,7 @@ import {
 } from '../fil/index.js';
 import { createToken, loadOrInitRepoAuth, type Perm, parseListenAddress } from '../rpc/index.js';
 import { DevnetNode } from './node.js';
-import { makePolicy, type PolicyOverrides } from './policy.js';
+import { DEFAULT_SECTOR_SIZES, makePolicy, type Policy, type PolicyOverrides } from './policy.js';
 import type { ProofVerifier } from './runtime.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:1234';
@@ -55,6 +55,8 @@ export interface HomeSettings {
 export interface InitResult {
   home: string;
   settings: HomeSettings;
+  policy: Policy;
+  blockTimeMs: number;
   token: string;
   snippets: string;
 }
@@ -74,7 +76,7 @@ export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise
   mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
   const listen = o.listen ?? DEFAULT_LISTEN;
   parseListenAddress(listen);
-  const policy = makePolicy({ ...(o.policy ?? {}), ...(o.sectorSizes ? { sectorSizes: o.sectorSizes } : {}) });
+  const policy = makePolicy({ ...(o.policy ?? {}), sectorSizes: o.sectorSizes ?? DEFAULT_SECTOR_SIZES });
   const blockTimeMs = o.blockTimeMs ?? 1000;
   if (!Number.isFinite(blockTimeMs) || blockTimeMs < 50)
     throw new Error(`block time must be ≥ 50ms, got ${blockTimeMs}`);
@@ -105,7 +107,7 @@ export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise
   const auth = await loadOrInitRepoAuth(home, { tokenName: DEVNET_ACCOUNT });
   const token = await createToken(auth.secret, 'admin', { name: DEVNET_ACCOUNT });
   const snippets = writeSnippets(home, listenMultiaddr(listen), token);
-  return { home, settings, token, snippets };
+  return { home, settings, policy, blockTimeMs, token, snippets };
 }
 
 /**
