@@ -16,10 +16,9 @@
  *   row. Right before a push the current deadline is read again: a proof for a closed deadline is never sent.
  */
 import type { DeadlineInfo, Partition, TipSetKey } from '../../api/full.js';
-import { type SectorID, sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import type { ServiceMetrics } from '../../common/metrics.js';
-import { BitField, cidToCommR } from '../../fil/index.js';
+import { BitField } from '../../fil/index.js';
 import {
   type ChainAPI,
   drawPoStCommitRand,
@@ -35,8 +34,11 @@ import type { ManagerStore } from '../db.js';
 import type { MinerInfoCache } from '../miners.js';
 import { type Declaration, encodeDeclarations, encodeSubmitWindowedPoSt, MinerMethod } from '../params.js';
 import type { PoStSector, WindowPoStProver } from '../prover.js';
-import { cacheDir, checkSectorFiles, type PersistStores, sealedPath } from '../stores.js';
+import type { PersistStores } from '../stores.js';
+import { type CheckResult, checkDeadline, checkSectors, nextDeadline } from './check.js';
 import { PoStFailures, type PoStReport } from './failures.js';
+
+export { type CheckResult, nextDeadline } from './check.js';
 
 const log = logger('poster');
 
@@ -59,13 +61,6 @@ export interface PosterOptions {
   metrics?: Pick<ServiceMetrics, 'postFailed'>;
   /** a failure with the same cause logs at most once per this many ms (default 60 000) */
   failureLogEveryMs?: number;
-}
-
-/** The result of checking sectors' files: good sector numbers and why the others are not provable. */
-export interface CheckResult {
-  good: Set<number>;
-  bad: Map<number, string>;
-  infos: Map<number, PoStSector>;
 }
 
 interface BatchProof {
@@ -251,53 +246,8 @@ export class Poster {
   // checking sectors
 
   /** Locates sectors' files through the sector index and checks them (StrictCheck: sizes and a vanilla proof). */
-  async checkSectors(miner: number, numbers: number[], strict: boolean, tsk: TipSetKey = null): Promise<CheckResult> {
-    const good = new Set<number>();
-    const bad = new Map<number, string>();
-    const infos = new Map<number, PoStSector>();
-    if (numbers.length === 0) return { good, bad, infos };
-    const facts = await this.o.miners.get(miner);
-    const onChain = await this.o.chain.StateMinerSectors(minerAddr(miner), BitField.fromNumbers(numbers).toJSON(), tsk);
-    const byNumber = new Map((onChain ?? []).map((s) => [s.SectorNumber, s]));
-    for (const n of numbers) {
-      const sid: SectorID = { Miner: miner, Number: n };
-      const si = byNumber.get(n);
-      if (!si) {
-        bad.set(n, 'not found on chain');
-        continue;
-      }
-      const at = this.o.store.findSector('normal', sid);
-      const sealedStore = at && this.o.stores.get(at.SealedFile);
-      const cacheStore = at && this.o.stores.get(at.CacheDir);
-      if (!sealedStore || !cacheStore) {
-        bad.set(n, at ? `persist store "${at.SealedFile}" not configured` : 'not found in the sector index');
-        continue;
-      }
-      const info: PoStSector = {
-        sectorNumber: n,
-        sealProof: si.SealProof,
-        commR: cidToCommR(si.SealedCID),
-        sealedPath: sealedPath(sealedStore.path, sid),
-        cacheDir: cacheDir(cacheStore.path, sid),
-      };
-      infos.set(n, info);
-      const why = await checkSectorFiles(sealedStore.path, cacheStore.path, sid, facts.sectorSize, strict);
-      if (why) {
-        bad.set(n, why);
-        continue;
-      }
-      if (strict) {
-        const v = await this.o.prover.checkSector(info, miner, facts.windowPoStProof);
-        if (v) {
-          bad.set(n, v);
-          continue;
-        }
-      }
-      good.add(n);
-    }
-    for (const [n, why] of bad)
-      log.warn({ sector: sectorName({ Miner: miner, Number: n }), why }, 'sector not provable');
-    return { good, bad, infos };
+  checkSectors(miner: number, numbers: number[], strict: boolean, tsk: TipSetKey = null): Promise<CheckResult> {
+    return checkSectors(this.o, miner, numbers, strict, tsk);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -660,40 +610,7 @@ export class Poster {
   }
 
   /** `util sealer proving check`: the check a deadline's sectors get before proving. */
-  async checkDeadline(
-    miner: number,
-    deadline: number,
-    strict: boolean,
-  ): Promise<{ partition: number; sector: number; error: string | null }[]> {
-    const parts = (await this.o.chain.StateMinerPartitions(minerAddr(miner), deadline, null)) ?? [];
-    const out: { partition: number; sector: number; error: string | null }[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const all = BitField.fromJSON(parts[i]!.AllSectors).toArray();
-      const res = await this.checkSectors(miner, all, strict);
-      for (const n of all)
-        out.push({ partition: i, sector: n, error: res.good.has(n) ? null : (res.bad.get(n) ?? 'unknown') });
-    }
-    return out;
+  checkDeadline(miner: number, deadline: number, strict: boolean) {
+    return checkDeadline(this.o, miner, deadline, strict);
   }
-}
-
-/** The deadline after `dl` (rolling over into the next proving period). */
-export function nextDeadline(dl: DeadlineInfo): DeadlineInfo {
-  const w = dl.WPoStChallengeWindow;
-  let index = dl.Index + 1;
-  let periodStart = dl.PeriodStart;
-  if (index === dl.WPoStPeriodDeadlines) {
-    index = 0;
-    periodStart += dl.WPoStProvingPeriod;
-  }
-  const open = periodStart + index * w;
-  return {
-    ...dl,
-    PeriodStart: periodStart,
-    Index: index,
-    Open: open,
-    Close: open + w,
-    Challenge: open - dl.WPoStChallengeLookback,
-    FaultCutoff: open - dl.FaultDeclarationCutoff,
-  };
 }
