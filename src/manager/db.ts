@@ -115,13 +115,13 @@ export function openDb(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  // post_results.reason came later: databases created before get the column (NULL for their rows)
-  const cols = db.prepare('PRAGMA table_info(post_results)').all() as { name: string }[];
-  if (!cols.some((c) => c.name === 'reason')) db.exec('ALTER TABLE post_results ADD COLUMN reason TEXT');
   const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
   if (!v) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   else if (Number(v.value) > SCHEMA_VERSION)
     throw new Error(`${file}: database schema ${v.value} is newer than this build (${SCHEMA_VERSION})`);
+  // post_results.reason came later: databases created before get the column (NULL for their rows)
+  const cols = db.prepare('PRAGMA table_info(post_results)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'reason')) db.exec('ALTER TABLE post_results ADD COLUMN reason TEXT');
   return db;
 }
 
