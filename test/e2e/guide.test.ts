@@ -294,6 +294,8 @@ test('the deployment guide on the devnet: two active sectors and a landed Window
   assert.match(init.stdout, /proving period 12 deadlines × 20 epochs = 240 epochs .*sector sizes 2KiB, 8MiB, 512MiB/);
   const devnet = background('venus-devnet', ['--home', devHome, 'run'], 'devnet.log');
   await devnet.waitFor(/venus-devnet listening on/, 30_000);
+  const st = await ok('venus-devnet', ['--home', devHome, 'status']);
+  assert.match(st.stdout, /\nproving period 12 deadlines × 20 epochs = 240 epochs \(4m0s at 1000ms blocks/);
   // snippets.toml: the one token of account "devnet" for the chain, the messager and the gateway
   const snippets = readFileSync(join(devHome, 'snippets.toml'), 'utf8');
   const token = /\[Chain\]\nApi = "[^"]+"\nToken = "([^"]+)"/.exec(snippets)![1]!;
