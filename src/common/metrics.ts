@@ -27,6 +27,9 @@
  *   wdpost_proven_sectors{miner,deadline}       sectors proven at the last successful proof
  *   wdpost_last_epoch{miner,deadline}           chain epoch of the last submission
  *   wdpost_last_ok{miner,deadline}              1 if the last submission succeeded, else 0
+ *   wdpost_failures_total{miner,deadline,reason}  Window PoSt steps that failed (reason: proving, push, messager,
+ *                                               signing, gas, landing, deadline_closed)
+ *   commit_message_failures_total{miner,kind,reason}  PreCommit/ProveCommit messages stuck or failed (same reasons)
  *   processor_restarts_total{stage}             external processors restarted after an exit
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -95,6 +98,8 @@ export class ServiceMetrics {
   readonly postProven: Gauge<'miner' | 'deadline'>;
   readonly postLastEpoch: Gauge<'miner' | 'deadline'>;
   readonly postLastOk: Gauge<'miner' | 'deadline'>;
+  readonly postFailures: Counter<'miner' | 'deadline' | 'reason'>;
+  readonly commitFailures: Counter<'miner' | 'kind' | 'reason'>;
   readonly processorRestarts: Counter<'stage'>;
 
   constructor(opts: ServiceMetricsOptions = {}) {
@@ -207,6 +212,18 @@ export class ServiceMetrics {
       labelNames: ['miner', 'deadline'],
       registers,
     });
+    this.postFailures = new Counter({
+      name: 'venus_wdpost_failures_total',
+      help: 'Window PoSt steps that failed, per miner, deadline and reason (proving, push, messager, signing, gas, landing, deadline_closed)',
+      labelNames: ['miner', 'deadline', 'reason'],
+      registers,
+    });
+    this.commitFailures = new Counter({
+      name: 'venus_commit_message_failures_total',
+      help: 'PreCommit/ProveCommit messages stuck or failed, per miner, kind (pre, prove) and reason',
+      labelNames: ['miner', 'kind', 'reason'],
+      registers,
+    });
     this.processorRestarts = new Counter({
       name: 'venus_processor_restarts_total',
       help: 'external processors restarted after they exited, per stage',
@@ -293,6 +310,16 @@ export class ServiceMetrics {
     if (r.epoch !== undefined) this.postLastEpoch.set(labels, r.epoch);
     if (r.faulty !== undefined) this.postFaulty.set(labels, r.faulty);
     if (r.ok && r.proven !== undefined) this.postProven.set(labels, r.proven);
+  }
+
+  /** A Window PoSt step failed for a deadline (reason: a closed set, see FailureReason in manager/commit/outcome.ts). */
+  postFailed(miner: string | number, deadline: number, reason: string): void {
+    this.postFailures.inc({ miner: minerLabel(miner), deadline: String(deadline), reason });
+  }
+
+  /** A PreCommit/ProveCommit message is stuck or failed (kind: pre, prove). */
+  commitMessageFailed(miner: string | number, kind: string, reason: string): void {
+    this.commitFailures.inc({ miner: minerLabel(miner), kind, reason });
   }
 
   /** An external processor of this stage exited and was started again. */

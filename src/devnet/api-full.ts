@@ -590,5 +590,11 @@ export function devnetStatus(node: DevnetNode): import('./api.js').DevnetStatus 
     BaseFee: big(node.head.block.parentBaseFee),
     MempoolSize: node.pending().length,
     Miners: miners,
+    Policy: {
+      wpostPeriodDeadlines: node.policy.wpostPeriodDeadlines,
+      wpostChallengeWindow: node.policy.wpostChallengeWindow,
+      wpostChallengeLookback: node.policy.wpostChallengeLookback,
+      sectorSizes: node.policy.sectorSizes,
+    },
   };
 }

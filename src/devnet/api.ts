@@ -27,6 +27,13 @@ export interface DevnetStatus {
   BaseFee: string;
   MempoolSize: number;
   Miners: MinerStatus[];
+  /** the proving-period policy (absent from devnets before this field) */
+  Policy?: {
+    wpostPeriodDeadlines: number;
+    wpostChallengeWindow: number;
+    wpostChallengeLookback: number;
+    sectorSizes: number[];
+  };
 }
 
 export const DevnetAPI = defineApi('Devnet', {

@@ -11,7 +11,7 @@ import { type KeyType, parseAddress, parseFIL, setDefaultNetwork } from '../fil/
 import { createClient, isPerm, PERMS } from '../rpc/index.js';
 import { DevnetAPI, type DevnetStatus } from './api.js';
 import { createHomeToken, initHome, loadSettings, resolveHome } from './home.js';
-import { type PolicyOverrides, parseSectorSize, policy2k } from './policy.js';
+import { describeProvingPolicy, type PolicyOverrides, parseSectorSize, policy2k } from './policy.js';
 import { DevnetService } from './service.js';
 import { ProofsVerifier } from './verifier.js';
 
@@ -58,11 +58,14 @@ export function registerDevnetCommands(program: Command): void {
     .description('create genesis: funded accounts, auth secret, config snippets for the other programs')
     .option('--network <name>', 'network (2k)', '2k')
     .option('--block-time <duration>', 'time between epochs (Go duration, ≥ 50ms)', '1s')
-    .option('--sector-sizes <list>', 'accepted sector sizes', '2KiB,8MiB')
+    .option('--sector-sizes <list>', 'accepted sector sizes', '2KiB,8MiB,512MiB')
     .option('--listen <addr>', 'where `run` listens (host:port or multiaddr)', '127.0.0.1:1234')
     .option('--accounts <types>', 'key types of the funded accounts', 'bls,bls,secp256k1')
     .option('--balance <FIL>', 'balance of each account', '1000000')
-    .option('--policy <key=value,…>', 'override 2k policy epochs for faster tests, e.g. wpostChallengeWindow=10')
+    .option(
+      '--policy <key=value,…>',
+      'override 2k policy epochs, e.g. a short proving period: wpostChallengeWindow=20,wpostPeriodDeadlines=12,wpostChallengeLookback=5,faultDeclarationCutoff=10',
+    )
     .action(async (o, cmd: Command) => {
       const home = homeOf(cmd);
       let blockTimeMs: number;
@@ -106,6 +109,7 @@ export function registerDevnetCommands(program: Command): void {
         `devnet initialised in ${res.home}\n\nfunded accounts (keys importable with venus-wallet import):\n`,
       );
       for (const a of res.settings.accounts) process.stdout.write(`  ${a.address}  ${a.type}  ${a.keyFile}\n`);
+      process.stdout.write(`\n${describeProvingPolicy(res.policy, res.blockTimeMs)}\n`);
       process.stdout.write(`\n${res.snippets}`);
     });
 
@@ -210,6 +214,7 @@ export function registerDevnetCommands(program: Command): void {
       process.stdout.write(
         `height ${s.Height}  network ${s.NetworkName} (nv${s.NetworkVersion})  block time ${s.BlockTimeMs}ms  base fee ${s.BaseFee}  mempool ${s.MempoolSize}\n`,
       );
+      if (s.Policy) process.stdout.write(`${describeProvingPolicy(s.Policy, s.BlockTimeMs)}\n`);
       for (const m of s.Miners) {
         const t = m.Sectors;
         process.stdout.write(

@@ -19,11 +19,12 @@ import {
   type KeyInfo,
   type KeyType,
   keyFromPrivate,
+  parseNetwork,
   setDefaultNetwork,
 } from '../fil/index.js';
 import { createToken, loadOrInitRepoAuth, type Perm, parseListenAddress } from '../rpc/index.js';
 import { DevnetNode } from './node.js';
-import { makePolicy, type PolicyOverrides } from './policy.js';
+import { DEFAULT_SECTOR_SIZES, makePolicy, type Policy, type PolicyOverrides } from './policy.js';
 import type { ProofVerifier } from './runtime.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:1234';
@@ -54,6 +55,8 @@ export interface HomeSettings {
 export interface InitResult {
   home: string;
   settings: HomeSettings;
+  policy: Policy;
+  blockTimeMs: number;
   token: string;
   snippets: string;
 }
@@ -68,13 +71,12 @@ export function resolveHome(home: string): string {
 export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise<InitResult> {
   const home = resolveHome(o.home);
   if (existsSync(join(home, 'chain.db'))) throw new Error(`${home} already holds a devnet (chain.db exists)`);
-  const network = o.network ?? '2k';
-  if (network !== '2k') throw new Error(`unknown network "${network}" (the devnet runs the 2k network)`);
+  const network = devnetNetwork(o.network ?? '2k');
   setDefaultNetwork('t');
   mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
   const listen = o.listen ?? DEFAULT_LISTEN;
   parseListenAddress(listen);
-  const policy = makePolicy({ ...(o.policy ?? {}), ...(o.sectorSizes ? { sectorSizes: o.sectorSizes } : {}) });
+  const policy = makePolicy({ ...(o.policy ?? {}), sectorSizes: o.sectorSizes ?? DEFAULT_SECTOR_SIZES });
   const blockTimeMs = o.blockTimeMs ?? 1000;
   if (!Number.isFinite(blockTimeMs) || blockTimeMs < 50)
     throw new Error(`block time must be ≥ 50ms, got ${blockTimeMs}`);
@@ -105,7 +107,17 @@ export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise
   const auth = await loadOrInitRepoAuth(home, { tokenName: DEVNET_ACCOUNT });
   const token = await createToken(auth.secret, 'admin', { name: DEVNET_ACCOUNT });
   const snippets = writeSnippets(home, listenMultiaddr(listen), token);
-  return { home, settings, token, snippets };
+  return { home, settings, policy, blockTimeMs, token, snippets };
+}
+
+/**
+ * The network name `init --network` takes: any spelling of the network table (src/fil/network.ts) is known, but the
+ * devnet runs only the 2k network (a public network's name is refused with that reason, an unknown one with the list).
+ */
+export function devnetNetwork(name: string): string {
+  const n = parseNetwork(name);
+  if (n.name !== '2k') throw new Error(`the devnet runs the 2k network, not ${n.name} ("${name}"): use --network 2k`);
+  return n.name;
 }
 
 export function loadSettings(home: string): HomeSettings {

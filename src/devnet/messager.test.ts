@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { MessageState } from '../api/messager.js';
 import { setupLogging } from '../common/log.js';
@@ -285,3 +286,52 @@ function bump(m: Message, est: Message): Message {
 function cidOf(sm: SignedMessage): string {
   return signedMessageCid(sm).toString();
 }
+
+test('no wallet for the sender: the message waits with the reason in its record, a WARN once per message, then once a minute per address', async () => {
+  const node = createNode(join(dir, 'nowallet.db'));
+  const s = signer(() => 0);
+  s.online = false;
+  const m = new Messager(node, s);
+  const lines: { level: string; msg: string }[] = [];
+  setupLogging({
+    levelSpec: 'info',
+    format: 'json',
+    dest: new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        cb();
+      },
+    }),
+  });
+  try {
+    const a = m.push('wait-a', transfer(0), null, 'devnet');
+    await m.idle();
+    const b = m.push('wait-b', transfer(1), null, 'devnet');
+    await m.idle();
+    for (let i = 0; i < 5; i++) {
+      await node.mine();
+      await m.idle();
+    }
+    const rec = m.get(a);
+    assert.equal(rec.State, MessageState.UnFillMsg);
+    assert.equal(
+      rec.ErrorMsg,
+      `no wallet registered for account "devnet" holds ${alice.address.toString()} (is venus-wallet running, unlocked and registered?)`,
+    );
+    const warns = lines.filter((l) => l.level === 'warn' && / waits: no wallet registered/.test(l.msg));
+    assert.deepEqual(
+      warns.map((w) => w.msg.split(' from ')[0]),
+      ['message wait-a', 'message wait-b'],
+      'one WARN per message, none on the following heads (within a minute)',
+    );
+    assert.match(warns[0]!.msg, new RegExp(`^message wait-a from ${alice.address.toString()} waits: `));
+    s.online = true; // venus-wallet unlocked and registered
+    await settle(node, m, [a, b]);
+    assert.equal(m.get(a).ErrorMsg, '');
+  } finally {
+    setupLogging({ levelSpec: process.env.TEST_LOG ?? 'silent', format: 'text', dest: process.stderr });
+    m.close();
+    await m.idle();
+    await node.close();
+  }
+});

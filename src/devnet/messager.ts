@@ -32,6 +32,8 @@ const log = logger('devnet.messager');
 
 /** Fill attempts (one per head) before a message whose gas estimation keeps failing is marked FailedMsg. */
 const MAX_FILL_ATTEMPTS = 3;
+/** How often the messages still waiting for a wallet are said again, per sender address. */
+const WAIT_WARN_EVERY_MS = 60_000;
 
 /** Who signs for the messager: the gateway, routing to the registered wallets (tests may plug in their own). */
 export type MessageSigner = Pick<Gateway, 'has' | 'sign'>;
@@ -72,6 +74,8 @@ export class Messager {
   private busy: Promise<void> | undefined;
   private again = false;
   private readonly onHead = () => this.kick();
+  /** sender address → when its waiting messages were last said (a WARN per message, then once a minute) */
+  private readonly waitWarned = new Map<string, number>();
 
   constructor(
     private readonly node: DevnetNode,
@@ -234,7 +238,8 @@ export class Messager {
     if (!key) return this.failFill(r, `from address ${msg.from.toString()} is not an account on chain`, true);
     if (!this.gateway.has(key.toString(), [r.wallet])) {
       // no wallet yet: wait for one to register (not counted as an attempt)
-      if (r.error !== 'wallet not found') this.update(r.id, { error: 'wallet not found' });
+      const why = `no wallet registered for account ${JSON.stringify(r.wallet)} holds ${key.toString()} (is venus-wallet running, unlocked and registered?)`;
+      this.waiting(r, key.toString(), why);
       return;
     }
     for (let round = 1; ; round++) {
@@ -252,7 +257,9 @@ export class Messager {
         });
         sm = { message: filled, signature: sig };
       } catch (e) {
-        return this.failFill(r, `sign: ${(e as Error).message}`);
+        // the wallet refused or went away (locked, restarted): the message waits for it, as for a missing one
+        const why = `the wallet of account ${JSON.stringify(r.wallet)} did not sign for ${key.toString()}: ${(e as Error).message} (is venus-wallet running and unlocked?)`;
+        return this.waiting(r, key.toString(), why);
       }
       let outcome: 'pushed' | 'taken' | 'gone';
       try {
@@ -285,6 +292,30 @@ export class Messager {
       log.info({ id: r.id, cid: signedMessageCid(sm).toString(), nonce: filled.nonce }, 'message filled and pushed');
       return;
     }
+  }
+
+  /**
+   * A message that waits for its sender's wallet: the reason goes in its record (the sector-manager reads it) and in
+   * a WARN, once for the message and then once a minute for every message from the address.
+   */
+  private waiting(r: Row, from: string, why: string): void {
+    if (r.error === why) {
+      const last = this.waitWarned.get(from) ?? 0;
+      if (Date.now() - last < WAIT_WARN_EVERY_MS) return;
+      this.waitWarned.set(from, Date.now());
+      const n = (
+        this.db
+          .prepare('SELECT COUNT(*) AS n FROM messager WHERE state = ? AND error = ?')
+          .get(State.UnFillMsg, why) as {
+          n: number;
+        }
+      ).n;
+      log.warn({ from, waiting: n }, `${n} message(s) from ${from} wait: ${why}`);
+      return;
+    }
+    this.update(r.id, { error: why });
+    this.waitWarned.set(from, Date.now());
+    log.warn({ id: r.id, from }, `message ${r.id} from ${from} waits: ${why}`);
   }
 
   /** Nonce and gas for `msg` from `key`, as the SendSpec asks. */

@@ -89,6 +89,42 @@ export function sealProofForSize(sectorSize: number): number {
   return 5 + idx;
 }
 
+/**
+ * The sector sizes `venus-devnet init` accepts unless told otherwise: the devnet bundle's 2KiB and 8MiB, and the
+ * deployment guide's 512MiB, so the guide's `util miner create --sector-size=512MiB` works on a new devnet.
+ */
+export const DEFAULT_SECTOR_SIZES = [SECTOR_SIZES['2KiB'], SECTOR_SIZES['8MiB'], SECTOR_SIZES['512MiB']];
+
+/** "2KiB", "8MiB", "512MiB" for a size in bytes. */
+export function sectorSizeName(size: number): string {
+  return (Object.keys(SECTOR_SIZES) as SectorSizeName[]).find((k) => SECTOR_SIZES[k] === size) ?? `${size} B`;
+}
+
+/** Go-style duration of `ms` for people: "48m0s", "4m0s", "1h12m0s", "20s". */
+function humanDuration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  return h ? `${h}h${m}m${sec}s` : m ? `${m}m${sec}s` : `${sec}s`;
+}
+
+/**
+ * The proving-period policy in one line, as `init` and `status` print it: how long a Window PoSt cycle takes at
+ * this block time, so an operator knows how long the first PoSt can take.
+ */
+export function describeProvingPolicy(
+  p: Pick<Policy, 'wpostPeriodDeadlines' | 'wpostChallengeWindow' | 'wpostChallengeLookback' | 'sectorSizes'>,
+  blockTimeMs: number,
+): string {
+  const period = p.wpostPeriodDeadlines * p.wpostChallengeWindow;
+  return (
+    `proving period ${p.wpostPeriodDeadlines} deadlines × ${p.wpostChallengeWindow} epochs = ${period} epochs ` +
+    `(${humanDuration(period * blockTimeMs)} at ${blockTimeMs}ms blocks; a deadline every ${humanDuration(p.wpostChallengeWindow * blockTimeMs)}), ` +
+    `challenge lookback ${p.wpostChallengeLookback} epochs; sector sizes ${p.sectorSizes.map(sectorSizeName).join(', ')}`
+  );
+}
+
 /** Parses "2KiB", "8MiB", "512MiB", "32GiB", "64GiB" (or a byte count) into bytes. */
 export function parseSectorSize(s: string): number {
   const t = s.trim();

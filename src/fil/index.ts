@@ -10,6 +10,7 @@ export * from './cid.js';
 export * from './errors.js';
 export * from './keys.js';
 export * from './message.js';
+export * from './network.js';
 export * from './randomness.js';
 export * from './signature.js';
 export * from './token.js';

@@ -46,6 +46,7 @@ import { buildMessage, messageJson } from './commit/msg.js';
 import { initHome, loadManagerConfig } from './config.js';
 import { configPath, connectServices, networkPrefix, startDaemon } from './daemon.js';
 import { initExtProverConfig } from './ext-prover.js';
+import { checkMinerSectorSize } from './miner-create-check.js';
 import { decodeCreateMinerReturn, encodeCreateMiner, POWER_ACTOR, PowerMethod } from './params.js';
 
 const log = logger('sealer');
@@ -283,6 +284,7 @@ async function createMiner(g: Globals, o: CreateMinerOptions): Promise<void> {
   const { chain, messager } = connectServices(cfg);
   try {
     const params = await chain.StateGetNetworkParams();
+    checkMinerSectorSize(params, size, sealProof.id);
     setDefaultNetwork(networkPrefix(params.NetworkName));
     const fromId = await chain.StateLookupID(from.toString(), null);
     const owner = o.owner ? addr(o.owner, '--owner') : parseAddress(fromId);

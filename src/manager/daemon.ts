@@ -13,7 +13,7 @@ import { ConfigError, expandHome } from '../common/config.js';
 import type { SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
-import { setDefaultNetwork } from '../fil/index.js';
+import { prefixOfChainName, setDefaultNetwork } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
 import { createClient, loadOrInitRepoAuth, parseApiInfo, RpcServer } from '../rpc/index.js';
 import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
@@ -24,6 +24,7 @@ import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
+import { probeServices } from './probe.js';
 import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { SealerService } from './sealer.js';
@@ -72,7 +73,7 @@ export interface Daemon {
 
 /** Which address prefix a network name means (mainnet: f, everything else: t). */
 export function networkPrefix(net: string | undefined): 'f' | 't' {
-  return !net || net === 'mainnet' ? 'f' : 't';
+  return prefixOfChainName(net);
 }
 
 export function configPath(home: string): string {
@@ -130,6 +131,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       () => c.messager.close(),
     );
   }
+  await probeServices(cfg, chain, messager, closers);
   let policy: NetworkPolicy;
   try {
     policy = await fetchNetworkPolicy(chain);
@@ -199,6 +201,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         epoch: r.epoch ?? null,
         proven: r.proven ?? null,
         faulty: r.faulty ?? null,
+        reason: r.reason ?? null,
       });
     },
   });

@@ -101,7 +101,8 @@ CREATE TABLE IF NOT EXISTS post_results (
   epoch INTEGER,
   proven INTEGER,
   faulty INTEGER,
-  at INTEGER NOT NULL
+  at INTEGER NOT NULL,
+  reason TEXT
 );
 `;
 
@@ -118,6 +119,9 @@ export function openDb(file: string): Db {
   if (!v) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   else if (Number(v.value) > SCHEMA_VERSION)
     throw new Error(`${file}: database schema ${v.value} is newer than this build (${SCHEMA_VERSION})`);
+  // post_results.reason came later: databases created before get the column (NULL for their rows)
+  const cols = db.prepare('PRAGMA table_info(post_results)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'reason')) db.exec('ALTER TABLE post_results ADD COLUMN reason TEXT');
   return db;
 }
 
@@ -186,6 +190,8 @@ export interface PoStResultRow {
   epoch: number | null;
   proven: number | null;
   faulty: number | null;
+  /** why it failed, "reason: detail (fix)" with reason one of FailureReason (manager/commit/outcome.ts); null if ok */
+  reason?: string | null;
   /** ms since epoch */
   at: number;
 }
@@ -253,7 +259,7 @@ export class ManagerStore {
         'SELECT state, event, worker, failure, at FROM sector_events WHERE miner = ? AND number = ? ORDER BY seq',
       ),
       putPoSt: db.prepare(
-        'INSERT INTO post_results (miner, deadline, ok, epoch, proven, faulty, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO post_results (miner, deadline, ok, epoch, proven, faulty, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       recentPoSts: db.prepare('SELECT * FROM post_results ORDER BY seq DESC LIMIT ?'),
       trimPoSts: db.prepare('DELETE FROM post_results WHERE seq <= (SELECT MAX(seq) FROM post_results) - ?'),
@@ -435,7 +441,7 @@ export class ManagerStore {
   /** Records a submission; only the latest `keep` are kept. */
   recordPoSt(r: Omit<PoStResultRow, 'at'>, at = Date.now(), keep = 1000): void {
     this.tx(() => {
-      this.st.putPoSt.run(r.miner, r.deadline, r.ok ? 1 : 0, r.epoch, r.proven, r.faulty, at);
+      this.st.putPoSt.run(r.miner, r.deadline, r.ok ? 1 : 0, r.epoch, r.proven, r.faulty, at, r.reason ?? null);
       this.st.trimPoSts.run(keep);
     });
   }
@@ -449,6 +455,7 @@ export class ManagerStore {
       epoch: (r.epoch as number | null) ?? null,
       proven: (r.proven as number | null) ?? null,
       faulty: (r.faulty as number | null) ?? null,
+      reason: (r.reason as string | null) ?? null,
       at: r.at as number,
     }));
   }

@@ -81,6 +81,8 @@ export class FakeChain {
   deadlines = { count: 48, window: 60, lookback: 20, periodStart: 0 };
   private readonly subs = new Set<PushChannel<HeadChange[]>>();
   pushError: Error | undefined;
+  /** while set, pushed messages stay unsigned (UnFillMsg) with this error, as with a locked or absent wallet */
+  unsignable: string | undefined;
 
   addMiner(id: number, sectorSize = 2048, worker = 't3worker'): FakeMiner {
     const m: FakeMiner = {
@@ -160,7 +162,8 @@ export class FakeChain {
     for (let i = 0; i < n; i++) {
       this.height++;
       for (const rec of this.records.values()) {
-        if (rec.State === MessageState.UnFillMsg || rec.State === MessageState.FillMsg) this.execute(rec);
+        if (rec.State === MessageState.UnFillMsg && this.unsignable !== undefined) rec.ErrorMsg = this.unsignable;
+        else if (rec.State === MessageState.UnFillMsg || rec.State === MessageState.FillMsg) this.execute(rec);
         else if (rec.Receipt) rec.Confidence = this.height - rec.Height;
       }
       const ts = this.tipset();

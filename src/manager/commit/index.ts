@@ -11,11 +11,15 @@
  * A batch is written to the database — the message, its id and the sectors' message ids — before it is pushed;
  * the id is damocles' NewMIdFromBytes of the message. A crash between the two makes the next start push the
  * recorded message again under the same id, which the messager recognises: a batch is never sent twice.
+ *
+ * Pushed messages are watched until they land (watch.ts): one stuck unsigned (no wallet, a locked one) or failing is
+ * an ERROR with the reason and venus_commit_message_failures_total, as is a push the messager refuses.
  */
 
 import type { SectorPreCommitInfo } from '../../api/full.js';
 import { OnChainState, type SectorID, type SectorState, sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
+import { metrics, type ServiceMetrics } from '../../common/metrics.js';
 import { CID, cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCid } from '../../fil/index.js';
 import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, preCommitInfo } from '../chain.js';
 import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
@@ -31,6 +35,8 @@ import {
   onChainState,
   sendSpec,
 } from './msg.js';
+import { Throttle } from './outcome.js';
+import { MessageWatch } from './watch.js';
 
 export * from './msg.js';
 
@@ -53,6 +59,10 @@ export interface CommitmentOptions {
   aggregator?: SealAggregator;
   /** sector lifetime in days for the PreCommit expiration (damocles LifetimeDays default 540) */
   lifetimeDays?: number;
+  /** how often pushed messages are checked for being stuck (default 30 s) */
+  watchEveryMs?: number;
+  /** where venus_commit_message_failures_total goes (default: the process's metrics) */
+  metrics?: Pick<ServiceMetrics, 'commitMessageFailed'>;
 }
 
 interface Batcher {
@@ -64,8 +74,21 @@ interface Batcher {
 export class CommitmentManager {
   private readonly batchers = new Map<string, Batcher>();
   private stopped = false;
+  private readonly watch: MessageWatch;
+  private readonly pushErrors = new Throttle(60_000);
 
-  constructor(private readonly o: CommitmentOptions) {}
+  constructor(private readonly o: CommitmentOptions) {
+    this.watch = new MessageWatch({
+      messager: o.messager,
+      ...(o.watchEveryMs !== undefined ? { everyMs: o.watchEveryMs } : {}),
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+    });
+  }
+
+  /** Reads every pushed message not yet landed once (the watch's timer does it every 30 s; tests call it). */
+  checkMessages(): Promise<void> {
+    return this.watch.check();
+  }
 
   /**
    * On start: push messages recorded but never acknowledged by the messager, then re-queue sectors that were
@@ -115,6 +138,7 @@ export class CommitmentManager {
 
   stop(): void {
     this.stopped = true;
+    this.watch.stop();
     for (const b of this.batchers.values()) if (b.timer) clearTimeout(b.timer);
   }
 
@@ -124,6 +148,7 @@ export class CommitmentManager {
     if (rec && !rec.pushed)
       return { state: OnChainState.Pending, desc: 'message recorded, not yet accepted by the messager' };
     const m = await this.o.messager.GetMessageByUid(id);
+    if (rec) this.watch.observe(id, m, { miner: rec.miner, kind: rec.kind });
     const policy = commitmentPolicy(this.o.config(), rec?.miner ?? 0);
     return onChainState(m, policy.MsgConfidence, index);
   }
@@ -420,9 +445,29 @@ export class CommitmentManager {
         log.info({ id, bytes: encodeMessage(msg).length }, 'message pushed');
       }
       this.o.store.markPushed(id);
+      const rec = this.o.store.getMessage(id);
+      if (rec) this.watch.track(id, rec.miner, rec.kind, rec.sectors);
       return true;
     } catch (err) {
-      log.error({ id, err: (err as Error).message }, 'push message failed; will retry');
+      const rec = this.o.store.getMessage(id);
+      try {
+        (this.o.metrics ?? metrics()).commitMessageFailed(rec?.miner ?? 0, rec?.kind ?? 'other', 'push');
+      } catch {
+        // metrics never break commitments
+      }
+      // retried every 10 s; said once a minute
+      if (this.pushErrors.ready(`${rec?.miner}-${rec?.kind}`))
+        log.error(
+          {
+            id,
+            miner: String(rec?.miner),
+            kind: rec?.kind,
+            reason: 'push',
+            err: (err as Error).message,
+            fix: 'check [Messager] Api and Token in sector-manager.cfg and that the messager runs',
+          },
+          'push message failed; will retry every 10s',
+        );
       const t = setTimeout(() => {
         const m = this.o.store.getMessage(id);
         if (m && !m.pushed && !this.stopped) void this.push(id, m.message, m.spec);

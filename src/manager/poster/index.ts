@@ -10,12 +10,15 @@
  * - From Open + SubmitConfidence it submits each batch as SubmitWindowedPoSt with ChainCommitEpoch =
  *   Challenge. A message that fails is sent again while the deadline is open (the original does not retry).
  * - A revert below the challenge epoch or the deadline's close ends the runner.
+ * - Every step from the proof to the chain is watched on each head (failures.ts): a proof that cannot be made, a
+ *   push the messager refuses, a message that waits unsigned (no wallet, a locked one) or fails, and a deadline
+ *   that closes first are each an ERROR with the reason, venus_wdpost_failures_total{reason} and a post_results
+ *   row. Right before a push the current deadline is read again: a proof for a closed deadline is never sent.
  */
 import type { DeadlineInfo, Partition, TipSetKey } from '../../api/full.js';
-import { MessageState } from '../../api/messager.js';
-import { type SectorID, sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
-import { BitField, cidToCommR } from '../../fil/index.js';
+import type { ServiceMetrics } from '../../common/metrics.js';
+import { BitField } from '../../fil/index.js';
 import {
   type ChainAPI,
   drawPoStCommitRand,
@@ -24,13 +27,18 @@ import {
   minerAddr,
   type NetworkPolicy,
 } from '../chain.js';
-import { buildMessage, executedOk, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
+import { buildMessage, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
+import { describeOutcome, messageOutcome } from '../commit/outcome.js';
 import { feeCapAtto, type ManagerConfig, postMiners, postPolicy } from '../config.js';
 import type { ManagerStore } from '../db.js';
 import type { MinerInfoCache } from '../miners.js';
 import { type Declaration, encodeDeclarations, encodeSubmitWindowedPoSt, MinerMethod } from '../params.js';
 import type { PoStSector, WindowPoStProver } from '../prover.js';
-import { cacheDir, checkSectorFiles, type PersistStores, sealedPath } from '../stores.js';
+import type { PersistStores } from '../stores.js';
+import { type CheckResult, checkDeadline, checkSectors, nextDeadline } from './check.js';
+import { PoStFailures, type PoStReport } from './failures.js';
+
+export { type CheckResult, nextDeadline } from './check.js';
 
 const log = logger('poster');
 
@@ -47,15 +55,12 @@ export interface PosterOptions {
   challengeConfidence?: number;
   /** epochs after Open before submitting (default 4) */
   submitConfidence?: number;
-  /** told about every submission outcome (metrics) */
-  onPoSt?: (r: { miner: string; deadline: number; ok: boolean; epoch: number; proven: number; faulty: number }) => void;
-}
-
-/** The result of checking sectors' files: good sector numbers and why the others are not provable. */
-export interface CheckResult {
-  good: Set<number>;
-  bad: Map<number, string>;
-  infos: Map<number, PoStSector>;
+  /** told about every submission outcome, failures with their reason (metrics, post_results) */
+  onPoSt?: (r: PoStReport) => void;
+  /** where venus_wdpost_failures_total goes (default: the process's metrics) */
+  metrics?: Pick<ServiceMetrics, 'postFailed'>;
+  /** a failure with the same cause logs at most once per this many ms (default 60 000) */
+  failureLogEveryMs?: number;
 }
 
 interface BatchProof {
@@ -74,6 +79,10 @@ interface Batch {
   submittedAt?: number;
   landed?: boolean;
   attempts: number;
+  /** the last failure ("reason: detail"), said again when the deadline closes without the proof */
+  lastFailure?: string;
+  /** the message was seen signed (FillMsg) */
+  signed?: boolean;
 }
 
 class Runner {
@@ -83,6 +92,10 @@ class Runner {
   aborted = false;
   submitting = false;
   submitted: Promise<void> | undefined;
+  /** proving failed (reported) */
+  provingFailed?: string;
+  /** the closed deadline was reported already (before a push) */
+  closedReported = false;
 
   constructor(
     readonly miner: number,
@@ -97,10 +110,12 @@ export class Poster {
   private stopped = false;
   private readonly cc: number;
   private readonly sc: number;
+  private readonly failures: PoStFailures;
 
   constructor(private readonly o: PosterOptions) {
     this.cc = o.challengeConfidence ?? 10;
     this.sc = o.submitConfidence ?? 4;
+    this.failures = new PoStFailures({ onPoSt: o.onPoSt, metrics: o.metrics, everyMs: o.failureLogEveryMs });
   }
 
   /** Subscribes to ChainNotify; resubscribes 10 s after the channel ends (as the original). */
@@ -175,12 +190,22 @@ export class Poster {
       if (abort) {
         r.aborted = true;
         this.runners.delete(key);
-        const unproven = r.batches.filter((b) => !b.landed).length;
-        if (r.started && unproven > 0)
-          log.warn(
-            { miner: String(r.miner), deadline: r.dl.Index, open: r.dl.Open, unproven },
-            'deadline closed with unproven partitions',
+        const unproven = r.batches.filter((b) => !b.landed);
+        if (r.started && height >= r.dl.Close && !r.closedReported && (unproven.length > 0 || r.provingFailed)) {
+          const last = unproven.find((b) => b.lastFailure)?.lastFailure ?? r.provingFailed;
+          const parts = unproven.flatMap((b) => b.partitions);
+          this.failures.report(
+            {
+              miner: r.miner,
+              deadline: r.dl.Index,
+              reason: 'deadline_closed',
+              detail: `deadline ${r.dl.Index} closed at epoch ${r.dl.Close} with ${parts.length || 'its'} partition(s) unproven${last ? ` (last failure: ${last})` : ''}`,
+              epoch: height,
+              partitions: parts,
+            },
+            { msg: 'deadline closed before its window post landed: its sectors become faulty', throttleKey: key },
           );
+        }
         continue;
       }
       this.tick(r, height, tsk);
@@ -191,9 +216,13 @@ export class Poster {
     const startAt = Math.min(r.dl.Challenge + this.cc, r.dl.Open);
     if (!r.started && height >= startAt) {
       r.started = true;
-      r.proving = this.runDeadline(r, tsk).catch((err) =>
-        log.error({ miner: String(r.miner), deadline: r.dl.Index, err: (err as Error).message }, 'window post failed'),
-      );
+      r.proving = this.runDeadline(r, tsk).catch((err) => {
+        r.provingFailed = `proving: ${(err as Error).message}`;
+        this.failures.report(
+          { miner: r.miner, deadline: r.dl.Index, reason: 'proving', detail: (err as Error).message, epoch: height },
+          { msg: 'window post proving failed', throttleKey: `${r.miner}-${r.dl.Open}-proving` },
+        );
+      });
     }
     if (r.started && height >= r.dl.Open + this.sc && !r.submitting) {
       r.submitting = true;
@@ -217,53 +246,8 @@ export class Poster {
   // checking sectors
 
   /** Locates sectors' files through the sector index and checks them (StrictCheck: sizes and a vanilla proof). */
-  async checkSectors(miner: number, numbers: number[], strict: boolean, tsk: TipSetKey = null): Promise<CheckResult> {
-    const good = new Set<number>();
-    const bad = new Map<number, string>();
-    const infos = new Map<number, PoStSector>();
-    if (numbers.length === 0) return { good, bad, infos };
-    const facts = await this.o.miners.get(miner);
-    const onChain = await this.o.chain.StateMinerSectors(minerAddr(miner), BitField.fromNumbers(numbers).toJSON(), tsk);
-    const byNumber = new Map((onChain ?? []).map((s) => [s.SectorNumber, s]));
-    for (const n of numbers) {
-      const sid: SectorID = { Miner: miner, Number: n };
-      const si = byNumber.get(n);
-      if (!si) {
-        bad.set(n, 'not found on chain');
-        continue;
-      }
-      const at = this.o.store.findSector('normal', sid);
-      const sealedStore = at && this.o.stores.get(at.SealedFile);
-      const cacheStore = at && this.o.stores.get(at.CacheDir);
-      if (!sealedStore || !cacheStore) {
-        bad.set(n, at ? `persist store "${at.SealedFile}" not configured` : 'not found in the sector index');
-        continue;
-      }
-      const info: PoStSector = {
-        sectorNumber: n,
-        sealProof: si.SealProof,
-        commR: cidToCommR(si.SealedCID),
-        sealedPath: sealedPath(sealedStore.path, sid),
-        cacheDir: cacheDir(cacheStore.path, sid),
-      };
-      infos.set(n, info);
-      const why = await checkSectorFiles(sealedStore.path, cacheStore.path, sid, facts.sectorSize, strict);
-      if (why) {
-        bad.set(n, why);
-        continue;
-      }
-      if (strict) {
-        const v = await this.o.prover.checkSector(info, miner, facts.windowPoStProof);
-        if (v) {
-          bad.set(n, v);
-          continue;
-        }
-      }
-      good.add(n);
-    }
-    for (const [n, why] of bad)
-      log.warn({ sector: sectorName({ Miner: miner, Number: n }), why }, 'sector not provable');
-    return { good, bad, infos };
+  checkSectors(miner: number, numbers: number[], strict: boolean, tsk: TipSetKey = null): Promise<CheckResult> {
+    return checkSectors(this.o, miner, numbers, strict, tsk);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -432,50 +416,9 @@ export class Poster {
     for (const b of r.batches) {
       const proof = b.proof;
       if (b.landed || !proof || r.aborted) continue;
-      if (b.msgId) {
-        const rec = await this.o.messager.GetMessageByUid(b.msgId);
-        // a replaced message (NonceConflictMsg with its replacement's receipt) is followed like an on-chain one
-        if (executedOk(rec)) {
-          log.info(
-            { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, height: rec.Height },
-            'window post landed',
-          );
-          this.report(r, b, true, rec.Height || height);
-          b.landed = true;
-          continue;
-        }
-        const failed =
-          rec.State === MessageState.FailedMsg ||
-          (rec.State === MessageState.NonceConflictMsg && rec.Receipt === null) ||
-          ((rec.State === MessageState.OnChainMsg || rec.State === MessageState.NonceConflictMsg) &&
-            rec.Receipt !== null &&
-            rec.Receipt.ExitCode !== 0);
-        if (!failed) continue;
-        // a PoSt of these partitions may have landed meanwhile from elsewhere (an earlier run of this manager
-        // whose message was still in the pool at its restart): the chain says they are proven, so they are
-        const posted = await this.postedPartitions(r, tsk);
-        if (b.partitions.every((k) => posted.has(k))) {
-          log.info(
-            { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, id: b.msgId },
-            'window post submission failed, but the chain has these partitions proven in this window',
-          );
-          this.report(r, b, true, rec.Height || height);
-          b.landed = true;
-          continue;
-        }
-        this.report(r, b, false, rec.Height || height);
-        log.warn(
-          {
-            miner: String(r.miner),
-            deadline: r.dl.Index,
-            id: b.msgId,
-            exit: rec.Receipt?.ExitCode,
-            err: rec.ErrorMsg,
-            attempts: b.attempts,
-          },
-          'window post submission failed; sending again while the deadline is open',
-        );
-      }
+      if (b.msgId && !(await this.follow(r, b, height, tsk))) continue;
+      // right before the push: a proof for a deadline that has closed is never sent
+      if (!(await this.deadlineStillOpen(r, height))) return;
       const commitEpoch = r.dl.Challenge;
       const commitRand = await drawPoStCommitRand(this.o.chain, tsk, commitEpoch);
       const params = encodeSubmitWindowedPoSt({
@@ -486,13 +429,153 @@ export class Poster {
         chainCommitRand: commitRand,
       });
       b.attempts++;
-      b.msgId = await this.send(r, MinerMethod.SubmitWindowedPoSt, params, 'post');
+      try {
+        b.msgId = await this.send(r, MinerMethod.SubmitWindowedPoSt, params, 'post');
+      } catch (err) {
+        const detail = (err as Error).message;
+        b.lastFailure = `push: ${detail}`;
+        this.failures.report(
+          {
+            ...this.failureOf(r, b, height),
+            reason: 'push',
+            detail,
+            fix: 'check [Messager] Api and Token in sector-manager.cfg and that the messager runs',
+          },
+          {
+            msg: 'window post could not be pushed to the messager; trying again on the next head while the deadline is open',
+            throttleKey: `${r.miner}-push`,
+          },
+        );
+        continue;
+      }
       b.submittedAt = height;
+      b.signed = false;
       log.info(
         { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, id: b.msgId, attempt: b.attempts },
         'window post submitted',
       );
     }
+  }
+
+  /** The fields every failure of a batch carries. */
+  private failureOf(r: Runner, b: Batch, height: number) {
+    const skipped = b.proof?.partitions.reduce((a, p) => a + p.skipped.length, 0) ?? 0;
+    return {
+      miner: r.miner,
+      deadline: r.dl.Index,
+      epoch: height,
+      partitions: b.partitions,
+      closesIn: r.dl.Close - height,
+      proven: (b.proof?.sectorCount ?? 0) - skipped,
+      faulty: skipped,
+      ...(b.msgId ? { id: b.msgId } : {}),
+    };
+  }
+
+  /**
+   * Follows a pushed message on each head: landed (reported), still waiting (a messager error on an unsigned
+   * message is reported: no wallet, a locked one, gas), or failed (reported; true: send a new one).
+   */
+  private async follow(r: Runner, b: Batch, height: number, tsk: TipSetKey): Promise<boolean> {
+    const where = { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions, id: b.msgId };
+    let rec: Awaited<ReturnType<PosterOptions['messager']['GetMessageByUid']>>;
+    try {
+      rec = await this.o.messager.GetMessageByUid(b.msgId!);
+    } catch (err) {
+      this.failures.report(
+        { ...this.failureOf(r, b, height), reason: 'messager', detail: (err as Error).message },
+        {
+          msg: 'cannot read the window post message from the messager; asking again',
+          throttleKey: `${r.miner}-messager`,
+        },
+      );
+      return false;
+    }
+    const o = messageOutcome(rec);
+    if (o.status === 'landed') {
+      // a replaced message (NonceConflictMsg with its replacement's receipt) is followed like an on-chain one
+      log.info({ ...where, height: rec.Height }, 'window post landed');
+      this.report(r, b, true, rec.Height || height);
+      b.landed = true;
+      for (const k of ['signing', 'gas', 'push', 'messager']) this.failures.clear(`${r.miner}-${k}`);
+      return false;
+    }
+    if (o.status === 'pending') {
+      if (o.reason) {
+        b.lastFailure = describeOutcome({ reason: o.reason, detail: o.detail });
+        this.failures.report(
+          {
+            ...this.failureOf(r, b, height),
+            reason: o.reason,
+            detail: o.detail ?? '',
+            ...(o.fix ? { fix: o.fix } : {}),
+          },
+          {
+            msg: 'window post message waits unsigned in the messager: it cannot land until this is fixed',
+            throttleKey: `${r.miner}-${o.reason}`,
+            countKey: `${b.msgId}-${o.reason}`,
+          },
+        );
+      } else if (!b.signed && rec.SignedCid) {
+        b.signed = true;
+        for (const k of ['signing', 'gas']) this.failures.clear(`${r.miner}-${k}`);
+        log.info({ ...where, cid: rec.SignedCid['/'] }, 'window post signed and in the message pool');
+      }
+      return false;
+    }
+    // failed: a PoSt of these partitions may have landed meanwhile from elsewhere (an earlier run of this manager
+    // whose message was still in the pool at its restart): the chain says they are proven, so they are
+    const posted = await this.postedPartitions(r, tsk);
+    if (b.partitions.every((k) => posted.has(k))) {
+      log.info({ ...where }, 'window post submission failed, but the chain has these partitions proven in this window');
+      this.report(r, b, true, rec.Height || height);
+      b.landed = true;
+      return false;
+    }
+    b.lastFailure = describeOutcome({ reason: o.reason, detail: o.detail });
+    this.failures.report(
+      {
+        ...this.failureOf(r, b, height),
+        epoch: rec.Height || height,
+        reason: o.reason ?? 'landing',
+        detail: o.detail ?? '',
+        ...(o.fix ? { fix: o.fix } : {}),
+      },
+      {
+        msg: 'window post message failed; sending it again while the deadline is open',
+        throttleKey: `${r.miner}-${r.dl.Open}-${b.msgId}`,
+        countKey: b.msgId!,
+      },
+    );
+    return true;
+  }
+
+  /** Reads the miner's current deadline from the chain: false (reported) when the runner's one has closed. */
+  private async deadlineStillOpen(r: Runner, height: number): Promise<boolean> {
+    let now = height;
+    try {
+      now = Math.max(now, (await this.o.chain.StateMinerProvingDeadline(minerAddr(r.miner), null)).CurrentEpoch);
+    } catch (err) {
+      log.warn({ miner: String(r.miner), err: (err as Error).message }, 'current deadline unavailable before a push');
+    }
+    if (now < r.dl.Close) return true;
+    r.aborted = true;
+    r.closedReported = true;
+    const unproven = r.batches.filter((b) => !b.landed);
+    const b = unproven[0]!;
+    this.failures.report(
+      {
+        ...this.failureOf(r, b, now),
+        partitions: unproven.flatMap((x) => x.partitions),
+        reason: 'deadline_closed',
+        detail: `not sent: deadline ${r.dl.Index} closed at epoch ${r.dl.Close} (head ${now})${b.lastFailure ? `; last failure: ${b.lastFailure}` : ''}`,
+      },
+      {
+        msg: 'deadline closed before the window post could be sent: not sending it, its sectors become faulty',
+        throttleKey: `${r.miner}-${r.dl.Open}-closed`,
+      },
+    );
+    return false;
   }
 
   private report(r: Runner, b: Batch, ok: boolean, epoch: number): void {
@@ -527,40 +610,7 @@ export class Poster {
   }
 
   /** `util sealer proving check`: the check a deadline's sectors get before proving. */
-  async checkDeadline(
-    miner: number,
-    deadline: number,
-    strict: boolean,
-  ): Promise<{ partition: number; sector: number; error: string | null }[]> {
-    const parts = (await this.o.chain.StateMinerPartitions(minerAddr(miner), deadline, null)) ?? [];
-    const out: { partition: number; sector: number; error: string | null }[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const all = BitField.fromJSON(parts[i]!.AllSectors).toArray();
-      const res = await this.checkSectors(miner, all, strict);
-      for (const n of all)
-        out.push({ partition: i, sector: n, error: res.good.has(n) ? null : (res.bad.get(n) ?? 'unknown') });
-    }
-    return out;
+  checkDeadline(miner: number, deadline: number, strict: boolean) {
+    return checkDeadline(this.o, miner, deadline, strict);
   }
-}
-
-/** The deadline after `dl` (rolling over into the next proving period). */
-export function nextDeadline(dl: DeadlineInfo): DeadlineInfo {
-  const w = dl.WPoStChallengeWindow;
-  let index = dl.Index + 1;
-  let periodStart = dl.PeriodStart;
-  if (index === dl.WPoStPeriodDeadlines) {
-    index = 0;
-    periodStart += dl.WPoStProvingPeriod;
-  }
-  const open = periodStart + index * w;
-  return {
-    ...dl,
-    PeriodStart: periodStart,
-    Index: index,
-    Open: open,
-    Close: open + w,
-    Challenge: open - dl.WPoStChallengeLookback,
-    FaultCutoff: open - dl.FaultDeclarationCutoff,
-  };
 }
