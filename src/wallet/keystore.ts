@@ -7,7 +7,9 @@
  * a wrong password from a corrupted key, and lets `setpwd` refuse to replace a password already set.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { restrictMode } from './files.js';
 import {
   type CryptoJSON,
   decryptKey,
@@ -90,10 +92,16 @@ export class KeyStore {
     private readonly kdf: KdfParams,
     private readonly now: () => number = Date.now,
   ) {
+    // created 0600 before SQLite opens it: the rows are the encrypted keys and the password check, which a reader
+    // could attack offline
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // a deleted key's bytes are overwritten, not left in free pages
+    this.db.pragma('secure_delete = ON');
     this.db.exec(SCHEMA);
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) restrictMode(f, 0o600);
   }
 
   close(): void {

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { expandHome } from '../common/config.js';
+import { logger } from '../common/log.js';
 import { createToken, generateSecret, localAuth } from '../rpc/index.js';
 import {
   CONFIG_FILE,
@@ -22,6 +23,9 @@ import {
   type WalletConfig,
   writeWalletConfig,
 } from './config.js';
+import { restrictMode, writeFileAtomic } from './files.js';
+
+const log = logger('main');
 
 export const API_FILE = 'api';
 export const LOCK_FILE = 'repo.lock';
@@ -94,6 +98,10 @@ export async function initRepo(repo: string): Promise<WalletConfig> {
     }
   }
   if (changed) writeWalletConfig(repo, c);
+  else if (restrictMode(join(repo, CONFIG_FILE))) {
+    // an operator-made file (0644) carries the API secret: nobody else may read it
+    log.warn(`${join(repo, CONFIG_FILE)} was readable by other users; set its mode to 0600 (it holds [JWT] Secret)`);
+  }
   return c;
 }
 
@@ -116,7 +124,7 @@ export function apiAddress(repo: string, c: WalletConfig): string {
 }
 
 export function writeApiFile(repo: string, multiaddr: string): void {
-  writeFileSync(join(repo, API_FILE), multiaddr, { mode: 0o600 });
+  writeFileAtomic(join(repo, API_FILE), multiaddr, 0o600);
 }
 
 export function removeApiFile(repo: string): void {
@@ -152,7 +160,9 @@ export function lockRepo(repo: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new UserError(`repo ${repo} is in use by another venus-wallet (pid ${pid})`);
+        throw new UserError(
+          `repo ${repo} is in use by another venus-wallet (pid ${pid}); it is still running: kill ${pid}`,
+        );
       }
       rmSync(f, { force: true });
     }
