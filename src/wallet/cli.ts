@@ -35,6 +35,7 @@ import {
 } from '../rpc/index.js';
 import { readInput, readPassword } from './prompt.js';
 import { apiAddress, DEFAULT_REPO, jwtToken, readRepoConfig, resolveRepo } from './repo.js';
+import { scrubKeyError } from './service.js';
 import { NET_TYPES, networkOfNetType } from './wallet.js';
 
 const log = logger('main');
@@ -154,7 +155,7 @@ export function parseKeyInput(data: string, format: string): KeyInfo {
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`invalid key: ${(err as Error).message}`);
+    throw new UserError(`invalid key: ${scrubKeyError((err as Error).message, text)}`);
   }
 }
 
@@ -298,10 +299,7 @@ export function registerWalletCommands(program: Command): Command {
       const g = globals(cmd);
       const a = addr(address, g);
       const pw = await readPassword('Password:');
-      const ki = await withClient(g, async (c) => {
-        await c.VerifyPassword(pw);
-        return c.WalletExport(a);
-      });
+      const ki = await withClient(g, (c) => c.WalletExport(a, pw));
       const key = keyInfoFromJSON(ki);
       try {
         process.stdout.write(`${exportKeyInfo(key)}\n`);
@@ -370,10 +368,7 @@ export function registerWalletCommands(program: Command): Command {
       const g = globals(cmd);
       const a = addr(address, g);
       const pw = await readPassword('Password:');
-      await withClient(g, async (c) => {
-        await c.VerifyPassword(pw);
-        await c.WalletDelete(a);
-      });
+      await withClient(g, (c) => c.WalletDelete(a, pw));
       process.stdout.write('success\n');
     });
 
@@ -400,10 +395,7 @@ export function registerWalletCommands(program: Command): Command {
       const pw = perm === 'admin' || perm === 'sign' ? await readPassword('Password:') : undefined;
       const c = readRepoConfig(g.repo);
       const where = apiAddress(g.repo, c);
-      const token = await withClient(g, async (cl) => {
-        if (pw !== undefined) await cl.VerifyPassword(pw);
-        return cl.AuthNew(permsFor(perm));
-      });
+      const token = await withClient(g, (cl) => cl.AuthNew(permsFor(perm), pw ?? ''));
       process.stdout.write(`${new TextDecoder().decode(fromBase64(token, 'token'))}:${where}\n`);
     });
 

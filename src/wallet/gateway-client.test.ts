@@ -171,7 +171,7 @@ describe('gateway registration (§9)', () => {
     const c = await wallet.newKey('secp256k1');
     await until(() => gw.connections()[0]!.addrs.includes(wallet.format(c)));
     assert.equal(await messager.WalletHas(wallet.format(c), ['miner-ops']), true);
-    await wallet.deleteKey(c);
+    await wallet.deleteKey(c, 'pw');
     await until(() => !gw.connections()[0]!.addrs.includes(wallet.format(c)));
     await hub.addSupportAccount('market');
     assert.ok(gw.connections()[0]!.supportAccounts.includes('market'));

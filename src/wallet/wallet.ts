@@ -107,45 +107,45 @@ export class Wallet extends EventEmitter<WalletEvents> {
     return run;
   }
 
-  setPassword(password: string): Promise<void> {
+  setPassword(password: string, source?: string): Promise<void> {
     return this.serial(async () => {
-      await this.keystore.setPassword(password);
+      await this.keystore.setPassword(password, source);
       log.info('password set; wallet unlocked');
       this.emit('unlocked');
     });
   }
 
-  changePassword(oldPassword: string, newPassword: string): Promise<void> {
+  changePassword(oldPassword: string, newPassword: string, source?: string): Promise<void> {
     return this.serial(async () => {
       const wasLocked = this.isLocked();
-      await this.keystore.changePassword(oldPassword, newPassword);
+      await this.keystore.changePassword(oldPassword, newPassword, source);
       log.info('password changed');
       if (wasLocked) this.emit('unlocked');
     });
   }
 
-  unlock(password: string): Promise<void> {
+  unlock(password: string, source?: string): Promise<void> {
     return this.serial(async () => {
       if (!this.keystore.hasPassword()) throw new WalletError('password not set', 'no-password');
       if (!this.isLocked()) throw new WalletError('wallet already unlocked', 'refused');
-      await this.keystore.unlock(password);
+      await this.keystore.unlock(password, source);
       log.info('wallet unlocked');
       this.emit('unlocked');
     });
   }
 
-  lock(password: string): Promise<void> {
+  lock(password: string, source?: string): Promise<void> {
     return this.serial(async () => {
       if (!this.keystore.hasPassword()) throw new WalletError('password not set', 'no-password');
       if (this.isLocked()) throw new WalletError('wallet already locked', 'refused');
-      await this.keystore.lock(password);
+      await this.keystore.lock(password, source);
       log.info('wallet locked');
       this.emit('locked');
     });
   }
 
-  verifyPassword(password: string): Promise<void> {
-    return this.serial(() => this.keystore.verifyPassword(password));
+  verifyPassword(password: string, source?: string): Promise<void> {
+    return this.serial(() => this.keystore.verifyPassword(password, source));
   }
 
   /** Throws "password not set" / "wallet locked" unless keys can be used now. */
@@ -271,8 +271,13 @@ export class Wallet extends EventEmitter<WalletEvents> {
     }
   }
 
-  /** The key in Lotus KeyInfo form. The caller owns (and should wipe) the returned bytes. */
-  async exportKey(addr: Address): Promise<KeyInfo> {
+  /**
+   * The key in Lotus KeyInfo form, only with the wallet's password: a token, even an admin one, is not enough to
+   * take a key away. The caller owns (and should wipe) the returned bytes.
+   */
+  async exportKey(addr: Address, password: string, source?: string): Promise<KeyInfo> {
+    this.requireUnlocked();
+    await this.verifyPassword(password, source);
     const key = await this.keyOf(addr);
     log.info({ address: this.format(addr) }, 'key exported');
     return key;
@@ -301,8 +306,10 @@ export class Wallet extends EventEmitter<WalletEvents> {
     });
   }
 
-  async deleteKey(addr: Address): Promise<void> {
+  /** Deletes a key, only with the wallet's password (as export). */
+  async deleteKey(addr: Address, password: string, source?: string): Promise<void> {
     this.requireUnlocked();
+    await this.verifyPassword(password, source);
     await this.serial(async () => {
       if (!this.has(addr)) throw new WalletError(`key not found: ${this.format(addr)}`, 'not-found');
       this.keystore.delete(shortAddress(addr));
