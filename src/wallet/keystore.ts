@@ -121,6 +121,11 @@ export class KeyStore {
     this.db.close();
   }
 
+  /** The SQLite handle, for the sign records kept in the same file ([SignRecorder]). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   /** True once a password exists: set here, or implied by keys imported from an original keystore. */
   hasPassword(): boolean {
     return this.passwordCheck() !== undefined || this.count() > 0;

@@ -28,6 +28,7 @@ import {
 import type { ApiImpl, CallContext } from '../rpc/index.js';
 import { createToken, isPerm, localAuth, PERMS, type Perm, rpcError } from '../rpc/index.js';
 import { LOCAL_SOURCE, WalletError } from './keystore.js';
+import type { SignRecorder } from './sign-recorder.js';
 import type { Wallet } from './wallet.js';
 
 /** What the API needs of the gateway links (GatewayHub). */
@@ -47,6 +48,8 @@ export interface WalletServiceOptions {
   saveSupportAccounts?: (accounts: string[]) => void;
   /** The log level spec the daemon started with, so LogSetLevel can add to it. */
   logLevelSpec?: string;
+  /** [SignRecorder] when enabled: ListSignedRecord reads it. */
+  recorder?: SignRecorder;
 }
 
 /** Log subsystems of the daemon (LogList). */
@@ -230,8 +233,11 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     return null;
   }
 
-  ListSignedRecord(_params: QuerySignRecordParams): SignRecord[] {
-    throw rpcError('sign records are not kept by this wallet ([SignRecorder] is not supported)');
+  ListSignedRecord(params: QuerySignRecordParams): SignRecord[] {
+    if (!this.opts.recorder) {
+      throw rpcError('sign records are not kept: set [SignRecorder] Enable = true in config.toml and restart');
+    }
+    return this.opts.recorder.query(params);
   }
 
   Version(): Version {

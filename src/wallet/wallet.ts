@@ -29,6 +29,8 @@ import {
   validatePrivateKey,
 } from '../fil/index.js';
 import { type KeyStore, WalletError } from './keystore.js';
+import { type SignFilter, signFilterInput } from './sign-filter.js';
+import type { SignRecorder } from './sign-recorder.js';
 
 const log = logger('wallet');
 
@@ -43,6 +45,10 @@ export interface WalletOptions {
   network?: Network;
   /** The random bytes sent to gateways as WalletRegisterPolicy.SignBytes (default: 32 fresh bytes per process). */
   signBytes?: Uint8Array;
+  /** [SignFilter]: asked before every signature but the gateway's verifyaddress challenge. */
+  filter?: SignFilter;
+  /** [SignRecorder]: told of every answered sign request. */
+  recorder?: SignRecorder;
 }
 
 /** Events: 'address-added' (Address), 'address-removed' (Address), 'unlocked' (), 'locked' (). */
@@ -76,6 +82,8 @@ export class Wallet extends EventEmitter<WalletEvents> {
    * while change-password re-encrypts the others would stay under the old password. Signing does not queue.
    */
   private passwordOps: Promise<unknown> = Promise.resolve();
+  private readonly filter: SignFilter | undefined;
+  private readonly recorder: SignRecorder | undefined;
 
   constructor(
     readonly keystore: KeyStore,
@@ -84,6 +92,8 @@ export class Wallet extends EventEmitter<WalletEvents> {
     super();
     this.network = opts.network ?? 'f';
     this.signBytes = opts.signBytes ?? new Uint8Array(randomBytes(32));
+    this.filter = opts.filter;
+    this.recorder = opts.recorder;
   }
 
   /** An address as this wallet prints it. */
@@ -218,11 +228,24 @@ export class Wallet extends EventEmitter<WalletEvents> {
    * - "message": Extra must decode as the unsigned message; its From must be the signer and toSign its CID bytes.
    * - "unknown" (and "f3"): signed as given.
    * - "verifyaddress": toSign must be sha256(Extra ‖ signBytes), the gateway's registration challenge.
-   * Anything else is refused.
+   * Anything else is refused. Then [SignFilter] is asked (not for verifyaddress), and the outcome is recorded
+   * ([SignRecorder]) whether signed or refused.
    */
   async sign(signer: Address, toSign: Uint8Array, meta: SignMeta): Promise<Signature> {
     this.requireUnlocked();
     const name = this.format(signer);
+    const rawMsg = meta.type === 'message' ? meta.extra : toSign;
+    try {
+      const signature = await this.signChecked(signer, name, toSign, meta);
+      this.recorder?.record({ type: meta.type, signer: name, rawMsg, signature });
+      return signature;
+    } catch (err) {
+      this.recorder?.record({ type: meta.type, signer: name, rawMsg, err: (err as Error).message });
+      throw err;
+    }
+  }
+
+  private async signChecked(signer: Address, name: string, toSign: Uint8Array, meta: SignMeta): Promise<Signature> {
     switch (meta.type) {
       case 'message': {
         if (!meta.extra || meta.extra.length === 0) {
@@ -257,6 +280,9 @@ export class Wallet extends EventEmitter<WalletEvents> {
         throw new WalletError('sign request has no message type (MsgMeta.Type)', 'refused');
       default:
         throw new WalletError(`unsupported message type "${meta.type}"`, 'refused');
+    }
+    if (meta.type !== 'verifyaddress' && this.filter?.enabled) {
+      await this.filter.check(signFilterInput(meta.type, toSign, meta.extra, this.network));
     }
     const key = await this.keyOf(signer);
     try {
