@@ -11,18 +11,29 @@ import { RpcServer } from '../rpc/index.js';
 import { loadWalletConfig, type WalletConfig, writeWalletConfig } from './config.js';
 import { GatewayHub } from './gateway-client.js';
 import { KeyStore } from './keystore.js';
-import { initRepo, jwtSecret, keystorePath, lockRepo, removeApiFile, writeApiFile } from './repo.js';
+import {
+  initRepo,
+  jwtSecret,
+  keystorePath,
+  lockRepo,
+  NETTYPE_FILE,
+  readNetType,
+  removeApiFile,
+  saveNetType,
+  writeApiFile,
+} from './repo.js';
 import { WalletService } from './service.js';
 import { SignFilter } from './sign-filter.js';
 import { SignRecorder } from './sign-recorder.js';
-import { Wallet } from './wallet.js';
+import { networkOfNetType, Wallet } from './wallet.js';
 
 const log = logger('main');
 
 export interface DaemonOptions {
   /** Repo directory, already resolved ("~" expanded). */
   repo: string;
-  network: Network;
+  /** --nettype when given (flag or env): remembered in <repo>/nettype. Else the remembered one, else mainnet. */
+  netType?: string | undefined;
   /** Unlock (or set, on a wallet without one) with this password before serving. */
   password?: string;
   /** --gateway-api / --gateway-token / --support-accounts: override [APIRegisterHub] when given. */
@@ -68,6 +79,28 @@ function hubConfig(c: WalletConfig, o: DaemonOptions): WalletConfig['APIRegister
   return hub;
 }
 
+/** The address prefix: --nettype (remembered), else the remembered one, else mainnet, saying which and why. */
+function chooseNetwork(o: DaemonOptions): Network {
+  const file = `${o.repo}/${NETTYPE_FILE}`;
+  const name = o.netType ?? readNetType(o.repo);
+  if (name === undefined) {
+    log.info(
+      'network mainnet (the default): addresses print as f…; on a test network or the devnet start once with ' +
+        '`--nettype 2k` (or cali, force, …; remembered in the repo)',
+    );
+    return 'f';
+  }
+  let network: Network;
+  try {
+    network = networkOfNetType(name);
+  } catch (err) {
+    throw new UserError(o.netType ? (err as Error).message : `${file}: ${(err as Error).message}`);
+  }
+  if (o.netType) saveNetType(o.repo, o.netType);
+  log.info(`network ${name}${o.netType ? '' : ` (from ${file})`}: addresses print as ${network}…`);
+  return network;
+}
+
 function multiaddrOf(host: string, port: number): string {
   return host.includes(':') ? `/ip6/${host}/tcp/${port}/http` : `/ip4/${host}/tcp/${port}/http`;
 }
@@ -81,6 +114,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   } catch (err) {
     throw new UserError(`config.toml [SignRecorder] KeepDuration: ${(err as Error).message}`);
   }
+  const network = chooseNetwork(o);
   const hubCfg = hubConfig(config, o);
   const secret = jwtSecret(config);
   const release = lockRepo(o.repo);
@@ -90,14 +124,14 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   try {
     const dbPath = keystorePath(o.repo, config);
     keystore = new KeyStore(dbPath, { scryptN: config.Factor.ScryptN, scryptP: config.Factor.ScryptP });
-    const filter = new SignFilter({ expr: config.SignFilter.Expr, network: o.network });
+    const filter = new SignFilter({ expr: config.SignFilter.Expr, network });
     if (filter.enabled) log.info({ expr: config.SignFilter.Expr }, '[SignFilter] asks this command before signing');
     if (config.SignRecorder.Enable) {
       recorder = new SignRecorder(keystore.database, keepMs);
       log.info({ keep: config.SignRecorder.KeepDuration }, '[SignRecorder] records every sign request');
     }
     const wallet = new Wallet(keystore, {
-      network: o.network,
+      network,
       filter,
       ...(recorder ? { recorder } : {}),
     });

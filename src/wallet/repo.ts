@@ -7,6 +7,7 @@
  * so a repo moves between this wallet and the original in both directions. Two files are added, as Lotus does:
  *   api              the multiaddr the daemon actually listens on (ListenAddress may say port 0); removed at stop
  *   repo.lock        the pid of the running daemon, so two daemons never share one keystore
+ *   nettype          the --nettype of the last start that gave one (a restart without the flag keeps it)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,6 +29,8 @@ import { restrictMode, writeFileAtomic } from './files.js';
 const log = logger('main');
 
 export const API_FILE = 'api';
+/** The --nettype the daemon was last started with, so a restart without it prints the same prefix. */
+export const NETTYPE_FILE = 'nettype';
 export const LOCK_FILE = 'repo.lock';
 export const DEFAULT_REPO = '~/.venus_wallet';
 
@@ -121,6 +124,18 @@ export function apiAddress(repo: string, c: WalletConfig): string {
     if (s) return s;
   }
   return c.API.ListenAddress;
+}
+
+/** The remembered --nettype, or undefined. */
+export function readNetType(repo: string): string | undefined {
+  const f = join(repo, NETTYPE_FILE);
+  if (!existsSync(f)) return undefined;
+  return readFileSync(f, 'utf8').trim() || undefined;
+}
+
+export function saveNetType(repo: string, name: string): void {
+  if (readNetType(repo) === name) return;
+  writeFileAtomic(join(repo, NETTYPE_FILE), `${name}\n`, 0o600);
 }
 
 export function writeApiFile(repo: string, multiaddr: string): void {

@@ -345,7 +345,21 @@ describe('wallet: keys, events, and what never reaches the logs', () => {
 
   it('--nettype names map to f/t', () => {
     assert.equal(networkOfNetType('mainnet'), 'f');
-    for (const n of ['2k', 'calibnet', 'cali', 'butterfly', 'integrationnet']) assert.equal(networkOfNetType(n), 't');
+    assert.equal(networkOfNetType('main'), 'f');
+    for (const n of [
+      '2k',
+      'calibnet',
+      'cali',
+      'butterfly',
+      'integrationnet',
+      'force',
+      'forcenet',
+      'devnet',
+      'Calibnet',
+    ]) {
+      assert.equal(networkOfNetType(n), 't');
+    }
+    assert.throws(() => networkOfNetType('bogus'), /invalid network name "bogus" \(one of mainnet, .*forcenet/);
     assert.throws(() => networkOfNetType('moonnet'), /invalid network name "moonnet"/);
   });
 

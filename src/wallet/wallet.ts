@@ -345,23 +345,34 @@ export class Wallet extends EventEmitter<WalletEvents> {
   }
 }
 
-/** Network names --nettype accepts (the original's list plus the usual spellings of calibration). */
+/**
+ * Network names --nettype accepts: the original's list (mainnet, integrationnet, 2k, cali, interop, force,
+ * butterfly) and the spellings the other programs and the deployment guide use (`--net=forcenet`, calibnet, …).
+ */
 export const NET_TYPES = [
   'mainnet',
+  'main',
   'integrationnet',
   '2k',
+  'devnet',
   'cali',
   'calibnet',
   'calibrationnet',
+  'calibration',
   'interop',
+  'interopnet',
   'force',
+  'forcenet',
   'butterfly',
-  'devnet',
+  'butterflynet',
+  'nerpa',
+  'nerpanet',
 ] as const;
 
-/** Address prefix of a --nettype: 'f' on mainnet, 't' on every test network. */
+/** Address prefix of a --nettype: 'f' on mainnet, 't' on every test network; an unknown name is refused. */
 export function networkOfNetType(name: string): Network {
-  if (name === 'mainnet') return 'f';
-  if ((NET_TYPES as readonly string[]).includes(name)) return 't';
+  const n = name.trim().toLowerCase();
+  if (n === 'mainnet' || n === 'main') return 'f';
+  if ((NET_TYPES as readonly string[]).includes(n)) return 't';
   throw new WalletError(`invalid network name ${JSON.stringify(name)} (one of ${NET_TYPES.join(', ')})`, 'invalid');
 }
