@@ -35,7 +35,7 @@ import {
 } from '../rpc/index.js';
 import { readInput, readPassword } from './prompt.js';
 import { apiAddress, DEFAULT_REPO, jwtToken, readRepoConfig, resolveRepo } from './repo.js';
-import { scrubKeyError } from './service.js';
+import { scrubKeyError } from './scrub.js';
 import { NET_TYPES, networkOfNetType } from './wallet.js';
 
 const log = logger('main');

@@ -28,6 +28,7 @@ import {
 import type { ApiImpl, CallContext } from '../rpc/index.js';
 import { createToken, isPerm, localAuth, PERMS, type Perm, rpcError } from '../rpc/index.js';
 import { LOCAL_SOURCE, WalletError } from './keystore.js';
+import { scrubKeyError } from './scrub.js';
 import type { SignRecorder } from './sign-recorder.js';
 import type { Wallet } from './wallet.js';
 
@@ -88,16 +89,6 @@ export function sourceOf(ctx: CallContext | undefined): string {
   const auth = ctx.headers.authorization;
   const tok = Array.isArray(auth) ? auth.join(',') : (auth ?? '');
   return `${ip}|${createHash('sha256').update(tok).digest('hex').slice(0, 16)}`;
-}
-
-/**
- * An error about a key given by the caller, with every run of the input's characters removed: a parser's message
- * (V8 quotes the text around a JSON syntax error) must not carry a fragment of the key into a reply or a log.
- */
-export function scrubKeyError(message: string, input: unknown): string {
-  const text = typeof input === 'string' ? input : JSON.stringify(input ?? '');
-  const SAFE = new Set(['PrivateKey', 'Type', 'secp256k1', 'bls', 'delegated']);
-  return message.replace(/[A-Za-z0-9+/=_-]{6,}/g, (run) => (!SAFE.has(run) && text.includes(run) ? '…' : run));
 }
 
 export class WalletService implements ApiImpl<typeof WalletAPI> {
