@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BIN, Daemon, WalletHarness } from './wallet-harness.js';
 
+/** CLI and log waits: the test machine may be shared and slow. */
+const SLOW = 60_000;
+
 describe('venus-wallet: network names, prefixes, prompts and processes', () => {
   const h = new WalletHarness();
   after(() => h.cleanup());
 
   it("--nettype takes the guide's and the original's spellings and refuses an unknown one with the list", async () => {
-    const bogus = await h.cli(['--nettype', 'bogus', 'list']);
+    const bogus = await h.cli(['--nettype', 'bogus', 'list'], '', SLOW);
     assert.notEqual(bogus.code, 0);
     assert.match(
       bogus.stderr,
@@ -24,7 +27,7 @@ describe('venus-wallet: network names, prefixes, prompts and processes', () => {
     );
     for (const net of ['forcenet', 'force', 'cali', 'calibnet', '2k', 'mainnet']) {
       // accepted: the command goes on to look for the wallet (none here)
-      const r = await h.cli(['--nettype', net, 'list']);
+      const r = await h.cli(['--nettype', net, 'list'], '', SLOW);
       assert.doesNotMatch(r.stderr, /invalid network name/, net);
       assert.match(r.stderr, /no wallet repo at/, net);
     }
@@ -36,7 +39,7 @@ describe('venus-wallet: network names, prefixes, prompts and processes', () => {
     await d.stop();
     for (const args of [['unlock'], ['setpwd'], ['lock'], ['export', 't1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba']]) {
       // stdin has no password: a prompt would fail with "no password given on stdin" instead
-      const r = await h.cli(args);
+      const r = await h.cli(args, '', SLOW);
       assert.notEqual(r.code, 0, args.join(' '));
       assert.doesNotMatch(r.stderr, /Password/, args.join(' '));
       assert.match(r.stderr, /Is the venus-wallet running\?/, args.join(' '));
@@ -48,18 +51,19 @@ describe('venus-wallet: network names, prefixes, prompts and processes', () => {
     assert.equal(readFileSync(join(h.repo, 'nettype'), 'utf8'), '2k\n');
     assert.equal(statSync(join(h.repo, 'config.toml')).mode & 0o777, 0o600);
     const d = await h.startDaemon();
+    after(() => d.stop());
     assert.match(d.log(), /network 2k \(from .*nettype\): addresses print as t/);
-    assert.equal((await h.cli(['setpwd'], 'pw\npw\n')).code, 0);
-    const a = await h.cli(['new', 'bls']);
+    assert.equal((await h.cli(['setpwd'], 'pw\npw\n', SLOW)).code, 0);
+    const a = await h.cli(['new', 'bls'], '', SLOW);
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, /^t3[a-z2-7]{84}\n$/);
-    assert.equal((await h.cli(['list'])).stdout, a.stdout);
+    assert.equal((await h.cli(['list'], '', SLOW)).stdout, a.stdout);
     // an explicit --nettype on a command still decides how it prints
-    assert.equal((await h.cli(['--nettype', 'mainnet', 'list'])).stdout, a.stdout.replace(/^t/, 'f'));
+    assert.equal((await h.cli(['--nettype', 'mainnet', 'list'], '', SLOW)).stdout, a.stdout.replace(/^t/, 'f'));
     // export needs the password, checked by the daemon
-    const ex = await h.cli(['export', a.stdout.trim()], 'wrong\n');
+    const ex = await h.cli(['export', a.stdout.trim()], 'wrong\n', SLOW);
     assert.match(ex.stderr, /wrong password/);
-    assert.equal((await h.cli(['export', a.stdout.trim()], 'pw\n')).code, 0);
+    assert.equal((await h.cli(['export', a.stdout.trim()], 'pw\n', SLOW)).code, 0);
     await d.stop();
   });
 
@@ -79,7 +83,10 @@ describe('venus-wallet: network names, prefixes, prompts and processes', () => {
     h.daemons.add(p);
     // the log outlives the npm process this test kills: wait on the log alone
     const d = new Daemon(p, logPath, new Promise<number | null>(() => {}));
-    const m = await d.waitForLog(/started through npm \(pid (\d+)\): stopping npm stops this daemon \(pid (\d+)\)/);
+    const m = await d.waitForLog(
+      /started through npm \(pid (\d+)\): stopping npm stops this daemon \(pid (\d+)\)/,
+      SLOW,
+    );
     assert.equal(Number(m[1]), p.pid);
     const daemonPid = Number(m[2]);
     after(() => {
@@ -90,7 +97,7 @@ describe('venus-wallet: network names, prefixes, prompts and processes', () => {
       }
     });
     p.kill('SIGKILL');
-    await d.waitForLog(/which started this daemon, is gone; shutting down[\s\S]*venus-wallet stopped/, 10_000);
+    await d.waitForLog(/which started this daemon, is gone; shutting down[\s\S]*venus-wallet stopped/, SLOW);
     const end = Date.now() + 5000;
     const alive = () => {
       try {
