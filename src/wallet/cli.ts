@@ -203,6 +203,9 @@ export function registerWalletCommands(program: Command): Command {
     .option('--support-accounts <account>', 'accounts this wallet signs for (repeatable)', collect)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const g = globals(cmd);
+      if (typeof opts.gatewayToken === 'string') {
+        log.warn('a token on the command line is visible to other users (ps); prefer [APIRegisterHub] Token');
+      }
       const pwOpt = opts.password ?? opts.pwd;
       let password: string | undefined;
       if (pwOpt === true) password = await readPassword('Password:');

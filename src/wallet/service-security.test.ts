@@ -30,6 +30,7 @@ describe('wallet API: the password guards keys, and nothing leaks them', () => {
   let ks: KeyStore;
   let operator: string;
   let addr: string;
+  let service: WalletService;
   const client = (token: string) => createClient(WalletAPI, { url, token });
 
   before(async () => {
@@ -37,7 +38,8 @@ describe('wallet API: the password guards keys, and nothing leaks them', () => {
     const wallet = new Wallet(ks, { network: 't' });
     const hub = new GatewayHub({ urls: [], token: '', supportAccounts: [], wallet });
     server = new RpcServer({ auth: secret, paths: ['/rpc/v0'] });
-    server.register(WalletAPI, new WalletService({ wallet, secret, hub }));
+    service = new WalletService({ wallet, secret, hub, logLevelSpec: 'debug' });
+    server.register(WalletAPI, service);
     const { port } = await server.listen(0);
     url = `http://127.0.0.1:${port}/rpc/v0`;
     operator = await createToken(secret, 'admin', { style: 'lotus' });
@@ -87,6 +89,16 @@ describe('wallet API: the password guards keys, and nothing leaks them', () => {
     await admin.Lock('right');
     await admin.Unlock('right');
     assert.deepEqual(await admin.WalletExport(addr, 'right'), SECP_KEY);
+  });
+
+  it('LogSetLevel keeps one entry per subsystem however often it is called', async () => {
+    const admin = client(operator);
+    for (let i = 0; i < 50; i++) await admin.LogSetLevel('wallet', i % 2 ? 'debug' : 'info');
+    await admin.LogSetLevel('rpc', 'warn');
+    assert.equal((service as unknown as { logSpec: string }).logSpec, 'debug,wallet=debug,rpc=warn');
+    await assert.rejects(admin.LogSetLevel('x'.repeat(65), 'info'), /too long/);
+    await admin.LogSetLevel('*', 'debug');
+    assert.equal((service as unknown as { logSpec: string }).logSpec, 'debug');
   });
 
   it('malformed keys are refused without a fragment of the key in the reply or the log', async () => {

@@ -214,7 +214,10 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     if (typeof subsystem !== 'string' || !subsystem || typeof level !== 'string') {
       throw rpcError('LogSetLevel needs a subsystem and a level');
     }
-    const spec = subsystem === '*' ? `${level}` : `${this.logSpec},${subsystem}=${level}`;
+    if (subsystem.length > 64 || level.length > 16) throw rpcError('LogSetLevel: subsystem or level too long');
+    // one entry per subsystem: a repeated call replaces it, so the spec stays bounded
+    const others = this.logSpec.split(',').filter((e) => e && !e.startsWith(`${subsystem}=`));
+    const spec = subsystem === '*' ? `${level}` : [...others, `${subsystem}=${level}`].join(',');
     try {
       setupLogging({ levelSpec: spec });
     } catch (err) {
