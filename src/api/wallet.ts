@@ -103,10 +103,14 @@ export const WalletMethods = {
   WalletList: method<[], AddressString[]>('read'),
   /** Sign `toSign` (base64) with the key of `signer`; see MsgTypes for what each meta type checks. */
   WalletSign: method<[signer: AddressString, toSign: Base64, meta: MsgMeta], Signature>('sign', 3),
-  WalletExport: method<[address: AddressString], KeyInfo>('admin', 1),
+  /**
+   * Beyond the original: the wallet password is the second param (checked server-side, with the wrong-password
+   * backoff), so an admin token alone cannot take a key. The same for WalletDelete and sign/admin AuthNew.
+   */
+  WalletExport: method<[address: AddressString, password: string], KeyInfo>('admin', 2),
   /** Store a key (importing one already present returns its address, as the original). */
   WalletImport: method<[key: KeyInfo], AddressString>('admin', 1),
-  WalletDelete: method<[address: AddressString], null>('admin', 1),
+  WalletDelete: method<[address: AddressString, password: string], null>('admin', 2),
 
   /** Set the first password (and unlock). Refused once a password exists ("password already set"). */
   SetPassword: method<[password: string], null>('admin', 1),
@@ -122,8 +126,11 @@ export const WalletMethods = {
 export const CommonMethods = {
   /** Permissions a token grants on this wallet (errors for a token of another secret). */
   AuthVerify: method<[token: string], Perm[]>('read', 1),
-  /** A new token for these permissions; the result is the token's bytes, so base64 of the JWT text. */
-  AuthNew: method<[perms: Perm[]], Base64>('admin', 1),
+  /**
+   * A new token for these permissions; the result is the token's bytes, so base64 of the JWT text. Tokens that can
+   * sign or administer need the wallet password (ignored, may be "", for read/write tokens).
+   */
+  AuthNew: method<[perms: Perm[], password: string], Base64>('admin', 2),
   LogList: method<[], string[]>('read'),
   LogSetLevel: method<[subsystem: string, level: string], null>('write', 2),
   ListSignedRecord: method<[params: QuerySignRecordParams], SignRecord[]>('read', 1),

@@ -35,26 +35,35 @@ import {
 } from '../rpc/index.js';
 import { readInput, readPassword } from './prompt.js';
 import { apiAddress, DEFAULT_REPO, jwtToken, readRepoConfig, resolveRepo } from './repo.js';
+import { scrubKeyError } from './scrub.js';
 import { NET_TYPES, networkOfNetType } from './wallet.js';
 
 const log = logger('main');
 
 interface Globals {
   repo: string;
-  network: Network;
+  /** --nettype's prefix when given (flag or VENUS_ADDRESS_TYPE); undefined: as the daemon prints them. */
+  network: Network | undefined;
+  /** The --nettype name when given. */
+  netType: string | undefined;
   logLevel?: string;
 }
 
 function globals(cmd: Command): Globals {
   const o = cmd.optsWithGlobals() as { repo?: string; nettype?: string; logLevel?: string };
-  let network: Network;
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const given = root.getOptionValueSource('nettype') !== 'default' && o.nettype !== undefined;
+  let network: Network | undefined;
   try {
+    // checked even when it only repeats the default, so `--nettype bogus` is refused with the list
     network = networkOfNetType(o.nettype ?? 'mainnet');
   } catch (err) {
     throw new UserError((err as Error).message);
   }
-  setDefaultNetwork(network);
-  const g: Globals = { repo: resolveRepo(o.repo ?? DEFAULT_REPO), network };
+  if (given) setDefaultNetwork(network);
+  else network = undefined;
+  const g: Globals = { repo: resolveRepo(o.repo ?? DEFAULT_REPO), network, netType: given ? o.nettype : undefined };
   if (o.logLevel !== undefined) g.logLevel = o.logLevel;
   return g;
 }
@@ -74,12 +83,17 @@ function explain(err: unknown, g: Globals): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/**
+ * Runs `fn` with a client of the running daemon. The daemon is asked first (Version), so a command that prompts
+ * for a password inside `fn` fails at once when the daemon is down or refuses the token, before any prompt.
+ */
 async function withClient<T>(g: Globals, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = readRepoConfig(g.repo);
   const token = jwtToken(c);
   const { url } = parseApiInfo(apiAddress(g.repo, c), { version: 'v0', defaultScheme: 'http' });
   const client = createClient(WalletAPI, { url, token });
   try {
+    await client.Version();
     return await fn(client);
   } catch (err) {
     throw explain(err, g);
@@ -88,9 +102,11 @@ async function withClient<T>(g: Globals, fn: (c: Client) => Promise<T>): Promise
   }
 }
 
+/** An address checked, in --nettype's prefix when given, else as written (the daemon prints its own prefix). */
 function addr(s: string, g: Globals): string {
   try {
-    return parseAddress(s).toString(g.network);
+    const a = parseAddress(s);
+    return g.network ? a.toString(g.network) : s;
   } catch (err) {
     throw new UserError((err as Error).message);
   }
@@ -154,7 +170,7 @@ export function parseKeyInput(data: string, format: string): KeyInfo {
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`invalid key: ${(err as Error).message}`);
+    throw new UserError(`invalid key: ${scrubKeyError((err as Error).message, text)}`);
   }
 }
 
@@ -168,7 +184,11 @@ export function registerWalletCommands(program: Command): Command {
   program
     .addOption(new Option('--repo <dir>', 'wallet repo').env('VENUS_WALLET_PATH').default(DEFAULT_REPO))
     .addOption(
-      new Option('--nettype <net>', `network, sets the address prefix (${NET_TYPES.join(', ')})`)
+      new Option(
+        '--nettype <net>',
+        `network, sets the address prefix f/t (${NET_TYPES.join(', ')}); \`run\` remembers it in the repo, ` +
+          'other commands print addresses as the daemon does unless given',
+      )
         .env('VENUS_ADDRESS_TYPE')
         .default('mainnet'),
     );
@@ -183,6 +203,9 @@ export function registerWalletCommands(program: Command): Command {
     .option('--support-accounts <account>', 'accounts this wallet signs for (repeatable)', collect)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const g = globals(cmd);
+      if (typeof opts.gatewayToken === 'string') {
+        log.warn('a token on the command line is visible to other users (ps); prefer [APIRegisterHub] Token');
+      }
       const pwOpt = opts.password ?? opts.pwd;
       let password: string | undefined;
       if (pwOpt === true) password = await readPassword('Password:');
@@ -194,7 +217,7 @@ export function registerWalletCommands(program: Command): Command {
       const { startDaemon } = await import('./daemon.js');
       const d = await startDaemon({
         repo: g.repo,
-        network: g.network,
+        netType: g.netType,
         ...(password !== undefined ? { password } : {}),
         ...(opts.gatewayApi ? { gatewayApi: opts.gatewayApi as string[] } : {}),
         ...(typeof opts.gatewayToken === 'string' ? { gatewayToken: opts.gatewayToken } : {}),
@@ -207,7 +230,23 @@ export function registerWalletCommands(program: Command): Command {
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      const { npmLauncher, watchLauncher } = await import('./launcher.js');
+      const npm = npmLauncher();
+      const unwatch =
+        npm === undefined
+          ? () => {}
+          : watchLauncher(npm, () => {
+              log.warn(`npm (pid ${npm}), which started this daemon, is gone; shutting down`);
+              void d.stop();
+            });
+      if (npm !== undefined) {
+        log.info(
+          `started through npm (pid ${npm}): stopping npm stops this daemon (pid ${process.pid}) too; ` +
+            'run `node dist/cli/venus-wallet.js run` (or `npm link`) for a single process',
+        );
+      }
       await d.stopped;
+      unwatch();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     });
@@ -218,8 +257,7 @@ export function registerWalletCommands(program: Command): Command {
     .description('Store a credential for a keystore file (asks twice)')
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
-      const pw = await askPasswordTwice();
-      await withClient(g, (c) => c.SetPassword(pw));
+      await withClient(g, async (c) => c.SetPassword(await askPasswordTwice()));
       process.stdout.write('Password set successfully\n');
     });
 
@@ -228,9 +266,11 @@ export function registerWalletCommands(program: Command): Command {
     .description('Change the password (asks for the old one, then the new one twice); re-encrypts every key')
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
-      const old = await readPassword('Old Password:');
-      const pw = await askPasswordTwice('New Password:', 'Enter New Password again:');
-      await withClient(g, (c) => c.ChangePassword(old, pw));
+      await withClient(g, async (c) => {
+        const old = await readPassword('Old Password:');
+        const pw = await askPasswordTwice('New Password:', 'Enter New Password again:');
+        await c.ChangePassword(old, pw);
+      });
       process.stdout.write('Password changed successfully\n');
     });
 
@@ -239,8 +279,7 @@ export function registerWalletCommands(program: Command): Command {
     .description('Unlock the wallet private key, so that it can be used for signing')
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
-      const pw = await readPassword('Password:');
-      await withClient(g, (c) => c.Unlock(pw));
+      await withClient(g, async (c) => c.Unlock(await readPassword('Password:')));
       process.stdout.write('wallet unlock successfully\n');
     });
 
@@ -249,8 +288,7 @@ export function registerWalletCommands(program: Command): Command {
     .description('Restrict the use of secret keys after locking wallet')
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
-      const pw = await readPassword('Password:');
-      await withClient(g, (c) => c.Lock(pw));
+      await withClient(g, async (c) => c.Lock(await readPassword('Password:')));
       process.stdout.write('wallet lock successfully\n');
     });
 
@@ -297,11 +335,7 @@ export function registerWalletCommands(program: Command): Command {
     .action(async (address: string, _o, cmd: Command) => {
       const g = globals(cmd);
       const a = addr(address, g);
-      const pw = await readPassword('Password:');
-      const ki = await withClient(g, async (c) => {
-        await c.VerifyPassword(pw);
-        return c.WalletExport(a);
-      });
+      const ki = await withClient(g, async (c) => c.WalletExport(a, await readPassword('Password:')));
       const key = keyInfoFromJSON(ki);
       try {
         process.stdout.write(`${exportKeyInfo(key)}\n`);
@@ -351,9 +385,8 @@ export function registerWalletCommands(program: Command): Command {
       } catch (err) {
         throw new UserError((err as Error).message);
       }
-      const pw = await readPassword('Password:');
       const sig = await withClient(g, async (c) => {
-        await c.VerifyPassword(pw);
+        await c.VerifyPassword(await readPassword('Password:'));
         return c.WalletSign(a, toBase64(msg), {
           Type: opts.msgType,
           Extra: extra ? toBase64(extra) : null,
@@ -369,11 +402,7 @@ export function registerWalletCommands(program: Command): Command {
     .action(async (address: string, _o, cmd: Command) => {
       const g = globals(cmd);
       const a = addr(address, g);
-      const pw = await readPassword('Password:');
-      await withClient(g, async (c) => {
-        await c.VerifyPassword(pw);
-        await c.WalletDelete(a);
-      });
+      await withClient(g, async (c) => c.WalletDelete(a, await readPassword('Password:')));
       process.stdout.write('success\n');
     });
 
@@ -396,13 +425,12 @@ export function registerWalletCommands(program: Command): Command {
       if (opts.perm === undefined) throw new UserError('--perm flag not set');
       const perm = opts.perm;
       if (!isPerm(perm)) throw new UserError(`--perm flag has to be one of: ${PERMS.join(', ')}`);
-      // tokens that can sign or administer need the password, as in the original
-      const pw = perm === 'admin' || perm === 'sign' ? await readPassword('Password:') : undefined;
       const c = readRepoConfig(g.repo);
       const where = apiAddress(g.repo, c);
+      // tokens that can sign or administer need the password, as in the original (checked by the daemon)
       const token = await withClient(g, async (cl) => {
-        if (pw !== undefined) await cl.VerifyPassword(pw);
-        return cl.AuthNew(permsFor(perm));
+        const pw = perm === 'admin' || perm === 'sign' ? await readPassword('Password:') : '';
+        return cl.AuthNew(permsFor(perm), pw);
       });
       process.stdout.write(`${new TextDecoder().decode(fromBase64(token, 'token'))}:${where}\n`);
     });

@@ -2,11 +2,12 @@
  * venus-wallet's `config.toml` (docs/spec/chain.md §Wallet config): the keys are the original's Go field names, so an
  * operator's file from the original works here. Unknown keys are refused at start with the file, key and reason.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'smol-toml';
 import { z } from 'zod';
 import { loadConfigFile } from '../common/config.js';
+import { writeFileAtomic } from './files.js';
 
 const strict = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
 
@@ -58,8 +59,9 @@ export function loadWalletConfig(repo: string): WalletConfig {
   return loadConfigFile(join(repo, CONFIG_FILE), WalletConfigSchema);
 }
 
+/** Rewrites config.toml atomically with mode 0600 (it holds the API secret); the old file stays whole on failure. */
 export function writeWalletConfig(repo: string, c: WalletConfig): void {
-  writeFileSync(join(repo, CONFIG_FILE), stringify(c), { mode: 0o600 });
+  writeFileAtomic(join(repo, CONFIG_FILE), stringify(c), 0o600);
 }
 
 export function hasWalletConfig(repo: string): boolean {

@@ -4,22 +4,36 @@
  */
 import { WalletAPI } from '../api/wallet.js';
 import { UserError } from '../common/cli.js';
+import { parseDuration } from '../common/config.js';
 import { logger } from '../common/log.js';
 import type { Network } from '../fil/index.js';
 import { RpcServer } from '../rpc/index.js';
 import { loadWalletConfig, type WalletConfig, writeWalletConfig } from './config.js';
 import { GatewayHub } from './gateway-client.js';
 import { KeyStore } from './keystore.js';
-import { initRepo, jwtSecret, keystorePath, lockRepo, removeApiFile, writeApiFile } from './repo.js';
+import {
+  initRepo,
+  jwtSecret,
+  keystorePath,
+  lockRepo,
+  NETTYPE_FILE,
+  readNetType,
+  removeApiFile,
+  saveNetType,
+  writeApiFile,
+} from './repo.js';
 import { WalletService } from './service.js';
-import { Wallet } from './wallet.js';
+import { SignFilter } from './sign-filter.js';
+import { SignRecorder } from './sign-recorder.js';
+import { networkOfNetType, Wallet } from './wallet.js';
 
 const log = logger('main');
 
 export interface DaemonOptions {
   /** Repo directory, already resolved ("~" expanded). */
   repo: string;
-  network: Network;
+  /** --nettype when given (flag or env): remembered in <repo>/nettype. Else the remembered one, else mainnet. */
+  netType?: string | undefined;
   /** Unlock (or set, on a wallet without one) with this password before serving. */
   password?: string;
   /** --gateway-api / --gateway-token / --support-accounts: override [APIRegisterHub] when given. */
@@ -65,6 +79,28 @@ function hubConfig(c: WalletConfig, o: DaemonOptions): WalletConfig['APIRegister
   return hub;
 }
 
+/** The address prefix: --nettype (remembered), else the remembered one, else mainnet, saying which and why. */
+function chooseNetwork(o: DaemonOptions): Network {
+  const file = `${o.repo}/${NETTYPE_FILE}`;
+  const name = o.netType ?? readNetType(o.repo);
+  if (name === undefined) {
+    log.info(
+      'network mainnet (the default): addresses print as f…; on a test network or the devnet start once with ' +
+        '`--nettype 2k` (or cali, force, …; remembered in the repo)',
+    );
+    return 'f';
+  }
+  let network: Network;
+  try {
+    network = networkOfNetType(name);
+  } catch (err) {
+    throw new UserError(o.netType ? (err as Error).message : `${file}: ${(err as Error).message}`);
+  }
+  if (o.netType) saveNetType(o.repo, o.netType);
+  log.info(`network ${name}${o.netType ? '' : ` (from ${file})`}: addresses print as ${network}…`);
+  return network;
+}
+
 function multiaddrOf(host: string, port: number): string {
   return host.includes(':') ? `/ip6/${host}/tcp/${port}/http` : `/ip4/${host}/tcp/${port}/http`;
 }
@@ -72,19 +108,33 @@ function multiaddrOf(host: string, port: number): string {
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   log.info(`wallet repo: ${o.repo}`);
   const config = await initRepo(o.repo);
-  if (config.SignFilter.Expr.trim()) {
-    throw new UserError('[SignFilter] Expr is set, but sign filters are not supported by this wallet; remove it');
+  let keepMs: number;
+  try {
+    keepMs = parseDuration(config.SignRecorder.KeepDuration);
+  } catch (err) {
+    throw new UserError(`config.toml [SignRecorder] KeepDuration: ${(err as Error).message}`);
   }
-  if (config.SignRecorder.Enable) log.warn('[SignRecorder] Enable is set, but sign records are not kept; ignored');
+  const network = chooseNetwork(o);
   const hubCfg = hubConfig(config, o);
   const secret = jwtSecret(config);
   const release = lockRepo(o.repo);
   let keystore: KeyStore | undefined;
+  let recorder: SignRecorder | undefined;
   let server: RpcServer | undefined;
   try {
     const dbPath = keystorePath(o.repo, config);
     keystore = new KeyStore(dbPath, { scryptN: config.Factor.ScryptN, scryptP: config.Factor.ScryptP });
-    const wallet = new Wallet(keystore, { network: o.network });
+    const filter = new SignFilter({ expr: config.SignFilter.Expr, network });
+    if (filter.enabled) log.info({ expr: config.SignFilter.Expr }, '[SignFilter] asks this command before signing');
+    if (config.SignRecorder.Enable) {
+      recorder = new SignRecorder(keystore.database, keepMs);
+      log.info({ keep: config.SignRecorder.KeepDuration }, '[SignRecorder] records every sign request');
+    }
+    const wallet = new Wallet(keystore, {
+      network,
+      filter,
+      ...(recorder ? { recorder } : {}),
+    });
     log.info({ keystore: dbPath, keys: wallet.list().length }, 'keystore opened');
     if (o.password !== undefined) {
       try {
@@ -112,6 +162,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       secret,
       hub,
       ...(o.logLevelSpec !== undefined ? { logLevelSpec: o.logLevelSpec } : {}),
+      ...(recorder ? { recorder } : {}),
       saveSupportAccounts: (accounts) => {
         // as the original's AppendSupportAccount: the account survives a restart
         const c = loadWalletConfig(o.repo);
@@ -144,11 +195,13 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     });
     const ks = keystore;
     const srv = server;
+    const rec = recorder;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         log.info('stopping');
         await hub.stop().catch((err) => log.warn({ err: String(err) }, 'leaving the gateways failed'));
         await srv.close().catch((err) => log.warn({ err: String(err) }, 'closing the API failed'));
+        rec?.close();
         ks.close();
         removeApiFile(o.repo);
         release();
@@ -168,6 +221,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     };
   } catch (err) {
     await server?.close().catch(() => {});
+    recorder?.close();
     keystore?.close();
     release();
     throw err;

@@ -172,7 +172,7 @@ describe('gateway registration (docs/spec/chain.md §Gateway protocol)', () => {
     const c = await wallet.newKey('secp256k1');
     await until(() => gw.connections()[0]!.addrs.includes(wallet.format(c)));
     assert.equal(await messager.WalletHas(wallet.format(c), ['miner-ops']), true);
-    await wallet.deleteKey(c);
+    await wallet.deleteKey(c, 'pw');
     await until(() => !gw.connections()[0]!.addrs.includes(wallet.format(c)));
     await hub.addSupportAccount('market');
     assert.ok(gw.connections()[0]!.supportAccounts.includes('market'));
@@ -197,16 +197,38 @@ describe('gateway registration: failures', () => {
   before(() => setupLogging({ levelSpec: 'silent' }));
   after(() => setupLogging({ levelSpec: 'warn' }));
 
-  it('a locked wallet cannot pass verifyaddress; unlocking registers it at once', async () => {
+  it('a locked wallet waits for unlock without trying the gateway, saying so once a minute; unlock registers it', async () => {
     const { gw, multiaddr } = await startGateway();
     const wallet = await newWallet();
     await wallet.newKey('bls');
     await wallet.lock('pw');
-    const refused = once<[string]>(gw, 'refused');
-    await startHub(wallet, [multiaddr]);
-    const [why] = await refused;
-    assert.match(why, /wallet locked/);
+    const lines: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+    setupLogging({ levelSpec: 'info', format: 'text', dest: sink });
+    let attempts = 0;
+    gw.on('refused', () => attempts++);
+    const hub = new GatewayHub({
+      urls: [multiaddr],
+      token: await createToken(secret, 'sign', { name: 'wallet-acct' }),
+      supportAccounts: ['miner-ops'],
+      wallet,
+      retryInitialMs: 20,
+      retryMaxMs: 40,
+      lockedWarnEveryMs: 400,
+    });
+    hub.start();
+    cleanups.push(() => hub.stop());
+    await new Promise((r) => setTimeout(r, 1000));
+    setupLogging({ levelSpec: 'silent' });
+    assert.equal(attempts, 0);
     assert.equal(gw.connections().length, 0);
+    const warns = lines.filter((l) => /WARN/.test(l) && /wallet_event/.test(l));
+    // 1000 ms at one warning per 400 ms: 3 at most (at 0, 400, 800), never one per retry
+    assert.ok(warns.length >= 2 && warns.length <= 3, lines.join('\n'));
+    for (const w of warns)
+      assert.match(w, /wallet is locked, so it cannot register with the gateway: run `venus-wallet unlock`/);
+    assert.equal(lines.filter((l) => /ERROR/.test(l)).length, 0, lines.join('\n'));
     const registered = once(gw, 'registered');
     await wallet.unlock('pw');
     await registered;

@@ -19,6 +19,7 @@ import {
 import { type Logger, logger } from '../common/log.js';
 import { type Address, fromBase64, parseAddress, signatureToJSON, toBase64 } from '../fil/index.js';
 import { createClient, parseApiInfo } from '../rpc/index.js';
+import { WalletError } from './keystore.js';
 import type { Wallet } from './wallet.js';
 
 const baseLog = logger('wallet_event');
@@ -35,6 +36,15 @@ export interface GatewayHubOptions {
   retryMaxMs?: number;
   /** WebSocket keepalive (default 30 s), so a vanished gateway is noticed. */
   pingIntervalMs?: number;
+  /** How often a locked wallet says so (default once a minute). */
+  lockedWarnEveryMs?: number;
+}
+
+/** The operator's fix for a wallet that cannot sign, named in the warnings. */
+export function unlockHint(wallet: Wallet): string {
+  return wallet.hasPassword()
+    ? 'run `venus-wallet unlock` (or start with `venus-wallet run --password`)'
+    : 'run `venus-wallet setpwd`';
 }
 
 /** The WebSocket URL of a gateway as configured in RegisterAPI (plus a token embedded in an API info string). */
@@ -70,6 +80,7 @@ class GatewayLink {
   private loop: Promise<void> | undefined;
   private readonly url: string;
   private readonly token: string;
+  private lastLockedWarn = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly addr: string,
@@ -110,8 +121,36 @@ class GatewayLink {
     return { client: this.client, channelId: this.channelId };
   }
 
+  /** One WARN per minute while the wallet is locked, with the command that fixes it, instead of an error per try. */
+  private warnLocked(what: string): void {
+    const now = Date.now();
+    if (now - this.lastLockedWarn < (this.opts.lockedWarnEveryMs ?? 60_000)) return;
+    this.lastLockedWarn = now;
+    this.log.warn(`${what}: ${unlockHint(this.opts.wallet)}`);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    }).finally(() => {
+      this.wake = undefined;
+    });
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
+      // A locked wallet holding keys cannot pass the gateway's verifyaddress challenge: wait for `unlock` (which
+      // wakes this link at once) instead of registering and failing every second.
+      const wallet = this.opts.wallet;
+      if (wallet.isLocked() && wallet.list().length > 0) {
+        this.warnLocked('the wallet is locked, so it cannot register with the gateway');
+        await this.sleep(this.opts.lockedWarnEveryMs ?? 60_000);
+        continue;
+      }
       let registered = false;
       try {
         registered = await this.session(() => {
@@ -125,15 +164,10 @@ class GatewayLink {
       if (registered) this.delay = this.opts.retryInitialMs ?? 1000;
       const wait = this.delay;
       this.delay = Math.min(this.delay * 2, this.opts.retryMaxMs ?? 30_000);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-      if (!this.stopped) this.log.info('restarting listen wallet event');
+      await this.sleep(wait);
+      if (!this.stopped && !(wallet.isLocked() && wallet.list().length > 0)) {
+        this.log.info('restarting listen wallet event');
+      }
     }
   }
 
@@ -222,7 +256,11 @@ class GatewayLink {
     } catch (err) {
       error = (err as Error).message || String(err);
       payload = null;
-      this.log.error({ method: ev.Method, err: error }, 'wallet event refused');
+      if (err instanceof WalletError && (err.reason === 'locked' || err.reason === 'no-password')) {
+        this.warnLocked(`the wallet is locked: refusing the gateway's ${ev.Method} requests`);
+      } else {
+        this.log.error({ method: ev.Method, err: error }, 'wallet event refused');
+      }
     }
     try {
       await client.ResponseWalletEvent({ Id: ev.Id, Payload: payload, Error: error });

@@ -84,6 +84,27 @@ test('wrong passwords are rate limited after a few attempts', async () => {
   ks.close();
 });
 
+test('the backoff is per source and capped at 5 minutes however long a source keeps guessing', async () => {
+  let t = 1_000_000;
+  const ks = new KeyStore(dbPath(), KDF, () => t);
+  await ks.setPassword('pw');
+  for (let i = 0; i < 40; i++) {
+    await ks.verifyPassword('bad', 'intruder').catch(() => {});
+    t += 5 * 60_000; // each wait served in full: the next guess is counted
+  }
+  await assert.rejects(ks.verifyPassword('bad', 'intruder'), code('wrong-password'));
+  await assert.rejects(ks.verifyPassword('pw', 'intruder'), (e: unknown) => {
+    const s = Number(/try again in (\d+)s/.exec(String(e))?.[1]);
+    return code('rate-limited')(e) && s > 0 && s <= 300;
+  });
+  // the operator is another source: not delayed at all
+  await ks.verifyPassword('pw');
+  await ks.unlock('pw', 'operator-cli');
+  t += 5 * 60_000 + 1;
+  await ks.verifyPassword('pw', 'intruder');
+  ks.close();
+});
+
 test('a keystore from the original (keys, no password check row) takes only its real password', async () => {
   const p = dbPath();
   const ks = new KeyStore(p, KDF);

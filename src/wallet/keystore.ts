@@ -7,7 +7,9 @@
  * a wrong password from a corrupted key, and lets `setpwd` refuse to replace a password already set.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { restrictMode } from './files.js';
 import {
   type CryptoJSON,
   decryptKey,
@@ -70,6 +72,19 @@ CREATE TABLE IF NOT EXISTS password_check (
 /** Wrong-password attempts allowed before each further attempt must wait (doubling, capped). */
 const FREE_ATTEMPTS = 3;
 const MAX_BACKOFF_MS = 5 * 60_000;
+/**
+ * Wrong passwords are counted per source (the caller's address and token, see service.ts), so one client guessing
+ * cannot lock out the operator's CLI: only its own attempts wait. The table is bounded; sources whose wait is
+ * over are forgotten first.
+ */
+const MAX_SOURCES = 1024;
+/** The source of calls made in-process (run --password, tests). */
+export const LOCAL_SOURCE = 'local';
+
+interface Backoff {
+  failures: number;
+  retryAt: number;
+}
 
 function storageError(err: unknown, what: string): WalletError {
   const code = (err as { code?: string }).code ?? '';
@@ -82,23 +97,33 @@ export class KeyStore {
   private readonly db: Database.Database;
   private passphrase: Uint8Array | undefined;
   private readonly cache = new Map<string, StoredKey>();
-  private failures = 0;
-  private retryAt = 0;
+  private readonly backoff = new Map<string, Backoff>();
 
   constructor(
     path: string,
     private readonly kdf: KdfParams,
     private readonly now: () => number = Date.now,
   ) {
+    // created 0600 before SQLite opens it: the rows are the encrypted keys and the password check, which a reader
+    // could attack offline
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // a deleted key's bytes are overwritten, not left in free pages
+    this.db.pragma('secure_delete = ON');
     this.db.exec(SCHEMA);
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) restrictMode(f, 0o600);
   }
 
   close(): void {
     this.lockNow();
     this.db.close();
+  }
+
+  /** The SQLite handle, for the sign records kept in the same file ([SignRecorder]). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   /** True once a password exists: set here, or implied by keys imported from an original keystore. */
@@ -111,22 +136,22 @@ export class KeyStore {
   }
 
   /** Sets the first password and unlocks. Refuses when one is already set (use unlock, or change with the old one). */
-  async setPassword(password: string): Promise<void> {
+  async setPassword(password: string, source = LOCAL_SOURCE): Promise<void> {
     if (!password) throw new WalletError('password must not be empty', 'wrong-password');
     if (this.passwordCheck() !== undefined) throw new WalletError('password already set', 'password-set');
     const phrase = passphraseOf(password);
     // A keystore carried over from the original has keys but no check row: the password must open them.
     const first = this.rows()[0];
-    if (first) await this.attempt(() => decryptKey(phrase, parseStored(first).crypto));
+    if (first) await this.attempt(source, () => decryptKey(phrase, parseStored(first).crypto));
     const check = await encryptKey(phrase, randomBytes(32), this.kdf);
     this.db.prepare('INSERT INTO password_check (id, crypto) VALUES (1, ?)').run(JSON.stringify(check));
     this.passphrase = phrase;
   }
 
   /** Replaces the password: every key is re-encrypted in one transaction. */
-  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+  async changePassword(oldPassword: string, newPassword: string, source = LOCAL_SOURCE): Promise<void> {
     if (!newPassword) throw new WalletError('password must not be empty', 'wrong-password');
-    await this.verifyPassword(oldPassword);
+    await this.verifyPassword(oldPassword, source);
     const oldPhrase = passphraseOf(oldPassword);
     const newPhrase = passphraseOf(newPassword);
     const updates: Array<[string, Buffer]> = [];
@@ -153,26 +178,26 @@ export class KeyStore {
   }
 
   /** Checks a password without changing the lock state. Wrong passwords are rate limited. */
-  async verifyPassword(password: string): Promise<void> {
+  async verifyPassword(password: string, source = LOCAL_SOURCE): Promise<void> {
     const check = this.passwordCheck();
     const phrase = passphraseOf(password);
     if (check) {
-      await this.attempt(() => decryptKey(phrase, check));
+      await this.attempt(source, () => decryptKey(phrase, check));
       return;
     }
     const first = this.rows()[0];
     if (!first) throw new WalletError('password not set', 'no-password');
-    await this.attempt(() => decryptKey(phrase, parseStored(first).crypto));
+    await this.attempt(source, () => decryptKey(phrase, parseStored(first).crypto));
   }
 
-  async unlock(password: string): Promise<void> {
-    await this.verifyPassword(password);
+  async unlock(password: string, source = LOCAL_SOURCE): Promise<void> {
+    await this.verifyPassword(password, source);
     this.passphrase = passphraseOf(password);
   }
 
   /** Locking needs the password too, as in the original, so a stolen token cannot lock the operator out. */
-  async lock(password: string): Promise<void> {
-    await this.verifyPassword(password);
+  async lock(password: string, source = LOCAL_SOURCE): Promise<void> {
+    await this.verifyPassword(password, source);
     this.lockNow();
   }
 
@@ -183,23 +208,38 @@ export class KeyStore {
     this.passphrase = undefined;
   }
 
-  private async attempt(fn: () => Promise<unknown>): Promise<void> {
+  private async attempt(source: string, fn: () => Promise<unknown>): Promise<void> {
     const now = this.now();
-    if (now < this.retryAt) {
-      const s = Math.ceil((this.retryAt - now) / 1000);
+    const b = this.backoff.get(source);
+    if (b && now < b.retryAt) {
+      const s = Math.ceil((b.retryAt - now) / 1000);
       throw new WalletError(`too many wrong passwords; try again in ${s}s`, 'rate-limited');
     }
     try {
       await fn();
-      this.failures = 0;
-      this.retryAt = 0;
+      this.backoff.delete(source);
     } catch (err) {
       if (!(err instanceof KeystoreMacError)) throw err;
-      this.failures++;
-      if (this.failures >= FREE_ATTEMPTS) {
-        this.retryAt = this.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - FREE_ATTEMPTS));
+      const next = this.backoff.get(source) ?? { failures: 0, retryAt: 0 };
+      next.failures++;
+      if (next.failures >= FREE_ATTEMPTS) {
+        next.retryAt = this.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(30, next.failures - FREE_ATTEMPTS));
       }
+      this.backoff.delete(source);
+      this.backoff.set(source, next);
+      this.pruneBackoff();
       throw new WalletError('wrong password', 'wrong-password');
+    }
+  }
+
+  /** Keeps the per-source table bounded: forget sources whose wait is over, then the oldest. */
+  private pruneBackoff(): void {
+    if (this.backoff.size <= MAX_SOURCES) return;
+    const now = this.now();
+    for (const [k, v] of this.backoff) if (v.retryAt <= now && v.failures < FREE_ATTEMPTS) this.backoff.delete(k);
+    for (const k of this.backoff.keys()) {
+      if (this.backoff.size <= MAX_SOURCES) break;
+      this.backoff.delete(k);
     }
   }
 

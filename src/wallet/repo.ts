@@ -7,11 +7,13 @@
  * so a repo moves between this wallet and the original in both directions. Two files are added, as Lotus does:
  *   api              the multiaddr the daemon actually listens on (ListenAddress may say port 0); removed at stop
  *   repo.lock        the pid of the running daemon, so two daemons never share one keystore
+ *   nettype          the --nettype of the last start that gave one (a restart without the flag keeps it)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { expandHome } from '../common/config.js';
+import { logger } from '../common/log.js';
 import { createToken, generateSecret, localAuth } from '../rpc/index.js';
 import {
   CONFIG_FILE,
@@ -22,8 +24,13 @@ import {
   type WalletConfig,
   writeWalletConfig,
 } from './config.js';
+import { restrictMode, writeFileAtomic } from './files.js';
+
+const log = logger('main');
 
 export const API_FILE = 'api';
+/** The --nettype the daemon was last started with, so a restart without it prints the same prefix. */
+export const NETTYPE_FILE = 'nettype';
 export const LOCK_FILE = 'repo.lock';
 export const DEFAULT_REPO = '~/.venus_wallet';
 
@@ -94,6 +101,10 @@ export async function initRepo(repo: string): Promise<WalletConfig> {
     }
   }
   if (changed) writeWalletConfig(repo, c);
+  else if (restrictMode(join(repo, CONFIG_FILE))) {
+    // an operator-made file (0644) carries the API secret: nobody else may read it
+    log.warn(`${join(repo, CONFIG_FILE)} was readable by other users; set its mode to 0600 (it holds [JWT] Secret)`);
+  }
   return c;
 }
 
@@ -115,8 +126,20 @@ export function apiAddress(repo: string, c: WalletConfig): string {
   return c.API.ListenAddress;
 }
 
+/** The remembered --nettype, or undefined. */
+export function readNetType(repo: string): string | undefined {
+  const f = join(repo, NETTYPE_FILE);
+  if (!existsSync(f)) return undefined;
+  return readFileSync(f, 'utf8').trim() || undefined;
+}
+
+export function saveNetType(repo: string, name: string): void {
+  if (readNetType(repo) === name) return;
+  writeFileAtomic(join(repo, NETTYPE_FILE), `${name}\n`, 0o600);
+}
+
 export function writeApiFile(repo: string, multiaddr: string): void {
-  writeFileSync(join(repo, API_FILE), multiaddr, { mode: 0o600 });
+  writeFileAtomic(join(repo, API_FILE), multiaddr, 0o600);
 }
 
 export function removeApiFile(repo: string): void {
@@ -152,7 +175,9 @@ export function lockRepo(repo: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new UserError(`repo ${repo} is in use by another venus-wallet (pid ${pid})`);
+        throw new UserError(
+          `repo ${repo} is in use by another venus-wallet (pid ${pid}); it is still running: kill ${pid}`,
+        );
       }
       rmSync(f, { force: true });
     }

@@ -79,7 +79,7 @@ describe('wallet API over JSON-RPC', () => {
     assert.deepEqual(await c.WalletList(), [addr]);
     const sig = await c.WalletSign(addr, toBase64(CID_A), { Type: 'message', Extra: toBase64(MSG_A) });
     assert.deepEqual(sig, { Type: 1, Data: SIG_A });
-    assert.deepEqual(await c.WalletExport(addr), SECP_KEY);
+    assert.deepEqual(await c.WalletExport(addr, 'pw'), SECP_KEY);
     const v = await c.Version();
     assert.equal(v.APIVersion, 65792);
     assert.equal(typeof v.Version, 'string');
@@ -97,11 +97,11 @@ describe('wallet API over JSON-RPC', () => {
     assert.equal((await sign.WalletSign(addr!, toBase64(CID_A), { Type: 'unknown' })).Data, SIG_A);
     for (const call of [
       () => sign.WalletNew('bls'),
-      () => sign.WalletExport(addr!),
-      () => sign.WalletDelete(addr!),
+      () => sign.WalletExport(addr!, 'pw'),
+      () => sign.WalletDelete(addr!, 'pw'),
       () => sign.Unlock('pw'),
       () => sign.LockState(),
-      () => sign.AuthNew(['read']),
+      () => sign.AuthNew(['read'], ''),
     ]) {
       await assert.rejects(call(), /missing permission to invoke .* \(need 'admin'\)/);
     }
@@ -119,10 +119,10 @@ describe('wallet API over JSON-RPC', () => {
 
   it('AuthNew issues tokens for exactly the asked permissions', async () => {
     const c = client(ORIGINAL_TOKEN);
-    const b64 = await c.AuthNew(['read', 'write', 'sign']);
+    const b64 = await c.AuthNew(['read', 'write', 'sign'], 'pw');
     const token = Buffer.from(b64, 'base64').toString();
     assert.deepEqual(await c.AuthVerify(token), ['read', 'write', 'sign']);
-    await assert.rejects(c.AuthNew(['root' as Perm]), /unknown permission "root"/);
+    await assert.rejects(c.AuthNew(['root' as Perm], ''), /unknown permission "root"/);
     await assert.rejects(c.AuthVerify('x.y.z'), /JWT Verification failed/);
   });
 
@@ -146,7 +146,7 @@ describe('wallet API over JSON-RPC', () => {
       /meta must be an object/,
     );
     await assert.rejects(
-      c.WalletExport('t3vxrizeiel2e2bxg3jhk62dlcutyc26fjnw6ua2sptu32dtjpwxbjawg666nqdngrkvvn45h7yb4qiya6ls7q'),
+      c.WalletExport('t3vxrizeiel2e2bxg3jhk62dlcutyc26fjnw6ua2sptu32dtjpwxbjawg666nqdngrkvvn45h7yb4qiya6ls7q', 'pw'),
       /key not found: t3vxriz/,
     );
     await assert.rejects(c.WalletNew('delegated' as 'bls'), /"delegated" .* not supported/);
@@ -158,7 +158,7 @@ describe('wallet API over JSON-RPC', () => {
     await assert.rejects(c.Lock('nope'), /wrong password/);
     await c.Lock('pw');
     await assert.rejects(c.WalletSign(addr!, toBase64(CID_A), { Type: 'unknown' }), /^.*wallet locked$/);
-    await assert.rejects(c.WalletExport(addr!), /wallet locked/);
+    await assert.rejects(c.WalletExport(addr!, 'pw'), /wallet locked/);
     await assert.rejects(c.WalletNew('bls'), /wallet locked/);
     await c.Unlock('pw');
     await c.ChangePassword('pw', 'pw2');

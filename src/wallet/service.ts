@@ -3,6 +3,7 @@
  * answers. Errors reach the caller as code 1 with a message that names the problem and never the key.
  */
 
+import { createHash } from 'node:crypto';
 import {
   type KeyInfo as KeyInfoJson,
   type MsgMeta,
@@ -24,9 +25,11 @@ import {
   parseAddress,
   signatureToJSON,
 } from '../fil/index.js';
-import type { ApiImpl } from '../rpc/index.js';
+import type { ApiImpl, CallContext } from '../rpc/index.js';
 import { createToken, isPerm, localAuth, PERMS, type Perm, rpcError } from '../rpc/index.js';
-import { WalletError } from './keystore.js';
+import { LOCAL_SOURCE, WalletError } from './keystore.js';
+import { scrubKeyError } from './scrub.js';
+import type { SignRecorder } from './sign-recorder.js';
 import type { Wallet } from './wallet.js';
 
 /** What the API needs of the gateway links (GatewayHub). */
@@ -46,6 +49,8 @@ export interface WalletServiceOptions {
   saveSupportAccounts?: (accounts: string[]) => void;
   /** The log level spec the daemon started with, so LogSetLevel can add to it. */
   logLevelSpec?: string;
+  /** [SignRecorder] when enabled: ListSignedRecord reads it. */
+  recorder?: SignRecorder;
 }
 
 /** Log subsystems of the daemon (LogList). */
@@ -71,6 +76,19 @@ function metaArg(v: unknown): { type: string; extra: Uint8Array | undefined } {
 function passwordArg(v: unknown): string {
   if (typeof v !== 'string') throw rpcError('password must be a string');
   return v;
+}
+
+/**
+ * Who is guessing, for the wrong-password backoff: the caller's IP and a digest of its token, so a client with
+ * its own token (or from another host) that keeps sending wrong passwords only delays itself, not the operator.
+ */
+export function sourceOf(ctx: CallContext | undefined): string {
+  if (!ctx) return LOCAL_SOURCE;
+  const ra = ctx.remoteAddress;
+  const ip = ra.lastIndexOf(':') > 0 ? ra.slice(0, ra.lastIndexOf(':')) : ra;
+  const auth = ctx.headers.authorization;
+  const tok = Array.isArray(auth) ? auth.join(',') : (auth ?? '');
+  return `${ip}|${createHash('sha256').update(tok).digest('hex').slice(0, 16)}`;
 }
 
 export class WalletService implements ApiImpl<typeof WalletAPI> {
@@ -105,8 +123,8 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     return signatureToJSON(sig);
   }
 
-  async WalletExport(address: string): Promise<KeyInfoJson> {
-    const ki = await this.wallet.exportKey(addressArg(address));
+  async WalletExport(address: string, password: string, ctx?: CallContext): Promise<KeyInfoJson> {
+    const ki = await this.wallet.exportKey(addressArg(address), passwordArg(password), sourceOf(ctx));
     try {
       return keyInfoToJSON(ki) as KeyInfoJson;
     } finally {
@@ -119,7 +137,7 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     try {
       ki = keyInfoFromJSON(key);
     } catch (err) {
-      throw new WalletError(`invalid key: ${(err as Error).message}`, 'invalid');
+      throw new WalletError(`invalid key: ${scrubKeyError((err as Error).message, key)}`, 'invalid');
     }
     try {
       return this.wallet.format(await this.wallet.importKey(ki));
@@ -128,25 +146,25 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     }
   }
 
-  async WalletDelete(address: string): Promise<null> {
-    await this.wallet.deleteKey(addressArg(address));
+  async WalletDelete(address: string, password: string, ctx?: CallContext): Promise<null> {
+    await this.wallet.deleteKey(addressArg(address), passwordArg(password), sourceOf(ctx));
     return null;
   }
 
   // -- IWalletLock -------------------------------------------------------------------------------------------
 
-  async SetPassword(password: string): Promise<null> {
-    await this.wallet.setPassword(passwordArg(password));
+  async SetPassword(password: string, ctx?: CallContext): Promise<null> {
+    await this.wallet.setPassword(passwordArg(password), sourceOf(ctx));
     return null;
   }
 
-  async Unlock(password: string): Promise<null> {
-    await this.wallet.unlock(passwordArg(password));
+  async Unlock(password: string, ctx?: CallContext): Promise<null> {
+    await this.wallet.unlock(passwordArg(password), sourceOf(ctx));
     return null;
   }
 
-  async Lock(password: string): Promise<null> {
-    await this.wallet.lock(passwordArg(password));
+  async Lock(password: string, ctx?: CallContext): Promise<null> {
+    await this.wallet.lock(passwordArg(password), sourceOf(ctx));
     return null;
   }
 
@@ -154,13 +172,13 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     return this.wallet.isLocked();
   }
 
-  async VerifyPassword(password: string): Promise<null> {
-    await this.wallet.verifyPassword(passwordArg(password));
+  async VerifyPassword(password: string, ctx?: CallContext): Promise<null> {
+    await this.wallet.verifyPassword(passwordArg(password), sourceOf(ctx));
     return null;
   }
 
-  async ChangePassword(oldPassword: string, newPassword: string): Promise<null> {
-    await this.wallet.changePassword(passwordArg(oldPassword), passwordArg(newPassword));
+  async ChangePassword(oldPassword: string, newPassword: string, ctx?: CallContext): Promise<null> {
+    await this.wallet.changePassword(passwordArg(oldPassword), passwordArg(newPassword), sourceOf(ctx));
     return null;
   }
 
@@ -175,13 +193,15 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     }
   }
 
-  async AuthNew(perms: Perm[]): Promise<string> {
+  async AuthNew(perms: Perm[], password: string, ctx?: CallContext): Promise<string> {
     if (!Array.isArray(perms) || perms.length === 0) {
       throw rpcError(`perms must be a non-empty list of ${PERMS.join(', ')}`);
     }
     for (const p of perms) if (!isPerm(p)) throw rpcError(`unknown permission ${JSON.stringify(p)}`);
     // The original signs {"Allow": perms}; perms inherit downwards, so the highest one decides.
     const top = PERMS.filter((p) => perms.includes(p)).pop()!;
+    // a token that can sign or administer is as good as the keys' use: only with the password
+    if (top === 'sign' || top === 'admin') await this.wallet.verifyPassword(passwordArg(password), sourceOf(ctx));
     const token = await createToken(this.opts.secret, top, { style: 'lotus' });
     return Buffer.from(token).toString('base64');
   }
@@ -194,7 +214,10 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     if (typeof subsystem !== 'string' || !subsystem || typeof level !== 'string') {
       throw rpcError('LogSetLevel needs a subsystem and a level');
     }
-    const spec = subsystem === '*' ? `${level}` : `${this.logSpec},${subsystem}=${level}`;
+    if (subsystem.length > 64 || level.length > 16) throw rpcError('LogSetLevel: subsystem or level too long');
+    // one entry per subsystem: a repeated call replaces it, so the spec stays bounded
+    const others = this.logSpec.split(',').filter((e) => e && !e.startsWith(`${subsystem}=`));
+    const spec = subsystem === '*' ? `${level}` : [...others, `${subsystem}=${level}`].join(',');
     try {
       setupLogging({ levelSpec: spec });
     } catch (err) {
@@ -204,8 +227,11 @@ export class WalletService implements ApiImpl<typeof WalletAPI> {
     return null;
   }
 
-  ListSignedRecord(_params: QuerySignRecordParams): SignRecord[] {
-    throw rpcError('sign records are not kept by this wallet ([SignRecorder] is not supported)');
+  ListSignedRecord(params: QuerySignRecordParams): SignRecord[] {
+    if (!this.opts.recorder) {
+      throw rpcError('sign records are not kept: set [SignRecorder] Enable = true in config.toml and restart');
+    }
+    return this.opts.recorder.query(params);
   }
 
   Version(): Version {

@@ -108,7 +108,7 @@ describe('wallet: published vectors through the wallet', () => {
   it('keys survive export/import unchanged (Lotus KeyInfo bytes)', async () => {
     const w = await freshWallet();
     const a = await w.importKey({ type: 'bls', privateKey: BLS_SK.slice() });
-    const ki = await w.exportKey(a);
+    const ki = await w.exportKey(a, 'pw');
     assert.equal(ki.type, 'bls');
     assert.equal(toHex(ki.privateKey), toHex(BLS_SK));
   });
@@ -118,7 +118,7 @@ describe('wallet: signatures of fresh keys verify with independent libraries', (
   it('secp256k1: noble recovers the public key; Zondax verifies the message signature', async () => {
     const w = await freshWallet('t');
     const a = await w.newKey('secp256k1');
-    const ki = await w.exportKey(a);
+    const ki = await w.exportKey(a, 'pw');
     const msg = newMessage({
       to: parseAddress('t01000'),
       from: a,
@@ -157,7 +157,7 @@ describe('wallet: signatures of fresh keys verify with independent libraries', (
     const bls = bls12_381.longSignatures;
     const dst = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_';
     assert.ok(bls.verify(sig.data, bls.hash(cid, dst), a.payload));
-    const ki = await w.exportKey(a);
+    const ki = await w.exportKey(a, 'pw');
     // the stored scalar is little-endian; noble's public key of the reversed bytes is the f3 payload
     assert.equal(toHex(bls.getPublicKey(blsSecretKeyBE(ki.privateKey)).toBytes(true)), toHex(a.payload));
     assert.ok(zondax.verifySignature(toHex(sig.data), toHex(cbor)));
@@ -218,9 +218,9 @@ describe('wallet: sign requests it must refuse', () => {
     const locked = reason('locked', /^wallet locked$/);
     await assert.rejects(w.newKey('bls'), locked);
     await assert.rejects(w.sign(a, CID_A, { type: 'unknown' }), locked);
-    await assert.rejects(w.exportKey(a), locked);
+    await assert.rejects(w.exportKey(a, 'pw'), locked);
     await assert.rejects(w.importKey({ type: 'secp256k1', privateKey: SECP_SK.slice() }), locked);
-    await assert.rejects(w.deleteKey(a), locked);
+    await assert.rejects(w.deleteKey(a, 'pw'), locked);
     assert.ok(w.has(a));
     assert.equal(w.list().length, 1);
     await assert.rejects(w.lock('pw'), reason('refused', /already locked/));
@@ -240,8 +240,8 @@ describe('wallet: sign requests it must refuse', () => {
     const w = await freshWallet();
     const stranger = generateKey('secp256k1').address;
     await assert.rejects(w.sign(stranger, CID_A, { type: 'unknown' }), reason('not-found', /key not found: f1/));
-    await assert.rejects(w.exportKey(stranger), reason('not-found'));
-    await assert.rejects(w.deleteKey(stranger), reason('not-found'));
+    await assert.rejects(w.exportKey(stranger, 'pw'), reason('not-found'));
+    await assert.rejects(w.deleteKey(stranger, 'pw'), reason('not-found'));
     await assert.rejects(w.newKey('rsa'), reason('invalid', /unknown key type "rsa"/));
     await assert.rejects(w.newKey('delegated'), reason('invalid', /not supported/));
     // a zero scalar is not a key
@@ -310,7 +310,7 @@ describe('wallet: keys, events, and what never reaches the logs', () => {
       w.list().map((x) => w.format(x)),
       [SECP_ADDR, w.format(b)],
     );
-    await w.deleteKey(a);
+    await w.deleteKey(a, 'pw');
     assert.deepEqual(removed, [SECP_ADDR]);
     assert.ok(!w.has(a));
   });
@@ -324,13 +324,13 @@ describe('wallet: keys, events, and what never reaches the logs', () => {
       const w = await freshWallet();
       const a = await w.importKey({ type: 'secp256k1', privateKey: SECP_SK.slice() });
       const k = await w.newKey('bls');
-      const kk = await w.exportKey(k);
+      const kk = await w.exportKey(k, 'pw');
       await w.sign(a, CID_A, { type: 'message', extra: MSG_A });
       await w.sign(k, CID_A, { type: 'unknown' }).catch(() => {});
       await w.sign(a, CID_BLS, { type: 'message', extra: MSG_A }).catch(() => {});
       await w.lock('pw');
       const errors: string[] = [];
-      await w.exportKey(a).catch((e: Error) => errors.push(e.message));
+      await w.exportKey(a, 'pw').catch((e: Error) => errors.push(e.message));
       await w.unlock('pw');
       const text = lines.join('') + errors.join('\n');
       assert.ok(lines.length > 3, 'the wallet did log');
@@ -345,7 +345,21 @@ describe('wallet: keys, events, and what never reaches the logs', () => {
 
   it('--nettype names map to f/t', () => {
     assert.equal(networkOfNetType('mainnet'), 'f');
-    for (const n of ['2k', 'calibnet', 'cali', 'butterfly', 'integrationnet']) assert.equal(networkOfNetType(n), 't');
+    assert.equal(networkOfNetType('main'), 'f');
+    for (const n of [
+      '2k',
+      'calibnet',
+      'cali',
+      'butterfly',
+      'integrationnet',
+      'force',
+      'forcenet',
+      'devnet',
+      'Calibnet',
+    ]) {
+      assert.equal(networkOfNetType(n), 't');
+    }
+    assert.throws(() => networkOfNetType('bogus'), /invalid network name "bogus" \(one of mainnet, .*forcenet/);
     assert.throws(() => networkOfNetType('moonnet'), /invalid network name "moonnet"/);
   });
 

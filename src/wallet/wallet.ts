@@ -29,6 +29,8 @@ import {
   validatePrivateKey,
 } from '../fil/index.js';
 import { type KeyStore, WalletError } from './keystore.js';
+import { type SignFilter, signFilterInput } from './sign-filter.js';
+import type { SignRecorder } from './sign-recorder.js';
 
 const log = logger('wallet');
 
@@ -43,6 +45,10 @@ export interface WalletOptions {
   network?: Network;
   /** The random bytes sent to gateways as WalletRegisterPolicy.SignBytes (default: 32 fresh bytes per process). */
   signBytes?: Uint8Array;
+  /** [SignFilter]: asked before every signature but the gateway's verifyaddress challenge. */
+  filter?: SignFilter;
+  /** [SignRecorder]: told of every answered sign request. */
+  recorder?: SignRecorder;
 }
 
 /** Events: 'address-added' (Address), 'address-removed' (Address), 'unlocked' (), 'locked' (). */
@@ -76,6 +82,8 @@ export class Wallet extends EventEmitter<WalletEvents> {
    * while change-password re-encrypts the others would stay under the old password. Signing does not queue.
    */
   private passwordOps: Promise<unknown> = Promise.resolve();
+  private readonly filter: SignFilter | undefined;
+  private readonly recorder: SignRecorder | undefined;
 
   constructor(
     readonly keystore: KeyStore,
@@ -84,6 +92,8 @@ export class Wallet extends EventEmitter<WalletEvents> {
     super();
     this.network = opts.network ?? 'f';
     this.signBytes = opts.signBytes ?? new Uint8Array(randomBytes(32));
+    this.filter = opts.filter;
+    this.recorder = opts.recorder;
   }
 
   /** An address as this wallet prints it. */
@@ -107,45 +117,45 @@ export class Wallet extends EventEmitter<WalletEvents> {
     return run;
   }
 
-  setPassword(password: string): Promise<void> {
+  setPassword(password: string, source?: string): Promise<void> {
     return this.serial(async () => {
-      await this.keystore.setPassword(password);
+      await this.keystore.setPassword(password, source);
       log.info('password set; wallet unlocked');
       this.emit('unlocked');
     });
   }
 
-  changePassword(oldPassword: string, newPassword: string): Promise<void> {
+  changePassword(oldPassword: string, newPassword: string, source?: string): Promise<void> {
     return this.serial(async () => {
       const wasLocked = this.isLocked();
-      await this.keystore.changePassword(oldPassword, newPassword);
+      await this.keystore.changePassword(oldPassword, newPassword, source);
       log.info('password changed');
       if (wasLocked) this.emit('unlocked');
     });
   }
 
-  unlock(password: string): Promise<void> {
+  unlock(password: string, source?: string): Promise<void> {
     return this.serial(async () => {
       if (!this.keystore.hasPassword()) throw new WalletError('password not set', 'no-password');
       if (!this.isLocked()) throw new WalletError('wallet already unlocked', 'refused');
-      await this.keystore.unlock(password);
+      await this.keystore.unlock(password, source);
       log.info('wallet unlocked');
       this.emit('unlocked');
     });
   }
 
-  lock(password: string): Promise<void> {
+  lock(password: string, source?: string): Promise<void> {
     return this.serial(async () => {
       if (!this.keystore.hasPassword()) throw new WalletError('password not set', 'no-password');
       if (this.isLocked()) throw new WalletError('wallet already locked', 'refused');
-      await this.keystore.lock(password);
+      await this.keystore.lock(password, source);
       log.info('wallet locked');
       this.emit('locked');
     });
   }
 
-  verifyPassword(password: string): Promise<void> {
-    return this.serial(() => this.keystore.verifyPassword(password));
+  verifyPassword(password: string, source?: string): Promise<void> {
+    return this.serial(() => this.keystore.verifyPassword(password, source));
   }
 
   /** Throws "password not set" / "wallet locked" unless keys can be used now. */
@@ -218,11 +228,24 @@ export class Wallet extends EventEmitter<WalletEvents> {
    * - "message": Extra must decode as the unsigned message; its From must be the signer and toSign its CID bytes.
    * - "unknown" (and "f3"): signed as given.
    * - "verifyaddress": toSign must be sha256(Extra ‖ signBytes), the gateway's registration challenge.
-   * Anything else is refused.
+   * Anything else is refused. Then [SignFilter] is asked (not for verifyaddress), and the outcome is recorded
+   * ([SignRecorder]) whether signed or refused.
    */
   async sign(signer: Address, toSign: Uint8Array, meta: SignMeta): Promise<Signature> {
     this.requireUnlocked();
     const name = this.format(signer);
+    const rawMsg = meta.type === 'message' ? meta.extra : toSign;
+    try {
+      const signature = await this.signChecked(signer, name, toSign, meta);
+      this.recorder?.record({ type: meta.type, signer: name, rawMsg, signature });
+      return signature;
+    } catch (err) {
+      this.recorder?.record({ type: meta.type, signer: name, rawMsg, err: (err as Error).message });
+      throw err;
+    }
+  }
+
+  private async signChecked(signer: Address, name: string, toSign: Uint8Array, meta: SignMeta): Promise<Signature> {
     switch (meta.type) {
       case 'message': {
         if (!meta.extra || meta.extra.length === 0) {
@@ -258,6 +281,9 @@ export class Wallet extends EventEmitter<WalletEvents> {
       default:
         throw new WalletError(`unsupported message type "${meta.type}"`, 'refused');
     }
+    if (meta.type !== 'verifyaddress' && this.filter?.enabled) {
+      await this.filter.check(signFilterInput(meta.type, toSign, meta.extra, this.network));
+    }
     const key = await this.keyOf(signer);
     try {
       const sig = sign(key.type, key.privateKey, toSign);
@@ -271,8 +297,13 @@ export class Wallet extends EventEmitter<WalletEvents> {
     }
   }
 
-  /** The key in Lotus KeyInfo form. The caller owns (and should wipe) the returned bytes. */
-  async exportKey(addr: Address): Promise<KeyInfo> {
+  /**
+   * The key in Lotus KeyInfo form, only with the wallet's password: a token, even an admin one, is not enough to
+   * take a key away. The caller owns (and should wipe) the returned bytes.
+   */
+  async exportKey(addr: Address, password: string, source?: string): Promise<KeyInfo> {
+    this.requireUnlocked();
+    await this.verifyPassword(password, source);
     const key = await this.keyOf(addr);
     log.info({ address: this.format(addr) }, 'key exported');
     return key;
@@ -301,8 +332,10 @@ export class Wallet extends EventEmitter<WalletEvents> {
     });
   }
 
-  async deleteKey(addr: Address): Promise<void> {
+  /** Deletes a key, only with the wallet's password (as export). */
+  async deleteKey(addr: Address, password: string, source?: string): Promise<void> {
     this.requireUnlocked();
+    await this.verifyPassword(password, source);
     await this.serial(async () => {
       if (!this.has(addr)) throw new WalletError(`key not found: ${this.format(addr)}`, 'not-found');
       this.keystore.delete(shortAddress(addr));
@@ -312,23 +345,34 @@ export class Wallet extends EventEmitter<WalletEvents> {
   }
 }
 
-/** Network names --nettype accepts (the original's list plus the usual spellings of calibration). */
+/**
+ * Network names --nettype accepts: the original's list (mainnet, integrationnet, 2k, cali, interop, force,
+ * butterfly) and the spellings the other programs and the deployment guide use (`--net=forcenet`, calibnet, …).
+ */
 export const NET_TYPES = [
   'mainnet',
+  'main',
   'integrationnet',
   '2k',
+  'devnet',
   'cali',
   'calibnet',
   'calibrationnet',
+  'calibration',
   'interop',
+  'interopnet',
   'force',
+  'forcenet',
   'butterfly',
-  'devnet',
+  'butterflynet',
+  'nerpa',
+  'nerpanet',
 ] as const;
 
-/** Address prefix of a --nettype: 'f' on mainnet, 't' on every test network. */
+/** Address prefix of a --nettype: 'f' on mainnet, 't' on every test network; an unknown name is refused. */
 export function networkOfNetType(name: string): Network {
-  if (name === 'mainnet') return 'f';
-  if ((NET_TYPES as readonly string[]).includes(name)) return 't';
+  const n = name.trim().toLowerCase();
+  if (n === 'mainnet' || n === 'main') return 'f';
+  if ((NET_TYPES as readonly string[]).includes(n)) return 't';
   throw new WalletError(`invalid network name ${JSON.stringify(name)} (one of ${NET_TYPES.join(', ')})`, 'invalid');
 }

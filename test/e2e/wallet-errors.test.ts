@@ -121,7 +121,7 @@ describe('venus-wallet: keys in and out, and bad input', () => {
       [['sign', 'f15ihq5ibzwki2b4ep2f46avlkrqzhpqgtga7pdrq', '00'], 'pw\n', /key not found/],
       [['auth', 'api-info', '--perm', 'root'], '', /--perm flag has to be one of: read, write, sign, admin/],
     ];
-    const results = await Promise.all(cases.map(([args, input]) => h.cli(args, input)));
+    const results = await Promise.all(cases.map(([args, input]) => h.cli(args, input, 90_000)));
     results.forEach((r, i) => {
       const [args, , re] = cases[i]!;
       assert.notEqual(r.code, 0, `venus-wallet ${args.join(' ')} should fail`);

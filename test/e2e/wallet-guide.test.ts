@@ -2,7 +2,8 @@
  * The deployment guide's "Start venus-wallet" section, run as a new user would, against the real processes:
  *   nohup ./venus-wallet run > wallet.log 2>&1 &      ./venus-wallet setpwd      ./venus-wallet unlock
  *   ./venus-wallet run --password                     ./venus-wallet lock-state  ./venus-wallet new bls (twice)
- *   [APIRegisterHub] in ~/.venus_wallet/config.toml, kill -9 and restart, "connect to server …" in the log.
+ *   [APIRegisterHub] in ~/.venus_wallet/config.toml, kill -9 and restart (locked: one WARN naming `unlock`), unlock,
+ *   "connect to server …" in the log.
  * The commands are typed as the guide has them (default repo ~/.venus_wallet, $HOME is a temp dir). Before the
  * first start the test writes the two config keys a test needs: a free port and a fast scrypt factor.
  */
@@ -159,9 +160,22 @@ describe('venus-wallet: the deployment guide, word for word', () => {
     });
     checkSignature(signatureFromJSON(sig), from, cid);
 
-    // the guide's restart: kill -9, then run again; the wallet registers again under a new channel
+    // the guide's restart: kill -9, then `nohup ./venus-wallet run` (locked): one WARN naming the fix, no errors,
+    // no registration attempts; `./venus-wallet unlock` registers it under a new channel
     await d.kill9();
-    const again = await h.startDaemon(['--password'], { input: 'secret-pw\n', logName: 'wallet2.log' });
+    const again = await h.startDaemon([], { logName: 'wallet2.log' });
+    await again.waitForLog(
+      /WARN\s+wallet_event\s+the wallet is locked, so it cannot register with the gateway: run `venus-wallet unlock`/,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.doesNotMatch(again.log(), /ERROR/);
+    assert.equal(
+      again.log().match(/cannot register with the gateway/g)?.length,
+      1,
+      'one warning a minute, not one per try',
+    );
+    const u = await h.cli(['unlock'], 'secret-pw\n');
+    assert.equal(u.code, 0, u.stderr);
     const m2 = await again.waitForLog(/connect to server ([0-9a-f-]{36})/);
     assert.notEqual(m2[1], m[1]);
     await again.stop();

@@ -83,7 +83,7 @@ export class WalletHarness {
     );
     p.stdin!.end(opts.input ?? '');
     const d = new Daemon(p, logPath, exited);
-    await d.waitForLog(/start rpc server at \[(\/ip[46]\/[^\]]+)\]/, 15_000, start);
+    await d.waitForLog(/start rpc server at \[(\/ip[46]\/[^\]]+)\]/, 60_000, start);
     return d;
   }
 
