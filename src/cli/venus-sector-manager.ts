@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
-import { parseNetwork, UnknownNetworkError } from '../fil/network.js';
+import { parseNetwork, UnknownNetworkError } from '../fil/index.js';
 import { registerManagerCommands } from '../manager/cli.js';
 
 const program = withLogging(new Command('venus-sector-manager'))

@@ -16,7 +16,7 @@
 
 import { logger } from '../common/log.js';
 import { CID, cidToCommD, cidToCommR, decodeCbor, expectArray, expectBytes } from '../fil/index.js';
-import { whySealProofFails, whyWindowPoStFails } from '../proofs/prover/check.js';
+import { whySealProofFails, whyWindowPoStFails } from '../proofs/index.js';
 import type { AggregateSealVerifyInfo, SealVerifyInfo, WindowPoStVerifyInfo } from './runtime.js';
 import type { VanillaProofBackend } from './verifier.js';
 
