@@ -223,10 +223,7 @@ describe("the guide's worker config", () => {
         await until('the PreCommit wait', () => s.thread.info().thread_state.state === 'Waiting');
         const shown = s.thread.info();
         assert.equal(shown.job_state, 'PCSubmitted');
-        assert.match(
-          shown.thread_state.proc ?? '',
-          /^PreCommit sent; waiting for it to land \(Pending\), next check \d\d:\d\d:\d\d$/,
-        );
+        assert.match(shown.thread_state.proc ?? '', /^PreCommit Pending, next check \d\d:\d\d:\d\d$/);
         await until('the sector finalized', () => s.mgr.sectors.get(1)?.finalized === true);
         const waits = lines.filter((l) => l.includes('waiting for it to land'));
         assert.equal(waits.length, 2, `one line per wait, not per poll:\n${waits.join('\n')}`);

@@ -242,17 +242,20 @@ export class SealingThread {
   }
 
   /**
-   * Sleeps `ms` as a named wait: `worker list` shows Waiting(<what>, next check HH:MM:SS); the log says what and
-   * until when at INFO when the wait begins (`first`), at DEBUG on each later check (docs/worker-waits.md).
+   * Sleeps `w.ms` as a named wait: `worker list` shows Waiting(<label>, next check HH:MM:SS) from the start of
+   * the wait until the next step; the log says what and until when at INFO when the wait begins (`first`), at
+   * DEBUG on each later check (docs/worker-waits.md).
    */
-  private async waitFor(doc: SectorDoc, what: string, ms: number, first: boolean, why: string): Promise<void> {
-    const at = clock(Date.now() + ms);
+  private async waitFor(
+    doc: SectorDoc,
+    w: { what: string; label: string; ms: number; first: boolean; why: string },
+  ): Promise<void> {
+    const at = clock(Date.now() + w.ms);
     const fields = { thread: this.index, sector: this.sectorName(doc) };
-    if (first) log.info(fields, `${what}, next check at ${at} (${why})`);
-    else log.debug(fields, `${what}, next check at ${at}`);
-    this.setState('Waiting', `${what}, next check ${at}`, !first);
-    await this.sleep(ms);
-    this.setState('Running');
+    if (w.first) log.info(fields, `${w.what}, next check at ${at} (${w.why})`);
+    else log.debug(fields, `${w.what}, next check at ${at}`);
+    this.setState('Waiting', `${w.label}, next check ${at}`, !w.first);
+    await this.sleep(w.ms);
   }
 
   private checkInterrupt(): void {
@@ -805,13 +808,13 @@ export class SealingThread {
         case OnChainState.Pending:
         case OnChainState.Packed: {
           const state = ON_CHAIN_STATE_NAMES[r.State] ?? String(r.State);
-          await this.waitFor(
-            doc,
-            `${what} sent; waiting for it to land (${state}${desc})`,
-            backoff.next(),
-            said !== r.State,
-            `checks back off up to ${bound('rpc_polling_interval', max)}`,
-          );
+          await this.waitFor(doc, {
+            what: `${what} sent; waiting for it to land (${state}${desc})`,
+            label: `${what} ${state}`,
+            ms: backoff.next(),
+            first: said !== r.State,
+            why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+          });
           said = r.State;
           continue;
         }
@@ -926,7 +929,13 @@ export class SealingThread {
           log.error({ thread: this.index, sector: this.sectorName(doc) }, line);
         }
         this.lastError = line;
-        await this.waitFor(doc, 'the manager refuses the persist stores offered', backoff.next(), false, '');
+        await this.waitFor(doc, {
+          what: 'the manager refuses the persist stores offered; asking again',
+          label: 'persist store refused',
+          ms: backoff.next(),
+          first: false,
+          why: '',
+        });
         said = 'refused';
         continue;
       }
@@ -934,13 +943,13 @@ export class SealingThread {
         if (said === 'refused') this.lastError = null;
         return info;
       }
-      await this.waitFor(
-        doc,
-        `no persist store has room for ${required} bytes yet; waiting`,
-        backoff.next(),
-        said !== 'room',
-        `checks back off up to ${bound('rpc_polling_interval', max)}`,
-      );
+      await this.waitFor(doc, {
+        what: `no persist store has room for ${required} bytes yet; waiting`,
+        label: 'persist store room',
+        ms: backoff.next(),
+        first: said !== 'room',
+        why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+      });
       said = 'room';
     }
   }
@@ -966,13 +975,13 @@ export class SealingThread {
       }
       if (!r.ShouldWait) throw temp('Venus.WaitSeed: no seed and no reason to wait');
       const ms = r.Delay > 0 ? r.Delay * 1000 : this.cfg.sealing.rpcPollingIntervalMs;
-      await this.waitFor(
-        doc,
-        'waiting for the seed (the PreCommit challenge delay)',
+      await this.waitFor(doc, {
+        what: 'waiting for the seed (the PreCommit challenge delay)',
+        label: 'seed',
         ms,
         first,
-        r.Delay > 0 ? "the manager's estimate" : bound('rpc_polling_interval', ms),
-      );
+        why: r.Delay > 0 ? "the manager's estimate" : bound('rpc_polling_interval', ms),
+      });
       first = false;
     }
   }
