@@ -10,6 +10,7 @@ import type { StoreBasicInfo } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { RpcConnectionError, RpcError, RpcTimeoutError } from '../../rpc/index.js';
 import type { PersistStoreConfig } from '../config.js';
+import { prefixed } from './failure.js';
 import type { SealerClient } from './thread.js';
 
 const log = logger('sealing');
@@ -54,7 +55,7 @@ export function isStoreRefusal(err: unknown): err is RpcError {
 
 /** The worker's ERROR line for a refused offer: the manager's reason, plus the keys if it did not name them. */
 export function refusalLine(err: RpcError): string {
-  const why = `Venus.StoreReserveSpace: ${err.message}`;
+  const why = prefixed('Venus.StoreReserveSpace', err);
   return err.message.includes('[[PersistedStore.Stores]]') ? why : `${why} (${STORE_KEYS})`;
 }
 
