@@ -64,7 +64,7 @@ test('a second worker on a seal store is refused with the path and the other pid
   assert.ok(!existsSync(join(loc, SEAL_LOCK_FILE)), 'released on stop');
 });
 
-test('stale locks are taken over: a dead pid, a reused pid, a lock cut short', async () => {
+test('stale locks are taken over: a dead pid, a reused pid, an unreaped (zombie) worker, a lock cut short', async () => {
   const loc = await store();
   const file = join(loc, SEAL_LOCK_FILE);
   const dead = spawnSync('true').pid!;
@@ -78,6 +78,23 @@ test('stale locks are taken over: a dead pid, a reused pid, a lock cut short', a
     writeFileSync(file, JSON.stringify({ pid: sleeper.pid, host: hostname(), started: '1' }));
     lockSealStore(loc)();
     sleeper.kill('SIGKILL');
+  }
+
+  if (existsSync('/proc/self/stat')) {
+    // a killed worker not yet reaped by its parent (a zombie) holds nothing
+    const zombie = spawn('sleep', ['30']);
+    children.push(zombie);
+    const pid = zombie.pid!;
+    const started = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
+    writeFileSync(file, JSON.stringify({ pid, host: hostname(), started }));
+    assert.throws(() => lockSealStore(loc), new RegExp(`pid ${pid}`), 'alive: refused');
+    // no await between the kill and the check: node cannot reap it meanwhile
+    process.kill(pid, 'SIGKILL');
+    const end = Date.now() + 5000;
+    while (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z' && Date.now() < end) {
+      // spin until the kernel marks it a zombie
+    }
+    lockSealStore(loc)();
   }
 
   writeFileSync(file, '{"pid": 12');

@@ -26,24 +26,30 @@ interface LockInfo {
 /** Stores this process holds: a lock with our pid is ours only if it is listed here (else a stale one). */
 const held = new Set<string>();
 
-/** A process's start time (Linux), to tell a live holder from a later process that reused its pid. */
-function processStart(pid: number): string | null {
+/** Fields 3… of /proc/<pid>/stat (Linux), or null where there is no /proc entry. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: count fields after its closing ")"
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
+/** A process's start time (Linux), to tell a live holder from a later process that reused its pid. */
+function processStart(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // a killed worker whose parent has not reaped it yet is a zombie: gone, though kill(pid, 0) still succeeds
+  return procStat(pid)?.[0] !== 'Z';
 }
 
 function readLock(file: string): LockInfo | null {
