@@ -359,6 +359,7 @@ export class SealingThread {
           await this.save(doc);
           this.lastError = `temporary (retry ${doc.retry}/${max}): ${f.message}`;
           log.warn({ thread: this.index, state: doc.state, retry: doc.retry }, f.message);
+          this.setState('Running'); // retrying the step, not in a chain wait any more
           await this.sleep(this.cfg.sealing.recoverIntervalMs);
           event = null;
           continue;
