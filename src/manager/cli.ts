@@ -48,6 +48,7 @@ import { configPath, connectServices, networkPrefix, startDaemon } from './daemo
 import { initExtProverConfig } from './ext-prover.js';
 import { checkMinerSectorSize } from './miner-create-check.js';
 import { decodeCreateMinerReturn, encodeCreateMiner, POWER_ACTOR, PowerMethod } from './params.js';
+import { formatStoreList } from './stores.js';
 
 const log = logger('sealer');
 
@@ -675,17 +676,7 @@ function registerStorage(util: Command): void {
     this: Command,
   ) {
     await withManager(this, async (api) => {
-      const list = (await api.StoreList()) ?? [];
-      for (const s of list) {
-        out(
-          `${s.Name}:\n  Path: ${s.Path}\n  Type: ${s.Type}  Strict: ${s.Strict}  ReadOnly: ${s.ReadOnly}  Weight: ${s.Weight}\n` +
-            `  Total: ${s.Total}  Free: ${s.Free}  Used: ${s.Used} (${s.UsedPercent.toFixed(2)}%)  Reserved: ${s.Reserved}\n` +
-            (s.ReservedBy ?? [])
-              .map((r) => `    ${r.By}: ${r.Size} bytes since ${new Date(r.At * 1000).toISOString()}\n`)
-              .join(''),
-        );
-      }
-      if (list.length === 0) out('no persist store configured ([[PersistedStore.Stores]])\n');
+      out(formatStoreList((await api.StoreList()) ?? []));
     });
   });
   withListen(

@@ -189,6 +189,8 @@ test('CheckProvable and store calls through the API object', async () => {
     Meta: {},
   });
   assert.equal(await api.StoreBasicInfo('other', ctx), null);
+  // a worker's store named after its path (no [remote] name) is the store at that Path
+  assert.equal((await api.StoreBasicInfo(h.storeDir, ctx))?.Name, 'store-1');
   await api.WorkerPing(
     {
       Name: 'w1',

@@ -692,8 +692,9 @@ export class SealerService {
     return this.o.stores.reserve(sid, size, candidates);
   }
 
+  /** The store a worker names, by Name or else by Path (the name a worker's store has when none is set). */
   storeBasicInfo(name: string): StoreBasicInfo | null {
-    const s = this.o.stores.get(name);
+    const s = this.o.stores.find(name);
     return s ? basicInfo(s) : null;
   }
 

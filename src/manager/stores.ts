@@ -6,13 +6,14 @@
  * Layout (docs/spec/sealer-api.md §Persist): <root>/sealed/s-t0M-N and <root>/cache/s-t0M-N/{p_aux, t_aux,
  * tree-r-last…}.
  */
-import { readdirSync, statfsSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statfsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SectorID, StoreBasicInfo, StoreDetailedInfo } from '../api/sealer.js';
 import { sectorName } from '../api/sealer.js';
 import { logger } from '../common/log.js';
 import { sectorSizeInfo } from '../proofs/index.js';
+import { RpcError } from '../rpc/index.js';
 import type { ManagerConfig } from './config.js';
 import type { ManagerStore } from './db.js';
 
@@ -54,6 +55,72 @@ export function storesFromConfig(cfg: ManagerConfig): PersistStore[] {
 
 export function basicInfo(s: PersistStore): StoreBasicInfo {
   return { Name: s.name, Path: s.path, Strict: s.strict, ReadOnly: s.readOnly, Weight: s.weight, Meta: {} };
+}
+
+/** A path as both sides name the same mount: absolute, with symlinks resolved while it exists. */
+function canonicalPath(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync.native(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/**
+ * A worker offered persist stores the manager does not know (by Name, nor by Path). The message names both
+ * config keys, since either side may be the one to change (docs/worker-waits.md, "persist stores").
+ */
+export class UnknownPersistStores extends RpcError {
+  constructor(candidates: string[], stores: PersistStore[]) {
+    const offered = JSON.stringify(candidates);
+    const configured = stores.length
+      ? `[${stores.map((s) => `${JSON.stringify(s.name)} at ${s.path}${s.readOnly ? ' (read-only)' : ''}`).join(', ')}]`
+      : 'none';
+    const first = stores.find((s) => !s.readOnly);
+    const cand = candidates[0]!;
+    const mgrKey = isAbsolute(cand)
+      ? `[[PersistedStore.Stores]] Path = ${JSON.stringify(cand)}`
+      : `[[PersistedStore.Stores]] Name = ${JSON.stringify(cand)}`;
+    const hint = first
+      ? `set [remote] name = ${JSON.stringify(first.name)} (or [[attached]] name) in the worker's config, or ${mgrKey} in sector-manager.cfg`
+      : `add a [[PersistedStore.Stores]] entry with ${isAbsolute(cand) ? `Path = ${JSON.stringify(cand)}` : `Name = ${JSON.stringify(cand)}`} to sector-manager.cfg`;
+    super(1, `the worker offers persist stores ${offered}; configured: ${configured}; ${hint}`);
+    this.name = 'UnknownPersistStores';
+  }
+}
+
+/** Why a store cannot take sectors as it is (path missing, not formatted), or undefined. */
+export function storeProblem(path: string): string | undefined {
+  try {
+    statfsSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return `path missing or unreadable (${code}): create and format it with "venus-worker store file-init -l ${path}", or mount its disk`;
+  }
+  if (!existsSync(join(path, '.holder'))) {
+    return `not formatted (no .holder): run "venus-worker store file-init -l ${path}", or mount its disk`;
+  }
+  return undefined;
+}
+
+/** The lines `util storage list` prints: space and reservations, or why a store has none. */
+export function formatStoreList(list: StoreDetailedInfo[]): string {
+  if (list.length === 0) return 'no persist store configured ([[PersistedStore.Stores]])\n';
+  return list
+    .map((s) => {
+      const problem = s.Meta?.Problem;
+      return (
+        `${s.Name}:\n  Path: ${s.Path}\n  Type: ${s.Type}  Strict: ${s.Strict}  ReadOnly: ${s.ReadOnly}  Weight: ${s.Weight}\n` +
+        (problem
+          ? `  Problem: ${problem}\n`
+          : `  Total: ${s.Total}  Free: ${s.Free}  Used: ${s.Used} (${s.UsedPercent.toFixed(2)}%)  Reserved: ${s.Reserved}\n`) +
+        (s.ReservedBy ?? [])
+          .map((r) => `    ${r.By}: ${r.Size} bytes since ${new Date(r.At * 1000).toISOString()}\n`)
+          .join('')
+      );
+    })
+    .join('');
 }
 
 /** Files a persisted sector must have (rust `cached_filenames_for_sector` plus the sealed file). */
@@ -106,6 +173,9 @@ export async function checkSectorFiles(
 
 /** The stores and their reservations. */
 export class PersistStores {
+  /** Offers already warned about (bounded), so a worker retrying does not flood the log. */
+  private readonly warned = new Set<string>();
+
   constructor(
     private stores: PersistStore[],
     private readonly db: ManagerStore,
@@ -121,6 +191,37 @@ export class PersistStores {
 
   get(name: string): PersistStore | undefined {
     return this.stores.find((s) => s.name === name);
+  }
+
+  /**
+   * The store a worker means: by Name, else by Path (a worker's store is named after its path unless it sets
+   * a name, so the same mount on both sides matches without one).
+   */
+  find(nameOrPath: string): PersistStore | undefined {
+    const byName = this.get(nameOrPath);
+    if (byName || !isAbsolute(nameOrPath)) return byName;
+    const want = canonicalPath(nameOrPath);
+    return this.stores.find((s) => canonicalPath(s.path) === want);
+  }
+
+  /** The configured stores the candidates name (by Name, else by Path); throws when they name none. */
+  private matching(candidates: string[]): PersistStore[] {
+    const out: PersistStore[] = [];
+    for (const c of candidates) {
+      const s = this.find(c);
+      if (s && !out.includes(s)) out.push(s);
+    }
+    if (out.length === 0) {
+      const err = new UnknownPersistStores(candidates, this.stores);
+      const key = JSON.stringify(candidates);
+      if (!this.warned.has(key)) {
+        if (this.warned.size >= 100) this.warned.clear();
+        this.warned.add(key);
+        log.warn(err.message);
+      }
+      throw err;
+    }
+    return out;
   }
 
   /** Bytes free for new sectors: the file system's available bytes less what is reserved. */
@@ -140,8 +241,9 @@ export class PersistStores {
 
   /**
    * Reserves `size` bytes for a sector in one of the candidate stores (all writable ones when none are
-   * named): weighted random among those with room. A repeated call for the same sector answers the store
-   * reserved before.
+   * named): weighted random among those with room; null when none has room. A repeated call for the same
+   * sector answers the store reserved before. Candidates that name no configured store, or only read-only
+   * ones, are an error that says which config keys to set.
    */
   reserve(sid: SectorID, size: number, candidates: string[] | null): StoreBasicInfo | null {
     return this.db.tx(() => {
@@ -151,10 +253,17 @@ export class PersistStores {
         if (s) return basicInfo(s);
         this.db.release(sid);
       }
-      const names = candidates && candidates.length > 0 ? new Set(candidates) : undefined;
-      const ok = this.stores.filter(
-        (s) => !s.readOnly && (names === undefined || names.has(s.name)) && this.free(s).free >= size,
-      );
+      const named = candidates && candidates.length > 0;
+      const pool = named ? this.matching(candidates) : this.stores;
+      const writable = pool.filter((s) => !s.readOnly);
+      if (named && writable.length === 0) {
+        throw new RpcError(
+          1,
+          `the worker's persist stores ${JSON.stringify(pool.map((s) => s.name))} are read-only here ` +
+            '([[PersistedStore.Stores]] ReadOnly = true in sector-manager.cfg, or an Includes directory)',
+        );
+      }
+      const ok = writable.filter((s) => this.free(s).free >= size);
       if (ok.length === 0) return null;
       const totalWeight = ok.reduce((a, s) => a + s.weight, 0);
       let pick = Math.random() * totalWeight;
@@ -178,10 +287,13 @@ export class PersistStores {
 
   detailed(): StoreDetailedInfo[] {
     return this.stores.map((s) => {
+      const problem = storeProblem(s.path);
+      const meta: Record<string, string> = problem ? { Problem: problem } : {};
       const f = this.free(s);
       const used = Math.max(0, f.total - f.free - f.reserved);
       return {
         ...basicInfo(s),
+        Meta: meta,
         Type: 'filesystem',
         Total: f.total,
         Free: f.free,

@@ -100,8 +100,14 @@ port = ${port}
       assert.equal(r.status, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.match(lines[0]!, /^#\s+location\s+sector\s+state\s+stage\s+thread\s+elapsed\s+last error$/);
-      assert.match(lines[1]!, /^0\s+.*\/s1\s+s-t01000-[12]\s+PCSubmitted\s+WaitPCLanded\s+Running\s+\d+s\s+-$/);
-      assert.match(lines[2]!, /^1\s+.*\/s2\s+s-t01000-[12]\s+PCSubmitted\s+WaitPCLanded\s+Running\s+\d+s\s+-$/);
+      assert.match(
+        lines[1]!,
+        /^0\s+.*\/s1\s+s-t01000-[12]\s+PCSubmitted\s+WaitPCLanded\s+Waiting\(PreCommit Pending, next check \d\d:\d\d:\d\d\)\s+\d+s\s+-$/,
+      );
+      assert.match(
+        lines[2]!,
+        /^1\s+.*\/s2\s+s-t01000-[12]\s+PCSubmitted\s+WaitPCLanded\s+Waiting\(PreCommit Pending, next check \d\d:\d\d:\d\d\)\s+\d+s\s+-$/,
+      );
 
       r = await cli('worker', '-H', `127.0.0.1:${port}`, 'pause', '-i', '1');
       assert.equal(r.status, 0, r.stderr);
@@ -110,7 +116,7 @@ port = ${port}
       const api2 = createClient(WorkerAPI, { url: `http://127.0.0.1:${port}/rpc/v0` });
       const list = await api2.WorkerList();
       assert.equal(list[1]!.thread_state.state, 'Paused');
-      assert.equal(list[0]!.thread_state.state, 'Running');
+      assert.equal(list[0]!.thread_state.state, 'Waiting', 'waiting for its PreCommit to land');
       await assert.rejects(api2.WorkerResume(7, null), /no sealing thread #7 \(this worker has 2\)/);
       await assert.rejects(api2.WorkerResume(1, 'Bogus'), /unknown state "Bogus"/);
       await api2.close();
@@ -121,7 +127,7 @@ port = ${port}
       const one = (name: string, labels: Record<string, string>) =>
         samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
       assert.equal(one('venus_sealing_threads', { state: 'Paused', program: 'venus-worker' })?.value, 1);
-      assert.equal(one('venus_sealing_threads', { state: 'Running' })?.value, 1);
+      assert.equal(one('venus_sealing_threads', { state: 'Waiting' })?.value, 1);
       assert.ok(one('venus_rpc_calls_total', { method: 'VenusWorker.WorkerList' })!.value >= 2);
       for (const phase of ['pc1', 'pc2']) {
         const n = one('venus_sector_phase_duration_seconds_count', { phase, sector_size: '2KiB' });

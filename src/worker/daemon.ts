@@ -12,7 +12,14 @@ import { VERSION } from '../common/version.js';
 import { createClient, RpcServer, rpcError } from '../rpc/index.js';
 import type { WorkerConfig } from './config.js';
 import { type Sealer, StageRunner, type StageRunnerOptions } from './processor/index.js';
-import { type SealerClient, SealingThread, StageLimits } from './sealing/index.js';
+import {
+  checkPersistStoresAtManager,
+  checkSealStores,
+  prefixed,
+  type SealerClient,
+  SealingThread,
+  StageLimits,
+} from './sealing/index.js';
 import { checkPersistStore } from './store.js';
 
 const log = logger('worker');
@@ -68,6 +75,7 @@ export class WorkerDaemon {
         throw new UserError(`${cfg.file}: ${(err as Error).message}`);
       }
     }
+    await checkSealStores(cfg.threads.map((t) => t.location)); // before the processors start
     const name = cfg.name ?? hostname();
     const manager = createClient(SealerAPI, {
       url: cfg.sectorManager.url,
@@ -115,6 +123,7 @@ export class WorkerDaemon {
         threads.push(t);
       }
       daemon.startPing();
+      void checkPersistStoresAtManager(manager, cfg.persistStores);
       log.info(
         { name, threads: made.length, rpc: daemon.dest, manager: cfg.sectorManager.url },
         'venus-worker running',
@@ -176,7 +185,7 @@ export class WorkerDaemon {
       try {
         await this.manager.WorkerPing({ Name: this.name, Dest: this.dest, Version: VERSION, Summary: this.summary() });
       } catch (err) {
-        log.warn(`Venus.WorkerPing: ${(err as Error).message}`);
+        log.warn(prefixed('Venus.WorkerPing', err));
       }
     };
     void ping();

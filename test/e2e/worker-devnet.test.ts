@@ -30,7 +30,14 @@ test('venus-worker with 2 seal stores and external pc2/c2 seals two 2KiB sectors
   r = await run(WORKER, ['store', 'file-init', '-l', c.remote]);
   assert.equal(r.code, 0, r.stderr);
   const cfg = join(c.dir, 'venus-worker.toml');
-  writeFileSync(cfg, c.workerConfig(seal));
+  // the guide's shape: [remote] has only a path (the manager names the store "store-<miner>" at the same Path),
+  // and rpc_polling_interval keeps the guide's default (3m0s), the longest between two chain checks
+  const guideShape = c
+    .workerConfig(seal)
+    .replace(`name = "${c.storeName}"\n`, '')
+    .replace('rpc_polling_interval = "1s"\n', '');
+  assert.doesNotMatch(guideShape, /^name =|rpc_polling_interval/m);
+  writeFileSync(cfg, guideShape);
   const w = c.startWorker(cfg);
   for (const n of [1, 2]) {
     await until(
@@ -51,6 +58,8 @@ test('venus-worker with 2 seal stores and external pc2/c2 seals two 2KiB sectors
     ]);
   }
   assert.match(w.log(), /processor ready/);
+  assert.doesNotMatch(w.log(), /has room|Venus\.StoreReserveSpace|ERROR/);
+  assert.match(w.log(), /PreCommit sent; waiting for it to land .*rpc_polling_interval 3m0s/);
   // the chain shows the sector active before the worker's next proof-state poll sees it land
   await until(
     'the worker to finish both sectors',

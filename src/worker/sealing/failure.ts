@@ -45,11 +45,19 @@ export class Interrupted extends Failure {
   }
 }
 
+/**
+ * "<what>: <message>", unless the message already starts with `what` (the RPC client names the method in
+ * its connection and timeout errors, so a second prefix would read "Venus.WorkerPing: Venus.WorkerPing: …").
+ */
+export function prefixed(what: string, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.startsWith(`${what}:`) || msg.startsWith(`${what} `) ? msg : `${what}: ${msg}`;
+}
+
 /** Classifies anything a step threw; `what` says which step ("PC2", "Venus.AllocateSector"…). */
 export function classify(err: unknown, what: string): Failure {
   if (err instanceof Failure) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  const m = `${what}: ${msg}`;
+  const m = prefixed(what, err);
   if (err instanceof RpcError) {
     // the manager has no state for the sector: nothing to continue (damocles call_rpc! maps 11001 to abort)
     if (err.code === SECTOR_STATE_NOT_FOUND) return abort(m, err);

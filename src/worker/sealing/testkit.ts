@@ -17,6 +17,7 @@ import {
   SECTOR_STATE_NOT_FOUND,
   SealerMethods,
   type SectorID,
+  type StoreBasicInfo,
   SubmitResult,
 } from '../../api/sealer.js';
 import { defineApi, RpcError, RpcServer } from '../../rpc/index.js';
@@ -70,6 +71,15 @@ export class FakeManager {
   landAfter = 1;
   /** Name → path of the persist stores it knows. */
   stores = new Map<string, string>();
+  /**
+   * The manager's own persist stores (src/manager/stores.ts PersistStores), when a test wants its matching and
+   * reservations instead of the name-only `stores` map.
+   */
+  persist: {
+    reserve(sid: SectorID, size: number, candidates: string[] | null): StoreBasicInfo | null;
+    find(nameOrPath: string): { name: string; path: string } | undefined;
+    get(name: string): { name: string; path: string } | undefined;
+  } | null = null;
   /** method → errors to throw on its next calls (RpcError: a temporary failure for the worker). */
   failures = new Map<string, (() => Error)[]>();
   calls: string[] = [];
@@ -194,21 +204,26 @@ export class FakeManager {
         s.prePolls++;
         return { State: s.prePolls > this.landAfter ? OnChainState.Landed : OnChainState.Pending, Desc: null };
       },
-      StoreReserveSpace: (_sid: SectorID, _size: number, candidates: string[] | null) => {
+      StoreReserveSpace: (sid: SectorID, size: number, candidates: string[] | null) => {
         this.hit('StoreReserveSpace');
+        if (this.persist) return this.persist.reserve(sid, size, candidates);
         const name = (candidates ?? []).find((c) => this.stores.has(c));
         if (!name) return null;
         return { Name: name, Path: this.stores.get(name)!, Strict: false, ReadOnly: false, Weight: 1, Meta: null };
       },
       StoreBasicInfo: (name: string) => {
         this.hit('StoreBasicInfo');
+        if (this.persist) {
+          const s = this.persist.find(name);
+          return s ? { Name: s.name, Path: s.path, Strict: false, ReadOnly: false, Weight: 1, Meta: null } : null;
+        }
         const p = this.stores.get(name);
         return p ? { Name: name, Path: p, Strict: false, ReadOnly: false, Weight: 1, Meta: null } : null;
       },
       SubmitPersistedEx: async (sid: SectorID, instance: string) => {
         this.hit('SubmitPersistedEx');
         const s = this.sector(sid);
-        const root = this.stores.get(instance);
+        const root = this.persist ? this.persist.get(instance)?.path : this.stores.get(instance);
         if (!root) return false;
         const name = `s-t0${sid.Miner}-${sid.Number}`;
         try {

@@ -19,6 +19,7 @@ import {
   type SealerAPI,
   type SectorID,
   type SectorPieceV2,
+  type StoreBasicInfo,
   SUBMIT_RESULT_NAMES,
   type SubmitResp,
   SubmitResult,
@@ -40,12 +41,18 @@ import type { ApiClient } from '../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../config.js';
 import { fromJson32, type PieceFile, type Sealer, type Stage, type TaskOf, toJson32 } from '../processor/index.js';
 import { checkPersistStore, persistedPaths, SealStore, type SectorPaths } from '../store.js';
-import { abort, classify, crit, Failure, Interrupted, LEVEL_WIRE, perm, temp } from './failure.js';
+import { abort, classify, crit, Failure, Interrupted, LEVEL_WIRE, perm, prefixed, temp } from './failure.js';
 import type { StageLimits } from './limits.js';
+import { attachedStore, isStoreRefusal, refusalLine } from './persist-stores.js';
+import { lockSealStore } from './seal-lock.js';
 import { type SectorDoc, SectorDocStore } from './sector.js';
 import { type EventName, isState, plan, STAGE_OF, type State } from './states.js';
+import { Backoff, bound, clock } from './waits.js';
 
 const log = logger('sealing');
+
+/** Manager refusals already logged at ERROR, per daemon (its deps): said once, then retried quietly. */
+const refusalsSaid = new WeakMap<ThreadDeps, Set<string>>();
 
 export type SealerClient = ApiClient<typeof SealerAPI>;
 
@@ -146,6 +153,8 @@ export class SealingThread {
   private ctl = new AbortController();
   private resumeWaiter: ((state: State | null) => void) | null = null;
   private loopDone: Promise<void> | null = null;
+  /** Releases the seal store's lock (one worker per seal store). */
+  private unlock: (() => void) | null = null;
 
   constructor(
     readonly index: number,
@@ -153,9 +162,10 @@ export class SealingThread {
     private readonly deps: ThreadDeps,
   ) {}
 
-  /** Opens the seal store (refusing an unformatted one) and starts sealing. */
+  /** Opens the seal store (refusing an unformatted one, or one another worker holds) and starts sealing. */
   async start(): Promise<void> {
     this.store = await SealStore.open(this.cfg.location);
+    this.unlock = lockSealStore(this.store.location);
     this.docs = new SectorDocStore(this.store.metaDir);
     this.loopDone = this.loop();
   }
@@ -166,6 +176,8 @@ export class SealingThread {
     this.ctl.abort(new Interrupted('worker stopping'));
     this.resumeWaiter?.(null);
     await this.loopDone;
+    this.unlock?.();
+    this.unlock = null;
   }
 
   info(): ThreadInfo {
@@ -203,8 +215,9 @@ export class SealingThread {
     return true;
   }
 
-  private setState(s: ThreadStateName, proc: string | null = null): void {
-    if (this.state !== s || this.proc !== proc) this.since = Date.now();
+  /** `keepSince`: the same wait goes on (its next check time changed), so `worker list` keeps its elapsed. */
+  private setState(s: ThreadStateName, proc: string | null = null, keepSince = false): void {
+    if ((this.state !== s || this.proc !== proc) && !(keepSince && this.state === s)) this.since = Date.now();
     this.state = s;
     this.proc = proc;
   }
@@ -226,6 +239,23 @@ export class SealingThread {
       }, ms);
       this.signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * Sleeps `w.ms` as a named wait: `worker list` shows Waiting(<label>, next check HH:MM:SS) from the start of
+   * the wait until the next step; the log says what and until when at INFO when the wait begins (`first`), at
+   * DEBUG on each later check (docs/worker-waits.md).
+   */
+  private async waitFor(
+    doc: SectorDoc,
+    w: { what: string; label: string; ms: number; first: boolean; why: string },
+  ): Promise<void> {
+    const at = clock(Date.now() + w.ms);
+    const fields = { thread: this.index, sector: this.sectorName(doc) };
+    if (w.first) log.info(fields, `${w.what}, next check at ${at} (${w.why})`);
+    else log.debug(fields, `${w.what}, next check at ${at}`);
+    this.setState('Waiting', `${w.label}, next check ${at}`, !w.first);
+    await this.sleep(w.ms);
   }
 
   private checkInterrupt(): void {
@@ -329,6 +359,7 @@ export class SealingThread {
           await this.save(doc);
           this.lastError = `temporary (retry ${doc.retry}/${max}): ${f.message}`;
           log.warn({ thread: this.index, state: doc.state, retry: doc.retry }, f.message);
+          this.setState('Running'); // retrying the step, not in a chain wait any more
           await this.sleep(this.cfg.sealing.recoverIntervalMs);
           event = null;
           continue;
@@ -393,7 +424,7 @@ export class SealingThread {
         Failure: failure ? { Level: LEVEL_WIRE[failure.level], Desc: failure.message } : null,
       });
     } catch (err) {
-      log.warn({ thread: this.index, sector: this.sectorName(doc) }, `Venus.ReportState: ${(err as Error).message}`);
+      log.warn({ thread: this.index, sector: this.sectorName(doc) }, prefixed('Venus.ReportState', err));
       return;
     }
     if (resp?.Finalized && next !== 'Finished') {
@@ -409,7 +440,7 @@ export class SealingThread {
       try {
         await this.deps.manager.ReportAborted(doc.base.allocated.ID, reason);
       } catch (err) {
-        log.warn({ sector: this.sectorName(doc) }, `Venus.ReportAborted: ${(err as Error).message}`);
+        log.warn({ sector: this.sectorName(doc) }, prefixed('Venus.ReportAborted', err));
       }
     }
     await this.finalize();
@@ -545,7 +576,7 @@ export class SealingThread {
       });
     } catch (err) {
       // damocles: an RPC error here is just "no task yet"; keep it visible in `worker list`
-      this.lastError = `Venus.AllocateSector: ${(err as Error).message}`;
+      this.lastError = prefixed('Venus.AllocateSector', err);
       log.warn({ thread: this.index }, this.lastError);
       return ev('Idle');
     }
@@ -755,13 +786,20 @@ export class SealingThread {
     });
   }
 
-  /** Polls an on-chain state until it lands; Failed resubmits after a wait (docs/spec/sealer-api.md §Result enums). */
+  /**
+   * Polls an on-chain state until it lands, quickly at first and backing off to rpc_polling_interval;
+   * Failed resubmits after a wait (docs/spec/sealer-api.md §Result enums).
+   */
   private async pollLanded(
+    doc: SectorDoc,
     what: string,
     poll: () => Promise<{ State: number; Desc: string | null }>,
     landed: Event,
     resubmit: Event,
   ): Promise<Event> {
+    const max = this.cfg.sealing.rpcPollingIntervalMs;
+    const backoff = new Backoff(max);
+    let said: number | null = null;
     for (;;) {
       const r = await poll();
       const desc = r.Desc ? `: ${r.Desc}` : '';
@@ -769,9 +807,18 @@ export class SealingThread {
         case OnChainState.Landed:
           return landed;
         case OnChainState.Pending:
-        case OnChainState.Packed:
-          await this.sleep(this.cfg.sealing.rpcPollingIntervalMs);
+        case OnChainState.Packed: {
+          const state = ON_CHAIN_STATE_NAMES[r.State] ?? String(r.State);
+          await this.waitFor(doc, {
+            what: `${what} sent; waiting for it to land (${state}${desc})`,
+            label: `${what} ${state}`,
+            ms: backoff.next(),
+            first: said !== r.State,
+            why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+          });
+          said = r.State;
           continue;
+        }
         case OnChainState.Failed:
           log.warn({ what }, `${what} failed on chain${desc}; resubmitting`);
           await this.sleep(this.deps.resubmitWaitMs ?? 30_000);
@@ -787,7 +834,8 @@ export class SealingThread {
   private waitPreCommit(doc: SectorDoc): Promise<Event> {
     const { sid } = this.ctx(doc);
     return this.pollLanded(
-      'pre-commit',
+      doc,
+      'PreCommit',
       () => this.call('PollPreCommitState', sid),
       ev('CheckPC'),
       ev('ReSubmitPC', (d) => {
@@ -802,20 +850,11 @@ export class SealingThread {
     const required = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
     const candidates = this.deps.persistStores.filter((s) => !s.readonly);
     if (!candidates.length) throw perm('no writable persist store: configure [remote] path or [[attached]]');
-    let info: Awaited<ReturnType<SealerClient['StoreReserveSpace']>>;
-    for (;;) {
-      info = await this.call(
-        'StoreReserveSpace',
-        sid,
-        required,
-        candidates.map((s) => s.name),
-      );
-      if (info) break;
-      log.info({ sector: paths.name, required }, 'no persist store has room yet; waiting');
-      await this.sleep(this.cfg.sealing.rpcPollingIntervalMs);
+    const info = await this.reserveSpace(doc, sid, required, candidates);
+    const store = attachedStore(candidates, info);
+    if (!store) {
+      throw perm(`the manager reserved space in "${info.Name}" (${info.Path}), which this worker does not attach`);
     }
-    const store = candidates.find((s) => s.name === info.Name);
-    if (!store) throw perm(`the manager reserved space in "${info.Name}", which this worker does not attach`);
     try {
       await checkPersistStore(store.location);
     } catch (err) {
@@ -853,9 +892,67 @@ export class SealingThread {
       if (err instanceof Failure && err.level === 'temporary') throw err;
       throw perm(`persist to "${store.name}" (${store.location}): ${(err as Error).message}`, err);
     }
+    // the manager's name for the store: SubmitPersisted and Window PoSt find the files by it
     return ev('Persist', (d) => {
-      d.phases.persist_instance = store.name;
+      d.phases.persist_instance = info.Name;
     });
+  }
+
+  /**
+   * StoreReserveSpace until a store has room. No room is a wait (logged once); a refusal of the stores this
+   * worker offers is a config mismatch, logged once at ERROR with the keys to set, then retried quietly (an
+   * operator may fix either side without restarting this worker).
+   */
+  private async reserveSpace(
+    doc: SectorDoc,
+    sid: SectorID,
+    required: number,
+    candidates: PersistStoreConfig[],
+  ): Promise<StoreBasicInfo> {
+    const max = this.cfg.sealing.rpcPollingIntervalMs;
+    const backoff = new Backoff(max);
+    let said: string | null = null;
+    for (;;) {
+      let info: StoreBasicInfo | null;
+      try {
+        info = await this.deps.manager.StoreReserveSpace(
+          sid,
+          required,
+          candidates.map((s) => s.name),
+        );
+      } catch (err) {
+        if (!isStoreRefusal(err)) throw classify(err, 'Venus.StoreReserveSpace');
+        const line = refusalLine(err);
+        let seen = refusalsSaid.get(this.deps);
+        if (!seen) refusalsSaid.set(this.deps, (seen = new Set()));
+        if (!seen.has(line)) {
+          seen.add(line);
+          log.error({ thread: this.index, sector: this.sectorName(doc) }, line);
+        }
+        this.lastError = line;
+        await this.waitFor(doc, {
+          what: 'the manager refuses the persist stores offered; asking again',
+          label: 'persist store refused',
+          ms: backoff.next(),
+          first: false,
+          why: '',
+        });
+        said = 'refused';
+        continue;
+      }
+      if (info) {
+        if (said === 'refused') this.lastError = null;
+        return info;
+      }
+      await this.waitFor(doc, {
+        what: `no persist store has room for ${required} bytes yet; waiting`,
+        label: 'persist store room',
+        ms: backoff.next(),
+        first: said !== 'room',
+        why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+      });
+      said = 'room';
+    }
   }
 
   private async submitPersisted(doc: SectorDoc): Promise<Event> {
@@ -868,6 +965,7 @@ export class SealingThread {
 
   private async waitSeed(doc: SectorDoc): Promise<Event> {
     const { sid, allocated } = this.ctx(doc);
+    let first = true;
     for (;;) {
       const r = await this.call('WaitSeed', sid, allocated.ProofType);
       if (r.Seed) {
@@ -877,7 +975,15 @@ export class SealingThread {
         });
       }
       if (!r.ShouldWait) throw temp('Venus.WaitSeed: no seed and no reason to wait');
-      await this.sleep(r.Delay > 0 ? r.Delay * 1000 : this.cfg.sealing.rpcPollingIntervalMs);
+      const ms = r.Delay > 0 ? r.Delay * 1000 : this.cfg.sealing.rpcPollingIntervalMs;
+      await this.waitFor(doc, {
+        what: 'waiting for the seed (the PreCommit challenge delay)',
+        label: 'seed',
+        ms,
+        first,
+        why: r.Delay > 0 ? "the manager's estimate" : bound('rpc_polling_interval', ms),
+      });
+      first = false;
     }
   }
 
@@ -933,7 +1039,8 @@ export class SealingThread {
     const { sid, paths } = this.ctx(doc);
     if (!this.cfg.sealing.ignoreProofCheck) {
       const e = await this.pollLanded(
-        'proof',
+        doc,
+        'ProveCommit',
         () => this.call('PollProofState', sid),
         ev('Finish'),
         ev('ReSubmitProof', (d) => {
