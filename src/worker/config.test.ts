@@ -94,7 +94,15 @@ test("the deployment guide's config", () => {
   assert.equal(c.processors.c2?.[0]?.stableWaitMs, 5000);
   assert.equal(c.processors.c2?.[0]?.autoRestart, true);
   assert.equal(c.processors.pc1, undefined);
-  assert.deepEqual(c.rpcServer, { host: '0.0.0.0', port: 17890 });
+  // the control API binds loopback unless told; its secret lives next to the config
+  assert.deepEqual(c.rpcServer, {
+    host: '127.0.0.1',
+    port: 17890,
+    section: 'worker_server',
+    authDir: '/base/venus-worker-auth',
+    managerSecretPath: null,
+    openMetrics: true,
+  });
 });
 
 test('damocles spellings resolve to the same configuration', () => {
@@ -137,6 +145,7 @@ cgroup.cpuset = "0-3"
   );
   assert.equal(c.name, 'box1');
   assert.equal(c.rpcServer.port, 17999);
+  assert.equal(c.rpcServer.section, 'worker.rpc_server');
   assert.equal(c.sectorManager.url, 'http://127.0.0.1:1789/rpc/v0');
   assert.equal(c.sectorManager.pieceToken, 'tok');
   assert.deepEqual(c.sealing.allowedSizes, [2048]);

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
 import { parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
 import { multiaddrToUrl } from '../rpc/index.js';
+import { type ControlServerConfig, RpcServerSchema, resolveControlServer } from './control-config.js';
 
 /** Stages that can run in external processors (`[processors.<stage>]`). */
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
@@ -27,8 +28,6 @@ export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof'] as const;
 export type LimitStage = (typeof LIMIT_STAGES)[number];
 /** Stages of other damocles plans: named so the error says why they are refused. */
 const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'unseal', 'window_post', 'winning_post', 'sealing_daemons'];
-
-export const DEFAULT_RPC_PORT = 17890;
 
 // ---------------------------------------------------------------------------------------------------------
 // small value parsers
@@ -202,11 +201,6 @@ const ProcessorsSchema = strict({
   >),
 });
 
-const RpcServerSchema = strict({
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(0).max(65535).optional(),
-});
-
 export const WorkerConfigSchema = strict({
   // legacy spellings (the deployment guide)
   instance: strict({ name: z.string().min(1).optional() }).optional(),
@@ -325,7 +319,8 @@ export interface WorkerConfig {
   file: string;
   /** Instance name reported to the manager (default: the host name, decided by the daemon). */
   name: string | null;
-  rpcServer: { host: string; port: number };
+  /** The control API (VenusWorker.*): address, tokens, /metrics. */
+  rpcServer: ControlServerConfig;
   pingIntervalMs: number;
   localPiecesDirs: string[];
   sectorManager: {
@@ -551,7 +546,12 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
   // worker identity and control RPC
   if (raw.instance && raw.worker?.name) both('instance.name', 'worker.name');
   if (raw.worker_server && raw.worker?.rpc_server) both('[worker_server]', 'worker.rpc_server');
-  const srv = raw.worker_server ?? raw.worker?.rpc_server ?? {};
+  const rpcServer = resolveControlServer(
+    raw.worker_server ?? raw.worker?.rpc_server,
+    raw.worker?.rpc_server ? 'worker.rpc_server' : 'worker_server',
+    file,
+    baseDir,
+  );
   const localPiecesDirs = [
     ...(raw.worker?.local_pieces_dir ? [raw.worker.local_pieces_dir] : []),
     ...(raw.worker?.local_pieces_dirs ?? []),
@@ -561,7 +561,7 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
   return {
     file,
     name: raw.instance?.name ?? raw.worker?.name ?? null,
-    rpcServer: { host: srv.host ?? '0.0.0.0', port: srv.port ?? DEFAULT_RPC_PORT },
+    rpcServer,
     pingIntervalMs: raw.worker?.ping_interval ?? 30_000,
     localPiecesDirs,
     sectorManager: {

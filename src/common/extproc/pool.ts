@@ -64,7 +64,7 @@ export interface SubSpawn {
 export interface SubConfig {
   /** time the child has to print its ready line */
   stableWaitMs: number;
-  /** added to the environment (on top of this process's with inheritEnvs) */
+  /** added to the environment (on top of the base environment with inheritEnvs) */
   envs: Record<string, string>;
   inheritEnvs: boolean;
   /** start it again when it exits */
@@ -86,6 +86,11 @@ export interface ExternalSubOptions {
   restartDelayMs?: number;
   /** Where cgroup v2 lives (tests). */
   cgroupRoot?: string;
+  /**
+   * The environment a child inherits (with inheritEnvs), asked at each spawn. Default: this process's
+   * environment as it was when the sub was made, never the live `process.env`.
+   */
+  baseEnv?: () => NodeJS.ProcessEnv;
 }
 
 interface Pending {
@@ -111,9 +116,16 @@ export class ExternalSub {
   /** Restarts so far (for tests and `worker list`). */
   restarts = 0;
 
+  private readonly baseEnv: () => NodeJS.ProcessEnv;
+
   constructor(private readonly opts: ExternalSubOptions) {
     this.stage = opts.stage;
     this.index = opts.index;
+    if (opts.baseEnv) this.baseEnv = opts.baseEnv;
+    else {
+      const snapshot = { ...process.env };
+      this.baseEnv = () => snapshot;
+    }
   }
 
   /** In-flight requests this sub accepts (unbounded when `concurrent` is not set). */
@@ -143,7 +155,7 @@ export class ExternalSub {
 
   private spawnOnce(): Promise<void> {
     const { config } = this.opts;
-    const env: NodeJS.ProcessEnv = config.inheritEnvs ? { ...process.env } : {};
+    const env: NodeJS.ProcessEnv = config.inheritEnvs ? { ...this.baseEnv() } : {};
     Object.assign(env, config.envs);
     // the original's hint for the child's NUMA memory policy (applied by processors that support it)
     if (config.numaPreferred != null) env.VENUS_WORKER_NUMA_PREFERRED = String(config.numaPreferred);
