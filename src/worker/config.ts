@@ -147,11 +147,16 @@ const SubSchema = strict({
   locks: z.array(z.string()).optional(),
   auto_restart: z.boolean().optional(),
   inherit_envs: z.boolean().optional(),
+  timeout: humanDuration().optional(),
 });
 type RawSub = z.output<typeof SubSchema>;
 
-/** Legacy `[processors.<stage>] external = true` with `[[processors.<stage>.subs]]`. */
-const LegacyExtSchema = strict({ external: z.boolean(), subs: z.array(SubSchema).optional() });
+/** Legacy `[processors.<stage>] external = true` with `[[processors.<stage>.subs]]`; `timeout` for all subs. */
+const LegacyExtSchema = strict({
+  external: z.boolean(),
+  timeout: humanDuration().optional(),
+  subs: z.array(SubSchema).optional(),
+});
 
 const limitMap = <T extends z.ZodType>(value: T) =>
   z.record(z.string(), value).superRefine((rec, ctx) => {
@@ -312,6 +317,8 @@ export interface ProcessorSubConfig {
   locks: string[];
   autoRestart: boolean;
   inheritEnvs: boolean;
+  /** Longest one task may run before the child is killed (null or absent: no limit). */
+  timeoutMs?: number | null;
 }
 
 export interface WorkerConfig {
@@ -341,6 +348,19 @@ export interface WorkerConfig {
 }
 
 export const DEFAULT_STABLE_WAIT_MS = 5000;
+/**
+ * Per-stage task timeouts when none is configured: far above a 64GiB sector's normal time, so they catch a hung
+ * processor, never a slow one (docs/security-worker.md).
+ */
+export const DEFAULT_PROCESSOR_TIMEOUT_MS: Record<ProcessorStage, number> = {
+  add_pieces: 6 * 3_600_000,
+  tree_d: 2 * 3_600_000,
+  pc1: 24 * 3_600_000,
+  pc2: 12 * 3_600_000,
+  c1: 2 * 3_600_000,
+  c2: 12 * 3_600_000,
+  transfer: 6 * 3_600_000,
+};
 export const DEFAULT_CGROUP_NAME = 'vc-worker';
 
 function mergeSealing(base: SealingConfig, raw: RawSealing | undefined, at: string, problems: string[]): SealingConfig {
@@ -408,7 +428,8 @@ function absPath(p: string, baseDir: string): string {
   return isAbsolute(e) ? e : resolve(baseDir, e);
 }
 
-function resolveSub(stage: ProcessorStage, raw: RawSub): ProcessorSubConfig {
+function resolveSub(stage: ProcessorStage, raw: RawSub, stageTimeout?: number): ProcessorSubConfig {
+  const timeout = raw.timeout ?? stageTimeout ?? DEFAULT_PROCESSOR_TIMEOUT_MS[stage];
   return {
     stage,
     bin: raw.bin ?? null,
@@ -423,6 +444,7 @@ function resolveSub(stage: ProcessorStage, raw: RawSub): ProcessorSubConfig {
     locks: raw.locks ?? [],
     autoRestart: raw.auto_restart ?? true,
     inheritEnvs: raw.inherit_envs ?? true,
+    timeoutMs: timeout > 0 ? timeout : null,
   };
 }
 
@@ -519,7 +541,7 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
     } else if (v.external) {
       // `external = true` with no subs: one sub with the defaults (the guide's example)
       const subs = v.subs?.length ? v.subs : [{}];
-      processors[stage] = subs.map((s) => resolveSub(stage, s));
+      processors[stage] = subs.map((s) => resolveSub(stage, s, v.timeout));
     }
   }
   if (processors.c1) problems.push('processors.c1: C1 always runs in the sealing thread (as in damocles)');

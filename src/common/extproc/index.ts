@@ -16,6 +16,7 @@ export {
   type ProcessorRequest,
   type ProcessorResponse,
   ProcessorTaskError,
+  ProcessorTimeoutError,
   parseResponse,
   readyLine,
 } from './protocol.js';

@@ -10,7 +10,13 @@ import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { pinToCpuset, removeCgroup } from './cgroup.js';
-import { ProcessorExitedError, ProcessorTaskError, parseResponse, readyLine } from './protocol.js';
+import {
+  ProcessorExitedError,
+  ProcessorTaskError,
+  ProcessorTimeoutError,
+  parseResponse,
+  readyLine,
+} from './protocol.js';
 
 const log = logger('processor');
 
@@ -75,6 +81,11 @@ export interface SubConfig {
   cgroup: { groupName: string; cpuset: string } | null;
   /** preferred NUMA node, passed to the child as VENUS_WORKER_NUMA_PREFERRED */
   numaPreferred?: number | null;
+  /**
+   * Longest a task may take (null or 0: no limit). At the deadline the child is killed, the task fails with
+   * ProcessorTimeoutError (a temporary failure: the caller retries) and the child is restarted per autoRestart.
+   */
+  timeoutMs?: number | null;
 }
 
 export interface ExternalSubOptions {
@@ -277,15 +288,38 @@ export class ExternalSub {
       const child = this.child;
       if (!child?.stdin) throw new ProcessorExitedError(this.stage);
       const id = this.nextId++;
-      return await new Promise<unknown>((resolve, reject) => {
-        this.pending.set(id, { resolve, reject });
-        child.stdin!.write(`${JSON.stringify({ id, task })}\n`, (err) => {
-          if (err && this.pending.delete(id)) reject(new ProcessorExitedError(this.stage, err.message));
+      const limit = this.opts.config.timeoutMs ?? 0;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await new Promise<unknown>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          child.stdin!.write(`${JSON.stringify({ id, task })}\n`, (err) => {
+            if (err && this.pending.delete(id)) reject(new ProcessorExitedError(this.stage, err.message));
+          });
+          if (limit > 0) timer = setTimeout(() => this.timedOut(child, id, limit), limit);
         });
-      });
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
       this.inflight--;
     }
+  }
+
+  /**
+   * A task ran past its deadline: the protocol cannot cancel one task, so the child is killed (its other tasks
+   * fail as "child process exited" and are retried by their callers) and restarted per auto_restart.
+   */
+  private timedOut(child: ChildProcess, id: number, limitMs: number): void {
+    const p = this.pending.get(id);
+    if (!p || this.child !== child) return;
+    this.pending.delete(id);
+    log.error(
+      { stage: this.stage, sub: this.index, pid: child.pid, timeoutMs: limitMs },
+      `task ${id} ran past its timeout: killing the processor`,
+    );
+    p.reject(new ProcessorTimeoutError(this.stage, limitMs));
+    child.kill('SIGKILL');
   }
 
   /** Stops the child (stdin closed, then SIGTERM, then SIGKILL) and cancels restarts. */
@@ -358,8 +392,12 @@ export class ExternalPool {
         }
       }
       await new Promise<void>((resolve) => {
-        this.changed.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const done = () => {
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.changed.push(done);
+        signal?.addEventListener('abort', done, { once: true });
       });
     }
   }

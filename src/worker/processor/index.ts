@@ -21,6 +21,7 @@ export {
   type ProcessorRequest,
   type ProcessorResponse,
   ProcessorTaskError,
+  ProcessorTimeoutError,
   parseResponse,
   pinToCpuset,
   readyLine,
