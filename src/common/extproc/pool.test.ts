@@ -58,7 +58,7 @@ describe('processor task timeouts (M6)', () => {
         assert.equal(e.message, 'child process exited: pc1 (killed: the task ran past its 300ms timeout)');
         return true;
       });
-      assert.ok(Date.now() - t0 < 3000);
+      assert.ok(Date.now() - t0 < 5000, `failed after ${Date.now() - t0} ms`);
       await other;
       assert.throws(() => process.kill(pid, 0), /ESRCH/);
       const again = (await pool.run({ v: 2 })) as { v: number; pid: number };
