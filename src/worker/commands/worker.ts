@@ -117,7 +117,10 @@ export function registerWorkerCommands(program: Command): Command {
       '-H, --host <host:port>',
       `the worker's control API (env VENUS_WORKER_HOST; default 127.0.0.1:${WORKER_RPC_PORT})`,
     )
-    .option('-c, --config <file>', "read the control API address from the worker's config");
+    .option(
+      '-c, --config <file>',
+      "read the control API address and the admin token from the worker's config (token: env VENUS_WORKER_TOKEN)",
+    );
   worker
     .command('list')
     .description('one line per sealing thread')
