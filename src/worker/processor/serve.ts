@@ -23,7 +23,7 @@ export interface ServeOptions {
   exitWithParent?: boolean;
 }
 
-/** Serves requests until stdin ends and every request in flight is answered. */
+/** Serves requests until the input ends; then exits (exitWithParent) or waits for the requests in flight. */
 export async function serveProcessor(stage: string, handle: TaskHandler, opts: ServeOptions = {}): Promise<void> {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
