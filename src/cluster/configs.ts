@@ -142,6 +142,8 @@ export interface WorkerConfigInput {
   remotePath: string;
   /** a write token for the sector-manager (`daemon run --require-token`) */
   managerToken?: string;
+  /** the sector-manager's JWT secret file: the worker's control API accepts the manager's tokens (dashboard) */
+  managerSecretPath?: string;
 }
 
 /**
@@ -156,11 +158,11 @@ export function workerConfigToml(c: WorkerConfigInput): string {
 [instance]
 name = ${q(c.name)}
 
-# control API (venus-worker worker list|pause|resume)
+# control API (venus-worker worker list|pause|resume): tokens from venus-worker-auth/ next to this file
 [worker_server]
 host = "127.0.0.1"
 port = ${c.port}
-
+${c.managerSecretPath ? `# the sector-manager's tokens are accepted too (its dashboard pauses and resumes threads)\nmanager_secret_path = ${q(c.managerSecretPath)}\n` : ''}
 # venus-sector-manager API
 [sealer_rpc]
 url = ${q(`ws://127.0.0.1:${c.managerPort}/rpc/v0`)}

@@ -11,7 +11,7 @@ import { parseExposition } from '../common/metrics.js';
 export interface ProbeTargets {
   chain: { url: string; token?: string };
   manager: { url: string; metrics?: string; token?: string };
-  worker: { url: string; metrics?: string };
+  worker: { url: string; metrics?: string; token?: string };
   /** Miner actor id ("t01000"); without it only the height is read from the chain. */
   miner?: string;
 }
@@ -361,7 +361,8 @@ export class Prober {
   }
 
   private async pollWorker(snap: Snapshot): Promise<void> {
-    const rows = (await rpcCall<unknown[] | null>(this.t.worker.url, 'VenusWorker.WorkerList', [])) ?? [];
+    const rows =
+      (await rpcCall<unknown[] | null>(this.t.worker.url, 'VenusWorker.WorkerList', [], this.t.worker.token)) ?? [];
     snap.threads = threadsFrom(rows);
   }
 }

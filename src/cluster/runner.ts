@@ -560,6 +560,7 @@ export class ClusterRunner {
         remoteName: 'remote',
         remotePath: p.remote,
         managerToken: await createToken(auth.secret, 'write'),
+        managerSecretPath: auth.secretPath,
       }),
       { mode: 0o600 },
     );
@@ -581,7 +582,12 @@ export class ClusterRunner {
         // --require-token: the admin token the manager's repo holds
         ...(this.managerRepoAuth ? { token: this.managerRepoAuth.token } : {}),
       },
-      worker: { url: this.url(this.state.ports.worker, '/'), metrics: this.url(this.state.ports.worker, '/metrics') },
+      worker: {
+        url: this.url(this.state.ports.worker, '/'),
+        metrics: this.url(this.state.ports.worker, '/metrics'),
+        // the worker accepts the manager's tokens (manager_secret_path in its config)
+        ...(this.managerRepoAuth ? { token: this.managerRepoAuth.token } : {}),
+      },
       miner: this.state.miner,
     };
   }

@@ -59,11 +59,12 @@ describe('ext-prover.cfg', () => {
       Concurrent: 1,
       Weight: 1,
       ReadyTimeoutSecs: 5,
+      TimeoutSecs: 1800,
     });
     assert.equal(cfg.WinPost.length, 1);
     assert.deepEqual(loadExtProverConfig(home('[[WdPost]]\n[[WdPost]]\nWeight = 3\n')).WdPost, [
-      { Envs: {}, Concurrent: 1, Weight: 1, ReadyTimeoutSecs: 5 },
-      { Envs: {}, Concurrent: 1, Weight: 3, ReadyTimeoutSecs: 5 },
+      { Envs: {}, Concurrent: 1, Weight: 1, ReadyTimeoutSecs: 5, TimeoutSecs: 1800 },
+      { Envs: {}, Concurrent: 1, Weight: 3, ReadyTimeoutSecs: 5, TimeoutSecs: 1800 },
     ]);
   });
 
@@ -80,6 +81,34 @@ describe('ext-prover.cfg', () => {
         (e: Error) => e instanceof ConfigError && re.test(e.message),
         text,
       );
+    }
+  });
+
+  it('a hung Window PoSt processor is killed at TimeoutSecs (not held forever) and started again', async () => {
+    const hung = "process.stdout.write('window_post processor ready\\n'); process.stdin.resume();";
+    const cfg = loadExtProverConfig(
+      home(
+        `[[WdPost]]\nBin = ${JSON.stringify(process.execPath)}\nArgs = ["-e", ${JSON.stringify(hung)}]\nTimeoutSecs = 1\n`,
+      ),
+    );
+    assert.equal(cfg.WdPost[0]!.TimeoutSecs, 1);
+    const pool = await startWindowPoStPool(cfg);
+    try {
+      const pid = pool.subs[0]!.pid;
+      const t0 = Date.now();
+      await assert.rejects(
+        pool.run({ task: 'never answered' }),
+        /window_post \(killed: the task ran past its 1s timeout\)/,
+      );
+      assert.ok(Date.now() - t0 < 2900, `failed after ${Date.now() - t0} ms`);
+      const end = Date.now() + 15_000;
+      while (pool.subs[0]!.pid === undefined || pool.subs[0]!.pid === pid) {
+        assert.ok(Date.now() < end, 'the processor was not started again');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.throws(() => process.kill(pid!, 0), /ESRCH/); // the hung one is gone
+    } finally {
+      await pool.stop();
     }
   });
 

@@ -8,6 +8,8 @@
  *   Concurrent = 1                   tasks in flight per process
  *   Weight = 1                       share of the tasks among processes with room
  *   ReadyTimeoutSecs = 5             time to print the ready line
+ *   TimeoutSecs = 1800               longest one proof may take; then the process is killed and restarted
+ *                                    (default: one mainnet challenge window; 0: no limit)
  *   [WdPost.Envs]                    added to the daemon's environment (CUDA_VISIBLE_DEVICES, TMPDIR…)
  *   KEY = "VAL"
  *
@@ -33,6 +35,11 @@ const log = logger('ext-prover');
 export const EXT_PROVER_FILE = 'ext-prover.cfg';
 
 const uint = (min: number) => z.number().int().min(min);
+/**
+ * A Window PoSt not done within one challenge window (mainnet: 60 epochs of 30 s) misses its deadline anyway;
+ * past that, a hung processor would only hold its slot against the next deadlines.
+ */
+export const DEFAULT_WDPOST_TIMEOUT_SECS = 1800;
 const ProcessorSchema = z
   .object({
     Bin: z.string().min(1).optional(),
@@ -41,6 +48,7 @@ const ProcessorSchema = z
     Concurrent: uint(1).default(1),
     Weight: uint(1).default(1),
     ReadyTimeoutSecs: uint(1).default(5),
+    TimeoutSecs: uint(0).default(DEFAULT_WDPOST_TIMEOUT_SECS),
   })
   .strict();
 const ExtProverSchema = z
@@ -58,6 +66,7 @@ export const DEFAULT_EXT_PROVER_TEXT = `# Default config:
 #Concurrent = 1
 #Weight = 1
 #ReadyTimeoutSecs = 5
+#TimeoutSecs = 1800
 #[WdPost.Envs]
 #ENV_KEY = "ENV_VAL"
 #
@@ -125,6 +134,7 @@ export async function startWindowPoStPool(
           autoRestart: true,
           concurrent: p.Concurrent,
           cgroup: null,
+          timeoutMs: p.TimeoutSecs > 0 ? p.TimeoutSecs * 1000 : null,
         },
       }),
   );

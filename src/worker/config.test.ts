@@ -94,7 +94,48 @@ test("the deployment guide's config", () => {
   assert.equal(c.processors.c2?.[0]?.stableWaitMs, 5000);
   assert.equal(c.processors.c2?.[0]?.autoRestart, true);
   assert.equal(c.processors.pc1, undefined);
-  assert.deepEqual(c.rpcServer, { host: '0.0.0.0', port: 17890 });
+  // the control API binds loopback unless told; its secret lives next to the config
+  assert.deepEqual(c.rpcServer, {
+    host: '127.0.0.1',
+    port: 17890,
+    section: 'worker_server',
+    authDir: '/base/venus-worker-auth',
+    managerSecretPath: null,
+    openMetrics: true,
+  });
+});
+
+test('processor timeouts: per stage defaults, [processors.<stage>] timeout, per sub, "0" for none', () => {
+  const c = parseWorkerConfig(
+    'w.toml',
+    `[sealer_rpc]
+url = "ws://127.0.0.1:1789/rpc/v0"
+[[store]]
+location = "/s"
+[processors.pc2]
+external = true
+timeout = "2h"
+[[processors.pc2.subs]]
+[[processors.pc2.subs]]
+timeout = "90min"
+[[processors.c2]]
+timeout = "0"
+[[processors.pc1]]
+`,
+    '/base',
+  );
+  assert.deepEqual(
+    c.processors.pc2?.map((s) => s.timeoutMs),
+    [7_200_000, 5_400_000],
+  );
+  assert.equal(c.processors.c2?.[0]?.timeoutMs, null);
+  assert.equal(c.processors.pc1?.[0]?.timeoutMs, 24 * 3_600_000);
+  assert.match(
+    problems(
+      '[sealer_rpc]\nurl = "ws://x:1/rpc/v0"\n[[store]]\nlocation = "/s"\n[processors.pc2]\nexternal = true\ntimeout = "soon"\n',
+    ),
+    /processors\.pc2\.timeout: bad duration "soon"/,
+  );
 });
 
 test('damocles spellings resolve to the same configuration', () => {
@@ -137,6 +178,7 @@ cgroup.cpuset = "0-3"
   );
   assert.equal(c.name, 'box1');
   assert.equal(c.rpcServer.port, 17999);
+  assert.equal(c.rpcServer.section, 'worker.rpc_server');
   assert.equal(c.sectorManager.url, 'http://127.0.0.1:1789/rpc/v0');
   assert.equal(c.sectorManager.pieceToken, 'tok');
   assert.deepEqual(c.sealing.allowedSizes, [2048]);

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
 import { parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
 import { multiaddrToUrl } from '../rpc/index.js';
+import { type ControlServerConfig, RpcServerSchema, resolveControlServer } from './control-config.js';
 
 /** Stages that can run in external processors (`[processors.<stage>]`). */
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
@@ -27,8 +28,6 @@ export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof'] as const;
 export type LimitStage = (typeof LIMIT_STAGES)[number];
 /** Stages of other damocles plans: named so the error says why they are refused. */
 const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'unseal', 'window_post', 'winning_post', 'sealing_daemons'];
-
-export const DEFAULT_RPC_PORT = 17890;
 
 // ---------------------------------------------------------------------------------------------------------
 // small value parsers
@@ -148,11 +147,16 @@ const SubSchema = strict({
   locks: z.array(z.string()).optional(),
   auto_restart: z.boolean().optional(),
   inherit_envs: z.boolean().optional(),
+  timeout: humanDuration().optional(),
 });
 type RawSub = z.output<typeof SubSchema>;
 
-/** Legacy `[processors.<stage>] external = true` with `[[processors.<stage>.subs]]`. */
-const LegacyExtSchema = strict({ external: z.boolean(), subs: z.array(SubSchema).optional() });
+/** Legacy `[processors.<stage>] external = true` with `[[processors.<stage>.subs]]`; `timeout` for all subs. */
+const LegacyExtSchema = strict({
+  external: z.boolean(),
+  timeout: humanDuration().optional(),
+  subs: z.array(SubSchema).optional(),
+});
 
 const limitMap = <T extends z.ZodType>(value: T) =>
   z.record(z.string(), value).superRefine((rec, ctx) => {
@@ -200,11 +204,6 @@ const ProcessorsSchema = strict({
     string,
     z.ZodOptional<ReturnType<typeof unsupportedStage>>
   >),
-});
-
-const RpcServerSchema = strict({
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(0).max(65535).optional(),
 });
 
 export const WorkerConfigSchema = strict({
@@ -318,6 +317,8 @@ export interface ProcessorSubConfig {
   locks: string[];
   autoRestart: boolean;
   inheritEnvs: boolean;
+  /** Longest one task may run before the child is killed (null or absent: no limit). */
+  timeoutMs?: number | null;
 }
 
 export interface WorkerConfig {
@@ -325,7 +326,8 @@ export interface WorkerConfig {
   file: string;
   /** Instance name reported to the manager (default: the host name, decided by the daemon). */
   name: string | null;
-  rpcServer: { host: string; port: number };
+  /** The control API (VenusWorker.*): address, tokens, /metrics. */
+  rpcServer: ControlServerConfig;
   pingIntervalMs: number;
   localPiecesDirs: string[];
   sectorManager: {
@@ -346,6 +348,19 @@ export interface WorkerConfig {
 }
 
 export const DEFAULT_STABLE_WAIT_MS = 5000;
+/**
+ * Per-stage task timeouts when none is configured: far above a 64GiB sector's normal time, so they catch a hung
+ * processor, never a slow one (docs/security-worker.md).
+ */
+export const DEFAULT_PROCESSOR_TIMEOUT_MS: Record<ProcessorStage, number> = {
+  add_pieces: 6 * 3_600_000,
+  tree_d: 2 * 3_600_000,
+  pc1: 24 * 3_600_000,
+  pc2: 12 * 3_600_000,
+  c1: 2 * 3_600_000,
+  c2: 12 * 3_600_000,
+  transfer: 6 * 3_600_000,
+};
 export const DEFAULT_CGROUP_NAME = 'vc-worker';
 
 function mergeSealing(base: SealingConfig, raw: RawSealing | undefined, at: string, problems: string[]): SealingConfig {
@@ -413,7 +428,8 @@ function absPath(p: string, baseDir: string): string {
   return isAbsolute(e) ? e : resolve(baseDir, e);
 }
 
-function resolveSub(stage: ProcessorStage, raw: RawSub): ProcessorSubConfig {
+function resolveSub(stage: ProcessorStage, raw: RawSub, stageTimeout?: number): ProcessorSubConfig {
+  const timeout = raw.timeout ?? stageTimeout ?? DEFAULT_PROCESSOR_TIMEOUT_MS[stage];
   return {
     stage,
     bin: raw.bin ?? null,
@@ -428,6 +444,7 @@ function resolveSub(stage: ProcessorStage, raw: RawSub): ProcessorSubConfig {
     locks: raw.locks ?? [],
     autoRestart: raw.auto_restart ?? true,
     inheritEnvs: raw.inherit_envs ?? true,
+    timeoutMs: timeout > 0 ? timeout : null,
   };
 }
 
@@ -524,7 +541,7 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
     } else if (v.external) {
       // `external = true` with no subs: one sub with the defaults (the guide's example)
       const subs = v.subs?.length ? v.subs : [{}];
-      processors[stage] = subs.map((s) => resolveSub(stage, s));
+      processors[stage] = subs.map((s) => resolveSub(stage, s, v.timeout));
     }
   }
   if (processors.c1) problems.push('processors.c1: C1 always runs in the sealing thread (as in damocles)');
@@ -551,7 +568,12 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
   // worker identity and control RPC
   if (raw.instance && raw.worker?.name) both('instance.name', 'worker.name');
   if (raw.worker_server && raw.worker?.rpc_server) both('[worker_server]', 'worker.rpc_server');
-  const srv = raw.worker_server ?? raw.worker?.rpc_server ?? {};
+  const rpcServer = resolveControlServer(
+    raw.worker_server ?? raw.worker?.rpc_server,
+    raw.worker?.rpc_server ? 'worker.rpc_server' : 'worker_server',
+    file,
+    baseDir,
+  );
   const localPiecesDirs = [
     ...(raw.worker?.local_pieces_dir ? [raw.worker.local_pieces_dir] : []),
     ...(raw.worker?.local_pieces_dirs ?? []),
@@ -561,7 +583,7 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
   return {
     file,
     name: raw.instance?.name ?? raw.worker?.name ?? null,
-    rpcServer: { host: srv.host ?? '0.0.0.0', port: srv.port ?? DEFAULT_RPC_PORT },
+    rpcServer,
     pingIntervalMs: raw.worker?.ping_interval ?? 30_000,
     localPiecesDirs,
     sectorManager: {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ const root = new URL('../../', import.meta.url).pathname;
 const base = await mkdtemp(join(tmpdir(), 'worker-daemon-'));
 process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
 after(() => rm(base, { recursive: true, force: true }));
+/** The admin token the daemon under test wrote (venus-worker-auth/ next to its config). */
+let workerToken = '';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,7 +39,7 @@ function cli(...args: string[]): Promise<{ status: number | null; stdout: string
     execFile(
       process.execPath,
       ['--import', 'tsx', join(root, 'src/cli/venus-worker.ts'), ...args],
-      { cwd: root, encoding: 'utf8' },
+      { cwd: root, encoding: 'utf8', env: { ...process.env, VENUS_WORKER_TOKEN: workerToken } },
       (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -88,7 +90,8 @@ port = ${port}
     const cfg = loadWorkerConfig(file, base);
     const daemon = await WorkerDaemon.start(cfg);
     try {
-      const api = createClient(WorkerAPI, { url: `http://127.0.0.1:${port}/` });
+      workerToken = (await readFile(join(base, 'venus-worker-auth', 'token'), 'utf8')).trim();
+      const api = createClient(WorkerAPI, { url: `http://127.0.0.1:${port}/`, token: workerToken });
       await until('both threads waiting for the pre-commit', async () => {
         const l = await api.WorkerList();
         return l.every((t) => t.job_state === 'PCSubmitted');
@@ -113,7 +116,7 @@ port = ${port}
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, 'thread 1 pausing\n');
       await until('paused', () => daemon.threads[1]!.info().thread_state.state === 'Paused');
-      const api2 = createClient(WorkerAPI, { url: `http://127.0.0.1:${port}/rpc/v0` });
+      const api2 = createClient(WorkerAPI, { url: `http://127.0.0.1:${port}/rpc/v0`, token: workerToken });
       const list = await api2.WorkerList();
       assert.equal(list[1]!.thread_state.state, 'Paused');
       assert.equal(list[0]!.thread_state.state, 'Waiting', 'waiting for its PreCommit to land');

@@ -4,13 +4,14 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import { SealerAPI } from '../api/sealer.js';
-import { WorkerAPI, type WorkerThreadInfo } from '../api/worker.js';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
-import { initMetrics, metricsHandler } from '../common/metrics.js';
 import { VERSION } from '../common/version.js';
-import { createClient, RpcServer, rpcError } from '../rpc/index.js';
+import { createClient, type RpcServer } from '../rpc/index.js';
 import type { WorkerConfig } from './config.js';
+import { controlServer, listenControl } from './control.js';
+import { loadControlAuth } from './control-auth.js';
+import { ChildEnv } from './control-env.js';
 import { type Sealer, StageRunner, type StageRunnerOptions } from './processor/index.js';
 import {
   checkPersistStoresAtManager,
@@ -77,6 +78,9 @@ export class WorkerDaemon {
     }
     await checkSealStores(cfg.threads.map((t) => t.location)); // before the processors start
     const name = cfg.name ?? hostname();
+    const control = await loadControlAuth(cfg.rpcServer);
+    // processor children get this environment: the daemon's at start, plus allow-listed WorkerSetEnv changes
+    const childEnv = new ChildEnv();
     const manager = createClient(SealerAPI, {
       url: cfg.sectorManager.url,
       headers: cfg.sectorManager.headers,
@@ -86,7 +90,7 @@ export class WorkerDaemon {
     const threads: SealingThread[] = [];
     let server: RpcServer | undefined;
     try {
-      sealer = opts.sealer ?? (await StageRunner.create(cfg, opts));
+      sealer = opts.sealer ?? (await StageRunner.create(cfg, { baseEnv: () => childEnv.get(), ...opts }));
       const limits = new StageLimits(cfg.limits);
       const deps = {
         manager,
@@ -101,22 +105,9 @@ export class WorkerDaemon {
         resubmitWaitMs: opts.resubmitWaitMs,
       };
       const made = cfg.threads.map((t, i) => new SealingThread(i, t, deps));
-      const metrics = initMetrics('venus-worker');
-      server = new RpcServer({ auth: null, paths: ['/', '/rpc/v0'], hooks: metrics.rpcHooks() });
+      server = controlServer(cfg.rpcServer, { threads: made, env: childEnv, auth: control.auth });
       const daemon = new WorkerDaemon(cfg, name, made, server, sealer, manager);
-      server.register(WorkerAPI, daemon.api());
-      // GET /metrics on the control port; thread states are counted at each scrape so they are never stale
-      const serveMetrics = metricsHandler(metrics);
-      server.route('GET', '/metrics', async (req, res) => {
-        const counts: Record<string, number> = {};
-        for (const t of made) {
-          const s = t.info().thread_state.state;
-          counts[s] = (counts[s] ?? 0) + 1;
-        }
-        metrics.setThreadStates(counts);
-        await serveMetrics(req, res);
-      });
-      daemon.address = await server.listen(cfg.rpcServer);
+      daemon.address = await listenControl(server, cfg.rpcServer);
       daemon.dest = `${destHost(cfg.rpcServer.host, cfg.sectorManager.url)}:${daemon.address.port}`;
       for (const t of made) {
         await t.start();
@@ -125,7 +116,14 @@ export class WorkerDaemon {
       daemon.startPing();
       void checkPersistStoresAtManager(manager, cfg.persistStores);
       log.info(
-        { name, threads: made.length, rpc: daemon.dest, manager: cfg.sectorManager.url },
+        {
+          name,
+          threads: made.length,
+          rpc: daemon.dest,
+          manager: cfg.sectorManager.url,
+          adminToken: control.tokenPath,
+          managerTokens: control.managerTokens,
+        },
         'venus-worker running',
       );
       return daemon;
@@ -136,35 +134,6 @@ export class WorkerDaemon {
       await manager.close();
       throw err;
     }
-  }
-
-  private thread(index: number): SealingThread {
-    const t = this.threads[index];
-    if (!t) throw rpcError(`no sealing thread #${index} (this worker has ${this.threads.length})`);
-    return t;
-  }
-
-  private api() {
-    return {
-      WorkerList: (): WorkerThreadInfo[] => this.threads.map((t) => t.info()),
-      WorkerPause: (index: number) => this.thread(index).pause(),
-      WorkerResume: (index: number, setTo: string | null) => {
-        try {
-          return this.thread(index).resume(setTo);
-        } catch (err) {
-          throw rpcError((err as Error).message);
-        }
-      },
-      WorkerSetEnv: (key: string, value: string) => {
-        process.env[key] = value;
-        return null;
-      },
-      WorkerRemoveEnv: (key: string) => {
-        delete process.env[key];
-        return null;
-      },
-      WorkerVersion: () => VERSION,
-    };
   }
 
   private summary() {

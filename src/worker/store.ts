@@ -13,7 +13,7 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
 
@@ -21,8 +21,40 @@ const log = logger('store');
 
 export const HOLDER = '.holder';
 
-/** The on-disk name of a sector: s-t0<miner>-<number>. */
+/** A short, printable rendering of a value that came from outside (for error messages). */
+function shown(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+/**
+ * Why a sector id (from the manager or a saved document) cannot name files, or null when it can: miner and
+ * number must be non-negative safe integers. Paths are built from them, so a string such as "1/../../x" or a
+ * number such as 1e21 ("1e+21") must never get that far.
+ */
+export function sectorIdProblem(id: unknown): string | null {
+  if (typeof id !== 'object' || id === null) return `sector id ${shown(id)} is not an object {Miner, Number}`;
+  const { Miner, Number: num } = id as { Miner?: unknown; Number?: unknown };
+  for (const [k, v] of [
+    ['Miner', Miner],
+    ['Number', num],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      return `sector id ${k} ${shown(v)} is not a non-negative integer below 2^53`;
+    }
+  }
+  return null;
+}
+
+/** The on-disk name of a sector: s-t0<miner>-<number>. Throws on an id that is not two safe integers. */
 export function sectorFileName(miner: number, number: number): string {
+  const why = sectorIdProblem({ Miner: miner, Number: number });
+  if (why) throw new RangeError(why);
   return `s-t0${miner}-${number}`;
 }
 
@@ -139,7 +171,7 @@ export class SealStore {
   sector(miner: number, number: number): SectorPaths {
     const name = sectorFileName(miner, number);
     const prepared = join(this.dataDir, 'prepared', name);
-    return {
+    const paths = {
       name,
       staged: join(this.dataDir, 'unsealed', name),
       prepared,
@@ -147,6 +179,11 @@ export class SealStore {
       cache: join(this.dataDir, 'cache', name),
       sealed: join(this.dataDir, 'sealed', name),
     };
+    // the name is validated above; this keeps any future change from building a path outside the store
+    for (const p of [paths.staged, paths.treeD, paths.cache, paths.sealed]) {
+      if (!p.startsWith(`${this.dataDir}${sep}`)) throw new RangeError(`sector path ${p} is outside ${this.dataDir}`);
+    }
+    return paths;
   }
 }
 

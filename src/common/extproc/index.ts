@@ -3,6 +3,7 @@
  * worker for its sealing stages and by the sector-manager's `--ext-prover` for Window PoSt.
  */
 export { cgroupRoot, isCpuList, type PinResult, pinToCpuset, removeCgroup } from './cgroup.js';
+export { watchParent } from './lifeline.js';
 export {
   ExternalPool,
   ExternalSub,
@@ -16,6 +17,7 @@ export {
   type ProcessorRequest,
   type ProcessorResponse,
   ProcessorTaskError,
+  ProcessorTimeoutError,
   parseResponse,
   readyLine,
 } from './protocol.js';

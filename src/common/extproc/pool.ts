@@ -10,7 +10,13 @@ import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { pinToCpuset, removeCgroup } from './cgroup.js';
-import { ProcessorExitedError, ProcessorTaskError, parseResponse, readyLine } from './protocol.js';
+import {
+  ProcessorExitedError,
+  ProcessorTaskError,
+  ProcessorTimeoutError,
+  parseResponse,
+  readyLine,
+} from './protocol.js';
 
 const log = logger('processor');
 
@@ -64,7 +70,7 @@ export interface SubSpawn {
 export interface SubConfig {
   /** time the child has to print its ready line */
   stableWaitMs: number;
-  /** added to the environment (on top of this process's with inheritEnvs) */
+  /** added to the environment (on top of the base environment with inheritEnvs) */
   envs: Record<string, string>;
   inheritEnvs: boolean;
   /** start it again when it exits */
@@ -75,6 +81,11 @@ export interface SubConfig {
   cgroup: { groupName: string; cpuset: string } | null;
   /** preferred NUMA node, passed to the child as VENUS_WORKER_NUMA_PREFERRED */
   numaPreferred?: number | null;
+  /**
+   * Longest a task may take (null or 0: no limit). At the deadline the child is killed, the task fails with
+   * ProcessorTimeoutError (a temporary failure: the caller retries) and the child is restarted per autoRestart.
+   */
+  timeoutMs?: number | null;
 }
 
 export interface ExternalSubOptions {
@@ -86,6 +97,11 @@ export interface ExternalSubOptions {
   restartDelayMs?: number;
   /** Where cgroup v2 lives (tests). */
   cgroupRoot?: string;
+  /**
+   * The environment a child inherits (with inheritEnvs), asked at each spawn. Default: this process's
+   * environment as it was when the sub was made, never the live `process.env`.
+   */
+  baseEnv?: () => NodeJS.ProcessEnv;
 }
 
 interface Pending {
@@ -111,9 +127,16 @@ export class ExternalSub {
   /** Restarts so far (for tests and `worker list`). */
   restarts = 0;
 
+  private readonly baseEnv: () => NodeJS.ProcessEnv;
+
   constructor(private readonly opts: ExternalSubOptions) {
     this.stage = opts.stage;
     this.index = opts.index;
+    if (opts.baseEnv) this.baseEnv = opts.baseEnv;
+    else {
+      const snapshot = { ...process.env };
+      this.baseEnv = () => snapshot;
+    }
   }
 
   /** In-flight requests this sub accepts (unbounded when `concurrent` is not set). */
@@ -143,7 +166,7 @@ export class ExternalSub {
 
   private spawnOnce(): Promise<void> {
     const { config } = this.opts;
-    const env: NodeJS.ProcessEnv = config.inheritEnvs ? { ...process.env } : {};
+    const env: NodeJS.ProcessEnv = config.inheritEnvs ? { ...this.baseEnv() } : {};
     Object.assign(env, config.envs);
     // the original's hint for the child's NUMA memory policy (applied by processors that support it)
     if (config.numaPreferred != null) env.VENUS_WORKER_NUMA_PREFERRED = String(config.numaPreferred);
@@ -265,15 +288,38 @@ export class ExternalSub {
       const child = this.child;
       if (!child?.stdin) throw new ProcessorExitedError(this.stage);
       const id = this.nextId++;
-      return await new Promise<unknown>((resolve, reject) => {
-        this.pending.set(id, { resolve, reject });
-        child.stdin!.write(`${JSON.stringify({ id, task })}\n`, (err) => {
-          if (err && this.pending.delete(id)) reject(new ProcessorExitedError(this.stage, err.message));
+      const limit = this.opts.config.timeoutMs ?? 0;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await new Promise<unknown>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          child.stdin!.write(`${JSON.stringify({ id, task })}\n`, (err) => {
+            if (err && this.pending.delete(id)) reject(new ProcessorExitedError(this.stage, err.message));
+          });
+          if (limit > 0) timer = setTimeout(() => this.timedOut(child, id, limit), limit);
         });
-      });
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
       this.inflight--;
     }
+  }
+
+  /**
+   * A task ran past its deadline: the protocol cannot cancel one task, so the child is killed (its other tasks
+   * fail as "child process exited" and are retried by their callers) and restarted per auto_restart.
+   */
+  private timedOut(child: ChildProcess, id: number, limitMs: number): void {
+    const p = this.pending.get(id);
+    if (!p || this.child !== child) return;
+    this.pending.delete(id);
+    log.error(
+      { stage: this.stage, sub: this.index, pid: child.pid, timeoutMs: limitMs },
+      `task ${id} ran past its timeout: killing the processor`,
+    );
+    p.reject(new ProcessorTimeoutError(this.stage, limitMs));
+    child.kill('SIGKILL');
   }
 
   /** Stops the child (stdin closed, then SIGTERM, then SIGKILL) and cancels restarts. */
@@ -346,8 +392,12 @@ export class ExternalPool {
         }
       }
       await new Promise<void>((resolve) => {
-        this.changed.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const done = () => {
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.changed.push(done);
+        signal?.addEventListener('abort', done, { once: true });
       });
     }
   }

@@ -34,6 +34,26 @@ export class ProcessorExitedError extends Error {
   }
 }
 
+/** `1h 30m`, `90s`, `250ms`: a timeout for messages. */
+function showMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return [h && `${h}h`, m && `${m}m`, s % 60 && `${s % 60}s`].filter(Boolean).join(' ');
+}
+
+/** A task ran past its stage's timeout; its child was killed. Temporary, like a crash: the caller retries. */
+export class ProcessorTimeoutError extends ProcessorExitedError {
+  constructor(
+    stage: string,
+    readonly timeoutMs: number,
+  ) {
+    super(stage, `killed: the task ran past its ${showMs(timeoutMs)} timeout`);
+    this.name = 'ProcessorTimeoutError';
+  }
+}
+
 /** The child answered with err_msg: the task itself failed. */
 export class ProcessorTaskError extends Error {
   constructor(

@@ -1,13 +1,16 @@
 /**
  * `venus-worker worker list|pause -i N|resume -i N [-s STATE]`: the sealing threads of a running worker,
  * over its control API (VenusWorker.*). The worker is found with `-H host:port` (env VENUS_WORKER_HOST),
- * or `-c config` ([worker] rpc_server / [worker_server]), else 127.0.0.1:17890.
+ * or `-c config` ([worker] rpc_server / [worker_server]), else 127.0.0.1:17890. The token is VENUS_WORKER_TOKEN,
+ * else, with `-c`, the admin token the worker keeps in its auth_dir (docs/security-worker.md).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { WORKER_RPC_PORT, WorkerAPI, type WorkerThreadInfo } from '../../api/worker.js';
 import { UserError } from '../../common/cli.js';
 import { ConfigError } from '../../common/config.js';
-import { createClient, RpcConnectionError, RpcError } from '../../rpc/index.js';
+import { createClient, ErrorCode, RpcConnectionError, RpcError } from '../../rpc/index.js';
 import { loadWorkerConfig } from '../config.js';
 import { isState, STATES } from '../sealing/index.js';
 
@@ -16,30 +19,56 @@ interface ConnOpts {
   config?: string;
 }
 
-function endpoint(o: ConnOpts): string {
+interface Conn {
+  url: string;
+  token?: string;
+  /** Where a refused token came from, or how to get one. */
+  tokenHint: string;
+}
+
+function connection(o: ConnOpts): Conn {
   let hostPort = o.host ?? process.env.VENUS_WORKER_HOST;
-  if (!hostPort && o.config) {
+  let token = process.env.VENUS_WORKER_TOKEN?.trim() || undefined;
+  let tokenHint = token
+    ? 'the token in VENUS_WORKER_TOKEN'
+    : "give the worker's config with -c (its auth_dir holds an admin token) or set VENUS_WORKER_TOKEN";
+  if (o.config) {
+    let c: ReturnType<typeof loadWorkerConfig>;
     try {
-      const c = loadWorkerConfig(o.config);
-      const h = c.rpcServer.host === '0.0.0.0' || c.rpcServer.host === '::' ? '127.0.0.1' : c.rpcServer.host;
-      hostPort = `${h}:${c.rpcServer.port}`;
+      c = loadWorkerConfig(o.config);
     } catch (err) {
       if (err instanceof ConfigError) throw new UserError(err.message);
       throw err;
     }
+    if (!hostPort) {
+      const h = c.rpcServer.host === '0.0.0.0' || c.rpcServer.host === '::' ? '127.0.0.1' : c.rpcServer.host;
+      hostPort = `${h}:${c.rpcServer.port}`;
+    }
+    if (!token) {
+      const file = join(c.rpcServer.authDir, 'token');
+      try {
+        token = readFileSync(file, 'utf8').trim() || undefined;
+        tokenHint = `the token in ${file}`;
+      } catch (err) {
+        tokenHint = `no token: cannot read ${file} (${(err as NodeJS.ErrnoException).code}); has the worker started once?`;
+      }
+    }
   }
   hostPort ??= `127.0.0.1:${WORKER_RPC_PORT}`;
-  if (/^https?:\/\//.test(hostPort)) return hostPort;
-  return `http://${hostPort}/rpc/v0`;
+  const url = /^https?:\/\//.test(hostPort) ? hostPort : `http://${hostPort}/rpc/v0`;
+  return { url, token, tokenHint };
 }
 
 async function withWorker<T>(o: ConnOpts, fn: (c: ReturnType<typeof createClient<typeof WorkerAPI>>) => Promise<T>) {
-  const url = endpoint(o);
-  const c = createClient(WorkerAPI, { url, timeoutMs: 15_000 });
+  const { url, token, tokenHint } = connection(o);
+  const c = createClient(WorkerAPI, { url, token, timeoutMs: 15_000 });
   try {
     return await fn(c);
   } catch (err) {
     if (err instanceof RpcConnectionError) throw new UserError(`cannot reach the worker at ${url}: ${err.message}`);
+    if (err instanceof RpcError && err.code === ErrorCode.Unauthorized) {
+      throw new UserError(`the worker refused the call: ${err.message} (${tokenHint})`);
+    }
     if (err instanceof RpcError) throw new UserError(err.message);
     throw err;
   } finally {
@@ -88,7 +117,10 @@ export function registerWorkerCommands(program: Command): Command {
       '-H, --host <host:port>',
       `the worker's control API (env VENUS_WORKER_HOST; default 127.0.0.1:${WORKER_RPC_PORT})`,
     )
-    .option('-c, --config <file>', "read the control API address from the worker's config");
+    .option(
+      '-c, --config <file>',
+      "read the control API address and the admin token from the worker's config (token: env VENUS_WORKER_TOKEN)",
+    );
   worker
     .command('list')
     .description('one line per sealing thread')

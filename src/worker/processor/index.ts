@@ -22,6 +22,7 @@ export {
   type ProcessorRequest,
   type ProcessorResponse,
   ProcessorTaskError,
+  ProcessorTimeoutError,
   parseResponse,
   pinToCpuset,
   readyLine,
@@ -54,6 +55,8 @@ export interface StageRunnerOptions {
   cgroupRoot?: string;
   /** In-process implementations (tests may wrap them). */
   builtin?: typeof BUILTIN;
+  /** The environment subs inherit, asked at each spawn (default: this process's, as it was at start). */
+  baseEnv?: () => NodeJS.ProcessEnv;
 }
 
 /** Runs each stage in-process or through its external pool, as configured. */
@@ -86,6 +89,7 @@ export class StageRunner implements Sealer {
             config: s,
             restartDelayMs: opts.restartDelayMs,
             cgroupRoot: opts.cgroupRoot,
+            baseEnv: opts.baseEnv,
           }),
       );
       pools.set(

@@ -9,6 +9,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AllocatedSector, SectorPieces, Seed, Ticket } from '../../api/sealer.js';
 import type { AddPiecesOutput, C1Output, C2Output, PC1Output, PC2Output } from '../processor/index.js';
+import { sectorIdProblem } from '../store.js';
 import { isState, type State } from './states.js';
 
 export const SECTOR_FILE = 'sector.json';
@@ -101,6 +102,9 @@ export class SectorDocStore {
     if (doc?.version !== 1 || doc.plan !== 'sealer' || !isState(doc.state)) {
       throw new Error(`sector document ${this.path} is not a sealer document of version 1`);
     }
+    // file names are built from the id: an edited or damaged document must not point outside the store
+    const badId = doc.base ? sectorIdProblem(doc.base.allocated?.ID) : null;
+    if (badId) throw new Error(`sector document ${this.path} is damaged: ${badId}`);
     return { ...newSectorDoc(), ...doc, phases: { ...newSectorDoc().phases, ...doc.phases } };
   }
 

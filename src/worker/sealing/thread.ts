@@ -40,7 +40,7 @@ import { proverIdFromActorId } from '../../proofs/sdr/index.js';
 import type { ApiClient } from '../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../config.js';
 import { fromJson32, type PieceFile, type Sealer, type Stage, type TaskOf, toJson32 } from '../processor/index.js';
-import { checkPersistStore, persistedPaths, SealStore, type SectorPaths } from '../store.js';
+import { checkPersistStore, persistedPaths, SealStore, type SectorPaths, sectorIdProblem } from '../store.js';
 import { abort, classify, crit, Failure, Interrupted, LEVEL_WIRE, perm, prefixed, temp } from './failure.js';
 import type { StageLimits } from './limits.js';
 import { attachedStore, isStoreRefusal, refusalLine } from './persist-stores.js';
@@ -587,6 +587,12 @@ export class SealingThread {
     } catch (err) {
       throw perm(`the manager allocated a sector with ${(err as Error).message}`);
     }
+    // paths are built from the id: refuse anything but two safe integers, and miners we do not seal for
+    const badId = sectorIdProblem(a.ID);
+    if (badId) throw perm(`the manager allocated a sector with an invalid id: ${badId}`);
+    if (s.allowedMiners && !s.allowedMiners.includes(a.ID.Miner)) {
+      throw perm(`the manager allocated a sector of miner ${a.ID.Miner}, not one of allowed_miners`);
+    }
     const alloc = a;
     log.info({ thread: this.index, miner: a.ID.Miner, number: a.ID.Number, proof: a.ProofType }, 'sector allocated');
     return ev('Allocate', (d) => {
@@ -611,7 +617,11 @@ export class SealingThread {
   }
 
   private async pieceFile(p: SectorPieceV2): Promise<PieceFile> {
-    const cid = p.Piece.PieceCID['/'];
+    const cid = p.Piece.PieceCID?.['/'];
+    // joined into local paths and the piece store URL: a CID string is letters and digits only
+    if (typeof cid !== 'string' || !/^[A-Za-z0-9]{1,200}$/.test(cid)) {
+      throw perm(`the manager sent a piece CID that is not a CID string: ${JSON.stringify(cid)?.slice(0, 80)}`);
+    }
     for (const dir of this.deps.localPiecesDirs) {
       const f = join(dir, cid);
       if (await exists(f)) return { local: f };
