@@ -25,8 +25,7 @@ import { z } from 'zod';
 import { ConfigError, loadConfigFile } from '../common/config.js';
 import { ExternalPool, ExternalSub, type SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
-import { postProof } from '../proofs/index.js';
-import { ExternalPoStProver, isVanillaPoStProof, whyWindowPoStFails } from '../proofs/prover/index.js';
+import { ExternalPoStProver, isVanillaPoStProof, postProof, whyWindowPoStFails } from '../proofs/index.js';
 import { distinctSectors, VanillaPoStProver } from './proofs.js';
 import type { PoStSector, WindowPoStInput, WindowPoStOutput, WindowPoStProver } from './prover.js';
 

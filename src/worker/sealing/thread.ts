@@ -28,15 +28,15 @@ import { logger } from '../../common/log.js';
 import { metrics } from '../../common/metrics.js';
 import { cidToCommP, randomnessToFr32 } from '../../fil/index.js';
 import {
+  bytesFromOutput,
   computeCommD,
   P_AUX_FILE,
+  proverIdFromActorId,
   sealProof,
   T_AUX_FILE,
   treeRLastFileNames,
   unpaddedPieceSize,
 } from '../../proofs/index.js';
-import { bytesFromOutput } from '../../proofs/prover/index.js';
-import { proverIdFromActorId } from '../../proofs/sdr/index.js';
 import type { ApiClient } from '../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../config.js';
 import { fromJson32, type PieceFile, type Sealer, type Stage, type TaskOf, toJson32 } from '../processor/index.js';
