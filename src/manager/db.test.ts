@@ -136,3 +136,39 @@ test('sector timelines: steps in order, repeats collapsed, kept across a reopen;
   );
   db.close();
 });
+
+test('countSectorsByState counts every sector by state name from the index, not the JSON', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsm-count-'));
+  const store = new ManagerStore(openDb(join(dir, 'manager.db')));
+  const mk = (n: number) => newSectorState({ Miner: 1000, Number: n }, 5);
+  store.putSector(mk(1), true);
+  store.putSector(mk(2), true);
+  const reported = mk(3);
+  reported.LatestState = {
+    Worker: { Instance: 'w', Location: '/s' },
+    StateChange: { Prev: 'Empty', Next: 'PC1Done', Event: 'SectorPC1' },
+    Failure: null,
+  };
+  store.putSector(reported, true);
+  store.putSector({ ...mk(4), Finalized: true }, false);
+  store.putSector({ ...mk(5), Finalized: true, AbortReason: 'gone' }, false);
+  const counts = Object.fromEntries(store.countSectorsByState().map((r) => [r.state, r.count]));
+  assert.deepEqual(counts, { Allocated: 2, PC1Done: 1, Finalized: 1, Aborted: 1 });
+  const plan = store.db
+    .prepare('EXPLAIN QUERY PLAN SELECT state_name AS state, count(*) AS count FROM sectors GROUP BY state_name')
+    .all() as { detail: string }[];
+  assert.ok(
+    plan.some((p) => /USING (COVERING )?INDEX sectors_state_name/.test(p.detail)),
+    JSON.stringify(plan),
+  );
+  store.close();
+  // a database from an earlier build (no state_name column) gains it on open
+  const old = join(dir, 'old.db');
+  const raw = openDb(old);
+  raw.exec('DROP INDEX sectors_state_name; ALTER TABLE sectors DROP COLUMN state_name');
+  raw.close();
+  const again = new ManagerStore(openDb(old));
+  again.putSector(mk(1), true);
+  assert.deepEqual(again.countSectorsByState(), [{ state: 'Allocated', count: 1 }]);
+  again.close();
+});

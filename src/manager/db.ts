@@ -105,6 +105,23 @@ CREATE TABLE IF NOT EXISTS post_results (
 );
 `;
 
+/**
+ * A sector's state name as the dashboard and the gauge count it: Aborted, Finalized, the worker's last reported
+ * state, or Allocated. A virtual column with an index, so counting by state reads the index, not every row's JSON.
+ */
+const STATE_NAME_SQL = `CASE
+  WHEN COALESCE(json_extract(state, '$.AbortReason'), '') != '' THEN 'Aborted'
+  WHEN json_extract(state, '$.Finalized') THEN 'Finalized'
+  ELSE COALESCE(json_extract(state, '$.LatestState.StateChange.Next'), 'Allocated') END`;
+
+/** Additive changes to databases made by earlier builds (schema_version stays 1: older builds can still open it). */
+function migrate(db: Db): void {
+  const cols = db.prepare('PRAGMA table_xinfo(sectors)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'state_name'))
+    db.exec(`ALTER TABLE sectors ADD COLUMN state_name TEXT GENERATED ALWAYS AS (${STATE_NAME_SQL}) VIRTUAL`);
+  db.exec('CREATE INDEX IF NOT EXISTS sectors_state_name ON sectors (state_name)');
+}
+
 /** Opens (creating if needed) the manager database. */
 export function openDb(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -114,6 +131,7 @@ export function openDb(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  migrate(db);
   const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
   if (!v) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   else if (Number(v.value) > SCHEMA_VERSION)
@@ -206,6 +224,7 @@ export class ManagerStore {
          ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`,
       ),
       listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
+      countByState: db.prepare('SELECT state_name AS state, count(*) AS count FROM sectors GROUP BY state_name'),
       putMessage: db.prepare(
         `INSERT INTO messages (id, miner, kind, sectors, message, spec, pushed, created_at)
          VALUES (@id, @miner, @kind, @sectors, @message, @spec, 0, @at)`,
@@ -313,6 +332,14 @@ export class ManagerStore {
 
   listSectors(online: boolean): SectorState[] {
     return (this.st.listSectors.all(online ? 1 : 0) as { state: string }[]).map((r) => JSON.parse(r.state));
+  }
+
+  /**
+   * Sectors per state name, online and offline together: Aborted, Finalized, the worker's last reported state,
+   * or Allocated (nothing reported yet). Read from an index: cheap enough for a timer.
+   */
+  countSectorsByState(): Array<{ state: string; count: number }> {
+    return this.st.countByState.all() as Array<{ state: string; count: number }>;
   }
 
   // ----- messages
