@@ -149,3 +149,77 @@ test('C2: daemon init writes <home>/worker-token (write, 0600) and prints the [s
   assert.deepEqual([named.name, named.perm], ['worker-a', 'write']);
   await assert.rejects(mintWorkerToken(home, 'bad name<script>'), /must be 1-128 letters/);
 });
+
+test("H3: a worker's token acts only on the sectors it allocated; admin on any; state intact", async () => {
+  const { home, start } = managerHome('vsm-h3-', { insecureNoAuth: false });
+  const d = await start();
+  const url = `http://127.0.0.1:${d.address.port}/rpc/v0`;
+  const tokenA = await mintWorkerToken(home, 'worker-a');
+  const tokenB = await mintWorkerToken(home, 'worker-b');
+  const generic = readFileSync(join(home, 'worker-token'), 'utf8');
+  const admin = readFileSync(join(home, 'token'), 'utf8');
+  const [a, b, g, root] = [tokenA, tokenB, generic, admin].map((token) => createClient(ManagerAPI, { url, token }));
+  const report = (next: string) => ({
+    Worker: { Instance: 'worker-a', Location: '/seal/1' },
+    StateChange: { Prev: 'Empty', Next: next, Event: next },
+    Failure: null,
+  });
+  try {
+    const mine = await a!.AllocateSector({ ...spec, Worker: { Instance: 'worker-a', Location: '/seal/1' } });
+    const sid = mine!.ID;
+    await a!.ReportState(sid, report('PieceAdded'));
+    const ticket = await a!.AssignTicket(sid);
+    const before = d.store.getSector(sid);
+    assert.equal(d.store.sectorOwner(sid), 'worker-a');
+    // worker B (and a token without a name) try every per-sector write on A's sector
+    for (const other of [b!, g!]) {
+      const attempts: [string, () => Promise<unknown>][] = [
+        ['ReportAborted', () => other.ReportAborted(sid, 'hijack')],
+        ['ReportFinalized', () => other.ReportFinalized(sid)],
+        ['ReportState', () => other.ReportState(sid, report('Hijacked'))],
+        ['AssignTicket', () => other.AssignTicket(sid)],
+        ['AcquireDeals', () => other.AcquireDeals(sid, { MaxDeals: null, MinUsedSpace: null })],
+        ['WaitSeed', () => other.WaitSeed(sid, 5)],
+        [
+          'SubmitPreCommit',
+          () =>
+            other.SubmitPreCommit(mine!, { CommR: { '/': 'x' }, CommD: { '/': 'x' }, Ticket: ticket } as never, true),
+        ],
+        ['SubmitProof', () => other.SubmitProof(sid, { Proof: 'AAAA' }, true)],
+        ['SubmitPersisted', () => other.SubmitPersisted(sid, 'store-1')],
+        ['StoreReserveSpace', () => other.StoreReserveSpace(sid, 2048, null)],
+      ];
+      for (const [m, call] of attempts) await assert.rejects(call(), /s-t01000-1 is bound to worker "worker-a"/, m);
+    }
+    // naming A's seal store does not hand B A's sector
+    const bs = await b!.AllocateSector({ ...spec, Worker: { Instance: 'worker-a', Location: '/seal/1' } });
+    assert.notDeepEqual(bs?.ID, sid);
+    assert.equal(d.store.sectorOwner(bs!.ID), 'worker-b');
+    // B may not ping as A
+    await assert.rejects(
+      b!.WorkerPing({
+        Name: 'worker-a',
+        Dest: '',
+        Version: 'x',
+        Summary: { Threads: 0, Empty: 0, Paused: 0, Running: 0, Waiting: 0, Errors: 0 },
+      } as never),
+      /token is for worker "worker-b", not "worker-a"/,
+    );
+    const after = d.store.getSector(sid);
+    assert.deepEqual(after, before, "A's sector untouched");
+    assert.deepEqual(
+      d.store.sectorEvents(sid).map((e) => e.state),
+      ['Allocated', 'PieceAdded'],
+    );
+    // A keeps working; admin may act on any sector; a generic token's sector is open to every write token
+    assert.equal((await a!.ReportState(sid, report('TicketAssigned'))).Finalized, false);
+    await root!.FinalizeSector(bs!.ID);
+    assert.equal(d.store.getSector(bs!.ID)?.online, false);
+    const open = await g!.AllocateSector(spec);
+    assert.equal(d.store.sectorOwner(open!.ID), null);
+    assert.equal((await b!.ReportState(open!.ID, report('PieceAdded'))).Finalized, false);
+  } finally {
+    for (const c of [a, b, g, root]) await c!.close();
+    await d.close();
+  }
+});

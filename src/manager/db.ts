@@ -5,7 +5,7 @@
  * Tables (what the original kept in badger collections, §4.2):
  *   sector_numbers   last number handed out per miner ("sector-number")
  *   sectors          per-sector state as the CLI API shows it (SectorState JSON), online or offline
- *                    ("sector-states" / "sector-states-offline")
+ *                    ("sector-states" / "sector-states-offline"), and the worker it is bound to (owner)
  *   messages         commitment messages planned per miner: written before they are pushed, so a restart
  *                    re-pushes the same id instead of building a second message
  *   reservations     persist-store space reserved for a sector until ReportFinalized ("objstore")
@@ -120,6 +120,8 @@ function migrate(db: Db): void {
   if (!cols.some((c) => c.name === 'state_name'))
     db.exec(`ALTER TABLE sectors ADD COLUMN state_name TEXT GENERATED ALWAYS AS (${STATE_NAME_SQL}) VIRTUAL`);
   db.exec('CREATE INDEX IF NOT EXISTS sectors_state_name ON sectors (state_name)');
+  // the name in the token of the worker that allocated the sector (NULL: no name): only it may act on the sector
+  if (!cols.some((c) => c.name === 'owner')) db.exec('ALTER TABLE sectors ADD COLUMN owner TEXT');
 }
 
 /** Opens (creating if needed) the manager database. */
@@ -224,6 +226,8 @@ export class ManagerStore {
          ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`,
       ),
       listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
+      getOwner: db.prepare('SELECT owner FROM sectors WHERE miner = ? AND number = ?'),
+      setOwner: db.prepare('UPDATE sectors SET owner = ? WHERE miner = ? AND number = ?'),
       countByState: db.prepare('SELECT state_name AS state, count(*) AS count FROM sectors GROUP BY state_name'),
       putMessage: db.prepare(
         `INSERT INTO messages (id, miner, kind, sectors, message, spec, pushed, created_at)
@@ -332,6 +336,17 @@ export class ManagerStore {
 
   listSectors(online: boolean): SectorState[] {
     return (this.st.listSectors.all(online ? 1 : 0) as { state: string }[]).map((r) => JSON.parse(r.state));
+  }
+
+  /** The worker name a sector is bound to (the name in the allocating token), or null. */
+  sectorOwner(sid: SectorID): string | null {
+    const r = this.st.getOwner.get(sid.Miner, sid.Number) as { owner: string | null } | undefined;
+    return r?.owner ?? null;
+  }
+
+  /** Binds a sector to a worker name (call in the allocation's transaction, after putSector). */
+  setSectorOwner(sid: SectorID, owner: string | null): void {
+    this.st.setOwner.run(owner, sid.Miner, sid.Number);
   }
 
   /**

@@ -49,6 +49,7 @@ import {
 import { computeCommD, type PieceInfo } from '../proofs/index.js';
 import type { ApiImpl } from '../rpc/index.js';
 import { RpcError } from '../rpc/index.js';
+import { callerOf, INTERNAL_CALLER, mayActOn, notYourSector, type SectorCaller } from './auth.js';
 import { type ChainAPI, drawSeed, drawTicket, head, minerAddr, type NetworkPolicy, preCommitInfo } from './chain.js';
 import type { CommitmentManager } from './commit/index.js';
 import type { ManagerConfig } from './config.js';
@@ -140,6 +141,11 @@ function untouched(s: SectorState): boolean {
   );
 }
 
+/** The worker name a caller binds the sectors it allocates to: none for admin or a token without a name. */
+function ownerName(caller: SectorCaller): string {
+  return caller.admin ? '' : caller.name;
+}
+
 function sameTicket(a: Ticket, b: Ticket): boolean {
   return a.Epoch === b.Epoch && a.Ticket === b.Ticket;
 }
@@ -173,6 +179,21 @@ export class SealerService {
     return this.sectorLock.run(`${sid.Miner}-${sid.Number}`, fn);
   }
 
+  /** A sector bound to a worker (the name in the token that allocated it) answers only that worker, or admin. */
+  private checkOwner(sid: SectorID, caller: SectorCaller): void {
+    if (caller.admin) return;
+    const owner = this.o.store.sectorOwner(sid);
+    if (!mayActOn(owner, caller)) throw notYourSector(sectorName(sid), owner ?? '', caller);
+  }
+
+  /** withSector, for a caller that must own the sector (checked under the sector's lock). */
+  private withOwnSector<T>(sid: SectorID, caller: SectorCaller, fn: () => Promise<T>): Promise<T> {
+    return this.withSector(sid, async () => {
+      this.checkOwner(sid, caller);
+      return fn();
+    });
+  }
+
   // ----------------------------------------------------------------------------------------------------------
   // allocation
 
@@ -183,13 +204,16 @@ export class SealerService {
    * died before it saved the answer, and a new number would leave that one skipped for good. The store → sector
    * record is written in the allocation's transaction, so this holds across manager restarts too.
    */
-  async allocateSector(spec: AllocateSectorSpec): Promise<AllocatedSector | null> {
+  async allocateSector(
+    spec: AllocateSectorSpec,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<AllocatedSector | null> {
     const w = sealStoreOf(spec);
-    if (!w) return this.allocateNew(spec, undefined);
+    if (!w) return this.allocateNew(spec, undefined, caller);
     return this.storeLock.run(`${w.Instance}\u0000${w.Location}`, async () => {
-      const again = await this.untouchedAllocation(spec, w);
+      const again = await this.untouchedAllocation(spec, w, caller);
       if (again) return again;
-      return this.allocateNew(spec, w);
+      return this.allocateNew(spec, w, caller);
     });
   }
 
@@ -197,10 +221,13 @@ export class SealerService {
   private async untouchedAllocation(
     spec: AllocateSectorSpec,
     w: WorkerIdentifier,
+    caller: SectorCaller,
   ): Promise<AllocatedSector | undefined> {
     const sid = this.o.store.allocationOf(w);
     if (!sid) return undefined;
     return this.withSector(sid, async () => {
+      // naming another worker's seal store does not hand over its sector
+      if ((this.o.store.sectorOwner(sid) ?? '') !== ownerName(caller)) return undefined;
       const r = this.o.store.getSector(sid);
       if (!r?.online || !untouched(r.state) || this.o.store.getReservation(sid)) return undefined;
       const m = this.o.config().SectorManager.Miners.find((x) => x.ID === sid.Miner);
@@ -220,6 +247,7 @@ export class SealerService {
   private async allocateNew(
     spec: AllocateSectorSpec,
     w: WorkerIdentifier | undefined,
+    caller: SectorCaller,
   ): Promise<AllocatedSector | null> {
     const cfg = this.o.config();
     const allowedMiners = spec?.AllowedMiners ?? null;
@@ -243,7 +271,7 @@ export class SealerService {
     const order = candidates.map((c) => ({ c, r: Math.random() })).sort((a, b) => a.r - b.r);
     for (const { c } of order) {
       try {
-        const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof, w);
+        const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof, w, caller);
         this.exhausted.delete(c.m.ID);
         const sector = { ID: { Miner: c.m.ID, Number: n }, ProofType: c.facts.sealProof };
         log.info(
@@ -282,6 +310,7 @@ export class SealerService {
     max: number | undefined,
     proof: number,
     w: WorkerIdentifier | undefined,
+    caller: SectorCaller,
   ): Promise<number> {
     return this.numberLock.run(String(miner), async () => {
       const { tsk } = await head(this.o.chain);
@@ -298,6 +327,8 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.setLastNumber(miner, n);
           this.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
+          const owner = ownerName(caller);
+          if (owner) this.o.store.setSectorOwner({ Miner: miner, Number: n }, owner);
           if (w) this.o.store.recordAllocation(w, { Miner: miner, Number: n });
           this.o.store.recordSectorEvent(
             { Miner: miner, Number: n },
@@ -309,12 +340,16 @@ export class SealerService {
     });
   }
 
-  async allocateSectorsBatch(spec: AllocateSectorSpec, count: number): Promise<AllocatedSector[]> {
+  async allocateSectorsBatch(
+    spec: AllocateSectorSpec,
+    count: number,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<AllocatedSector[]> {
     // several sectors for one caller: the one-sector-per-seal-store re-offer does not apply
     const plain = { AllowedMiners: spec?.AllowedMiners ?? null, AllowedProofTypes: spec?.AllowedProofTypes ?? null };
     const out: AllocatedSector[] = [];
     for (let i = 0; i < count; i++) {
-      const s = await this.allocateSector(plain);
+      const s = await this.allocateSector(plain, caller);
       if (!s) break;
       out.push(s);
     }
@@ -322,17 +357,17 @@ export class SealerService {
   }
 
   /** No market in this cluster: every sector is committed capacity (null pieces), unless pieces were stored. */
-  acquireDeals(sid: SectorID, _spec: AcquireDealsSpec): Promise<SectorPieces> {
+  acquireDeals(sid: SectorID, _spec: AcquireDealsSpec, caller: SectorCaller = INTERNAL_CALLER): Promise<SectorPieces> {
     checkSid(sid);
-    return this.withSector(sid, async () => this.online(sid).Pieces ?? null);
+    return this.withOwnSector(sid, caller, async () => this.online(sid).Pieces ?? null);
   }
 
   // ----------------------------------------------------------------------------------------------------------
   // ticket, seed
 
-  assignTicket(sid: SectorID): Promise<Ticket> {
+  assignTicket(sid: SectorID, caller: SectorCaller = INTERNAL_CALLER): Promise<Ticket> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       if (s.Ticket) return s.Ticket;
       const { tsk, height } = await head(this.o.chain);
@@ -345,9 +380,9 @@ export class SealerService {
     });
   }
 
-  waitSeed(sid: SectorID, _proofType: number): Promise<WaitSeedResp> {
+  waitSeed(sid: SectorID, _proofType: number, caller: SectorCaller = INTERNAL_CALLER): Promise<WaitSeedResp> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       if (s.Seed) return { ShouldWait: false, Delay: 0, Seed: s.Seed };
       const { tsk, height } = await head(this.o.chain);
@@ -368,9 +403,14 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // PreCommit
 
-  submitPreCommit(sector: AllocatedSector, info: PreCommitOnChainInfo, reset: boolean): Promise<SubmitResp> {
+  submitPreCommit(
+    sector: AllocatedSector,
+    info: PreCommitOnChainInfo,
+    reset: boolean,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<SubmitResp> {
     const sid = checkSid(sector?.ID);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       const commR = bytes32FromJson(info?.CommR, 'CommR');
       const commD = bytes32FromJson(info?.CommD, 'CommD');
@@ -487,13 +527,18 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // persist
 
-  submitPersisted(sid: SectorID, instance: string): Promise<boolean> {
-    return this.submitPersistedEx(sid, instance, false);
+  submitPersisted(sid: SectorID, instance: string, caller: SectorCaller = INTERNAL_CALLER): Promise<boolean> {
+    return this.submitPersistedEx(sid, instance, false, caller);
   }
 
-  submitPersistedEx(sid: SectorID, instance: string, isUpgrade: boolean): Promise<boolean> {
+  submitPersistedEx(
+    sid: SectorID,
+    instance: string,
+    isUpgrade: boolean,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<boolean> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       this.online(sid);
       const store = this.o.stores.get(instance);
       if (!store) {
@@ -515,9 +560,14 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // ProveCommit
 
-  submitProof(sid: SectorID, info: ProofOnChainInfo, reset: boolean): Promise<SubmitResp> {
+  submitProof(
+    sid: SectorID,
+    info: ProofOnChainInfo,
+    reset: boolean,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<SubmitResp> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       if (!s.Pre) return resp(SubmitResult.Rejected, 'PreCommit info not found');
       let proof: Uint8Array;
@@ -616,9 +666,9 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // reports
 
-  reportState(sid: SectorID, req: ReportStateReq): Promise<SectorStateResp> {
+  reportState(sid: SectorID, req: ReportStateReq, caller: SectorCaller = INTERNAL_CALLER): Promise<SectorStateResp> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
       if (!r.online) return { Id: sid, Finalized: true, AbortReason: r.state.AbortReason || null };
@@ -636,9 +686,9 @@ export class SealerService {
     });
   }
 
-  reportFinalized(sid: SectorID): Promise<Meta> {
+  reportFinalized(sid: SectorID, caller: SectorCaller = INTERNAL_CALLER): Promise<Meta> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
       if (r.online) {
@@ -654,9 +704,9 @@ export class SealerService {
     });
   }
 
-  reportAborted(sid: SectorID, reason: string): Promise<Meta> {
+  reportAborted(sid: SectorID, reason: string, caller: SectorCaller = INTERNAL_CALLER): Promise<Meta> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
       if (r.online) {
@@ -678,16 +728,28 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // workers and stores
 
-  workerPing(info: WorkerInfo): Meta {
+  workerPing(info: WorkerInfo, caller: SectorCaller = INTERNAL_CALLER): Meta {
     if (!info || typeof info.Name !== 'string' || info.Name === '')
       throw new RpcError(1, 'WorkerPing: WorkerInfo.Name is required');
+    // a worker's token names it: it may not ping (and so show on the dashboard) as another worker
+    if (!caller.admin && caller.name && info.Name !== caller.name)
+      throw new RpcError(
+        1,
+        `WorkerPing: the token is for worker "${caller.name}", not "${info.Name.slice(0, 64)}" (set [instance] name = "${caller.name}")`,
+      );
     this.o.store.pingWorker(info);
     return {};
   }
 
-  storeReserveSpace(sid: SectorID, size: number, candidates: string[] | null): StoreBasicInfo | null {
+  storeReserveSpace(
+    sid: SectorID,
+    size: number,
+    candidates: string[] | null,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): StoreBasicInfo | null {
     checkSid(sid);
     this.online(sid);
+    this.checkOwner(sid, caller);
     if (!Number.isSafeInteger(size) || size <= 0) throw new RpcError(1, `invalid size ${size}`);
     return this.o.stores.reserve(sid, size, candidates);
   }
@@ -739,25 +801,25 @@ export class SealerService {
       throw new RpcError(1, `${what} is not supported by this sector-manager`);
     };
     return {
-      AllocateSector: (spec) => this.allocateSector(spec),
-      AllocateSectorsBatch: (spec, count) => this.allocateSectorsBatch(spec, count),
-      AcquireDeals: (sid, spec) => this.acquireDeals(sid, spec),
-      AssignTicket: (sid) => this.assignTicket(sid),
-      SubmitPreCommit: (sector, info, reset) => this.submitPreCommit(sector, info, reset),
+      AllocateSector: (spec, ctx) => this.allocateSector(spec, callerOf(ctx)),
+      AllocateSectorsBatch: (spec, count, ctx) => this.allocateSectorsBatch(spec, count, callerOf(ctx)),
+      AcquireDeals: (sid, spec, ctx) => this.acquireDeals(sid, spec, callerOf(ctx)),
+      AssignTicket: (sid, ctx) => this.assignTicket(sid, callerOf(ctx)),
+      SubmitPreCommit: (sector, info, reset, ctx) => this.submitPreCommit(sector, info, reset, callerOf(ctx)),
       PollPreCommitState: (sid) => this.pollPreCommitState(sid),
-      SubmitPersisted: (sid, instance) => this.submitPersisted(sid, instance),
-      SubmitPersistedEx: (sid, instance, up) => this.submitPersistedEx(sid, instance, up),
-      WaitSeed: (sid, proofType) => this.waitSeed(sid, proofType),
-      SubmitProof: (sid, info, reset) => this.submitProof(sid, info, reset),
+      SubmitPersisted: (sid, instance, ctx) => this.submitPersisted(sid, instance, callerOf(ctx)),
+      SubmitPersistedEx: (sid, instance, up, ctx) => this.submitPersistedEx(sid, instance, up, callerOf(ctx)),
+      WaitSeed: (sid, proofType, ctx) => this.waitSeed(sid, proofType, callerOf(ctx)),
+      SubmitProof: (sid, info, reset, ctx) => this.submitProof(sid, info, reset, callerOf(ctx)),
       PollProofState: (sid) => this.pollProofState(sid),
-      ReportState: (sid, req) => this.reportState(sid, req),
-      ReportFinalized: (sid) => this.reportFinalized(sid),
-      ReportAborted: (sid, reason) => this.reportAborted(sid, reason),
+      ReportState: (sid, req, ctx) => this.reportState(sid, req, callerOf(ctx)),
+      ReportFinalized: (sid, ctx) => this.reportFinalized(sid, callerOf(ctx)),
+      ReportAborted: (sid, reason, ctx) => this.reportAborted(sid, reason, callerOf(ctx)),
       AllocateSanpUpSector: () => null,
       SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
       AllocateRebuildSector: () => null,
-      WorkerPing: (info) => this.workerPing(info),
-      StoreReserveSpace: (sid, size, candidates) => this.storeReserveSpace(sid, size, candidates),
+      WorkerPing: (info, ctx) => this.workerPing(info, callerOf(ctx)),
+      StoreReserveSpace: (sid, size, candidates, ctx) => this.storeReserveSpace(sid, size, candidates, callerOf(ctx)),
       StoreBasicInfo: (name) => this.storeBasicInfo(name),
       AllocateUnsealSector: () => null,
       AchieveUnsealSector: () => ({}),
