@@ -212,12 +212,12 @@ test("H3: a worker's token acts only on the sectors it allocated; admin on any; 
       ['Allocated', 'PieceAdded'],
     );
     // A keeps working; admin may act on any sector; a generic token's sector is open to every write token
-    assert.equal((await a!.ReportState(sid, report('TicketAssigned'))).Finalized, false);
+    assert.equal((await a!.ReportState(sid, report('TicketAssigned')))?.Finalized, false);
     await root!.FinalizeSector(bs!.ID);
     assert.equal(d.store.getSector(bs!.ID)?.online, false);
     const open = await g!.AllocateSector(spec);
     assert.equal(d.store.sectorOwner(open!.ID), null);
-    assert.equal((await b!.ReportState(open!.ID, report('PieceAdded'))).Finalized, false);
+    assert.equal((await b!.ReportState(open!.ID, report('PieceAdded')))?.Finalized, false);
   } finally {
     for (const c of [a, b, g, root]) await c!.close();
     await d.close();

@@ -99,7 +99,7 @@ export const INTERNAL_CALLER: SectorCaller = { admin: true, name: '' };
 
 export function callerOf(ctx: CallContext | undefined): SectorCaller {
   if (!ctx) return INTERNAL_CALLER;
-  return { admin: ctx.perms.includes('admin'), name: ctx.token?.name ?? '' };
+  return { admin: ctx.perms?.includes('admin') === true, name: ctx.token?.name ?? '' };
 }
 
 /**
