@@ -427,7 +427,16 @@ export class SealerService {
         }
         return resp(SubmitResult.Accepted);
       }
-      const problem = await this.checkPreCommit(s, commD, ticket);
+      if (s.Pre && reset) {
+        // a reset may replace a PreCommit that failed, never one on its way to the chain or on it: its CommR is
+        // what the ProveCommit will be checked against, and the deposit is at stake
+        const busy = await this.preCommitInFlight(s);
+        if (busy && s.Pre.CommR['/'] !== pre.CommR['/']) {
+          log.warn({ sector: sectorName(sid), why: busy }, 'PreCommit reset refused');
+          return resp(SubmitResult.MismatchedSubmission, `cannot reset the PreCommit: ${busy}`);
+        }
+      }
+      const problem = await this.checkPreCommit(s, commR, commD, ticket);
       if (problem) {
         if (problem.res !== SubmitResult.Accepted)
           log.warn({ sector: sectorName(sid), res: problem.res, why: problem.desc }, 'PreCommit refused');
@@ -449,9 +458,26 @@ export class SealerService {
     });
   }
 
-  /** checkPrecommit: CommD vs pieces, ticket value and age, the number on chain. */
+  /** Why the sector's recorded PreCommit may not be replaced now (queued, pending or on chain), or undefined. */
+  private async preCommitInFlight(s: SectorState): Promise<string | undefined> {
+    const sid = s.ID;
+    if (s.MessageInfo.NeedSend && !s.MessageInfo.PreCommitCid) return 'its PreCommit is queued to be sent';
+    const { tsk } = await head(this.o.chain);
+    const pci = await preCommitInfo(this.o.chain, sid.Miner, sid.Number, tsk);
+    if (pci) return `a PreCommit with SealedCID ${pci.Info.SealedCID['/']} is on chain`;
+    const id = s.MessageInfo.PreCommitCid?.['/'];
+    if (id) {
+      const r = await this.o.commit.messageState(id);
+      if (r.state === OnChainState.Pending || r.state === OnChainState.Packed || r.state === OnChainState.Landed)
+        return `its PreCommit message ${id} is ${r.state === OnChainState.Pending ? 'pending' : 'on chain'}`;
+    }
+    return undefined;
+  }
+
+  /** checkPrecommit: CommD vs pieces, ticket value and age, the number on chain (and its SealedCID). */
   private async checkPreCommit(
     s: SectorState,
+    commR: Uint8Array,
     commD: Uint8Array,
     ticket: Ticket,
   ): Promise<{ res: SubmitResult; desc: string } | undefined> {
@@ -489,6 +515,12 @@ export class SealerService {
         return {
           res: SubmitResult.Rejected,
           desc: `a PreCommit with ticket epoch ${pci.Info.SealRandEpoch} is on chain`,
+        };
+      const sealed = commRToCid(commR).toString();
+      if (pci.Info.SealedCID['/'] !== sealed)
+        return {
+          res: SubmitResult.Rejected,
+          desc: `the PreCommit on chain has SealedCID ${pci.Info.SealedCID['/']}, not ${sealed}`,
         };
       return { res: SubmitResult.Accepted, desc: 'PreCommit already on chain' };
     }
