@@ -49,3 +49,28 @@ test('H2: SubmitPreCommit(reset=true) never replaces a CommR that is queued, pen
   assert.deepEqual(h.db.getSector(sid)!.state.Pre, recorded);
   h.commit.stop();
 });
+
+test('H5: AllocateSectorsBatch takes 1..64 sectors, never coerces the count, never passes MaxNumber', async () => {
+  const h = makeHarness({ cfgText: '[[SectorManager.Miners]]\nID = 1000\n' }); // no MaxNumber
+  const s = h.sealer;
+  const rows = () => (h.db.db.prepare('SELECT count(*) AS n FROM sectors').get() as { n: number }).n;
+  for (const count of [1e9, 10_000, 65, 0, -1, 1.5, '5', null, Number.NaN, { n: 5 }] as unknown[])
+    await assert.rejects(
+      s.allocateSectorsBatch(SPEC, count as number),
+      /AllocateSectorsBatch: count must be an integer from 1 to 64, got /,
+      String(count),
+    );
+  assert.equal(rows(), 0, 'nothing allocated');
+  assert.equal(h.db.lastNumber(1000), undefined, 'no number burnt');
+  assert.equal((await s.allocateSectorsBatch(SPEC, 64)).length, 64);
+  h.commit.stop();
+  // MaxNumber caps a batch: what is left, then nothing
+  const capped = makeHarness({ cfgText: '[[SectorManager.Miners]]\nID = 1000\nMaxNumber = 5\n' });
+  assert.deepEqual(
+    (await capped.sealer.allocateSectorsBatch(SPEC, 64)).map((x) => x.ID.Number),
+    [1, 2, 3, 4, 5],
+  );
+  assert.deepEqual(await capped.sealer.allocateSectorsBatch(SPEC, 3), []);
+  assert.equal(capped.db.lastNumber(1000), 5);
+  capped.commit.stop();
+});

@@ -48,7 +48,7 @@ import {
 } from '../fil/index.js';
 import { computeCommD, type PieceInfo } from '../proofs/index.js';
 import type { ApiImpl } from '../rpc/index.js';
-import { RpcError } from '../rpc/index.js';
+import { ErrorCode, RpcError } from '../rpc/index.js';
 import { callerOf, INTERNAL_CALLER, mayActOn, notYourSector, type SectorCaller } from './auth.js';
 import { type ChainAPI, drawSeed, drawTicket, head, minerAddr, type NetworkPolicy, preCommitInfo } from './chain.js';
 import type { CommitmentManager } from './commit/index.js';
@@ -78,6 +78,20 @@ export interface SealerOptions {
   ) => Promise<Record<string, string>>;
 }
 
+/** Most sectors one AllocateSectorsBatch call hands out. */
+export const MAX_BATCH_ALLOCATION = 64;
+
+/** A caller's value for an error message: at most a short prefix of what was sent. */
+export function shortJson(v: unknown, max = 64): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 export function notFound(sid: SectorID): RpcError {
   return new RpcError(SECTOR_STATE_NOT_FOUND, `sector state not found: ${sectorName(sid)}`);
 }
@@ -96,7 +110,7 @@ function checkSid(sid: unknown): SectorID {
     s.Miner < 0 ||
     s.Number < 0
   )
-    throw new RpcError(1, `invalid sector id ${JSON.stringify(sid)} (expected {"Miner":1000,"Number":1})`);
+    throw new RpcError(1, `invalid sector id ${shortJson(sid)} (expected {"Miner":1000,"Number":1})`);
   return s;
 }
 
@@ -345,6 +359,12 @@ export class SealerService {
     count: number,
     caller: SectorCaller = INTERNAL_CALLER,
   ): Promise<AllocatedSector[]> {
+    // each number is a chain query and a transaction, and is gone for good once handed out: a bounded count
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_BATCH_ALLOCATION)
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        `AllocateSectorsBatch: count must be an integer from 1 to ${MAX_BATCH_ALLOCATION}, got ${shortJson(count)}`,
+      );
     // several sectors for one caller: the one-sector-per-seal-store re-offer does not apply
     const plain = { AllowedMiners: spec?.AllowedMiners ?? null, AllowedProofTypes: spec?.AllowedProofTypes ?? null };
     const out: AllocatedSector[] = [];
