@@ -29,6 +29,7 @@ import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
+import { metricState } from './reports.js';
 import { SealerService } from './sealer.js';
 import { PersistStores, storesFromConfig } from './stores.js';
 
@@ -176,7 +177,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   store.onStateLeft = (sid, state, seconds) => {
     const type = store.getSector(sid)?.state.SectorType;
     if (type !== undefined)
-      initMetrics('venus-sector-manager').observeState(state, sealProof(type).sectorSize, seconds);
+      initMetrics('venus-sector-manager').observeState(metricState(state), sealProof(type).sectorSize, seconds);
   };
   const current = { cfg };
   const config = () => current.cfg;
@@ -299,15 +300,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.info({ miners: postMiners(cfg) }, 'window post enabled');
   }
 
-  // sectors per state for /metrics
+  // sectors per state for /metrics: counted by SQL from an index, unknown state names as "other"
   const gauge = setInterval(() => {
     const counts: Record<string, number> = {};
-    for (const s of store.listSectors(true)) {
-      const k = s.LatestState?.StateChange.Next ?? 'Allocated';
-      counts[k] = (counts[k] ?? 0) + 1;
+    for (const { state, count } of store.countSectorsByState()) {
+      const k = metricState(state);
+      counts[k] = (counts[k] ?? 0) + count;
     }
-    counts.Finalized = store.listSectors(false).filter((s) => !s.AbortReason).length;
-    counts.Aborted = store.listSectors(false).filter((s) => s.AbortReason).length;
     metrics.setSectorStates(counts);
   }, 5_000);
   gauge.unref();

@@ -1,8 +1,10 @@
 /** Attacks on the worker API that only input checks stop (docs/security.md): H2, H5, M3, M4. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bytes32ToJson, SubmitResult } from '../api/sealer.js';
-import { makeHarness, preCommitInfoFor } from './harness.test-util.js';
+import { bytes32ToJson, ManagerAPI, SubmitResult } from '../api/sealer.js';
+import { createClient } from '../rpc/index.js';
+import { makeHarness, managerHome, preCommitInfoFor } from './harness.test-util.js';
+import { MAX_TEXT } from './reports.js';
 
 const SPEC = { AllowedMiners: null, AllowedProofTypes: null };
 
@@ -73,4 +75,82 @@ test('H5: AllocateSectorsBatch takes 1..64 sectors, never coerces the count, nev
   assert.deepEqual(await capped.sealer.allocateSectorsBatch(SPEC, 3), []);
   assert.equal(capped.db.lastNumber(1000), 5);
   capped.commit.stop();
+});
+
+test('M3: worker strings become bounded rows and known metric labels; a malformed report is refused, state intact', async () => {
+  const { start } = managerHome('vsm-m3-');
+  const d = await start();
+  const base = `http://127.0.0.1:${d.address.port}`;
+  const api = createClient(ManagerAPI, { url: `${base}/rpc/v0` });
+  const worker = { Instance: 'w', Location: '/seal/1' };
+  try {
+    const sid = (await api.AllocateSector(SPEC))!.ID;
+    const before = (await fetch(`${base}/metrics`).then((r) => r.text())).length;
+    // the attack: a fresh state name per call grows one histogram series each
+    for (let i = 0; i < 300; i++)
+      await api.ReportState(sid, {
+        Worker: worker,
+        StateChange: { Prev: 'x', Next: `fuzz_state_${i}`, Event: 'e' },
+        Failure: null,
+      });
+    await api.ReportState(sid, {
+      Worker: worker,
+      StateChange: { Prev: 'x', Next: 'PC1Done', Event: 'e' },
+      Failure: null,
+    });
+    const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+    assert.doesNotMatch(metrics, /fuzz_state_/);
+    assert.match(metrics, /venus_sector_state_duration_seconds_count\{[^}]*state="other"/);
+    assert.ok(metrics.length - before < 20_000, `/metrics grew by ${metrics.length - before} bytes`);
+
+    // 1 MiB of text in a failure and an abort reason: stored cut at 4 KiB with a marker
+    const big = 'A'.repeat(1 << 20);
+    await api.ReportState(sid, {
+      Worker: worker,
+      StateChange: { Prev: 'PC1Done', Next: 'PC1Done', Event: 'e' },
+      Failure: { Level: 'Temporary', Desc: big },
+    });
+    const desc = d.store.getSector(sid)!.state.LatestState!.Failure!.Desc;
+    assert.equal(desc.length, MAX_TEXT);
+    assert.match(desc, / … \[truncated: 1048576 chars\]$/);
+    assert.ok(d.store.sectorEvents(sid).every((e) => (e.failure ?? '').length <= MAX_TEXT + 32));
+    const kept = d.store.getSector(sid)!.state;
+    // no Worker (it broke the dashboard), a non-string reason, a 1 MiB state name: refused, nothing stored
+    for (const [what, call] of [
+      [
+        'no Worker',
+        () => api.ReportState(sid, { StateChange: { Prev: 'A', Next: 'B', Event: 'E' }, Failure: null } as never),
+      ],
+      ['no StateChange', () => api.ReportState(sid, { Worker: worker, Failure: null } as never)],
+      [
+        'numeric Next',
+        () =>
+          api.ReportState(sid, {
+            Worker: worker,
+            StateChange: { Prev: 'A', Next: 1, Event: 'E' },
+            Failure: null,
+          } as never),
+      ],
+      ['reason object', () => api.ReportAborted(sid, { why: 1 } as never)],
+    ] as const)
+      await assert.rejects(call(), /ReportState: Worker|ReportState: StateChange|must be a string/, what);
+    assert.deepEqual(d.store.getSector(sid)!.state, kept);
+    await api.ReportAborted(sid, big);
+    const aborted = d.store.getSector(sid)!.state.AbortReason;
+    assert.equal(aborted.length, MAX_TEXT);
+    // a WorkerPing with markup counts or a 1 MiB name is refused
+    const summary = { Threads: 1, Empty: 1, Paused: 0, Running: 0, Waiting: 0, Errors: 0 };
+    await assert.rejects(
+      api.WorkerPing({ Name: 'w', Dest: '', Version: 'x', Summary: { ...summary, Threads: '<img>' as never } }),
+      /Summary.Threads must be a non-negative integer/,
+    );
+    await assert.rejects(
+      api.WorkerPing({ Name: big, Dest: '', Version: 'x', Summary: summary }),
+      /Name is longer than 256/,
+    );
+    assert.equal((await api.WorkerPingInfoList())?.length ?? 0, 0);
+  } finally {
+    await api.close();
+    await d.close();
+  }
 });

@@ -57,6 +57,7 @@ import { type ManagerStore, newSectorState, SectorNumberExhausted } from './db.j
 import type { MinerInfoCache } from './miners.js';
 import { KeyedMutex } from './mutex.js';
 import type { SealVerifier } from './prover.js';
+import { checkReason, checkReport, checkWorkerInfo } from './reports.js';
 import { basicInfo, checkSectorFiles, type PersistStores } from './stores.js';
 
 const log = logger('sealing');
@@ -718,8 +719,9 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // reports
 
-  reportState(sid: SectorID, req: ReportStateReq, caller: SectorCaller = INTERNAL_CALLER): Promise<SectorStateResp> {
+  reportState(sid: SectorID, raw: ReportStateReq, caller: SectorCaller = INTERNAL_CALLER): Promise<SectorStateResp> {
     checkSid(sid);
+    const req = checkReport(raw);
     return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
@@ -730,7 +732,7 @@ export class SealerService {
         this.o.store.recordSectorEvent(sid, {
           state: req.StateChange.Next,
           event: req.StateChange.Event || null,
-          worker: req.Worker ? sealStoreName(req.Worker) : null,
+          worker: sealStoreName(req.Worker),
           failure: req.Failure ? `${req.Failure.Level}: ${req.Failure.Desc}` : null,
         });
       });
@@ -756,8 +758,9 @@ export class SealerService {
     });
   }
 
-  reportAborted(sid: SectorID, reason: string, caller: SectorCaller = INTERNAL_CALLER): Promise<Meta> {
+  reportAborted(sid: SectorID, raw: string, caller: SectorCaller = INTERNAL_CALLER): Promise<Meta> {
     checkSid(sid);
+    const reason = checkReason(raw);
     return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
@@ -780,9 +783,8 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // workers and stores
 
-  workerPing(info: WorkerInfo, caller: SectorCaller = INTERNAL_CALLER): Meta {
-    if (!info || typeof info.Name !== 'string' || info.Name === '')
-      throw new RpcError(1, 'WorkerPing: WorkerInfo.Name is required');
+  workerPing(raw: WorkerInfo, caller: SectorCaller = INTERNAL_CALLER): Meta {
+    const info = checkWorkerInfo(raw);
     // a worker's token names it: it may not ping (and so show on the dashboard) as another worker
     if (!caller.admin && caller.name && info.Name !== caller.name)
       throw new RpcError(
