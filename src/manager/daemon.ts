@@ -28,6 +28,7 @@ import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } fr
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
+import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
 import { SealerService } from './sealer.js';
@@ -242,14 +243,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     commit,
     stores,
     verifier: o.verifier ?? new VanillaSealVerifier(),
-    checkProvable: async (miner, sectors, strict) => {
-      const res = await checker.checkSectors(
-        miner,
-        sectors.map((s) => s.SectorNumber),
-        strict,
-      );
-      return Object.fromEntries([...res.bad].map(([n, why]) => [String(n), why]));
-    },
+    // a few sectors at a time, one call at a time, within a time budget: Window PoSt shares this event loop
+    checkProvable: boundedCheck(
+      async (miner, numbers, strict) => (await checker.checkSectors(miner, numbers, strict)).bad,
+    ),
   });
   await commit.resume();
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { bytes32ToJson, ManagerAPI, SubmitResult } from '../api/sealer.js';
 import { createClient } from '../rpc/index.js';
 import { makeHarness, managerHome, preCommitInfoFor } from './harness.test-util.js';
+import { boundedCheck, MAX_CHECK_SECTORS, provableNumbers } from './provable.js';
 import { MAX_TEXT } from './reports.js';
 
 const SPEC = { AllowedMiners: null, AllowedProofTypes: null };
@@ -153,4 +154,79 @@ test('M3: worker strings become bounded rows and known metric labels; a malforme
     await api.close();
     await d.close();
   }
+});
+
+test('M4: CheckProvable takes at most a partition, deduplicated; checks a few sectors per step, one call at a time', async () => {
+  const { start } = managerHome('vsm-m4-');
+  const d = await start();
+  const api = createClient(ManagerAPI, { url: `http://127.0.0.1:${d.address.port}/rpc/v0` });
+  const si = (n: unknown) => ({ SealProof: 5, SectorNumber: n, SectorKey: null, SealedCID: { '/': 'x' } }) as never;
+  try {
+    await assert.rejects(
+      api.CheckProvable(
+        1000,
+        5,
+        Array.from({ length: MAX_CHECK_SECTORS + 1 }, (_, i) => si(i)),
+        true,
+        false,
+      ),
+      /CheckProvable: at most 2349 sectors per call \(a partition\), got 2350/,
+    );
+    await assert.rejects(
+      api.CheckProvable(1000, 5, [si('1')], false, false),
+      /sectors\[0\]\.SectorNumber must be a non-negative integer/,
+    );
+    await assert.rejects(api.CheckProvable(1000, 5, [si(1)], 'yes' as never, false), /strict must be true or false/);
+    // the attack: one sector repeated; answered once, and fast
+    const t0 = Date.now();
+    const res = await api.CheckProvable(
+      1000,
+      5,
+      Array.from({ length: 2000 }, () => si(1)),
+      true,
+      false,
+    );
+    assert.deepEqual(Object.keys(res ?? {}), ['1']);
+    assert.ok(Date.now() - t0 < 5_000, `${Date.now() - t0} ms`);
+    assert.equal((await fetch(`http://127.0.0.1:${d.address.port}/healthcheck`)).status, 200);
+  } finally {
+    await api.close();
+    await d.close();
+  }
+
+  // the event loop stays free between sectors, concurrent calls queue, and a budget ends a long check
+  const calls: number[][] = [];
+  const busy = (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+  };
+  const check = boundedCheck(
+    async (_m, numbers) => {
+      calls.push(numbers);
+      busy(30 * numbers.length); // a strict check's CPU on the loop
+      return new Map(numbers.filter((n) => n % 2).map((n) => [n, 'odd']));
+    },
+    { budgetMs: 1500 },
+  );
+  let worstLag = 0;
+  let last = Date.now();
+  const tick = setInterval(() => {
+    worstLag = Math.max(worstLag, Date.now() - last);
+    last = Date.now();
+  }, 5);
+  const numbers = Array.from({ length: 60 }, (_, i) => i);
+  const [a, b] = await Promise.all([check(1000, numbers, true), check(1000, [1, 2], true)]);
+  clearInterval(tick);
+  // without the steps the loop would be blocked for the whole budget (1.5 s); a loaded machine adds some lag
+  assert.ok(worstLag < 400, `event loop blocked for ${worstLag} ms (one sector is 30 ms)`);
+  assert.ok(
+    calls.every((c) => c.length === 1),
+    'strict: one sector per step',
+  );
+  assert.equal(a['1'], 'odd');
+  assert.equal(a['2'], undefined);
+  const skipped = Object.entries(a).filter(([, why]) => /not checked: the CheckProvable time budget/.test(why));
+  assert.ok(skipped.length > 0 && skipped.length < 60, `${skipped.length} sectors past the budget`);
+  assert.deepEqual(b, { '1': 'odd' }, 'the second call ran after the first, with its own budget');
+  assert.deepEqual(provableNumbers(1000, [si(3), si(3), si(4)]), [3, 4]);
 });

@@ -56,6 +56,7 @@ import type { ManagerConfig } from './config.js';
 import { type ManagerStore, newSectorState, SectorNumberExhausted } from './db.js';
 import type { MinerInfoCache } from './miners.js';
 import { KeyedMutex } from './mutex.js';
+import { provableNumbers } from './provable.js';
 import type { SealVerifier } from './prover.js';
 import { checkReason, checkReport, checkWorkerInfo } from './reports.js';
 import { basicInfo, checkSectorFiles, type PersistStores } from './stores.js';
@@ -71,12 +72,8 @@ export interface SealerOptions {
   commit: CommitmentManager;
   stores: PersistStores;
   verifier: SealVerifier;
-  /** Window PoSt side (CheckProvable); set by the daemon when it has a checker */
-  checkProvable?: (
-    miner: number,
-    sectors: { SectorNumber: number; SealProof: number; SealedCID: { '/': string } }[],
-    strict: boolean,
-  ) => Promise<Record<string, string>>;
+  /** Window PoSt side (CheckProvable, a checked and deduplicated list); set by the daemon when it has a checker */
+  checkProvable?: (miner: number, numbers: number[], strict: boolean) => Promise<Record<string, string>>;
 }
 
 /** Most sectors one AllocateSectorsBatch call hands out. */
@@ -893,8 +890,11 @@ export class SealerService {
       ImportSector: unsupported('ImportSector'),
       RestoreSector: (sid, forced) => this.restoreSector(sid, forced),
       CheckProvable: async (mid, _postProof, sectors, strict) => {
+        const numbers = provableNumbers(mid, sectors);
+        if (typeof strict !== 'boolean')
+          throw new RpcError(ErrorCode.InvalidParams, 'CheckProvable: strict must be true or false');
         if (!this.o.checkProvable) throw new RpcError(1, 'CheckProvable needs the daemon');
-        return this.o.checkProvable(mid, sectors, strict);
+        return this.o.checkProvable(mid, numbers, strict);
       },
       SimulateWdPoSt: unsupported('SimulateWdPoSt'),
       ProvingSectorInfo: unsupported('ProvingSectorInfo'),
