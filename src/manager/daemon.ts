@@ -308,6 +308,19 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   }, 5_000);
   gauge.unref();
   closers.unshift(() => clearInterval(gauge));
+  // retention of what workers add rows to (db.ts RETENTION)
+  const prune = () => {
+    try {
+      const r = store.prune();
+      if (r.workers || r.allocations || r.events) log.info(r, 'old rows pruned');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'pruning old rows failed');
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, 3600_000);
+  pruner.unref();
+  closers.unshift(() => clearInterval(pruner));
 
   const reload = (): boolean => {
     try {

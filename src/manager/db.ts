@@ -16,6 +16,11 @@
  *   sector_events    each sector's timeline: the states workers reported (with the event and any failure), its
  *                    allocation, finalization or abort, with the time the manager recorded them
  *   post_results     Window PoSt submissions and their outcome per miner and deadline (what the dashboard lists)
+ *
+ * Retention (what workers can add rows to is bounded, docs/security.md): a sector keeps its first and its latest
+ * RETENTION.eventsPerSector timeline steps, and finished sectors' timelines go after RETENTION.eventAgeMs; workers
+ * not heard from for RETENTION.staleMs go, and at most RETENTION.workers are kept (the least recently pinged
+ * go first); seal store allocations likewise; post_results keeps the latest 1000.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -31,6 +36,17 @@ import type {
 } from '../api/sealer.js';
 
 export type Db = Database.Database;
+
+const DAY = 24 * 3600_000;
+/** Table retention; tests pass their own to ManagerStore. */
+export const RETENTION = {
+  eventsPerSector: 256,
+  eventAgeMs: 90 * DAY,
+  staleMs: 7 * DAY,
+  workers: 1024,
+  allocations: 4096,
+};
+export type Retention = typeof RETENTION;
 
 const SCHEMA_VERSION = 1;
 
@@ -214,7 +230,10 @@ export interface PoStResultRow {
 export class ManagerStore {
   private readonly st;
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    private readonly keep: Retention = RETENTION,
+  ) {
     this.st = {
       getNumber: db.prepare('SELECT current FROM sector_numbers WHERE miner = ?'),
       setNumber: db.prepare(
@@ -268,6 +287,28 @@ export class ManagerStore {
         `SELECT at FROM sector_events WHERE miner = ? AND number = ? AND seq > (
            SELECT COALESCE(MAX(seq), 0) FROM sector_events WHERE miner = ? AND number = ? AND state != ?)
          ORDER BY seq LIMIT 1`,
+      ),
+      // the sector's first step stays (its allocation); of the rest, the latest `?` stay
+      trimEvents: db.prepare(
+        `DELETE FROM sector_events WHERE miner = @miner AND number = @number
+           AND seq > (SELECT MIN(seq) FROM sector_events WHERE miner = @miner AND number = @number)
+           AND seq <= (SELECT seq FROM sector_events WHERE miner = @miner AND number = @number
+                       ORDER BY seq DESC LIMIT 1 OFFSET @keep)`,
+      ),
+      // timelines of sectors no longer online, once their last step is older than the cut-off
+      pruneEvents: db.prepare(
+        `DELETE FROM sector_events WHERE (miner, number) IN (
+           SELECT e.miner, e.number FROM sector_events e JOIN sectors s ON s.miner = e.miner AND s.number = e.number
+           WHERE s.online = 0 GROUP BY e.miner, e.number HAVING MAX(e.at) < ?)`,
+      ),
+      pruneWorkers: db.prepare('DELETE FROM workers WHERE last_ping < ?'),
+      capWorkers: db.prepare(
+        'DELETE FROM workers WHERE name IN (SELECT name FROM workers ORDER BY last_ping DESC, name LIMIT -1 OFFSET ?)',
+      ),
+      pruneAllocations: db.prepare('DELETE FROM seal_allocations WHERE at < ?'),
+      capAllocations: db.prepare(
+        `DELETE FROM seal_allocations WHERE (instance, location) IN (
+           SELECT instance, location FROM seal_allocations ORDER BY at DESC LIMIT -1 OFFSET ?)`,
       ),
       putEvent: db.prepare(
         'INSERT INTO sector_events (miner, number, state, event, worker, failure, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -427,6 +468,7 @@ export class ManagerStore {
   /** Records `sid` as the seal store's last allocation (call inside the allocation's transaction). */
   recordAllocation(w: WorkerIdentifier, sid: SectorID): void {
     this.st.putAllocation.run(w.Instance, w.Location, sid.Miner, sid.Number, Math.floor(Date.now() / 1000));
+    this.st.capAllocations.run(this.keep.allocations);
   }
 
   // ----- sector timelines
@@ -454,6 +496,7 @@ export class ManagerStore {
       }
     }
     this.st.putEvent.run(sid.Miner, sid.Number, e.state, e.event, e.worker, e.failure, at);
+    this.st.trimEvents.run({ miner: sid.Miner, number: sid.Number, keep: this.keep.eventsPerSector - 1 });
     return true;
   }
 
@@ -498,7 +541,22 @@ export class ManagerStore {
   // ----- workers
 
   pingWorker(info: WorkerInfo, now = Math.floor(Date.now() / 1000)): void {
-    this.st.putWorker.run(info.Name, JSON.stringify(info), now);
+    this.tx(() => {
+      this.st.putWorker.run(info.Name, JSON.stringify(info), now);
+      this.st.capWorkers.run(this.keep.workers);
+    });
+  }
+
+  /**
+   * Drops what outlived its use: workers and seal store allocations not heard of for `staleMs`, timelines of
+   * sectors that left the pipeline `eventAgeMs` ago. The daemon calls it hourly. Returns the rows removed.
+   */
+  prune(now = Date.now()): { workers: number; allocations: number; events: number } {
+    return this.tx(() => ({
+      workers: this.st.pruneWorkers.run(Math.floor((now - this.keep.staleMs) / 1000)).changes,
+      allocations: this.st.pruneAllocations.run(Math.floor((now - this.keep.staleMs) / 1000)).changes,
+      events: this.st.pruneEvents.run(now - this.keep.eventAgeMs).changes,
+    }));
   }
 
   getWorker(name: string): WorkerPingInfo | undefined {
