@@ -195,6 +195,11 @@ test("H3: a worker's token acts only on the sectors it allocated; admin on any; 
     const bs = await b!.AllocateSector({ ...spec, Worker: { Instance: 'worker-a', Location: '/seal/1' } });
     assert.notDeepEqual(bs?.ID, sid);
     assert.equal(d.store.sectorOwner(bs!.ID), 'worker-b');
+    // nor does it replace the record of A's store: A, having lost an answer, still gets its untouched sector
+    const s2 = { Instance: 'worker-a', Location: '/seal/2' };
+    const lost = await a!.AllocateSector({ ...spec, Worker: s2 });
+    await b!.AllocateSector({ ...spec, Worker: s2 });
+    assert.deepEqual((await a!.AllocateSector({ ...spec, Worker: s2 }))?.ID, lost?.ID);
     // B may not ping as A
     await assert.rejects(
       b!.WorkerPing({

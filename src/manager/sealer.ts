@@ -341,7 +341,10 @@ export class SealerService {
           this.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
           const owner = ownerName(caller);
           if (owner) this.o.store.setSectorOwner({ Miner: miner, Number: n }, owner);
-          if (w) this.o.store.recordAllocation(w, { Miner: miner, Number: n });
+          // a seal store's record is its owner's: another worker naming the store does not replace it
+          const prev = w && this.o.store.allocationOf(w);
+          if (w && (!prev || (this.o.store.sectorOwner(prev) ?? '') === owner))
+            this.o.store.recordAllocation(w, { Miner: miner, Number: n });
           this.o.store.recordSectorEvent(
             { Miner: miner, Number: n },
             { state: 'Allocated', worker: w ? sealStoreName(w) : null },
