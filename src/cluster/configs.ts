@@ -140,7 +140,7 @@ export interface WorkerConfigInput {
   sealStores: string[];
   remoteName: string;
   remotePath: string;
-  /** a write token for the sector-manager (`daemon run --require-token`) */
+  /** a write token for the sector-manager (it requires one), bound to this worker's name */
   managerToken?: string;
   /** the sector-manager's JWT secret file: the worker's control API accepts the manager's tokens (dashboard) */
   managerSecretPath?: string;
@@ -166,7 +166,7 @@ ${c.managerSecretPath ? `# the sector-manager's tokens are accepted too (its das
 # venus-sector-manager API
 [sealer_rpc]
 url = ${q(`ws://127.0.0.1:${c.managerPort}/rpc/v0`)}
-${c.managerToken ? `# the sector-manager runs with --require-token\nheaders = { Authorization = ${q(`Bearer ${c.managerToken}`)} }\n` : ''}
+${c.managerToken ? `# the sector-manager requires a token (this one is bound to this worker's sectors)\nheaders = { Authorization = ${q(`Bearer ${c.managerToken}`)} }\n` : ''}
 # sealing related config
 [sealing]
 # allow deals?

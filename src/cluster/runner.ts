@@ -548,18 +548,19 @@ export class ClusterRunner {
       markDone(p, this.state, 'worker-stores');
     }
     mkdirSync(p.workerTmp, { recursive: true });
-    // the sector-manager runs with --require-token: the worker signs in with a write token from its secret
+    // the sector-manager requires tokens: the worker signs in with a write token bound to its name (and sectors)
     const auth = await this.managerAuth();
+    const name = 'cluster-worker';
     writeFileSync(
       p.workerConfig,
       workerConfigToml({
-        name: 'cluster-worker',
+        name,
         port: this.state.ports.worker,
         managerPort: this.state.ports.manager,
         sealStores: p.sealStores,
         remoteName: 'remote',
         remotePath: p.remote,
-        managerToken: await createToken(auth.secret, 'write'),
+        managerToken: await createToken(auth.secret, 'write', { name }),
         managerSecretPath: auth.secretPath,
       }),
       { mode: 0o600 },

@@ -1,13 +1,14 @@
 /**
  * The venus-sector-manager commands (deployment guide; docs/spec/sealer-api.md §Programs and commands):
  *
- *   daemon init                                   writes the commented default sector-manager.cfg
- *   daemon run [--listen HOST:PORT] [--poster]    the daemon
+ *   daemon init                                   writes the commented default sector-manager.cfg and the API
+ *                                                 tokens (<home>/token admin, <home>/worker-token for workers)
+ *   daemon run [--listen HOST:PORT] [--poster]    the daemon (tokens required; --insecure-no-auth on loopback only)
  *   util miner create --from … --sector-size …    CreateMiner through the messager, waits, prints the miner
  *   util miner info ID                            the miner's table
  *   util sealer sectors list|state|abort|restore|resend-pre|resend-prove
  *   util sealer proving info|deadlines|deadline IDX|check IDX
- *   util worker list, util storage list|find
+ *   util worker list|token NAME, util storage list|find
  *
  * `util miner …` and `util sealer proving info|deadlines|deadline` talk to the chain (and messager) named in
  * sector-manager.cfg; the others talk to the running daemon at `--listen` (default 127.0.0.1:1789).
@@ -41,6 +42,7 @@ import {
 } from '../fil/index.js';
 import { formatSectorSize, POST_PROOFS, parseSectorSize, sealProofFor } from '../proofs/index.js';
 import { createClient, parseListenAddress } from '../rpc/index.js';
+import { loadOrInitManagerAuth, mintWorkerToken, workerTomlHint } from './auth.js';
 import { minerAddr } from './chain.js';
 import { buildMessage, messageJson } from './commit/msg.js';
 import { initHome, loadManagerConfig } from './config.js';
@@ -89,7 +91,7 @@ function loadCfg(g: Globals) {
   return loadManagerConfig(configPath(g.home));
 }
 
-/** The daemon's API for the CLI tools, with the repo's admin token when there is one (`daemon run --require-token`). */
+/** The daemon's API for the CLI tools, with the repo's admin token when there is one. */
 function managerClient(listen: string, home: string) {
   const { host, port } = parseListenAddress(listen);
   const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host;
@@ -141,18 +143,28 @@ export function registerManagerCommands(program: Command): void {
 
   daemon
     .command('init')
-    .description('write sector-manager.cfg (every key commented, as in the guide)')
-    .action(function (this: Command) {
+    .description('write sector-manager.cfg (every key commented, as in the guide) and the API tokens')
+    .action(async function (this: Command) {
       const g = globals(this);
       const r = initHome(g.home);
       initExtProverConfig(g.home);
       out(r.written ? `config written: ${r.file}\n` : `config exists, left unchanged: ${r.file}\n`);
+      const auth = await loadOrInitManagerAuth(g.home);
+      out(
+        `API tokens: ${auth.tokenPath} (admin: the CLI and the dashboard), ${auth.workerTokenPath} (write: workers)\n` +
+          `every worker needs it in its venus-worker.toml:\n${workerTomlHint(auth.workerTokenPath)}\n` +
+          'or a token bound to that worker and its sectors: venus-sector-manager util worker token <its [instance] name>\n',
+      );
     });
 
   daemon
     .command('run')
     .description('run the daemon: the worker API at /rpc/v0, and Window PoSt with --poster')
-    .option('--listen <addr>', 'listen address (host:port, :port or a multiaddr)', ':1789')
+    .option(
+      '--listen <addr>',
+      'listen address (host:port, :port or a multiaddr); 0.0.0.0:1789 or :1789 for every interface',
+      '127.0.0.1:1789',
+    )
     .addOption(new Option('--poster [enabled]', 'run Window PoSt for the configured miners').argParser(parseBool))
     .addOption(
       new Option('--ext-prover [enabled]', 'Window PoSt by the external processors of <home>/ext-prover.cfg').argParser(
@@ -162,18 +174,26 @@ export function registerManagerCommands(program: Command): void {
     .addOption(
       new Option(
         '--require-token [enabled]',
-        'every API call needs a token signed with the repo secret (workers: rpc_client.headers)',
+        'every API call needs a token signed with the repo secret (the default; workers: [sealer_rpc] headers)',
       ).argParser(parseBool),
     )
+    .option('--insecure-no-auth', 'serve the API without tokens (refused unless --listen is a loopback address)')
     .action(async function (this: Command) {
       const g = globals(this);
-      const o = this.opts() as { listen: string; poster?: boolean; extProver?: boolean; requireToken?: boolean };
+      const o = this.opts() as {
+        listen: string;
+        poster?: boolean;
+        extProver?: boolean;
+        requireToken?: boolean;
+        insecureNoAuth?: boolean;
+      };
       const d = await startDaemon({
         home: g.home,
         listen: o.listen,
         poster: o.poster === true,
         extProver: o.extProver === true,
-        requireToken: o.requireToken === true,
+        ...(o.requireToken !== undefined ? { requireToken: o.requireToken } : {}),
+        insecureNoAuth: o.insecureNoAuth === true,
         net: g.net,
       });
       await new Promise<void>((resolve) => {
@@ -638,7 +658,24 @@ function registerProving(sealer: Command): void {
 // util worker, util storage
 
 function registerWorker(util: Command): void {
-  const worker = util.command('worker').description('workers that pinged this manager');
+  const worker = util.command('worker').description('workers that pinged this manager, and their tokens');
+  worker
+    .command('token')
+    .description('print a write token bound to one worker: it may act only on the sectors it allocated')
+    .argument('<name>', "the worker's [instance] name")
+    .action(async function (this: Command, name: string) {
+      const g = globals(this);
+      let token: string;
+      try {
+        token = await mintWorkerToken(g.home, name);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      out(
+        `# venus-worker.toml of ${name} ([instance] name = "${name}"):\n[sealer_rpc]\n` +
+          `headers = { Authorization = "Bearer ${token}" }\n`,
+      );
+    });
   withListen(worker.command('list').description('workers and their last ping'))
     .option('--expiration <minutes>', 'a worker is missing after this many minutes without ping', '10')
     .action(async function (this: Command) {

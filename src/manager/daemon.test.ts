@@ -30,7 +30,8 @@ test('daemon: serves Venus.* and /metrics, reloads the config on SIGHUP, keeps t
     verifier: fakeVerifier,
   });
   try {
-    const api = createClient(ManagerAPI, { url: `http://127.0.0.1:${d.address.port}/rpc/v0` });
+    const token = readFileSync(join(home, 'worker-token'), 'utf8');
+    const api = createClient(ManagerAPI, { url: `http://127.0.0.1:${d.address.port}/rpc/v0`, token });
     const s = await api.AllocateSector({ AllowedMiners: null, AllowedProofTypes: null });
     assert.deepEqual(s?.ID, { Miner: 1000, Number: 1 });
     const metrics = await fetch(`http://127.0.0.1:${d.address.port}/metrics`).then((r) => r.text());
@@ -60,8 +61,8 @@ test('daemon: a missing config says to run daemon init', async () => {
   );
 });
 
-test('daemon: --require-token refuses calls without a token, takes a write token for workers, read is not enough', async () => {
-  const { home, start } = managerHome('vsm-daemon-auth-', { requireToken: true });
+test('daemon: tokens by default (--require-token is a no-op): refuses calls without one, a write token for workers, read is not enough', async () => {
+  const { home, start } = managerHome('vsm-daemon-auth-', { insecureNoAuth: false, requireToken: true });
   const d = await start();
   const url = `http://127.0.0.1:${d.address.port}/rpc/v0`;
   const { secret } = await loadOrInitRepoAuth(home);

@@ -3,6 +3,8 @@
  * the chain node and the messager, opens `<home>/manager.db`, serves `Venus.*` at `/rpc/v0` (and `/metrics`),
  * reloads the config on SIGHUP or SIGUSR1 (the original's reload signal), and runs Window PoSt with `--poster`.
  * The web dashboard is on the same port (`/`, see dashboard/): open it with `?token=` and `<home>/token`.
+ * Every API call needs a token (docs/security.md): workers `<home>/worker-token` or one from `util worker token`,
+ * the CLI `<home>/token`; `--insecure-no-auth` turns that off, on a loopback address only.
  */
 import { join } from 'node:path';
 import { FullNodeAPI } from '../api/full.js';
@@ -15,7 +17,8 @@ import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
 import { prefixOfChainName, setDefaultNetwork } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
-import { createClient, loadOrInitRepoAuth, parseApiInfo, RpcServer } from '../rpc/index.js';
+import { createClient, parseApiInfo, parseListenAddress, RpcServer } from '../rpc/index.js';
+import { hintMissingTokens, isLoopbackHost, loadOrInitManagerAuth, workerHeaderLine } from './auth.js';
 import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
 import { CommitmentManager } from './commit/index.js';
 import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
@@ -26,7 +29,9 @@ import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
 import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
+import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
+import { metricState } from './reports.js';
 import { SealerService } from './sealer.js';
 import { PersistStores, storesFromConfig } from './stores.js';
 
@@ -38,7 +43,7 @@ export const DB_FILE = 'manager.db';
 
 export interface DaemonOptions {
   home: string;
-  /** "host:port", ":port", a multiaddr or a URL */
+  /** "host:port", ":port" (every interface), a multiaddr or a URL */
   listen: string;
   poster: boolean;
   /** --net: only a hint for the address prefix until the chain answers */
@@ -52,8 +57,13 @@ export interface DaemonOptions {
   extProver?: boolean;
   /** how an ext-prover processor without Bin is started (default: venus-worker next to this program) */
   extProverSpawn?: (stage: string) => SubSpawn;
-  /** --require-token: every API call needs a JWT signed with the repo secret (`<home>/token` is an admin one) */
+  /**
+   * --require-token: kept for old command lines. Tokens are required by default: every API call needs a JWT signed
+   * with the repo secret (`<home>/token` is an admin one, `<home>/worker-token` a write one). `false` is refused.
+   */
   requireToken?: boolean;
+  /** --insecure-no-auth: serve the API without tokens (refused unless `listen` is a loopback address) */
+  insecureNoAuth?: boolean;
   /** poster confidences (defaults 10 / 4) */
   challengeConfidence?: number;
   submitConfidence?: number;
@@ -105,7 +115,29 @@ export function connectServices(cfg: ManagerConfig): {
   return { chain: chain as never, messager: messager as never };
 }
 
+/** The address `listen` names (":port" means every interface), with the auth choice checked against it. */
+export function checkListenAuth(o: Pick<DaemonOptions, 'listen' | 'requireToken' | 'insecureNoAuth'>): string {
+  const listen = o.listen.startsWith(':') ? `0.0.0.0${o.listen}` : o.listen;
+  if (o.requireToken === false && !o.insecureNoAuth)
+    throw new UserError('--require-token=false: tokens are always required; --insecure-no-auth turns them off');
+  if (!o.insecureNoAuth) return listen;
+  if (o.requireToken) throw new UserError('--insecure-no-auth and --require-token contradict each other');
+  let host: string;
+  try {
+    host = parseListenAddress(listen).host;
+  } catch (err) {
+    throw new UserError(`--listen: ${(err as Error).message}`);
+  }
+  if (!isLoopbackHost(host))
+    throw new UserError(
+      `--insecure-no-auth is refused on ${host}: anyone who reaches it could abort sectors; ` +
+        'listen on 127.0.0.1, or drop --insecure-no-auth and give workers a token',
+    );
+  return listen;
+}
+
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const listen = checkListenAuth(o);
   const home = expandHome(o.home);
   const file = configPath(home);
   let cfg: ManagerConfig;
@@ -148,7 +180,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   store.onStateLeft = (sid, state, seconds) => {
     const type = store.getSector(sid)?.state.SectorType;
     if (type !== undefined)
-      initMetrics('venus-sector-manager').observeState(state, sealProof(type).sectorSize, seconds);
+      initMetrics('venus-sector-manager').observeState(metricState(state), sealProof(type).sectorSize, seconds);
   };
   const current = { cfg };
   const config = () => current.cfg;
@@ -214,24 +246,34 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     commit,
     stores,
     verifier: o.verifier ?? new VanillaSealVerifier(),
-    checkProvable: async (miner, sectors, strict) => {
-      const res = await checker.checkSectors(
-        miner,
-        sectors.map((s) => s.SectorNumber),
-        strict,
-      );
-      return Object.fromEntries([...res.bad].map(([n, why]) => [String(n), why]));
-    },
+    // a few sectors at a time, one call at a time, within a time budget: Window PoSt shares this event loop
+    checkProvable: boundedCheck(
+      async (miner, numbers, strict) => (await checker.checkSectors(miner, numbers, strict)).bad,
+    ),
   });
   await commit.resume();
 
   const metrics = initMetrics('venus-sector-manager');
-  // the repo's JWT secret (<home>/keystore) and admin token (<home>/token): the dashboard's data always needs a token;
-  // the worker API only with --require-token (the deployment guide's workers connect without one)
-  const repoAuth = await loadOrInitRepoAuth(home);
-  const server = new RpcServer({ auth: o.requireToken ? repoAuth.secret : null, hooks: metrics.rpcHooks() });
-  if (o.requireToken)
-    log.info({ token: repoAuth.tokenPath }, 'the API requires a token (write for workers, admin for the CLI)');
+  // the repo's JWT secret (<home>/keystore), admin token (<home>/token) and workers' token (<home>/worker-token)
+  const repoAuth = await loadOrInitManagerAuth(home);
+  const server = new RpcServer({ auth: o.insecureNoAuth ? null : repoAuth.secret, hooks: metrics.rpcHooks() });
+  if (o.insecureNoAuth)
+    log.warn(
+      { listen },
+      '--insecure-no-auth: the API answers calls without a token; every local user and program can abort sectors',
+    );
+  else {
+    log.info(
+      { admin: repoAuth.tokenPath, worker: repoAuth.workerTokenPath },
+      'the API requires a token (workers: the worker token or `util worker token NAME`; the CLI: the admin token)',
+    );
+    hintMissingTokens(
+      server,
+      log,
+      `a worker needs ${workerHeaderLine(repoAuth.workerTokenPath)} under [sealer_rpc] in its venus-worker.toml ` +
+        '(or a token of its own: venus-sector-manager util worker token NAME)',
+    );
+  }
   server.register(ManagerAPI, sealer.api());
   mountMetrics(server, metrics);
   server.route('GET', '/healthcheck', (_req, res) => {
@@ -248,7 +290,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   dashboard.mount(server);
   closers.unshift(() => dashboard.close());
   log.info(`trying to listen on ${o.listen}`);
-  const address = await server.listen(o.listen.startsWith(':') ? `0.0.0.0${o.listen}` : o.listen);
+  const address = await server.listen(listen);
   closers.unshift(() => server.close());
 
   if (o.poster) {
@@ -258,19 +300,30 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.info({ miners: postMiners(cfg) }, 'window post enabled');
   }
 
-  // sectors per state for /metrics
+  // sectors per state for /metrics: counted by SQL from an index, unknown state names as "other"
   const gauge = setInterval(() => {
     const counts: Record<string, number> = {};
-    for (const s of store.listSectors(true)) {
-      const k = s.LatestState?.StateChange.Next ?? 'Allocated';
-      counts[k] = (counts[k] ?? 0) + 1;
+    for (const { state, count } of store.countSectorsByState()) {
+      const k = metricState(state);
+      counts[k] = (counts[k] ?? 0) + count;
     }
-    counts.Finalized = store.listSectors(false).filter((s) => !s.AbortReason).length;
-    counts.Aborted = store.listSectors(false).filter((s) => s.AbortReason).length;
     metrics.setSectorStates(counts);
   }, 5_000);
   gauge.unref();
   closers.unshift(() => clearInterval(gauge));
+  // retention of what workers add rows to (db.ts RETENTION)
+  const prune = () => {
+    try {
+      const r = store.prune();
+      if (r.workers || r.allocations || r.events) log.info(r, 'old rows pruned');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'pruning old rows failed');
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, 3600_000);
+  pruner.unref();
+  closers.unshift(() => clearInterval(pruner));
 
   const reload = (): boolean => {
     try {

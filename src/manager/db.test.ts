@@ -136,3 +136,81 @@ test('sector timelines: steps in order, repeats collapsed, kept across a reopen;
   );
   db.close();
 });
+
+test('countSectorsByState counts every sector by state name from the index, not the JSON', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsm-count-'));
+  const store = new ManagerStore(openDb(join(dir, 'manager.db')));
+  const mk = (n: number) => newSectorState({ Miner: 1000, Number: n }, 5);
+  store.putSector(mk(1), true);
+  store.putSector(mk(2), true);
+  const reported = mk(3);
+  reported.LatestState = {
+    Worker: { Instance: 'w', Location: '/s' },
+    StateChange: { Prev: 'Empty', Next: 'PC1Done', Event: 'SectorPC1' },
+    Failure: null,
+  };
+  store.putSector(reported, true);
+  store.putSector({ ...mk(4), Finalized: true }, false);
+  store.putSector({ ...mk(5), Finalized: true, AbortReason: 'gone' }, false);
+  const counts = Object.fromEntries(store.countSectorsByState().map((r) => [r.state, r.count]));
+  assert.deepEqual(counts, { Allocated: 2, PC1Done: 1, Finalized: 1, Aborted: 1 });
+  const plan = store.db
+    .prepare('EXPLAIN QUERY PLAN SELECT state_name AS state, count(*) AS count FROM sectors GROUP BY state_name')
+    .all() as { detail: string }[];
+  assert.ok(
+    plan.some((p) => /USING (COVERING )?INDEX sectors_state_name/.test(p.detail)),
+    JSON.stringify(plan),
+  );
+  store.close();
+  // a database from an earlier build (no state_name column) gains it on open
+  const old = join(dir, 'old.db');
+  const raw = openDb(old);
+  raw.exec('DROP INDEX sectors_state_name; ALTER TABLE sectors DROP COLUMN state_name');
+  raw.close();
+  const again = new ManagerStore(openDb(old));
+  again.putSector(mk(1), true);
+  assert.deepEqual(again.countSectorsByState(), [{ state: 'Allocated', count: 1 }]);
+  again.close();
+});
+
+test('M10: timelines, workers and seal store allocations stay bounded; stale rows are pruned', async () => {
+  const h = makeHarness();
+  const sid = (await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null }))!.ID;
+  const worker = { Instance: 'w', Location: '/seal/1' };
+  // the attack: a worker alternating two states writes a row per call
+  for (let i = 0; i < 300; i++)
+    await h.sealer.reportState(sid, {
+      Worker: worker,
+      StateChange: { Prev: 'x', Next: i % 2 ? 'A' : 'B', Event: 'e' },
+      Failure: null,
+    });
+  const events = h.db.sectorEvents(sid);
+  assert.equal(events.length, 256);
+  assert.equal(events[0]!.state, 'Allocated', 'the first step stays');
+  assert.equal(events.at(-1)!.state, 'A', 'the latest steps stay');
+  // 2000 worker names, 5000 seal stores: capped
+  h.db.tx(() => {
+    for (let i = 0; i < 2000; i++)
+      h.sealer.workerPing({
+        Name: `w${i}`,
+        Dest: '',
+        Version: 'x',
+        Summary: { Threads: 1, Empty: 1, Paused: 0, Running: 0, Waiting: 0, Errors: 0 },
+      });
+  });
+  assert.equal(h.db.listWorkers().length, 1024);
+  assert.ok(h.db.getWorker('w1999'), 'the latest pings stay');
+  h.db.tx(() => {
+    for (let i = 0; i < 5000; i++)
+      h.db.recordAllocation({ Instance: `i${i}`, Location: '/s' }, { Miner: 1000, Number: i });
+  });
+  const n = (t: string) => (h.db.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+  assert.equal(n('seal_allocations'), 4096);
+  // stale: a week without a ping; a finished sector's timeline after 90 days
+  await h.sealer.reportFinalized(sid);
+  const later = Date.now() + 91 * 24 * 3600_000;
+  assert.deepEqual(h.db.prune(later), { workers: 1024, allocations: 4096, events: 256 });
+  assert.equal(h.db.sectorEvents(sid).length, 0);
+  assert.equal(h.db.getSector(sid)?.state.Finalized, true, 'the sector itself stays');
+  h.commit.stop();
+});

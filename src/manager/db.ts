@@ -5,7 +5,7 @@
  * Tables (what the original kept in badger collections, docs/spec/sealer-api.md §Manager configuration):
  *   sector_numbers   last number handed out per miner ("sector-number")
  *   sectors          per-sector state as the CLI API shows it (SectorState JSON), online or offline
- *                    ("sector-states" / "sector-states-offline")
+ *                    ("sector-states" / "sector-states-offline"), and the worker it is bound to (owner)
  *   messages         commitment messages planned per miner: written before they are pushed, so a restart
  *                    re-pushes the same id instead of building a second message
  *   reservations     persist-store space reserved for a sector until ReportFinalized ("objstore")
@@ -16,6 +16,11 @@
  *   sector_events    each sector's timeline: the states workers reported (with the event and any failure), its
  *                    allocation, finalization or abort, with the time the manager recorded them
  *   post_results     Window PoSt submissions and their outcome per miner and deadline (what the dashboard lists)
+ *
+ * Retention (what workers can add rows to is bounded, docs/security.md): a sector keeps its first and its latest
+ * RETENTION.eventsPerSector timeline steps, and finished sectors' timelines go after RETENTION.eventAgeMs; workers
+ * not heard from for RETENTION.staleMs go, and at most RETENTION.workers are kept (the least recently pinged
+ * go first); seal store allocations likewise; post_results keeps the latest 1000.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -31,6 +36,17 @@ import type {
 } from '../api/sealer.js';
 
 export type Db = Database.Database;
+
+const DAY = 24 * 3600_000;
+/** Table retention; tests pass their own to ManagerStore. */
+export const RETENTION = {
+  eventsPerSector: 256,
+  eventAgeMs: 90 * DAY,
+  staleMs: 7 * DAY,
+  workers: 1024,
+  allocations: 4096,
+};
+export type Retention = typeof RETENTION;
 
 const SCHEMA_VERSION = 1;
 
@@ -106,6 +122,25 @@ CREATE TABLE IF NOT EXISTS post_results (
 );
 `;
 
+/**
+ * A sector's state name as the dashboard and the gauge count it: Aborted, Finalized, the worker's last reported
+ * state, or Allocated. A virtual column with an index, so counting by state reads the index, not every row's JSON.
+ */
+const STATE_NAME_SQL = `CASE
+  WHEN COALESCE(json_extract(state, '$.AbortReason'), '') != '' THEN 'Aborted'
+  WHEN json_extract(state, '$.Finalized') THEN 'Finalized'
+  ELSE COALESCE(json_extract(state, '$.LatestState.StateChange.Next'), 'Allocated') END`;
+
+/** Additive changes to databases made by earlier builds (schema_version stays 1: older builds can still open it). */
+function migrate(db: Db): void {
+  const cols = db.prepare('PRAGMA table_xinfo(sectors)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'state_name'))
+    db.exec(`ALTER TABLE sectors ADD COLUMN state_name TEXT GENERATED ALWAYS AS (${STATE_NAME_SQL}) VIRTUAL`);
+  db.exec('CREATE INDEX IF NOT EXISTS sectors_state_name ON sectors (state_name)');
+  // the name in the token of the worker that allocated the sector (NULL: no name): only it may act on the sector
+  if (!cols.some((c) => c.name === 'owner')) db.exec('ALTER TABLE sectors ADD COLUMN owner TEXT');
+}
+
 /** Opens (creating if needed) the manager database. */
 export function openDb(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -115,6 +150,7 @@ export function openDb(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  migrate(db);
   const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
   if (!v) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   else if (Number(v.value) > SCHEMA_VERSION)
@@ -200,7 +236,10 @@ export interface PoStResultRow {
 export class ManagerStore {
   private readonly st;
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    private readonly keep: Retention = RETENTION,
+  ) {
     this.st = {
       getNumber: db.prepare('SELECT current FROM sector_numbers WHERE miner = ?'),
       setNumber: db.prepare(
@@ -212,6 +251,9 @@ export class ManagerStore {
          ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`,
       ),
       listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
+      getOwner: db.prepare('SELECT owner FROM sectors WHERE miner = ? AND number = ?'),
+      setOwner: db.prepare('UPDATE sectors SET owner = ? WHERE miner = ? AND number = ?'),
+      countByState: db.prepare('SELECT state_name AS state, count(*) AS count FROM sectors GROUP BY state_name'),
       putMessage: db.prepare(
         `INSERT INTO messages (id, miner, kind, sectors, message, spec, pushed, created_at)
          VALUES (@id, @miner, @kind, @sectors, @message, @spec, 0, @at)`,
@@ -251,6 +293,28 @@ export class ManagerStore {
         `SELECT at FROM sector_events WHERE miner = ? AND number = ? AND seq > (
            SELECT COALESCE(MAX(seq), 0) FROM sector_events WHERE miner = ? AND number = ? AND state != ?)
          ORDER BY seq LIMIT 1`,
+      ),
+      // the sector's first step stays (its allocation); of the rest, the latest `?` stay
+      trimEvents: db.prepare(
+        `DELETE FROM sector_events WHERE miner = @miner AND number = @number
+           AND seq > (SELECT MIN(seq) FROM sector_events WHERE miner = @miner AND number = @number)
+           AND seq <= (SELECT seq FROM sector_events WHERE miner = @miner AND number = @number
+                       ORDER BY seq DESC LIMIT 1 OFFSET @keep)`,
+      ),
+      // timelines of sectors no longer online, once their last step is older than the cut-off
+      pruneEvents: db.prepare(
+        `DELETE FROM sector_events WHERE (miner, number) IN (
+           SELECT e.miner, e.number FROM sector_events e JOIN sectors s ON s.miner = e.miner AND s.number = e.number
+           WHERE s.online = 0 GROUP BY e.miner, e.number HAVING MAX(e.at) < ?)`,
+      ),
+      pruneWorkers: db.prepare('DELETE FROM workers WHERE last_ping < ?'),
+      capWorkers: db.prepare(
+        'DELETE FROM workers WHERE name IN (SELECT name FROM workers ORDER BY last_ping DESC, name LIMIT -1 OFFSET ?)',
+      ),
+      pruneAllocations: db.prepare('DELETE FROM seal_allocations WHERE at < ?'),
+      capAllocations: db.prepare(
+        `DELETE FROM seal_allocations WHERE (instance, location) IN (
+           SELECT instance, location FROM seal_allocations ORDER BY at DESC LIMIT -1 OFFSET ?)`,
       ),
       putEvent: db.prepare(
         'INSERT INTO sector_events (miner, number, state, event, worker, failure, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -319,6 +383,25 @@ export class ManagerStore {
 
   listSectors(online: boolean): SectorState[] {
     return (this.st.listSectors.all(online ? 1 : 0) as { state: string }[]).map((r) => JSON.parse(r.state));
+  }
+
+  /** The worker name a sector is bound to (the name in the allocating token), or null. */
+  sectorOwner(sid: SectorID): string | null {
+    const r = this.st.getOwner.get(sid.Miner, sid.Number) as { owner: string | null } | undefined;
+    return r?.owner ?? null;
+  }
+
+  /** Binds a sector to a worker name (call in the allocation's transaction, after putSector). */
+  setSectorOwner(sid: SectorID, owner: string | null): void {
+    this.st.setOwner.run(owner, sid.Miner, sid.Number);
+  }
+
+  /**
+   * Sectors per state name, online and offline together: Aborted, Finalized, the worker's last reported state,
+   * or Allocated (nothing reported yet). Read from an index: cheap enough for a timer.
+   */
+  countSectorsByState(): Array<{ state: string; count: number }> {
+    return this.st.countByState.all() as Array<{ state: string; count: number }>;
   }
 
   // ----- messages
@@ -391,6 +474,7 @@ export class ManagerStore {
   /** Records `sid` as the seal store's last allocation (call inside the allocation's transaction). */
   recordAllocation(w: WorkerIdentifier, sid: SectorID): void {
     this.st.putAllocation.run(w.Instance, w.Location, sid.Miner, sid.Number, Math.floor(Date.now() / 1000));
+    this.st.capAllocations.run(this.keep.allocations);
   }
 
   // ----- sector timelines
@@ -418,6 +502,7 @@ export class ManagerStore {
       }
     }
     this.st.putEvent.run(sid.Miner, sid.Number, e.state, e.event, e.worker, e.failure, at);
+    this.st.trimEvents.run({ miner: sid.Miner, number: sid.Number, keep: this.keep.eventsPerSector - 1 });
     return true;
   }
 
@@ -463,7 +548,22 @@ export class ManagerStore {
   // ----- workers
 
   pingWorker(info: WorkerInfo, now = Math.floor(Date.now() / 1000)): void {
-    this.st.putWorker.run(info.Name, JSON.stringify(info), now);
+    this.tx(() => {
+      this.st.putWorker.run(info.Name, JSON.stringify(info), now);
+      this.st.capWorkers.run(this.keep.workers);
+    });
+  }
+
+  /**
+   * Drops what outlived its use: workers and seal store allocations not heard of for `staleMs`, timelines of
+   * sectors that left the pipeline `eventAgeMs` ago. The daemon calls it hourly. Returns the rows removed.
+   */
+  prune(now = Date.now()): { workers: number; allocations: number; events: number } {
+    return this.tx(() => ({
+      workers: this.st.pruneWorkers.run(Math.floor((now - this.keep.staleMs) / 1000)).changes,
+      allocations: this.st.pruneAllocations.run(Math.floor((now - this.keep.staleMs) / 1000)).changes,
+      events: this.st.pruneEvents.run(now - this.keep.eventAgeMs).changes,
+    }));
   }
 
   getWorker(name: string): WorkerPingInfo | undefined {

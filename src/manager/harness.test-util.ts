@@ -172,7 +172,8 @@ export function placedPoStSector(store: string, f: SealedFixture, miner: number,
 
 /**
  * A manager home (`daemon init`, miner 1000 configured) over a FakeChain, and a way to start its daemon as
- * `daemon run` does (again after a restart); `extra` adds daemon options (e.g. requireToken).
+ * `daemon run` does (again after a restart); `extra` adds daemon options. The API runs without tokens
+ * (`--insecure-no-auth` on 127.0.0.1) unless `extra` says `{ insecureNoAuth: false }`: tests about tokens do.
  */
 export function managerHome(prefix: string, extra: Partial<DaemonOptions> = {}) {
   const home = mkdtempSync(join(tmpdir(), prefix));
@@ -191,7 +192,8 @@ export function managerHome(prefix: string, extra: Partial<DaemonOptions> = {}) 
       chain: chain.api(),
       messager: chain.messager(),
       verifier: fakeVerifier,
+      insecureNoAuth: true,
       ...extra,
     });
-  return { home, start };
+  return { home, chain, start };
 }

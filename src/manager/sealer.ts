@@ -48,14 +48,17 @@ import {
 } from '../fil/index.js';
 import { computeCommD, type PieceInfo } from '../proofs/index.js';
 import type { ApiImpl } from '../rpc/index.js';
-import { RpcError } from '../rpc/index.js';
+import { ErrorCode, RpcError } from '../rpc/index.js';
+import { callerOf, INTERNAL_CALLER, mayActOn, notYourSector, type SectorCaller } from './auth.js';
 import { type ChainAPI, drawSeed, drawTicket, head, minerAddr, type NetworkPolicy, preCommitInfo } from './chain.js';
 import type { CommitmentManager } from './commit/index.js';
 import type { ManagerConfig } from './config.js';
 import { type ManagerStore, newSectorState, SectorNumberExhausted } from './db.js';
 import type { MinerInfoCache } from './miners.js';
 import { KeyedMutex } from './mutex.js';
+import { provableNumbers } from './provable.js';
 import type { SealVerifier } from './prover.js';
+import { checkReason, checkReport, checkWorkerInfo } from './reports.js';
 import { basicInfo, checkSectorFiles, type PersistStores } from './stores.js';
 
 const log = logger('sealing');
@@ -69,12 +72,22 @@ export interface SealerOptions {
   commit: CommitmentManager;
   stores: PersistStores;
   verifier: SealVerifier;
-  /** Window PoSt side (CheckProvable); set by the daemon when it has a checker */
-  checkProvable?: (
-    miner: number,
-    sectors: { SectorNumber: number; SealProof: number; SealedCID: { '/': string } }[],
-    strict: boolean,
-  ) => Promise<Record<string, string>>;
+  /** Window PoSt side (CheckProvable, a checked and deduplicated list); set by the daemon when it has a checker */
+  checkProvable?: (miner: number, numbers: number[], strict: boolean) => Promise<Record<string, string>>;
+}
+
+/** Most sectors one AllocateSectorsBatch call hands out. */
+export const MAX_BATCH_ALLOCATION = 64;
+
+/** A caller's value for an error message: at most a short prefix of what was sent. */
+export function shortJson(v: unknown, max = 64): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 export function notFound(sid: SectorID): RpcError {
@@ -95,7 +108,7 @@ function checkSid(sid: unknown): SectorID {
     s.Miner < 0 ||
     s.Number < 0
   )
-    throw new RpcError(1, `invalid sector id ${JSON.stringify(sid)} (expected {"Miner":1000,"Number":1})`);
+    throw new RpcError(1, `invalid sector id ${shortJson(sid)} (expected {"Miner":1000,"Number":1})`);
   return s;
 }
 
@@ -140,6 +153,11 @@ function untouched(s: SectorState): boolean {
   );
 }
 
+/** The worker name a caller binds the sectors it allocates to: none for admin or a token without a name. */
+function ownerName(caller: SectorCaller): string {
+  return caller.admin ? '' : caller.name;
+}
+
 function sameTicket(a: Ticket, b: Ticket): boolean {
   return a.Epoch === b.Epoch && a.Ticket === b.Ticket;
 }
@@ -173,6 +191,21 @@ export class SealerService {
     return this.sectorLock.run(`${sid.Miner}-${sid.Number}`, fn);
   }
 
+  /** A sector bound to a worker (the name in the token that allocated it) answers only that worker, or admin. */
+  private checkOwner(sid: SectorID, caller: SectorCaller): void {
+    if (caller.admin) return;
+    const owner = this.o.store.sectorOwner(sid);
+    if (!mayActOn(owner, caller)) throw notYourSector(sectorName(sid), owner ?? '', caller);
+  }
+
+  /** withSector, for a caller that must own the sector (checked under the sector's lock). */
+  private withOwnSector<T>(sid: SectorID, caller: SectorCaller, fn: () => Promise<T>): Promise<T> {
+    return this.withSector(sid, async () => {
+      this.checkOwner(sid, caller);
+      return fn();
+    });
+  }
+
   // ----------------------------------------------------------------------------------------------------------
   // allocation
 
@@ -183,13 +216,16 @@ export class SealerService {
    * died before it saved the answer, and a new number would leave that one skipped for good. The store → sector
    * record is written in the allocation's transaction, so this holds across manager restarts too.
    */
-  async allocateSector(spec: AllocateSectorSpec): Promise<AllocatedSector | null> {
+  async allocateSector(
+    spec: AllocateSectorSpec,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<AllocatedSector | null> {
     const w = sealStoreOf(spec);
-    if (!w) return this.allocateNew(spec, undefined);
+    if (!w) return this.allocateNew(spec, undefined, caller);
     return this.storeLock.run(`${w.Instance}\u0000${w.Location}`, async () => {
-      const again = await this.untouchedAllocation(spec, w);
+      const again = await this.untouchedAllocation(spec, w, caller);
       if (again) return again;
-      return this.allocateNew(spec, w);
+      return this.allocateNew(spec, w, caller);
     });
   }
 
@@ -197,10 +233,13 @@ export class SealerService {
   private async untouchedAllocation(
     spec: AllocateSectorSpec,
     w: WorkerIdentifier,
+    caller: SectorCaller,
   ): Promise<AllocatedSector | undefined> {
     const sid = this.o.store.allocationOf(w);
     if (!sid) return undefined;
     return this.withSector(sid, async () => {
+      // naming another worker's seal store does not hand over its sector
+      if ((this.o.store.sectorOwner(sid) ?? '') !== ownerName(caller)) return undefined;
       const r = this.o.store.getSector(sid);
       if (!r?.online || !untouched(r.state) || this.o.store.getReservation(sid)) return undefined;
       const m = this.o.config().SectorManager.Miners.find((x) => x.ID === sid.Miner);
@@ -220,6 +259,7 @@ export class SealerService {
   private async allocateNew(
     spec: AllocateSectorSpec,
     w: WorkerIdentifier | undefined,
+    caller: SectorCaller,
   ): Promise<AllocatedSector | null> {
     const cfg = this.o.config();
     const allowedMiners = spec?.AllowedMiners ?? null;
@@ -243,7 +283,7 @@ export class SealerService {
     const order = candidates.map((c) => ({ c, r: Math.random() })).sort((a, b) => a.r - b.r);
     for (const { c } of order) {
       try {
-        const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof, w);
+        const n = await this.allocateNumber(c.m.ID, c.m.InitNumber, c.m.MaxNumber, c.facts.sealProof, w, caller);
         this.exhausted.delete(c.m.ID);
         const sector = { ID: { Miner: c.m.ID, Number: n }, ProofType: c.facts.sealProof };
         log.info(
@@ -282,6 +322,7 @@ export class SealerService {
     max: number | undefined,
     proof: number,
     w: WorkerIdentifier | undefined,
+    caller: SectorCaller,
   ): Promise<number> {
     return this.numberLock.run(String(miner), async () => {
       const { tsk } = await head(this.o.chain);
@@ -298,7 +339,12 @@ export class SealerService {
         this.o.store.tx(() => {
           this.o.store.setLastNumber(miner, n);
           this.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
-          if (w) this.o.store.recordAllocation(w, { Miner: miner, Number: n });
+          const owner = ownerName(caller);
+          if (owner) this.o.store.setSectorOwner({ Miner: miner, Number: n }, owner);
+          // a seal store's record is its owner's: another worker naming the store does not replace it
+          const prev = w && this.o.store.allocationOf(w);
+          if (w && (!prev || (this.o.store.sectorOwner(prev) ?? '') === owner))
+            this.o.store.recordAllocation(w, { Miner: miner, Number: n });
           this.o.store.recordSectorEvent(
             { Miner: miner, Number: n },
             { state: 'Allocated', worker: w ? sealStoreName(w) : null },
@@ -309,12 +355,22 @@ export class SealerService {
     });
   }
 
-  async allocateSectorsBatch(spec: AllocateSectorSpec, count: number): Promise<AllocatedSector[]> {
+  async allocateSectorsBatch(
+    spec: AllocateSectorSpec,
+    count: number,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<AllocatedSector[]> {
+    // each number is a chain query and a transaction, and is gone for good once handed out: a bounded count
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_BATCH_ALLOCATION)
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        `AllocateSectorsBatch: count must be an integer from 1 to ${MAX_BATCH_ALLOCATION}, got ${shortJson(count)}`,
+      );
     // several sectors for one caller: the one-sector-per-seal-store re-offer does not apply
     const plain = { AllowedMiners: spec?.AllowedMiners ?? null, AllowedProofTypes: spec?.AllowedProofTypes ?? null };
     const out: AllocatedSector[] = [];
     for (let i = 0; i < count; i++) {
-      const s = await this.allocateSector(plain);
+      const s = await this.allocateSector(plain, caller);
       if (!s) break;
       out.push(s);
     }
@@ -322,17 +378,17 @@ export class SealerService {
   }
 
   /** No market in this cluster: every sector is committed capacity (null pieces), unless pieces were stored. */
-  acquireDeals(sid: SectorID, _spec: AcquireDealsSpec): Promise<SectorPieces> {
+  acquireDeals(sid: SectorID, _spec: AcquireDealsSpec, caller: SectorCaller = INTERNAL_CALLER): Promise<SectorPieces> {
     checkSid(sid);
-    return this.withSector(sid, async () => this.online(sid).Pieces ?? null);
+    return this.withOwnSector(sid, caller, async () => this.online(sid).Pieces ?? null);
   }
 
   // ----------------------------------------------------------------------------------------------------------
   // ticket, seed
 
-  assignTicket(sid: SectorID): Promise<Ticket> {
+  assignTicket(sid: SectorID, caller: SectorCaller = INTERNAL_CALLER): Promise<Ticket> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       if (s.Ticket) return s.Ticket;
       const { tsk, height } = await head(this.o.chain);
@@ -345,9 +401,9 @@ export class SealerService {
     });
   }
 
-  waitSeed(sid: SectorID, _proofType: number): Promise<WaitSeedResp> {
+  waitSeed(sid: SectorID, _proofType: number, caller: SectorCaller = INTERNAL_CALLER): Promise<WaitSeedResp> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       if (s.Seed) return { ShouldWait: false, Delay: 0, Seed: s.Seed };
       const { tsk, height } = await head(this.o.chain);
@@ -368,9 +424,14 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // PreCommit
 
-  submitPreCommit(sector: AllocatedSector, info: PreCommitOnChainInfo, reset: boolean): Promise<SubmitResp> {
+  submitPreCommit(
+    sector: AllocatedSector,
+    info: PreCommitOnChainInfo,
+    reset: boolean,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<SubmitResp> {
     const sid = checkSid(sector?.ID);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       const commR = bytes32FromJson(info?.CommR, 'CommR');
       const commD = bytes32FromJson(info?.CommD, 'CommD');
@@ -387,7 +448,16 @@ export class SealerService {
         }
         return resp(SubmitResult.Accepted);
       }
-      const problem = await this.checkPreCommit(s, commD, ticket);
+      if (s.Pre && reset) {
+        // a reset may replace a PreCommit that failed, never one on its way to the chain or on it: its CommR is
+        // what the ProveCommit will be checked against, and the deposit is at stake
+        const busy = await this.preCommitInFlight(s);
+        if (busy && s.Pre.CommR['/'] !== pre.CommR['/']) {
+          log.warn({ sector: sectorName(sid), why: busy }, 'PreCommit reset refused');
+          return resp(SubmitResult.MismatchedSubmission, `cannot reset the PreCommit: ${busy}`);
+        }
+      }
+      const problem = await this.checkPreCommit(s, commR, commD, ticket);
       if (problem) {
         if (problem.res !== SubmitResult.Accepted)
           log.warn({ sector: sectorName(sid), res: problem.res, why: problem.desc }, 'PreCommit refused');
@@ -409,9 +479,26 @@ export class SealerService {
     });
   }
 
-  /** checkPrecommit: CommD vs pieces, ticket value and age, the number on chain. */
+  /** Why the sector's recorded PreCommit may not be replaced now (queued, pending or on chain), or undefined. */
+  private async preCommitInFlight(s: SectorState): Promise<string | undefined> {
+    const sid = s.ID;
+    if (s.MessageInfo.NeedSend && !s.MessageInfo.PreCommitCid) return 'its PreCommit is queued to be sent';
+    const { tsk } = await head(this.o.chain);
+    const pci = await preCommitInfo(this.o.chain, sid.Miner, sid.Number, tsk);
+    if (pci) return `a PreCommit with SealedCID ${pci.Info.SealedCID['/']} is on chain`;
+    const id = s.MessageInfo.PreCommitCid?.['/'];
+    if (id) {
+      const r = await this.o.commit.messageState(id);
+      if (r.state === OnChainState.Pending || r.state === OnChainState.Packed || r.state === OnChainState.Landed)
+        return `its PreCommit message ${id} is ${r.state === OnChainState.Pending ? 'pending' : 'on chain'}`;
+    }
+    return undefined;
+  }
+
+  /** checkPrecommit: CommD vs pieces, ticket value and age, the number on chain (and its SealedCID). */
   private async checkPreCommit(
     s: SectorState,
+    commR: Uint8Array,
     commD: Uint8Array,
     ticket: Ticket,
   ): Promise<{ res: SubmitResult; desc: string } | undefined> {
@@ -450,6 +537,12 @@ export class SealerService {
           res: SubmitResult.Rejected,
           desc: `a PreCommit with ticket epoch ${pci.Info.SealRandEpoch} is on chain`,
         };
+      const sealed = commRToCid(commR).toString();
+      if (pci.Info.SealedCID['/'] !== sealed)
+        return {
+          res: SubmitResult.Rejected,
+          desc: `the PreCommit on chain has SealedCID ${pci.Info.SealedCID['/']}, not ${sealed}`,
+        };
       return { res: SubmitResult.Accepted, desc: 'PreCommit already on chain' };
     }
     if (await this.o.chain.StateMinerSectorAllocated(minerAddr(sid.Miner), sid.Number, tsk))
@@ -487,13 +580,18 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // persist
 
-  submitPersisted(sid: SectorID, instance: string): Promise<boolean> {
-    return this.submitPersistedEx(sid, instance, false);
+  submitPersisted(sid: SectorID, instance: string, caller: SectorCaller = INTERNAL_CALLER): Promise<boolean> {
+    return this.submitPersistedEx(sid, instance, false, caller);
   }
 
-  submitPersistedEx(sid: SectorID, instance: string, isUpgrade: boolean): Promise<boolean> {
+  submitPersistedEx(
+    sid: SectorID,
+    instance: string,
+    isUpgrade: boolean,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<boolean> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       this.online(sid);
       const store = this.o.stores.get(instance);
       if (!store) {
@@ -515,9 +613,14 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // ProveCommit
 
-  submitProof(sid: SectorID, info: ProofOnChainInfo, reset: boolean): Promise<SubmitResp> {
+  submitProof(
+    sid: SectorID,
+    info: ProofOnChainInfo,
+    reset: boolean,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<SubmitResp> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const s = this.online(sid);
       if (!s.Pre) return resp(SubmitResult.Rejected, 'PreCommit info not found');
       let proof: Uint8Array;
@@ -616,9 +719,10 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // reports
 
-  reportState(sid: SectorID, req: ReportStateReq): Promise<SectorStateResp> {
+  reportState(sid: SectorID, raw: ReportStateReq, caller: SectorCaller = INTERNAL_CALLER): Promise<SectorStateResp> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    const req = checkReport(raw);
+    return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
       if (!r.online) return { Id: sid, Finalized: true, AbortReason: r.state.AbortReason || null };
@@ -628,7 +732,7 @@ export class SealerService {
         this.o.store.recordSectorEvent(sid, {
           state: req.StateChange.Next,
           event: req.StateChange.Event || null,
-          worker: req.Worker ? sealStoreName(req.Worker) : null,
+          worker: sealStoreName(req.Worker),
           failure: req.Failure ? `${req.Failure.Level}: ${req.Failure.Desc}` : null,
         });
       });
@@ -636,9 +740,9 @@ export class SealerService {
     });
   }
 
-  reportFinalized(sid: SectorID): Promise<Meta> {
+  reportFinalized(sid: SectorID, caller: SectorCaller = INTERNAL_CALLER): Promise<Meta> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
       if (r.online) {
@@ -654,9 +758,10 @@ export class SealerService {
     });
   }
 
-  reportAborted(sid: SectorID, reason: string): Promise<Meta> {
+  reportAborted(sid: SectorID, raw: string, caller: SectorCaller = INTERNAL_CALLER): Promise<Meta> {
     checkSid(sid);
-    return this.withSector(sid, async () => {
+    const reason = checkReason(raw);
+    return this.withOwnSector(sid, caller, async () => {
       const r = this.o.store.getSector(sid);
       if (!r) throw notFound(sid);
       if (r.online) {
@@ -678,16 +783,27 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // workers and stores
 
-  workerPing(info: WorkerInfo): Meta {
-    if (!info || typeof info.Name !== 'string' || info.Name === '')
-      throw new RpcError(1, 'WorkerPing: WorkerInfo.Name is required');
+  workerPing(raw: WorkerInfo, caller: SectorCaller = INTERNAL_CALLER): Meta {
+    const info = checkWorkerInfo(raw);
+    // a worker's token names it: it may not ping (and so show on the dashboard) as another worker
+    if (!caller.admin && caller.name && info.Name !== caller.name)
+      throw new RpcError(
+        1,
+        `WorkerPing: the token is for worker "${caller.name}", not "${info.Name.slice(0, 64)}" (set [instance] name = "${caller.name}")`,
+      );
     this.o.store.pingWorker(info);
     return {};
   }
 
-  storeReserveSpace(sid: SectorID, size: number, candidates: string[] | null): StoreBasicInfo | null {
+  storeReserveSpace(
+    sid: SectorID,
+    size: number,
+    candidates: string[] | null,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): StoreBasicInfo | null {
     checkSid(sid);
     this.online(sid);
+    this.checkOwner(sid, caller);
     if (!Number.isSafeInteger(size) || size <= 0) throw new RpcError(1, `invalid size ${size}`);
     return this.o.stores.reserve(sid, size, candidates);
   }
@@ -740,25 +856,25 @@ export class SealerService {
       throw new RpcError(1, `${what} is not supported by this sector-manager`);
     };
     return {
-      AllocateSector: (spec) => this.allocateSector(spec),
-      AllocateSectorsBatch: (spec, count) => this.allocateSectorsBatch(spec, count),
-      AcquireDeals: (sid, spec) => this.acquireDeals(sid, spec),
-      AssignTicket: (sid) => this.assignTicket(sid),
-      SubmitPreCommit: (sector, info, reset) => this.submitPreCommit(sector, info, reset),
+      AllocateSector: (spec, ctx) => this.allocateSector(spec, callerOf(ctx)),
+      AllocateSectorsBatch: (spec, count, ctx) => this.allocateSectorsBatch(spec, count, callerOf(ctx)),
+      AcquireDeals: (sid, spec, ctx) => this.acquireDeals(sid, spec, callerOf(ctx)),
+      AssignTicket: (sid, ctx) => this.assignTicket(sid, callerOf(ctx)),
+      SubmitPreCommit: (sector, info, reset, ctx) => this.submitPreCommit(sector, info, reset, callerOf(ctx)),
       PollPreCommitState: (sid) => this.pollPreCommitState(sid),
-      SubmitPersisted: (sid, instance) => this.submitPersisted(sid, instance),
-      SubmitPersistedEx: (sid, instance, up) => this.submitPersistedEx(sid, instance, up),
-      WaitSeed: (sid, proofType) => this.waitSeed(sid, proofType),
-      SubmitProof: (sid, info, reset) => this.submitProof(sid, info, reset),
+      SubmitPersisted: (sid, instance, ctx) => this.submitPersisted(sid, instance, callerOf(ctx)),
+      SubmitPersistedEx: (sid, instance, up, ctx) => this.submitPersistedEx(sid, instance, up, callerOf(ctx)),
+      WaitSeed: (sid, proofType, ctx) => this.waitSeed(sid, proofType, callerOf(ctx)),
+      SubmitProof: (sid, info, reset, ctx) => this.submitProof(sid, info, reset, callerOf(ctx)),
       PollProofState: (sid) => this.pollProofState(sid),
-      ReportState: (sid, req) => this.reportState(sid, req),
-      ReportFinalized: (sid) => this.reportFinalized(sid),
-      ReportAborted: (sid, reason) => this.reportAborted(sid, reason),
+      ReportState: (sid, req, ctx) => this.reportState(sid, req, callerOf(ctx)),
+      ReportFinalized: (sid, ctx) => this.reportFinalized(sid, callerOf(ctx)),
+      ReportAborted: (sid, reason, ctx) => this.reportAborted(sid, reason, callerOf(ctx)),
       AllocateSanpUpSector: () => null,
       SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
       AllocateRebuildSector: () => null,
-      WorkerPing: (info) => this.workerPing(info),
-      StoreReserveSpace: (sid, size, candidates) => this.storeReserveSpace(sid, size, candidates),
+      WorkerPing: (info, ctx) => this.workerPing(info, callerOf(ctx)),
+      StoreReserveSpace: (sid, size, candidates, ctx) => this.storeReserveSpace(sid, size, candidates, callerOf(ctx)),
       StoreBasicInfo: (name) => this.storeBasicInfo(name),
       AllocateUnsealSector: () => null,
       AchieveUnsealSector: () => ({}),
@@ -778,8 +894,11 @@ export class SealerService {
       ImportSector: unsupported('ImportSector'),
       RestoreSector: (sid, forced) => this.restoreSector(sid, forced),
       CheckProvable: async (mid, _postProof, sectors, strict) => {
+        const numbers = provableNumbers(mid, sectors);
+        if (typeof strict !== 'boolean')
+          throw new RpcError(ErrorCode.InvalidParams, 'CheckProvable: strict must be true or false');
         if (!this.o.checkProvable) throw new RpcError(1, 'CheckProvable needs the daemon');
-        return this.o.checkProvable(mid, sectors, strict);
+        return this.o.checkProvable(mid, numbers, strict);
       },
       SimulateWdPoSt: unsupported('SimulateWdPoSt'),
       ProvingSectorInfo: unsupported('ProvingSectorInfo'),

@@ -113,6 +113,8 @@ export async function startCluster(opts: { maxNumber: number }): Promise<Cluster
       ),
   );
   const manager = await startDaemon({ home, listen: '127.0.0.1:0', poster: false, net: 'forcenet' });
+  // the manager requires a token: the one `daemon init` wrote for workers
+  const workerToken = readFileSync(join(home, 'worker-token'), 'utf8').trim();
   const chain = createClient(FullNodeAPI, { url: devnet.url('v1'), token: devnet.token });
   mkdirSync(join(dir, 'tmp'));
   const children: ChildProcess[] = [];
@@ -131,6 +133,7 @@ export async function startCluster(opts: { maxNumber: number }): Promise<Cluster
       return `# venus-sector-manager API
 [sealer_rpc]
 url = "ws://127.0.0.1:${manager.address.port}/rpc/v0"
+headers = { Authorization = "Bearer ${workerToken}" }
 
 [sealing]
 enable_deals = false
