@@ -219,6 +219,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       );
       return Object.fromEntries([...res.bad].map(([n, why]) => [String(n), why]));
     },
+    // pings arrive only once the server listens, after the dashboard exists
+    onWorkerPing: (name, remote) => dashboard.notePing(name, remote),
   });
   await commit.resume();
 

@@ -75,6 +75,8 @@ export interface SealerOptions {
     sectors: { SectorNumber: number; SealProof: number; SealedCID: { '/': string } }[],
     strict: boolean,
   ) => Promise<Record<string, string>>;
+  /** told where each WorkerPing came from ("ip:port"): the dashboard calls a worker's control API only there */
+  onWorkerPing?: (name: string, remoteAddress: string) => void;
 }
 
 export function notFound(sid: SectorID): RpcError {
@@ -756,7 +758,11 @@ export class SealerService {
       AllocateSanpUpSector: () => null,
       SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
       AllocateRebuildSector: () => null,
-      WorkerPing: (info) => this.workerPing(info),
+      WorkerPing: (info, ctx) => {
+        const r = this.workerPing(info);
+        this.o.onWorkerPing?.(info.Name, ctx.remoteAddress);
+        return r;
+      },
       StoreReserveSpace: (sid, size, candidates) => this.storeReserveSpace(sid, size, candidates),
       StoreBasicInfo: (name) => this.storeBasicInfo(name),
       AllocateUnsealSector: () => null,
