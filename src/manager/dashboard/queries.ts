@@ -53,7 +53,10 @@ export interface SectorListRow {
   proveMsg: string | null;
 }
 
-/** The latest `limit` sectors (by miner, newest number first), the fields the dashboard shows, cut. */
+/**
+ * The latest `limit` sectors (by miner, newest number first), the fields the dashboard shows, cut. The rows are
+ * picked on (miner, number) first, so only those `limit` states are read as JSON.
+ */
 export function listSectorRows(db: Db, limit: number): SectorListRow[] {
   const rows = db
     .prepare(
@@ -66,7 +69,8 @@ export function listSectorRows(db: Db, limit: number): SectorListRow[] {
          ${int('state', '$.Seed.Epoch')} AS seedEpoch,
          ${text('state', '$.MessageInfo.PreCommitCid."/"', 120)} AS preCommitMsg,
          ${text('state', '$.MessageInfo.CommitCid."/"', 120)} AS proveMsg
-       FROM sectors ORDER BY miner, number DESC LIMIT ?`,
+       FROM (SELECT miner AS m, number AS n FROM sectors ORDER BY miner, number DESC LIMIT ?)
+       JOIN sectors ON miner = m AND number = n ORDER BY miner, number DESC`,
     )
     .all(limit) as (Omit<SectorListRow, 'online' | 'finalized'> & { online: number; finalized: number })[];
   return rows.map((r) => ({ ...r, online: r.online === 1, finalized: r.finalized === 1, abort: r.abort || null }));
