@@ -157,6 +157,50 @@ test('dashboard: a sector without Worker, a 1 MB LatestState and a worker with m
   }
 });
 
+test('dashboard in the daemon: a worker pinging over the API is polled at its control address, from where it pings', async () => {
+  const { home, start } = managerHome('vsm-dash-ping-');
+  const d = await start();
+  const fake = await fakeWorker((method) => ({
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      result:
+        method === 'VenusWorker.WorkerList'
+          ? [
+              {
+                index: 0,
+                location: '/s',
+                plan: 'sealer',
+                job_id: null,
+                job_state: 'Empty',
+                job_stage: null,
+                thread_state: { state: 'Idle', elapsed: 1, proc: null },
+                last_error: null,
+              },
+            ]
+          : true,
+    }),
+  }));
+  const { ManagerAPI } = await import('../../api/sealer.js');
+  const { createClient, loadOrInitRepoAuth } = await import('../../rpc/index.js');
+  const { token } = await loadOrInitRepoAuth(home);
+  const api = createClient(ManagerAPI, { url: `http://127.0.0.1:${d.address.port}/rpc/v0`, token });
+  try {
+    const summary = { Threads: 1, Empty: 1, Paused: 0, Running: 0, Waiting: 0, Errors: 0 };
+    await api.WorkerPing({ Name: 'w1', Dest: fake.dest, Version: 'x', Summary: summary });
+    const st = (await fetch(`http://127.0.0.1:${d.address.port}/dashboard/api/state?token=${token}`).then((r) =>
+      r.json(),
+    )) as DashboardState;
+    assert.equal(st.workers[0]?.error, undefined);
+    assert.equal(st.workers[0]?.threads?.[0]?.job_state, 'Empty');
+    assert.match(fake.calls[0]?.auth ?? '', /^Bearer /, 'the call carries a token');
+  } finally {
+    await api.close();
+    await fake.close();
+    await d.close();
+  }
+});
+
 test('dashboard: control addresses must be <IP>:<port> where the worker pings from (or allow-listed)', () => {
   assert.equal(peerIp('127.0.0.1:5555'), '127.0.0.1');
   assert.equal(peerIp('::ffff:10.1.2.3:5555'), '10.1.2.3');
