@@ -117,7 +117,8 @@ export function listWorkerRows(db: Db, limit: number): { workers: WorkerRow[]; t
     .prepare(
       `SELECT substr(name, 1, ${TEXT_MAX}) AS name, last_ping AS lastPing, ${text('info', '$.Dest', 300)} AS dest,
          ${SUMMARY_KEYS.map((k) => `${int('info', `$.Summary.${k}`)} AS ${k}`).join(', ')}
-       FROM workers ORDER BY last_ping DESC, name LIMIT ?`,
+       FROM (SELECT name AS k FROM workers ORDER BY last_ping DESC, name LIMIT ?) JOIN workers ON name = k
+       ORDER BY last_ping DESC, name`,
     )
     .all(limit) as (Record<(typeof SUMMARY_KEYS)[number], number | null> & {
     name: string;
