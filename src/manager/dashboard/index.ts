@@ -22,11 +22,11 @@ import type { ManagerStore, SectorEvent } from '../db.js';
 import { ChainViewCache, type DashboardChain, type DeadlineRow, type MinerRow } from './chainview.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './page.js';
 import {
-  countSectorsByState,
   listSectorRows,
   listWorkerRows,
   type PoStRow,
   recentPoStRows,
+  sectorCounts,
   sectorTimeline,
   TEXT_MAX,
   workerDest,
@@ -316,7 +316,7 @@ export class Dashboard {
   /** The latest SECTOR_ROWS sectors, each with its recorded timeline; counts by state for all of them. */
   private sectorRows(now: number): { sectors: SectorRow[]; counts: Record<string, number> } {
     const { db } = this.o.store;
-    if (!this.counts || now - this.counts.at > 5_000) this.counts = { at: now, value: countSectorsByState(db) };
+    if (!this.counts || now - this.counts.at > 5_000) this.counts = { at: now, value: sectorCounts(this.o.store) };
     const sectors = listSectorRows(db, SECTOR_ROWS).map((s) => ({
       ...s,
       id: sectorName({ Miner: s.miner, Number: s.number }),

@@ -3,7 +3,7 @@
  * counts are one GROUP BY, lists have a LIMIT, and every worker-supplied string is cut in SQL (json_extract +
  * substr) so a 1 MB `LatestState` or `WorkerInfo` is never parsed in JavaScript. Read-only.
  */
-import type { Db } from '../db.js';
+import type { Db, ManagerStore } from '../db.js';
 
 /** Longest string (characters) the dashboard shows for any worker-supplied or chain value. */
 export const TEXT_MAX = 200;
@@ -27,13 +27,35 @@ const int = (col: string, path: string) =>
 
 /** Sectors per state (all sectors ever, online or not). At most `maxStates` names; the rest summed as "other". */
 export function countSectorsByState(db: Db, maxStates = 40): Record<string, number> {
-  const rows = db
-    .prepare(`SELECT ${STATE_SQL} AS s, count(*) AS n FROM sectors GROUP BY s ORDER BY n DESC, s`)
-    .all() as { s: string; n: number }[];
+  const rows = db.prepare(`SELECT ${STATE_SQL} AS s, count(*) AS n FROM sectors GROUP BY s`).all() as {
+    s: string;
+    n: number;
+  }[];
+  return capStates(rows, maxStates);
+}
+
+/**
+ * The same counts, from the store's indexed state column where this build's store has one
+ * (`ManagerStore.countSectorsByState`), else computed here.
+ */
+export function sectorCounts(store: ManagerStore, maxStates = 40): Record<string, number> {
+  const indexed = (store as { countSectorsByState?: () => { state: unknown; count: number }[] }).countSectorsByState;
+  if (!indexed) return countSectorsByState(store.db, maxStates);
+  const rows = indexed.call(store).map((r) => ({
+    s: typeof r.state === 'string' ? r.state.slice(0, STATE_MAX) : r.state == null ? 'Allocated' : '?',
+    n: r.count,
+  }));
+  return capStates(rows, maxStates);
+}
+
+function capStates(rows: { s: string; n: number }[], maxStates: number): Record<string, number> {
+  const merged = new Map<string, number>();
+  for (const r of rows) merged.set(r.s, (merged.get(r.s) ?? 0) + r.n);
+  const sorted = [...merged].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const out: Record<string, number> = {};
-  rows.forEach((r, i) => {
-    const k = i < maxStates ? r.s : 'other';
-    out[k] = (out[k] ?? 0) + r.n;
+  sorted.forEach(([s, n], i) => {
+    const k = i < maxStates ? s : 'other';
+    out[k] = (out[k] ?? 0) + n;
   });
   return out;
 }

@@ -14,7 +14,7 @@ import { ManagerStore, openDb } from '../db.js';
 import { managerHome } from '../harness.test-util.js';
 import { FakeChain } from '../testkit.js';
 import { checkDest, Dashboard, type DashboardState, PAGE_HEADERS, peerIp, postAlerts } from './index.js';
-import { countSectorsByState } from './queries.js';
+import { countSectorsByState, sectorCounts } from './queries.js';
 
 let logged = '';
 setupLogging({
@@ -382,8 +382,18 @@ test('dashboard: counts by state come from SQL and match the sector states', () 
   put(5, { AbortReason: 'gone', Finalized: true }, false);
   put(6, { LatestState: {} } as never);
   assert.deepEqual(countSectorsByState(store.db), { Allocated: 2, PC1: 2, Aborted: 1, Finalized: 1 });
+  assert.deepEqual(sectorCounts(store), { Allocated: 2, PC1: 2, Aborted: 1, Finalized: 1 });
+  // a store with an indexed state column answers the counts itself; names are still cut
+  const indexed = {
+    countSectorsByState: () => [
+      { state: 'PC1', count: 2 },
+      { state: null, count: 1 },
+      { state: 'x'.repeat(100), count: 1 },
+    ],
+  };
+  assert.deepEqual(sectorCounts(indexed as never), { PC1: 2, Allocated: 1, ['x'.repeat(64)]: 1 });
   for (let i = 0; i < 50; i++) put(100 + i, { LatestState: { StateChange: { Next: `fuzz_${i}` } } } as never);
-  const many = countSectorsByState(store.db, 10);
+  const many = sectorCounts(store, 10);
   assert.equal(Object.keys(many).length, 11);
   assert.ok((many.other ?? 0) > 0, 'the rest summed as "other"');
   assert.equal(
