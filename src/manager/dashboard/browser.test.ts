@@ -17,6 +17,13 @@ import { Dashboard } from './index.js';
 
 setupLogging({ levelSpec: 'warn' });
 
+/** The page's document, inside page.evaluate (this project compiles without the DOM's types). */
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  scripts: { length: number };
+  getElementById(id: string): { textContent: string | null } | null;
+};
+
 /** Debian's chromium; CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
