@@ -149,7 +149,7 @@ document.addEventListener('click', async (e) => {
   try {
     const r = await fetch('/dashboard/api/worker' + q, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ worker: b.getAttribute('data-w'), index: Number(b.getAttribute('data-i')), action: b.getAttribute('data-a') }) });
     const body = await r.json().catch(() => ({}));
-    if (!r.ok || body.ok === false) $('notice').textContent = b.getAttribute('data-a') + ' failed: ' + txt(body.error || ('HTTP ' + r.status));
+    if (!r.ok || body.ok === false) $('notice').textContent = b.getAttribute('data-a') + ' failed: ' + txt(body.error || (r.ok ? 'the worker said no' : 'HTTP ' + r.status));
   } catch (err) {
     $('notice').textContent = 'request failed: ' + txt(err.message);
   }
