@@ -207,7 +207,7 @@ export class Dashboard {
       this.guard(req, res, 'admin', async () => {
         // a cross-site page cannot drive the buttons even with a token it somehow has
         const origin = req.headers.origin;
-        if (origin && origin !== 'null' && originHost(origin) !== req.headers.host)
+        if (origin && originHost(origin) !== req.headers.host)
           return sendJson(res, 403, { error: 'cross-origin request refused' });
         const raw = await readBody(req, MAX_CONTROL_BODY);
         if (raw === null) return sendJson(res, 413, { error: `body larger than ${MAX_CONTROL_BODY} bytes` });
