@@ -132,7 +132,7 @@ const sections = {
   },
   messages(d) {
     table('messages', ['Message', 'Miner', 'Kind', '~Sectors', 'Pushed', 'When'], arr(d.messages).map((m) =>
-      el('tr', null, el('td', { title: txt(m.id) }, txt(m.id, 18) + '…'), el('td', null, 't0' + txt(m.miner)), el('td', null, txt(m.kind)),
+      el('tr', null, el('td', { title: txt(m.id) }, txt(m.id, 18)), el('td', null, 't0' + txt(m.miner)), el('td', null, txt(m.kind)),
         el('td', { class: 'hide-s' }, arr(m.sectors).slice(0, 20).map((n) => txt(n)).join(',')), el('td', null, m.pushed ? 'yes' : 'no'), el('td', null, ago(m.at)))), 'no messages');
   },
 };
