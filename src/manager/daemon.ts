@@ -250,6 +250,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     checkProvable: boundedCheck(
       async (miner, numbers, strict) => (await checker.checkSectors(miner, numbers, strict)).bad,
     ),
+    // pings arrive only once the server listens, after the dashboard exists
+    onWorkerPing: (name, remote) => dashboard.notePing(name, remote),
   });
   await commit.resume();
 

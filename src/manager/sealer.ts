@@ -74,6 +74,8 @@ export interface SealerOptions {
   verifier: SealVerifier;
   /** Window PoSt side (CheckProvable, a checked and deduplicated list); set by the daemon when it has a checker */
   checkProvable?: (miner: number, numbers: number[], strict: boolean) => Promise<Record<string, string>>;
+  /** told where each accepted WorkerPing came from ("ip:port"): the dashboard calls a worker's control API only there */
+  onWorkerPing?: (name: string, remoteAddress: string) => void;
 }
 
 /** Most sectors one AllocateSectorsBatch call hands out. */
@@ -873,7 +875,11 @@ export class SealerService {
       AllocateSanpUpSector: () => null,
       SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
       AllocateRebuildSector: () => null,
-      WorkerPing: (info, ctx) => this.workerPing(info, callerOf(ctx)),
+      WorkerPing: async (info, ctx) => {
+        const r = await this.workerPing(info, callerOf(ctx));
+        this.o.onWorkerPing?.(info.Name, ctx.remoteAddress);
+        return r;
+      },
       StoreReserveSpace: (sid, size, candidates, ctx) => this.storeReserveSpace(sid, size, candidates, callerOf(ctx)),
       StoreBasicInfo: (name) => this.storeBasicInfo(name),
       AllocateUnsealSector: () => null,

@@ -152,6 +152,9 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
         executablePath: CHROMIUM,
         headless: true,
         viewport: { width: 1200, height: 900 },
+        // waitForFunction evaluates its predicate as a string, which the dashboard's CSP forbids (no 'unsafe-eval');
+        // the page under its real CSP is src/manager/dashboard/browser.test.ts
+        bypassCSP: true,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
       });
   try {

@@ -1,39 +1,55 @@
 /**
  * The sector-manager's web dashboard, on the API's port: `GET /` serves one self-contained page (inline CSS/JS,
- * no CDN, no build step); `GET /dashboard/api/state` the JSON it draws; `GET /dashboard/events` the same JSON as
- * Server-Sent Events whenever it changes (polled once a second, sent only on change); `POST /dashboard/api/worker`
- * pauses or resumes a worker thread through the worker's control API (VenusWorker.WorkerPause/WorkerResume).
+ * allowed by hash in a strict Content-Security-Policy, no CDN, no build step); `GET /dashboard/api/state` the JSON
+ * it draws; `GET /dashboard/events` the same JSON as Server-Sent Events whenever it changes (checked once a second,
+ * sent only on change); `POST /dashboard/api/worker` pauses or resumes a worker thread through the worker's control
+ * API (VenusWorker.WorkerPause/WorkerResume, see workers.ts for which addresses it calls).
  *
  * Auth: the JSON and events need a token signed with the manager's repo secret (`<home>/token`), read perm or
  * more, as `Authorization: Bearer` or `?token=` (EventSource cannot send headers); pause/resume needs admin.
- * The page itself carries no data, so it is served without a token and reads `?token=` from its own URL.
+ * The page itself carries no data, so it is served without a token and reads `?token=` from its own URL; it is sent
+ * with `Referrer-Policy: no-referrer` and logs never carry the query string. See docs/dashboard.md.
+ *
+ * Everything here is bounded: sector and worker lists have a LIMIT, counts come from one SQL GROUP BY (every few
+ * seconds), worker-supplied strings are cut in SQL, chain reads are cached (chainview.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FullNodeAPI } from '../../api/full.js';
-import { sectorName, type WorkerPingInfo } from '../../api/sealer.js';
-import { WorkerAPI, type WorkerThreadInfo } from '../../api/worker.js';
+import { sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
-import { BitField } from '../../fil/index.js';
-import { type ApiClient, createClient, localAuth, type RpcServer } from '../../rpc/index.js';
-import { type ChainAPI, minerAddr } from '../chain.js';
+import { localAuth, type RpcServer } from '../../rpc/index.js';
 import type { ManagerConfig } from '../config.js';
-import type { ManagerStore, PoStResultRow, SectorEvent } from '../db.js';
-import { DASHBOARD_HTML } from './page.js';
+import type { ManagerStore, SectorEvent } from '../db.js';
+import { ChainViewCache, type DashboardChain, type DeadlineRow, type MinerRow } from './chainview.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './page.js';
+import {
+  listSectorRows,
+  listWorkerRows,
+  type PoStRow,
+  recentPoStRows,
+  sectorCounts,
+  sectorTimeline,
+  TEXT_MAX,
+  workerDest,
+} from './queries.js';
+import { type ThreadView, WorkerControl } from './workers.js';
+
+export { bitCount, bitIndexes, type DashboardChain, type DeadlineRow } from './chainview.js';
+export { checkDest, peerIp } from './workers.js';
 
 const log = logger('dashboard');
-
-type Full = ApiClient<typeof FullNodeAPI>;
-/** The chain calls the dashboard makes beyond the manager's: optional (test chains may lack them). */
-export type DashboardChain = ChainAPI & Partial<Pick<Full, 'StateMinerPower' | 'StateMinerAvailableBalance'>>;
 
 export interface DashboardOptions {
   store: ManagerStore;
   chain: DashboardChain;
   config: () => ManagerConfig;
-  /** the repo's JWT secret; null: no auth (tests) */
+  /** the repo's JWT secret; null: no auth (tests). Also signs the dashboard's calls to workers' control APIs. */
   secret: Uint8Array | null;
   /** how often the state is recomputed for the event stream */
   intervalMs?: number;
+  /** IPs of workers' control APIs the dashboard may call wherever their pings come from (operator allow-list) */
+  workerAllow?: readonly string[];
+  /** how long a worker's thread list is reused (default 5 s) */
+  workerListTtlMs?: number;
 }
 
 export interface SectorRow {
@@ -50,123 +66,137 @@ export interface SectorRow {
   seedEpoch: number | null;
   preCommitMsg: string | null;
   proveMsg: string | null;
-  /** the sector's phases as the manager recorded them (sector_events), oldest first */
+  /** the sector's phases as the manager recorded them (sector_events), oldest first (first step + latest ones) */
   timeline: Omit<SectorEvent, 'worker'>[];
 }
 
 /** Sectors listed with their timelines (newest first); the counts cover all of them. */
 const SECTOR_ROWS = 200;
+/** Workers listed (latest ping first); `workersTotal` counts them all. */
+const WORKER_ROWS = 100;
+/** Window PoSt submissions listed. */
+const POST_ROWS = 50;
+/** Event-stream readers at once. */
+const MAX_STREAMS = 64;
+/** A reader whose unsent data grows past this is too slow: its stream is ended. */
+const MAX_STREAM_BACKLOG = 8 << 20;
+/** Largest POST /dashboard/api/worker body. */
+const MAX_CONTROL_BODY = 4096;
+
+/** A failed Window PoSt of a deadline that is still open: shown as a banner. */
+export interface PoStAlert {
+  miner: number;
+  deadline: number;
+  epoch: number | null;
+  close: number;
+  reason: string | null;
+}
 
 export interface DashboardState {
   now: number;
   head: number | null;
-  miners: { id: number; power: string | null; rawPower: string | null; available: string | null; error?: string }[];
+  miners: MinerRow[];
   sectors: SectorRow[];
   counts: Record<string, number>;
   workers: {
     name: string;
-    dest: string;
+    dest: string | null;
     lastPing: number;
-    summary: WorkerPingInfo['Info']['Summary'];
-    threads: WorkerThreadInfo[] | null;
+    summary: { Threads: number; Running: number; Paused: number; Errors: number } | null;
+    threads: ThreadView[] | null;
     error?: string;
   }[];
+  /** all workers that ever pinged (only the latest WORKER_ROWS are listed) */
+  workersTotal: number;
   /** per miner: the current deadline, then every other one that has partitions, in proving order */
   deadlines: DeadlineRow[];
-  posts: PoStResultRow[];
+  posts: PoStRow[];
+  /** failed Window PoSt submissions of deadlines still open */
+  alerts: PoStAlert[];
   messages: { id: string; miner: number; kind: string; sectors: number[]; pushed: boolean; at: number }[];
 }
 
-export interface DeadlineRow {
-  miner: number;
-  index: number;
-  /** the deadline's next (or current) challenge window */
-  open: number;
-  close: number;
-  current: boolean;
-  /** partitions with a PoSt on chain in the current window (current deadline only) */
-  proven: number[];
-  /** sectors: all in the partition; active: proven at least once and not faulty */
-  partitions: { index: number; sectors: number; active: number; faulty: number; recovering: number }[];
+/** Headers on every dashboard answer: no caching, no MIME sniffing, no Referer carrying `?token=`. */
+const COMMON_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** Headers of the page: its CSP, and it may not be framed (clickjacking the pause/resume buttons). */
+export const PAGE_HEADERS = {
+  ...COMMON_HEADERS,
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': DASHBOARD_CSP,
+  'X-Frame-Options': 'DENY',
+};
+
+/** A request's URL for a log line: the path only (the query may hold `?token=`). */
+export function logUrl(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]!.slice(0, 200);
 }
 
-/** A miner's deadlines as `venus-sector-manager util miner` would list them: the current one and every one in use. */
-async function minerDeadlines(chain: DashboardChain, miner: number): Promise<DeadlineRow[]> {
-  const addr = minerAddr(miner);
-  const cur = await chain.StateMinerProvingDeadline(addr, []);
-  const all = await chain.StateMinerDeadlines(addr, []);
-  const n = cur.WPoStPeriodDeadlines || all.length || 1;
-  const rows: DeadlineRow[] = [];
-  for (let k = 0; k < n; k++) {
-    const index = (cur.Index + k) % n;
-    const parts = (await chain.StateMinerPartitions(addr, index, [])) ?? [];
-    if (k > 0 && parts.length === 0) continue;
-    const open = cur.Open + k * cur.WPoStChallengeWindow;
-    rows.push({
-      miner,
-      index,
-      open,
-      close: open + cur.WPoStChallengeWindow,
-      current: k === 0,
-      // the actor clears PostSubmissions when a window closes: only the current one's says anything
-      proven: k === 0 ? bitIndexes(all[index]?.PostSubmissions) : [],
-      partitions: parts.map((p, i) => ({
-        index: i,
-        sectors: bitCount(p.AllSectors),
-        active: bitCount(p.ActiveSectors),
-        faulty: bitCount(p.FaultySectors),
-        recovering: bitCount(p.RecoveringSectors),
-      })),
-    });
+/** The miner id of "t01000"/"f01000"/"1000", or null. */
+function minerId(s: string): number | null {
+  const m = /^(?:[tf]0)?(\d{1,19})$/.exec(s);
+  return m ? Number(m[1]) : null;
+}
+
+/** Failed submissions of each miner's current deadline while it is open and nothing landed after them. */
+export function postAlerts(head: number | null, deadlines: DeadlineRow[], posts: PoStRow[]): PoStAlert[] {
+  const alerts: PoStAlert[] = [];
+  for (const d of deadlines) {
+    if (!d.current || (head !== null && head >= d.close)) continue;
+    const mine = posts.filter(
+      (p) => minerId(p.miner) === d.miner && p.deadline === d.index && p.epoch !== null && p.epoch >= d.open,
+    );
+    const failed = mine.find((p) => !p.ok);
+    if (!failed || mine.some((p) => p.ok && p.at >= failed.at)) continue;
+    alerts.push({ miner: d.miner, deadline: d.index, epoch: failed.epoch, close: d.close, reason: failed.reason });
   }
-  return rows;
-}
-
-/** The set bits of a Lotus-JSON bitfield (run lengths), in order; none for null. */
-export function bitIndexes(runs: number[] | null | undefined): number[] {
-  return runs ? BitField.fromJSON(runs).toArray() : [];
-}
-
-/** Number of set bits of a Lotus-JSON bitfield (run lengths, starting with a run of zeros). */
-export function bitCount(runs: number[] | null | undefined): number {
-  return runs ? BitField.fromJSON(runs).count() : 0;
-}
-
-function stateOf(s: { LatestState?: { StateChange: { Next: string } }; Finalized: boolean; AbortReason: string }) {
-  if (s.AbortReason) return 'Aborted';
-  if (s.Finalized) return 'Finalized';
-  return s.LatestState?.StateChange.Next ?? 'Allocated';
+  return alerts;
 }
 
 export class Dashboard {
   private readonly clients = new Set<ServerResponse>();
-  private readonly workerClients = new Map<string, ReturnType<typeof createClient<typeof WorkerAPI>>>();
+  private readonly workers: WorkerControl;
+  private readonly chainView: ChainViewCache;
   private last = '';
   private timer: NodeJS.Timeout | undefined;
-  private slow: { at: number; value: Pick<DashboardState, 'head' | 'miners' | 'deadlines'> } | undefined;
+  private counts: { at: number; value: Record<string, number> } | undefined;
 
-  constructor(private readonly o: DashboardOptions) {}
+  constructor(private readonly o: DashboardOptions) {
+    this.workers = new WorkerControl({
+      secret: o.secret,
+      ...(o.workerAllow ? { allow: o.workerAllow } : {}),
+      ...(o.workerListTtlMs !== undefined ? { listTtlMs: o.workerListTtlMs } : {}),
+    });
+    this.chainView = new ChainViewCache(o.chain, o.config);
+  }
+
+  /** A worker pinged the manager from `remote` ("ip:port"): the only address its control API is called at. */
+  notePing(name: string, remote: string): void {
+    this.workers.notePing(name, remote);
+  }
 
   mount(server: RpcServer): void {
     this.ensureTimer();
     server.route('GET', '/', (_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.writeHead(200, PAGE_HEADERS);
       res.end(DASHBOARD_HTML);
     });
     server.route('GET', '/dashboard/api/state', (req, res) =>
       this.guard(req, res, 'read', async () => {
         const body = JSON.stringify(await this.state());
-        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
         res.end(body);
       }),
     );
     server.route('GET', '/dashboard/events', (req, res) =>
       this.guard(req, res, 'read', async () => {
-        res.writeHead(200, {
-          'Content-Type': 'text/event-stream',
-          'Cache-Control': 'no-store',
-          Connection: 'keep-alive',
-        });
+        if (this.clients.size >= MAX_STREAMS)
+          return sendJson(res, 503, { error: `too many dashboard streams open (${MAX_STREAMS})` });
+        res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
         this.clients.add(res);
         req.on('close', () => this.clients.delete(res));
         res.write(`data: ${JSON.stringify(await this.state())}\n\n`);
@@ -175,25 +205,40 @@ export class Dashboard {
     );
     server.route('POST', '/dashboard/api/worker', (req, res) =>
       this.guard(req, res, 'admin', async () => {
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
-          worker?: string;
-          index?: number;
-          action?: string;
-        };
+        // a cross-site page cannot drive the buttons even with a token it somehow has
+        const origin = req.headers.origin;
+        if (origin && originHost(origin) !== req.headers.host)
+          return sendJson(res, 403, { error: 'cross-origin request refused' });
+        const raw = await readBody(req, MAX_CONTROL_BODY);
+        if (raw === null) return sendJson(res, 413, { error: `body larger than ${MAX_CONTROL_BODY} bytes` });
+        let body: { worker?: unknown; index?: unknown; action?: unknown };
+        try {
+          body = JSON.parse(raw || '{}') as typeof body;
+        } catch {
+          body = {};
+        }
+        const { worker, index, action } = body ?? {};
         if (
-          typeof body.worker !== 'string' ||
-          typeof body.index !== 'number' ||
-          !['pause', 'resume'].includes(body.action ?? '')
+          typeof worker !== 'string' ||
+          worker.length > TEXT_MAX ||
+          typeof index !== 'number' ||
+          !Number.isSafeInteger(index) ||
+          index < 0 ||
+          (action !== 'pause' && action !== 'resume')
         )
           return sendJson(res, 400, { error: 'body must be {"worker": name, "index": n, "action": "pause"|"resume"}' });
-        const w = this.o.store.getWorker(body.worker);
-        if (!w) return sendJson(res, 404, { error: `unknown worker ${body.worker}` });
-        const api = this.workerApi(w.Info.Dest);
-        const ok =
-          body.action === 'pause' ? await api.WorkerPause(body.index) : await api.WorkerResume(body.index, null);
-        log.info({ worker: body.worker, index: body.index, action: body.action, ok }, 'worker thread control');
+        const w = workerDest(this.o.store.db, worker);
+        if (!w) return sendJson(res, 404, { error: `unknown worker ${worker}` });
+        const refused = this.workers.refusal(worker, w.dest);
+        if (refused) return sendJson(res, 409, { error: refused });
+        let ok: boolean;
+        try {
+          ok = await this.workers.control(worker, w.dest, index, action);
+        } catch (err) {
+          log.warn({ worker, index, action, err: (err as Error).message }, 'worker thread control failed');
+          return sendJson(res, 502, { ok: false, error: (err as Error).message });
+        }
+        log.info({ worker, index, action, ok }, 'worker thread control');
         sendJson(res, 200, { ok });
       }),
     );
@@ -203,16 +248,6 @@ export class Dashboard {
     if (this.timer) clearInterval(this.timer);
     for (const c of this.clients) c.end();
     this.clients.clear();
-    for (const c of this.workerClients.values()) void c.close();
-  }
-
-  private workerApi(dest: string) {
-    let c = this.workerClients.get(dest);
-    if (!c) {
-      c = createClient(WorkerAPI, { url: `http://${dest}/rpc/v0`, timeoutMs: 3_000 });
-      this.workerClients.set(dest, c);
-    }
-    return c;
   }
 
   private ensureTimer(): void {
@@ -233,7 +268,15 @@ export class Dashboard {
       if (key === this.last) return;
       this.last = key;
       const line = `data: ${JSON.stringify(s)}\n\n`;
-      for (const c of this.clients) c.write(line);
+      for (const c of this.clients) {
+        if (c.writableLength > MAX_STREAM_BACKLOG) {
+          log.warn({ backlog: c.writableLength }, 'dashboard stream reader too slow; closing its stream');
+          this.clients.delete(c);
+          c.end();
+          continue;
+        }
+        c.write(line);
+      }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'dashboard refresh failed');
     } finally {
@@ -264,107 +307,76 @@ export class Dashboard {
       }
       await f();
     } catch (err) {
-      log.warn({ err: (err as Error).message, url: req.url }, 'dashboard request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
+      log.warn({ err: (err as Error).message.slice(0, TEXT_MAX), path: logUrl(req.url) }, 'dashboard request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'dashboard request failed; see the manager log' });
       else res.end();
     }
   }
 
-  /** Sectors as the store has them (the latest SECTOR_ROWS), each with its recorded timeline. */
-  private sectorRows(): { sectors: SectorRow[]; counts: Record<string, number> } {
-    const { store } = this.o;
-    const all = [
-      ...store.listSectors(true).map((s) => ({ s, online: true })),
-      ...store.listSectors(false).map((s) => ({ s, online: false })),
-    ];
-    const counts: Record<string, number> = {};
-    for (const { s } of all) counts[stateOf(s)] = (counts[stateOf(s)] ?? 0) + 1;
-    all.sort((a, b) => a.s.ID.Miner - b.s.ID.Miner || b.s.ID.Number - a.s.ID.Number);
-    const sectors: SectorRow[] = all.slice(0, SECTOR_ROWS).map(({ s, online }) => ({
-      id: sectorName(s.ID),
-      miner: s.ID.Miner,
-      number: s.ID.Number,
-      state: stateOf(s),
-      online,
-      finalized: s.Finalized,
-      abort: s.AbortReason || null,
-      worker: s.LatestState?.Worker.Location ?? null,
-      failure: s.LatestState?.Failure?.Desc ?? null,
-      ticketEpoch: s.Ticket?.Epoch ?? null,
-      seedEpoch: s.Seed?.Epoch ?? null,
-      preCommitMsg: s.MessageInfo?.PreCommitCid?.['/'] ?? null,
-      proveMsg: s.MessageInfo?.CommitCid?.['/'] ?? null,
-      timeline: store.sectorEvents(s.ID).map(({ state, event, failure, at }) => ({ state, event, failure, at })),
+  /** The latest SECTOR_ROWS sectors, each with its recorded timeline; counts by state for all of them. */
+  private sectorRows(now: number): { sectors: SectorRow[]; counts: Record<string, number> } {
+    const { db } = this.o.store;
+    if (!this.counts || now - this.counts.at > 5_000) this.counts = { at: now, value: sectorCounts(this.o.store) };
+    const sectors = listSectorRows(db, SECTOR_ROWS).map((s) => ({
+      ...s,
+      id: sectorName({ Miner: s.miner, Number: s.number }),
+      timeline: sectorTimeline(db, s.miner, s.number),
     }));
-    return { sectors, counts };
+    return { sectors, counts: this.counts.value };
   }
 
-  /** Everything the page shows. Chain look-ups are refreshed at most every 5 s. */
+  /** Everything the page shows. Chain look-ups are refreshed at most every 5 s, worker lists every few. */
   async state(): Promise<DashboardState> {
     const now = Date.now();
-    const { store } = this.o;
-    const { sectors, counts } = this.sectorRows();
+    const { db } = this.o.store;
+    const { sectors, counts } = this.sectorRows(now);
 
+    const { workers: rows, total } = listWorkerRows(db, WORKER_ROWS);
     const workers = await Promise.all(
-      store.listWorkers().map(async (w) => {
-        const base = { name: w.Info.Name, dest: w.Info.Dest, lastPing: w.LastPing, summary: w.Info.Summary };
-        if (!w.Info.Dest) return { ...base, threads: null, error: 'no control address' };
-        try {
-          return { ...base, threads: await this.workerApi(w.Info.Dest).WorkerList() };
-        } catch (err) {
-          return { ...base, threads: null, error: (err as Error).message };
-        }
-      }),
+      rows.map(async (w) => ({ ...w, ...(await this.workers.threads(w.name, w.dest, w.lastPing, now)) })),
     );
 
     const messages = (
-      store.db
+      db
         .prepare('SELECT id, miner, kind, sectors, pushed, created_at FROM messages ORDER BY created_at DESC LIMIT 20')
         .all() as { id: string; miner: number; kind: string; sectors: string; pushed: number; created_at: number }[]
     ).map((m) => ({
       id: m.id,
       miner: m.miner,
       kind: m.kind,
-      sectors: JSON.parse(m.sectors) as number[],
+      sectors: (JSON.parse(m.sectors) as number[]).slice(0, 100),
       pushed: !!m.pushed,
       at: m.created_at,
     }));
 
-    if (!this.slow || now - this.slow.at > 5_000) this.slow = { at: now, value: await this.chainView() };
-    return { now, ...this.slow.value, sectors, counts, workers, posts: store.recentPoSts(50), messages };
-  }
-
-  private async chainView(): Promise<Pick<DashboardState, 'head' | 'miners' | 'deadlines'>> {
-    const { chain } = this.o;
-    let head: number | null = null;
-    try {
-      head = (await chain.ChainHead()).Height;
-    } catch {
-      /* shown as unknown */
-    }
-    const miners: DashboardState['miners'] = [];
-    const deadlines: DashboardState['deadlines'] = [];
-    for (const m of this.o.config().SectorManager.Miners) {
-      const addr = minerAddr(m.ID);
-      const row: DashboardState['miners'][number] = { id: m.ID, power: null, rawPower: null, available: null };
-      try {
-        if (chain.StateMinerPower) {
-          const p = await chain.StateMinerPower(addr, []);
-          row.power = p ? String(p.MinerPower.QualityAdjPower) : null;
-          row.rawPower = p ? String(p.MinerPower.RawBytePower) : null;
-        }
-        if (chain.StateMinerAvailableBalance) row.available = String(await chain.StateMinerAvailableBalance(addr, []));
-        deadlines.push(...(await minerDeadlines(chain, m.ID)));
-      } catch (err) {
-        row.error = (err as Error).message;
-      }
-      miners.push(row);
-    }
-    return { head, miners, deadlines };
+    const chain = await this.chainView.get(now);
+    const posts = recentPoStRows(db, POST_ROWS);
+    const alerts = postAlerts(chain.head, chain.deadlines, posts);
+    return { now, ...chain, sectors, counts, workers, workersTotal: total, posts, alerts, messages };
   }
 }
 
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
+/** The body as text, or null when it is larger than `max` bytes (reading stops there). */
+async function readBody(req: IncomingMessage, max: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > max) return null;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
 }

@@ -1,0 +1,193 @@
+/**
+ * The dashboard's reads of the manager database, written so their cost does not grow with what workers send:
+ * counts are one GROUP BY, lists have a LIMIT, and every worker-supplied string is cut in SQL (json_extract +
+ * substr) so a 1 MB `LatestState` or `WorkerInfo` is never parsed in JavaScript. Read-only.
+ */
+import type { Db, ManagerStore } from '../db.js';
+
+/** Longest string (characters) the dashboard shows for any worker-supplied or chain value. */
+export const TEXT_MAX = 200;
+/** Longest state name; longer or non-text ones are shown as they are counted: cut. */
+const STATE_MAX = 64;
+
+/** A sector's state as the dashboard names it: Aborted, Finalized, or the worker's last reported state. */
+const STATE_SQL = `CASE
+  WHEN json_type(state, '$.AbortReason') = 'text' AND json_extract(state, '$.AbortReason') <> '' THEN 'Aborted'
+  WHEN json_type(state, '$.Finalized') = 'true' THEN 'Finalized'
+  WHEN json_type(state, '$.LatestState.StateChange.Next') = 'text'
+    THEN substr(json_extract(state, '$.LatestState.StateChange.Next'), 1, ${STATE_MAX})
+  ELSE 'Allocated' END`;
+
+/** A text field of a JSON column, cut to TEXT_MAX characters; NULL when absent or not text. */
+const text = (col: string, path: string, max = TEXT_MAX) =>
+  `CASE WHEN json_type(${col}, '${path}') = 'text' THEN substr(json_extract(${col}, '${path}'), 1, ${max}) END`;
+/** An integer field of a JSON column; NULL when absent or not an integer. */
+const int = (col: string, path: string) =>
+  `CASE WHEN json_type(${col}, '${path}') = 'integer' THEN json_extract(${col}, '${path}') END`;
+
+/** Sectors per state (all sectors ever, online or not). At most `maxStates` names; the rest summed as "other". */
+export function countSectorsByState(db: Db, maxStates = 40): Record<string, number> {
+  const rows = db.prepare(`SELECT ${STATE_SQL} AS s, count(*) AS n FROM sectors GROUP BY s`).all() as {
+    s: string;
+    n: number;
+  }[];
+  return capStates(rows, maxStates);
+}
+
+/**
+ * The same counts, from the store's indexed state column where this build's store has one
+ * (`ManagerStore.countSectorsByState`), else computed here.
+ */
+export function sectorCounts(store: ManagerStore, maxStates = 40): Record<string, number> {
+  const indexed = (store as { countSectorsByState?: () => { state: unknown; count: number }[] }).countSectorsByState;
+  if (!indexed) return countSectorsByState(store.db, maxStates);
+  const rows = indexed.call(store).map((r) => ({
+    s: typeof r.state === 'string' ? r.state.slice(0, STATE_MAX) : r.state == null ? 'Allocated' : '?',
+    n: r.count,
+  }));
+  return capStates(rows, maxStates);
+}
+
+function capStates(rows: { s: string; n: number }[], maxStates: number): Record<string, number> {
+  const merged = new Map<string, number>();
+  for (const r of rows) merged.set(r.s, (merged.get(r.s) ?? 0) + r.n);
+  const sorted = [...merged].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const out: Record<string, number> = {};
+  sorted.forEach(([s, n], i) => {
+    const k = i < maxStates ? s : 'other';
+    out[k] = (out[k] ?? 0) + n;
+  });
+  return out;
+}
+
+export interface SectorListRow {
+  miner: number;
+  number: number;
+  online: boolean;
+  state: string;
+  finalized: boolean;
+  abort: string | null;
+  worker: string | null;
+  failure: string | null;
+  ticketEpoch: number | null;
+  seedEpoch: number | null;
+  preCommitMsg: string | null;
+  proveMsg: string | null;
+}
+
+/**
+ * The latest `limit` sectors (by miner, newest number first), the fields the dashboard shows, cut. The rows are
+ * picked on (miner, number) first, so only those `limit` states are read as JSON.
+ */
+export function listSectorRows(db: Db, limit: number): SectorListRow[] {
+  const rows = db
+    .prepare(
+      `SELECT miner, number, online, ${STATE_SQL} AS state,
+         json_type(state, '$.Finalized') = 'true' AS finalized,
+         ${text('state', '$.AbortReason')} AS abort,
+         ${text('state', '$.LatestState.Worker.Location')} AS worker,
+         ${text('state', '$.LatestState.Failure.Desc')} AS failure,
+         ${int('state', '$.Ticket.Epoch')} AS ticketEpoch,
+         ${int('state', '$.Seed.Epoch')} AS seedEpoch,
+         ${text('state', '$.MessageInfo.PreCommitCid."/"', 120)} AS preCommitMsg,
+         ${text('state', '$.MessageInfo.CommitCid."/"', 120)} AS proveMsg
+       FROM (SELECT miner AS m, number AS n FROM sectors ORDER BY miner, number DESC LIMIT ?)
+       JOIN sectors ON miner = m AND number = n ORDER BY miner, number DESC`,
+    )
+    .all(limit) as (Omit<SectorListRow, 'online' | 'finalized'> & { online: number; finalized: number })[];
+  return rows.map((r) => ({ ...r, online: r.online === 1, finalized: r.finalized === 1, abort: r.abort || null }));
+}
+
+export interface TimelineStep {
+  state: string;
+  event: string | null;
+  failure: string | null;
+  at: number;
+}
+
+/** A sector's recorded timeline, oldest first: its first step and the latest `limit - 1`, strings cut. */
+export function sectorTimeline(db: Db, miner: number, number: number, limit = 40): TimelineStep[] {
+  const cols = `substr(state, 1, ${STATE_MAX}) AS state, substr(event, 1, ${STATE_MAX}) AS event,
+    substr(failure, 1, ${TEXT_MAX}) AS failure, at`;
+  const first = db
+    .prepare(`SELECT seq, ${cols} FROM sector_events WHERE miner = ? AND number = ? ORDER BY seq LIMIT 1`)
+    .get(miner, number) as (TimelineStep & { seq: number }) | undefined;
+  if (!first) return [];
+  const rest = (
+    db
+      .prepare(
+        `SELECT seq, ${cols} FROM sector_events WHERE miner = ? AND number = ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+      )
+      .all(miner, number, first.seq, limit - 1) as (TimelineStep & { seq: number })[]
+  ).reverse();
+  return [first, ...rest].map(({ state, event, failure, at }) => ({ state, event, failure, at }));
+}
+
+export interface WorkerRow {
+  name: string;
+  dest: string | null;
+  lastPing: number;
+  summary: { Threads: number; Running: number; Paused: number; Errors: number } | null;
+}
+
+const SUMMARY_KEYS = ['Threads', 'Running', 'Paused', 'Errors'] as const;
+
+/** Workers by latest ping, at most `limit`; `total` counts them all. Summary only when every count is an integer ≥ 0. */
+export function listWorkerRows(db: Db, limit: number): { workers: WorkerRow[]; total: number } {
+  const total = (db.prepare('SELECT count(*) AS n FROM workers').get() as { n: number }).n;
+  const rows = db
+    .prepare(
+      `SELECT substr(name, 1, ${TEXT_MAX}) AS name, last_ping AS lastPing, ${text('info', '$.Dest', 300)} AS dest,
+         ${SUMMARY_KEYS.map((k) => `${int('info', `$.Summary.${k}`)} AS ${k}`).join(', ')}
+       FROM (SELECT name AS k FROM workers ORDER BY last_ping DESC, name LIMIT ?) JOIN workers ON name = k
+       ORDER BY last_ping DESC, name`,
+    )
+    .all(limit) as (Record<(typeof SUMMARY_KEYS)[number], number | null> & {
+    name: string;
+    lastPing: number;
+    dest: string | null;
+  })[];
+  const workers = rows.map((r) => {
+    const ok = SUMMARY_KEYS.every((k) => typeof r[k] === 'number' && (r[k] as number) >= 0);
+    return {
+      name: r.name,
+      dest: r.dest,
+      lastPing: r.lastPing,
+      summary: ok ? { Threads: r.Threads!, Running: r.Running!, Paused: r.Paused!, Errors: r.Errors! } : null,
+    };
+  });
+  return { workers, total };
+}
+
+/** One worker's control address as it pinged it (exact name), or undefined for an unknown worker. */
+export function workerDest(db: Db, name: string): { dest: string | null } | undefined {
+  return db.prepare(`SELECT ${text('info', '$.Dest', 300)} AS dest FROM workers WHERE name = ?`).get(name) as
+    | { dest: string | null }
+    | undefined;
+}
+
+export interface PoStRow {
+  miner: string;
+  deadline: number;
+  ok: boolean;
+  epoch: number | null;
+  proven: number | null;
+  faulty: number | null;
+  /** why a submission failed, when the poster recorded it (a `reason` or `error` column) */
+  reason: string | null;
+  at: number;
+}
+
+/** The latest Window PoSt submissions, newest first, with a failure reason where the table has one. */
+export function recentPoStRows(db: Db, limit: number): PoStRow[] {
+  const cols = new Set((db.prepare('PRAGMA table_info(post_results)').all() as { name: string }[]).map((c) => c.name));
+  const reasonCol = ['reason', 'error', 'err'].find((c) => cols.has(c));
+  const reason = reasonCol ? `substr(${reasonCol}, 1, ${TEXT_MAX})` : 'NULL';
+  const rows = db
+    .prepare(
+      `SELECT substr(miner, 1, 32) AS miner, deadline, ok, epoch, proven, faulty, ${reason} AS reason, at
+       FROM post_results ORDER BY seq DESC LIMIT ?`,
+    )
+    .all(limit) as (Omit<PoStRow, 'ok'> & { ok: number })[];
+  return rows.map((r) => ({ ...r, ok: r.ok === 1, reason: r.reason == null ? null : String(r.reason) }));
+}
