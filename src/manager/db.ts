@@ -309,7 +309,7 @@ export class ManagerStore {
       ),
       pruneWorkers: db.prepare('DELETE FROM workers WHERE last_ping < ?'),
       capWorkers: db.prepare(
-        'DELETE FROM workers WHERE name IN (SELECT name FROM workers ORDER BY last_ping DESC, name LIMIT -1 OFFSET ?)',
+        'DELETE FROM workers WHERE name IN (SELECT name FROM workers ORDER BY last_ping DESC, rowid DESC LIMIT -1 OFFSET ?)',
       ),
       pruneAllocations: db.prepare('DELETE FROM seal_allocations WHERE at < ?'),
       capAllocations: db.prepare(

@@ -442,11 +442,10 @@ test('dashboard: a failed Window PoSt of the open deadline is an alert until one
   assert.deepEqual(postAlerts(120, [dl], [post(false, 50, 2)]), [], 'an earlier window');
   assert.deepEqual(postAlerts(120, [{ ...dl, current: false }], [post(false, 110, 2)]), []);
 
-  // end to end: the stored reason (whatever column the poster records it in) reaches the state and the alert
+  // end to end: the reason the poster stores (post_results.reason) reaches the state and the alert
   const h = await dashboardAlone(null);
   try {
     const cur = (await h.dash.state()).deadlines.find((d) => d.current)!;
-    h.store.db.exec('ALTER TABLE post_results ADD COLUMN reason TEXT');
     h.store.db
       .prepare(
         'INSERT INTO post_results (miner, deadline, ok, epoch, proven, faulty, at, reason) VALUES (?, ?, 0, ?, 0, 1, ?, ?)',
