@@ -149,6 +149,8 @@ export class Dashboard {
 
   mount(server: RpcServer): void {
     this.ensureTimer();
+    // the page passes its `?token=` on (EventSource cannot send a header); RPC paths never accept one
+    server.allowQueryToken('/', '/dashboard/api/state', '/dashboard/events', '/dashboard/api/worker');
     server.route('GET', '/', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end(DASHBOARD_HTML);
