@@ -119,6 +119,27 @@ export function channel<P extends unknown[], T>(perm: Perm, ...args: ArityArgs<P
   return { kind: 'channel', perm, ...parseArgs(perm, args) };
 }
 
+/**
+ * Attach param schemas to already declared methods, by method name (for APIs whose declarations are long
+ * enough that the schemas live in their own file): `withParams(SealerMethods, { WaitSeed: { sid, proofType } })`.
+ */
+export function withParams<M extends Methods>(
+  methods: M,
+  params: { readonly [K in keyof M]?: Readonly<Record<string, ParamSchema>> },
+): M {
+  const out: Record<string, AnySpec> = { ...methods };
+  for (const [name, schemas] of Object.entries(params) as [string, Readonly<Record<string, ParamSchema>>][]) {
+    const spec = methods[name];
+    if (!spec) throw new Error(`param schemas for an undeclared method ${name}`);
+    const decl = Object.entries(schemas).map(([n, schema]) => ({ name: n, schema }));
+    if (decl.length !== spec.arity) {
+      throw new Error(`${name}: ${decl.length} param schemas for a param count of ${spec.arity}`);
+    }
+    out[name] = { ...spec, params: Object.freeze(decl) };
+  }
+  return out as M;
+}
+
 const NAME = /^[A-Z][A-Za-z0-9_]*$/;
 
 /**

@@ -39,6 +39,7 @@ export {
   type SubscriptionEnd,
   type TokenClaims,
   wireName,
+  withParams,
 } from './api.js';
 export {
   type Authenticator,

@@ -28,8 +28,8 @@ function describeIssue(name: string, value: unknown, issue: SchemaIssue): string
     at += typeof k === 'number' ? `[${k}]` : `.${String(k)}`;
     v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
   }
+  if (v === undefined && issue.path.length > 0) return `${at} is missing`;
   if (issue.code === 'invalid_type') {
-    if (v === undefined) return `${at} is missing`;
     const expected = typeof issue.expected === 'string' ? issue.expected : 'another type';
     return `${at} must be ${article(expected)}, not ${kindOf(v)}`;
   }
