@@ -563,6 +563,7 @@ describe('WebSocket', () => {
 
   test('request timeout fails the call and cancels it on the server', async () => {
     const c = createClient(TestAPI, { url: wsUrl(), token: tokens.read, timeoutMs: 50 });
+    await c.rpc.call('Test.Add', [0, 0], { timeoutMs: 30_000 }); // connected first: a slow dial is not the timeout
     await assert.rejects(c.Slow(30_000), (e: unknown) => {
       assert.ok(e instanceof RpcTimeoutError);
       assert.match(e.message, /Test.Slow: no answer within 50 ms/);
