@@ -10,6 +10,8 @@
  * run-length arrays starting with a 0-run (`[0]` empty); epochs, sector numbers, enums numbers.
  */
 import { channel, defineApi, method, type wire } from '../rpc/index.js';
+// registers the Lotus error codes (OutOfGas, ActorNotFound) so chain clients get typed errors
+import './errors.js';
 
 export type CidJson = wire.CidJson;
 /** TipSetKey: `null` (or `[]`) = the current head. */

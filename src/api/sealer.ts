@@ -13,7 +13,9 @@
  *
  * Error code 11001 (SECTOR_STATE_NOT_FOUND) tells the worker to abort the sector.
  */
-import { channel, defineApi, method, type wire } from '../rpc/index.js';
+import { channel, defineApi, method, type wire, withParams } from '../rpc/index.js';
+import { ApiErrorCode } from './errors.js';
+import { CliParams, MinerParams, RandomnessParams, SealerParams, WdPoStParams } from './sealer-schema.js';
 
 export type CidJson = wire.CidJson;
 
@@ -102,7 +104,7 @@ export const SectorWorkerJob = { All: 0, Sealing: 1, SnapUp: 2, Rebuild: 3, Unse
 export type SectorWorkerJob = (typeof SectorWorkerJob)[keyof typeof SectorWorkerJob];
 
 /** damocles core/api_error_codes.go: the manager has no (online) state for the sector; the worker aborts it. */
-export const SECTOR_STATE_NOT_FOUND = 11001;
+export const SECTOR_STATE_NOT_FOUND = ApiErrorCode.SectorStateNotFound;
 
 /** Failure levels a worker reports (damocles-worker src/sealing/failure.rs). */
 export type FailureLevel = 'Temporary' | 'Permanent' | 'Abort' | 'Critical';
@@ -520,120 +522,135 @@ export interface ProvingSectorInfo {
 // The declarations
 
 /** SealerAPI: what workers call. */
-export const SealerMethods = {
-  AllocateSector: method<[spec: AllocateSectorSpec], AllocatedSector | null>('write', 1),
-  AllocateSectorsBatch: method<[spec: AllocateSectorSpec, count: number], AllocatedSector[]>('write', 2),
-  AcquireDeals: method<[sid: SectorID, spec: AcquireDealsSpec], SectorPieces>('write', 2),
-  AssignTicket: method<[sid: SectorID], Ticket>('write', 1),
-  SubmitPreCommit: method<[sector: AllocatedSector, info: PreCommitOnChainInfo, reset: boolean], SubmitPreCommitResp>(
-    'write',
-    3,
-  ),
-  PollPreCommitState: method<[sid: SectorID], PollPreCommitStateResp>('read', 1),
-  /** legacy; same as SubmitPersistedEx(sid, instance, false) */
-  SubmitPersisted: method<[sid: SectorID, instance: string], boolean>('write', 2),
-  SubmitPersistedEx: method<[sid: SectorID, instance: string, isUpgrade: boolean], boolean>('write', 3),
-  WaitSeed: method<[sid: SectorID, proofType: RegisteredSealProof], WaitSeedResp>('write', 2),
-  SubmitProof: method<[sid: SectorID, info: ProofOnChainInfo, reset: boolean], SubmitProofResp>('write', 3),
-  PollProofState: method<[sid: SectorID], PollProofStateResp>('read', 1),
-  ReportState: method<[sid: SectorID, req: ReportStateReq], SectorStateResp | null>('write', 2),
-  ReportFinalized: method<[sid: SectorID], Meta>('write', 1),
-  ReportAborted: method<[sid: SectorID, reason: string], Meta>('write', 2),
-  /** (sic) the original's spelling */
-  AllocateSanpUpSector: method<[spec: AllocateSnapUpSpec], AllocatedSnapUpSector | null>('write', 1),
-  SubmitSnapUpProof: method<[sid: SectorID, info: SnapUpOnChainInfo], SubmitSnapUpProofResp>('write', 2),
-  AllocateRebuildSector: method<[spec: AllocateSectorSpec], SectorRebuildInfo | null>('write', 1),
-  WorkerPing: method<[info: WorkerInfo], Meta>('write', 1),
-  StoreReserveSpace: method<[sid: SectorID, size: number, candidates: string[] | null], StoreBasicInfo | null>(
-    'write',
-    3,
-  ),
-  StoreBasicInfo: method<[instanceName: string], StoreBasicInfo | null>('read', 1),
-  AllocateUnsealSector: method<[spec: AllocateSectorSpec], SectorUnsealInfo | null>('write', 1),
-  AchieveUnsealSector: method<[sid: SectorID, pieceCid: CidJson, errInfo: string], Meta>('write', 3),
-  AcquireUnsealDest: method<[sid: SectorID, pieceCid: CidJson], string[] | null>('write', 2),
-} as const;
+export const SealerMethods = withParams(
+  {
+    AllocateSector: method<[spec: AllocateSectorSpec], AllocatedSector | null>('write', 1),
+    AllocateSectorsBatch: method<[spec: AllocateSectorSpec, count: number], AllocatedSector[]>('write', 2),
+    AcquireDeals: method<[sid: SectorID, spec: AcquireDealsSpec], SectorPieces>('write', 2),
+    AssignTicket: method<[sid: SectorID], Ticket>('write', 1),
+    SubmitPreCommit: method<[sector: AllocatedSector, info: PreCommitOnChainInfo, reset: boolean], SubmitPreCommitResp>(
+      'write',
+      3,
+    ),
+    PollPreCommitState: method<[sid: SectorID], PollPreCommitStateResp>('read', 1),
+    /** legacy; same as SubmitPersistedEx(sid, instance, false) */
+    SubmitPersisted: method<[sid: SectorID, instance: string], boolean>('write', 2),
+    SubmitPersistedEx: method<[sid: SectorID, instance: string, isUpgrade: boolean], boolean>('write', 3),
+    WaitSeed: method<[sid: SectorID, proofType: RegisteredSealProof], WaitSeedResp>('write', 2),
+    SubmitProof: method<[sid: SectorID, info: ProofOnChainInfo, reset: boolean], SubmitProofResp>('write', 3),
+    PollProofState: method<[sid: SectorID], PollProofStateResp>('read', 1),
+    ReportState: method<[sid: SectorID, req: ReportStateReq], SectorStateResp | null>('write', 2),
+    ReportFinalized: method<[sid: SectorID], Meta>('write', 1),
+    ReportAborted: method<[sid: SectorID, reason: string], Meta>('write', 2),
+    /** (sic) the original's spelling */
+    AllocateSanpUpSector: method<[spec: AllocateSnapUpSpec], AllocatedSnapUpSector | null>('write', 1),
+    SubmitSnapUpProof: method<[sid: SectorID, info: SnapUpOnChainInfo], SubmitSnapUpProofResp>('write', 2),
+    AllocateRebuildSector: method<[spec: AllocateSectorSpec], SectorRebuildInfo | null>('write', 1),
+    WorkerPing: method<[info: WorkerInfo], Meta>('write', 1),
+    StoreReserveSpace: method<[sid: SectorID, size: number, candidates: string[] | null], StoreBasicInfo | null>(
+      'write',
+      3,
+    ),
+    StoreBasicInfo: method<[instanceName: string], StoreBasicInfo | null>('read', 1),
+    AllocateUnsealSector: method<[spec: AllocateSectorSpec], SectorUnsealInfo | null>('write', 1),
+    AchieveUnsealSector: method<[sid: SectorID, pieceCid: CidJson, errInfo: string], Meta>('write', 3),
+    AcquireUnsealDest: method<[sid: SectorID, pieceCid: CidJson], string[] | null>('write', 2),
+  } as const,
+  SealerParams,
+);
 
 /** WorkerWdPoStAPI: window PoSt jobs for workers with plan "wdpost" (manager started with --worker-prover). */
-export const WorkerWdPoStMethods = {
-  WdPoStAllocateJobs: method<[spec: AllocateWdPoStJobSpec, num: number, workerName: string], WdPoStAllocatedJob[]>(
-    'write',
-    3,
-  ),
-  WdPoStHeartbeatJobs: method<[jobIds: string[], workerName: string], Meta>('write', 2),
-  WdPoStFinishJob: method<[jobId: string, output: WindowPoStOutput | null, errorReason: string], Meta>('write', 3),
-  WdPoStResetJob: method<[jobId: string], Meta>('admin', 1),
-  WdPoStRemoveJob: method<[jobId: string], Meta>('admin', 1),
-  WdPoStAllJobs: method<[], WdPoStJob[]>('read'),
-} as const;
+export const WorkerWdPoStMethods = withParams(
+  {
+    WdPoStAllocateJobs: method<[spec: AllocateWdPoStJobSpec, num: number, workerName: string], WdPoStAllocatedJob[]>(
+      'write',
+      3,
+    ),
+    WdPoStHeartbeatJobs: method<[jobIds: string[], workerName: string], Meta>('write', 2),
+    WdPoStFinishJob: method<[jobId: string, output: WindowPoStOutput | null, errorReason: string], Meta>('write', 3),
+    WdPoStResetJob: method<[jobId: string], Meta>('admin', 1),
+    WdPoStRemoveJob: method<[jobId: string], Meta>('admin', 1),
+    WdPoStAllJobs: method<[], WdPoStJob[]>('read'),
+  } as const,
+  WdPoStParams,
+);
 
 /** SealerCliAPI: what `venus-sector-manager util …` calls. */
-export const SealerCliMethods = {
-  ListSectors: method<[state: SectorWorkerState, job: SectorWorkerJob], SectorState[] | null>('read', 2),
-  FindSector: method<[state: SectorWorkerState, sid: SectorID], SectorState | null>('read', 2),
-  FindSectorInAllStates: method<[sid: SectorID], SectorState | null>('read', 1),
-  FindSectorsWithDeal: method<[state: SectorWorkerState, dealId: number], SectorState[] | null>('read', 2),
-  FindSectorWithPiece: method<[state: SectorWorkerState, pieceCid: CidJson], SectorState | null>('read', 2),
-  ImportSector: method<[state: SectorWorkerState, sector: SectorState, override: boolean], boolean>('admin', 3),
-  RestoreSector: method<[sid: SectorID, forced: boolean], Meta>('admin', 2),
-  /** sector number → reason it is not provable (empty map: all good) */
-  CheckProvable: method<
-    [
-      mid: ActorID,
-      postProofType: RegisteredPoStProof,
-      sectors: ExtendedSectorInfo[],
-      strict: boolean,
-      stateCheck: boolean,
-    ],
-    Record<string, string>
-  >('read', 5, { timeoutMs: 0 }),
-  SimulateWdPoSt: method<
-    [
-      ddlIndex: number,
-      partitionIndex: number,
-      maddr: AddressString,
-      postProofType: RegisteredPoStProof,
-      sectors: ExtendedSectorInfo[],
-      rand: Base64,
-    ],
-    null
-  >('admin', 6),
-  ProvingSectorInfo: method<[sid: SectorID], ProvingSectorInfo>('read', 1),
-  WorkerGetPingInfo: method<[name: string], WorkerPingInfo | null>('read', 1),
-  WorkerPingInfoList: method<[], WorkerPingInfo[] | null>('read'),
-  WorkerPingInfoRemove: method<[name: string], null>('admin', 1),
-  SectorIndexerFind: method<[indexType: SectorIndexType, sid: SectorID], SectorIndexLocation>('read', 2),
-  TerminateSector: method<[sid: SectorID], SubmitTerminateResp>('admin', 1),
-  PollTerminateSectorState: method<[sid: SectorID], TerminateInfo>('read', 1),
-  RemoveSector: method<[sid: SectorID], null>('admin', 1),
-  FinalizeSector: method<[sid: SectorID], null>('admin', 1),
-  StoreReleaseReserved: method<[sid: SectorID], boolean>('admin', 1),
-  StoreList: method<[], StoreDetailedInfo[] | null>('read'),
-  SectorSetForRebuild: method<[sid: SectorID, opt: { PiecesAvailable: boolean }], boolean>('admin', 2),
-  UnsealPiece: channel<[sid: SectorID, pieceCid: CidJson, offset: number, size: number, dest: string], Base64>(
-    'admin',
-    5,
-  ),
-  Version: method<[], string>('read'),
-} as const;
+export const SealerCliMethods = withParams(
+  {
+    ListSectors: method<[state: SectorWorkerState, job: SectorWorkerJob], SectorState[] | null>('read', 2),
+    FindSector: method<[state: SectorWorkerState, sid: SectorID], SectorState | null>('read', 2),
+    FindSectorInAllStates: method<[sid: SectorID], SectorState | null>('read', 1),
+    FindSectorsWithDeal: method<[state: SectorWorkerState, dealId: number], SectorState[] | null>('read', 2),
+    FindSectorWithPiece: method<[state: SectorWorkerState, pieceCid: CidJson], SectorState | null>('read', 2),
+    ImportSector: method<[state: SectorWorkerState, sector: SectorState, override: boolean], boolean>('admin', 3),
+    RestoreSector: method<[sid: SectorID, forced: boolean], Meta>('admin', 2),
+    /** sector number → reason it is not provable (empty map: all good) */
+    CheckProvable: method<
+      [
+        mid: ActorID,
+        postProofType: RegisteredPoStProof,
+        sectors: ExtendedSectorInfo[],
+        strict: boolean,
+        stateCheck: boolean,
+      ],
+      Record<string, string>
+    >('read', 5, { timeoutMs: 0 }),
+    SimulateWdPoSt: method<
+      [
+        ddlIndex: number,
+        partitionIndex: number,
+        maddr: AddressString,
+        postProofType: RegisteredPoStProof,
+        sectors: ExtendedSectorInfo[],
+        rand: Base64,
+      ],
+      null
+    >('admin', 6),
+    ProvingSectorInfo: method<[sid: SectorID], ProvingSectorInfo>('read', 1),
+    WorkerGetPingInfo: method<[name: string], WorkerPingInfo | null>('read', 1),
+    WorkerPingInfoList: method<[], WorkerPingInfo[] | null>('read'),
+    WorkerPingInfoRemove: method<[name: string], null>('admin', 1),
+    SectorIndexerFind: method<[indexType: SectorIndexType, sid: SectorID], SectorIndexLocation>('read', 2),
+    TerminateSector: method<[sid: SectorID], SubmitTerminateResp>('admin', 1),
+    PollTerminateSectorState: method<[sid: SectorID], TerminateInfo>('read', 1),
+    RemoveSector: method<[sid: SectorID], null>('admin', 1),
+    FinalizeSector: method<[sid: SectorID], null>('admin', 1),
+    StoreReleaseReserved: method<[sid: SectorID], boolean>('admin', 1),
+    StoreList: method<[], StoreDetailedInfo[] | null>('read'),
+    SectorSetForRebuild: method<[sid: SectorID, opt: { PiecesAvailable: boolean }], boolean>('admin', 2),
+    UnsealPiece: channel<[sid: SectorID, pieceCid: CidJson, offset: number, size: number, dest: string], Base64>(
+      'admin',
+      5,
+    ),
+    Version: method<[], string>('read'),
+  } as const,
+  CliParams,
+);
 
 /** RandomnessAPI. */
-export const RandomnessMethods = {
-  GetTicket: method<[tsk: CidJson[] | null, epoch: ChainEpoch, mid: ActorID], Ticket>('read', 3),
-  GetSeed: method<[tsk: CidJson[] | null, epoch: ChainEpoch, mid: ActorID], Seed>('read', 3),
-  /** (sic) the original's spelling */
-  GetWindowPoStChanlleengeRand: method<[tsk: CidJson[] | null, epoch: ChainEpoch, mid: ActorID], WindowPoStRandomness>(
-    'read',
-    3,
-  ),
-  GetWindowPoStCommitRand: method<[tsk: CidJson[] | null, epoch: ChainEpoch], WindowPoStRandomness>('read', 2),
-} as const;
+export const RandomnessMethods = withParams(
+  {
+    GetTicket: method<[tsk: CidJson[] | null, epoch: ChainEpoch, mid: ActorID], Ticket>('read', 3),
+    GetSeed: method<[tsk: CidJson[] | null, epoch: ChainEpoch, mid: ActorID], Seed>('read', 3),
+    /** (sic) the original's spelling */
+    GetWindowPoStChanlleengeRand: method<
+      [tsk: CidJson[] | null, epoch: ChainEpoch, mid: ActorID],
+      WindowPoStRandomness
+    >('read', 3),
+    GetWindowPoStCommitRand: method<[tsk: CidJson[] | null, epoch: ChainEpoch], WindowPoStRandomness>('read', 2),
+  } as const,
+  RandomnessParams,
+);
 
 /** MinerAPI. */
-export const MinerMethods = {
-  GetInfo: method<[mid: ActorID], MinerInfo | null>('read', 1),
-  GetMinerConfig: method<[mid: ActorID], unknown>('read', 1),
-} as const;
+export const MinerMethods = withParams(
+  {
+    GetInfo: method<[mid: ActorID], MinerInfo | null>('read', 1),
+    GetMinerConfig: method<[mid: ActorID], unknown>('read', 1),
+  } as const,
+  MinerParams,
+);
 
 /** What workers need: SealerAPI plus the wdpost job methods. */
 export const SealerAPI = defineApi('Venus', { ...SealerMethods, ...WorkerWdPoStMethods });

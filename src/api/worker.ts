@@ -5,6 +5,7 @@
  * Keys are snake_case: the original is a Rust serde struct (docs/spec/sealer-api.md §Worker control API).
  */
 import { defineApi, method } from '../rpc/index.js';
+import { Name, Str, Uint } from './schema.js';
 
 export type WorkerThreadState = 'Idle' | 'Running' | 'Waiting' | 'Paused';
 
@@ -26,11 +27,15 @@ export interface WorkerThreadInfo {
 
 export const WorkerAPI = defineApi('VenusWorker', {
   WorkerList: method<[], WorkerThreadInfo[]>('read'),
-  WorkerPause: method<[index: number], boolean>('admin', 1),
+  WorkerPause: method<[index: number], boolean>('admin', 1, { params: { index: Uint } }),
   /** setTo: a state name to move the sector to first (e.g. "Aborted" drops it), or null. */
-  WorkerResume: method<[index: number, setTo: string | null], boolean>('admin', 2),
-  WorkerSetEnv: method<[name: string, value: string], null>('admin', 2),
-  WorkerRemoveEnv: method<[name: string], null>('admin', 1),
+  WorkerResume: method<[index: number, setTo: string | null], boolean>('admin', 2, {
+    params: { index: Uint, setTo: Name(64).nullable() },
+  }),
+  WorkerSetEnv: method<[name: string, value: string], null>('admin', 2, {
+    params: { name: Name(256), value: Str(64 * 1024) },
+  }),
+  WorkerRemoveEnv: method<[name: string], null>('admin', 1, { params: { name: Name(256) } }),
   WorkerVersion: method<[], string>('read'),
 });
 

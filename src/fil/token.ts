@@ -142,7 +142,12 @@ export function bigIntToJSON(v: bigint): string {
  */
 export function bigIntFromJSON(v: unknown, what = 'big integer'): bigint {
   if (typeof v === 'string') {
-    if (!/^-?[0-9]+$/.test(v)) throw new TokenError(`${what}: ${JSON.stringify(v)} is not a decimal integer`);
+    // a caller's string is quoted only in part; 400 digits is far past any token amount (2^128 has 39)
+    if (v.length > 400) throw new TokenError(`${what}: a ${v.length}-character string is too long for an integer`);
+    if (!/^-?[0-9]+$/.test(v)) {
+      const shown = v.length > 40 ? `${v.slice(0, 40)}…` : v;
+      throw new TokenError(`${what}: ${JSON.stringify(shown)} is not a decimal integer`);
+    }
     return BigInt(v);
   }
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);

@@ -11,16 +11,43 @@
  *   });
  *
  * The number after the permission is the param count; TypeScript checks it against the tuple, and the server
- * uses it to refuse calls with the wrong count (-32602), as go-jsonrpc does.
+ * uses it to refuse calls with the wrong count (-32602), as go-jsonrpc does. `params` adds a runtime schema per
+ * param (zod, or anything with the same `safeParse`), in order and named as in the tuple:
+ *
+ *     write: method<[sid: SectorID], R>('write', 1, { params: { sid: SectorIDSchema } }),
+ *
+ * The server then refuses a call whose argument does not match with -32602 "invalid params: sid.Miner must be …"
+ * before the implementation runs; the implementation gets the params exactly as sent.
  */
 import type { Perm } from './auth.js';
 
 declare const types: unique symbol;
 
+/** One problem a schema found (zod's issue shape, reduced to what the server reads). */
+export interface SchemaIssue {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly expected?: unknown;
+}
+
+/** A runtime schema for one param: zod schemas fit. */
+export interface ParamSchema {
+  safeParse(v: unknown): { success: true } | { success: false; error: { issues: readonly SchemaIssue[] } };
+}
+
 /** Per-method options. */
 export interface MethodOptions {
   /** Client-side timeout for this method, overriding the client's default (0 = none). Long waits (WaitMessage) need it. */
   timeoutMs?: number;
+  /** Schemas of the params by name, in order (as many as the param count), checked by the server. */
+  params?: Readonly<Record<string, ParamSchema>>;
+}
+
+/** A declared param: its name (for error messages) and schema. */
+export interface ParamDecl {
+  readonly name: string;
+  readonly schema: ParamSchema;
 }
 
 /** A request/response method taking params P and answering R. */
@@ -29,6 +56,7 @@ export interface MethodSpec<P extends unknown[], R> {
   readonly perm: Perm;
   readonly arity: number;
   readonly timeoutMs?: number;
+  readonly params?: readonly ParamDecl[];
   /** Type carrier only; never set at run time. */
   readonly [types]?: { params: P; result: R };
 }
@@ -39,6 +67,7 @@ export interface ChannelSpec<P extends unknown[], T> {
   readonly perm: Perm;
   readonly arity: number;
   readonly timeoutMs?: number;
+  readonly params?: readonly ParamDecl[];
   readonly [types]?: { params: P; value: T };
 }
 
@@ -55,7 +84,10 @@ type ArityArgs<P extends unknown[]> = P extends []
   ? [opts?: MethodOptions]
   : [arity: P['length'], opts?: MethodOptions];
 
-function parseArgs(perm: Perm, args: readonly unknown[]): { arity: number; timeoutMs?: number } {
+function parseArgs(
+  perm: Perm,
+  args: readonly unknown[],
+): { arity: number; timeoutMs?: number; params?: readonly ParamDecl[] } {
   let arity = 0;
   let opts: MethodOptions | undefined;
   if (typeof args[0] === 'number') {
@@ -67,8 +99,13 @@ function parseArgs(perm: Perm, args: readonly unknown[]): { arity: number; timeo
   if (!Number.isInteger(arity) || arity < 0)
     throw new Error(`param count must be a non-negative integer, not ${arity}`);
   if (!['read', 'write', 'sign', 'admin'].includes(perm)) throw new Error(`unknown permission "${perm}"`);
-  const out: { arity: number; timeoutMs?: number } = { arity };
+  const out: { arity: number; timeoutMs?: number; params?: readonly ParamDecl[] } = { arity };
   if (opts?.timeoutMs !== undefined) out.timeoutMs = opts.timeoutMs;
+  if (opts?.params !== undefined) {
+    const params = Object.entries(opts.params).map(([name, schema]) => ({ name, schema }));
+    if (params.length !== arity) throw new Error(`${params.length} param schemas for a param count of ${arity}`);
+    out.params = Object.freeze(params);
+  }
   return out;
 }
 
@@ -80,6 +117,27 @@ export function method<P extends unknown[], R>(perm: Perm, ...args: ArityArgs<P>
 /** Declare a channel method (ChainNotify, ListenWalletEvent): `channel<[], HeadChange[]>('read')`. */
 export function channel<P extends unknown[], T>(perm: Perm, ...args: ArityArgs<P>): ChannelSpec<P, T> {
   return { kind: 'channel', perm, ...parseArgs(perm, args) };
+}
+
+/**
+ * Attach param schemas to already declared methods, by method name (for APIs whose declarations are long
+ * enough that the schemas live in their own file): `withParams(SealerMethods, { WaitSeed: { sid, proofType } })`.
+ */
+export function withParams<M extends Methods>(
+  methods: M,
+  params: { readonly [K in keyof M]?: Readonly<Record<string, ParamSchema>> },
+): M {
+  const out: Record<string, AnySpec> = { ...methods };
+  for (const [name, schemas] of Object.entries(params) as [string, Readonly<Record<string, ParamSchema>>][]) {
+    const spec = methods[name];
+    if (!spec) throw new Error(`param schemas for an undeclared method ${name}`);
+    const decl = Object.entries(schemas).map(([n, schema]) => ({ name: n, schema }));
+    if (decl.length !== spec.arity) {
+      throw new Error(`${name}: ${decl.length} param schemas for a param count of ${spec.arity}`);
+    }
+    out[name] = { ...spec, params: Object.freeze(decl) };
+  }
+  return out as M;
 }
 
 const NAME = /^[A-Z][A-Za-z0-9_]*$/;

@@ -18,6 +18,7 @@ import {
   type RpcErrorObject,
   RpcTimeoutError,
 } from './errors.js';
+import { redactUrl } from './guard.js';
 import { rawText, toJson } from './json.js';
 
 const log = logger('rpc');
@@ -91,7 +92,7 @@ export function connect(opts: RpcClientOptions): RpcClient {
   try {
     u = new URL(opts.url);
   } catch {
-    throw new Error(`invalid RPC URL "${opts.url}"`);
+    throw new Error(`invalid RPC URL "${redactUrl(opts.url)}"`);
   }
   if (u.protocol === 'http:' || u.protocol === 'https:') return new HttpClient(opts);
   if (u.protocol === 'ws:' || u.protocol === 'wss:') return new WsClient(opts);
@@ -166,6 +167,8 @@ class Timing {
 class HttpClient implements RpcClient {
   readonly transport = 'http' as const;
   readonly url: string;
+  /** The URL for messages and logs: without its query (it may carry a token). */
+  private readonly shown: string;
   readonly connected = true;
   private nextId = 1;
   private closed = false;
@@ -173,6 +176,7 @@ class HttpClient implements RpcClient {
 
   constructor(private readonly opts: RpcClientOptions) {
     this.url = opts.url;
+    this.shown = redactUrl(opts.url);
   }
 
   async connect(): Promise<void> {}
@@ -220,7 +224,7 @@ class HttpClient implements RpcClient {
       if (timedOut) throw new RpcTimeoutError(method, timeoutMs);
       if (opts.signal?.aborted) throw new RpcError(ErrorCode.Timeout, `${method}: cancelled`);
       if (this.closed) throw new RpcConnectionError(`${method}: client is closed`);
-      throw new RpcConnectionError(`${method}: cannot reach ${this.url}: ${describe(err)}`, { cause: err });
+      throw new RpcConnectionError(`${method}: cannot reach ${this.shown}: ${describe(err)}`, { cause: err });
     } finally {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -233,7 +237,7 @@ class HttpClient implements RpcClient {
       const snippet = text.length > 200 ? `${text.slice(0, 200)}…` : text;
       throw new RpcError(
         res.status === 401 ? ErrorCode.Unauthorized : ErrorCode.Internal,
-        `${method}: HTTP ${res.status} ${res.statusText} from ${this.url}${snippet ? `: ${snippet.trim()}` : ''}`,
+        `${method}: HTTP ${res.status} ${res.statusText} from ${this.shown}${snippet ? `: ${snippet.trim()}` : ''}`,
       );
     }
     const o = (body ?? {}) as { result?: unknown; error?: unknown };
@@ -248,7 +252,7 @@ class HttpClient implements RpcClient {
     return Promise.reject(
       new RpcError(
         ErrorCode.MethodNotFound,
-        `${method} returns a channel and needs a WebSocket connection (ws:// or wss://), not ${this.url}`,
+        `${method} returns a channel and needs a WebSocket connection (ws:// or wss://), not ${this.shown}`,
       ),
     );
   }
@@ -297,6 +301,8 @@ class ClientSubscription<T> extends PushChannel<T> implements Subscription<T> {
 class WsClient implements RpcClient {
   readonly transport = 'ws' as const;
   readonly url: string;
+  /** The URL for messages and logs: without its query (it may carry a token). */
+  private readonly shown: string;
   private ws: WebSocket | undefined;
   private connecting: Promise<void> | undefined;
   private nextId = 1;
@@ -312,6 +318,7 @@ class WsClient implements RpcClient {
 
   constructor(private readonly opts: RpcClientOptions) {
     this.url = opts.url;
+    this.shown = redactUrl(opts.url);
     const r = opts.reconnect ?? true;
     this.backoff = r
       ? {
@@ -331,7 +338,7 @@ class WsClient implements RpcClient {
   }
 
   connect(): Promise<void> {
-    if (this.closedByUser) return Promise.reject(new RpcConnectionError(`client for ${this.url} is closed`));
+    if (this.closedByUser) return Promise.reject(new RpcConnectionError(`client for ${this.shown} is closed`));
     if (this.connected) return Promise.resolve();
     if (this.connecting) return this.connecting;
     if (this.reconnectTimer) {
@@ -372,16 +379,19 @@ class WsClient implements RpcClient {
           let err: Error;
           try {
             const e = fromErrorObject((JSON.parse(text) as { error?: unknown }).error);
-            err = new RpcError(e.code, `${this.url}: ${e.message}`, e.data);
+            // the registered class for the code (UnauthorizedError…), its message prefixed with where
+            err = fromErrorObject({ code: e.code, message: `${this.shown}: ${e.message}`, data: e.data });
           } catch {
-            err = new RpcConnectionError(`cannot connect to ${this.url}: HTTP ${res.statusCode} ${text.trim()}`.trim());
+            err = new RpcConnectionError(
+              `cannot connect to ${this.shown}: HTTP ${res.statusCode} ${text.trim().slice(0, 200)}`.trim(),
+            );
           }
           fail(err);
         });
-        res.on('error', (e: Error) => fail(new RpcConnectionError(`cannot connect to ${this.url}: ${e.message}`)));
+        res.on('error', (e: Error) => fail(new RpcConnectionError(`cannot connect to ${this.shown}: ${e.message}`)));
       });
       ws.once('error', (err: Error) =>
-        fail(new RpcConnectionError(`cannot connect to ${this.url}: ${describe(err)}`, { cause: err })),
+        fail(new RpcConnectionError(`cannot connect to ${this.shown}: ${describe(err)}`, { cause: err })),
       );
       ws.once('open', () => {
         if (opened) return;
@@ -390,7 +400,7 @@ class WsClient implements RpcClient {
         ws.removeAllListeners('unexpected-response');
         if (this.closedByUser) {
           ws.close(1000);
-          reject(new RpcConnectionError(`client for ${this.url} is closed`));
+          reject(new RpcConnectionError(`client for ${this.shown} is closed`));
           return;
         }
         this.ws = ws;
@@ -401,10 +411,10 @@ class WsClient implements RpcClient {
         ws.on('pong', () => {
           this.alive = true;
         });
-        ws.on('error', (err: Error) => log.debug({ url: this.url, err: err.message }, 'websocket error'));
+        ws.on('error', (err: Error) => log.debug({ url: this.shown, err: err.message }, 'websocket error'));
         ws.on('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
         this.startPing(ws);
-        log.debug({ url: this.url }, 'connected');
+        log.debug({ url: this.shown }, 'connected');
         resolve();
         try {
           this.opts.onConnect?.();
@@ -420,7 +430,7 @@ class WsClient implements RpcClient {
     if (every <= 0) return;
     this.pingTimer = setInterval(() => {
       if (!this.alive) {
-        log.warn({ url: this.url }, 'server stopped answering pings; reconnecting');
+        log.warn({ url: this.shown }, 'server stopped answering pings; reconnecting');
         ws.terminate();
         return;
       }
@@ -434,10 +444,10 @@ class WsClient implements RpcClient {
     if (!this.backoff || this.closedByUser || this.reconnectTimer) return;
     const wait = this.delay;
     this.delay = Math.min(this.delay * this.backoff.factor, this.backoff.maxDelayMs);
-    log.debug({ url: this.url, ms: wait, err: this.lastError?.message }, 'reconnecting');
+    log.debug({ url: this.shown, ms: wait, err: this.lastError?.message }, 'reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      this.connect().catch((err) => log.debug({ url: this.url, err: String(err) }, 'reconnect failed'));
+      this.connect().catch((err) => log.debug({ url: this.shown, err: String(err) }, 'reconnect failed'));
     }, wait);
     this.reconnectTimer.unref();
   }
@@ -447,15 +457,15 @@ class WsClient implements RpcClient {
     this.ws = undefined;
     if (this.pingTimer) clearInterval(this.pingTimer);
     const why = this.closedByUser
-      ? `client for ${this.url} closed`
-      : `connection to ${this.url} lost (code ${code}${reason ? `: ${reason}` : ''})`;
+      ? `client for ${this.shown} closed`
+      : `connection to ${this.shown} lost (code ${code}${reason ? `: ${reason}` : ''})`;
     const err = new RpcConnectionError(why);
     for (const [, p] of this.pending) p.reject(new RpcConnectionError(`${p.method}: ${why}`));
     this.pending.clear();
     for (const [, s] of this.subs) s.finish('disconnected');
     this.subs.clear();
     if (this.closedByUser) return;
-    log.warn({ url: this.url, code, reason }, 'rpc connection lost');
+    log.warn({ url: this.shown, code, reason }, 'rpc connection lost');
     try {
       this.opts.onDisconnect?.(err);
     } catch (e) {
@@ -470,7 +480,7 @@ class WsClient implements RpcClient {
     try {
       msg = JSON.parse(rawText(data));
     } catch {
-      log.warn({ url: this.url }, 'server sent a frame that is not JSON');
+      log.warn({ url: this.shown }, 'server sent a frame that is not JSON');
       return;
     }
     for (const f of Array.isArray(msg) ? msg : [msg]) this.onFrame(f);
@@ -606,7 +616,7 @@ class WsClient implements RpcClient {
       if (!this.sendFrame({ jsonrpc: '2.0', method, params, id })) {
         this.pending.delete(id);
         cleanup();
-        reject(new RpcConnectionError(`${method}: not connected to ${this.url}`));
+        reject(new RpcConnectionError(`${method}: not connected to ${this.shown}`));
       }
     });
   }

@@ -16,10 +16,14 @@ export const ErrorCode = {
   InvalidParams: -32602,
   /** Unexpected failure inside the server; details are in the server log only. */
   Internal: -32603,
-  /** Application error, and a caller without the method's permission (as go-jsonrpc/Lotus answer). */
+  /** Application error (go-jsonrpc's default code for an error it has no registered type for). */
   App: 1,
   /** The token is missing, malformed, expired or signed with another secret (sent with HTTP 401). */
   Unauthorized: 401,
+  /** The caller's token lacks the method's permission (go-jsonrpc sends code 1; a Go client reads it as a plain error). */
+  MissingPermission: 403,
+  /** A server limit refused the request: batch length, calls in flight, message rate, connections. */
+  LimitExceeded: -32005,
   /** Client side: the request did not complete in time. */
   Timeout: -32000,
   /** Client side: the connection failed or was lost (go-jsonrpc's RPCConnectionError code). */
@@ -43,6 +47,89 @@ export class RpcError extends Error {
     if (this.data !== undefined) o.data = this.data;
     return o;
   }
+}
+
+/**
+ * Error classes by code, as go-jsonrpc's `Errors.Register` (Lotus api/api_errors.go): the server sends the code
+ * and the message; the client rebuilds the registered class, so callers branch on `instanceof`, never on text.
+ */
+type ErrorClass = new (message: string, data?: unknown) => RpcError;
+const registry = new Map<number, ErrorClass>();
+
+/** Register the class a client builds for `code` (once per code; the same class again is a no-op). */
+export function registerRpcError(code: number, cls: ErrorClass): void {
+  const prev = registry.get(code);
+  if (prev && prev !== cls) throw new Error(`RPC error code ${code} is already registered to ${prev.name}`);
+  registry.set(code, cls);
+}
+
+/** Valid JSON, but not a JSON-RPC request (or a body over the size limit). */
+export class InvalidRequestError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.InvalidRequest, message, data);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+/** No such method, or a channel method called over HTTP. */
+export class MethodNotFoundError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.MethodNotFound, message, data);
+    this.name = 'MethodNotFoundError';
+  }
+}
+
+/** An argument does not match the method's declared type (or the count is wrong); the message names it. */
+export class InvalidParamsError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.InvalidParams, message, data);
+    this.name = 'InvalidParamsError';
+  }
+}
+
+/** The server failed unexpectedly; the detail is in its log only. */
+export class InternalRpcError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.Internal, message, data);
+    this.name = 'InternalRpcError';
+  }
+}
+
+/** The token is missing, malformed, expired or from another secret. */
+export class UnauthorizedError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.Unauthorized, message, data);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** The token is valid but lacks the method's permission. */
+export class MissingPermissionError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.MissingPermission, message, data);
+    this.name = 'MissingPermissionError';
+  }
+}
+
+/** A server limit refused the request (batch length, calls in flight, message rate, connections). */
+export class LimitExceededError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.LimitExceeded, message, data);
+    this.name = 'LimitExceededError';
+  }
+}
+
+registerRpcError(ErrorCode.InvalidRequest, InvalidRequestError);
+registerRpcError(ErrorCode.MethodNotFound, MethodNotFoundError);
+registerRpcError(ErrorCode.InvalidParams, InvalidParamsError);
+registerRpcError(ErrorCode.Internal, InternalRpcError);
+registerRpcError(ErrorCode.Unauthorized, UnauthorizedError);
+registerRpcError(ErrorCode.MissingPermission, MissingPermissionError);
+registerRpcError(ErrorCode.LimitExceeded, LimitExceededError);
+
+/** At most `max` characters of something a caller sent, for an error message (never the whole input). */
+export function quote(s: string, max = 64): string {
+  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
 }
 
 /** Client side: the call could not be sent or its answer was lost with the connection. */
@@ -118,8 +205,11 @@ export function fromErrorObject(o: unknown): RpcError {
   if (o && typeof o === 'object') {
     const { code, message, data } = o as { code?: unknown; message?: unknown; data?: unknown };
     if (typeof code === 'number') {
-      return new RpcError(code, typeof message === 'string' ? message : `error ${code}`, data);
+      const text = typeof message === 'string' ? message : `error ${code}`;
+      const cls = registry.get(code);
+      return cls ? new cls(text, data) : new RpcError(code, text, data);
     }
   }
-  return new RpcError(ErrorCode.Internal, `malformed error object in response: ${JSON.stringify(o)}`);
+  const shown = JSON.stringify(o) ?? String(o);
+  return new RpcError(ErrorCode.Internal, `malformed error object in response: ${quote(shown, 200)}`);
 }

@@ -32,10 +32,14 @@ export {
   type MethodSpec,
   type Methods,
   method,
+  type ParamDecl,
+  type ParamSchema,
+  type SchemaIssue,
   type Subscription,
   type SubscriptionEnd,
   type TokenClaims,
   wireName,
+  withParams,
 } from './api.js';
 export {
   type Authenticator,
@@ -73,13 +77,32 @@ export {
 export {
   ErrorCode,
   fromErrorObject,
+  InternalRpcError,
+  InvalidParamsError,
+  InvalidRequestError,
+  LimitExceededError,
+  MethodNotFoundError,
+  MissingPermissionError,
+  quote,
   RpcConnectionError,
   RpcError,
   type RpcErrorObject,
   RpcTimeoutError,
+  registerRpcError,
   rpcError,
   toErrorObject,
+  UnauthorizedError,
 } from './errors.js';
+export { type GuardOptions, hasQueryToken, redactUrl } from './guard.js';
 export { toJson } from './json.js';
-export { type Caller, type RouteHandler, type RpcHooks, RpcServer, type RpcServerOptions } from './server.js';
+export { DEFAULT_LIMITS, type RpcLimits } from './limits.js';
+export {
+  type Caller,
+  type RouteHandler,
+  type RouteOptions,
+  type RpcHooks,
+  RpcServer,
+  type RpcServerOptions,
+  readBody,
+} from './server.js';
 export * as wire from './wire.js';

@@ -27,10 +27,10 @@ export function bigintToString(n: bigint): string {
 
 /** Decimal string (or a safe integer number, which some clients send) → bigint. */
 export function parseBigInt(v: unknown, what = 'big integer'): bigint {
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  if (typeof v === 'string' && v.length <= 400 && /^-?\d+$/.test(v)) return BigInt(v);
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'bigint') return v;
-  throw new TypeError(`${what}: expected a decimal integer string, got ${JSON.stringify(v)}`);
+  throw new TypeError(`${what}: expected a decimal integer string, got ${preview(JSON.stringify(v) ?? String(v))}`);
 }
 
 /** A CID on the wire. */

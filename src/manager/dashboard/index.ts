@@ -181,6 +181,8 @@ export class Dashboard {
 
   mount(server: RpcServer): void {
     this.ensureTimer();
+    // the page passes its `?token=` on (EventSource cannot send a header); RPC paths never accept one
+    server.allowQueryToken('/', '/dashboard/api/state', '/dashboard/events', '/dashboard/api/worker');
     server.route('GET', '/', (_req, res) => {
       res.writeHead(200, PAGE_HEADERS);
       res.end(DASHBOARD_HTML);
