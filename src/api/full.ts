@@ -253,18 +253,8 @@ export interface NetworkParams {
 // ---------------------------------------------------------------------------------------------------------------
 // Randomness (docs/spec/chain.md §Randomness)
 
-/** go-state-types crypto.DomainSeparationTag. */
-export const DomainSeparationTag = {
-  TicketProduction: 1,
-  ElectionProofProduction: 2,
-  WinningPoStChallengeSeed: 3,
-  WindowedPoStChallengeSeed: 4,
-  SealRandomness: 5,
-  InteractiveSealChallengeSeed: 6,
-  WindowedPoStDeadlineAssignment: 7,
-  MarketDealCronSeed: 8,
-  PoStChainCommit: 9,
-} as const;
+/** go-state-types crypto.DomainSeparationTag: one definition, in src/fil. */
+export { DomainSeparationTag } from '../fil/index.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The declaration

@@ -2,21 +2,12 @@
  * What an actor method sees while it runs: the epoch, who called, the value sent, the state tree (already a
  * transaction layer), chain randomness, and the proof verifier.
  */
+import { DomainSeparationTag } from '../fil/index.js';
 import type { Policy } from './policy.js';
 import type { StateTree } from './state.js';
 
-/** Domain separation tags (go-state-types crypto/randomness.go). */
-export const DST = {
-  TicketProduction: 1,
-  ElectionProofProduction: 2,
-  WinningPoStChallengeSeed: 3,
-  WindowedPoStChallengeSeed: 4,
-  SealRandomness: 5,
-  InteractiveSealChallengeSeed: 6,
-  WindowedPoStDeadlineAssignment: 7,
-  MarketDealCronSeed: 8,
-  PoStChainCommit: 9,
-} as const;
+/** Domain separation tags (go-state-types crypto/randomness.go; one definition, in src/fil). */
+export const DST = DomainSeparationTag;
 
 /** Inputs of a seal (PoRep) proof check, as builtin-actors' SealVerifyInfo. */
 export interface SealVerifyInfo {

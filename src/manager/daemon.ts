@@ -28,7 +28,7 @@ import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } fr
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
-import { CborAggregator, VanillaPoStProver, VanillaSealVerifier } from './proofs.js';
+import { CborAggregator, LocalWindowPoStProver, VanillaSealVerifier } from './proofs.js';
 import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
@@ -212,7 +212,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     closers.unshift(() => ext.stop());
     prover = ext;
   }
-  prover ??= new VanillaPoStProver();
+  prover ??= new LocalWindowPoStProver();
   const checker = new Poster({
     chain,
     messager,

@@ -26,7 +26,7 @@ import { ConfigError, loadConfigFile } from '../common/config.js';
 import { ExternalPool, ExternalSub, type SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { ExternalPoStProver, isVanillaPoStProof, postProof, whyWindowPoStFails } from '../proofs/index.js';
-import { distinctSectors, VanillaPoStProver } from './proofs.js';
+import { distinctSectors, LocalWindowPoStProver } from './proofs.js';
 import type { PoStSector, WindowPoStInput, WindowPoStOutput, WindowPoStProver } from './prover.js';
 
 const log = logger('ext-prover');
@@ -163,7 +163,7 @@ export async function startWindowPoStPool(
  */
 export class ExternalWindowPoStProver implements WindowPoStProver {
   private readonly ext: ExternalPoStProver;
-  private readonly local = new VanillaPoStProver();
+  private readonly local = new LocalWindowPoStProver();
 
   constructor(private readonly pool: ExternalPool) {
     this.ext = new ExternalPoStProver({ windowPost: pool });

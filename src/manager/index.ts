@@ -41,8 +41,8 @@ export {
   checkSealProof,
   checkWindowPoStProof,
   encodeWindowPoStProof,
-  VanillaPoStProver,
-  type VanillaPoStProverOptions,
+  LocalWindowPoStProver,
+  type LocalWindowPoStProverOptions,
   VanillaSealVerifier,
 } from './proofs.js';
 export type {

@@ -10,7 +10,7 @@ import type { SealedFixture } from '../proofs/porep/fixture.js';
 import { postRandomness } from '../proofs/post/challenges.js';
 import { decodePoStProof } from '../proofs/prover/index.js';
 import { devnetPoStVerdict, placedPoStSector, placeSealedSector, sealTestSector } from './harness.test-util.js';
-import { VanillaPoStProver } from './proofs.js';
+import { LocalWindowPoStProver } from './proofs.js';
 import type { PoStSector, WindowPoStInput } from './prover.js';
 import { cacheDir, sealedPath } from './stores.js';
 
@@ -39,8 +39,8 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('VanillaPoStProver', () => {
-  const prover = new VanillaPoStProver({ concurrency: 2 });
+describe('LocalWindowPoStProver', () => {
+  const prover = new LocalWindowPoStProver({ concurrency: 2 });
 
   it('proves a batch in the devnet format; stand-ins collapse into the sector they repeat', async () => {
     place(1, 2, 3);

@@ -5,7 +5,7 @@
  *   earlier versions is accepted too), checked in full with the devnet's own check (proofs/prover/check.ts)
  *   before anything is sent: comm_r, comm_d, ticket, seed and replica id must be the sector's.
  * - CborAggregator: ProveCommitSectors3's aggregate in the devnet's format, a DAG-CBOR array of the proofs.
- * - VanillaPoStProver: Window PoSt with the proofs module's vanilla prover, as vanilla PoSt bytes ("FVPT"), one
+ * - LocalWindowPoStProver: Window PoSt with the proofs module's vanilla prover, as vanilla PoSt bytes ("FVPT"), one
  *   proof per distinct challenged sector (the poster's stand-ins for skipped sectors collapse into the good
  *   sector they repeat, as rust's BTreeMap of replicas does), over the chain randomness with the top two bits
  *   cleared and the miner's prover id. Sectors whose files are missing, short or corrupted, or whose proof
@@ -106,13 +106,13 @@ const replicaOf = (s: PoStSector): PoStReplica => ({
   sealedPath: s.sealedPath,
 });
 
-export interface VanillaPoStProverOptions {
+export interface LocalWindowPoStProverOptions {
   /** sectors proven at once (I/O overlap; default 8) */
   concurrency?: number;
 }
 
-export class VanillaPoStProver implements WindowPoStProver {
-  constructor(private readonly opts: VanillaPoStProverOptions = {}) {}
+export class LocalWindowPoStProver implements WindowPoStProver {
+  constructor(private readonly opts: LocalWindowPoStProverOptions = {}) {}
 
   /** Why a sector cannot be proven before reading it (proof kind, size, files), or undefined. */
   async precheck(postProofId: number, s: PoStSector): Promise<string | undefined> {

@@ -14,7 +14,7 @@ import { ManagerStore, openDb } from '../db.js';
 import { makeHarness, placeSealedSector, sealTestSector } from '../harness.test-util.js';
 import { MinerInfoCache } from '../miners.js';
 import { MinerMethod } from '../params.js';
-import { VanillaPoStProver } from '../proofs.js';
+import { LocalWindowPoStProver } from '../proofs.js';
 import { TEST_POLICY } from '../testkit.js';
 import type { PoStReport } from './failures.js';
 import { Poster } from './index.js';
@@ -59,7 +59,7 @@ function setup() {
     messager: h.chain.messager(),
     store: h.db,
     stores: h.stores,
-    prover: new VanillaPoStProver(),
+    prover: new LocalWindowPoStProver(),
     miners: new MinerInfoCache(h.chain.api()),
     policy: TEST_POLICY,
     config: () => h.cfg,

@@ -14,7 +14,7 @@ import type { SealedFixture } from '../../proofs/porep/fixture.js';
 import { makeHarness, placeSealedSector, sealTestSector } from '../harness.test-util.js';
 import { MinerInfoCache } from '../miners.js';
 import { MinerMethod } from '../params.js';
-import { VanillaPoStProver } from '../proofs.js';
+import { LocalWindowPoStProver } from '../proofs.js';
 import type { WindowPoStInput, WindowPoStOutput, WindowPoStProver } from '../prover.js';
 import { sealedPath } from '../stores.js';
 import { TEST_POLICY } from '../testkit.js';
@@ -30,7 +30,7 @@ after(() => rmSync(fixtureDir, { recursive: true, force: true }));
 
 /** The real prover, recording what the poster asked and got. */
 function recordingProver(): WindowPoStProver & { calls: { input: WindowPoStInput; out: WindowPoStOutput }[] } {
-  const real = new VanillaPoStProver();
+  const real = new LocalWindowPoStProver();
   const calls: { input: WindowPoStInput; out: WindowPoStOutput }[] = [];
   return {
     calls,
