@@ -3,7 +3,7 @@
  * damocles' types and our worker sends: CIDs {"/": …}, []byte base64, [32]byte arrays of numbers, nil as null.
  */
 import { z } from 'zod';
-import { Base64, Bool, Bytes32, Cid, List, Name, Str, Uint } from './schema.js';
+import { Base64, Bool, Bytes32, Cid, Int, List, Name, Str, Uint } from './schema.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -17,7 +17,7 @@ export const AllocateSectorSpecSchema = z.object({
 });
 const AcquireDealsSpec = z.object({ MaxDeals: Uint.nullable().optional(), MinUsedSpace: Uint.nullable().optional() });
 const AllocatedSector = z.object({ ID: SectorIDSchema, ProofType: Uint });
-const Ticket = z.object({ Ticket: Base64(64), Epoch: Uint });
+const Ticket = z.object({ Ticket: Base64(64), Epoch: Int });
 const PreCommitOnChainInfo = z.object({ CommR: Bytes32, CommD: Bytes32, Ticket });
 /** A C2 proof (1920 bytes for the interactive PoRep; NI-PoRep and aggregates are larger): a few MiB at most. */
 const ProofOnChainInfo = z.object({ Proof: Base64(6 * MiB) });
@@ -28,7 +28,7 @@ const ReportStateReq = z.object({
 });
 const WorkerInfo = z.object({
   Name: Name(256),
-  Dest: Name(256),
+  Dest: Str(256), // empty when the worker serves no control API
   Version: Str(256),
   Summary: z.object({ Threads: Uint, Empty: Uint, Paused: Uint, Running: Uint, Waiting: Uint, Errors: Uint }),
 });
