@@ -26,6 +26,7 @@ import {
   listWorkerRows,
   type PoStRow,
   recentPoStRows,
+  type SectorListRow,
   sectorCounts,
   sectorTimeline,
   TEXT_MAX,
@@ -52,20 +53,8 @@ export interface DashboardOptions {
   workerListTtlMs?: number;
 }
 
-export interface SectorRow {
+export interface SectorRow extends SectorListRow {
   id: string;
-  miner: number;
-  number: number;
-  state: string;
-  online: boolean;
-  finalized: boolean;
-  abort: string | null;
-  worker: string | null;
-  failure: string | null;
-  ticketEpoch: number | null;
-  seedEpoch: number | null;
-  preCommitMsg: string | null;
-  proveMsg: string | null;
   /** the sector's phases as the manager recorded them (sector_events), oldest first (first step + latest ones) */
   timeline: Omit<SectorEvent, 'worker'>[];
 }
