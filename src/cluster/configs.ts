@@ -190,13 +190,17 @@ c2 = 1
 path = ${q(c.remotePath)}
 name = ${q(c.remoteName)}
 
-# PC2 sub processes
+# PC2 sub processes (a child on a busy 2-core box can take more than the default 5 s to say it is ready)
 [processors.pc2]
 external = true
+[[processors.pc2.subs]]
+stable_wait = "60s"
 
 # C2 sub processes
 [processors.c2]
 external = true
+[[processors.c2.subs]]
+stable_wait = "60s"
 `;
 }
 
