@@ -9,7 +9,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export const SectorIDSchema = z.object({ Miner: Uint, Number: Uint });
-const WorkerIdentifier = z.object({ Instance: Name(256), Location: Name(4 * KiB) });
+const WorkerIdentifier = z.object({ Instance: Name(256), Location: Str(4 * KiB) });
 export const AllocateSectorSpecSchema = z.object({
   AllowedMiners: List(Uint, 1000).optional(),
   AllowedProofTypes: List(Uint, 100).optional(),
