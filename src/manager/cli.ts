@@ -13,127 +13,36 @@
  * `util miner …` and `util sealer proving info|deadlines|deadline` talk to the chain (and messager) named in
  * sector-manager.cfg; the others talk to the running daemon at `--listen` (default 127.0.0.1:1789).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { TipSetKey } from '../api/full.js';
-import { MESSAGE_STATE_NAMES, type MessageRecord, MessageState } from '../api/messager.js';
-import {
-  bytes32ToJson,
-  ManagerAPI,
-  type SectorID,
-  type SectorState,
-  SUBMIT_RESULT_NAMES,
-  sectorName,
-} from '../api/sealer.js';
+import { bytes32ToJson, type SectorID, type SectorState, SUBMIT_RESULT_NAMES, sectorName } from '../api/sealer.js';
 import { UserError } from '../common/cli.js';
-import { expandHome } from '../common/config.js';
 import { logger } from '../common/log.js';
-import {
-  BitField,
-  cidToCommD,
-  cidToCommR,
-  formatFIL,
-  fromBase64,
-  messageCid,
-  parseAddress,
-  setDefaultNetwork,
-} from '../fil/index.js';
-import { formatSectorSize, POST_PROOFS, parseSectorSize, sealProofFor } from '../proofs/index.js';
-import { createClient, parseListenAddress } from '../rpc/index.js';
+import { cidToCommD, cidToCommR } from '../fil/index.js';
 import { loadOrInitManagerAuth, mintWorkerToken, workerTomlHint } from './auth.js';
 import { minerAddr } from './chain.js';
-import { buildMessage, messageJson } from './commit/msg.js';
-import { initHome, loadManagerConfig } from './config.js';
-import { configPath, connectServices, networkPrefix, startDaemon } from './daemon.js';
+import {
+  globals,
+  loadCfg,
+  type managerClient,
+  out,
+  parseBool,
+  parseMinerId,
+  parseSectorNumber,
+  table,
+  withListen,
+  withManager,
+} from './cli/common.js';
+import { type CreateMinerOptions, createMiner } from './cli/create-miner.js';
+import { registerProving } from './cli/proving.js';
+import { initHome } from './config.js';
+import { connectServices, startDaemon } from './daemon.js';
 import { initExtProverConfig } from './ext-prover.js';
-import { checkMinerSectorSize } from './miner-create-check.js';
-import { decodeCreateMinerReturn, encodeCreateMiner, POWER_ACTOR, PowerMethod } from './params.js';
 import { formatStoreList } from './stores.js';
 
 const log = logger('sealer');
 
-interface Globals {
-  home: string;
-  net: string;
-}
-
-function globals(cmd: Command): Globals {
-  const o = cmd.optsWithGlobals() as { home?: string; net?: string };
-  const home = o.home ?? process.env.VENUS_SECTOR_MANAGER_PATH ?? process.env.VSM_PATH ?? '~/.venus-sector-manager';
-  return { home: expandHome(home), net: o.net ?? 'mainnet' };
-}
-
-function parseBool(v: string | boolean | undefined): boolean {
-  if (v === undefined || v === true) return true;
-  if (v === false) return false;
-  const s = String(v).toLowerCase();
-  if (['true', '1', 'yes', 't'].includes(s)) return true;
-  if (['false', '0', 'no', 'f'].includes(s)) return false;
-  throw new UserError(`expected true or false, not "${v}"`);
-}
-
-/** A miner given as t01033, f01033 or 1033. */
-export function parseMinerId(s: string): number {
-  const m = /^(?:[ft]0)?(\d+)$/.exec(String(s).trim());
-  if (!m || Number(m[1]) <= 0) throw new UserError(`"${s}" is not a miner id (t01033 or 1033)`);
-  return Number(m[1]);
-}
-
-function parseSectorNumber(s: string): number {
-  if (!/^\d+$/.test(String(s))) throw new UserError(`"${s}" is not a sector number`);
-  return Number(s);
-}
-
-function loadCfg(g: Globals) {
-  setDefaultNetwork(networkPrefix(g.net));
-  return loadManagerConfig(configPath(g.home));
-}
-
-/** The daemon's API for the CLI tools, with the repo's admin token when there is one. */
-function managerClient(listen: string, home: string) {
-  const { host, port } = parseListenAddress(listen);
-  const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host;
-  const tokenFile = join(home, 'token');
-  const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined;
-  return createClient(ManagerAPI, {
-    url: `http://${h}:${port}/rpc/v0`,
-    timeoutMs: 120_000,
-    ...(token ? { token } : {}),
-  });
-}
-
-function withListen(cmd: Command): Command {
-  return cmd.option('--listen <addr>', 'address of the running daemon', '127.0.0.1:1789');
-}
-
-async function withManager<T>(cmd: Command, fn: (api: ReturnType<typeof managerClient>) => Promise<T>): Promise<T> {
-  const o = cmd.optsWithGlobals() as { listen: string };
-  const api = managerClient(o.listen, globals(cmd).home);
-  try {
-    return await fn(api);
-  } catch (err) {
-    if (/ECONNREFUSED|fetch failed/.test((err as Error).message))
-      throw new UserError(
-        `cannot reach the sector-manager at ${o.listen}: is \`daemon run\` running? (${(err as Error).message})`,
-      );
-    throw err;
-  } finally {
-    await api.close();
-  }
-}
-
-function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const r of rows)
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.length);
-    });
-  return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
-}
-
-const out = (s: string) => process.stdout.write(s);
+export { parseMinerId } from './cli/common.js';
 
 // -----------------------------------------------------------------------------------------------------------------
 
@@ -270,104 +179,6 @@ function registerMiner(util: Command): void {
     });
 }
 
-/** `util miner create`'s options. */
-interface CreateMinerOptions {
-  from: string;
-  owner?: string;
-  worker?: string;
-  sectorSize: string;
-  peer?: string;
-  multiaddr?: string[];
-  exid?: string;
-  depositMarginFactor: string;
-}
-
-async function createMiner(g: Globals, o: CreateMinerOptions): Promise<void> {
-  const cfg = loadCfg(g);
-  let size: number;
-  try {
-    size = parseSectorSize(o.sectorSize);
-  } catch (err) {
-    throw new UserError(`--sector-size: ${(err as Error).message}`);
-  }
-  const sealProof = sealProofFor(size, 'V1_1');
-  const postProof = sealProof.windowPostProof;
-  const addr = (s: string, what: string) => {
-    try {
-      return parseAddress(s);
-    } catch (err) {
-      throw new UserError(`${what}: bad address "${s}": ${(err as Error).message}`);
-    }
-  };
-  const from = addr(o.from, '--from');
-  const margin = Number(o.depositMarginFactor);
-  if (!Number.isFinite(margin) || margin < 1) throw new UserError('--deposit-margin-factor must be a number ≥ 1');
-  const { chain, messager } = connectServices(cfg);
-  try {
-    const params = await chain.StateGetNetworkParams();
-    checkMinerSectorSize(params, size, sealProof.id);
-    setDefaultNetwork(networkPrefix(params.NetworkName));
-    const fromId = await chain.StateLookupID(from.toString(), null);
-    const owner = o.owner ? addr(o.owner, '--owner') : parseAddress(fromId);
-    const worker = o.worker ? addr(o.worker, '--worker') : owner;
-    const multiaddrs = (o.multiaddr ?? []).map((m) => new TextEncoder().encode(m));
-    const peer = o.peer ? new TextEncoder().encode(o.peer) : new Uint8Array(0);
-    let deposit = 0n;
-    try {
-      const d = BigInt(
-        await (
-          chain as unknown as { StateMinerCreationDeposit(t: TipSetKey): Promise<string> }
-        ).StateMinerCreationDeposit(null),
-      );
-      deposit = (d * BigInt(Math.round(margin * 1000))) / 1000n;
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'StateMinerCreationDeposit unavailable; sending no deposit');
-    }
-    const msg = buildMessage({
-      from: from.toString(),
-      to: POWER_ACTOR,
-      method: PowerMethod.CreateMiner,
-      params: encodeCreateMiner({ owner, worker, windowPoStProofType: postProof, peer, multiaddrs }),
-      value: deposit,
-    });
-    const mid = `${messageCid(msg).toString()}${o.exid ? `-${o.exid}` : ''}`;
-    const fields = { size: formatSectorSize(size), from: from.toString(), actor: fromId };
-    const rmid = await messager.PushMessageWithId(mid, messageJson(msg), null);
-    if (rmid !== mid) log.warn(`mcid not equal to recv id: ${mid} != ${rmid}`);
-    const mlog = log.child({ ...fields, mid: rmid });
-    if (deposit > 0n) mlog.info({ deposit: formatFIL(deposit) }, 'creation deposit');
-    const pollMs = Math.min(30_000, Math.max(1000, params.BlockDelaySecs * 1000));
-    let rec: MessageRecord;
-    for (;;) {
-      mlog.info('wait for message receipt');
-      await new Promise((r) => setTimeout(r, pollMs));
-      try {
-        rec = await messager.GetMessageByUid(rmid);
-      } catch (err) {
-        mlog.warn(`GetMessageByUid: ${(err as Error).message}`);
-        continue;
-      }
-      // a replaced message (NonceConflictMsg) carries its replacement's receipt: followed as on chain (damocles)
-      if (rec.State === MessageState.OnChainMsg || (rec.State === MessageState.NonceConflictMsg && rec.Receipt)) break;
-      if (rec.State === MessageState.FailedMsg || rec.State === MessageState.NonceConflictMsg)
-        throw new UserError(`CreateMiner message ${rmid} failed in the messager: ${rec.ErrorMsg || 'no reason given'}`);
-      mlog.info(`msg state: ${MESSAGE_STATE_NAMES[rec.State] ?? rec.State}`);
-    }
-    const landed = mlog.child({ smcid: rec.SignedCid?.['/'], height: rec.Height });
-    landed.info('message landed on chain');
-    const receipt = rec.Receipt;
-    if (receipt?.ExitCode !== 0)
-      throw new UserError(
-        `CreateMiner message ${rmid} failed on chain with exit code ${receipt?.ExitCode} at height ${rec.Height}`,
-      );
-    const ret = decodeCreateMinerReturn(fromBase64(receipt.Return ?? '', 'Receipt.Return'));
-    landed.info(`miner actor: ${ret.idAddress.toString()} (${ret.robustAddress.toString()})`);
-  } finally {
-    await chain.close();
-    await messager.close();
-  }
-}
-
 // -----------------------------------------------------------------------------------------------------------------
 // util sealer
 
@@ -499,159 +310,6 @@ async function resend(api: ReturnType<typeof managerClient>, sid: SectorID, s: S
   }
   if (!s.Proof) throw new UserError(`${sectorName(sid)} has no proof to resend`);
   return api.SubmitProof(sid, s.Proof, true);
-}
-
-function registerProving(sealer: Command): void {
-  const proving = sealer.command('proving').description('Window PoSt state of a miner');
-  const minerOpt = (c: Command) => c.option('--miner <id>', 'the miner (default: the only one configured)');
-
-  const pickMiner = (g: Globals, m?: string): number => {
-    if (m) return parseMinerId(m);
-    const cfg = loadCfg(g);
-    const ids = cfg.SectorManager.Miners.map((x) => x.ID);
-    if (ids.length !== 1) throw new UserError('more than one (or no) miner configured: use --miner');
-    return ids[0]!;
-  };
-
-  const chainOf = (g: Globals) => connectServices(loadCfg(g));
-
-  minerOpt(proving.command('info').description('current proving period and deadline')).action(async function (
-    this: Command,
-  ) {
-    const g = globals(this);
-    const miner = pickMiner(g, (this.opts() as { miner?: string }).miner);
-    const { chain, messager } = chainOf(g);
-    try {
-      const d = await chain.StateMinerProvingDeadline(minerAddr(miner), null);
-      const parts = (await chain.StateMinerPartitions(minerAddr(miner), d.Index, null)) ?? [];
-      const count = (f: 'AllSectors' | 'FaultySectors' | 'RecoveringSectors' | 'ActiveSectors') =>
-        parts.reduce((a, p) => a + BitField.fromJSON(p[f]).count(), 0);
-      out(
-        [
-          `Miner: ${minerAddr(miner)}`,
-          `Current Epoch:           ${d.CurrentEpoch}`,
-          `Proving Period Boundary: ${d.PeriodStart % d.WPoStProvingPeriod}`,
-          `Proving Period Start:    ${d.PeriodStart}`,
-          `Next Period Start:       ${d.PeriodStart + d.WPoStProvingPeriod}`,
-          '',
-          `Deadline Index:       ${d.Index}`,
-          `Deadline Sectors:     ${count('AllSectors')}`,
-          `Deadline Faulty:      ${count('FaultySectors')}`,
-          `Deadline Recovering:  ${count('RecoveringSectors')}`,
-          `Deadline Open:        ${d.Open}`,
-          `Deadline Close:       ${d.Close}`,
-          `Deadline Challenge:   ${d.Challenge}`,
-          `Deadline FaultCutoff: ${d.FaultCutoff}`,
-          '',
-        ].join('\n'),
-      );
-    } finally {
-      await chain.close();
-      await messager.close();
-    }
-  });
-
-  minerOpt(proving.command('deadlines').description('every deadline: partitions, sectors, faults')).action(
-    async function (this: Command) {
-      const g = globals(this);
-      const miner = pickMiner(g, (this.opts() as { miner?: string }).miner);
-      const { chain, messager } = chainOf(g);
-      try {
-        const d = await chain.StateMinerProvingDeadline(minerAddr(miner), null);
-        const dls = await chain.StateMinerDeadlines(minerAddr(miner), null);
-        const rows = [['deadline', 'open', 'partitions', 'sectors (faults)', 'proven partitions']];
-        for (let i = 0; i < dls.length; i++) {
-          const parts = (await chain.StateMinerPartitions(minerAddr(miner), i, null)) ?? [];
-          const sectors = parts.reduce((a, p) => a + BitField.fromJSON(p.AllSectors).count(), 0);
-          const faults = parts.reduce((a, p) => a + BitField.fromJSON(p.FaultySectors).count(), 0);
-          const proven = BitField.fromJSON(dls[i]!.PostSubmissions).count();
-          const open = d.PeriodStart + i * d.WPoStChallengeWindow + (i < d.Index ? d.WPoStProvingPeriod : 0);
-          rows.push([
-            `${i}${i === d.Index ? ' (current)' : ''}`,
-            String(open),
-            String(parts.length),
-            `${sectors} (${faults})`,
-            String(proven),
-          ]);
-        }
-        out(table(rows));
-      } finally {
-        await chain.close();
-        await messager.close();
-      }
-    },
-  );
-
-  minerOpt(proving.command('deadline').description('partitions of one deadline').argument('<index>')).action(
-    async function (this: Command, idx: string) {
-      const g = globals(this);
-      const miner = pickMiner(g, (this.opts() as { miner?: string }).miner);
-      const { chain, messager } = chainOf(g);
-      try {
-        const parts = (await chain.StateMinerPartitions(minerAddr(miner), parseSectorNumber(idx), null)) ?? [];
-        const dls = await chain.StateMinerDeadlines(minerAddr(miner), null);
-        const posted = BitField.fromJSON(dls[Number(idx)]?.PostSubmissions ?? [0]);
-        out(`Deadline Index: ${idx}\nPartitions: ${parts.length}\nProven Partitions: ${posted.count()}\n`);
-        parts.forEach((p, i) => {
-          const list = (f: 'AllSectors' | 'FaultySectors' | 'RecoveringSectors' | 'ActiveSectors') =>
-            BitField.fromJSON(p[f]).toArray().join(', ') || '-';
-          out(
-            `Partition ${i}:\n  Sectors:    ${list('AllSectors')}\n  Faults:     ${list('FaultySectors')}\n  Recovering: ${list('RecoveringSectors')}\n  Active:     ${list('ActiveSectors')}\n`,
-          );
-        });
-      } finally {
-        await chain.close();
-        await messager.close();
-      }
-    },
-  );
-
-  withListen(
-    minerOpt(proving.command('check').description("check the files of a deadline's sectors").argument('<index>')),
-  )
-    .option('--slow', 'StrictCheck: file sizes and one vanilla proof per sector')
-    .option('--only-bad', 'print only sectors that are not provable')
-    .action(async function (this: Command, idx: string) {
-      const g = globals(this);
-      const o = this.opts() as { miner?: string; slow?: boolean; onlyBad?: boolean };
-      const miner = pickMiner(g, o.miner);
-      const { chain, messager } = chainOf(g);
-      let parts: Awaited<ReturnType<typeof chain.StateMinerPartitions>>;
-      let infos: Awaited<ReturnType<typeof chain.StateMinerSectors>>;
-      try {
-        parts = (await chain.StateMinerPartitions(minerAddr(miner), parseSectorNumber(idx), null)) ?? [];
-        const all = parts.flatMap((p) => BitField.fromJSON(p.AllSectors).toArray());
-        infos = all.length
-          ? await chain.StateMinerSectors(minerAddr(miner), BitField.fromNumbers(all).toJSON(), null)
-          : [];
-      } finally {
-        await chain.close();
-        await messager.close();
-      }
-      const byNumber = new Map((infos ?? []).map((s) => [s.SectorNumber, s]));
-      await withManager(this, async (api) => {
-        const rows = [['deadline', 'partition', 'sector', 'status']];
-        for (let i = 0; i < parts!.length; i++) {
-          const nums = BitField.fromJSON(parts![i]!.AllSectors).toArray();
-          const sectors = nums
-            .map((n) => byNumber.get(n))
-            .filter((s) => s !== undefined)
-            .map((s) => ({
-              SealProof: s.SealProof,
-              SectorNumber: s.SectorNumber,
-              SectorKey: s.SectorKeyCID,
-              SealedCID: s.SealedCID,
-            }));
-          const bad = await api.CheckProvable(miner, POST_PROOFS[10]!.id, sectors, o.slow === true, false);
-          for (const n of nums) {
-            const why = bad[String(n)] ?? (byNumber.has(n) ? undefined : 'not found on chain');
-            if (o.onlyBad && !why) continue;
-            rows.push([idx, String(i), String(n), why ? `bad (${why})` : 'good']);
-          }
-        }
-        out(table(rows));
-      });
-    });
 }
 
 // -----------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,320 @@
+/**
+ * What the sealer plan's steps share (docs/spec/sealer-api.md §States and events): the host a step runs in (the
+ * sealing thread, which owns the display state and the waits), the event a step yields, and the helpers for the
+ * steps — the sector's context, stage limits, manager calls, on-chain polling, persist-store reservation and
+ * piece fetching.
+ */
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type AllocatedSector,
+  ON_CHAIN_STATE_NAMES,
+  OnChainState,
+  type SealerAPI,
+  type SectorID,
+  type SectorPieceV2,
+  type StoreBasicInfo,
+  SUBMIT_RESULT_NAMES,
+  type SubmitResp,
+  SubmitResult,
+} from '../../../api/sealer.js';
+import { logger } from '../../../common/log.js';
+import { metrics } from '../../../common/metrics.js';
+import { randomnessToFr32 } from '../../../fil/index.js';
+import { sealProof } from '../../../proofs/index.js';
+import type { ApiClient } from '../../../rpc/index.js';
+import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../../config.js';
+import type { PieceFile, Sealer, Stage, TaskOf } from '../../processor/index.js';
+import type { SealStore, SectorPaths } from '../../store.js';
+import { abort, classify, Interrupted, perm } from '../failure.js';
+import type { StageLimits } from '../limits.js';
+import { isStoreRefusal, refusalLine } from '../persist-stores.js';
+import type { SectorDoc } from '../sector.js';
+import type { EventName, State } from '../states.js';
+import { Backoff, bound } from '../waits.js';
+
+const log = logger('sealing');
+
+/** Manager refusals already logged at ERROR, per daemon (its deps): said once, then retried quietly. */
+const refusalsSaid = new WeakMap<ThreadDeps, Set<string>>();
+
+export type SealerClient = ApiClient<typeof SealerAPI>;
+
+export interface ThreadDeps {
+  manager: SealerClient;
+  sealer: Sealer;
+  limits: StageLimits;
+  persistStores: PersistStoreConfig[];
+  /** The worker's name, reported as Worker.Instance. */
+  instance: string;
+  /** `<manager origin>/piecestore`, where deal pieces are fetched from. */
+  pieceStoreUrl: string | null;
+  pieceToken: string | null;
+  localPiecesDirs: string[];
+  /** Sector size → static CC tree_d file. */
+  staticTreeD: Record<number, string>;
+  /** Wait before resubmitting after OnChainState Failed (damocles: 30 s). */
+  resubmitWaitMs?: number;
+}
+
+export interface Event {
+  name: EventName;
+  /** SetState's target. */
+  state?: State;
+  apply?: (doc: SectorDoc) => void;
+}
+
+export const ev = (name: EventName, apply?: (doc: SectorDoc) => void): Event => ({ name, apply });
+
+/** What a step sees of the sealing thread it runs in. */
+export interface StepHost {
+  readonly index: number;
+  readonly cfg: SealingThreadConfig;
+  readonly deps: ThreadDeps;
+  readonly store: SealStore;
+  /** Aborted on pause or stop: waits and computations end early. */
+  readonly signal: AbortSignal;
+  /** The thread's current sector document (stage metrics are labelled by its sector size). */
+  readonly doc: SectorDoc | null;
+  /** What `worker list` shows as the thread's last error. */
+  lastError: string | null;
+  setState(s: 'Running' | 'Waiting', proc?: string | null, keepSince?: boolean): void;
+  sleep(ms: number): Promise<void>;
+  /** A named wait, shown in `worker list` and logged (docs/worker-waits.md). */
+  waitFor(doc: SectorDoc, w: { what: string; label: string; ms: number; first: boolean; why: string }): Promise<void>;
+  sectorName(doc: SectorDoc): string | undefined;
+  /** Wipes the sector's data and document once it is done. */
+  finalize(): Promise<void>;
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function fsyncFile(p: string): Promise<void> {
+  const fh = await open(p, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function sameBytes(a: number[] | Uint8Array, b: number[] | Uint8Array): boolean {
+  return a.length === b.length && Array.from(a).every((x, i) => x === b[i]);
+}
+
+/**
+ * Chain randomness (base64) as the prover takes it: the top two bits of the last byte cleared so it is a
+ * field element, as Lotus does with tickets and seeds (idempotent when the manager already did it).
+ */
+export function fr32Randomness(b64: string): number[] {
+  const b = Buffer.from(b64, 'base64');
+  if (b.length !== 32) throw perm(`randomness of ${b.length} bytes from the manager (32 expected)`);
+  return Array.from(randomnessToFr32(b));
+}
+
+export function hex(b: number[] | Uint8Array): string {
+  return Buffer.from(Uint8Array.from(b)).toString('hex');
+}
+
+/** Runs `fn` under the stage's [limit] slot; Waiting while queued, Running with the stage as proc. */
+export async function limited<T>(t: StepHost, stage: LimitStage, fn: () => Promise<T>): Promise<T> {
+  const token = await t.deps.limits.acquire(stage, t.signal, () => t.setState('Waiting', stage));
+  t.setState('Running', stage);
+  // time the computation only (not the wait for the slot), per sector size, as damocles' stage metrics do
+  const size = t.doc?.base ? sealProof(t.doc.base.allocated.ProofType).sectorSize : 'unknown';
+  const done = metrics().phaseTimer(stage, size);
+  try {
+    const out = await fn();
+    done();
+    return out;
+  } catch (err) {
+    done(err instanceof Interrupted ? 'interrupted' : classify(err, stage).level);
+    throw err;
+  } finally {
+    token.release();
+    t.setState('Running');
+  }
+}
+
+export function run<S extends Stage & LimitStage>(t: StepHost, stage: S, task: TaskOf<S>) {
+  return limited(t, stage, () => t.deps.sealer.run(stage, task, t.signal));
+}
+
+/** A manager call whose errors name the method (classified later: RPC errors are temporary, 11001 abort). */
+export async function call<K extends keyof SealerClient>(
+  t: StepHost,
+  name: K,
+  ...args: Parameters<SealerClient[K]>
+): Promise<Awaited<ReturnType<SealerClient[K]>>> {
+  try {
+    return await (t.deps.manager[name] as (...a: unknown[]) => Promise<Awaited<ReturnType<SealerClient[K]>>>)(...args);
+  } catch (err) {
+    throw classify(err, `Venus.${String(name)}`);
+  }
+}
+
+export function ctx(t: StepHost, doc: SectorDoc) {
+  if (!doc.base) throw abort(`state ${doc.state} without an allocated sector in the document`);
+  const allocated: AllocatedSector = doc.base.allocated;
+  const sid: SectorID = allocated.ID;
+  const proof = sealProof(allocated.ProofType);
+  const paths: SectorPaths = t.store.sector(sid.Miner, sid.Number);
+  return { allocated, sid, proof, paths, proverId: doc.base.prover_id };
+}
+
+export function required<T>(v: T | null | undefined, field: string, doc: SectorDoc): T {
+  // damocles' field_required!: a state without what it needs cannot continue
+  if (v === null || v === undefined) throw abort(`${field} is missing in state ${doc.state}`);
+  return v;
+}
+
+export async function pieceFile(t: StepHost, p: SectorPieceV2): Promise<PieceFile> {
+  const cid = p.Piece.PieceCID?.['/'];
+  // joined into local paths and the piece store URL: a CID string is letters and digits only
+  if (typeof cid !== 'string' || !/^[A-Za-z0-9]{1,200}$/.test(cid)) {
+    throw perm(`the manager sent a piece CID that is not a CID string: ${JSON.stringify(cid)?.slice(0, 80)}`);
+  }
+  for (const dir of t.deps.localPiecesDirs) {
+    const f = join(dir, cid);
+    if (await exists(f)) return { local: f };
+  }
+  if (!t.deps.pieceStoreUrl) throw perm(`piece ${cid}: not in local_pieces_dirs and no piece store URL`);
+  return {
+    url: `${t.deps.pieceStoreUrl}/${cid}`,
+    headers: t.deps.pieceToken ? { Authorization: `Bearer ${t.deps.pieceToken}` } : undefined,
+  };
+}
+
+export function isPledge(p: SectorPieceV2): boolean {
+  return !p.DealInfo || (p.DealInfo.DealID === 0 && p.DealInfo.AllocationID === 0);
+}
+
+/** SubmitResult → proceed or the failure the original gives (docs/spec/sealer-api.md §Result enums). */
+export function submitted(what: string, r: SubmitResp): void {
+  const desc = r.Desc ? `: ${r.Desc}` : '';
+  switch (r.Res) {
+    case SubmitResult.Accepted:
+    case SubmitResult.DuplicateSubmit:
+      return;
+    case SubmitResult.MismatchedSubmission:
+      throw perm(`${what} mismatched an earlier submission${desc}`);
+    case SubmitResult.Rejected:
+      throw abort(`${what} rejected${desc}`);
+    case SubmitResult.FilesMissed:
+      throw perm(`${what}: the manager cannot find the persisted files${desc}`);
+    default:
+      throw perm(`${what}: unexpected result ${SUBMIT_RESULT_NAMES[r.Res] ?? r.Res}${desc}`);
+  }
+}
+
+/**
+ * Polls an on-chain state until it lands, quickly at first and backing off to rpc_polling_interval;
+ * Failed resubmits after a wait (docs/spec/sealer-api.md §Result enums).
+ */
+export async function pollLanded(
+  t: StepHost,
+  doc: SectorDoc,
+  what: string,
+  poll: () => Promise<{ State: number; Desc: string | null }>,
+  landed: Event,
+  resubmit: Event,
+): Promise<Event> {
+  const max = t.cfg.sealing.rpcPollingIntervalMs;
+  const backoff = new Backoff(max);
+  let said: number | null = null;
+  for (;;) {
+    const r = await poll();
+    const desc = r.Desc ? `: ${r.Desc}` : '';
+    switch (r.State) {
+      case OnChainState.Landed:
+        return landed;
+      case OnChainState.Pending:
+      case OnChainState.Packed: {
+        const state = ON_CHAIN_STATE_NAMES[r.State] ?? String(r.State);
+        await t.waitFor(doc, {
+          what: `${what} sent; waiting for it to land (${state}${desc})`,
+          label: `${what} ${state}`,
+          ms: backoff.next(),
+          first: said !== r.State,
+          why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+        });
+        said = r.State;
+        continue;
+      }
+      case OnChainState.Failed:
+        log.warn({ what }, `${what} failed on chain${desc}; resubmitting`);
+        await t.sleep(t.deps.resubmitWaitMs ?? 30_000);
+        return resubmit;
+      case OnChainState.ShouldAbort:
+        throw abort(`${what} can never land${desc}`);
+      default:
+        throw perm(`${what}: on-chain state ${ON_CHAIN_STATE_NAMES[r.State] ?? r.State}${desc}`);
+    }
+  }
+}
+
+/**
+ * StoreReserveSpace until a store has room. No room is a wait (logged once); a refusal of the stores this
+ * worker offers is a config mismatch, logged once at ERROR with the keys to set, then retried quietly (an
+ * operator may fix either side without restarting this worker).
+ */
+export async function reserveSpace(
+  t: StepHost,
+  doc: SectorDoc,
+  sid: SectorID,
+  required: number,
+  candidates: PersistStoreConfig[],
+): Promise<StoreBasicInfo> {
+  const max = t.cfg.sealing.rpcPollingIntervalMs;
+  const backoff = new Backoff(max);
+  let said: string | null = null;
+  for (;;) {
+    let info: StoreBasicInfo | null;
+    try {
+      info = await t.deps.manager.StoreReserveSpace(
+        sid,
+        required,
+        candidates.map((s) => s.name),
+      );
+    } catch (err) {
+      if (!isStoreRefusal(err)) throw classify(err, 'Venus.StoreReserveSpace');
+      const line = refusalLine(err);
+      let seen = refusalsSaid.get(t.deps);
+      if (!seen) refusalsSaid.set(t.deps, (seen = new Set()));
+      if (!seen.has(line)) {
+        seen.add(line);
+        log.error({ thread: t.index, sector: t.sectorName(doc) }, line);
+      }
+      t.lastError = line;
+      await t.waitFor(doc, {
+        what: 'the manager refuses the persist stores offered; asking again',
+        label: 'persist store refused',
+        ms: backoff.next(),
+        first: false,
+        why: '',
+      });
+      said = 'refused';
+      continue;
+    }
+    if (info) {
+      if (said === 'refused') t.lastError = null;
+      return info;
+    }
+    await t.waitFor(doc, {
+      what: `no persist store has room for ${required} bytes yet; waiting`,
+      label: 'persist store room',
+      ms: backoff.next(),
+      first: said !== 'room',
+      why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+    });
+    said = 'room';
+  }
+}

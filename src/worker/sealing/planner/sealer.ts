@@ -1,0 +1,463 @@
+/**
+ * The sealer plan's steps (docs/spec/sealer-api.md §States and events): one handler per state, each "clean
+ * outputs, then compute", yielding the event that moves the sector on (null once it is finished and wiped).
+ */
+import { copyFile, mkdir, open, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type AllocatedSector, bytes32ToJson } from '../../../api/sealer.js';
+import { logger } from '../../../common/log.js';
+import { cidToCommP } from '../../../fil/index.js';
+import {
+  bytesFromOutput,
+  computeCommD,
+  P_AUX_FILE,
+  proverIdFromActorId,
+  sealProof,
+  T_AUX_FILE,
+  treeRLastFileNames,
+  unpaddedPieceSize,
+} from '../../../proofs/index.js';
+import { fromJson32, type TaskOf, toJson32 } from '../../processor/index.js';
+import { checkPersistStore, persistedPaths, sectorIdProblem } from '../../store.js';
+import { abort, Failure, perm, prefixed, temp } from '../failure.js';
+import { attachedStore } from '../persist-stores.js';
+import type { SectorDoc } from '../sector.js';
+import { bound } from '../waits.js';
+import {
+  call,
+  ctx,
+  type Event,
+  ev,
+  exists,
+  fr32Randomness,
+  fsyncFile,
+  hex,
+  isPledge,
+  limited,
+  pieceFile,
+  pollLanded,
+  required,
+  reserveSpace,
+  run,
+  type StepHost,
+  sameBytes,
+  submitted,
+} from './common.js';
+
+const log = logger('sealing');
+
+/** Runs the handler of the sector's state. */
+export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
+  switch (doc.state) {
+    case 'Empty':
+      return allocate(t);
+    case 'Allocated':
+      return acquireDeals(t, doc);
+    case 'DealsAcquired':
+      return addPieces(t, doc);
+    case 'PieceAdded':
+      return treeD(t, doc);
+    case 'TreeDBuilt':
+      return Promise.resolve(ev('AssignTicket'));
+    case 'TicketAssigned':
+      return pc1(t, doc);
+    case 'PC1Done':
+      return pc2(t, doc);
+    case 'PC2Done':
+      return submitPreCommit(t, doc);
+    case 'PCSubmitted':
+      return waitPreCommit(t, doc);
+    case 'PCLanded':
+      return persist(t, doc);
+    case 'Persisted':
+      return submitPersisted(t, doc);
+    case 'PersistanceSubmitted':
+      return waitSeed(t, doc);
+    case 'SeedAssigned':
+      return c1(t, doc);
+    case 'C1Done':
+      return c2(t, doc);
+    case 'C2Done':
+      return submitProof(t, doc);
+    case 'ProofSubmitted':
+      return waitProof(t, doc);
+    case 'Finished':
+      return finish(t, doc);
+    case 'Aborted':
+      return Promise.reject(abort('sector aborted by the operator'));
+    default:
+      return Promise.reject(perm(`state ${doc.state} is not handled by the sealer plan`));
+  }
+}
+
+async function allocate(t: StepHost): Promise<Event> {
+  const s = t.cfg.sealing;
+  let a: AllocatedSector | null;
+  try {
+    a = await t.deps.manager.AllocateSector({
+      AllowedMiners: s.allowedMiners,
+      AllowedProofTypes: s.allowedProofTypes,
+      // lets the manager hand back a sector allocated to this store whose allocation we never saved
+      Worker: { Instance: t.deps.instance, Location: t.cfg.location },
+    });
+  } catch (err) {
+    // damocles: an RPC error here is just "no task yet"; keep it visible in `worker list`
+    t.lastError = prefixed('Venus.AllocateSector', err);
+    log.warn({ thread: t.index }, t.lastError);
+    return ev('Idle');
+  }
+  if (t.lastError?.startsWith('Venus.AllocateSector')) t.lastError = null;
+  if (!a) return ev('Idle');
+  try {
+    sealProof(a.ProofType);
+  } catch (err) {
+    throw perm(`the manager allocated a sector with ${(err as Error).message}`);
+  }
+  // paths are built from the id: refuse anything but two safe integers, and miners we do not seal for
+  const badId = sectorIdProblem(a.ID);
+  if (badId) throw perm(`the manager allocated a sector with an invalid id: ${badId}`);
+  if (s.allowedMiners && !s.allowedMiners.includes(a.ID.Miner)) {
+    throw perm(`the manager allocated a sector of miner ${a.ID.Miner}, not one of allowed_miners`);
+  }
+  const alloc = a;
+  log.info({ thread: t.index, miner: a.ID.Miner, number: a.ID.Number, proof: a.ProofType }, 'sector allocated');
+  return ev('Allocate', (d) => {
+    d.base = { allocated: alloc, prover_id: toJson32(proverIdFromActorId(alloc.ID.Miner)) };
+  });
+}
+
+async function acquireDeals(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const s = t.cfg.sealing;
+  const { sid } = ctx(t, doc);
+  if (!s.enableDeals) {
+    if (s.disableCC) return ev('Idle');
+    return ev('AcquireDeals', (d) => {
+      d.deals = null;
+    });
+  }
+  const pieces = await call(t, 'AcquireDeals', sid, { MaxDeals: s.maxDeals, MinUsedSpace: s.minDealSpace });
+  if ((!pieces || pieces.length === 0) && s.disableCC) return ev('Idle');
+  return ev('AcquireDeals', (d) => {
+    d.deals = pieces?.length ? pieces : null;
+  });
+}
+
+async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { proof, paths } = ctx(t, doc);
+  const deals = doc.deals ?? [];
+  const task: TaskOf<'add_pieces'> = {
+    seal_proof_type: proof.id,
+    staged_filepath: paths.staged,
+    pieces: deals.length
+      ? await Promise.all(
+          deals.map(async (p) => ({
+            piece_file: isPledge(p) ? ('pledge' as const) : await pieceFile(t, p),
+            payload_size: p.DealInfo?.PayloadSize ?? unpaddedPieceSize(p.Piece.Size),
+            piece_size: unpaddedPieceSize(p.Piece.Size),
+          })),
+        )
+      : [
+          {
+            piece_file: 'pledge' as const,
+            payload_size: unpaddedPieceSize(proof.sectorSize),
+            piece_size: unpaddedPieceSize(proof.sectorSize),
+          },
+        ],
+  };
+  // clean outputs, then compute
+  await rm(paths.staged, { force: true });
+  const out = await run(t, 'add_pieces', task);
+  deals.forEach((p, i) => {
+    const want = cidToCommP(p.Piece.PieceCID);
+    if (!out[i] || !sameBytes(out[i]!.commitment, want)) {
+      throw perm(`piece ${i} (${p.Piece.PieceCID['/']}): its data does not hash to the piece CID`);
+    }
+  });
+  return ev('AddPiece', (d) => {
+    d.phases.pieces = out;
+  });
+}
+
+async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { proof, paths } = ctx(t, doc);
+  const pieces = required(doc.phases.pieces, 'pieces', doc);
+  const commD = computeCommD(
+    proof.sectorSize,
+    pieces.map((p) => ({ size: p.size, commitment: fromJson32(p.commitment, 'piece commitment') })),
+  );
+  await rm(paths.prepared, { recursive: true, force: true });
+  await mkdir(paths.prepared, { recursive: true });
+  const staticTreeD = !doc.deals ? t.deps.staticTreeD[proof.sectorSize] : undefined;
+  if (staticTreeD) {
+    await symlink(staticTreeD, paths.treeD);
+  } else {
+    const out = await run(t, 'tree_d', {
+      registered_proof: proof.id,
+      staged_file: paths.staged,
+      cache_dir: paths.prepared,
+    });
+    if (!sameBytes(out.comm_d, commD)) {
+      throw perm(`tree_d: CommD ${hex(out.comm_d)} of the staged file differs from the pieces' ${hex(commD)}`);
+    }
+  }
+  return ev('BuildTreeD', (d) => {
+    d.phases.comm_d = bytes32ToJson(commD);
+  });
+}
+
+async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid, proof, paths, proverId } = ctx(t, doc);
+  const ticket = doc.phases.ticket ?? (await call(t, 'AssignTicket', sid));
+  // clean outputs: a fresh cache dir with tree_d linked in, an empty sealed file
+  await rm(paths.cache, { recursive: true, force: true });
+  await mkdir(paths.cache, { recursive: true });
+  await mkdir(join(paths.sealed, '..'), { recursive: true });
+  await (await open(paths.sealed, 'w')).close();
+  await symlink(paths.treeD, join(paths.cache, basename(paths.treeD)));
+  const out = await run(t, 'pc1', {
+    registered_proof: proof.id,
+    cache_path: paths.cache,
+    in_path: paths.staged,
+    out_path: paths.sealed,
+    prover_id: proverId,
+    sector_id: sid.Number,
+    ticket: fr32Randomness(ticket.Ticket),
+    piece_infos: required(doc.phases.pieces, 'pieces', doc),
+  });
+  return ev('PC1', (d) => {
+    d.phases.ticket = ticket;
+    d.phases.pc1out = out;
+  });
+}
+
+async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { proof, paths } = ctx(t, doc);
+  const pc1out = required(doc.phases.pc1out, 'pc1out', doc);
+  const commD = required(doc.phases.comm_d, 'comm_d', doc);
+  // clean outputs of an earlier attempt
+  for (const f of await readdir(paths.cache)) {
+    if (f === P_AUX_FILE || f === T_AUX_FILE || f.includes('tree-c') || f.includes('tree-r-last')) {
+      await rm(join(paths.cache, f), { force: true });
+    }
+  }
+  // PC2 may write the sealed file in place: a marker left by an interrupted run means it is dirty (issue #837)
+  const marker = join(paths.cache, '.pc2_running');
+  if (await exists(marker)) {
+    log.warn(
+      { sector: paths.name },
+      'an interrupted PC2 left the sealed file dirty: restoring it from the staged file',
+    );
+    await rm(paths.sealed, { force: true });
+    await copyFile(paths.staged, paths.sealed);
+  }
+  await (await open(marker, 'w')).close();
+  await fsyncFile(paths.cache);
+  const out = await run(t, 'pc2', {
+    registered_proof: proof.id,
+    pc1out,
+    cache_dir: paths.cache,
+    sealed_file: paths.sealed,
+    staged_file: paths.staged,
+  });
+  if (!sameBytes(out.comm_d, commD)) {
+    throw perm(`pc2: CommD ${hex(out.comm_d)} differs from tree_d's ${hex(commD)}`);
+  }
+  await rm(marker, { force: true });
+  return ev('PC2', (d) => {
+    d.phases.pc2out = out;
+  });
+}
+
+async function submitPreCommit(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { allocated } = ctx(t, doc);
+  const out = required(doc.phases.pc2out, 'pc2out', doc);
+  const r = await call(
+    t,
+    'SubmitPreCommit',
+    allocated,
+    { CommR: out.comm_r, CommD: out.comm_d, Ticket: required(doc.phases.ticket, 'ticket', doc) },
+    doc.phases.pc2_re_submit,
+  );
+  submitted('pre-commit', r);
+  return ev('SubmitPC', (d) => {
+    d.phases.pc2_re_submit = false;
+  });
+}
+
+function waitPreCommit(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid } = ctx(t, doc);
+  return pollLanded(
+    t,
+    doc,
+    'PreCommit',
+    () => call(t, 'PollPreCommitState', sid),
+    ev('CheckPC'),
+    ev('ReSubmitPC', (d) => {
+      d.phases.pc2_re_submit = true;
+    }),
+  );
+}
+
+async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid, proof, paths } = ctx(t, doc);
+  const GiB = 1 << 30;
+  const required = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
+  const candidates = t.deps.persistStores.filter((s) => !s.readonly);
+  if (!candidates.length) throw perm('no writable persist store: configure [remote] path or [[attached]]');
+  const info = await reserveSpace(t, doc, sid, required, candidates);
+  const store = attachedStore(candidates, info);
+  if (!store) {
+    throw perm(`the manager reserved space in "${info.Name}" (${info.Path}), which this worker does not attach`);
+  }
+  try {
+    await checkPersistStore(store.location);
+  } catch (err) {
+    throw perm(`persist to "${store.name}": ${(err as Error).message}`);
+  }
+  const rel = persistedPaths(paths.name);
+  const files = [P_AUX_FILE, T_AUX_FILE, ...treeRLastFileNames(proof)];
+  const routes = [
+    {
+      src: { store_name: null, uri: paths.sealed },
+      dest: { store_name: store.name, uri: join(store.location, rel.sealed) },
+      opt: null,
+    },
+    ...files.map((f) => ({
+      src: { store_name: null, uri: join(paths.cache, f) },
+      dest: { store_name: store.name, uri: join(store.location, rel.cache, f) },
+      opt: null,
+    })),
+  ];
+  const want = await Promise.all(routes.map(async (r) => (await stat(r.src.uri)).size));
+  try {
+    await limited(t, 'transfer', () =>
+      t.deps.sealer.run('transfer', { stores: { [store.name]: { name: store.name, meta: null } }, routes }, t.signal),
+    );
+    // verify what landed, whoever copied it
+    for (const [i, r] of routes.entries()) {
+      const got = (await stat(r.dest.uri)).size;
+      if (got !== want[i]) throw new Error(`${r.dest.uri} has ${got} bytes, ${want[i]} expected`);
+    }
+  } catch (err) {
+    if (err instanceof Failure && err.level === 'temporary') throw err;
+    throw perm(`persist to "${store.name}" (${store.location}): ${(err as Error).message}`, err);
+  }
+  // the manager's name for the store: SubmitPersisted and Window PoSt find the files by it
+  return ev('Persist', (d) => {
+    d.phases.persist_instance = info.Name;
+  });
+}
+
+async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid } = ctx(t, doc);
+  const instance = required(doc.phases.persist_instance, 'persist_instance', doc);
+  const ok = await call(t, 'SubmitPersistedEx', sid, instance, false);
+  if (!ok) throw perm(`the manager cannot use the files persisted in "${instance}"`);
+  return ev('SubmitPersistance');
+}
+
+async function waitSeed(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid, allocated } = ctx(t, doc);
+  let first = true;
+  for (;;) {
+    const r = await call(t, 'WaitSeed', sid, allocated.ProofType);
+    if (r.Seed) {
+      const seed = r.Seed;
+      return ev('AssignSeed', (d) => {
+        d.phases.seed = seed;
+      });
+    }
+    if (!r.ShouldWait) throw temp('Venus.WaitSeed: no seed and no reason to wait');
+    const ms = r.Delay > 0 ? r.Delay * 1000 : t.cfg.sealing.rpcPollingIntervalMs;
+    await t.waitFor(doc, {
+      what: 'waiting for the seed (the PreCommit challenge delay)',
+      label: 'seed',
+      ms,
+      first,
+      why: r.Delay > 0 ? "the manager's estimate" : bound('rpc_polling_interval', ms),
+    });
+    first = false;
+  }
+}
+
+async function c1(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid, proof, paths, proverId } = ctx(t, doc);
+  const pc2out = required(doc.phases.pc2out, 'pc2out', doc);
+  const out = await run(t, 'c1', {
+    registered_proof: proof.id,
+    cache_path: paths.cache,
+    replica_path: paths.sealed,
+    prover_id: proverId,
+    sector_id: sid.Number,
+    ticket: fr32Randomness(required(doc.phases.ticket, 'ticket', doc).Ticket),
+    seed: fr32Randomness(required(doc.phases.seed, 'seed', doc).Seed),
+    piece_infos: required(doc.phases.pieces, 'pieces', doc),
+    comm_r: pc2out.comm_r,
+    comm_d: pc2out.comm_d,
+  });
+  return ev('C1', (d) => {
+    d.phases.c1out = out;
+  });
+}
+
+async function c2(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid, proof, proverId } = ctx(t, doc);
+  const out = await run(t, 'c2', {
+    registered_proof: proof.id,
+    c1out: required(doc.phases.c1out, 'c1out', doc),
+    prover_id: proverId,
+    sector_id: sid.Number,
+    miner_id: sid.Miner,
+  });
+  // kept as base64, what SubmitProof carries, whichever form the processor answered in
+  const bytes = bytesFromOutput(out?.proof, 'c2 output.proof');
+  if (bytes.length === 0) throw new Error('c2 returned an empty proof');
+  return ev('C2', (d) => {
+    d.phases.c2out = { proof: Buffer.from(bytes).toString('base64') };
+  });
+}
+
+async function submitProof(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid } = ctx(t, doc);
+  const out = required(doc.phases.c2out, 'c2out', doc);
+  const proof = Buffer.from(bytesFromOutput(out.proof, 'c2 output.proof')).toString('base64');
+  const r = await call(t, 'SubmitProof', sid, { Proof: proof }, doc.phases.c2_re_submit);
+  submitted('proof', r);
+  return ev('SubmitProof', (d) => {
+    d.phases.c2_re_submit = false;
+  });
+}
+
+async function waitProof(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid, paths } = ctx(t, doc);
+  if (!t.cfg.sealing.ignoreProofCheck) {
+    const e = await pollLanded(
+      t,
+      doc,
+      'ProveCommit',
+      () => call(t, 'PollProofState', sid),
+      ev('Finish'),
+      ev('ReSubmitProof', (d) => {
+        d.phases.c2_re_submit = true;
+      }),
+    );
+    if (e.name !== 'Finish') return e;
+  }
+  // clear_cache: the layers, tree-c and tree-d are not needed any more
+  try {
+    for (const f of await readdir(paths.cache)) {
+      if (f.includes('layer') || f.includes('tree-c') || f.includes('tree-d')) await rm(join(paths.cache, f));
+    }
+  } catch (err) {
+    throw temp(`clear cache ${paths.cache}: ${(err as Error).message}`, err);
+  }
+  return ev('Finish');
+}
+
+async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
+  const { sid, paths } = ctx(t, doc);
+  await call(t, 'ReportFinalized', sid);
+  await t.finalize();
+  log.info({ thread: t.index, sector: paths.name }, 'sector finished');
+  return null;
+}
