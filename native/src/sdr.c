@@ -8,6 +8,7 @@
  *   sdrMapFile(fd, length, random) -> mapping;  sdrUnmap(mapping)
  *   sdrShaBackend([want]) -> "sha-ni" | "portable"   (VENUS_SDR_PORTABLE_SHA=1 starts on portable)
  *   sdrBlake2bBackend([want]) -> "avx512" | "avx2" | "scalar"   (VENUS_SDR_BLAKE2B picks at load)
+ *   sdrLabelChunkBatch, sdrLanesBackend: in sdr_batch.c, which also hashes every label (sdr_hash_lanes)
  *
  * Every function has a TypeScript twin in src/proofs/sdr/ that gives identical bytes; tests compare them.
  * SHA-256 uses the x86 SHA extensions when cpuid reports them, else portable C.
@@ -30,9 +31,11 @@
 #include <immintrin.h>
 #endif
 
+#include "sdr.h"
+
 /* ---------------------------------------------------------------- SHA-256 */
 
-static const uint32_t K256[64] = {
+const uint32_t sdr_K256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -42,9 +45,11 @@ static const uint32_t K256[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-static const uint32_t H256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+const uint32_t sdr_H256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
+#define K256 sdr_K256
+#define H256 sdr_H256
 #define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
 static void sha256_blocks_portable(uint32_t st[8], const uint8_t *p, size_t n) {
@@ -144,6 +149,9 @@ static void sha_select(int want_shani) {
 #endif
 }
 
+int sdr_sha_shani_selected(void) { return sha_blocks != sha256_blocks_portable; }
+void sdr_sha256_portable(uint32_t st[8], const uint8_t *p, size_t n) { sha256_blocks_portable(st, p, n); }
+
 /* ------------------------------------------------------------- labeling */
 
 /* trunc254(SHA-256(message)) where the message is a sequence of whole 64-byte blocks of total length
@@ -199,43 +207,36 @@ static int pread_label(int fd, uint64_t node, uint8_t *dst) {
 #endif
 }
 
-static inline int load_drg(label_src_t *s, uint32_t p, uint8_t *dst) {
+/* Where DRG parent p's label lies: in memory (no copy), or read into `scratch` (32 bytes). NULL on failure. */
+static inline const uint8_t *src_drg(label_src_t *s, uint32_t p, uint8_t *scratch) {
   if (!s->windowed) {
-    if (p >= s->cur_nodes) return s->err = "DRG parent outside cur", 0;
-    memcpy(dst, s->cur + (uint64_t)p * 32, 32);
-    return 1;
+    if (p >= s->cur_nodes) return s->err = "DRG parent outside cur", NULL;
+    return s->cur + (uint64_t)p * 32;
   }
   if (p >= s->w_base) {
-    if (p - s->w_base >= s->cur_nodes) return s->err = "DRG parent outside the window", 0;
-    memcpy(dst, s->cur + (p - s->w_base) * 32, 32);
-    return 1;
+    if (p - s->w_base >= s->cur_nodes) return s->err = "DRG parent outside the window", NULL;
+    return s->cur + (p - s->w_base) * 32;
   }
   if (s->cur_map) {
-    if (p >= s->cur_map_nodes) return s->err = "DRG parent outside the mapped layer", 0;
-    memcpy(dst, s->cur_map + (uint64_t)p * 32, 32);
-    return 1;
+    if (p >= s->cur_map_nodes) return s->err = "DRG parent outside the mapped layer", NULL;
+    return s->cur_map + (uint64_t)p * 32;
   }
-  if (!pread_label(s->cur_fd, p, dst)) return s->err = "reading an older DRG parent failed", 0;
-  return 1;
+  if (!pread_label(s->cur_fd, p, scratch)) return s->err = "reading an older DRG parent failed", NULL;
+  return scratch;
 }
 
-static inline int load_exp(label_src_t *s, uint32_t q, uint8_t *dst) {
+static inline const uint8_t *src_exp(label_src_t *s, uint32_t q, uint8_t *scratch) {
   if (!s->windowed) {
-    if (q >= s->prev_nodes) return s->err = "expander parent outside prev", 0;
-    memcpy(dst, s->prev + (uint64_t)q * 32, 32);
-    return 1;
+    if (q >= s->prev_nodes) return s->err = "expander parent outside prev", NULL;
+    return s->prev + (uint64_t)q * 32;
   }
-  if (q < s->resident) {
-    memcpy(dst, s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32, 32);
-    return 1;
-  }
+  if (q < s->resident) return s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32;
   if (s->prev_map) {
-    if (q >= s->prev_map_nodes) return s->err = "expander parent outside the mapped layer", 0;
-    memcpy(dst, s->prev_map + (uint64_t)q * 32, 32);
-    return 1;
+    if (q >= s->prev_map_nodes) return s->err = "expander parent outside the mapped layer", NULL;
+    return s->prev_map + (uint64_t)q * 32;
   }
-  if (!pread_label(s->prev_fd, q, dst)) return s->err = "reading an expander parent failed", 0;
-  return 1;
+  if (!pread_label(s->prev_fd, q, scratch)) return s->err = "reading an expander parent failed", NULL;
+  return scratch;
 }
 
 /* Starts loading the next node's parent labels into cache while this node hashes (the expander parents
@@ -264,58 +265,43 @@ static inline void prefetch_parents(const label_src_t *s, uint32_t layer, const 
   }
 }
 
+/* trunc254(SHA-256(header)): node 0's label, a 64-byte message (one padding block, length 512 bits). */
+void sdr_label_node0(const uint8_t header[64], uint8_t *out) {
+  uint8_t last[64] = {0};
+  uint32_t st[8];
+  memcpy(st, H256, sizeof st);
+  sha_blocks(st, header, 1);
+  last[0] = 0x80;
+  last[62] = 0x02;
+  sha_blocks(st, last, 1);
+  put_state_le_label(st, out);
+}
+
 /* Labels `count` nodes starting at `first`; label i goes to cur[(out_slot + i) * 32]. Parents: 14 u32 per node
- * (6 DRG, then 8 expander, read only after layer 1). Returns 0 and sets s->err on failure. */
+ * (6 DRG, then 8 expander, read only after layer 1). Parent labels are hashed where they lie (sdr_batch.c);
+ * only those read from a file are copied. Returns 0 and sets s->err on failure. */
 static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
                        const uint32_t *parents, label_src_t *s, uint64_t out_slot) {
-  uint8_t header[64];
-  uint8_t buf[14 * 32]; /* the distinct parent labels */
-  memcpy(header, replica_id, 32);
-  header[32] = (uint8_t)(layer >> 24);
-  header[33] = (uint8_t)(layer >> 16);
-  header[34] = (uint8_t)(layer >> 8);
-  header[35] = (uint8_t)layer;
-  memset(header + 44, 0, 20);
+  sdr_lane_t lane;
+  uint8_t scratch[14 * 32]; /* parent labels read from a file */
+  const int exp = layer > 1;
+  sdr_lane_header(&lane, replica_id, layer);
   for (uint32_t i = 0; i < count; i++) {
     uint64_t node = first + i;
-    for (int b = 0; b < 8; b++) header[36 + b] = (uint8_t)(node >> (56 - 8 * b));
-    uint32_t st[8];
-    memcpy(st, H256, sizeof st);
-    sha_blocks(st, header, 1);
-    uint8_t *out = s->cur + (out_slot + i) * 32;
-    const uint32_t *p = parents + (uint64_t)i * 14;
-    uint8_t last[64];
-    memset(last, 0, sizeof last);
+    sdr_lane_node(&lane, node);
+    lane.out = s->cur + (out_slot + i) * 32;
     if (node == 0) {
-      /* 64-byte message: one padding block, length 512 bits */
-      last[0] = 0x80;
-      last[62] = 0x02;
-      sha_blocks(st, last, 1);
-      put_state_le_label(st, out);
+      sdr_label_node0(lane.header, lane.out);
       continue;
     }
+    const uint32_t *p = parents + (uint64_t)i * 14;
     if (i + 1 < count) prefetch_parents(s, layer, p + 14);
     for (int k = 0; k < 6; k++)
-      if (!load_drg(s, p[k], buf + 32 * k)) return 0;
-    if (layer == 1) {
-      /* 6 parents (3 blocks) six times, then parent 0 plus padding: 64 + 37·32 = 1248 bytes */
-      for (int r = 0; r < 6; r++) sha_blocks(st, buf, 3);
-      memcpy(last, buf, 32);
-    } else {
-      for (int k = 0; k < 8; k++)
-        if (!load_exp(s, p[6 + k], buf + 32 * (6 + k))) return 0;
-      /* 14 parents (7 blocks) twice, then parents 0..7 (4 blocks), then parent 8 plus padding */
-      sha_blocks(st, buf, 7);
-      sha_blocks(st, buf, 7);
-      sha_blocks(st, buf, 4);
-      memcpy(last, buf + 8 * 32, 32);
-    }
-    last[32] = 0x80;
-    /* 1248 bytes = 9984 bits = 0x2700 */
-    last[62] = 0x27;
-    last[63] = 0x00;
-    sha_blocks(st, last, 1);
-    put_state_le_label(st, out);
+      if (!(lane.par[k] = src_drg(s, p[k], scratch + 32 * k))) return 0;
+    if (exp)
+      for (int k = 6; k < 14; k++)
+        if (!(lane.par[k] = src_exp(s, p[k], scratch + 32 * k))) return 0;
+    sdr_hash_lanes(&lane, 1, exp);
   }
   return 1;
 }
@@ -664,6 +650,10 @@ static int get_u64(napi_env env, napi_value v, uint64_t *out) {
   return 1;
 }
 
+void sdr_throw(napi_env env, const char *msg) { throw_err(env, msg); }
+int sdr_get_bytes(napi_env env, napi_value v, void **data, size_t *len) { return get_bytes(env, v, data, len); }
+int sdr_get_u64(napi_env env, napi_value v, uint64_t *out) { return get_u64(env, v, out); }
+
 /* sdrParents(drgSeed28, feistelKeys32, nodes, legacy, start, count, out: Uint32Array) */
 static napi_value js_parents(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -970,5 +960,5 @@ napi_value sdr_register(napi_env env, napi_value exports) {
   def(env, exports, "sdrUnmap", js_unmap);
   def(env, exports, "sdrShaBackend", js_sha_backend);
   def(env, exports, "sdrBlake2bBackend", js_b2_backend);
-  return exports;
+  return sdr_batch_register(env, exports);
 }

@@ -260,7 +260,7 @@ function readExactSync(fd: number, out: Buffer, off: number, pos: number, path: 
   }
 }
 
-async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<void> {
+export async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<void> {
   for (let done = 0; done < buf.length; ) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
     if (bytesRead === 0) throw new Error('file ended early');
@@ -398,7 +398,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
 }
 
 /** Writes `data` at `pos`, all of it. */
-async function writeFully(fh: FileHandle, data: Uint8Array, pos: number): Promise<void> {
+export async function writeFully(fh: FileHandle, data: Uint8Array, pos: number): Promise<void> {
   for (let done = 0; done < data.length; ) {
     const { bytesWritten } = await fh.write(data, done, data.length - done, pos + done);
     done += bytesWritten;

@@ -51,6 +51,26 @@ export interface SdrNative {
   /** Maps `length` bytes of the open file `fd` read-only; `random` disables read-ahead (MADV_RANDOM). */
   sdrMapFile(fd: number, length: number, random: boolean): SdrMapping;
   sdrUnmap(mapping: SdrMapping): void;
+  /**
+   * sdrLabelChunk for K sectors of one graph at once (K ≤ 64): the same parents (absolute node indices) index each
+   * sector's own buffers; label i of sector k goes to curs[k][(outSlot+i)·32]. Hashes up to 4 sectors' labels
+   * interleaved per SHA-NI call (8 lanes with AVX2 when SHA-NI is off). Absent from an addon built before it.
+   */
+  sdrLabelChunkBatch?(
+    replicaIds: Uint8Array[],
+    layer: number,
+    firstNode: number,
+    count: number,
+    parents: Uint32Array,
+    curs: Uint8Array[],
+    outSlot: number,
+    prevs: Uint8Array[] | null,
+  ): void;
+  /** How several label streams are hashed at once ("sha-ni x4", "avx2 x8", "portable"); `want` picks the path
+   * used while SHA-NI is off. */
+  sdrLanesBackend?(want?: 'avx2' | 'portable'): string;
+  /** Asks for 2 MiB pages over the buffer (before it is written); returns the bytes advised (0: not available). */
+  sdrAdviseHugePages?(buffer: Uint8Array): number;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */

@@ -1,0 +1,321 @@
+/**
+ * Batch PC1: labels K sectors of one graph (same proof type) together, bit-exact with labelSector.
+ *
+ * One walk of the parent cache serves all K sectors: each chunk of parents is read once and every sector's labels
+ * for those nodes are computed from it, each sector from its own replica id and its own layer buffers. The native
+ * kernel hashes the K labels of a node as independent SHA-256 streams interleaved on one core (SHA-NI 4 at a
+ * time, AVX2 8 lanes without it), which keeps the SHA unit busy where one sector leaves it waiting on the
+ * latency of each round. The TypeScript kernel labels the sectors one after the other (same bytes).
+ *
+ * Memory: K × the single-sector memory plan (both layers of every sector in RAM). When that exceeds the budget
+ * the sectors are labeled one after the other with labelSector's own plan (windowed for large sectors), so a
+ * batch never needs more RAM than one sector would. docs/pc1-batch.md has the figures.
+ *
+ * Failures are per sector: a bad replica id, an unwritable cache directory or a failed write fails that sector
+ * only; the others go on and each gets its own result.
+ */
+import { access, constants, type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { logger } from '../../common/log.js';
+import { DEGREE, NODE_SIZE } from './constants.js';
+import type { SdrBackend, SdrGraph } from './graph.js';
+import {
+  defaultLabelBudget,
+  labelChunkTs,
+  labelLayerPath,
+  labelSector,
+  planLabelMemory,
+  readFully,
+  writeFully,
+} from './labels.js';
+import { sdrNative } from './native.js';
+import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
+
+const log = logger('sdr');
+
+/** The most sectors one batch takes (the native kernel's bound). */
+export const MAX_BATCH_SECTORS = 64;
+
+export interface BatchSector {
+  replicaId: Uint8Array;
+  /** This sector's cache directory; its layer files go there. */
+  cacheDir: string;
+}
+
+export interface LabelBatchOptions {
+  graph: SdrGraph;
+  sectors: BatchSector[];
+  layers: number;
+  /** The parent cache file; default: ensureParentCache(graph). */
+  parentCachePath?: string;
+  backend?: SdrBackend;
+  /** RAM budget for labels of the whole batch, bytes (default 60% of total memory). */
+  memoryBudget?: number;
+  /** Nodes per kernel call (default 65536). */
+  chunkNodes?: number;
+  /** Keep layer files that already exist complete (resume after a crash). Default true. */
+  resume?: boolean;
+  onProgress?: (layer: number, nodesDone: number, nodes: number) => void;
+}
+
+export type BatchSectorResult =
+  | { ok: true; layerPaths: string[]; labels: number }
+  | { ok: false; error: Error; layerPaths: string[] };
+
+export interface LabelBatchResult {
+  /** One per input sector, in input order. */
+  sectors: BatchSectorResult[];
+  /** "batch": labeled together; "sequential": K × the memory plan did not fit, one sector after the other. */
+  mode: 'batch' | 'sequential';
+  kernel: 'native' | 'ts';
+  /** How the native kernel hashed several streams ("sha-ni x4", …), or "ts". */
+  lanes: string;
+  /** Labels computed over all sectors, and the wall and kernel time. */
+  labels: number;
+  seconds: number;
+  kernelSeconds: number;
+}
+
+interface Live {
+  index: number;
+  replicaId: Uint8Array;
+  cacheDir: string;
+  layerPaths: string[];
+  firstLayer: number;
+  labels: number;
+  error: Error | null;
+  cur: Buffer;
+  prev: Buffer;
+  fh: FileHandle | null;
+  writing: Promise<void>;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Labels every layer of K sectors of `graph`; never rejects for one sector's inputs (see each result). */
+export async function labelSectorsBatch(opts: LabelBatchOptions): Promise<LabelBatchResult> {
+  const { graph, sectors, layers } = opts;
+  if (!Array.isArray(sectors) || sectors.length < 1 || sectors.length > MAX_BATCH_SECTORS)
+    throw new RangeError(`a batch takes 1 to ${MAX_BATCH_SECTORS} sectors, got ${sectors?.length}`);
+  if (!Number.isInteger(layers) || layers < 1) throw new RangeError(`bad layer count ${layers}`);
+  const t0 = performance.now();
+  const nodes = graph.nodes;
+  const budget = opts.memoryBudget ?? defaultLabelBudget();
+  const resume = opts.resume ?? true;
+  const native = opts.backend === 'ts' ? null : sdrNative();
+  const batchNative = native?.sdrLabelChunkBatch ? native : null;
+  if (opts.backend === 'native' && !batchNative) throw new Error('the native batch SDR kernel is not available');
+  const kernel = batchNative ? 'native' : 'ts';
+  const lanes = batchNative?.sdrLanesBackend?.() ?? 'ts';
+
+  // Each sector's own inputs: a failure here fails that sector only.
+  const live: Live[] = [];
+  const results: BatchSectorResult[] = await Promise.all(
+    sectors.map(async (s, index): Promise<BatchSectorResult> => {
+      const layerPaths = Array.from({ length: layers }, (_, i) => labelLayerPath(s.cacheDir, i + 1));
+      try {
+        if (!(s.replicaId instanceof Uint8Array) || s.replicaId.length !== 32)
+          throw new RangeError('replica_id must be 32 bytes');
+        if (typeof s.cacheDir !== 'string' || !s.cacheDir) throw new TypeError('cacheDir must be a path');
+        await mkdir(s.cacheDir, { recursive: true });
+        await access(s.cacheDir, constants.W_OK);
+        let firstLayer = 1;
+        while (resume && firstLayer <= layers) {
+          const st = await stat(layerPaths[firstLayer - 1]!).catch(() => null);
+          if (!st || st.size !== nodes * NODE_SIZE) break;
+          firstLayer++;
+        }
+        const e = Buffer.alloc(0);
+        live.push({
+          index,
+          ...s,
+          layerPaths,
+          firstLayer,
+          labels: 0,
+          error: null,
+          cur: e,
+          prev: e,
+          fh: null,
+          writing: Promise.resolve(),
+        });
+        return { ok: true, layerPaths, labels: 0 };
+      } catch (e) {
+        log.warn({ sector: index, cacheDir: s.cacheDir, err: asError(e).message }, 'batch PC1: sector not labeled');
+        return { ok: false, error: asError(e), layerPaths };
+      }
+    }),
+  );
+  live.sort((a, b) => a.index - b.index);
+
+  const plan = planLabelMemory(nodes, Math.floor(budget / Math.max(1, live.length)), { chunkNodes: opts.chunkNodes });
+  let labels = 0;
+  let kernelMs = 0;
+  let mode: LabelBatchResult['mode'] = 'batch';
+  if (live.length && plan.mode !== 'memory') {
+    // K × the in-memory plan does not fit: one sector after the other, each with labelSector's own plan
+    mode = 'sequential';
+    for (const s of live) {
+      try {
+        const r = await labelSector({ ...opts, replicaId: s.replicaId, cacheDir: s.cacheDir, memoryBudget: budget });
+        s.labels = r.labels;
+        labels += r.labels;
+        kernelMs += r.kernelSeconds * 1000;
+      } catch (e) {
+        s.error = asError(e);
+      }
+    }
+  } else if (live.length) {
+    const parentPath = opts.parentCachePath ?? (await ensureParentCache(graph, { backend: opts.backend }));
+    const parents = await ParentCacheReader.open(parentPath, nodes);
+    log.info(
+      { sectors: live.length, nodes, layers, ramMiB: Math.round((live.length * plan.bytes) / 2 ** 20), kernel, lanes },
+      'batch labeling sectors',
+    );
+    try {
+      for (const s of live) {
+        if (s.firstLayer > layers) continue; // every layer already complete
+        s.cur = layerBuffer(nodes);
+        // resumed: the last complete layer is the previous one of the first to label
+        s.prev = layerBuffer(s.firstLayer > 1 ? nodes : 0);
+        if (s.firstLayer > 1) await readLayer(s.layerPaths[s.firstLayer - 2]!, s.prev).catch((e) => fail(s, e));
+      }
+      const first = Math.min(...live.map((s) => s.firstLayer));
+      for (let layer = first; layer <= layers; layer++) {
+        const r = await labelBatchLayer(opts, batchNative, parents, plan.chunkNodes, layer, live);
+        labels += r.labels;
+        kernelMs += r.kernelMs;
+      }
+    } finally {
+      await parents.close();
+      for (const s of live) s.cur = s.prev = Buffer.alloc(0);
+    }
+  }
+  for (const s of live) {
+    results[s.index] = s.error
+      ? { ok: false, error: s.error, layerPaths: s.layerPaths }
+      : { ok: true, layerPaths: s.layerPaths, labels: s.labels };
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  log.info(
+    {
+      sectors: sectors.length,
+      failed: results.filter((r) => !r.ok).length,
+      labels,
+      seconds: Math.round(seconds * 10) / 10,
+      mode,
+    },
+    'batch labeled',
+  );
+  return { sectors: results, mode, kernel, lanes, labels, seconds, kernelSeconds: kernelMs / 1000 };
+}
+
+/** A zeroed layer buffer; 2 MiB pages asked for where the addon can (its parents are read at random places). */
+function layerBuffer(nodes: number): Buffer {
+  const b = Buffer.alloc(nodes * NODE_SIZE);
+  if (b.length >= 4 << 20) sdrNative()?.sdrAdviseHugePages?.(b);
+  return b;
+}
+
+async function readLayer(path: string, into: Buffer): Promise<void> {
+  const fh = await open(path, 'r');
+  await readFully(fh, into, 0).finally(() => fh.close());
+}
+
+function fail(s: Live, e: unknown): void {
+  if (s.error) return;
+  s.error = asError(e);
+  log.warn({ cacheDir: s.cacheDir, err: s.error.message }, 'batch PC1: sector failed, the others go on');
+}
+
+/** Labels `layer` for every live sector that needs it; a sector whose file is complete loads it instead. */
+async function labelBatchLayer(
+  opts: LabelBatchOptions,
+  native: ReturnType<typeof sdrNative>,
+  parents: ParentCacheReader,
+  chunk: number,
+  layer: number,
+  live: Live[],
+): Promise<{ labels: number; kernelMs: number }> {
+  const nodes = opts.graph.nodes;
+  const todo = live.filter((s) => !s.error && s.firstLayer <= layer);
+  await Promise.all(
+    todo.map(async (s) => {
+      const tmp = `${s.layerPaths[layer - 1]!}.tmp`;
+      s.fh = await open(tmp, 'w').catch((e) => {
+        fail(s, e);
+        return null;
+      });
+      s.writing = Promise.resolve();
+    }),
+  );
+  let kernelMs = 0;
+  const bufs = [new Uint32Array(chunk * DEGREE), new Uint32Array(chunk * DEGREE)];
+  let reading: Promise<void> = parents.read(0, Math.min(chunk, nodes), bufs[0]!);
+  for (let start = 0, c = 0; start < nodes; start += chunk, c++) {
+    const count = Math.min(chunk, nodes - start);
+    await reading;
+    const par = bufs[c & 1]!;
+    const next = start + chunk;
+    reading = next < nodes ? parents.read(next, Math.min(chunk, nodes - next), bufs[(c + 1) & 1]!) : Promise.resolve();
+    const run = todo.filter((s) => !s.error);
+    if (!run.length) break;
+    const t = performance.now();
+    if (native?.sdrLabelChunkBatch) {
+      native.sdrLabelChunkBatch(
+        run.map((s) => s.replicaId),
+        layer,
+        start,
+        count,
+        par,
+        run.map((s) => s.cur),
+        start,
+        layer > 1 ? run.map((s) => s.prev) : null,
+      );
+    } else {
+      for (const s of run) labelChunkTs(s.replicaId, layer, start, count, par, s.cur, start, layer > 1 ? s.prev : null);
+    }
+    kernelMs += performance.now() - t;
+    // the previous chunk's writes ran while this one hashed; one chunk in flight per sector at most
+    await Promise.all(run.map((s) => s.writing));
+    for (const s of run) {
+      if (s.error) continue;
+      const data = s.cur.subarray(start * NODE_SIZE, (start + count) * NODE_SIZE);
+      s.writing = writeFully(s.fh!, data, start * NODE_SIZE).catch((e) => fail(s, e));
+    }
+    opts.onProgress?.(layer, start + count, nodes);
+  }
+  await reading;
+  let labels = 0;
+  await Promise.all(
+    todo.map(async (s) => {
+      const path = s.layerPaths[layer - 1]!;
+      const tmp = `${path}.tmp`;
+      try {
+        await s.writing;
+        if (s.error) throw s.error;
+        await s.fh!.sync();
+        await s.fh!.close();
+        s.fh = null;
+        await rename(tmp, path);
+        s.labels += nodes;
+        labels += nodes;
+      } catch (e) {
+        fail(s, e);
+        await s.fh?.close().catch(() => {});
+        s.fh = null;
+        await rm(tmp, { force: true }).catch(() => {});
+      }
+    }),
+  );
+  // this layer becomes the previous one
+  for (const s of live) {
+    if (s.error) continue;
+    if (s.firstLayer <= layer) {
+      const old = s.prev.length === s.cur.length ? s.prev : layerBuffer(nodes);
+      s.prev = s.cur;
+      s.cur = old;
+    }
+  }
+  return { labels, kernelMs };
+}
