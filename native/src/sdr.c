@@ -285,6 +285,7 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
   sdr_lane_t lane;
   uint8_t scratch[14 * 32]; /* parent labels read from a file */
   const int exp = layer > 1;
+  const uint32_t pf = (uint32_t)sdr_prefetch_distance();
   sdr_lane_header(&lane, replica_id, layer);
   for (uint32_t i = 0; i < count; i++) {
     uint64_t node = first + i;
@@ -295,7 +296,7 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
       continue;
     }
     const uint32_t *p = parents + (uint64_t)i * 14;
-    if (i + 1 < count) prefetch_parents(s, layer, p + 14);
+    if (i + pf < count) prefetch_parents(s, layer, p + 14 * pf);
     for (int k = 0; k < 6; k++)
       if (!(lane.par[k] = src_drg(s, p[k], scratch + 32 * k))) return 0;
     if (exp)

@@ -3,23 +3,21 @@
  *
  *   sdrLabelChunkBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents, curs: Uint8Array[], outSlot,
  *                      prevs: Uint8Array[] | null)     sdrLabelChunk for K sectors of the same graph at once
- *   sdrLanesBackend() -> "sha-ni x4" | "avx2 x8" | "portable"
+ *   sdrLanesBackend() -> "sha-ni x2" | "avx2 x8" | "portable"
  *
  * A label is 20 SHA-256 compressions in a chain: one stream is bound by the latency of sha256rnds2, and most of
  * the core sits idle. Labels of different sectors (same node, same parents, other replica ids) are independent,
- * so up to 4 chains are interleaved instruction by instruction, which fills the pipeline. The label message also
+ * so 2 (up to 4) chains are interleaved instruction by instruction, which fills the pipeline. The label message also
  * repeats its parent blocks (14 parents = 7 blocks hashed twice, then 4 of them again; 6 parents = 3 blocks six
  * times): each block's message schedule is computed once and reused, and parents are read where they lie
  * (no copy). Without SHA-NI, AVX2 hashes 8 lanes at once (one 32-bit word of each lane per vector).
  */
 #define _DEFAULT_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sdr.h"
-#ifndef _WIN32
-#include <sys/mman.h>
-#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SDRB_X86 1
@@ -257,6 +255,17 @@ static int cpu_has_avx2(void) {
 }
 #endif
 
+static int prefetch_nodes = 0;
+
+int sdr_prefetch_distance(void) {
+  if (!prefetch_nodes) {
+    const char *v = getenv("VENUS_SDR_PREFETCH");
+    int d = v ? atoi(v) : 0;
+    prefetch_nodes = d >= 1 && d <= 64 ? d : 1;
+  }
+  return prefetch_nodes;
+}
+
 static int avx2_checked = -1;
 
 static int use_avx2(void) {
@@ -268,28 +277,38 @@ static int use_avx2(void) {
 #endif
 }
 
-const char *sdr_lanes_backend(void) {
-  if (sdr_sha_shani_selected()) return "sha-ni x4";
-  return use_avx2() ? "avx2 x8" : "portable";
+/* SHA-NI streams hashed together. Measured on an AMD EPYC (2 vCPUs, shared): 2 streams give ~1.4x one stream
+ * with parents in cache and hold up best when they are not (4 streams: the same in cache, less out of it: the
+ * 16 state registers spill and more parent reads wait at once). VENUS_SDR_LANES=1..4 overrides. */
+static int ni_group = 0;
+
+static int ni_lanes(void) {
+  if (!ni_group) {
+    const char *g = getenv("VENUS_SDR_LANES");
+    ni_group = g && g[0] >= '1' && g[0] <= '4' && !g[1] ? g[0] - '0' : 2;
+  }
+  return ni_group;
 }
 
-static int ni_group = 0;
+const char *sdr_lanes_backend(void) {
+  static char name[16];
+  if (!sdr_sha_shani_selected()) return use_avx2() ? "avx2 x8" : "portable";
+  snprintf(name, sizeof name, "sha-ni x%d", ni_lanes());
+  return name;
+}
 
 void sdr_hash_lanes(sdr_lane_t *L, int n, int exp) {
 #ifdef SDRB_X86
   if (sdr_sha_shani_selected()) {
-    if (!ni_group) {
-      const char *g = getenv("VENUS_SDR_LANES");
-      ni_group = g && *g >= '1' && *g <= '4' ? *g - '0' : 4;
+    const int gmax = ni_lanes();
+    while (n > 0) {
+      const int g = n < gmax ? n : gmax;
+      if (g == 4) ni_label_x4(L, exp);
+      else if (g == 3) ni_label_x3(L, exp);
+      else if (g == 2) ni_label_x2(L, exp);
+      else ni_label_x1(L, exp);
+      n -= g, L += g;
     }
-    const int gmax = ni_group;
-    for (; n >= gmax && gmax == 4; n -= 4, L += 4) ni_label_x4(L, exp);
-    for (; n >= 3 && gmax == 3; n -= 3, L += 3) ni_label_x3(L, exp);
-    for (; n >= 2 && gmax >= 2; n -= 2, L += 2) ni_label_x2(L, exp);
-    for (; n >= 2 && gmax == 1; n -= 1, L += 1) ni_label_x1(L, exp);
-    if (n == 3) ni_label_x3(L, exp);
-    else if (n == 2) ni_label_x2(L, exp);
-    else if (n == 1) ni_label_x1(L, exp);
     return;
   }
   /* a single stream gains nothing from 8 lanes: one lane is a scalar hash at a fraction of the speed */
@@ -368,6 +387,7 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
     }
   }
   const uint32_t *p = par;
+  const uint64_t pf = (uint64_t)sdr_prefetch_distance();
   for (uint64_t i = 0; i < count; i++, p += 14) {
     uint64_t node = first + i, slot = (out_slot + i) * 32;
     if (node == 0) {
@@ -383,8 +403,8 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
       for (int j = 6; j < 14; j++)
         if (p[j] >= prev_nodes) return sdr_throw(env, "sdrLabelChunkBatch: expander parent outside prev"), NULL;
     /* the next node's parents, in every sector, while this one hashes */
-    if (i + 1 < count) {
-      const uint32_t *q = p + 14;
+    if (i + pf < count) {
+      const uint32_t *q = p + 14 * pf;
       for (uint32_t s = 0; s < k; s++) {
         for (int j = 0; j < 6; j++)
           if (q[j] < cur_nodes) __builtin_prefetch(cur[s] + (uint64_t)q[j] * 32);
@@ -429,31 +449,8 @@ static napi_value js_lanes_backend(napi_env env, napi_callback_info info) {
   return s;
 }
 
-/* sdrAdviseHugePages(buffer) -> bytes advised. Layer buffers are read at random places: with 4 KiB pages nearly
- * every parent read of a batch (K sectors x 2 layers) misses the TLB; 2 MiB pages (where the kernel allows them
- * on request: transparent_hugepage=madvise) remove most of those walks. Call before the buffer is written. */
-static napi_value js_advise_huge(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void *d;
-  size_t l;
-  if (argc != 1 || !sdr_get_bytes(env, argv[0], &d, &l)) return sdr_throw(env, "sdrAdviseHugePages(buffer)"), NULL;
-  double advised = 0;
-#if !defined(_WIN32) && defined(MADV_HUGEPAGE)
-  const uintptr_t huge = 2u << 20;
-  uintptr_t a = ((uintptr_t)d + huge - 1) & ~(huge - 1), e = ((uintptr_t)d + l) & ~(huge - 1);
-  if (e > a && madvise((void *)a, e - a, MADV_HUGEPAGE) == 0) advised = (double)(e - a);
-#endif
-  napi_value r;
-  napi_create_double(env, advised, &r);
-  return r;
-}
-
 napi_value sdr_batch_register(napi_env env, napi_value exports) {
   napi_value fn;
-  napi_create_function(env, "sdrAdviseHugePages", NAPI_AUTO_LENGTH, js_advise_huge, NULL, &fn);
-  napi_set_named_property(env, exports, "sdrAdviseHugePages", fn);
   napi_create_function(env, "sdrLabelChunkBatch", NAPI_AUTO_LENGTH, js_label_chunk_batch, NULL, &fn);
   napi_set_named_property(env, exports, "sdrLabelChunkBatch", fn);
   napi_create_function(env, "sdrLanesBackend", NAPI_AUTO_LENGTH, js_lanes_backend, NULL, &fn);

@@ -3,8 +3,8 @@
  *
  * One walk of the parent cache serves all K sectors: each chunk of parents is read once and every sector's labels
  * for those nodes are computed from it, each sector from its own replica id and its own layer buffers. The native
- * kernel hashes the K labels of a node as independent SHA-256 streams interleaved on one core (SHA-NI 4 at a
- * time, AVX2 8 lanes without it), which keeps the SHA unit busy where one sector leaves it waiting on the
+ * kernel hashes the K labels of a node as independent SHA-256 streams interleaved on one core (SHA-NI 2 at a
+ * time by default, AVX2 8 lanes without it), which keeps the SHA unit busy where one sector leaves it waiting on the
  * latency of each round. The TypeScript kernel labels the sectors one after the other (same bytes).
  *
  * Memory: K × the single-sector memory plan (both layers of every sector in RAM). When that exceeds the budget
@@ -18,15 +18,8 @@ import { access, constants, type FileHandle, mkdir, open, rename, rm, stat } fro
 import { logger } from '../../common/log.js';
 import { DEGREE, NODE_SIZE } from './constants.js';
 import type { SdrBackend, SdrGraph } from './graph.js';
-import {
-  defaultLabelBudget,
-  labelChunkTs,
-  labelLayerPath,
-  labelSector,
-  planLabelMemory,
-  readFully,
-  writeFully,
-} from './labels.js';
+import { defaultLabelBudget, labelChunkTs, labelLayerPath, labelSector, planLabelMemory } from './labels.js';
+import { readFully, writeFully } from './layer-files.js';
 import { sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
@@ -67,7 +60,7 @@ export interface LabelBatchResult {
   /** "batch": labeled together; "sequential": K × the memory plan did not fit, one sector after the other. */
   mode: 'batch' | 'sequential';
   kernel: 'native' | 'ts';
-  /** How the native kernel hashed several streams ("sha-ni x4", …), or "ts". */
+  /** How the native kernel hashed several streams ("sha-ni x2", …), or "ts". */
   lanes: string;
   /** Labels computed over all sectors, and the wall and kernel time. */
   labels: number;
@@ -210,11 +203,9 @@ export async function labelSectorsBatch(opts: LabelBatchOptions): Promise<LabelB
   return { sectors: results, mode, kernel, lanes, labels, seconds, kernelSeconds: kernelMs / 1000 };
 }
 
-/** A zeroed layer buffer; 2 MiB pages asked for where the addon can (its parents are read at random places). */
+/** A layer buffer: every label is written before it is read (parents precede their node), so no zeroing. */
 function layerBuffer(nodes: number): Buffer {
-  const b = Buffer.alloc(nodes * NODE_SIZE);
-  if (b.length >= 4 << 20) sdrNative()?.sdrAdviseHugePages?.(b);
-  return b;
+  return Buffer.allocUnsafeSlow(nodes * NODE_SIZE);
 }
 
 async function readLayer(path: string, into: Buffer): Promise<void> {

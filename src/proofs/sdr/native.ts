@@ -53,8 +53,8 @@ export interface SdrNative {
   sdrUnmap(mapping: SdrMapping): void;
   /**
    * sdrLabelChunk for K sectors of one graph at once (K ≤ 64): the same parents (absolute node indices) index each
-   * sector's own buffers; label i of sector k goes to curs[k][(outSlot+i)·32]. Hashes up to 4 sectors' labels
-   * interleaved per SHA-NI call (8 lanes with AVX2 when SHA-NI is off). Absent from an addon built before it.
+   * sector's own buffers; label i of sector k goes to curs[k][(outSlot+i)·32]. Hashes 2 (up to 4) sectors'
+   * labels interleaved per SHA-NI call (8 lanes with AVX2 when SHA-NI is off). Absent from an addon built before it.
    */
   sdrLabelChunkBatch?(
     replicaIds: Uint8Array[],
@@ -66,11 +66,9 @@ export interface SdrNative {
     outSlot: number,
     prevs: Uint8Array[] | null,
   ): void;
-  /** How several label streams are hashed at once ("sha-ni x4", "avx2 x8", "portable"); `want` picks the path
+  /** How several label streams are hashed at once ("sha-ni x2", "avx2 x8", "portable"); `want` picks the path
    * used while SHA-NI is off. */
   sdrLanesBackend?(want?: 'avx2' | 'portable'): string;
-  /** Asks for 2 MiB pages over the buffer (before it is written); returns the bytes advised (0: not available). */
-  sdrAdviseHugePages?(buffer: Uint8Array): number;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */
