@@ -108,14 +108,15 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp) {
   const int nb = exp ? 7 : 3;
   const __m128i iv0 = _mm_set_epi32((int)sdr_H256[0], (int)sdr_H256[1], (int)sdr_H256[4], (int)sdr_H256[5]);
   const __m128i iv1 = _mm_set_epi32((int)sdr_H256[2], (int)sdr_H256[3], (int)sdr_H256[6], (int)sdr_H256[7]);
+  /* parent loads first: their cache misses resolve while the header block is hashed */
+  for (int l = 0; l < n; l++)
+    for (int j = 0; j < nb; j++) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], wb[l][j]);
   for (int l = 0; l < n; l++) {
     s0[l] = iv0, s1[l] = iv1;
     ni_sched(L[l].header, L[l].header + 32, wh[l]);
     w[l] = wh[l];
   }
   ni_rounds(n, s0, s1, w);
-  for (int l = 0; l < n; l++)
-    for (int j = 0; j < nb; j++) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], wb[l][j]);
   /* 37 parent slots: 14 parents twice then 0..7 (+ 8 in the last block), or 6 parents six times (+ 0) */
   const int reps = exp ? 2 : 6;
   for (int r = 0; r < reps; r++)
