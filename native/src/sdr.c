@@ -8,6 +8,7 @@
  *   sdrMapFile(fd, length, random) -> mapping;  sdrUnmap(mapping)
  *   sdrShaBackend([want]) -> "sha-ni" | "portable"   (VENUS_SDR_PORTABLE_SHA=1 starts on portable)
  *   sdrBlake2bBackend([want]) -> "avx512" | "avx2" | "scalar"   (VENUS_SDR_BLAKE2B picks at load)
+ *   sdrLabelChunkWindowedBatch(...)   sdrLabelChunkWindowed for K sectors; per-sector errors returned
  *   sdrLabelChunkBatch, sdrLanesBackend: in sdr_batch.c, which also hashes every label (sdr_hash_lanes)
  *
  * Every function has a TypeScript twin in src/proofs/sdr/ that gives identical bytes; tests compare them.
@@ -928,6 +929,112 @@ static napi_value js_label_chunk_windowed(napi_env env, napi_callback_info info)
   return NULL;
 }
 
+/* sdrLabelChunkWindowedBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents, windows: Uint8Array[],
+ *                            wBase, curSources[], prevSources[]) -> (string | null)[]
+ * sdrLabelChunkWindowed for K sectors at once (nothing of the previous layers resident: they come from their
+ * sources, mappings or descriptors). A sector whose source fails is left out of the rest of the chunk and gets
+ * its error in the returned array; the others go on. */
+static napi_value js_label_chunk_windowed_batch(napi_env env, napi_callback_info info) {
+  enum { MAXK = 64 };
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 9) return throw_err(env, "sdrLabelChunkWindowedBatch: 9 arguments expected"), NULL;
+  uint32_t k = 0, layer, n;
+  uint64_t first, count, w_base;
+  void *par;
+  size_t par_len;
+  bool is_arr = false;
+  napi_is_array(env, argv[0], &is_arr);
+  if (!is_arr || napi_get_array_length(env, argv[0], &k) != napi_ok || k < 1 || k > MAXK)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: replicaIds must be an array of 1 to 64 ids"), NULL;
+  if (napi_get_value_uint32(env, argv[1], &layer) != napi_ok || layer < 1)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: bad layer"), NULL;
+  if (!get_u64(env, argv[2], &first) || !get_u64(env, argv[3], &count) || count > 0xffffffffULL ||
+      !get_u64(env, argv[6], &w_base) || first < w_base)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: bad node range"), NULL;
+  if (!get_bytes(env, argv[4], &par, &par_len) || par_len < count * 14 * 4)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: parents too short"), NULL;
+  for (int a = 5; a <= 8; a += a == 5 ? 2 : 1) {
+    is_arr = false;
+    napi_is_array(env, argv[a], &is_arr);
+    if (!is_arr || napi_get_array_length(env, argv[a], &n) != napi_ok || n != k)
+      return throw_err(env, "sdrLabelChunkWindowedBatch: one window and one source each per sector"), NULL;
+  }
+  label_src_t src[MAXK];
+  sdr_lane_t lanes[MAXK];
+  uint8_t scratch[MAXK][14 * 32];
+  int live[MAXK], nlive = 0;
+  for (uint32_t i = 0; i < k; i++) {
+    napi_value e;
+    void *d;
+    size_t l;
+    const map_t *cm, *pm;
+    int32_t cfd, pfd;
+    napi_get_element(env, argv[0], i, &e);
+    if (!get_bytes(env, e, &d, &l) || l != 32)
+      return throw_err(env, "sdrLabelChunkWindowedBatch: each replicaId must be 32 bytes"), NULL;
+    sdr_lane_header(&lanes[i], d, layer);
+    napi_get_element(env, argv[5], i, &e);
+    if (!get_bytes(env, e, &d, &l) || (first - w_base + count) * 32 > l)
+      return throw_err(env, "sdrLabelChunkWindowedBatch: output outside a window"), NULL;
+    memset(&src[i], 0, sizeof src[i]);
+    src[i].cur = d;
+    src[i].cur_nodes = l / 32;
+    src[i].windowed = 1;
+    src[i].w_base = w_base;
+    src[i].seg_nodes = 1;
+    napi_get_element(env, argv[7], i, &e);
+    if (!get_fd_or_map(env, e, &cfd, &cm)) return throw_err(env, "sdrLabelChunkWindowedBatch: bad curSource"), NULL;
+    napi_get_element(env, argv[8], i, &e);
+    if (!get_fd_or_map(env, e, &pfd, &pm)) return throw_err(env, "sdrLabelChunkWindowedBatch: bad prevSource"), NULL;
+    src[i].cur_fd = cfd;
+    src[i].prev_fd = pfd;
+    if (cm) src[i].cur_map = cm->base, src[i].cur_map_nodes = cm->len / 32;
+    if (pm) src[i].prev_map = pm->base, src[i].prev_map_nodes = pm->len / 32;
+    live[nlive++] = (int)i;
+  }
+  const int exp = layer > 1;
+  const uint32_t pf = (uint32_t)sdr_prefetch_distance();
+  const uint32_t *p = par;
+  sdr_lane_t run[MAXK]; /* this node's lanes of the sectors whose parents were read */
+  for (uint64_t i = 0; i < count && nlive; i++, p += 14) {
+    uint64_t node = first + i;
+    int m = 0;
+    for (int j = 0; j < nlive; j++) {
+      int s = live[j];
+      label_src_t *sr = &src[s];
+      sdr_lane_t *ln = &lanes[s];
+      sdr_lane_node(ln, node);
+      ln->out = sr->cur + (node - w_base) * 32;
+      if (node == 0) {
+        sdr_label_node0(ln->header, ln->out);
+        continue;
+      }
+      if (i + pf < count) prefetch_parents(sr, layer, p + 14 * pf);
+      int ok = 1;
+      for (int q = 0; q < 6 && ok; q++) ok = (ln->par[q] = src_drg(sr, p[q], scratch[s] + 32 * q)) != NULL;
+      for (int q = 6; exp && q < 14 && ok; q++) ok = (ln->par[q] = src_exp(sr, p[q], scratch[s] + 32 * q)) != NULL;
+      if (!ok) continue; /* sr->err is set: left out below */
+      run[m++] = *ln;
+    }
+    if (m) sdr_hash_lanes(run, m, exp);
+    int kept = 0;
+    for (int j = 0; j < nlive; j++)
+      if (!src[live[j]].err) live[kept++] = live[j];
+    nlive = kept;
+  }
+  napi_value out;
+  napi_create_array_with_length(env, k, &out);
+  for (uint32_t i = 0; i < k; i++) {
+    napi_value v;
+    if (src[i].err) napi_create_string_utf8(env, src[i].err, NAPI_AUTO_LENGTH, &v);
+    else napi_get_null(env, &v);
+    napi_set_element(env, out, i, v);
+  }
+  return out;
+}
+
 /* sdrBlake2bBackend([want: "auto" | "avx512" | "avx2" | "scalar"]) -> the Feistel BLAKE2b backend in use */
 static napi_value js_b2_backend(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -957,6 +1064,7 @@ napi_value sdr_register(napi_env env, napi_value exports) {
   def(env, exports, "sdrParents", js_parents);
   def(env, exports, "sdrLabelChunk", js_label_chunk);
   def(env, exports, "sdrLabelChunkWindowed", js_label_chunk_windowed);
+  def(env, exports, "sdrLabelChunkWindowedBatch", js_label_chunk_windowed_batch);
   def(env, exports, "sdrMapFile", js_map_file);
   def(env, exports, "sdrUnmap", js_unmap);
   def(env, exports, "sdrShaBackend", js_sha_backend);

@@ -117,6 +117,25 @@ describe('SDR batch labels', () => {
     }
   });
 
+  it('windowed plan (large sectors): K = 1…8 give the single-sector bytes', { skip: noBatch }, async () => {
+    const g = new SdrGraph(4096, new Uint8Array(32).fill(7), '1.1.0');
+    for (const k of [1, 2, 3, 5, 8]) {
+      const ids = rids(k, 200 + k);
+      const ref = await Promise.all(ids.map((rid, i) => single(g, `wref-${k}-${i}`, rid, 3, 'native')));
+      const r = await batch(g, `w-${k}`, ids, 3, { windowNodes: 512, chunkNodes: 100 });
+      assert.equal(r.plan, 'windowed');
+      assert.equal(r.mode, 'batch');
+      assert.equal(r.labels, k * 3 * 4096);
+      for (let i = 0; i < k; i++) assert.ok((await okLayers(r, i)).equals(ref[i]!), `K=${k} sector ${i}`);
+    }
+    // 2KiB, 11 layers, a window of 16 nodes against the TypeScript reference
+    const ids = rids(3, 250);
+    const w = await batch(g2k, 'w2k', ids, 11, { windowNodes: 16, chunkNodes: 4 });
+    assert.equal(w.plan, 'windowed');
+    for (let i = 0; i < 3; i++)
+      assert.ok((await okLayers(w, i)).equals(await single(g2k, `w2k-ref-${i}`, ids[i]!, 11, 'ts')), `sector ${i}`);
+  });
+
   it("reproduces rust-fil-proofs' last label in every sector of a batch", { skip: noBatch }, async () => {
     // storage-proofs-porep test_stacked_porep_generate_labels: 64 nodes, porep id [123;32], API 1.1.0
     const g = new SdrGraph(64, new Uint8Array(32).fill(123), '1.1.0');
@@ -138,14 +157,19 @@ describe('SDR batch labels', () => {
     const sectors = ids.map((replicaId, i) => ({ replicaId, cacheDir: join(dir, `fail-${i}`) }));
     sectors[1] = { replicaId: ids[1]!, cacheDir: join(dir, 'a-file', 'cache') }; // not a directory
     sectors[2] = { replicaId: new Uint8Array(31), cacheDir: join(dir, 'fail-2') };
-    for (const backend of ['ts', ...(hasBatch ? ['native' as const] : [])] as const) {
+    const runs = [
+      { backend: 'ts' as const },
+      ...(hasBatch ? [{ backend: 'native' as const }, { windowNodes: 16, chunkNodes: 4 }] : []),
+    ];
+    for (const extra of runs) {
+      const backend = JSON.stringify(extra);
       const r = await labelSectorsBatch({
         graph: g2k,
         sectors,
         layers: 2,
         parentCachePath: await parentCache(g2k),
-        backend,
         resume: false,
+        ...extra,
       });
       assert.equal(r.sectors.length, 4);
       const s1 = r.sectors[1]!;
@@ -171,14 +195,28 @@ describe('SDR batch labels', () => {
     const again = await batch(g2k, 'resume', ids, 3, { resume: true });
     assert.equal(again.labels, 3 * 64);
     for (let i = 0; i < 3; i++) assert.ok((await okLayers(again, i)).equals(whole[i]!), `sector ${i}`);
+    if (!hasBatch) return;
+    // the same with windows: the previous layers are read back from their files
+    await unlink(join(dir, 'resume-0', 'sc-02-data-layer-2.dat'));
+    await unlink(join(dir, 'resume-0', 'sc-02-data-layer-3.dat'));
+    await unlink(join(dir, 'resume-1', 'sc-02-data-layer-3.dat'));
+    const win = await batch(g2k, 'resume', ids, 3, { resume: true, windowNodes: 16, chunkNodes: 4 });
+    assert.equal(win.plan, 'windowed');
+    assert.equal(win.labels, 3 * 64);
+    for (let i = 0; i < 3; i++) assert.ok((await okLayers(win, i)).equals(whole[i]!), `windowed sector ${i}`);
   });
 
-  it('falls back to one sector after another when K × the memory plan does not fit', async () => {
+  it('K × the memory plan does not fit: windows (native), else one sector after another', async () => {
     const ids = rids(2, 90);
-    const r = await batch(g2k, 'seq', ids, 2, { memoryBudget: 64 * 32 * 3 });
-    assert.equal(r.mode, 'sequential');
-    for (let i = 0; i < 2; i++)
-      assert.ok((await okLayers(r, i)).equals(await single(g2k, `seq-ref-${i}`, ids[i]!, 2, 'ts')), `sector ${i}`);
+    const refs = await Promise.all([0, 1].map((i) => single(g2k, `seq-ref-${i}`, ids[i]!, 2, 'ts')));
+    const ts = await batch(g2k, 'seq', ids, 2, { memoryBudget: 64 * 32 * 3, backend: 'ts' });
+    assert.equal(ts.mode, 'sequential');
+    for (let i = 0; i < 2; i++) assert.ok((await okLayers(ts, i)).equals(refs[i]!), `sector ${i}`);
+    if (!hasBatch) return;
+    const nat = await batch(g2k, 'win', ids, 2, { memoryBudget: 64 * 32 * 3 });
+    assert.equal(nat.mode, 'batch');
+    assert.equal(nat.plan, 'windowed');
+    for (let i = 0; i < 2; i++) assert.ok((await okLayers(nat, i)).equals(refs[i]!), `sector ${i}`);
   });
 
   it('8MiB, K = 2: the batch gives the single-sector native bytes', { skip: noBatch }, async () => {

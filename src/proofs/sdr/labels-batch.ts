@@ -14,13 +14,21 @@
  * Failures are per sector: a bad replica id, an unwritable cache directory or a failed write fails that sector
  * only; the others go on and each gets its own result.
  */
+import { closeSync, openSync } from 'node:fs';
 import { access, constants, type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { logger } from '../../common/log.js';
 import { DEGREE, NODE_SIZE } from './constants.js';
 import type { SdrBackend, SdrGraph } from './graph.js';
-import { defaultLabelBudget, labelChunkTs, labelLayerPath, labelSector, planLabelMemory } from './labels.js';
+import {
+  defaultLabelBudget,
+  type LabelMemoryPlan,
+  labelChunkTs,
+  labelLayerPath,
+  labelSector,
+  planLabelMemory,
+} from './labels.js';
 import { readFully, writeFully } from './layer-files.js';
-import { sdrNative } from './native.js';
+import { type SdrMapping, type SdrNative, sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
 const log = logger('sdr');
@@ -45,6 +53,8 @@ export interface LabelBatchOptions {
   memoryBudget?: number;
   /** Nodes per kernel call (default 65536). */
   chunkNodes?: number;
+  /** Force the windowed plan with this window per sector (tests, low-memory boxes). */
+  windowNodes?: number;
   /** Keep layer files that already exist complete (resume after a crash). Default true. */
   resume?: boolean;
   onProgress?: (layer: number, nodesDone: number, nodes: number) => void;
@@ -57,8 +67,10 @@ export type BatchSectorResult =
 export interface LabelBatchResult {
   /** One per input sector, in input order. */
   sectors: BatchSectorResult[];
-  /** "batch": labeled together; "sequential": K × the memory plan did not fit, one sector after the other. */
+  /** "batch": labeled together (both layers of each sector in RAM, or a window each: plan); "sequential": no
+   * native windowed kernel and K × the memory plan did not fit, one sector after the other. */
   mode: 'batch' | 'sequential';
+  plan: 'memory' | 'windowed';
   kernel: 'native' | 'ts';
   /** How the native kernel hashed several streams ("sha-ni x2", …), or "ts". */
   lanes: string;
@@ -141,11 +153,16 @@ export async function labelSectorsBatch(opts: LabelBatchOptions): Promise<LabelB
   );
   live.sort((a, b) => a.index - b.index);
 
-  const plan = planLabelMemory(nodes, Math.floor(budget / Math.max(1, live.length)), { chunkNodes: opts.chunkNodes });
+  const plan = planLabelMemory(nodes, Math.floor(budget / Math.max(1, live.length)), {
+    chunkNodes: opts.chunkNodes,
+    windowNodes: opts.windowNodes,
+  });
   let labels = 0;
   let kernelMs = 0;
   let mode: LabelBatchResult['mode'] = 'batch';
-  if (live.length && plan.mode !== 'memory') {
+  // K windows (the previous layers through the page cache) where the native windowed kernel exists
+  const windowed = plan.mode === 'windowed' && !!native?.sdrLabelChunkWindowedBatch && process.platform !== 'win32';
+  if (live.length && plan.mode !== 'memory' && !windowed) {
     // K × the in-memory plan does not fit: one sector after the other, each with labelSector's own plan
     mode = 'sequential';
     for (const s of live) {
@@ -166,14 +183,19 @@ export async function labelSectorsBatch(opts: LabelBatchOptions): Promise<LabelB
       'batch labeling sectors',
     );
     try {
-      for (const s of live) {
+      for (let layer = windowed ? Math.min(...live.map((s) => s.firstLayer)) : layers + 1; layer <= layers; layer++) {
+        const r = await labelBatchLayerWindowed(opts, native!, parents, plan, layer, live);
+        labels += r.labels;
+        kernelMs += r.kernelMs;
+      }
+      for (const s of windowed ? [] : live) {
         if (s.firstLayer > layers) continue; // every layer already complete
         s.cur = layerBuffer(nodes);
         // resumed: the last complete layer is the previous one of the first to label
         s.prev = layerBuffer(s.firstLayer > 1 ? nodes : 0);
         if (s.firstLayer > 1) await readLayer(s.layerPaths[s.firstLayer - 2]!, s.prev).catch((e) => fail(s, e));
       }
-      const first = Math.min(...live.map((s) => s.firstLayer));
+      const first = windowed ? layers + 1 : Math.min(...live.map((s) => s.firstLayer));
       for (let layer = first; layer <= layers; layer++) {
         const r = await labelBatchLayer(opts, batchNative, parents, plan.chunkNodes, layer, live);
         labels += r.labels;
@@ -200,7 +222,7 @@ export async function labelSectorsBatch(opts: LabelBatchOptions): Promise<LabelB
     },
     'batch labeled',
   );
-  return { sectors: results, mode, kernel, lanes, labels, seconds, kernelSeconds: kernelMs / 1000 };
+  return { sectors: results, mode, plan: plan.mode, kernel, lanes, labels, seconds, kernelSeconds: kernelMs / 1000 };
 }
 
 /** A layer buffer: every label is written before it is read (parents precede their node), so no zeroing. */
@@ -309,4 +331,141 @@ async function labelBatchLayer(
     }
   }
   return { labels, kernelMs };
+}
+
+interface WindowedSector {
+  s: Live;
+  tmp: string;
+  fh: FileHandle | null;
+  fds: number[];
+  maps: SdrMapping[];
+  curMap: SdrMapping | null;
+  prevSource: SdrMapping | number;
+  window: Buffer;
+  writing: Promise<void>;
+}
+
+/**
+ * Windowed plan for K sectors (large sectors): each keeps a window of its current layer in RAM; older DRG parents
+ * and every expander parent come from read-only mappings of its own layer files (the page cache). One parent
+ * read per chunk serves all K; a sector whose file fails drops out alone.
+ */
+async function labelBatchLayerWindowed(
+  opts: LabelBatchOptions,
+  native: SdrNative,
+  parents: ParentCacheReader,
+  plan: LabelMemoryPlan,
+  layer: number,
+  live: Live[],
+): Promise<{ labels: number; kernelMs: number }> {
+  const nodes = opts.graph.nodes;
+  const chunk = plan.chunkNodes;
+  const W = plan.windowNodes;
+  const bytes = nodes * NODE_SIZE;
+  const secs: WindowedSector[] = [];
+  for (const s of live.filter((x) => !x.error && x.firstLayer <= layer)) {
+    const w: WindowedSector = {
+      s,
+      tmp: `${s.layerPaths[layer - 1]!}.tmp`,
+      fh: null,
+      fds: [],
+      maps: [],
+      curMap: null,
+      prevSource: -1,
+      window: Buffer.alloc(0),
+      writing: Promise.resolve(),
+    };
+    secs.push(w);
+    try {
+      w.fh = await open(w.tmp, 'w');
+      // full size up front (sparse), so the mapping covers every node; writes land in the same page cache
+      await w.fh.truncate(bytes);
+      w.fds.push(openSync(w.tmp, 'r'));
+      w.curMap = native.sdrMapFile(w.fds[0]!, bytes, true);
+      w.maps.push(w.curMap);
+      if (layer > 1) {
+        w.fds.push(openSync(s.layerPaths[layer - 2]!, 'r'));
+        w.prevSource = native.sdrMapFile(w.fds[1]!, bytes, true);
+        w.maps.push(w.prevSource);
+      }
+      w.window = Buffer.allocUnsafeSlow(W * NODE_SIZE);
+    } catch (e) {
+      fail(s, e);
+    }
+  }
+  let kernelMs = 0;
+  let wBase = 0;
+  const raw = [new Uint32Array(chunk * DEGREE), new Uint32Array(chunk * DEGREE)];
+  let reading: Promise<void> = parents.read(0, Math.min(chunk, nodes), raw[0]!);
+  try {
+    for (let start = 0, c = 0; start < nodes; start += chunk, c++) {
+      const count = Math.min(chunk, nodes - start);
+      await reading;
+      const par = raw[c & 1]!;
+      const next = start + chunk;
+      reading = next < nodes ? parents.read(next, Math.min(chunk, nodes - next), raw[(c + 1) & 1]!) : Promise.resolve();
+      // every node before this chunk is in the file (older DRG parents are read there) and the window may slide
+      await Promise.all(secs.map((w) => w.writing));
+      const run = secs.filter((w) => !w.s.error);
+      if (!run.length) break;
+      if (start + count > wBase + W) {
+        const newBase = start - Math.floor(W / 2);
+        for (const w of run) w.window.copyWithin(0, (newBase - wBase) * NODE_SIZE, (start - wBase) * NODE_SIZE);
+        wBase = newBase;
+      }
+      const t = performance.now();
+      const errs = native.sdrLabelChunkWindowedBatch!(
+        run.map((w) => w.s.replicaId),
+        layer,
+        start,
+        count,
+        par,
+        run.map((w) => w.window),
+        wBase,
+        run.map((w) => w.curMap!),
+        run.map((w) => w.prevSource),
+      );
+      kernelMs += performance.now() - t;
+      run.forEach((w, i) => {
+        if (errs[i]) fail(w.s, new Error(errs[i]!));
+        if (w.s.error) return;
+        const data = w.window.subarray((start - wBase) * NODE_SIZE, (start - wBase + count) * NODE_SIZE);
+        w.writing = writeFully(w.fh!, data, start * NODE_SIZE).catch((e) => fail(w.s, e));
+      });
+      opts.onProgress?.(layer, start + count, nodes);
+    }
+    await reading;
+  } finally {
+    await reading.catch(() => {});
+    for (const w of secs) {
+      await w.writing;
+      for (const m of w.maps) native.sdrUnmap(m);
+      for (const fd of w.fds) closeSync(fd);
+    }
+  }
+  const done = await Promise.all(secs.map((w) => finishLayerFile(w.s, w.fh, w.tmp, w.s.layerPaths[layer - 1]!, nodes)));
+  return { labels: done.filter(Boolean).length * nodes, kernelMs };
+}
+
+/** fsync, close and rename a sector's layer file, or drop it when the sector failed. True when kept. */
+async function finishLayerFile(
+  s: Live,
+  fh: FileHandle | null,
+  tmp: string,
+  path: string,
+  nodes: number,
+): Promise<boolean> {
+  try {
+    if (s.error) throw s.error;
+    await fh!.sync();
+    await fh!.close();
+    await rename(tmp, path);
+    s.labels += nodes;
+    return true;
+  } catch (e) {
+    fail(s, e);
+    await fh?.close().catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {});
+    return false;
+  }
 }

@@ -66,6 +66,21 @@ export interface SdrNative {
     outSlot: number,
     prevs: Uint8Array[] | null,
   ): void;
+  /**
+   * sdrLabelChunkWindowed for K sectors at once, nothing of the previous layers resident (each sector's older
+   * labels come from its own sources). Returns per sector null or the error that left it out of the chunk.
+   */
+  sdrLabelChunkWindowedBatch?(
+    replicaIds: Uint8Array[],
+    layer: number,
+    firstNode: number,
+    count: number,
+    parents: Uint32Array,
+    windows: Uint8Array[],
+    wBase: number,
+    curSources: (number | SdrMapping)[],
+    prevSources: (number | SdrMapping)[],
+  ): (string | null)[];
   /** How several label streams are hashed at once ("sha-ni x2", "avx2 x8", "portable"); `want` picks the path
    * used while SHA-NI is off. */
   sdrLanesBackend?(want?: 'avx2' | 'portable'): string;
