@@ -256,13 +256,14 @@ static int cpu_has_avx2(void) {
 }
 #endif
 
+/* 4 nodes ahead measured a few % better than 1 with parents spread over an 8MiB layer (noisy, shared box). */
 static int prefetch_nodes = 0;
 
 int sdr_prefetch_distance(void) {
   if (!prefetch_nodes) {
     const char *v = getenv("VENUS_SDR_PREFETCH");
     int d = v ? atoi(v) : 0;
-    prefetch_nodes = d >= 1 && d <= 64 ? d : 1;
+    prefetch_nodes = d >= 1 && d <= 64 ? d : 4;
   }
   return prefetch_nodes;
 }
