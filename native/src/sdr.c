@@ -287,20 +287,36 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
   uint8_t scratch[14 * 32]; /* parent labels read from a file */
   const int exp = layer > 1;
   const uint32_t pf = (uint32_t)sdr_prefetch_distance();
+  enum { GATHER = 128 };
+  uint8_t gbuf[GATHER][8][32]; /* 32 KiB */
+  const int gather = exp && sdr_gather_expander();
   sdr_lane_header(&lane, replica_id, layer);
   for (uint32_t i = 0; i < count; i++) {
     uint64_t node = first + i;
     sdr_lane_node(&lane, node);
     lane.out = s->cur + (out_slot + i) * 32;
+    const uint32_t *p = parents + (uint64_t)i * 14;
+    if (gather && (i % GATHER) == 0) {
+      /* the next GATHER nodes' expander labels (previous layer: all known) copied in one pass: the reads do not
+       * wait on each other or on hashing, so many cache misses are in flight at once */
+      uint32_t g = count - i < GATHER ? count - i : GATHER;
+      for (uint32_t j = 0; j < g; j++)
+        for (int k = 0; k < 8; k++) {
+          const uint8_t *q = src_exp(s, p[14 * j + 6 + k], gbuf[j][k]);
+          if (!q) return 0;
+          if (q != gbuf[j][k]) memcpy(gbuf[j][k], q, 32);
+        }
+    }
     if (node == 0) {
       sdr_label_node0(lane.header, lane.out);
       continue;
     }
-    const uint32_t *p = parents + (uint64_t)i * 14;
-    if (i + pf < count) prefetch_parents(s, layer, p + 14 * pf);
+    if (i + pf < count) prefetch_parents(s, gather ? 1 : layer, p + 14 * pf);
     for (int k = 0; k < 6; k++)
       if (!(lane.par[k] = src_drg(s, p[k], scratch + 32 * k))) return 0;
-    if (exp)
+    if (exp && gather)
+      for (int k = 6; k < 14; k++) lane.par[k] = gbuf[i % GATHER][k - 6];
+    else if (exp)
       for (int k = 6; k < 14; k++)
         if (!(lane.par[k] = src_exp(s, p[k], scratch + 32 * k))) return 0;
     sdr_hash_lanes(&lane, 1, exp);

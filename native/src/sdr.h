@@ -26,6 +26,9 @@ static inline void sdr_lane_node(sdr_lane_t *lane, uint64_t node) {
 /* How many nodes ahead the kernels prefetch parent labels (VENUS_SDR_PREFETCH, 1..64; default below). */
 int sdr_prefetch_distance(void);
 
+/* Whether the kernels copy expander parents ahead in batches (default; VENUS_SDR_GATHER=0 turns it off). */
+int sdr_gather_expander(void);
+
 /* From sdr.c */
 int sdr_sha_shani_selected(void);
 void sdr_sha256_portable(uint32_t st[8], const uint8_t *p, size_t n);
