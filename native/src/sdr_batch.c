@@ -403,8 +403,25 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
   }
   const uint32_t *p = par;
   const uint64_t pf = (uint64_t)sdr_prefetch_distance();
-  for (uint64_t i = 0; i < count; i++, p += 14) {
+  /* expander parents of the next GB nodes, every sector, copied in one pass (see sdr_gather_expander) */
+  enum { GB = 32 };
+  const int gather = exp && sdr_gather_expander();
+  uint8_t *gb = gather ? malloc((size_t)k * GB * 8 * 32) : NULL;
+  if (gather && !gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
+  const char *err = NULL;
+  for (uint64_t i = 0; i < count && !err; i++, p += 14) {
     uint64_t node = first + i, slot = (out_slot + i) * 32;
+    if (gather && i % GB == 0) {
+      const uint64_t g = count - i < GB ? count - i : GB;
+      for (uint64_t j = 0; j < g && !err; j++)
+        for (int q = 6; q < 14; q++)
+          if (p[14 * j + q] >= prev_nodes) err = "sdrLabelChunkBatch: expander parent outside prev";
+      for (uint32_t s = 0; s < k && !err; s++)
+        for (uint64_t j = 0; j < g; j++)
+          for (int q = 0; q < 8; q++)
+            memcpy(gb + ((s * GB + j) * 8 + q) * 32, prev[s] + (uint64_t)p[14 * j + 6 + q] * 32, 32);
+      if (err) break;
+    }
     if (node == 0) {
       for (uint32_t s = 0; s < k; s++) {
         sdr_lane_node(&lanes[s], 0);
@@ -413,31 +430,34 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
       continue;
     }
     for (int j = 0; j < 6; j++)
-      if (p[j] >= cur_nodes) return sdr_throw(env, "sdrLabelChunkBatch: DRG parent outside cur"), NULL;
-    if (exp)
-      for (int j = 6; j < 14; j++)
-        if (p[j] >= prev_nodes) return sdr_throw(env, "sdrLabelChunkBatch: expander parent outside prev"), NULL;
-    /* the next node's parents, in every sector, while this one hashes */
+      if (p[j] >= cur_nodes) err = "sdrLabelChunkBatch: DRG parent outside cur";
+    for (int j = 6; exp && !gather && j < 14; j++)
+      if (p[j] >= prev_nodes) err = "sdrLabelChunkBatch: expander parent outside prev";
+    if (err) break;
+    /* the parents of a node a little ahead, in every sector, while this one hashes */
     if (i + pf < count) {
       const uint32_t *q = p + 14 * pf;
       for (uint32_t s = 0; s < k; s++) {
         for (int j = 0; j < 6; j++)
           if (q[j] < cur_nodes) __builtin_prefetch(cur[s] + (uint64_t)q[j] * 32);
-        if (exp)
-          for (int j = 6; j < 14; j++)
-            if (q[j] < prev_nodes) __builtin_prefetch(prev[s] + (uint64_t)q[j] * 32);
+        for (int j = 6; exp && !gather && j < 14; j++)
+          if (q[j] < prev_nodes) __builtin_prefetch(prev[s] + (uint64_t)q[j] * 32);
       }
     }
     for (uint32_t s = 0; s < k; s++) {
       sdr_lane_t *ln = &lanes[s];
       sdr_lane_node(ln, node);
       for (int j = 0; j < 6; j++) ln->par[j] = cur[s] + (uint64_t)p[j] * 32;
-      if (exp)
+      if (gather)
+        for (int j = 0; j < 8; j++) ln->par[6 + j] = gb + ((s * GB + i % GB) * 8 + j) * 32;
+      else if (exp)
         for (int j = 6; j < 14; j++) ln->par[j] = prev[s] + (uint64_t)p[j] * 32;
       ln->out = cur[s] + slot;
     }
     sdr_hash_lanes(lanes, (int)k, exp);
   }
+  free(gb);
+  if (err) return sdr_throw(env, err), NULL;
   return NULL;
 }
 
