@@ -8,6 +8,8 @@
  *   sdrMapFile(fd, length, random) -> mapping;  sdrUnmap(mapping)
  *   sdrShaBackend([want]) -> "sha-ni" | "portable"   (VENUS_SDR_PORTABLE_SHA=1 starts on portable)
  *   sdrBlake2bBackend([want]) -> "avx512" | "avx2" | "scalar"   (VENUS_SDR_BLAKE2B picks at load)
+ *   sdrLabelChunkWindowedBatch(...)   sdrLabelChunkWindowed for K sectors; per-sector errors returned
+ *   sdrLabelChunkBatch, sdrLanesBackend: in sdr_batch.c, which also hashes every label (sdr_hash_lanes)
  *
  * Every function has a TypeScript twin in src/proofs/sdr/ that gives identical bytes; tests compare them.
  * SHA-256 uses the x86 SHA extensions when cpuid reports them, else portable C.
@@ -30,9 +32,11 @@
 #include <immintrin.h>
 #endif
 
+#include "sdr.h"
+
 /* ---------------------------------------------------------------- SHA-256 */
 
-static const uint32_t K256[64] = {
+const uint32_t sdr_K256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -42,9 +46,11 @@ static const uint32_t K256[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-static const uint32_t H256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+const uint32_t sdr_H256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
+#define K256 sdr_K256
+#define H256 sdr_H256
 #define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
 static void sha256_blocks_portable(uint32_t st[8], const uint8_t *p, size_t n) {
@@ -144,6 +150,9 @@ static void sha_select(int want_shani) {
 #endif
 }
 
+int sdr_sha_shani_selected(void) { return sha_blocks != sha256_blocks_portable; }
+void sdr_sha256_portable(uint32_t st[8], const uint8_t *p, size_t n) { sha256_blocks_portable(st, p, n); }
+
 /* ------------------------------------------------------------- labeling */
 
 /* trunc254(SHA-256(message)) where the message is a sequence of whole 64-byte blocks of total length
@@ -199,43 +208,36 @@ static int pread_label(int fd, uint64_t node, uint8_t *dst) {
 #endif
 }
 
-static inline int load_drg(label_src_t *s, uint32_t p, uint8_t *dst) {
+/* Where DRG parent p's label lies: in memory (no copy), or read into `scratch` (32 bytes). NULL on failure. */
+static inline const uint8_t *src_drg(label_src_t *s, uint32_t p, uint8_t *scratch) {
   if (!s->windowed) {
-    if (p >= s->cur_nodes) return s->err = "DRG parent outside cur", 0;
-    memcpy(dst, s->cur + (uint64_t)p * 32, 32);
-    return 1;
+    if (p >= s->cur_nodes) return s->err = "DRG parent outside cur", NULL;
+    return s->cur + (uint64_t)p * 32;
   }
   if (p >= s->w_base) {
-    if (p - s->w_base >= s->cur_nodes) return s->err = "DRG parent outside the window", 0;
-    memcpy(dst, s->cur + (p - s->w_base) * 32, 32);
-    return 1;
+    if (p - s->w_base >= s->cur_nodes) return s->err = "DRG parent outside the window", NULL;
+    return s->cur + (p - s->w_base) * 32;
   }
   if (s->cur_map) {
-    if (p >= s->cur_map_nodes) return s->err = "DRG parent outside the mapped layer", 0;
-    memcpy(dst, s->cur_map + (uint64_t)p * 32, 32);
-    return 1;
+    if (p >= s->cur_map_nodes) return s->err = "DRG parent outside the mapped layer", NULL;
+    return s->cur_map + (uint64_t)p * 32;
   }
-  if (!pread_label(s->cur_fd, p, dst)) return s->err = "reading an older DRG parent failed", 0;
-  return 1;
+  if (!pread_label(s->cur_fd, p, scratch)) return s->err = "reading an older DRG parent failed", NULL;
+  return scratch;
 }
 
-static inline int load_exp(label_src_t *s, uint32_t q, uint8_t *dst) {
+static inline const uint8_t *src_exp(label_src_t *s, uint32_t q, uint8_t *scratch) {
   if (!s->windowed) {
-    if (q >= s->prev_nodes) return s->err = "expander parent outside prev", 0;
-    memcpy(dst, s->prev + (uint64_t)q * 32, 32);
-    return 1;
+    if (q >= s->prev_nodes) return s->err = "expander parent outside prev", NULL;
+    return s->prev + (uint64_t)q * 32;
   }
-  if (q < s->resident) {
-    memcpy(dst, s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32, 32);
-    return 1;
-  }
+  if (q < s->resident) return s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32;
   if (s->prev_map) {
-    if (q >= s->prev_map_nodes) return s->err = "expander parent outside the mapped layer", 0;
-    memcpy(dst, s->prev_map + (uint64_t)q * 32, 32);
-    return 1;
+    if (q >= s->prev_map_nodes) return s->err = "expander parent outside the mapped layer", NULL;
+    return s->prev_map + (uint64_t)q * 32;
   }
-  if (!pread_label(s->prev_fd, q, dst)) return s->err = "reading an expander parent failed", 0;
-  return 1;
+  if (!pread_label(s->prev_fd, q, scratch)) return s->err = "reading an expander parent failed", NULL;
+  return scratch;
 }
 
 /* Starts loading the next node's parent labels into cache while this node hashes (the expander parents
@@ -264,58 +266,60 @@ static inline void prefetch_parents(const label_src_t *s, uint32_t layer, const 
   }
 }
 
+/* trunc254(SHA-256(header)): node 0's label, a 64-byte message (one padding block, length 512 bits). */
+void sdr_label_node0(const uint8_t header[64], uint8_t *out) {
+  uint8_t last[64] = {0};
+  uint32_t st[8];
+  memcpy(st, H256, sizeof st);
+  sha_blocks(st, header, 1);
+  last[0] = 0x80;
+  last[62] = 0x02;
+  sha_blocks(st, last, 1);
+  put_state_le_label(st, out);
+}
+
 /* Labels `count` nodes starting at `first`; label i goes to cur[(out_slot + i) * 32]. Parents: 14 u32 per node
- * (6 DRG, then 8 expander, read only after layer 1). Returns 0 and sets s->err on failure. */
+ * (6 DRG, then 8 expander, read only after layer 1). Parent labels are hashed where they lie (sdr_batch.c);
+ * only those read from a file are copied. Returns 0 and sets s->err on failure. */
 static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
                        const uint32_t *parents, label_src_t *s, uint64_t out_slot) {
-  uint8_t header[64];
-  uint8_t buf[14 * 32]; /* the distinct parent labels */
-  memcpy(header, replica_id, 32);
-  header[32] = (uint8_t)(layer >> 24);
-  header[33] = (uint8_t)(layer >> 16);
-  header[34] = (uint8_t)(layer >> 8);
-  header[35] = (uint8_t)layer;
-  memset(header + 44, 0, 20);
+  sdr_lane_t lane;
+  uint8_t scratch[14 * 32]; /* parent labels read from a file */
+  const int exp = layer > 1;
+  const uint32_t pf = (uint32_t)sdr_prefetch_distance();
+  enum { GATHER = 128 };
+  uint8_t gbuf[GATHER][8][32]; /* 32 KiB */
+  const int gather = exp && sdr_gather_expander();
+  sdr_lane_header(&lane, replica_id, layer);
   for (uint32_t i = 0; i < count; i++) {
     uint64_t node = first + i;
-    for (int b = 0; b < 8; b++) header[36 + b] = (uint8_t)(node >> (56 - 8 * b));
-    uint32_t st[8];
-    memcpy(st, H256, sizeof st);
-    sha_blocks(st, header, 1);
-    uint8_t *out = s->cur + (out_slot + i) * 32;
+    sdr_lane_node(&lane, node);
+    lane.out = s->cur + (out_slot + i) * 32;
     const uint32_t *p = parents + (uint64_t)i * 14;
-    uint8_t last[64];
-    memset(last, 0, sizeof last);
+    if (gather && (i % GATHER) == 0) {
+      /* the next GATHER nodes' expander labels (previous layer: all known) copied in one pass: the reads do not
+       * wait on each other or on hashing, so many cache misses are in flight at once */
+      uint32_t g = count - i < GATHER ? count - i : GATHER;
+      for (uint32_t j = 0; j < g; j++)
+        for (int k = 0; k < 8; k++) {
+          const uint8_t *q = src_exp(s, p[14 * j + 6 + k], gbuf[j][k]);
+          if (!q) return 0;
+          if (q != gbuf[j][k]) memcpy(gbuf[j][k], q, 32);
+        }
+    }
     if (node == 0) {
-      /* 64-byte message: one padding block, length 512 bits */
-      last[0] = 0x80;
-      last[62] = 0x02;
-      sha_blocks(st, last, 1);
-      put_state_le_label(st, out);
+      sdr_label_node0(lane.header, lane.out);
       continue;
     }
-    if (i + 1 < count) prefetch_parents(s, layer, p + 14);
+    if (i + pf < count) prefetch_parents(s, gather ? 1 : layer, p + 14 * pf);
     for (int k = 0; k < 6; k++)
-      if (!load_drg(s, p[k], buf + 32 * k)) return 0;
-    if (layer == 1) {
-      /* 6 parents (3 blocks) six times, then parent 0 plus padding: 64 + 37·32 = 1248 bytes */
-      for (int r = 0; r < 6; r++) sha_blocks(st, buf, 3);
-      memcpy(last, buf, 32);
-    } else {
-      for (int k = 0; k < 8; k++)
-        if (!load_exp(s, p[6 + k], buf + 32 * (6 + k))) return 0;
-      /* 14 parents (7 blocks) twice, then parents 0..7 (4 blocks), then parent 8 plus padding */
-      sha_blocks(st, buf, 7);
-      sha_blocks(st, buf, 7);
-      sha_blocks(st, buf, 4);
-      memcpy(last, buf + 8 * 32, 32);
-    }
-    last[32] = 0x80;
-    /* 1248 bytes = 9984 bits = 0x2700 */
-    last[62] = 0x27;
-    last[63] = 0x00;
-    sha_blocks(st, last, 1);
-    put_state_le_label(st, out);
+      if (!(lane.par[k] = src_drg(s, p[k], scratch + 32 * k))) return 0;
+    if (exp && gather)
+      for (int k = 6; k < 14; k++) lane.par[k] = gbuf[i % GATHER][k - 6];
+    else if (exp)
+      for (int k = 6; k < 14; k++)
+        if (!(lane.par[k] = src_exp(s, p[k], scratch + 32 * k))) return 0;
+    sdr_hash_lanes(&lane, 1, exp);
   }
   return 1;
 }
@@ -664,6 +668,10 @@ static int get_u64(napi_env env, napi_value v, uint64_t *out) {
   return 1;
 }
 
+void sdr_throw(napi_env env, const char *msg) { throw_err(env, msg); }
+int sdr_get_bytes(napi_env env, napi_value v, void **data, size_t *len) { return get_bytes(env, v, data, len); }
+int sdr_get_u64(napi_env env, napi_value v, uint64_t *out) { return get_u64(env, v, out); }
+
 /* sdrParents(drgSeed28, feistelKeys32, nodes, legacy, start, count, out: Uint32Array) */
 static napi_value js_parents(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -937,6 +945,112 @@ static napi_value js_label_chunk_windowed(napi_env env, napi_callback_info info)
   return NULL;
 }
 
+/* sdrLabelChunkWindowedBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents, windows: Uint8Array[],
+ *                            wBase, curSources[], prevSources[]) -> (string | null)[]
+ * sdrLabelChunkWindowed for K sectors at once (nothing of the previous layers resident: they come from their
+ * sources, mappings or descriptors). A sector whose source fails is left out of the rest of the chunk and gets
+ * its error in the returned array; the others go on. */
+static napi_value js_label_chunk_windowed_batch(napi_env env, napi_callback_info info) {
+  enum { MAXK = 64 };
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 9) return throw_err(env, "sdrLabelChunkWindowedBatch: 9 arguments expected"), NULL;
+  uint32_t k = 0, layer, n;
+  uint64_t first, count, w_base;
+  void *par;
+  size_t par_len;
+  bool is_arr = false;
+  napi_is_array(env, argv[0], &is_arr);
+  if (!is_arr || napi_get_array_length(env, argv[0], &k) != napi_ok || k < 1 || k > MAXK)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: replicaIds must be an array of 1 to 64 ids"), NULL;
+  if (napi_get_value_uint32(env, argv[1], &layer) != napi_ok || layer < 1)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: bad layer"), NULL;
+  if (!get_u64(env, argv[2], &first) || !get_u64(env, argv[3], &count) || count > 0xffffffffULL ||
+      !get_u64(env, argv[6], &w_base) || first < w_base)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: bad node range"), NULL;
+  if (!get_bytes(env, argv[4], &par, &par_len) || par_len < count * 14 * 4)
+    return throw_err(env, "sdrLabelChunkWindowedBatch: parents too short"), NULL;
+  for (int a = 5; a <= 8; a += a == 5 ? 2 : 1) {
+    is_arr = false;
+    napi_is_array(env, argv[a], &is_arr);
+    if (!is_arr || napi_get_array_length(env, argv[a], &n) != napi_ok || n != k)
+      return throw_err(env, "sdrLabelChunkWindowedBatch: one window and one source each per sector"), NULL;
+  }
+  label_src_t src[MAXK];
+  sdr_lane_t lanes[MAXK];
+  uint8_t scratch[MAXK][14 * 32];
+  int live[MAXK], nlive = 0;
+  for (uint32_t i = 0; i < k; i++) {
+    napi_value e;
+    void *d;
+    size_t l;
+    const map_t *cm, *pm;
+    int32_t cfd, pfd;
+    napi_get_element(env, argv[0], i, &e);
+    if (!get_bytes(env, e, &d, &l) || l != 32)
+      return throw_err(env, "sdrLabelChunkWindowedBatch: each replicaId must be 32 bytes"), NULL;
+    sdr_lane_header(&lanes[i], d, layer);
+    napi_get_element(env, argv[5], i, &e);
+    if (!get_bytes(env, e, &d, &l) || (first - w_base + count) * 32 > l)
+      return throw_err(env, "sdrLabelChunkWindowedBatch: output outside a window"), NULL;
+    memset(&src[i], 0, sizeof src[i]);
+    src[i].cur = d;
+    src[i].cur_nodes = l / 32;
+    src[i].windowed = 1;
+    src[i].w_base = w_base;
+    src[i].seg_nodes = 1;
+    napi_get_element(env, argv[7], i, &e);
+    if (!get_fd_or_map(env, e, &cfd, &cm)) return throw_err(env, "sdrLabelChunkWindowedBatch: bad curSource"), NULL;
+    napi_get_element(env, argv[8], i, &e);
+    if (!get_fd_or_map(env, e, &pfd, &pm)) return throw_err(env, "sdrLabelChunkWindowedBatch: bad prevSource"), NULL;
+    src[i].cur_fd = cfd;
+    src[i].prev_fd = pfd;
+    if (cm) src[i].cur_map = cm->base, src[i].cur_map_nodes = cm->len / 32;
+    if (pm) src[i].prev_map = pm->base, src[i].prev_map_nodes = pm->len / 32;
+    live[nlive++] = (int)i;
+  }
+  const int exp = layer > 1;
+  const uint32_t pf = (uint32_t)sdr_prefetch_distance();
+  const uint32_t *p = par;
+  sdr_lane_t run[MAXK]; /* this node's lanes of the sectors whose parents were read */
+  for (uint64_t i = 0; i < count && nlive; i++, p += 14) {
+    uint64_t node = first + i;
+    int m = 0;
+    for (int j = 0; j < nlive; j++) {
+      int s = live[j];
+      label_src_t *sr = &src[s];
+      sdr_lane_t *ln = &lanes[s];
+      sdr_lane_node(ln, node);
+      ln->out = sr->cur + (node - w_base) * 32;
+      if (node == 0) {
+        sdr_label_node0(ln->header, ln->out);
+        continue;
+      }
+      if (i + pf < count) prefetch_parents(sr, layer, p + 14 * pf);
+      int ok = 1;
+      for (int q = 0; q < 6 && ok; q++) ok = (ln->par[q] = src_drg(sr, p[q], scratch[s] + 32 * q)) != NULL;
+      for (int q = 6; exp && q < 14 && ok; q++) ok = (ln->par[q] = src_exp(sr, p[q], scratch[s] + 32 * q)) != NULL;
+      if (!ok) continue; /* sr->err is set: left out below */
+      run[m++] = *ln;
+    }
+    if (m) sdr_hash_lanes(run, m, exp);
+    int kept = 0;
+    for (int j = 0; j < nlive; j++)
+      if (!src[live[j]].err) live[kept++] = live[j];
+    nlive = kept;
+  }
+  napi_value out;
+  napi_create_array_with_length(env, k, &out);
+  for (uint32_t i = 0; i < k; i++) {
+    napi_value v;
+    if (src[i].err) napi_create_string_utf8(env, src[i].err, NAPI_AUTO_LENGTH, &v);
+    else napi_get_null(env, &v);
+    napi_set_element(env, out, i, v);
+  }
+  return out;
+}
+
 /* sdrBlake2bBackend([want: "auto" | "avx512" | "avx2" | "scalar"]) -> the Feistel BLAKE2b backend in use */
 static napi_value js_b2_backend(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -966,9 +1080,10 @@ napi_value sdr_register(napi_env env, napi_value exports) {
   def(env, exports, "sdrParents", js_parents);
   def(env, exports, "sdrLabelChunk", js_label_chunk);
   def(env, exports, "sdrLabelChunkWindowed", js_label_chunk_windowed);
+  def(env, exports, "sdrLabelChunkWindowedBatch", js_label_chunk_windowed_batch);
   def(env, exports, "sdrMapFile", js_map_file);
   def(env, exports, "sdrUnmap", js_unmap);
   def(env, exports, "sdrShaBackend", js_sha_backend);
   def(env, exports, "sdrBlake2bBackend", js_b2_backend);
-  return exports;
+  return sdr_batch_register(env, exports);
 }

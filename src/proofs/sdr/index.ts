@@ -15,6 +15,14 @@ export {
   labelSector,
   planLabelMemory,
 } from './labels.js';
+export {
+  type BatchSector,
+  type BatchSectorResult,
+  type LabelBatchOptions,
+  type LabelBatchResult,
+  labelSectorsBatch,
+  MAX_BATCH_SECTORS,
+} from './labels-batch.js';
 export { type SdrNative, sdrNative } from './native.js';
 export {
   digestParentCacheFile,

@@ -26,12 +26,13 @@
  */
 import { hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import { BASE_DEGREE, DEGREE, EXP_DEGREE, NODE_SIZE } from './constants.js';
 import type { SdrBackend, SdrGraph } from './graph.js';
+import { openLayerFile, readFully, withLayerFile, writeFully } from './layer-files.js';
 import { type SdrMapping, type SdrNative, sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
@@ -260,14 +261,6 @@ function readExactSync(fd: number, out: Buffer, off: number, pos: number, path: 
   }
 }
 
-async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
-    if (bytesRead === 0) throw new Error('file ended early');
-    done += bytesRead;
-  }
-}
-
 // ------------------------------------------------------------------------------------------- labeling
 
 export interface LabelSectorOptions {
@@ -363,20 +356,35 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
   let labels = 0;
   try {
     if (plan.mode === 'memory') {
-      const cur = Buffer.alloc(nodes * NODE_SIZE);
-      let prev = Buffer.alloc(firstLayer > 1 ? nodes * NODE_SIZE : 0);
+      // no zeroing: every label is written before it is read (a node's parents precede it)
+      const cur = Buffer.allocUnsafeSlow(nodes * NODE_SIZE);
+      let prev = Buffer.allocUnsafeSlow(firstLayer > 1 ? nodes * NODE_SIZE : 0);
       if (firstLayer > 1) {
         const fh = await open(layerPaths[firstLayer - 2]!, 'r');
         await readFully(fh, prev, 0).finally(() => fh.close());
       }
       let curBuf = cur;
-      for (let layer = firstLayer; layer <= layers; layer++) {
-        await labelLayerInMemory(opts, timed, parents, plan.chunkNodes, layer, curBuf, prev, layerPaths[layer - 1]!);
-        labels += nodes;
-        // this layer becomes the previous one; reuse the old previous buffer for the next layer
-        const next = prev.length === curBuf.length ? prev : Buffer.alloc(nodes * NODE_SIZE);
-        prev = curBuf;
-        curBuf = next;
+      // a layer's fsync and rename run while the next layer is labeled (its labels are in RAM already)
+      let finishing: Promise<void> = Promise.resolve();
+      try {
+        for (let layer = firstLayer; layer <= layers; layer++) {
+          const fh = await openLayerFile(layerPaths[layer - 1]!);
+          await labelLayerInMemory(opts, timed, parents, plan.chunkNodes, layer, curBuf, prev, fh.fh).catch(
+            async (e) => {
+              await fh.abort();
+              throw e;
+            },
+          );
+          const prevFinish = finishing;
+          finishing = Promise.all([prevFinish, fh.finish()]).then(() => {});
+          labels += nodes;
+          // this layer becomes the previous one; reuse the old previous buffer for the next layer
+          const next = prev.length === curBuf.length ? prev : Buffer.allocUnsafeSlow(nodes * NODE_SIZE);
+          prev = curBuf;
+          curBuf = next;
+        }
+      } finally {
+        await finishing;
       }
     } else {
       for (let layer = firstLayer; layer <= layers; layer++) {
@@ -397,30 +405,6 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
   return { layerPaths, plan, kernel: kernel.name, labels, seconds, kernelSeconds: kernelMs / 1000 };
 }
 
-/** Writes `data` at `pos`, all of it. */
-async function writeFully(fh: FileHandle, data: Uint8Array, pos: number): Promise<void> {
-  for (let done = 0; done < data.length; ) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, pos + done);
-    done += bytesWritten;
-  }
-}
-
-/** Opens `<path>.tmp`, runs `body`, then fsyncs and renames it to `path` (so a file that exists is whole). */
-async function withLayerFile(path: string, body: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await body(fh);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-}
-
 async function labelLayerInMemory(
   opts: LabelSectorOptions,
   run: LabelKernel,
@@ -429,29 +413,26 @@ async function labelLayerInMemory(
   layer: number,
   cur: Buffer,
   prev: Buffer,
-  path: string,
+  fh: FileHandle,
 ): Promise<void> {
   const nodes = opts.graph.nodes;
   const bufs = [new Uint32Array(chunk * DEGREE), new Uint32Array(chunk * DEGREE)];
-  await withLayerFile(path, async (fh) => {
-    let reading: Promise<void> = parents.read(0, Math.min(chunk, nodes), bufs[0]!);
-    let writing: Promise<void> = Promise.resolve();
-    for (let start = 0, c = 0; start < nodes; start += chunk, c++) {
-      const count = Math.min(chunk, nodes - start);
-      await reading;
-      const par = bufs[c & 1]!;
-      const next = start + chunk;
-      // read the next chunk of parents while this one is hashed
-      reading =
-        next < nodes ? parents.read(next, Math.min(chunk, nodes - next), bufs[(c + 1) & 1]!) : Promise.resolve();
-      run(opts.replicaId, layer, start, count, par, cur, start, layer > 1 ? prev : null);
-      await writing;
-      writing = writeFully(fh, cur.subarray(start * NODE_SIZE, (start + count) * NODE_SIZE), start * NODE_SIZE);
-      opts.onProgress?.(layer, start + count, nodes);
-    }
+  let reading: Promise<void> = parents.read(0, Math.min(chunk, nodes), bufs[0]!);
+  let writing: Promise<void> = Promise.resolve();
+  for (let start = 0, c = 0; start < nodes; start += chunk, c++) {
+    const count = Math.min(chunk, nodes - start);
     await reading;
+    const par = bufs[c & 1]!;
+    const next = start + chunk;
+    // read the next chunk of parents while this one is hashed
+    reading = next < nodes ? parents.read(next, Math.min(chunk, nodes - next), bufs[(c + 1) & 1]!) : Promise.resolve();
+    run(opts.replicaId, layer, start, count, par, cur, start, layer > 1 ? prev : null);
     await writing;
-  });
+    writing = writeFully(fh, cur.subarray(start * NODE_SIZE, (start + count) * NODE_SIZE), start * NODE_SIZE);
+    opts.onProgress?.(layer, start + count, nodes);
+  }
+  await reading;
+  await writing;
 }
 
 interface WindowedNative {

@@ -51,6 +51,39 @@ export interface SdrNative {
   /** Maps `length` bytes of the open file `fd` read-only; `random` disables read-ahead (MADV_RANDOM). */
   sdrMapFile(fd: number, length: number, random: boolean): SdrMapping;
   sdrUnmap(mapping: SdrMapping): void;
+  /**
+   * sdrLabelChunk for K sectors of one graph at once (K ≤ 64): the same parents (absolute node indices) index each
+   * sector's own buffers; label i of sector k goes to curs[k][(outSlot+i)·32]. Hashes 2 (up to 4) sectors'
+   * labels interleaved per SHA-NI call (8 lanes with AVX2 when SHA-NI is off). Absent from an addon built before it.
+   */
+  sdrLabelChunkBatch?(
+    replicaIds: Uint8Array[],
+    layer: number,
+    firstNode: number,
+    count: number,
+    parents: Uint32Array,
+    curs: Uint8Array[],
+    outSlot: number,
+    prevs: Uint8Array[] | null,
+  ): void;
+  /**
+   * sdrLabelChunkWindowed for K sectors at once, nothing of the previous layers resident (each sector's older
+   * labels come from its own sources). Returns per sector null or the error that left it out of the chunk.
+   */
+  sdrLabelChunkWindowedBatch?(
+    replicaIds: Uint8Array[],
+    layer: number,
+    firstNode: number,
+    count: number,
+    parents: Uint32Array,
+    windows: Uint8Array[],
+    wBase: number,
+    curSources: (number | SdrMapping)[],
+    prevSources: (number | SdrMapping)[],
+  ): (string | null)[];
+  /** How several label streams are hashed at once ("sha-ni x2", "avx2 x8", "portable"); `want` picks the path
+   * used while SHA-NI is off. */
+  sdrLanesBackend?(want?: 'avx2' | 'portable'): string;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */

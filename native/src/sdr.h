@@ -1,0 +1,45 @@
+/* Shared between the SDR kernels: sdr.c (parents, single-sector labeling, N-API helpers) and sdr_batch.c
+ * (label hashing over several independent streams, batch labeling). */
+#ifndef VENUS_SDR_H
+#define VENUS_SDR_H
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One label to hash: the 64-byte header block (replica id, layer, node), pointers to the distinct parent labels
+ * (6 on layer 1, 14 after), and where the 32-byte label goes. Nodes > 0 only: node 0 hashes the header alone. */
+typedef struct {
+  uint8_t header[64];
+  const uint8_t *par[14];
+  uint8_t *out;
+} sdr_lane_t;
+
+/* Hashes `n` independent labels; `exp` = layer > 1 (14 parents). SHA-NI interleaves 2 streams (up to 4)
+ * when selected; else AVX2 8 lanes when the CPU has it; else portable C one stream at a time. */
+void sdr_hash_lanes(sdr_lane_t *lanes, int n, int exp);
+/* Sets the header's layer (bytes 32..35) and zeroes the tail, from a 32-byte replica id. */
+void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer);
+static inline void sdr_lane_node(sdr_lane_t *lane, uint64_t node) {
+  for (int b = 0; b < 8; b++) lane->header[36 + b] = (uint8_t)(node >> (56 - 8 * b));
+}
+
+/* How many nodes ahead the kernels prefetch parent labels (VENUS_SDR_PREFETCH, 1..64; default below). */
+int sdr_prefetch_distance(void);
+
+/* Whether the kernels copy expander parents ahead in batches (default; VENUS_SDR_GATHER=0 turns it off). */
+int sdr_gather_expander(void);
+
+/* From sdr.c */
+int sdr_sha_shani_selected(void);
+void sdr_sha256_portable(uint32_t st[8], const uint8_t *p, size_t n);
+/* trunc254(SHA-256(header)) for node 0 (a 64-byte message) */
+void sdr_label_node0(const uint8_t header[64], uint8_t *out);
+void sdr_throw(napi_env env, const char *msg);
+int sdr_get_bytes(napi_env env, napi_value v, void **data, size_t *len);
+int sdr_get_u64(napi_env env, napi_value v, uint64_t *out);
+
+/* From sdr_batch.c: the lane backend name ("sha-ni x2", "avx2 x8", "portable") and the N-API registration. */
+const char *sdr_lanes_backend(void);
+napi_value sdr_batch_register(napi_env env, napi_value exports);
+
+#endif

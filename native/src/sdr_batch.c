@@ -1,0 +1,494 @@
+/*
+ * Label hashing over several independent SHA-256 streams, and batch labeling (one parent walk, K sectors).
+ *
+ *   sdrLabelChunkBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents, curs: Uint8Array[], outSlot,
+ *                      prevs: Uint8Array[] | null)     sdrLabelChunk for K sectors of the same graph at once
+ *   sdrLanesBackend() -> "sha-ni x2" | "avx2 x8" | "portable"
+ *
+ * A label is 20 SHA-256 compressions in a chain: one stream is bound by the latency of sha256rnds2, and most of
+ * the core sits idle. Labels of different sectors (same node, same parents, other replica ids) are independent,
+ * so 2 (up to 4) chains are interleaved instruction by instruction, which fills the pipeline. The label message also
+ * repeats its parent blocks (14 parents = 7 blocks hashed twice, then 4 of them again; 6 parents = 3 blocks six
+ * times): each block's message schedule is computed once and reused, and parents are read where they lie
+ * (no copy). Without SHA-NI, AVX2 hashes 8 lanes at once (one 32-bit word of each lane per vector).
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdr.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SDRB_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+extern const uint32_t sdr_K256[64];
+extern const uint32_t sdr_H256[8];
+
+/* The second half of every label's last block: 0x80, zeros, the message length 1248 bytes = 0x2700 bits. */
+static const uint8_t PAD[32] = {0x80, [30] = 0x27, [31] = 0x00};
+
+void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer) {
+  memcpy(lane->header, replica_id, 32);
+  lane->header[32] = (uint8_t)(layer >> 24);
+  lane->header[33] = (uint8_t)(layer >> 16);
+  lane->header[34] = (uint8_t)(layer >> 8);
+  lane->header[35] = (uint8_t)layer;
+  memset(lane->header + 36, 0, 28);
+}
+
+/* ------------------------------------------------------------ portable */
+
+static void put_be_label(const uint32_t st[8], uint8_t *out) {
+  for (int i = 0; i < 8; i++) {
+    out[4 * i] = (uint8_t)(st[i] >> 24);
+    out[4 * i + 1] = (uint8_t)(st[i] >> 16);
+    out[4 * i + 2] = (uint8_t)(st[i] >> 8);
+    out[4 * i + 3] = (uint8_t)st[i];
+  }
+  out[31] &= 0x3f;
+}
+
+static void label_portable(const sdr_lane_t *L, int exp) {
+  uint8_t msg[37 * 32 + 32];
+  const int distinct = exp ? 14 : 6;
+  for (int s = 0; s < 37; s++) memcpy(msg + 32 * s, L->par[s % distinct], 32);
+  memcpy(msg + 37 * 32, PAD, 32);
+  uint32_t st[8];
+  memcpy(st, sdr_H256, sizeof st);
+  sdr_sha256_portable(st, L->header, 1);
+  sdr_sha256_portable(st, msg, sizeof msg / 64);
+  put_be_label(st, L->out);
+}
+
+#ifdef SDRB_X86
+#define INL static inline __attribute__((always_inline))
+
+/* ------------------------------------------------------------ SHA-NI, up to 4 streams */
+#define SHANI __attribute__((target("sha,sse4.1,ssse3")))
+
+/* W[t] + K[t] of the block a[0..32) ‖ b[0..32), four words per vector (what sha256rnds2 consumes). */
+SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, __m128i wk[16]) {
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i w[4];
+  w[0] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)a), bswap);
+  w[1] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(a + 16)), bswap);
+  w[2] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)b), bswap);
+  w[3] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(b + 16)), bswap);
+  for (int g = 0; g < 16; g++) {
+    wk[g] = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sdr_K256[4 * g]));
+    if (g < 12) {
+      __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+      x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+      w[g & 3] = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
+    }
+  }
+}
+
+/* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH). */
+SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const __m128i *const *wk) {
+  __m128i a0[4], a1[4];
+  for (int l = 0; l < n; l++) a0[l] = s0[l], a1[l] = s1[l];
+  for (int g = 0; g < 16; g++) {
+    for (int l = 0; l < n; l++) {
+      __m128i m = wk[l][g];
+      s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
+      s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], _mm_shuffle_epi32(m, 0x0E));
+    }
+  }
+  for (int l = 0; l < n; l++) s0[l] = _mm_add_epi32(s0[l], a0[l]), s1[l] = _mm_add_epi32(s1[l], a1[l]);
+}
+
+SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp) {
+  __m128i s0[4], s1[4], wh[4][16], wb[4][7][16];
+  const __m128i *w[4];
+  const int nb = exp ? 7 : 3;
+  const __m128i iv0 = _mm_set_epi32((int)sdr_H256[0], (int)sdr_H256[1], (int)sdr_H256[4], (int)sdr_H256[5]);
+  const __m128i iv1 = _mm_set_epi32((int)sdr_H256[2], (int)sdr_H256[3], (int)sdr_H256[6], (int)sdr_H256[7]);
+  /* parent loads first: their cache misses resolve while the header block is hashed */
+  for (int l = 0; l < n; l++)
+    for (int j = 0; j < nb; j++) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], wb[l][j]);
+  for (int l = 0; l < n; l++) {
+    s0[l] = iv0, s1[l] = iv1;
+    ni_sched(L[l].header, L[l].header + 32, wh[l]);
+    w[l] = wh[l];
+  }
+  ni_rounds(n, s0, s1, w);
+  /* 37 parent slots: 14 parents twice then 0..7 (+ 8 in the last block), or 6 parents six times (+ 0) */
+  const int reps = exp ? 2 : 6;
+  for (int r = 0; r < reps; r++)
+    for (int j = 0; j < nb; j++) {
+      for (int l = 0; l < n; l++) w[l] = wb[l][j];
+      ni_rounds(n, s0, s1, w);
+    }
+  if (exp)
+    for (int j = 0; j < 4; j++) {
+      for (int l = 0; l < n; l++) w[l] = wb[l][j];
+      ni_rounds(n, s0, s1, w);
+    }
+  for (int l = 0; l < n; l++) {
+    ni_sched(L[l].par[exp ? 8 : 0], PAD, wh[l]);
+    w[l] = wh[l];
+  }
+  ni_rounds(n, s0, s1, w);
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  for (int l = 0; l < n; l++) {
+    __m128i t = _mm_shuffle_epi32(s0[l], 0x1B);  /* FEBA */
+    __m128i u = _mm_shuffle_epi32(s1[l], 0xB1);  /* DCHG */
+    __m128i abcd = _mm_blend_epi16(t, u, 0xF0); /* DCBA */
+    __m128i efgh = _mm_alignr_epi8(u, t, 8);    /* HGFE */
+    _mm_storeu_si128((__m128i *)L[l].out, _mm_shuffle_epi8(abcd, bswap));
+    _mm_storeu_si128((__m128i *)(L[l].out + 16), _mm_shuffle_epi8(efgh, bswap));
+    L[l].out[31] &= 0x3f;
+  }
+}
+
+#define NI_VARIANT(N)                                                                                              \
+  SHANI static void ni_label_x##N(sdr_lane_t *L, int exp) {                                                        \
+    if (exp) ni_label_n(L, N, 1);                                                                                  \
+    else ni_label_n(L, N, 0);                                                                                      \
+  }
+NI_VARIANT(1)
+NI_VARIANT(2)
+NI_VARIANT(3)
+NI_VARIANT(4)
+
+/* ------------------------------------------------------------ AVX2, 8 lanes */
+#define AVX2 __attribute__((target("avx2")))
+
+AVX2 INL __m256i v_ror(__m256i x, int n) { return _mm256_or_si256(_mm256_srli_epi32(x, n), _mm256_slli_epi32(x, 32 - n)); }
+
+/* 8 rows of 8 words (one 32-byte value per lane) -> 8 vectors of one word across the lanes, and back. */
+AVX2 INL void v_transpose(__m256i r[8]) {
+  __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+  __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+  __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+  __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+  __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+  __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+  r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+  r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+  r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+  r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+  r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+  r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+  r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+  r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+/* W[t] + K[t], t < 64, of 8 blocks; lane l's block is a[l][0..32) ‖ b[l][0..32). */
+AVX2 static void v_sched(const uint8_t *const *a, const uint8_t *const *b, __m256i wk[64]) {
+  const __m256i bswap = _mm256_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL, 0x0c0d0e0f08090a0bLL,
+                                          0x0405060700010203LL);
+  __m256i w[64];
+  for (int l = 0; l < 8; l++) {
+    w[l] = _mm256_loadu_si256((const __m256i *)a[l]);
+    w[8 + l] = _mm256_loadu_si256((const __m256i *)b[l]);
+  }
+  v_transpose(w);
+  v_transpose(w + 8);
+  for (int t = 0; t < 16; t++) w[t] = _mm256_shuffle_epi8(w[t], bswap);
+  for (int t = 16; t < 64; t++) {
+    __m256i x = w[t - 15], y = w[t - 2];
+    __m256i s0 = _mm256_xor_si256(_mm256_xor_si256(v_ror(x, 7), v_ror(x, 18)), _mm256_srli_epi32(x, 3));
+    __m256i s1 = _mm256_xor_si256(_mm256_xor_si256(v_ror(y, 17), v_ror(y, 19)), _mm256_srli_epi32(y, 10));
+    w[t] = _mm256_add_epi32(_mm256_add_epi32(w[t - 16], s0), _mm256_add_epi32(w[t - 7], s1));
+  }
+  for (int t = 0; t < 64; t++) wk[t] = _mm256_add_epi32(w[t], _mm256_set1_epi32((int)sdr_K256[t]));
+}
+
+AVX2 static void v_rounds(__m256i st[8], const __m256i wk[64]) {
+  __m256i a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+  for (int t = 0; t < 64; t++) {
+    __m256i S1 = _mm256_xor_si256(_mm256_xor_si256(v_ror(e, 6), v_ror(e, 11)), v_ror(e, 25));
+    __m256i ch = _mm256_xor_si256(_mm256_and_si256(e, f), _mm256_andnot_si256(e, g));
+    __m256i t1 = _mm256_add_epi32(_mm256_add_epi32(h, S1), _mm256_add_epi32(ch, wk[t]));
+    __m256i S0 = _mm256_xor_si256(_mm256_xor_si256(v_ror(a, 2), v_ror(a, 13)), v_ror(a, 22));
+    __m256i maj = _mm256_or_si256(_mm256_and_si256(a, b), _mm256_and_si256(c, _mm256_or_si256(a, b)));
+    __m256i t2 = _mm256_add_epi32(S0, maj);
+    h = g, g = f, f = e, e = _mm256_add_epi32(d, t1), d = c, c = b, b = a, a = _mm256_add_epi32(t1, t2);
+  }
+  st[0] = _mm256_add_epi32(st[0], a), st[1] = _mm256_add_epi32(st[1], b);
+  st[2] = _mm256_add_epi32(st[2], c), st[3] = _mm256_add_epi32(st[3], d);
+  st[4] = _mm256_add_epi32(st[4], e), st[5] = _mm256_add_epi32(st[5], f);
+  st[6] = _mm256_add_epi32(st[6], g), st[7] = _mm256_add_epi32(st[7], h);
+}
+
+/* Up to 8 labels; missing lanes repeat lane 0 and are not stored. */
+AVX2 static void v_label_x8(sdr_lane_t *L, int n, int exp) {
+  __m256i wb[7][64], wk[64], st[8];
+  const uint8_t *a[8], *b[8];
+  const int nb = exp ? 7 : 3;
+  for (int i = 0; i < 8; i++) st[i] = _mm256_set1_epi32((int)sdr_H256[i]);
+  for (int l = 0; l < 8; l++) a[l] = L[l < n ? l : 0].header, b[l] = a[l] + 32;
+  v_sched(a, b, wk);
+  v_rounds(st, wk);
+  for (int j = 0; j < nb; j++) {
+    for (int l = 0; l < 8; l++) a[l] = L[l < n ? l : 0].par[2 * j], b[l] = L[l < n ? l : 0].par[2 * j + 1];
+    v_sched(a, b, wb[j]);
+  }
+  const int reps = exp ? 2 : 6;
+  for (int r = 0; r < reps; r++)
+    for (int j = 0; j < nb; j++) v_rounds(st, wb[j]);
+  if (exp)
+    for (int j = 0; j < 4; j++) v_rounds(st, wb[j]);
+  for (int l = 0; l < 8; l++) a[l] = L[l < n ? l : 0].par[exp ? 8 : 0], b[l] = PAD;
+  v_sched(a, b, wk);
+  v_rounds(st, wk);
+  v_transpose(st);
+  const __m256i bswap = _mm256_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL, 0x0c0d0e0f08090a0bLL,
+                                          0x0405060700010203LL);
+  for (int l = 0; l < n; l++) {
+    _mm256_storeu_si256((__m256i *)L[l].out, _mm256_shuffle_epi8(st[l], bswap));
+    L[l].out[31] &= 0x3f;
+  }
+}
+
+static int cpu_has_avx2(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  return (b & (1u << 5)) != 0;
+}
+#endif
+
+/* 4 nodes ahead measured a few % better than 1 with parents spread over an 8MiB layer (noisy, shared box). */
+static int prefetch_nodes = 0;
+
+int sdr_prefetch_distance(void) {
+  if (!prefetch_nodes) {
+    const char *v = getenv("VENUS_SDR_PREFETCH");
+    int d = v ? atoi(v) : 0;
+    prefetch_nodes = d >= 1 && d <= 64 ? d : 4;
+  }
+  return prefetch_nodes;
+}
+
+/* Expander parents are uniform over the previous layer: cache misses. Gathered 128 nodes at a time they overlap;
+ * read one node at a time (even prefetched) they mostly wait in turn. 8MiB, single sector: ~+10-20% on layer 2+
+ * on the development box. */
+static int gather_on = -1;
+
+int sdr_gather_expander(void) {
+  if (gather_on < 0) {
+    const char *v = getenv("VENUS_SDR_GATHER");
+    gather_on = !(v && v[0] == '0');
+  }
+  return gather_on;
+}
+
+static int avx2_checked = -1;
+
+static int use_avx2(void) {
+#ifdef SDRB_X86
+  if (avx2_checked < 0) avx2_checked = getenv("VENUS_SDR_NO_AVX2") == NULL && cpu_has_avx2();
+  return avx2_checked;
+#else
+  return 0;
+#endif
+}
+
+/* SHA-NI streams hashed together. Measured on an AMD EPYC (2 vCPUs, shared): 2 streams give ~1.4x one stream
+ * with parents in cache and hold up best when they are not (4 streams: the same in cache, less out of it: the
+ * 16 state registers spill and more parent reads wait at once). VENUS_SDR_LANES=1..4 overrides. */
+static int ni_group = 0;
+
+static int ni_lanes(void) {
+  if (!ni_group) {
+    const char *g = getenv("VENUS_SDR_LANES");
+    ni_group = g && g[0] >= '1' && g[0] <= '4' && !g[1] ? g[0] - '0' : 2;
+  }
+  return ni_group;
+}
+
+const char *sdr_lanes_backend(void) {
+  static char name[16];
+  if (!sdr_sha_shani_selected()) return use_avx2() ? "avx2 x8" : "portable";
+  snprintf(name, sizeof name, "sha-ni x%d", ni_lanes());
+  return name;
+}
+
+void sdr_hash_lanes(sdr_lane_t *L, int n, int exp) {
+#ifdef SDRB_X86
+  if (sdr_sha_shani_selected()) {
+    const int gmax = ni_lanes();
+    while (n > 0) {
+      const int g = n < gmax ? n : gmax;
+      if (g == 4) ni_label_x4(L, exp);
+      else if (g == 3) ni_label_x3(L, exp);
+      else if (g == 2) ni_label_x2(L, exp);
+      else ni_label_x1(L, exp);
+      n -= g, L += g;
+    }
+    return;
+  }
+  /* a single stream gains nothing from 8 lanes: one lane is a scalar hash at a fraction of the speed */
+  if (n > 1 && use_avx2()) {
+    for (; n > 0; n -= 8, L += 8) v_label_x8(L, n < 8 ? n : 8, exp);
+    return;
+  }
+#endif
+  for (int l = 0; l < n; l++) label_portable(&L[l], exp);
+}
+
+/* ------------------------------------------------------------ N-API */
+
+enum { MAX_BATCH = 64 };
+
+/* sdrLabelChunkBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents: Uint32Array, curs: Uint8Array[],
+ *                    outSlot, prevs: Uint8Array[] | null)
+ * sdrLabelChunk for K sectors at once: the same parents (absolute node indices, 14 u32 per node) index each
+ * sector's own buffers; label i of sector k goes to curs[k][(outSlot + i) · 32]. */
+static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 8) return sdr_throw(env, "sdrLabelChunkBatch: 8 arguments expected"), NULL;
+  uint32_t k = 0, nprev = 0, layer;
+  uint64_t first, count, out_slot;
+  bool is_arr = false;
+  napi_is_array(env, argv[0], &is_arr);
+  if (!is_arr || napi_get_array_length(env, argv[0], &k) != napi_ok || k < 1 || k > MAX_BATCH)
+    return sdr_throw(env, "sdrLabelChunkBatch: replicaIds must be an array of 1 to 64 ids"), NULL;
+  if (napi_get_value_uint32(env, argv[1], &layer) != napi_ok || layer < 1)
+    return sdr_throw(env, "sdrLabelChunkBatch: bad layer"), NULL;
+  if (!sdr_get_u64(env, argv[2], &first) || !sdr_get_u64(env, argv[3], &count) || count > 0xffffffffULL)
+    return sdr_throw(env, "sdrLabelChunkBatch: bad node range"), NULL;
+  void *par;
+  size_t par_len;
+  if (!sdr_get_bytes(env, argv[4], &par, &par_len) || par_len < count * 14 * 4)
+    return sdr_throw(env, "sdrLabelChunkBatch: parents too short"), NULL;
+  if (!sdr_get_u64(env, argv[6], &out_slot)) return sdr_throw(env, "sdrLabelChunkBatch: bad outSlot"), NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[7], &t);
+  const int exp = layer > 1;
+  if (exp) {
+    is_arr = false;
+    napi_is_array(env, argv[7], &is_arr);
+    if (!is_arr || napi_get_array_length(env, argv[7], &nprev) != napi_ok || nprev != k)
+      return sdr_throw(env, "sdrLabelChunkBatch: layers after the first need one prev per sector"), NULL;
+  }
+  is_arr = false;
+  uint32_t ncur = 0;
+  napi_is_array(env, argv[5], &is_arr);
+  if (!is_arr || napi_get_array_length(env, argv[5], &ncur) != napi_ok || ncur != k)
+    return sdr_throw(env, "sdrLabelChunkBatch: one cur buffer per sector expected"), NULL;
+  uint8_t *cur[MAX_BATCH];
+  const uint8_t *prev[MAX_BATCH];
+  uint64_t cur_nodes = UINT64_MAX, prev_nodes = UINT64_MAX;
+  sdr_lane_t lanes[MAX_BATCH];
+  for (uint32_t i = 0; i < k; i++) {
+    napi_value e;
+    void *d;
+    size_t l;
+    napi_get_element(env, argv[0], i, &e);
+    if (!sdr_get_bytes(env, e, &d, &l) || l != 32)
+      return sdr_throw(env, "sdrLabelChunkBatch: each replicaId must be 32 bytes"), NULL;
+    sdr_lane_header(&lanes[i], d, layer);
+    napi_get_element(env, argv[5], i, &e);
+    if (!sdr_get_bytes(env, e, &d, &l) || (out_slot + count) * 32 > l)
+      return sdr_throw(env, "sdrLabelChunkBatch: output slots outside a current-layer buffer"), NULL;
+    cur[i] = d;
+    if (l / 32 < cur_nodes) cur_nodes = l / 32;
+    if (exp) {
+      napi_get_element(env, argv[7], i, &e);
+      if (!sdr_get_bytes(env, e, &d, &l)) return sdr_throw(env, "sdrLabelChunkBatch: prev is not a byte array"), NULL;
+      prev[i] = d;
+      if (l / 32 < prev_nodes) prev_nodes = l / 32;
+    }
+  }
+  const uint32_t *p = par;
+  const uint64_t pf = (uint64_t)sdr_prefetch_distance();
+  /* expander parents of the next GB nodes, every sector, copied in one pass (see sdr_gather_expander) */
+  enum { GB = 32 };
+  const int gather = exp && sdr_gather_expander();
+  uint8_t *gb = gather ? malloc((size_t)k * GB * 8 * 32) : NULL;
+  if (gather && !gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
+  const char *err = NULL;
+  for (uint64_t i = 0; i < count && !err; i++, p += 14) {
+    uint64_t node = first + i, slot = (out_slot + i) * 32;
+    if (gather && i % GB == 0) {
+      const uint64_t g = count - i < GB ? count - i : GB;
+      for (uint64_t j = 0; j < g && !err; j++)
+        for (int q = 6; q < 14; q++)
+          if (p[14 * j + q] >= prev_nodes) err = "sdrLabelChunkBatch: expander parent outside prev";
+      for (uint32_t s = 0; s < k && !err; s++)
+        for (uint64_t j = 0; j < g; j++)
+          for (int q = 0; q < 8; q++)
+            memcpy(gb + ((s * GB + j) * 8 + q) * 32, prev[s] + (uint64_t)p[14 * j + 6 + q] * 32, 32);
+      if (err) break;
+    }
+    if (node == 0) {
+      for (uint32_t s = 0; s < k; s++) {
+        sdr_lane_node(&lanes[s], 0);
+        sdr_label_node0(lanes[s].header, cur[s] + slot);
+      }
+      continue;
+    }
+    for (int j = 0; j < 6; j++)
+      if (p[j] >= cur_nodes) err = "sdrLabelChunkBatch: DRG parent outside cur";
+    for (int j = 6; exp && !gather && j < 14; j++)
+      if (p[j] >= prev_nodes) err = "sdrLabelChunkBatch: expander parent outside prev";
+    if (err) break;
+    /* the parents of a node a little ahead, in every sector, while this one hashes */
+    if (i + pf < count) {
+      const uint32_t *q = p + 14 * pf;
+      for (uint32_t s = 0; s < k; s++) {
+        for (int j = 0; j < 6; j++)
+          if (q[j] < cur_nodes) __builtin_prefetch(cur[s] + (uint64_t)q[j] * 32);
+        for (int j = 6; exp && !gather && j < 14; j++)
+          if (q[j] < prev_nodes) __builtin_prefetch(prev[s] + (uint64_t)q[j] * 32);
+      }
+    }
+    for (uint32_t s = 0; s < k; s++) {
+      sdr_lane_t *ln = &lanes[s];
+      sdr_lane_node(ln, node);
+      for (int j = 0; j < 6; j++) ln->par[j] = cur[s] + (uint64_t)p[j] * 32;
+      if (gather)
+        for (int j = 0; j < 8; j++) ln->par[6 + j] = gb + ((s * GB + i % GB) * 8 + j) * 32;
+      else if (exp)
+        for (int j = 6; j < 14; j++) ln->par[j] = prev[s] + (uint64_t)p[j] * 32;
+      ln->out = cur[s] + slot;
+    }
+    sdr_hash_lanes(lanes, (int)k, exp);
+  }
+  free(gb);
+  if (err) return sdr_throw(env, err), NULL;
+  return NULL;
+}
+
+/* sdrLanesBackend([want: "avx2" | "portable"]) -> how several streams are hashed at once. `want` picks the path
+ * used when SHA-NI is off (sdrShaBackend("portable")): tests compare all three. */
+static napi_value js_lanes_backend(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1) {
+    char want[16] = {0};
+    size_t n;
+    napi_valuetype t;
+    napi_typeof(env, argv[0], &t);
+    if (t == napi_string && napi_get_value_string_utf8(env, argv[0], want, sizeof want, &n) == napi_ok) {
+      avx2_checked = 0;
+#ifdef SDRB_X86
+      if (strcmp(want, "avx2") == 0) avx2_checked = cpu_has_avx2();
+#endif
+    }
+  }
+  napi_value s;
+  napi_create_string_utf8(env, sdr_lanes_backend(), NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+napi_value sdr_batch_register(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "sdrLabelChunkBatch", NAPI_AUTO_LENGTH, js_label_chunk_batch, NULL, &fn);
+  napi_set_named_property(env, exports, "sdrLabelChunkBatch", fn);
+  napi_create_function(env, "sdrLanesBackend", NAPI_AUTO_LENGTH, js_lanes_backend, NULL, &fn);
+  napi_set_named_property(env, exports, "sdrLanesBackend", fn);
+  return exports;
+}
