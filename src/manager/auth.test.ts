@@ -183,7 +183,11 @@ test("H3: a worker's token acts only on the sectors it allocated; admin on any; 
         [
           'SubmitPreCommit',
           () =>
-            other.SubmitPreCommit(mine!, { CommR: Array(32).fill(1), CommD: Array(32).fill(2), Ticket: ticket } as never, true),
+            other.SubmitPreCommit(
+              mine!,
+              { CommR: Array(32).fill(1), CommD: Array(32).fill(2), Ticket: ticket } as never,
+              true,
+            ),
         ],
         ['SubmitProof', () => other.SubmitProof(sid, { Proof: 'AAAA' }, true)],
         ['SubmitPersisted', () => other.SubmitPersisted(sid, 'store-1')],

@@ -118,7 +118,8 @@ describe('wallet API: the password guards keys, and nothing leaks them', () => {
         (e: Error) => errors.push(e.message),
       );
     }
-    for (const e of errors) assert.match(e, /invalid key|unknown key type|invalid params: key(\.Type|\.PrivateKey)? must be/);
+    for (const e of errors)
+      assert.match(e, /invalid key|unknown key type|invalid params: key(\.Type|\.PrivateKey)? must be/);
     const all = `${errors.join('\n')}\n${logs.join('')}`;
     for (let i = 0; i + 6 <= frag.length; i++) {
       assert.ok(!all.includes(frag.slice(i, i + 6)), `fragment ${frag.slice(i, i + 6)} leaked:\n${all}`);
