@@ -2,8 +2,8 @@
  * What the `Venus.*` service's calls share (docs/spec/sealer-api.md §Manager behaviour per call): its options and
  * state, argument checks, answers, and the per-sector lock and ownership check every sector call runs under.
  */
+import { SectorStateNotFoundError } from '../../api/errors.js';
 import {
-  SECTOR_STATE_NOT_FOUND,
   type SectorID,
   type SectorState,
   type SubmitResp,
@@ -65,7 +65,7 @@ export function shortJson(v: unknown, max = 64): string {
 }
 
 export function notFound(sid: SectorID): RpcError {
-  return new RpcError(SECTOR_STATE_NOT_FOUND, `sector state not found: ${sectorName(sid)}`);
+  return new SectorStateNotFoundError(`sector state not found: ${sectorName(sid)}`);
 }
 
 export function resp(res: SubmitResult, desc: string | null = null): SubmitResp {

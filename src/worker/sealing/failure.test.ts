@@ -23,3 +23,14 @@ test('a method name is said once: the RPC client already names it in connection 
   assert.equal(f.level, 'temporary');
   assert.equal(f.message, refused.message);
 });
+
+test('the manager has no state for the sector (11001): the worker aborts it, whatever transport carried the answer', async () => {
+  const { SectorStateNotFoundError } = await import('../../api/errors.js');
+  const { fromErrorObject } = await import('../../rpc/errors.js');
+  // what the RPC client rebuilds from the wire: the registered class, so the thread branches on instanceof
+  const fromWire = fromErrorObject({ code: 11001, message: 'sector state not found: s-t01000-1' });
+  assert.ok(fromWire instanceof SectorStateNotFoundError);
+  assert.equal(classify(fromWire, 'Venus.ReportState').level, 'abort');
+  // any other RPC error is temporary
+  assert.equal(classify(new RpcError(1, 'busy'), 'Venus.ReportState').level, 'temporary');
+});

@@ -7,7 +7,7 @@
  * - abort: the sector is given up (RPC 11001, Rejected, ShouldAbort, state Aborted set by the operator);
  * - critical: pauses the thread (local I/O errors, a damaged sector document, a bad transition).
  */
-import { SECTOR_STATE_NOT_FOUND } from '../../api/sealer.js';
+import { SectorStateNotFoundError } from '../../api/errors.js';
 import { RpcError } from '../../rpc/index.js';
 import { ProcessorExitedError, ProcessorTaskError, StageNotAvailableError } from '../processor/index.js';
 
@@ -60,7 +60,7 @@ export function classify(err: unknown, what: string): Failure {
   const m = prefixed(what, err);
   if (err instanceof RpcError) {
     // the manager has no state for the sector: nothing to continue (damocles call_rpc! maps 11001 to abort)
-    if (err.code === SECTOR_STATE_NOT_FOUND) return abort(m, err);
+    if (err instanceof SectorStateNotFoundError) return abort(m, err);
     return temp(m, err);
   }
   if (err instanceof ProcessorExitedError) return temp(m, err);

@@ -8,13 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SectorStateNotFoundError } from '../../api/errors.js';
 import {
   type AllocatedSector,
   type AllocateSectorSpec,
   OnChainState,
   type PreCommitOnChainInfo,
   type ReportStateReq,
-  SECTOR_STATE_NOT_FOUND,
   SealerMethods,
   type SectorID,
   type StoreBasicInfo,
@@ -108,7 +108,7 @@ export class FakeManager {
 
   private sector(sid: SectorID): FakeSector {
     const s = this.sectors.get(sid.Number);
-    if (!s || sid.Miner !== this.miner) throw new RpcError(SECTOR_STATE_NOT_FOUND, 'sector state not found');
+    if (!s || sid.Miner !== this.miner) throw new SectorStateNotFoundError('sector state not found');
     return s;
   }
 
