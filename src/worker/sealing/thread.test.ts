@@ -4,7 +4,7 @@
  * below) because this test is about the state machine, not about proofs.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +116,11 @@ describe('sealing thread', () => {
     };
     const s = await setup({ sectors: 2, sealer: builtin });
     try {
+      // finalize empties data/ but never removes it: a kill in between would leave a store that refuses to open
+      const dataEvents: string[] = [];
+      const watcher = watch(s.location, (event, file) => {
+        if (file === 'data') dataEvents.push(event);
+      });
       const t = await s.newThread();
       await until('two finalized sectors', () => [...s.mgr.sectors.values()].filter((x) => x.finalized).length === 2);
       await until('thread idle', () => t.info().job_id === null);
@@ -154,6 +159,8 @@ describe('sealing thread', () => {
       assert.match(whySealProofFails({ ...check, sectorNumber: 2 }) ?? '', /./, 'not a proof of sector 2');
       // the local store is wiped once finalized
       assert.deepEqual(await readdir(join(s.location, 'data')), []);
+      watcher.close();
+      assert.deepEqual(dataEvents, [], 'data/ itself was never removed or re-created');
       assert.deepEqual(await readdir(join(s.location, 'meta')), []);
       assert.equal(t.info().thread_state.state, 'Idle');
     } finally {

@@ -8,7 +8,8 @@
  * same step up to max_retries every recover_interval, then escalate to permanent; permanent and critical ones pause
  * the thread until `worker resume`; abort reports to the manager, wipes the store and takes the next sector.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import type { SealingThreadConfig } from '../config.js';
 import { SealStore } from '../store.js';
@@ -390,11 +391,16 @@ export class SealingThread {
     await this.finalize();
   }
 
-  /** Wipes everything under data/ and the sector document (the persisted copy is the one left). */
+  /**
+   * Wipes everything under data/ and the sector document (the persisted copy is the one left). The folder itself
+   * stays: a kill between removing and re-creating it would leave a store that refuses to open ("damaged").
+   */
   private async finalize(): Promise<void> {
     try {
-      await rm(this.store.dataDir, { recursive: true, force: true });
       await mkdir(this.store.dataDir, { recursive: true });
+      for (const e of await readdir(this.store.dataDir)) {
+        await rm(join(this.store.dataDir, e), { recursive: true, force: true });
+      }
       await this.docs.clear();
     } catch (err) {
       throw crit(`clean up ${this.store.dataDir}: ${(err as Error).message}`, err);
