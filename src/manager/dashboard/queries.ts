@@ -25,23 +25,12 @@ const text = (col: string, path: string, max = TEXT_MAX) =>
 const int = (col: string, path: string) =>
   `CASE WHEN json_type(${col}, '${path}') = 'integer' THEN json_extract(${col}, '${path}') END`;
 
-/** Sectors per state (all sectors ever, online or not). At most `maxStates` names; the rest summed as "other". */
-export function countSectorsByState(db: Db, maxStates = 40): Record<string, number> {
-  const rows = db.prepare(`SELECT ${STATE_SQL} AS s, count(*) AS n FROM sectors GROUP BY s`).all() as {
-    s: string;
-    n: number;
-  }[];
-  return capStates(rows, maxStates);
-}
-
 /**
- * The same counts, from the store's indexed state column where this build's store has one
- * (`ManagerStore.countSectorsByState`), else computed here.
+ * Sectors per state (all sectors ever, online or not), from the store's indexed state column
+ * (`ManagerStore.countSectorsByState`). At most `maxStates` names, cut; the rest summed as "other".
  */
 export function sectorCounts(store: ManagerStore, maxStates = 40): Record<string, number> {
-  const indexed = (store as { countSectorsByState?: () => { state: unknown; count: number }[] }).countSectorsByState;
-  if (!indexed) return countSectorsByState(store.db, maxStates);
-  const rows = indexed.call(store).map((r) => ({
+  const rows = store.countSectorsByState().map((r: { state: unknown; count: number }) => ({
     s: typeof r.state === 'string' ? r.state.slice(0, STATE_MAX) : r.state == null ? 'Allocated' : '?',
     n: r.count,
   }));
@@ -173,19 +162,16 @@ export interface PoStRow {
   epoch: number | null;
   proven: number | null;
   faulty: number | null;
-  /** why a submission failed, when the poster recorded it (a `reason` or `error` column) */
+  /** why a submission failed, as the poster recorded it (post_results.reason) */
   reason: string | null;
   at: number;
 }
 
-/** The latest Window PoSt submissions, newest first, with a failure reason where the table has one. */
+/** The latest Window PoSt submissions, newest first, with their failure reason. */
 export function recentPoStRows(db: Db, limit: number): PoStRow[] {
-  const cols = new Set((db.prepare('PRAGMA table_info(post_results)').all() as { name: string }[]).map((c) => c.name));
-  const reasonCol = ['reason', 'error', 'err'].find((c) => cols.has(c));
-  const reason = reasonCol ? `substr(${reasonCol}, 1, ${TEXT_MAX})` : 'NULL';
   const rows = db
     .prepare(
-      `SELECT substr(miner, 1, 32) AS miner, deadline, ok, epoch, proven, faulty, ${reason} AS reason, at
+      `SELECT substr(miner, 1, 32) AS miner, deadline, ok, epoch, proven, faulty, substr(reason, 1, ${TEXT_MAX}) AS reason, at
        FROM post_results ORDER BY seq DESC LIMIT ?`,
     )
     .all(limit) as (Omit<PoStRow, 'ok'> & { ok: number })[];
