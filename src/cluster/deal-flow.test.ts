@@ -45,7 +45,7 @@ test('deal flow: keeps N deals flowing, imports the next when one is active, cyc
   await flow.tick();
   assert.equal(flow.imported, 2);
   assert.deepEqual(
-    calls.map((c) => c.slice(3)),
+    calls.map((c) => c.slice(4)),
     [
       ['--kind', 'ddo', '--verified'],
       ['--kind', 'market'],
@@ -58,7 +58,7 @@ test('deal flow: keeps N deals flowing, imports the next when one is active, cyc
   await flow.tick();
   assert.equal(flow.activated, 1);
   assert.equal(flow.imported, 3);
-  assert.deepEqual(calls.at(-1)!.slice(3), ['--kind', 'market', '--verified']);
+  assert.deepEqual(calls.at(-1)!.slice(4), ['--kind', 'market', '--verified']);
   assert.ok(events.some((e) => /active in sector 3/.test(e)));
 });
 
