@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { httpReady, logTail, ProcessError, Supervisor } from './supervisor.js';
+import { logTail } from './process-log.js';
+import { ProcessError } from './process-spec.js';
+import { httpReady } from './readiness.js';
+import { Supervisor } from './supervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'supervisor-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
