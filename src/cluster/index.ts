@@ -13,6 +13,14 @@ export {
   type Step,
 } from './home.js';
 export {
+  type ClusterOptions,
+  type ClusterSectorSize,
+  FAST_POLICY,
+  SECTOR_SIZES,
+  type UntilCondition,
+} from './options.js';
+export { parseMinerId, readDevnetHome, tokenAccount } from './outputs.js';
+export {
   bitCount,
   type ChainView,
   nextPoSt,
@@ -23,32 +31,18 @@ export {
   type ThreadView,
   threadsFrom,
 } from './probe.js';
-export { defaultPrograms, PROGRAMS, type ProgramName, type ProgramTable } from './programs.js';
-export {
-  type ClusterOptions,
-  ClusterRunner,
-  type ClusterSectorSize,
-  FAST_POLICY,
-  parseMinerId,
-  readDevnetHome,
-  runCluster,
-  SECTOR_SIZES,
-  tokenAccount,
-  type UntilCondition,
-} from './runner.js';
+export { logTail } from './process-log.js';
 export {
   type CommandResult,
   type CommandSpec,
   type DaemonSpec,
   type FailureKind,
-  handleSignals,
-  httpReady,
-  logTail,
   ProcessError,
   type ProcessSpec,
-  type Readiness,
   type RunningProcess,
-  rpcReady,
-  Supervisor,
-} from './supervisor.js';
+} from './process-spec.js';
+export { defaultPrograms, PROGRAMS, type ProgramName, type ProgramTable } from './programs.js';
+export { httpReady, type Readiness, rpcReady } from './readiness.js';
+export { ClusterRunner, runCluster } from './runner.js';
+export { handleSignals, Supervisor } from './supervisor.js';
 export { createView, formatElapsed, progressOf, renderLines, type View, type ViewMode } from './view.js';

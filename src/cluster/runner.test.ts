@@ -13,9 +13,11 @@ import { setupLogging } from '../common/log.js';
 import { parseManagerConfig } from '../manager/config.js';
 import { parseWorkerConfig } from '../worker/config.js';
 import { portBusy } from './home.js';
+import { type ClusterOptions, FAST_POLICY } from './options.js';
+import { parseMinerId, tokenAccount } from './outputs.js';
+import { ProcessError } from './process-spec.js';
 import { PROGRAMS, type ProgramTable } from './programs.js';
-import { type ClusterOptions, FAST_POLICY, parseMinerId, runCluster, tokenAccount } from './runner.js';
-import { ProcessError } from './supervisor.js';
+import { runCluster } from './runner.js';
 
 setupLogging({ levelSpec: 'silent' });
 

@@ -12,7 +12,7 @@
  * Every step is recorded in H/cluster.json when it succeeds, so a rerun resumes (restarts the daemons, skips
  * what is done). A program that fails is reported with the tail of its log; Ctrl-C stops all in reverse order.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
@@ -20,7 +20,6 @@ import { createToken, loadOrInitRepoAuth } from '../rpc/index.js';
 import { extProverConfigToml, managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
 import {
   type ClusterPaths,
-  type ClusterPorts,
   type ClusterState,
   checkPortsFree,
   choosePorts,
@@ -34,122 +33,19 @@ import {
   stopLeftovers,
   walletPassword,
 } from './home.js';
+import { type ClusterOptions, DEVNET_SECTOR_SIZES, FAST_POLICY, NETWORK, secsToMs } from './options.js';
+import { parseImported, parseMinerId, readDevnetHome, tokenAccount } from './outputs.js';
 import { Prober, type ProbeTargets, rpcCall } from './probe.js';
+import { logTail } from './process-log.js';
+import { type DaemonSpec, ProcessError, type RunningProcess } from './process-spec.js';
 import { defaultPrograms, displayCommand, missingPrograms, type ProgramName, type ProgramTable } from './programs.js';
-import {
-  type DaemonSpec,
-  handleSignals,
-  httpReady,
-  logTail,
-  ProcessError,
-  type RunningProcess,
-  Supervisor,
-} from './supervisor.js';
-import { createView, type ViewMode } from './view.js';
+import { httpReady } from './readiness.js';
+import { handleSignals, Supervisor } from './supervisor.js';
+import { createView } from './view.js';
 
 const log = logger('cluster');
 
-export const SECTOR_SIZES = ['2KiB', '8MiB'] as const;
-export type ClusterSectorSize = (typeof SECTOR_SIZES)[number];
-
-/** When to stop on its own (tests, CI): never (the default), or once the sector cap is reached on chain. */
-export type UntilCondition = 'onchain' | 'proven';
-
-export interface ClusterOptions {
-  home: string;
-  sectorSize: ClusterSectorSize;
-  /** Total sectors of this cluster home (sector numbers 1..N); absent: seal continuously. */
-  sectors?: number;
-  /** The devnet's block time at init ("1s", "200ms"); absent: the devnet's default. */
-  blockTime?: string;
-  /**
-   * 2k policy overrides at devnet init (venus-devnet init --policy "wpostChallengeWindow=10,…"); absent: the
-   * fast clock (FAST_POLICY); "2k": the 2k network unchanged.
-   */
-  devnetPolicy?: string;
-  view?: ViewMode;
-  /** Exit 0 once `sectors` sectors are on chain ('onchain') or proven by a Window PoSt ('proven'). */
-  until?: UntilCondition;
-  /** Give up (exit 1) if `until` is not reached in this time. */
-  untilTimeoutMs?: number;
-  /** Program commands (tests start fakes). */
-  programs?: Partial<ProgramTable>;
-  /** Usual ports for a new home (0 = any free port). */
-  ports?: Partial<ClusterPorts>;
-  readyTimeoutMs?: number;
-  /** Restart daemons that die (default true); false: the first death stops the cluster (tests of that path). */
-  restart?: boolean;
-  /** Extra environment for every program (e.g. VENUS_NO_NATIVE). */
-  env?: NodeJS.ProcessEnv;
-  out?: NodeJS.WriteStream;
-}
-
-const NETWORK = '2k';
-/**
- * The devnet's fast clock for a new home: the 2k network with a 4-minute proving period (12 deadlines of 20
- * epochs at the devnet's 1 s blocks) instead of 48 minutes, so a new sector's first Window PoSt comes within
- * minutes. Lookback and fault cutoff shrink with the window (the actor requires cutoff ≥ lookback).
- */
-export const FAST_POLICY =
-  'wpostChallengeWindow=20,wpostPeriodDeadlines=12,wpostChallengeLookback=10,faultDeclarationCutoff=15';
-/** Devnet sector sizes enabled at init: the two the cluster can seal. */
-const DEVNET_SECTOR_SIZES = SECTOR_SIZES.join(',');
-
-function secsToMs(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s.trim());
-  if (!m) throw new UserError(`--block-time: "${s}" is not a duration such as 1s or 200ms`);
-  const v = Number(m[1]);
-  return m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
-}
-
-/** The account name in a venus-auth token ({name, perm}), so the wallet signs for the devnet's account. */
-export function tokenAccount(token: string): string | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const payload = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { name?: unknown };
-    return typeof payload.name === 'string' && payload.name ? payload.name : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-interface DevnetAccount {
-  address: string;
-  type?: string;
-  keyFile: string;
-}
-
-/** What `venus-devnet init` leaves in its home that the other programs need (src/devnet/home.ts). */
-export function readDevnetHome(dir: string): { token: string; accounts: DevnetAccount[] } {
-  const tokenFile = join(dir, 'token');
-  const settingsFile = join(dir, 'devnet.json');
-  if (!existsSync(tokenFile) || !existsSync(settingsFile)) {
-    throw new UserError(
-      `${dir} lacks ${existsSync(tokenFile) ? 'devnet.json' : 'token'} after venus-devnet init: ` +
-        'the devnet home layout is not what this runner expects (token, devnet.json with accounts and key files)',
-    );
-  }
-  const token = readFileSync(tokenFile, 'utf8').trim();
-  const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as { accounts?: DevnetAccount[] };
-  const accounts = (settings.accounts ?? []).filter((a) => a && typeof a.address === 'string' && a.keyFile);
-  if (!accounts.length) throw new UserError(`${settingsFile} lists no funded accounts with key files`);
-  return { token, accounts };
-}
-
-/** The miner id that `util miner create` printed ("miner actor: t01001 (t2…)", or the id alone). */
-export function parseMinerId(output: string): string | undefined {
-  const actor = [...output.matchAll(/miner actor:\s*([tf]0\d+)/g)].pop();
-  if (actor) return actor[1];
-  const alone = [...output.matchAll(/^\s*([tf]0\d+)\s*$/gm)].pop();
-  return alone?.[1];
-}
-
-/** The address that `venus-wallet import` printed ("imported key t3… successfully!"). */
-function parseImported(output: string): string | undefined {
-  return /imported key (\S+)/.exec(output)?.[1] ?? /^\s*([tf][0-4]\w+)\s*$/m.exec(output)?.[1];
-}
-
+/** Starts the programs one step at a time (each recorded in the home's state), then watches them until told to stop. */
 export class ClusterRunner {
   readonly paths: ClusterPaths;
   readonly sup = new Supervisor();

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { httpReady, logTail, ProcessError, Supervisor } from './supervisor.js';
+import { logTail } from './process-log.js';
+import { ProcessError } from './process-spec.js';
+import { httpReady } from './readiness.js';
+import { Supervisor } from './supervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'supervisor-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -145,14 +148,15 @@ describe('supervisor', () => {
         env: { ...process.env, READY_MS: '100000' },
         logFile: join(dir, 'slow.log'),
         ready: httpReady('http://127.0.0.1:9/rpc/v0'),
-        readyTimeoutMs: 600,
+        // long enough for the fake daemon's first line to be written on a loaded machine (its tail is checked)
+        readyTimeoutMs: 3000,
       })
       .catch((e: unknown) => e);
     assert.ok(err instanceof ProcessError, String(err));
     assert.equal(err.kind, 'not-ready');
     assert.match(
       err.message,
-      /devnet .* was not ready within 0.6 s \(waited for an HTTP answer from http:\/\/127\.0\.0\.1:9\/rpc\/v0\)/,
+      /devnet .* was not ready within 3 s \(waited for an HTTP answer from http:\/\/127\.0\.0\.1:9\/rpc\/v0\)/,
     );
     assert.match(err.message, /devnet starting/);
     assert.equal(s.processes().length, 0);

@@ -10,135 +10,21 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { closeSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rpcCall } from './probe.js';
-
-/** How to tell that a daemon is ready. */
-export type Readiness =
-  /** A line of its log (written after this start) matches. */
-  | { log: RegExp }
-  /** The probe resolves true (false or a throw: not yet). */
-  | { probe: () => Promise<boolean>; what: string };
-
-export interface ProcessSpec {
-  /** Short name used in messages and as the key of the process ("devnet", "wallet"…). */
-  name: string;
-  /** Executable and arguments. */
-  command: string;
-  args: string[];
-  /** What an operator would type, for logs and error messages (default: command and args). */
-  display?: string;
-  /** Appended to; created with its folder. */
-  logFile: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** Written to the child's stdin, which is then closed (passwords). Default: stdin is /dev/null. */
-  stdin?: string;
-}
-
-/** Restart a daemon that dies on its own (kill -9, OOM, crash), with backoff, unless it keeps dying. */
-export interface RestartPolicy {
-  /** More deaths than this within `windowMs` stop the cluster (default 5). */
-  maxRestarts?: number;
-  /** Default 60 s. */
-  windowMs?: number;
-  /** Delay before the first restart, doubled for each death in the window (default 1 s, at most 30 s). */
-  backoffMs?: number;
-}
-
-export interface DaemonSpec extends ProcessSpec {
-  ready?: Readiness;
-  /** Restart it when it dies unexpectedly after it was ready (default: a death ends the cluster). */
-  restart?: RestartPolicy;
-  /** Default 60 s. */
-  readyTimeoutMs?: number;
-  /** Default SIGTERM. */
-  stopSignal?: NodeJS.Signals;
-  /** After this long the process group gets SIGKILL. Default 10 s. */
-  stopTimeoutMs?: number;
-}
-
-export interface CommandSpec extends ProcessSpec {
-  /** Default 120 s. */
-  timeoutMs?: number;
-}
-
-export interface CommandResult {
-  stdout: string;
-  /** stdout and stderr as they came (what the log got). */
-  output: string;
-}
-
-export type FailureKind = 'exited' | 'not-ready' | 'failed' | 'not-implemented' | 'spawn';
-
-/** A program failed; the message names it, says how, and quotes the end of its log. */
-export class ProcessError extends Error {
-  constructor(
-    readonly kind: FailureKind,
-    readonly process: string,
-    readonly summary: string,
-    readonly logFile: string,
-    readonly tail: string[],
-    readonly exitCode: number | null = null,
-    readonly signal: NodeJS.Signals | null = null,
-  ) {
-    super(formatFailure(summary, logFile, tail));
-    this.name = 'ProcessError';
-  }
-}
-
-function formatFailure(summary: string, logFile: string, tail: string[]): string {
-  const body = tail.length ? tail.map((l) => `  | ${l}`).join('\n') : '  | (the log is empty)';
-  return `${summary}\n  last lines of ${logFile}:\n${body}`;
-}
+import { appendLine, fileSize, LogFollower, logTail, stamp } from './process-log.js';
+import {
+  type CommandResult,
+  type CommandSpec,
+  type DaemonSpec,
+  type FailureKind,
+  ProcessError,
+  type ProcessSpec,
+  type RunningProcess,
+} from './process-spec.js';
 
 /** The marker the CLIs print for a command whose implementation has not landed (common/cli.ts pending()). */
 const NOT_IMPLEMENTED = /is not implemented yet/;
-
-/** The last `n` non-empty lines written to `file` from byte `from` on. */
-export function logTail(file: string, from = 0, n = 20): string[] {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    const size = statSync(file).size;
-    // read at most the last 64 KiB of this run's part
-    const start = Math.max(from, size - 65536);
-    const buf = Buffer.alloc(Math.max(0, size - start));
-    readSync(fd, buf, 0, buf.length, start);
-    const lines = buf
-      .toString('utf8')
-      .split('\n')
-      .map((l) => l.replace(/\r$/, ''))
-      .filter((l) => l.trim() !== '');
-    return lines.slice(-n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-function appendLine(file: string, line: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const fd = openSync(file, 'a');
-  try {
-    writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** "0.3 s", "12 s", "2 min". */
 function secs(ms: number): string {
@@ -147,52 +33,8 @@ function secs(ms: number): string {
   return `${Number((ms / 60_000).toFixed(1))} min`;
 }
 
-function stamp(): string {
-  return new Date().toISOString();
-}
-
 function displayOf(spec: ProcessSpec): string {
   return spec.display ?? [spec.command, ...spec.args].join(' ');
-}
-
-/** Reads a growing log file from an offset, for log-line readiness. */
-class LogFollower {
-  private pos: number;
-  private partial = '';
-  constructor(
-    private readonly file: string,
-    from: number,
-  ) {
-    this.pos = from;
-  }
-  /** New complete lines since the last call. */
-  read(): string[] {
-    const size = fileSize(this.file);
-    if (size <= this.pos) return [];
-    const fd = openSync(this.file, 'r');
-    try {
-      const buf = Buffer.alloc(size - this.pos);
-      readSync(fd, buf, 0, buf.length, this.pos);
-      this.pos = size;
-      const text = this.partial + buf.toString('utf8');
-      const lines = text.split('\n');
-      this.partial = lines.pop() ?? '';
-      return lines;
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
-
-export interface RunningProcess {
-  readonly spec: DaemonSpec;
-  readonly child: ChildProcess;
-  readonly pid: number;
-  /** Byte offset of this start in the log file (tails show this run only). */
-  readonly logFrom: number;
-  readonly startedAt: number;
-  /** Resolves when the process has exited. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface SupervisorEvents {
@@ -641,35 +483,6 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // the group is gone already
   }
-}
-
-/** Readiness: something answers HTTP at this URL (any status: a 401 still means the server is up). */
-export function httpReady(url: string, init: RequestInit = {}): Readiness {
-  return {
-    what: `an HTTP answer from ${url}`,
-    probe: async () => {
-      const ac = new AbortController();
-      const t = setTimeout(() => ac.abort(), 2000);
-      try {
-        const res = await fetch(url, { ...init, signal: ac.signal });
-        await res.arrayBuffer().catch(() => undefined);
-        return true;
-      } finally {
-        clearTimeout(t);
-      }
-    },
-  };
-}
-
-/** Readiness: a JSON-RPC call over HTTP POST gets a result (not an error). */
-export function rpcReady(url: string, method: string, params: unknown[] = [], token?: string): Readiness {
-  return {
-    what: `${method} to answer at ${url}`,
-    probe: async () => {
-      await rpcCall(url, method, params, token, 2000);
-      return true;
-    },
-  };
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import { STATES } from '../worker/sealing/states.js';
 import type { Snapshot, ThreadView } from './probe.js';
-import type { RunningProcess } from './supervisor.js';
+import type { RunningProcess } from './process-spec.js';
 
 export type ViewMode = 'auto' | 'tty' | 'lines' | 'none';
 

@@ -271,7 +271,7 @@ function fill(text: string, values: Record<string, string>): string {
   return out;
 }
 
-/** The short proving period `npm start` uses (src/cluster/runner.ts): 12 deadlines × 20 epochs. */
+/** The short proving period `npm start` uses (FAST_POLICY in src/cluster/options.ts): 12 deadlines × 20 epochs. */
 const SHORT_POLICY =
   'wpostChallengeWindow=20,wpostPeriodDeadlines=12,wpostChallengeLookback=10,faultDeclarationCutoff=15';
 

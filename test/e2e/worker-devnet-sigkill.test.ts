@@ -40,7 +40,7 @@ test('SIGKILL at every state: both sectors end active, numbers 1 and 2 only, one
   timeout: 900_000,
 }, async (t) => {
   // A kill can land while the other thread's AllocateSector answer is in flight: the manager re-offers that
-  // number to the same seal store (AllocateSectorSpec.Worker, src/api/sealer.ts), so none is skipped.
+  // number to the same seal store (AllocateSectorSpec.Worker, src/api/sealer-types.ts), so none is skipped.
   cluster = await startCluster({ maxNumber: 2 });
   const c = cluster;
   const seal = [join(c.dir, 'seal', 'seal_01'), join(c.dir, 'seal', 'seal_02')];

@@ -6,7 +6,7 @@ import { ManagerAPI } from '../../api/sealer.js';
 import { UserError } from '../../common/cli.js';
 import { expandHome } from '../../common/config.js';
 import { setDefaultNetwork } from '../../fil/index.js';
-import { createClient, parseListenAddress } from '../../rpc/index.js';
+import { createClient, parseListenAddress, RpcConnectionError } from '../../rpc/index.js';
 import { loadManagerConfig } from '../config.js';
 import { configPath, networkPrefix } from '../daemon.js';
 
@@ -73,10 +73,12 @@ export async function withManager<T>(
   try {
     return await fn(api);
   } catch (err) {
-    if (/ECONNREFUSED|fetch failed/.test((err as Error).message))
+    // by class, not message: the daemon's own errors may mention ECONNREFUSED (its chain node is down)
+    if (err instanceof RpcConnectionError) {
       throw new UserError(
-        `cannot reach the sector-manager at ${o.listen}: is \`daemon run\` running? (${(err as Error).message})`,
+        `cannot reach the sector-manager at ${o.listen}: is \`daemon run\` running? (${err.message})`,
       );
+    }
     throw err;
   } finally {
     await api.close();

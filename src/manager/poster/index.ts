@@ -15,93 +15,25 @@
  *   that closes first are each an ERROR with the reason, venus_wdpost_failures_total{reason} and a post_results
  *   row. Right before a push the current deadline is read again: a proof for a closed deadline is never sent.
  */
-import type { DeadlineInfo, Partition, TipSetKey } from '../../api/full.js';
+import type { DeadlineInfo, TipSetKey } from '../../api/full.js';
 import { logger } from '../../common/log.js';
-import type { ServiceMetrics } from '../../common/metrics.js';
 import { BitField } from '../../fil/index.js';
-import {
-  type ChainAPI,
-  drawPoStCommitRand,
-  drawWindowPoStChallenge,
-  type MessagerAPI,
-  minerAddr,
-  type NetworkPolicy,
-} from '../chain.js';
+import { drawPoStCommitRand, minerAddr } from '../chain.js';
 import { buildMessage, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
 import { describeOutcome, messageOutcome } from '../commit/outcome.js';
-import { feeCapAtto, type ManagerConfig, postMiners, postPolicy } from '../config.js';
-import type { ManagerStore } from '../db.js';
-import type { MinerInfoCache } from '../miners.js';
+import { feeCapAtto, postMiners, postPolicy } from '../config.js';
 import { type Declaration, encodeDeclarations, encodeSubmitWindowedPoSt, MinerMethod } from '../params.js';
-import type { PoStSector, WindowPoStProver } from '../prover.js';
-import type { PersistStores } from '../stores.js';
 import { type CheckResult, checkDeadline, checkSectors, nextDeadline } from './check.js';
-import { PoStFailures, type PoStReport } from './failures.js';
+import { type Batch, Runner } from './deadline.js';
+import { PoStFailures } from './failures.js';
+import type { PosterOptions } from './options.js';
+import { alreadyProven, postedPartitions, proveBatch } from './prove.js';
 
 export { type CheckResult, nextDeadline } from './check.js';
 
+export type { PosterOptions } from './options.js';
+
 const log = logger('poster');
-
-export interface PosterOptions {
-  chain: ChainAPI;
-  messager: MessagerAPI;
-  store: ManagerStore;
-  stores: PersistStores;
-  prover: WindowPoStProver;
-  miners: MinerInfoCache;
-  policy: NetworkPolicy;
-  config: () => ManagerConfig;
-  /** epochs after the challenge before proving starts (default 10, as the original) */
-  challengeConfidence?: number;
-  /** epochs after Open before submitting (default 4) */
-  submitConfidence?: number;
-  /** told about every submission outcome, failures with their reason (metrics, post_results) */
-  onPoSt?: (r: PoStReport) => void;
-  /** where venus_wdpost_failures_total goes (default: the process's metrics) */
-  metrics?: Pick<ServiceMetrics, 'postFailed'>;
-  /** a failure with the same cause logs at most once per this many ms (default 60 000) */
-  failureLogEveryMs?: number;
-}
-
-interface BatchProof {
-  partitions: { index: number; skipped: number[] }[];
-  /** sectors in the partitions that were to be proven */
-  sectorCount: number;
-  proofBytes: Uint8Array;
-  postProof: number;
-}
-
-interface Batch {
-  partitions: number[];
-  proof?: BatchProof;
-  /** message id of the last submission */
-  msgId?: string;
-  submittedAt?: number;
-  landed?: boolean;
-  attempts: number;
-  /** the last failure ("reason: detail"), said again when the deadline closes without the proof */
-  lastFailure?: string;
-  /** the message was seen signed (FillMsg) */
-  signed?: boolean;
-}
-
-class Runner {
-  started = false;
-  proving: Promise<void> | undefined;
-  batches: Batch[] = [];
-  aborted = false;
-  submitting = false;
-  submitted: Promise<void> | undefined;
-  /** proving failed (reported) */
-  provingFailed?: string;
-  /** the closed deadline was reported already (before a push) */
-  closedReported = false;
-
-  constructor(
-    readonly miner: number,
-    readonly dl: DeadlineInfo,
-  ) {}
-}
 
 export class Poster {
   private readonly runners = new Map<string, Runner>();
@@ -295,117 +227,21 @@ export class Poster {
     if (parts.length === 0) return;
     // partitions the chain already has a PoSt for in this window (sent before a restart): done, not proven again
     // (the actor refuses a second PoSt of a partition, so sending it would only fail until the window closes)
-    const posted = await this.postedPartitions(r, tsk);
+    const posted = await postedPartitions(this.o, r, tsk);
     const todo = parts.map((_, k) => k).filter((k) => !posted.has(k));
-    if (posted.size > 0) this.alreadyProven(r, parts, posted);
+    if (posted.size > 0) alreadyProven(this.o, r, parts, posted);
     const per = Math.max(1, this.o.policy.maxPartitionsPerPoStMessage);
     for (let i = 0; i < todo.length; i += per) {
       const idx = todo.slice(i, i + per);
       const b: Batch = { partitions: idx, attempts: 0 };
       r.batches.push(b);
-      await this.proveBatch(
+      await proveBatch(
+        this.o,
         r,
         b,
         idx.map((k) => parts[k]!),
         tsk,
       );
-    }
-  }
-
-  /** Partition indexes of the runner's deadline with a PoSt on chain in the current challenge window. */
-  private async postedPartitions(r: Runner, tsk: TipSetKey): Promise<Set<number>> {
-    // PostSubmissions is cleared when a deadline's window closes: before Open it says nothing about this window
-    const dls = await this.o.chain.StateMinerDeadlines(minerAddr(r.miner), tsk);
-    const d = dls[r.dl.Index];
-    return new Set(d ? BitField.fromJSON(d.PostSubmissions).toArray() : []);
-  }
-
-  /** Logs and reports (as a successful PoSt) partitions proven on chain by an earlier run. */
-  private alreadyProven(r: Runner, parts: Partition[], posted: Set<number>): void {
-    let proven = 0;
-    let faulty = 0;
-    for (const k of posted) {
-      const p = parts[k];
-      if (!p) continue;
-      const f = BitField.fromJSON(p.FaultySectors).toArray().length;
-      faulty += f;
-      proven += BitField.fromJSON(p.LiveSectors).toArray().length - f;
-    }
-    log.info(
-      { miner: String(r.miner), deadline: r.dl.Index, open: r.dl.Open, partitions: [...posted].sort((a, b) => a - b) },
-      'partitions already proven on chain in this window (before a restart?); not proving them again',
-    );
-    try {
-      this.o.onPoSt?.({ miner: minerAddr(r.miner), deadline: r.dl.Index, ok: true, epoch: r.dl.Open, proven, faulty });
-    } catch {
-      // metrics never break proving
-    }
-  }
-
-  private async proveBatch(r: Runner, b: Batch, parts: Partition[], tsk: TipSetKey): Promise<void> {
-    const strict = postPolicy(this.o.config(), r.miner).StrictCheck;
-    const facts = await this.o.miners.get(r.miner);
-    const rand = await drawWindowPoStChallenge(this.o.chain, tsk, r.dl.Challenge, r.miner);
-    const postSkipped = new Set<number>();
-    for (let attempt = 0; attempt < 5 && !r.aborted; attempt++) {
-      const partitions: { index: number; skipped: number[] }[] = [];
-      const challenged: PoStSector[] = [];
-      let anyGood = false;
-      let toProveCount = 0;
-      for (let k = 0; k < parts.length; k++) {
-        const p = parts[k]!;
-        const live = BitField.fromJSON(p.LiveSectors).toArray();
-        const faulty = new Set(BitField.fromJSON(p.FaultySectors).toArray());
-        const recovering = BitField.fromJSON(p.RecoveringSectors).toArray();
-        const toProve = [...new Set([...live.filter((n) => !faulty.has(n)), ...recovering])].sort((x, y) => x - y);
-        toProveCount += toProve.length;
-        const check = await this.checkSectors(r.miner, toProve, strict, tsk);
-        const good = toProve.filter((n) => check.good.has(n) && !postSkipped.has(n));
-        const skipped = toProve.filter((n) => !good.includes(n));
-        partitions.push({ index: b.partitions[k]!, skipped });
-        if (good.length === 0) continue;
-        anyGood = true;
-        // every sector of the partition is challenged; the non-good ones are replaced by the first good one
-        const first = check.infos.get(good[0]!)!;
-        for (const n of BitField.fromJSON(p.AllSectors).toArray()) {
-          const info = good.includes(n) ? check.infos.get(n)! : first;
-          challenged.push(info);
-        }
-      }
-      if (!anyGood) {
-        log.warn(
-          { miner: String(r.miner), deadline: r.dl.Index, partitions: b.partitions },
-          'no provable sector in batch; not submitting',
-        );
-        b.landed = true;
-        return;
-      }
-      const input = { minerId: r.miner, postProof: facts.windowPoStProof, randomness: rand, sectors: challenged };
-      const out = await this.o.prover.generateWindowPoSt(input);
-      if (out.faults.length > 0) {
-        log.warn(
-          { miner: String(r.miner), deadline: r.dl.Index, faults: out.faults },
-          'prover reported faulty sectors; retrying without them',
-        );
-        for (const f of out.faults) postSkipped.add(f);
-        continue;
-      }
-      if (!(await this.o.prover.verifyWindowPoSt(input, out.proofBytes))) {
-        log.error({ miner: String(r.miner), deadline: r.dl.Index }, 'generated window post does not verify; retrying');
-        continue;
-      }
-      b.proof = { partitions, proofBytes: out.proofBytes, postProof: facts.windowPoStProof, sectorCount: toProveCount };
-      log.info(
-        {
-          miner: String(r.miner),
-          deadline: r.dl.Index,
-          partitions: b.partitions,
-          sectors: challenged.length,
-          skipped: partitions.flatMap((p) => p.skipped),
-        },
-        'window post generated',
-      );
-      return;
     }
   }
 
@@ -525,7 +361,7 @@ export class Poster {
     }
     // failed: a PoSt of these partitions may have landed meanwhile from elsewhere (an earlier run of this manager
     // whose message was still in the pool at its restart): the chain says they are proven, so they are
-    const posted = await this.postedPartitions(r, tsk);
+    const posted = await postedPartitions(this.o, r, tsk);
     if (b.partitions.every((k) => posted.has(k))) {
       log.info({ ...where }, 'window post submission failed, but the chain has these partitions proven in this window');
       this.report(r, b, true, rec.Height || height);
