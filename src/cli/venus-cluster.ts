@@ -9,6 +9,12 @@ import { VERSION } from '../common/version.js';
 /** The repository's .cluster/ (git-ignored): dist/cli → ../../.cluster. */
 const DEFAULT_HOME = resolve(fileURLToPath(new URL('../../.cluster', import.meta.url)));
 
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
@@ -31,6 +37,12 @@ const program = withLogging(new Command('venus-cluster'))
       .default('2KiB'),
   )
   .option('--sectors <n>', 'total sectors to seal in this home (sector numbers 1..N); default: no cap', positiveInt)
+  .option(
+    '--deals <n>',
+    "deals through the devnet's market: keep N client files (verified DDO and builtin-market deals of mixed sizes) " +
+      'flowing into sectors; 0 turns the deal path on without generated files (import with `venus-devnet client import`)',
+    nonNegativeInt,
+  )
   .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
   .option(
     '--devnet-policy <key=value,…>',
@@ -63,6 +75,7 @@ const program = withLogging(new Command('venus-cluster'))
       home: resolve(String(o.home)),
       sectorSize: o.sectorSize as ClusterSectorSize,
       ...(o.sectors !== undefined ? { sectors: Number(o.sectors) } : {}),
+      ...(o.deals !== undefined ? { deals: Number(o.deals) } : {}),
       ...(o.blockTime !== undefined ? { blockTime: String(o.blockTime) } : {}),
       ...(o.devnetPolicy !== undefined ? { devnetPolicy: String(o.devnetPolicy) } : {}),
       ...(o.view !== undefined ? { view: o.view as 'auto' } : {}),

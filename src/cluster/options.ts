@@ -16,6 +16,12 @@ export interface ClusterOptions {
   sectorSize: ClusterSectorSize;
   /** Total sectors of this cluster home (sector numbers 1..N); absent: seal continuously. */
   sectors?: number;
+  /**
+   * Deals through the devnet's market: absent, a CC-only cluster (the guide's `enable_deals = false`); a number,
+   * the market path is on (sector-manager EnableDeals and its market endpoint, worker `enable_deals`, an unseal
+   * thread) and that many client files are kept flowing (0: none; import your own with `venus-devnet client`).
+   */
+  deals?: number;
   /** The devnet's block time at init ("1s", "200ms"); absent: the devnet's default. */
   blockTime?: string;
   /**
