@@ -854,7 +854,6 @@ typedef struct {
   void *base;
   size_t len;
   int64_t accounted;
-  napi_env env;
 } huge_t;
 
 static void huge_finalize(napi_env env, void *data, void *hint) {
