@@ -16,7 +16,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
-import { parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
+import { MAX_BATCH_SECTORS, parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
 import { multiaddrToUrl } from '../rpc/index.js';
 import { type ControlServerConfig, RpcServerSchema, resolveControlServer } from './control-config.js';
 
@@ -158,6 +158,24 @@ const LegacyExtSchema = strict({
   subs: z.array(SubSchema).optional(),
 });
 
+/**
+ * `[processors.pc1]`: the legacy table plus batch PC1 (docs/pc1-batch.md): `batch = K` sectors labeled together
+ * in the worker process, the first waiting at most `gather_timeout` for the others. `external` may be left out
+ * when the table only sets the batch.
+ */
+const Pc1TableSchema = strict({
+  external: z.boolean().optional(),
+  timeout: humanDuration().optional(),
+  subs: z.array(SubSchema).optional(),
+  batch: z.number().int().min(1).max(MAX_BATCH_SECTORS).optional(),
+  gather_timeout: humanDuration().optional(),
+}).superRefine((v, ctx) => {
+  if (v.external === undefined && v.batch === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['external'], message: 'missing (required unless batch is set)' });
+  }
+});
+type RawPc1Table = z.output<typeof Pc1TableSchema>;
+
 const limitMap = <T extends z.ZodType>(value: T) =>
   z.record(z.string(), value).superRefine((rec, ctx) => {
     for (const k of Object.keys(rec)) {
@@ -172,10 +190,10 @@ const limitMap = <T extends z.ZodType>(value: T) =>
   });
 
 /** `[processors.<stage>]` (legacy table with `external`) or `[[processors.<stage>]]` (damocles list). */
-const stageSchema = () =>
+const stageSchema = (stage: ProcessorStage) =>
   z.unknown().transform((v, ctx) => {
-    const r = (Array.isArray(v) ? z.array(SubSchema) : LegacyExtSchema).safeParse(v);
-    if (r.success) return r.data as z.output<typeof LegacyExtSchema> | RawSub[];
+    const r = (Array.isArray(v) ? z.array(SubSchema) : stage === 'pc1' ? Pc1TableSchema : LegacyExtSchema).safeParse(v);
+    if (r.success) return r.data as z.output<typeof LegacyExtSchema> | RawPc1Table | RawSub[];
     for (const i of r.error.issues) ctx.addIssue({ ...(i as z.core.$ZodIssue), path: i.path } as never);
     return z.NEVER;
   });
@@ -196,7 +214,7 @@ const ProcessorsSchema = strict({
   }).optional(),
   ext_locks: z.record(z.string(), z.number().int().min(1)).optional(),
   static_tree_d: z.record(z.string(), z.string()).optional(),
-  ...(Object.fromEntries(PROCESSOR_STAGES.map((s) => [s, stageSchema().optional()])) as Record<
+  ...(Object.fromEntries(PROCESSOR_STAGES.map((s) => [s, stageSchema(s).optional()])) as Record<
     ProcessorStage,
     z.ZodOptional<ReturnType<typeof stageSchema>>
   >),
@@ -321,6 +339,18 @@ export interface ProcessorSubConfig {
   timeoutMs?: number | null;
 }
 
+/** Batch PC1 (`[processors.pc1] batch`, `gather_timeout`; docs/pc1-batch.md). */
+export interface Pc1BatchConfig {
+  /** Sectors labeled together, 2…64. */
+  batch: number;
+  /** How long the first sector of a batch waits for the others, ms. */
+  gatherMs: number;
+}
+
+/** `gather_timeout` when none is given: small beside any PC1, long enough for sibling threads to arrive. */
+export const DEFAULT_PC1_GATHER_MS = 60_000;
+const MAX_PC1_GATHER_MS = 3_600_000;
+
 export interface WorkerConfig {
   /** The file it came from (for messages). */
   file: string;
@@ -345,6 +375,8 @@ export interface WorkerConfig {
   staticTreeD: Record<number, string>;
   /** External processors per stage; a stage that is absent runs in-process. */
   processors: Partial<Record<ProcessorStage, ProcessorSubConfig[]>>;
+  /** Batch PC1 in the worker process (null: each thread labels its own sector). */
+  pc1Batch: Pc1BatchConfig | null;
 }
 
 export const DEFAULT_STABLE_WAIT_MS = 5000;
@@ -449,6 +481,50 @@ function resolveSub(stage: ProcessorStage, raw: RawSub, stageTimeout?: number): 
 }
 
 /**
+ * `[processors.pc1] batch = K`: K sealing threads must be able to reach PC1 together, or every batch would
+ * wait its whole gather_timeout and run short.
+ */
+function resolvePc1Batch(
+  raw: RawPc1Table | RawSub[] | undefined,
+  pc1Limit: number | undefined,
+  limitName: string,
+  threads: number,
+  problems: string[],
+): Pc1BatchConfig | null {
+  if (!raw || Array.isArray(raw)) return null;
+  if (raw.batch === undefined) {
+    if (raw.gather_timeout !== undefined) problems.push('processors.pc1.gather_timeout: only used with batch = K');
+    return null;
+  }
+  const k = raw.batch;
+  const gatherMs = raw.gather_timeout ?? DEFAULT_PC1_GATHER_MS;
+  let ok = true;
+  if (raw.external) {
+    problems.push(
+      'processors.pc1.batch: batch PC1 runs in the worker process; it cannot be combined with external = true (keep one)',
+    );
+    ok = false;
+  }
+  if (gatherMs > MAX_PC1_GATHER_MS) {
+    problems.push(`processors.pc1.gather_timeout: at most 1h, got ${gatherMs / 1000}s`);
+    ok = false;
+  }
+  if (k > 1 && pc1Limit !== undefined && pc1Limit > 0 && pc1Limit < k) {
+    problems.push(
+      `${limitName} pc1 = ${pc1Limit} is below [processors.pc1] batch = ${k}: at most ${pc1Limit} sectors could be in PC1 at once, so no batch would fill; raise ${limitName} pc1 to at least ${k} or lower batch`,
+    );
+    ok = false;
+  }
+  if (k > 1 && threads > 0 && threads < k) {
+    problems.push(
+      `processors.pc1.batch: ${k} sectors per batch but only ${threads} sealing thread(s): no batch would fill; lower batch to at most ${threads}`,
+    );
+    ok = false;
+  }
+  return ok && k > 1 ? { batch: k, gatherMs } : null;
+}
+
+/**
  * Resolves a parsed file into a WorkerConfig; relative paths are resolved against `baseDir`.
  */
 export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir: string): WorkerConfig {
@@ -534,7 +610,11 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
   // processors
   const processors: Partial<Record<ProcessorStage, ProcessorSubConfig[]>> = {};
   for (const stage of PROCESSOR_STAGES) {
-    const v = (p as Record<string, unknown>)[stage] as z.output<typeof LegacyExtSchema> | RawSub[] | undefined;
+    const v = (p as Record<string, unknown>)[stage] as
+      | z.output<typeof LegacyExtSchema>
+      | RawPc1Table
+      | RawSub[]
+      | undefined;
     if (v === undefined) continue;
     if (Array.isArray(v)) {
       if (v.length) processors[stage] = v.map((s) => resolveSub(stage, s));
@@ -545,6 +625,13 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
     }
   }
   if (processors.c1) problems.push('processors.c1: C1 always runs in the sealing thread (as in damocles)');
+  const pc1Batch = resolvePc1Batch(
+    p.pc1 as RawPc1Table | RawSub[] | undefined,
+    concurrent.pc1,
+    limitSpellings[0] ?? '[limit]',
+    threads.length,
+    problems,
+  );
   const extLocks = p.ext_locks ?? {};
   for (const [stage, subs] of Object.entries(processors)) {
     subs.forEach((s, i) => {
@@ -599,6 +686,7 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
     extLocks,
     staticTreeD,
     processors,
+    pc1Batch,
   };
 }
 

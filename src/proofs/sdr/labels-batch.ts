@@ -28,7 +28,7 @@ import {
   planLabelMemory,
 } from './labels.js';
 import { readFully, writeFully } from './layer-files.js';
-import { type SdrMapping, type SdrNative, sdrNative } from './native.js';
+import { layerBuffer as allocLayer, type SdrMapping, type SdrNative, sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
 const log = logger('sdr');
@@ -227,7 +227,7 @@ export async function labelSectorsBatch(opts: LabelBatchOptions): Promise<LabelB
 
 /** A layer buffer: every label is written before it is read (parents precede their node), so no zeroing. */
 function layerBuffer(nodes: number): Buffer {
-  return Buffer.allocUnsafeSlow(nodes * NODE_SIZE);
+  return allocLayer(nodes * NODE_SIZE);
 }
 
 async function readLayer(path: string, into: Buffer): Promise<void> {
@@ -388,7 +388,7 @@ async function labelBatchLayerWindowed(
         w.prevSource = native.sdrMapFile(w.fds[1]!, bytes, true);
         w.maps.push(w.prevSource);
       }
-      w.window = Buffer.allocUnsafeSlow(W * NODE_SIZE);
+      w.window = allocLayer(W * NODE_SIZE);
     } catch (e) {
       fail(s, e);
     }

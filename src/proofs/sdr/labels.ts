@@ -33,7 +33,7 @@ import { logger } from '../../common/log.js';
 import { BASE_DEGREE, DEGREE, EXP_DEGREE, NODE_SIZE } from './constants.js';
 import type { SdrBackend, SdrGraph } from './graph.js';
 import { openLayerFile, readFully, withLayerFile, writeFully } from './layer-files.js';
-import { type SdrMapping, type SdrNative, sdrNative } from './native.js';
+import { layerBuffer, type SdrMapping, type SdrNative, sdrNative } from './native.js';
 import { ensureParentCache, ParentCacheReader } from './parent-cache.js';
 
 const log = logger('sdr');
@@ -357,8 +357,8 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
   try {
     if (plan.mode === 'memory') {
       // no zeroing: every label is written before it is read (a node's parents precede it)
-      const cur = Buffer.allocUnsafeSlow(nodes * NODE_SIZE);
-      let prev = Buffer.allocUnsafeSlow(firstLayer > 1 ? nodes * NODE_SIZE : 0);
+      const cur = layerBuffer(nodes * NODE_SIZE);
+      let prev = layerBuffer(firstLayer > 1 ? nodes * NODE_SIZE : 0);
       if (firstLayer > 1) {
         const fh = await open(layerPaths[firstLayer - 2]!, 'r');
         await readFully(fh, prev, 0).finally(() => fh.close());
@@ -379,7 +379,7 @@ export async function labelSector(opts: LabelSectorOptions): Promise<LabelSector
           finishing = Promise.all([prevFinish, fh.finish()]).then(() => {});
           labels += nodes;
           // this layer becomes the previous one; reuse the old previous buffer for the next layer
-          const next = prev.length === curBuf.length ? prev : Buffer.allocUnsafeSlow(nodes * NODE_SIZE);
+          const next = prev.length === curBuf.length ? prev : layerBuffer(nodes * NODE_SIZE);
           prev = curBuf;
           curBuf = next;
         }
@@ -456,7 +456,7 @@ async function labelLayerWindowed(
   const W = plan.windowNodes;
   const farSlots = chunk * BASE_DEGREE;
   // [far slots: DRG parents older than the window, gathered per chunk][window: nodes wBase .. wBase+W)
-  const cur = Buffer.alloc((farSlots + W) * NODE_SIZE);
+  const cur = layerBuffer((farSlots + W) * NODE_SIZE).fill(0);
   const exp = layer > 1 ? Buffer.alloc(chunk * EXP_DEGREE * NODE_SIZE) : null;
   const raw = [new Uint32Array(chunk * DEGREE), new Uint32Array(chunk * DEGREE)];
   const mapped = new Uint32Array(chunk * DEGREE);

@@ -52,6 +52,11 @@ export interface SdrNative {
   sdrMapFile(fd: number, length: number, random: boolean): SdrMapping;
   sdrUnmap(mapping: SdrMapping): void;
   /**
+   * A zeroed ArrayBuffer in 2 MiB-aligned memory advised for huge pages (parent reads are random over a whole
+   * layer: with 4 KiB pages they miss the TLB too), or null where that is not possible. Absent from older addons.
+   */
+  sdrAllocLayer?(bytes: number): ArrayBuffer | null;
+  /**
    * sdrLabelChunk for K sectors of one graph at once (K ≤ 64): the same parents (absolute node indices) index each
    * sector's own buffers; label i of sector k goes to curs[k][(outSlot+i)·32]. Hashes 2 (up to 4) sectors'
    * labels interleaved per SHA-NI call (8 lanes with AVX2 when SHA-NI is off). Absent from an addon built before it.
@@ -106,4 +111,16 @@ export function sdrNative(): SdrNative | null {
       ? (addon as unknown as SdrNative)
       : null;
   return cached;
+}
+
+/** Below this a layer buffer is not worth a mapping of its own (fewer pages than the TLB holds). */
+const HUGE_MIN_BYTES = 2 << 20;
+
+/**
+ * A buffer for labels: in huge pages from the native addon when it can (sdrAllocLayer), else allocUnsafeSlow.
+ * Callers write every label before reading it, so the contents do not matter.
+ */
+export function layerBuffer(bytes: number): Buffer {
+  const ab = bytes >= HUGE_MIN_BYTES ? sdrNative()?.sdrAllocLayer?.(bytes) : null;
+  return ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(bytes);
 }

@@ -3,7 +3,13 @@
  * their task to one Pc1Batcher; it gathers up to K tasks of the same proof type and labels them together
  * (labelSectorsBatch: one parent walk, the sectors' hashes interleaved on one core), then hands each thread its
  * own output. The first task of a batch waits at most `gather_timeout` for others, so a lone sector is not held.
- * A failure of one sector's inputs (bad ticket, missing TreeD, unwritable cache dir) fails that thread only.
+ * A failure of one sector's inputs (bad ticket, missing TreeD, unwritable cache dir) fails that thread only; a
+ * failure of the batch itself (parent cache, kernel) fails every sector of it with that reason.
+ *
+ * A thread stopped while its task waits to be gathered leaves the batch at once. Once labeling has begun it
+ * waits for the batch's end, as a single-sector PC1 would (the other sectors' labels are being computed in the
+ * same kernel calls, and its cache directory must not be cleaned under a running write). A worker killed
+ * mid-batch resumes each sector at TreeDBuilt: the PC1 step cleans the cache directory and labels again.
  *
  * Memory: K × the single-sector plan (docs/pc1-batch.md).
  */
@@ -16,42 +22,17 @@ import {
   type LabelBatchOptions,
   type LabelBatchResult,
   labelSectorsBatch,
-  MAX_BATCH_SECTORS,
+  type PoRepConfig,
   SdrGraph,
   sealProof,
   treeDPath,
 } from '../../proofs/index.js';
+import type { Pc1BatchConfig } from '../config.js';
 import type { BuiltinPC1Output } from './builtin.js';
 import type { PC1Task } from './tasks.js';
 import { fromJson32, toJson32 } from './tasks.js';
 
 const log = logger('pc1-batch');
-
-export interface Pc1BatchConfig {
-  /** Sectors labeled together, 1…64. */
-  batch: number;
-  /** How long the first task of a batch waits for others, ms. */
-  gatherMs: number;
-}
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
-
-/**
- * `[processors.pc1]` batch keys: `batch = K` (integer 1…64) and `gather_timeout` ("30s", "500ms", "2m"; default
- * "60s"). Null when `batch` is absent or 1 (one sector per thread, as before).
- */
-export function parsePc1BatchConfig(section: Record<string, unknown> | undefined): Pc1BatchConfig | null {
-  const b = section?.batch;
-  if (b === undefined) return null;
-  if (typeof b !== 'number' || !Number.isInteger(b) || b < 1 || b > MAX_BATCH_SECTORS)
-    throw new Error(`[processors.pc1] batch must be an integer from 1 to ${MAX_BATCH_SECTORS}, got ${String(b)}`);
-  const g = section?.gather_timeout ?? '60s';
-  const m = typeof g === 'string' ? DURATION.exec(g) : null;
-  if (!m) throw new Error(`[processors.pc1] gather_timeout must be a duration like "30s" or "500ms", got ${String(g)}`);
-  const gatherMs = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60000);
-  if (gatherMs > 3600_000) throw new Error('[processors.pc1] gather_timeout must be at most 1h');
-  return b === 1 ? null : { batch: b, gatherMs };
-}
 
 /** What PC1 needs of a task before labeling: the replica id and CommD (throws for this task's bad inputs). */
 export interface PreparedPC1 {
@@ -84,16 +65,27 @@ interface Waiting {
   prep: PreparedPC1;
   resolve: (o: BuiltinPC1Output) => void;
   reject: (e: Error) => void;
+  /** Detaches the thread's abort listener (once the task has left the waiting list). */
+  detach: () => void;
+}
+
+interface Group {
+  waiting: Waiting[];
+  timer: NodeJS.Timeout | null;
 }
 
 export interface Pc1BatcherDeps {
+  /** The proof configuration of a registered proof (default: sealProof, the network's porep ids). */
+  proofFor?: (registeredProof: number) => PoRepConfig;
   prepare?: (t: PC1Task) => Promise<PreparedPC1>;
   label?: (o: LabelBatchOptions) => Promise<LabelBatchResult>;
   parentCache?: (g: SdrGraph) => Promise<string>;
 }
 
 export class Pc1Batcher {
-  private readonly groups = new Map<number, { waiting: Waiting[]; timer: NodeJS.Timeout | null }>();
+  private readonly groups = new Map<number, Group>();
+  private stopped = false;
+  private readonly proofFor: (registeredProof: number) => PoRepConfig;
   private readonly prepare: (t: PC1Task) => Promise<PreparedPC1>;
   private readonly label: (o: LabelBatchOptions) => Promise<LabelBatchResult>;
   private readonly parentCache: (g: SdrGraph) => Promise<string>;
@@ -102,14 +94,21 @@ export class Pc1Batcher {
     readonly config: Pc1BatchConfig,
     deps: Pc1BatcherDeps = {},
   ) {
+    this.proofFor = deps.proofFor ?? sealProof;
     this.prepare = deps.prepare ?? preparePC1;
     this.label = deps.label ?? labelSectorsBatch;
     this.parentCache = deps.parentCache ?? ((g) => ensureParentCache(g));
   }
 
-  /** Labels this task's sector, with up to batch − 1 others of the same proof type; resolves to its PC1 output. */
-  async submit(task: PC1Task): Promise<BuiltinPC1Output> {
+  /**
+   * Labels this task's sector, with up to batch − 1 others of the same proof type; resolves to its PC1 output.
+   * `signal` (the sealing thread's) takes the task out while it is still waiting to be gathered.
+   */
+  async submit(task: PC1Task, signal?: AbortSignal): Promise<BuiltinPC1Output> {
+    signal?.throwIfAborted();
     const prep = await this.prepare(task); // a bad input fails this thread before it joins a batch
+    signal?.throwIfAborted();
+    if (this.stopped) throw new Error('pc1 (batch): the worker is stopping');
     return new Promise((resolve, reject) => {
       const key = task.registered_proof;
       let g = this.groups.get(key);
@@ -117,10 +116,39 @@ export class Pc1Batcher {
         g = { waiting: [], timer: null };
         this.groups.set(key, g);
       }
-      g.waiting.push({ task, prep, resolve, reject });
-      if (g.waiting.length >= this.config.batch) this.flush(key);
-      else g.timer ??= setTimeout(() => this.flush(key), this.config.gatherMs);
+      const group = g;
+      const onAbort = () => {
+        const i = group.waiting.indexOf(w);
+        if (i < 0) return; // already labeling: the thread gets the batch's result
+        group.waiting.splice(i, 1);
+        if (!group.waiting.length) this.drop(key, group);
+        log.info({ sector: task.sector_id }, 'batch PC1: a stopped thread left the batch before it started');
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      const w: Waiting = { task, prep, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      group.waiting.push(w);
+      if (group.waiting.length >= this.config.batch) this.flush(key);
+      else group.timer ??= setTimeout(() => this.flush(key), this.config.gatherMs);
     });
+  }
+
+  /** Fails the tasks still waiting to be gathered (batches already labeling finish). */
+  stop(): void {
+    this.stopped = true;
+    for (const [key, g] of this.groups) {
+      this.drop(key, g);
+      for (const w of g.waiting.splice(0)) {
+        w.detach();
+        w.reject(new Error('pc1 (batch): the worker is stopping'));
+      }
+    }
+  }
+
+  private drop(key: number, g: Group): void {
+    if (g.timer) clearTimeout(g.timer);
+    g.timer = null;
+    if (this.groups.get(key) === g) this.groups.delete(key);
   }
 
   /** Tasks waiting to be batched, per proof type. */
@@ -136,15 +164,17 @@ export class Pc1Batcher {
     if (g.timer) clearTimeout(g.timer);
     g.timer = null;
     const batch = g.waiting.splice(0, this.config.batch);
+    for (const w of batch) w.detach();
     if (g.waiting.length) g.timer = setTimeout(() => this.flush(key), this.config.gatherMs);
     else this.groups.delete(key);
     if (batch.length) void this.run(key, batch);
   }
 
   private async run(key: number, batch: Waiting[]): Promise<void> {
-    const proof = sealProof(key);
-    log.info({ sectors: batch.map((w) => w.task.sector_id), proof: proof.id }, 'batch PC1 starts');
+    const sectors = batch.map((w) => w.task.sector_id);
     try {
+      const proof = this.proofFor(key);
+      log.info({ sectors, proof: key }, 'batch PC1 starts');
       const graph = SdrGraph.forConfig(proof);
       const r = await this.label({
         graph,
@@ -157,7 +187,7 @@ export class Pc1Batcher {
         const s = r.sectors[i];
         if (s?.ok) {
           w.resolve({
-            registered_proof: proof.id,
+            registered_proof: key,
             replica_id: toJson32(w.prep.replicaId),
             comm_d: toJson32(w.prep.commD),
           });
@@ -168,9 +198,9 @@ export class Pc1Batcher {
         }
       });
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      log.error({ sectors: batch.map((w) => w.task.sector_id), err: err.message }, 'batch PC1 failed');
-      for (const w of batch) w.reject(err);
+      const reason = e instanceof Error ? e.message : String(e);
+      log.error({ sectors, err: reason }, 'batch PC1 failed: every sector of the batch fails');
+      for (const w of batch) w.reject(new Error(`pc1 (batch of ${batch.length} sectors): ${reason}`));
     }
   }
 }
