@@ -265,10 +265,18 @@ export class UnsealTasks {
   dropEvent(taskId: number, eventId: string): void {
     this.tasks.tx(() => {
       const t = this.tasks.get(taskId);
-      if (!t || !t.events.includes(eventId)) return;
+      if (!t?.events.includes(eventId)) return;
       t.events = t.events.filter((e) => e !== eventId);
       this.tasks.update(t, this.now());
     });
+  }
+
+  /** The outcome did not reach the market: the next request for the piece reads it instead of starting anew. */
+  unreport(taskId: number): void {
+    const t = this.tasks.get(taskId);
+    if (!t || ACTIVE_STATES.includes(t.state) || !t.reported) return;
+    t.reported = false;
+    this.tasks.update(t, this.now());
   }
 
   /** Where the piece is in the sector, checking the sector can be unsealed at all. */
@@ -475,7 +483,7 @@ export class UnsealTasks {
     this.tasks.tx(() => {
       if (this.tasks.activeOfSector(sid.Miner, sid.Number).some((t) => t.state !== 'set_up')) return;
       const r = this.o.store.getSector(sid);
-      if (!r || !r.state.Unsealing) return;
+      if (!r?.state.Unsealing) return;
       r.state.Unsealing = false;
       this.o.store.putSector(r.state, false);
       this.o.store.recordSectorEvent(sid, { state: 'Finalized' });
