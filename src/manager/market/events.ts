@@ -34,7 +34,7 @@ export interface MarketEventsOptions {
   miners: () => number[];
   /** the market client of the moment (undefined: no market configured) */
   client: () => MarketEventClient | undefined;
-  /** how long a request waits for the task's outcome before it is answered with the state (default 20 s) */
+  /** how long a request waits for the task's outcome before it is answered with the state (default 10 min) */
   answerWithinMs?: number;
   backoff?: { minMs: number; maxMs: number };
   resyncMs?: number;
@@ -104,7 +104,7 @@ export class MarketEvents {
   private stopped = false;
 
   constructor(private readonly o: MarketEventsOptions) {
-    this.answerWithinMs = o.answerWithinMs ?? 20_000;
+    this.answerWithinMs = o.answerWithinMs ?? 600_000;
     this.backoff = o.backoff ?? { minMs: 1000, maxMs: 60_000 };
     const registry = o.registry ?? metrics().registry;
     registry.removeSingleMetric('venus_market_events_total');
