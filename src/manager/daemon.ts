@@ -19,12 +19,19 @@ import { prefixOfChainName, setDefaultNetwork } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
 import { createClient, parseApiInfo, parseListenAddress, RpcServer } from '../rpc/index.js';
 import { hintMissingTokens, isLoopbackHost, loadOrInitManagerAuth, workerHeaderLine } from './auth.js';
-import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
+import {
+  type ChainAPI,
+  fetchNetworkPolicy,
+  type MessagerAPI as MessagerClient,
+  minerAddr,
+  type NetworkPolicy,
+} from './chain.js';
 import { CommitmentManager } from './commit/index.js';
 import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
+import { type MarketAPI, MarketConnection, probeMarket } from './market/client.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
@@ -51,6 +58,8 @@ export interface DaemonOptions {
   /** test hooks: plug in other chain/messager/prover implementations */
   chain?: ChainAPI;
   messager?: MessagerClient;
+  /** test hook: the market (default: a client of [DealManagerConfig.MarketAPI]) */
+  market?: MarketAPI;
   verifier?: SealVerifier;
   prover?: WindowPoStProver;
   /** --ext-prover: Window PoSt by the processors of <home>/ext-prover.cfg (ignored when `prover` is given) */
@@ -184,6 +193,19 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   };
   const current = { cfg };
   const config = () => current.cfg;
+  // the market ([DealManagerConfig.MarketAPI]): probed like [Chain] when a miner takes deals
+  const market = new MarketConnection(config, o.market ? { fixed: o.market } : {});
+  closers.push(() => market.close());
+  const dealMiner = cfg.SectorManager.Miners.find((m) => m.EnableDeals && !m.Disabled);
+  const marketClient = market.get();
+  if (dealMiner && marketClient) {
+    try {
+      await probeMarket(cfg, marketClient, minerAddr(dealMiner.ID));
+    } catch (err) {
+      for (const c of closers) await c();
+      throw err;
+    }
+  }
   const miners = new MinerInfoCache(chain);
   if (cfg.SectorManager.PreFetch) await miners.prefetch(cfg.SectorManager.Miners.map((m) => m.ID));
   const commit = new CommitmentManager({
@@ -245,6 +267,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     miners,
     commit,
     stores,
+    market,
     verifier: o.verifier ?? new VanillaSealVerifier(),
     // a few sectors at a time, one call at a time, within a time budget: Window PoSt shares this event loop
     checkProvable: boundedCheck(
