@@ -27,11 +27,19 @@ import {
   type NetworkPolicy,
 } from './chain.js';
 import { CommitmentManager } from './commit/index.js';
-import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
+import {
+  CONFIG_FILE,
+  dealsEnabled,
+  formatConfig,
+  loadManagerConfig,
+  type ManagerConfig,
+  postMiners,
+} from './config.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
-import { type MarketAPI, MarketConnection, probeMarket } from './market/client.js';
+import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from './market/client.js';
+import { MarketEvents } from './market/events.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
@@ -39,8 +47,9 @@ import { CborAggregator, LocalWindowPoStProver, VanillaSealVerifier } from './pr
 import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
-import { SealerService } from './sealer.js';
+import { type SealerOptions, SealerService } from './sealer.js';
 import { PersistStores, storesFromConfig } from './stores.js';
+import { UnsealTasks } from './unseal/tasks.js';
 
 const log = logger('sealer');
 const dep = logger('dep');
@@ -259,7 +268,17 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       });
     },
   });
-  const sealer = new SealerService({
+  // unseal tasks (docs/deals-unseal.md): market:// destinations go to the market's piece store with its token
+  const unseal = new UnsealTasks({
+    store,
+    market: () => {
+      const ep = marketEndpoint(config());
+      return ep ? { url: ep.base, token: ep.token ?? '' } : undefined;
+    },
+  });
+  unseal.start();
+  closers.unshift(() => unseal.stop());
+  const sealerOptions: SealerOptions = {
     store,
     chain,
     policy,
@@ -275,6 +294,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ),
     // pings arrive only once the server listens, after the dashboard exists
     onWorkerPing: (name, remote) => dashboard.notePing(name, remote),
+  };
+  const sealer = new SealerService(sealerOptions, unseal);
+  // SectorsUnsealPiece requests of the market, one subscription per miner with deals (a WebSocket of its own)
+  const eventsMarket = new MarketConnection(config, o.market ? { fixed: o.market } : { transport: 'ws' });
+  closers.push(() => eventsMarket.close());
+  const marketEvents = new MarketEvents({
+    tasks: unseal,
+    miners: () =>
+      config()
+        .SectorManager.Miners.filter((m) => dealsEnabled(config(), m.ID))
+        .map((m) => m.ID),
+    client: () => eventsMarket.get(),
   });
   await commit.resume();
 
@@ -317,6 +348,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   log.info(`trying to listen on ${o.listen}`);
   const address = await server.listen(listen);
   closers.unshift(() => server.close());
+
+  marketEvents.start();
+  closers.unshift(() => marketEvents.stop());
 
   if (o.poster) {
     poster = checker;
