@@ -177,3 +177,89 @@ export function recentPoStRows(db: Db, limit: number): PoStRow[] {
     .all(limit) as (Omit<PoStRow, 'ok'> & { ok: number })[];
   return rows.map((r) => ({ ...r, ok: r.ok === 1, reason: r.reason == null ? null : String(r.reason) }));
 }
+
+export interface DealRow {
+  miner: number;
+  number: number;
+  /** the sector's state, as the Sectors table names it */
+  state: string;
+  piece: string | null;
+  /** padded piece size */
+  size: number | null;
+  client: string | null;
+  dealId: number | null;
+  allocationId: number | null;
+  /** builtin-market deal (false: a direct/DDO deal) */
+  builtin: boolean;
+  /** verified: a DDO allocation, or a builtin deal the manager recorded as verified; null when not recorded */
+  verified: boolean | null;
+}
+
+/**
+ * Deals in the latest `sectorLimit` sectors (newest first), at most `limit` rows: the deal pieces the market
+ * assigned to each sector (its `Pieces`, as AcquireDeals stored them). A filler piece (no deal id nor allocation)
+ * is not a deal. Only those sectors' JSON is read; market-supplied strings are cut.
+ */
+export function listDealRows(db: Db, limit: number, sectorLimit = 500): DealRow[] {
+  const p = (path: string, max = TEXT_MAX) => text('p.value', path, max);
+  const n = (path: string) => int('p.value', path);
+  const rows = db
+    .prepare(
+      `SELECT miner, number, ${STATE_SQL} AS state,
+         ${p('$.Piece.PieceCID."/"', 120)} AS piece, ${n('$.Piece.Size')} AS size, ${p('$.DealInfo.Client', 64)} AS client,
+         ${n('$.DealInfo.DealID')} AS dealId, ${n('$.DealInfo.AllocationID')} AS allocationId,
+         json_type(p.value, '$.DealInfo.IsBuiltinMarket') = 'true' AS builtin,
+         CASE json_type(p.value, '$.DealInfo.VerifiedDeal') WHEN 'true' THEN 1 WHEN 'false' THEN 0 END AS verifiedDeal
+       FROM (SELECT miner AS m, number AS n FROM sectors ORDER BY miner, number DESC LIMIT ?)
+       JOIN sectors ON miner = m AND number = n, json_each(CASE WHEN json_type(state, '$.Pieces') = 'array' THEN state ELSE '{"Pieces":[]}' END, '$.Pieces') AS p
+       WHERE json_type(p.value, '$.DealInfo') = 'object'
+         AND (COALESCE(${n('$.DealInfo.DealID')}, 0) > 0 OR COALESCE(${n('$.DealInfo.AllocationID')}, 0) > 0)
+       ORDER BY miner, number DESC, p.key LIMIT ?`,
+    )
+    .all(sectorLimit, limit) as (Omit<DealRow, 'builtin' | 'verified'> & {
+    builtin: number;
+    verifiedDeal: number | null;
+  })[];
+  return rows.map(({ verifiedDeal, ...r }) => ({
+    ...r,
+    builtin: r.builtin === 1,
+    // a DDO deal is a verified allocation; a builtin one is verified when it carries an allocation or says so
+    verified:
+      (r.allocationId ?? 0) > 0 ? true : verifiedDeal === null ? (r.builtin === 1 ? null : false) : verifiedDeal === 1,
+  }));
+}
+
+export interface UnsealRow {
+  id: number;
+  miner: number;
+  number: number;
+  piece: string;
+  /** unpadded */
+  size: number;
+  state: string;
+  error: string;
+  source: string;
+  worker: string | null;
+  attempts: number;
+  updatedAt: number;
+}
+
+/** The latest unseal tasks and the count per state; empty when the manager has no unseal table yet. */
+export function listUnsealRows(db: Db, limit: number): { tasks: UnsealRow[]; counts: Record<string, number> } {
+  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unseal_tasks'`).get();
+  if (!has) return { tasks: [], counts: {} };
+  const tasks = db
+    .prepare(
+      `SELECT id, miner, number, substr(piece_cid, 1, 120) AS piece, size, substr(state, 1, ${STATE_MAX}) AS state,
+         substr(error, 1, ${TEXT_MAX}) AS error, source, substr(worker, 1, 64) AS worker, attempts, updated_at AS updatedAt
+       FROM unseal_tasks ORDER BY id DESC LIMIT ?`,
+    )
+    .all(limit) as UnsealRow[];
+  const counts: Record<string, number> = {};
+  for (const r of db.prepare('SELECT state, count(*) AS n FROM unseal_tasks GROUP BY state').all() as {
+    state: string;
+    n: number;
+  }[])
+    counts[String(r.state).slice(0, STATE_MAX)] = r.n;
+  return { tasks, counts };
+}
