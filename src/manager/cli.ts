@@ -35,6 +35,7 @@ import {
 } from './cli/common.js';
 import { type CreateMinerOptions, createMiner } from './cli/create-miner.js';
 import { registerProving } from './cli/proving.js';
+import { registerUnseal } from './cli/unseal.js';
 import { initHome } from './config.js';
 import { connectServices, startDaemon } from './daemon.js';
 import { initExtProverConfig } from './ext-prover.js';
@@ -292,6 +293,7 @@ function registerSealer(util: Command): void {
     });
   }
 
+  registerUnseal(sectors);
   registerProving(sealer);
 }
 
