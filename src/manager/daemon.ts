@@ -34,6 +34,7 @@ import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } fr
 import { type MarketAPI, MarketConnection, probeMarket } from './market/client.js';
 import { DealManager } from './market/deals.js';
 import { dealChainOf } from './market/manifest.js';
+import { PieceStoreProxy } from './market/piecestore.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
@@ -319,6 +320,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     secret: repoAuth.secret,
   });
   dashboard.mount(server);
+  // deal data for workers: GET /piecestore/<cid> from [[DealManagerConfig.LocalPieceStores]], else the market
+  new PieceStoreProxy(config).mount(server);
   closers.unshift(() => dashboard.close());
   log.info(`trying to listen on ${o.listen}`);
   const address = await server.listen(listen);
