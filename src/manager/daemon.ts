@@ -39,7 +39,10 @@ import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from './market/client.js';
+import { DealManager } from './market/deals.js';
 import { MarketEvents } from './market/events.js';
+import { dealChainOf } from './market/manifest.js';
+import { PieceStoreProxy } from './market/piecestore.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
@@ -215,6 +218,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       throw err;
     }
   }
+  const deals = new DealManager({ store, chain, policy, config, market });
+  deals.start();
+  closers.unshift(() => deals.stop());
   const miners = new MinerInfoCache(chain);
   if (cfg.SectorManager.PreFetch) await miners.prefetch(cfg.SectorManager.Miners.map((m) => m.ID));
   const commit = new CommitmentManager({
@@ -225,6 +231,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     config,
     miners,
     aggregator: new CborAggregator(),
+    ...(dealChainOf(chain) ? { dealChain: dealChainOf(chain) } : {}),
   });
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
@@ -286,7 +293,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     miners,
     commit,
     stores,
-    market,
+    deals,
     verifier: o.verifier ?? new VanillaSealVerifier(),
     // a few sectors at a time, one call at a time, within a time budget: Window PoSt shares this event loop
     checkProvable: boundedCheck(
@@ -344,6 +351,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     secret: repoAuth.secret,
   });
   dashboard.mount(server);
+  // deal data for workers: GET /piecestore/<cid> from [[DealManagerConfig.LocalPieceStores]], else the market
+  new PieceStoreProxy(config).mount(server);
   closers.unshift(() => dashboard.close());
   log.info(`trying to listen on ${o.listen}`);
   const address = await server.listen(listen);
