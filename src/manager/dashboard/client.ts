@@ -135,10 +135,10 @@ const sections = {
       const sector = 's-t0' + txt(x.miner) + '-' + txt(x.number);
       return el('tr', { 'data-deal': sector + '/' + txt(x.piece, 120) }, el('td', { title: txt(x.piece, 120) }, txt(x.piece, 20) + '…'),
         el('td', null, txt(x.client, 64)), el('td', null, bytes(x.size)),
-        el('td', { class: x.verified ? 'ok' : '' }, x.verified == null ? mut('?') : x.verified ? 'yes' : 'no'),
+        el('td', { class: x.verified ? 'ok' : '', title: x.verified == null ? 'a builtin-market deal: its verified flag is on chain, not recorded here' : null }, x.verified == null ? mut('?') : x.verified ? 'yes' : 'no'),
         el('td', null, sector), el('td', { class: 'state ' + stateClass(x.state) }, txt(x.state, 64)),
-        el('td', { class: 'hide-s' }, x.builtin ? 'market #' + txt(x.dealId) : 'DDO alloc ' + txt(x.allocationId)));
-    }), 'no deals in the latest sectors');
+        el('td', { class: 'hide-s' }, x.kind === 'market' ? 'market #' + txt(x.dealId) : 'DDO alloc ' + txt(x.allocationId)));
+    }), 'no deals assigned to sectors yet');
   },
   unseals(d) {
     const c = Object.entries(d.unsealCounts && typeof d.unsealCounts === 'object' ? d.unsealCounts : {});

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import vm from 'node:vm';
+import { DealStore } from '../market/store.js';
 import { addSealedSector, makeTasks, tempDb } from '../unseal/fixture.test-util.js';
 import { DASHBOARD_JS } from './client.js';
 import { DASHBOARD_HTML } from './page.js';
@@ -99,10 +100,10 @@ function rowsOf(table: FakeElement): FakeElement[] {
   return table.children.filter((c): c is FakeElement => c instanceof FakeElement && c.tagName === 'tr').slice(1);
 }
 
-test('deals come from the sectors the market filled, unseal tasks from their table (bounded, empty when none)', () => {
+test('deals come from the deal records of the sectors, unseal tasks from their table (bounded, empty when none)', () => {
   const { db } = tempDb();
   assert.deepEqual(listUnsealRows(db.db, 10), { tasks: [], counts: {} }, 'no unseal table yet: nothing, no error');
-  assert.deepEqual(listDealRows(db.db, 10), []);
+  assert.deepEqual(listDealRows(db.db, 10), [], 'no deal table yet: nothing, no error');
   const s1 = addSealedSector(db, 1);
   addSealedSector(db, 2, { online: true });
   const deals = listDealRows(db.db, 10);
@@ -117,21 +118,28 @@ test('deals come from the sectors the market filled, unseal tasks from their tab
     client: 't01001',
     dealId: 0,
     allocationId: 7,
-    builtin: false,
+    kind: 'ddo',
     verified: true,
   });
   const builtin = deals.find((d) => d.number === 1 && d.piece === s1.b)!;
-  assert.equal(builtin.builtin, true);
+  assert.equal(builtin.kind, 'market');
   assert.equal(builtin.dealId, 12);
-  assert.equal(builtin.verified, null, 'a builtin deal without an allocation or a recorded flag: unknown');
+  assert.equal(builtin.verified, null, 'a builtin deal without an allocation: not recorded');
   assert.deepEqual(
     deals.map((d) => d.number),
     [2, 2, 1, 1],
-    'newest sectors first',
+    'newest first',
   );
   assert.equal(deals.find((d) => d.number === 2)!.state, 'Allocated', 'a sector being sealed');
   assert.equal(listDealRows(db.db, 3).length, 3, 'row limit');
-  assert.equal(listDealRows(db.db, 10, 1).length, 2, 'sector limit');
+  // a released deal shows its record's state
+  new DealStore(db.db).markReleasing(1000, 2);
+  assert.deepEqual(
+    listDealRows(db.db, 10)
+      .filter((d) => d.number === 2)
+      .map((d) => d.state),
+    ['releasing', 'releasing'],
+  );
 
   const tasks = makeTasks(db);
   tasks.request({ sid: s1.sid, pieceCid: s1.a, dest: 'file:///tmp/a', source: 'cli' });
@@ -153,7 +161,7 @@ test('the Deals section draws deals and unseal tasks as text, with empty states'
   const page = runPage('');
   assert.ok(page.byId.has('deals') && page.byId.has('unseals') && page.byId.has('unseal-counts'));
   page.send({ deals: [], unseals: [], unsealCounts: {} });
-  assert.equal(page.byId.get('deals')!.textContent.includes('no deals in the latest sectors'), true);
+  assert.equal(page.byId.get('deals')!.textContent.includes('no deals assigned to sectors yet'), true);
   assert.equal(page.byId.get('unseals')!.textContent.includes('no unseal tasks'), true);
 
   page.send({
@@ -167,7 +175,7 @@ test('the Deals section draws deals and unseal tasks as text, with empty states'
         client: 't01001',
         dealId: 0,
         allocationId: 4,
-        builtin: false,
+        kind: 'ddo',
         verified: true,
       },
       {
@@ -179,7 +187,7 @@ test('the Deals section draws deals and unseal tasks as text, with empty states'
         client: XSS,
         dealId: XSS,
         allocationId: null,
-        builtin: true,
+        kind: 'market',
         verified: null,
       },
     ],

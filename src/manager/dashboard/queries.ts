@@ -181,51 +181,41 @@ export function recentPoStRows(db: Db, limit: number): PoStRow[] {
 export interface DealRow {
   miner: number;
   number: number;
-  /** the sector's state, as the Sectors table names it */
+  /** the deal in this sector: its record's state (releasing, released, refused) or, while assigned, the sector's */
   state: string;
-  piece: string | null;
+  piece: string;
   /** padded piece size */
-  size: number | null;
-  client: string | null;
-  dealId: number | null;
-  allocationId: number | null;
-  /** builtin-market deal (false: a direct/DDO deal) */
-  builtin: boolean;
-  /** verified: a DDO allocation, or a builtin deal the manager recorded as verified; null when not recorded */
+  size: number;
+  client: string;
+  /** builtin-market deal id (0 for a direct deal) and verified allocation id (0: none recorded) */
+  dealId: number;
+  allocationId: number;
+  kind: string;
+  /** true for a verified allocation (every direct deal has one); null: a builtin deal whose flag is not recorded */
   verified: boolean | null;
 }
 
 /**
- * Deals in the latest `sectorLimit` sectors (newest first), at most `limit` rows: the deal pieces the market
- * assigned to each sector (its `Pieces`, as AcquireDeals stored them). A filler piece (no deal id nor allocation)
- * is not a deal. Only those sectors' JSON is read; market-supplied strings are cut.
+ * The latest `limit` deals the market assigned to sectors (the `sector_deals` records AcquireDeals writes, newest
+ * first), with their sector's state; empty while the manager has no deal table. Strings are cut.
  */
-export function listDealRows(db: Db, limit: number, sectorLimit = 500): DealRow[] {
-  const p = (path: string, max = TEXT_MAX) => text('p.value', path, max);
-  const n = (path: string) => int('p.value', path);
+export function listDealRows(db: Db, limit: number): DealRow[] {
+  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sector_deals'`).get();
+  if (!has) return [];
   const rows = db
     .prepare(
-      `SELECT miner, number, ${STATE_SQL} AS state,
-         ${p('$.Piece.PieceCID."/"', 120)} AS piece, ${n('$.Piece.Size')} AS size, ${p('$.DealInfo.Client', 64)} AS client,
-         ${n('$.DealInfo.DealID')} AS dealId, ${n('$.DealInfo.AllocationID')} AS allocationId,
-         json_type(p.value, '$.DealInfo.IsBuiltinMarket') = 'true' AS builtin,
-         CASE json_type(p.value, '$.DealInfo.VerifiedDeal') WHEN 'true' THEN 1 WHEN 'false' THEN 0 END AS verifiedDeal
-       FROM (SELECT miner AS m, number AS n FROM sectors ORDER BY miner, number DESC LIMIT ?)
-       JOIN sectors ON miner = m AND number = n, json_each(CASE WHEN json_type(state, '$.Pieces') = 'array' THEN state ELSE '{"Pieces":[]}' END, '$.Pieces') AS p
-       WHERE json_type(p.value, '$.DealInfo') = 'object'
-         AND (COALESCE(${n('$.DealInfo.DealID')}, 0) > 0 OR COALESCE(${n('$.DealInfo.AllocationID')}, 0) > 0)
-       ORDER BY miner, number DESC, p.key LIMIT ?`,
+      `SELECT d.miner, d.number, d.state AS deal, substr(d.piece_cid, 1, 120) AS piece, d.piece_size AS size,
+         substr(d.client, 1, 64) AS client, d.deal_id AS dealId, d.allocation_id AS allocationId,
+         substr(d.kind, 1, 16) AS kind, substr(s.state_name, 1, ${STATE_MAX}) AS sector
+       FROM (SELECT seq AS k FROM sector_deals ORDER BY seq DESC LIMIT ?) JOIN sector_deals d ON d.seq = k
+       LEFT JOIN sectors s ON s.miner = d.miner AND s.number = d.number
+       ORDER BY d.seq DESC`,
     )
-    .all(sectorLimit, limit) as (Omit<DealRow, 'builtin' | 'verified'> & {
-    builtin: number;
-    verifiedDeal: number | null;
-  })[];
-  return rows.map(({ verifiedDeal, ...r }) => ({
+    .all(limit) as (Omit<DealRow, 'state' | 'verified'> & { deal: string; sector: string | null })[];
+  return rows.map(({ deal, sector, ...r }) => ({
     ...r,
-    builtin: r.builtin === 1,
-    // a DDO deal is a verified allocation; a builtin one is verified when it carries an allocation or says so
-    verified:
-      (r.allocationId ?? 0) > 0 ? true : verifiedDeal === null ? (r.builtin === 1 ? null : false) : verifiedDeal === 1,
+    state: deal === 'assigned' ? (sector ?? 'Allocated') : String(deal).slice(0, STATE_MAX),
+    verified: r.allocationId > 0 || r.kind === 'ddo' ? true : null,
   }));
 }
 

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import type { SectorID, SectorState } from '../../api/sealer.js';
 import { commDToCid, commPToCid, commRToCid } from '../../fil/index.js';
 import { ManagerStore, newSectorState, openDb } from '../db.js';
+import { DealStore } from '../market/store.js';
 import { UnsealTasks, type UnsealTasksOptions } from './tasks.js';
 
 export const MINER = 1000;
@@ -63,6 +64,26 @@ export function addSealedSector(
   };
   s.Finalized = opts.online !== true;
   db.putSector(s, opts.online === true);
+  // the deal records AcquireDeals writes with the pieces
+  new DealStore(db.db).add(
+    s.Pieces.map((p, idx) => ({
+      miner: MINER,
+      number,
+      idx,
+      kind: p.DealInfo!.IsBuiltinMarket ? 'market' : 'ddo',
+      dealId: p.DealInfo!.DealID,
+      allocationId: p.DealInfo!.AllocationID,
+      pieceCid: p.Piece.PieceCID['/'],
+      pieceSize: p.Piece.Size,
+      payloadSize: p.DealInfo!.PayloadSize,
+      offset: p.DealInfo!.Offset ?? 0,
+      client: p.DealInfo!.Client ?? '',
+      startEpoch: 100,
+      endEpoch: 600_000,
+      state: 'assigned' as const,
+      assignedAt: Date.now(),
+    })),
+  );
   db.indexSector('normal', sid, { SealedFile: 'store-1', CacheDir: 'store-1' });
   return { a, b, sid };
 }

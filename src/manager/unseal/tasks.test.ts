@@ -172,6 +172,15 @@ test('requests are checked: unknown sector, sector being sealed, piece not in it
   assert.throws(() => tasks.request({ ...req, dest: 'file:///tmp/' }), /must name a file/);
   assert.throws(() => tasks.request({ ...req, dest: 'https://u:p@host/x' }), /user and password/);
   assert.throws(() => tasks.request({ ...req, dest: 'not a url' }), /is not a URL/);
+  // a filler piece (no deal, no allocation) is not something to unseal
+  const filler = pieceCid();
+  const st = db.getSector(sid)!.state;
+  st.Pieces!.push({
+    Piece: { Size: 2048, PieceCID: { '/': filler } },
+    DealInfo: { DealID: 0, AllocationID: 0, PayloadSize: 0, IsBuiltinMarket: false, IsCompatible: false },
+  });
+  db.putSector(st, false);
+  assert.throws(() => tasks.request({ ...req, pieceCid: filler }), /is not in sector/);
   assert.equal(tasks.recent().length, 0, 'nothing was recorded');
   // a second destination joins the task; while uploading another one is refused
   const first = tasks.request({ ...req, pieceCid: b, offset: 1016, size: 1016 }).task;

@@ -94,7 +94,7 @@ export function pieceCidString(v: unknown): string {
   }
 }
 
-/** Where a piece sits in a sector (unpadded offset and size), from the sector's pieces; undefined if absent. */
+/** Where a deal piece sits in a sector (unpadded offset and size), from the sector's pieces; undefined if absent. */
 export function piecePlace(s: SectorState, pieceCid: string): { offset: number; size: number } | undefined {
   let at = 0;
   for (const p of s.Pieces ?? []) {
@@ -105,7 +105,9 @@ export function piecePlace(s: SectorState, pieceCid: string): { offset: number; 
     } catch {
       cid = undefined;
     }
-    if (cid === pieceCid) return { offset: unpad(offset), size: unpad(p.Piece.Size) };
+    // a filler (no deal, no allocation) is zeros, not a client's piece
+    const deal = (p.DealInfo?.DealID ?? 0) > 0 || (p.DealInfo?.AllocationID ?? 0) > 0;
+    if (deal && cid === pieceCid) return { offset: unpad(offset), size: unpad(p.Piece.Size) };
     at = offset + p.Piece.Size;
   }
   return undefined;
