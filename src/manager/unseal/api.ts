@@ -64,16 +64,9 @@ export function unsealCliApi(store: ManagerStore, tasks: UnsealTasks | undefined
       if (!dest) throw new RpcError(1, 'UnsealPiece: give a destination (file:///…, http(s)://…, market://…)');
       const { task } = t.request({ sid: checkSid(sid), pieceCid, offset, size, dest, source: 'cli' });
       return (async function* () {
-        while (!ctx.signal.aborted) {
-          const cur = t.get(task.id);
-          if (!cur) throw new RpcError(1, `unseal task ${task.id} is gone`);
-          if (cur.state === 'finished') {
-            yield '';
-            return;
-          }
-          if (cur.state === 'failed') throw new RpcError(1, `unseal failed: ${cur.error}`);
-          await new Promise((r) => setTimeout(r, 1000).unref());
-        }
+        const end = await t.outcome(task.id, ctx.signal);
+        if (end.state === 'failed') throw new RpcError(1, `unseal failed: ${end.error}`);
+        yield '';
       })();
     },
   };

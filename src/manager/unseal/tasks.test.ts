@@ -239,3 +239,30 @@ test('SealerAPI wiring: the three methods reach the tasks; a worker aborting an 
   assert.equal((await api.FindSectorWithPiece('offline', { '/': a }, ctxOf('w1')))?.ID.Number, 11);
   assert.equal(await api.FindSectorWithPiece('online', { '/': a }, ctxOf('w1')), null);
 });
+
+test("damocles' UnsealPiece stream: schedules the task, ends with an empty chunk once the bytes are at dest", async () => {
+  const { db } = tempDb();
+  const { a, b, sid } = addSealedSector(db, 13);
+  const tasks = makeTasks(db);
+  const api = new SealerService({ store: db } as unknown as SealerOptions, tasks).api();
+  const ctx = { ...ctxOf('admin'), signal: new AbortController().signal } as CallContext;
+  await assert.rejects(async () => api.UnsealPiece(sid, { '/': a }, 0, 1016, '', ctx), /give a destination/);
+  const stream = (await api.UnsealPiece(sid, { '/': a }, 0, 1016, 'file:///tmp/a', ctx)) as AsyncIterable<string>;
+  assert.equal(tasks.recent(1)[0]!.state, 'set_up');
+  const chunks: string[] = [];
+  const reading = (async () => {
+    for await (const c of stream) chunks.push(c);
+  })();
+  tasks.allocate({ AllowedMiners: null, AllowedProofTypes: null }, worker('w1'));
+  tasks.achieve(sid, a, '', worker('w1'));
+  await reading;
+  assert.deepEqual(chunks, ['']);
+  const failing = (await api.UnsealPiece(sid, { '/': b }, 1016, 1016, 'file:///tmp/b', ctx)) as AsyncIterable<string>;
+  tasks.allocate({ AllowedMiners: null, AllowedProofTypes: null }, worker('w1'));
+  tasks.achieve(sid, b, 'no replica', worker('w1'));
+  await assert.rejects(async () => {
+    for await (const _ of failing) {
+      // nothing comes before the error
+    }
+  }, /unseal failed: no replica/);
+});

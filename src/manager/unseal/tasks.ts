@@ -123,6 +123,8 @@ export function findSectorWithPiece(store: ManagerStore, online: boolean, pieceC
 export class UnsealTasks {
   readonly tasks: UnsealStore;
   private readonly listeners: OutcomeListener[] = [];
+  /** callers waiting for a task's outcome (the UnsealPiece stream) */
+  private readonly waiters = new Map<number, Set<(t: UnsealTask) => void>>();
   private readonly reofferAfterMs: number;
   private readonly maxAttempts: number;
   private readonly keep: number;
@@ -260,6 +262,27 @@ export class UnsealTasks {
         'unseal task added',
       );
       return { task };
+    });
+  }
+
+  /** The task once it has ended (finished or failed); rejects when `signal` aborts first. */
+  outcome(taskId: number, signal?: AbortSignal): Promise<UnsealTask> {
+    const now = this.tasks.get(taskId);
+    if (!now) return Promise.reject(new RpcError(1, `unseal task ${taskId} is gone`));
+    if (!ACTIVE_STATES.includes(now.state)) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const set = this.waiters.get(taskId) ?? new Set();
+      this.waiters.set(taskId, set);
+      const done = (t: UnsealTask) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(t);
+      };
+      const onAbort = () => {
+        set.delete(done);
+        reject(new RpcError(1, 'stopped waiting for the unseal'));
+      };
+      set.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -471,6 +494,9 @@ export class UnsealTasks {
       this.failures.inc({ cause: cause ?? 'worker' });
       log.error({ ...fields, reason: t.error }, 'unseal task failed');
     } else log.info({ ...fields, dest: t.dest.map(redactDest) }, 'unseal task finished');
+    const waiting = this.waiters.get(t.id);
+    this.waiters.delete(t.id);
+    for (const fn of waiting ?? []) fn(t);
     for (const fn of this.listeners) {
       try {
         fn(t, events);
