@@ -34,6 +34,7 @@ import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } fr
 import { type MarketAPI, MarketConnection, probeMarket } from './market/client.js';
 import { DealManager } from './market/deals.js';
 import { dealChainOf } from './market/manifest.js';
+import { dealMetrics } from './market/metrics.js';
 import { PieceStoreProxy } from './market/piecestore.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
@@ -209,7 +210,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       throw err;
     }
   }
-  const deals = new DealManager({ store, chain, policy, config, market });
+  const deals = new DealManager({
+    store,
+    chain,
+    policy,
+    config,
+    market,
+    metrics: dealMetrics(initMetrics('venus-sector-manager').registry),
+  });
   deals.start();
   closers.unshift(() => deals.stop());
   const miners = new MinerInfoCache(chain);
