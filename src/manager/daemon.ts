@@ -42,6 +42,7 @@ import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from '.
 import { DealManager } from './market/deals.js';
 import { MarketEvents } from './market/events.js';
 import { dealChainOf } from './market/manifest.js';
+import { dealMetrics } from './market/metrics.js';
 import { PieceStoreProxy } from './market/piecestore.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
@@ -218,7 +219,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       throw err;
     }
   }
-  const deals = new DealManager({ store, chain, policy, config, market });
+  const deals = new DealManager({
+    store,
+    chain,
+    policy,
+    config,
+    market,
+    metrics: dealMetrics(initMetrics('venus-sector-manager').registry),
+  });
   deals.start();
   closers.unshift(() => deals.stop());
   const miners = new MinerInfoCache(chain);

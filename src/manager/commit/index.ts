@@ -26,6 +26,7 @@ import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, m
 import type { ManagerStore } from '../db.js';
 import { sectorExpiration } from '../market/lifetime.js';
 import { activationPieces, type DealChainAPI } from '../market/manifest.js';
+import { dealMetrics } from '../market/metrics.js';
 import type { MinerInfoCache } from '../miners.js';
 import {
   encodePreCommitSectorBatch2,
@@ -294,6 +295,7 @@ export class CommitmentManager {
       // a deal sector lives until its last deal ends; deals it cannot cover give the sector up
       const exp = sectorExpiration(height, pol, s.Pieces, this.o.lifetimeDays);
       if ('error' in exp) {
+        dealMetrics().failed('seal', exp.reason);
         this.dropSector(s, `cannot PreCommit: ${exp.error}`);
         continue;
       }

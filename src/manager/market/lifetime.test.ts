@@ -58,6 +58,7 @@ test('deals a sector cannot cover are refused with the reason', () => {
   assert.ok('error' in tooLong);
   assert.match(tooLong.error, /^deal 4 ends at epoch \d+, after the latest expiration this sector can have/);
   const late = unsealableDeals([deal({ alloc: 9, start: 1150, end: 600 * DAY })], 1000, P);
-  assert.match(late ?? '', /^allocation 9 starts at epoch 1150, before this sector could be proven \(head 1000/);
+  assert.equal(late?.reason, 'start_passed');
+  assert.match(late?.why ?? '', /^allocation 9 starts at epoch 1150, before this sector could be proven \(head 1000/);
   assert.equal(unsealableDeals([deal({ alloc: 9, start: 1151, end: 600 * DAY })], 1000, P), undefined);
 });

@@ -43,22 +43,30 @@ export function dealWindow(height: number, policy: Policy): { start: number; end
  * Why a sector's deals cannot be sealed any more at `height` (a deal starts before the sector could be proven, or
  * ends after the longest lifetime it could have), or undefined.
  */
-export function unsealableDeals(pieces: SectorPieces | undefined, height: number, policy: Policy): string | undefined {
+export function unsealableDeals(
+  pieces: SectorPieces | undefined,
+  height: number,
+  policy: Policy,
+): { why: string; reason: 'start_passed' | 'end_too_far' } | undefined {
   const w = dealWindow(height, policy);
   for (const p of dealPieces(pieces)) {
     const d = p.DealInfo!;
     const start = d.StartEpoch ?? 0;
     const end = d.EndEpoch ?? 0;
     if (start > 0 && start <= w.start)
-      return (
-        `${dealName(p)} starts at epoch ${start}, before this sector could be proven ` +
-        `(head ${height} + PreCommitChallengeDelay ${policy.preCommitChallengeDelay} = ${w.start})`
-      );
+      return {
+        why:
+          `${dealName(p)} starts at epoch ${start}, before this sector could be proven ` +
+          `(head ${height} + PreCommitChallengeDelay ${policy.preCommitChallengeDelay} = ${w.start})`,
+        reason: 'start_passed',
+      };
     if (end > w.end)
-      return (
-        `${dealName(p)} ends at epoch ${end}, after the latest expiration this sector can have ` +
-        `(${w.end} = head ${height} + PreCommitChallengeDelay + MaxSectorExpirationExtension)`
-      );
+      return {
+        why:
+          `${dealName(p)} ends at epoch ${end}, after the latest expiration this sector can have ` +
+          `(${w.end} = head ${height} + PreCommitChallengeDelay + MaxSectorExpirationExtension)`,
+        reason: 'end_too_far',
+      };
   }
   return undefined;
 }
@@ -73,7 +81,7 @@ export function sectorExpiration(
   policy: Policy,
   pieces: SectorPieces | undefined,
   lifetimeDays = DEFAULT_LIFETIME_DAYS,
-): { expiration: number } | { error: string } {
+): { expiration: number } | { error: string; reason: 'start_passed' | 'end_too_far' } {
   const activation = height + policy.preCommitChallengeDelay;
   const min = activation + policy.minSectorExpiration + 30 * policy.epochsInDay; // room for a late prove-commit
   const max = activation + policy.maxSectorExpirationExtension;
@@ -81,7 +89,7 @@ export function sectorExpiration(
   if (deals.length === 0)
     return { expiration: Math.min(max, Math.max(min, activation + lifetimeDays * policy.epochsInDay)) };
   const bad = unsealableDeals(pieces, height, policy);
-  if (bad) return { error: bad };
+  if (bad) return { error: bad.why, reason: bad.reason };
   const lastEnd = Math.max(...deals.map((p) => p.DealInfo!.EndEpoch ?? 0));
   return { expiration: Math.min(max, Math.max(min, lastEnd)) };
 }
