@@ -143,12 +143,13 @@ test('the market goes away and comes back: the subscription is opened again', as
   await m.start();
   const token = await createToken(m.secret, 'write');
   const client = createClient(MarketApi, { url: `ws://127.0.0.1:${m.port}/rpc/v1`, token });
+  const registry = new Registry();
   const events = new MarketEvents({
     tasks,
     miners: () => [MINER],
     client: () => client,
     backoff: { minMs: 50, maxMs: 200 },
-    registry: new Registry(),
+    registry,
   });
   try {
     events.start();
@@ -172,6 +173,8 @@ test('the market goes away and comes back: the subscription is opened again', as
       }),
     );
     await until('the task', () => tasks.recent(1).length === 1);
+    // one outage, however many retries it took: one WARN, one count
+    assert.match(await registry.metrics(), /venus_market_events_outages_total\{miner="[ft]01000"\} 1\n/);
   } finally {
     events.stop();
     await client.close();

@@ -100,6 +100,7 @@ export class MarketEvents {
   private readonly answerWithinMs: number;
   private readonly backoff: { minMs: number; maxMs: number };
   private readonly events: Counter<'method' | 'result'>;
+  private readonly outages: Counter<'miner'>;
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -108,6 +109,13 @@ export class MarketEvents {
     this.backoff = o.backoff ?? { minMs: 1000, maxMs: 60_000 };
     const registry = o.registry ?? metrics().registry;
     registry.removeSingleMetric('venus_market_events_total');
+    registry.removeSingleMetric('venus_market_events_outages_total');
+    this.outages = new Counter({
+      name: 'venus_market_events_outages_total',
+      help: 'Times the market-event subscription of a miner with deals was lost or could not be opened (one per outage, not per retry)',
+      labelNames: ['miner'],
+      registers: [registry],
+    });
     this.events = new Counter({
       name: 'venus_market_events_total',
       help: 'Market events received, per method (InitConnect, SectorsUnsealPiece, other) and result (ok, error)',
@@ -189,6 +197,7 @@ export class MarketEvents {
       }
       if (l.stopped) break;
       if (!warned) {
+        this.outages.inc({ miner: addr });
         log.warn({ miner: addr, err: why }, 'market events unavailable; retrying quietly until the market answers');
         warned = true;
       } else log.debug({ miner: addr, err: why, retryMs: delay }, 'market events still unavailable');

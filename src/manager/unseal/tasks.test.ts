@@ -172,6 +172,7 @@ test('requests are checked: unknown sector, sector being sealed, piece not in it
   assert.throws(() => tasks.request({ ...req, dest: 'file:///tmp/' }), /must name a file/);
   assert.throws(() => tasks.request({ ...req, dest: 'https://u:p@host/x' }), /user and password/);
   assert.throws(() => tasks.request({ ...req, dest: 'not a url' }), /is not a URL/);
+  assert.throws(() => tasks.request({ ...req, dest: `market://store/${b}` }), /names piece .*, not/);
   // a filler piece (no deal, no allocation) is not something to unseal
   const filler = pieceCid();
   const st = db.getSector(sid)!.state;

@@ -194,6 +194,15 @@ export class UnsealTasks {
   request(req: UnsealRequestIn): RequestOutcome {
     const pieceCid = pieceCidString(req.pieceCid);
     const dest = checkDest(req.dest);
+    // market://STORE/PIECE_CID: the worker uploads under the unsealed piece's CID; another one here is a mistake
+    const named = dest.startsWith('market:')
+      ? decodeURIComponent(new URL(dest).pathname.replace(/^\/+|\/+$/g, ''))
+      : '';
+    if (named && named !== pieceCid)
+      throw new RpcError(
+        1,
+        `unseal destination ${redactDest(dest)} names piece ${named.slice(0, 100)}, not ${pieceCid}`,
+      );
     const place = this.locate(req.sid, pieceCid);
     if (req.offset !== undefined && req.offset !== place.offset)
       throw new RpcError(
