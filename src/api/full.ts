@@ -360,3 +360,12 @@ export const FullNodeMethods = {
 } as const;
 
 export const FullNodeAPI = defineApi('Filecoin', FullNodeMethods);
+
+/**
+ * Lotus' StateGetAllocationIdForPendingDeal (a builtin-market deal's verified allocation; 0 = none), as the
+ * sector-manager reads it for ProveCommitSectors3 manifests. Declared apart from FullNodeAPI so a node that does not
+ * serve it yet still serves FullNodeAPI; a node that does serves both.
+ */
+export const FullNodeDealAPI = defineApi('Filecoin', {
+  StateGetAllocationIdForPendingDeal: method<[dealId: number, tsk: TipSetKey], number>('read', 2),
+} as const);

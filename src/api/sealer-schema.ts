@@ -103,6 +103,10 @@ export const CliParams = {
   FinalizeSector: sid,
   StoreReleaseReserved: sid,
   SectorSetForRebuild: { ...sid, opt: z.object({ PiecesAvailable: Bool }) },
+  UnsealPiece: { ...sid, pieceCid: Cid, offset: Uint, size: Uint, dest: Str(2 * KiB) },
+  UnsealTaskAdd: { ...sid, pieceCid: Cid, dest: Name(2 * KiB) },
+  UnsealTaskGet: { id: Uint },
+  UnsealTaskList: { limit: Uint },
 } as const;
 
 /** MinerAPI: `GetInfo(true)` is not miner t01. */

@@ -116,17 +116,44 @@ export interface SectorRebuildInfo {
   UpgradePublic: SectorPublicInfo | null;
 }
 
+/** venus-shared gateway.UnsealState: what an unseal task is doing, as the market reads it back. */
+export type UnsealState = 'set_up' | 'unsealing' | 'uploading' | 'finished' | 'failed';
+
+/** What AllocateUnsealSector gives an unseal thread. Offset and Size are unpadded; Dest as AcquireUnsealDest. */
 export interface SectorUnsealInfo {
   Sector: AllocatedSector;
   PieceCid: CidJson;
   Offset: number;
   Size: number;
+  /** AccessInstance: the persist store holding the sealed file */
   PrivateInfo: SectorPrivateInfo;
   Ticket: Ticket;
   CommD: Bytes32;
   Dest: string[] | null;
-  State: number;
+  State: UnsealState | string;
   ErrorInfo: string;
+}
+
+/** (this implementation) an unseal task as `util sealer sectors unseal` and the dashboard show it. */
+export interface UnsealTaskInfo {
+  ID: number;
+  Sector: SectorID;
+  PieceCid: CidJson;
+  /** unpadded */
+  Offset: number;
+  /** unpadded */
+  Size: number;
+  /** destinations, query strings elided */
+  Dest: string[];
+  State: UnsealState;
+  Error: string;
+  Source: 'market' | 'cli';
+  /** the worker token name holding it ('' unnamed, null none) */
+  Worker: string | null;
+  Attempts: number;
+  /** ms since epoch */
+  CreatedAt: number;
+  UpdatedAt: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -230,10 +257,16 @@ export const SealerCliMethods = withParams(
     StoreReleaseReserved: method<[sid: SectorID], boolean>('admin', 1),
     StoreList: method<[], StoreDetailedInfo[] | null>('read'),
     SectorSetForRebuild: method<[sid: SectorID, opt: { PiecesAvailable: boolean }], boolean>('admin', 2),
+    /** damocles' form: schedules the unseal; the stream ends with an empty chunk once the bytes are at dest */
     UnsealPiece: channel<[sid: SectorID, pieceCid: CidJson, offset: number, size: number, dest: string], Base64>(
       'admin',
       5,
     ),
+    /** (this implementation) schedules an unseal of a piece of a sealed sector to dest; offset and size from the sector */
+    UnsealTaskAdd: method<[sid: SectorID, pieceCid: CidJson, dest: string], UnsealTaskInfo>('admin', 3),
+    UnsealTaskGet: method<[id: number], UnsealTaskInfo | null>('read', 1),
+    /** the newest `limit` tasks (at most 1000) */
+    UnsealTaskList: method<[limit: number], UnsealTaskInfo[]>('read', 1),
     Version: method<[], string>('read'),
   } as const,
   CliParams,

@@ -34,7 +34,9 @@ import {
   withManager,
 } from './cli/common.js';
 import { type CreateMinerOptions, createMiner } from './cli/create-miner.js';
+import { dealRows, dealsCell } from './cli/deals.js';
 import { registerProving } from './cli/proving.js';
+import { registerUnseal } from './cli/unseal.js';
 import { initHome } from './config.js';
 import { connectServices, startDaemon } from './daemon.js';
 import { initExtProverConfig } from './ext-prover.js';
@@ -202,13 +204,16 @@ function registerSealer(util: Command): void {
         const list = ((await api.ListSectors(o.offline ? 'offline' : 'online', 0)) ?? []).filter(
           (s) => only === undefined || s.ID.Miner === only,
         );
-        const rows = [['Sector', 'Proof', 'State', 'Worker', 'Ticket', 'Seed', 'PreCommit', 'ProveCommit', 'Note']];
+        const rows = [
+          ['Sector', 'Proof', 'State', 'Worker', 'Deals', 'Ticket', 'Seed', 'PreCommit', 'ProveCommit', 'Note'],
+        ];
         for (const s of list) {
           rows.push([
             sectorName(s.ID),
             String(s.SectorType),
             stateOf(s),
             s.LatestState ? `${s.LatestState.Worker.Instance}:${s.LatestState.Worker.Location}` : '-',
+            dealsCell(s),
             s.Ticket ? String(s.Ticket.Epoch) : '-',
             s.Seed ? String(s.Seed.Epoch) : '-',
             s.MessageInfo.PreCommitCid?.['/']
@@ -229,12 +234,18 @@ function registerSealer(util: Command): void {
 
   withListen(sectors.command('state').description('show one sector state').argument('<miner>').argument('<number>'))
     .option('--offline', 'look in the finalized/aborted sectors')
+    .option('--deals', "the sector's pieces and deals as a table instead of the JSON state")
     .action(async function (this: Command, m: string, n: string) {
       const sid = { Miner: parseMinerId(m), Number: parseSectorNumber(n) };
-      const o = this.opts() as { offline?: boolean };
+      const o = this.opts() as { offline?: boolean; deals?: boolean };
       await withManager(this, async (api) => {
         const s = o.offline ? await api.FindSector('offline', sid) : await api.FindSectorInAllStates(sid);
         if (!s) throw new UserError(`${sectorName(sid)} not found`);
+        if (o.deals) {
+          if (!s.Pieces?.length) out(`${sectorName(sid)}: no pieces (committed capacity)\n`);
+          else out(table(dealRows(s)));
+          return;
+        }
         out(`${JSON.stringify(s, null, 2)}\n`);
       });
     });
@@ -292,6 +303,7 @@ function registerSealer(util: Command): void {
     });
   }
 
+  registerUnseal(sectors);
   registerProving(sealer);
 }
 

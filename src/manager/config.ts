@@ -8,13 +8,16 @@
  *   [PersistedStore] Includes, [[PersistedStore.Stores]] Name Path Strict ReadOnly
  *   [PoSt.Default] StrictCheck GasOverEstimation MaxFeeCap MsgCheckInteval MsgConfidence,
  *     [PoSt.Actors.<id>] Sender and the same keys as overrides
+ *   [DealManagerConfig.MarketAPI] Api Token, [[DealManagerConfig.LocalPieceStores]] Name Path Strict ReadOnly
+ *     (the market, venus-cluster 2022-02 "integrate venus-market"), and EnableDeals per [[SectorManager.Miners]]
+ *     entry (damocles' [Miners.Sector] EnableDeals): docs/deals-manager.md §Configuration
  *
  * Unknown keys, wrong types, bad addresses, durations, amounts and endpoints are refused when the file is
  * loaded, each as "FILE: Key.Path: reason". `daemon init` writes DEFAULT_CONFIG_TEXT (every key commented, as
  * the guide shows); `formatConfig` prints the effective config in the layout of the guide's first-run log.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatDuration, loadConfigFile, parseConfigText, parseDuration } from '../common/config.js';
 import { logger } from '../common/log.js';
@@ -84,6 +87,7 @@ const MinerSchema = z.strictObject({
   InitNumber: uint64().default(0),
   MaxNumber: uint64().optional(),
   Disabled: z.boolean().default(false),
+  EnableDeals: z.boolean().default(false),
 });
 
 const POLICY_KEYS = {
@@ -211,6 +215,18 @@ function postShape(withDefaults: boolean) {
 
 const PoStActorSchema = z.strictObject({ Sender: addressStr().default(''), ...postShape(false) });
 
+const PieceStoreSchema = z.strictObject({
+  Name: z.string().default(''),
+  Path: z
+    .string()
+    .min(1, 'must be the piece store directory (an absolute path)')
+    .refine((p) => isAbsolute(p), 'must be an absolute path'),
+  Strict: z.boolean().default(false),
+  ReadOnly: z.boolean().default(true),
+});
+
+const DEFAULT_DEAL_MANAGER = { MarketAPI: { Api: '', Token: '' }, LocalPieceStores: [] };
+
 export const ManagerConfigSchema = z.strictObject({
   SectorManager: z
     .strictObject({
@@ -238,6 +254,12 @@ export const ManagerConfigSchema = z.strictObject({
       Actors: z.record(z.string(), PoStActorSchema).default({}),
     })
     .default({ Default: { ...DEFAULT_POST }, Actors: {} }),
+  DealManagerConfig: z
+    .strictObject({
+      MarketAPI: RpcClientSchema.default({ Api: '', Token: '' }),
+      LocalPieceStores: z.array(PieceStoreSchema).default([]),
+    })
+    .default({ ...DEFAULT_DEAL_MANAGER, MarketAPI: { ...DEFAULT_DEAL_MANAGER.MarketAPI }, LocalPieceStores: [] }),
 });
 
 export interface MinerConfig {
@@ -245,6 +267,8 @@ export interface MinerConfig {
   InitNumber: number;
   MaxNumber?: number;
   Disabled: boolean;
+  /** AcquireDeals asks the market ([DealManagerConfig.MarketAPI]) for deals for this miner's sectors */
+  EnableDeals: boolean;
 }
 
 export interface StoreConfig {
@@ -264,6 +288,7 @@ export interface ManagerConfig {
   Messager: { Api: string; Token: string };
   PersistedStore: { Includes: string[]; Stores: StoreConfig[] };
   PoSt: { Default: PoStPolicy; Actors: Record<string, { Sender: string } & Partial<PoStPolicy>> };
+  DealManagerConfig: { MarketAPI: { Api: string; Token: string }; LocalPieceStores: StoreConfig[] };
 }
 
 function normalizeMinerKey(k: string): number | undefined {
@@ -282,6 +307,17 @@ function checkSemantics(file: string, cfg: ManagerConfig): void {
     seen.add(m.ID);
     if (m.MaxNumber !== undefined && m.MaxNumber < m.InitNumber)
       problems.push(`SectorManager.Miners[${i}].MaxNumber: ${m.MaxNumber} is below InitNumber ${m.InitNumber}`);
+    if (m.EnableDeals && cfg.DealManagerConfig.MarketAPI.Api.trim() === '')
+      problems.push(
+        `SectorManager.Miners[${i}].EnableDeals: deals need the market's address in [DealManagerConfig.MarketAPI] Api`,
+      );
+  });
+  const pieceNames = new Set<string>();
+  cfg.DealManagerConfig.LocalPieceStores.forEach((s, i) => {
+    const name = s.Name || s.Path;
+    if (pieceNames.has(name))
+      problems.push(`DealManagerConfig.LocalPieceStores[${i}].Name: piece store "${name}" is listed twice`);
+    pieceNames.add(name);
   });
   const names = new Set<string>();
   cfg.PersistedStore.Stores.forEach((s, i) => {
@@ -364,6 +400,12 @@ export function postMiners(cfg: ManagerConfig): number[] {
   return [...ids].sort((a, b) => a - b);
 }
 
+/** Whether AcquireDeals asks the market for deals for `miner`'s sectors (its EnableDeals, and a market set). */
+export function dealsEnabled(cfg: ManagerConfig, miner: number): boolean {
+  if (cfg.DealManagerConfig.MarketAPI.Api.trim() === '') return false;
+  return cfg.SectorManager.Miners.some((m) => m.ID === miner && m.EnableDeals && !m.Disabled);
+}
+
 /** Go duration string → milliseconds. */
 export function ms(d: string): number {
   return parseDuration(d);
@@ -377,7 +419,10 @@ export function feeCapAtto(s: string): bigint | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // the default file (`daemon init`) and the effective-config dump
 
-/** What `daemon init` writes: the guide's commented default, byte for byte. */
+/**
+ * What `daemon init` writes: the guide's commented default, byte for byte, then the deal keys (commented too;
+ * docs/deals-manager.md §Configuration).
+ */
 export const DEFAULT_CONFIG_TEXT = `# Default config:
 [SectorManager]
 #  PreFetch = true
@@ -387,6 +432,7 @@ export const DEFAULT_CONFIG_TEXT = `# Default config:
 #    InitNumber = 0
 #    MaxNumber = 10000
 #    Disabled = false
+#    EnableDeals = false
 #
 [Commitment]
 #  [Commitment.DefaultPolicy]
@@ -445,6 +491,17 @@ export const DEFAULT_CONFIG_TEXT = `# Default config:
 #      MaxFeeCap = ""
 #      MsgCheckInteval = "1m0s"
 #      MsgConfidence = 5
+#
+[DealManagerConfig]
+#  [DealManagerConfig.MarketAPI]
+#    Api = "/ip4/127.0.0.1/tcp/41235/http"
+#    Token = ""
+#
+#  [[DealManagerConfig.LocalPieceStores]]
+#    Name = "piece storage name"
+#    Path = "/path/to/piece/storage"
+#    Strict = false
+#    ReadOnly = true
 `;
 
 /**
@@ -541,13 +598,20 @@ export function formatConfig(cfg: ManagerConfig): string {
   };
   const sortedMap = <T>(m: Record<string, T>) =>
     Object.fromEntries(Object.entries(m).sort(([a], [b]) => a.localeCompare(b)));
+  // the deal keys came after the guide: shown once set, so a config without deals logs as the guide shows it
+  const deals = cfg.DealManagerConfig;
+  const dealsSet = deals.MarketAPI.Api !== '' || deals.MarketAPI.Token !== '' || deals.LocalPieceStores.length > 0;
   emit([], {
-    SectorManager: cfg.SectorManager,
+    SectorManager: {
+      ...cfg.SectorManager,
+      Miners: cfg.SectorManager.Miners.map(({ EnableDeals, ...m }) => (EnableDeals ? { ...m, EnableDeals } : m)),
+    },
     Commitment: { DefaultPolicy: cfg.Commitment.DefaultPolicy, Miners: sortedMap(cfg.Commitment.Miners) },
     Chain: cfg.Chain,
     Messager: cfg.Messager,
     PersistedStore: cfg.PersistedStore,
     PoSt: { Default: cfg.PoSt.Default, Actors: sortedMap(cfg.PoSt.Actors) },
+    ...(dealsSet ? { DealManagerConfig: deals } : {}),
   });
   return `${lines.join('\n')}\n`;
 }

@@ -19,12 +19,31 @@ import { prefixOfChainName, setDefaultNetwork } from '../fil/index.js';
 import { sealProof } from '../proofs/index.js';
 import { createClient, parseApiInfo, parseListenAddress, RpcServer } from '../rpc/index.js';
 import { hintMissingTokens, isLoopbackHost, loadOrInitManagerAuth, workerHeaderLine } from './auth.js';
-import { type ChainAPI, fetchNetworkPolicy, type MessagerAPI as MessagerClient, type NetworkPolicy } from './chain.js';
+import {
+  type ChainAPI,
+  fetchNetworkPolicy,
+  type MessagerAPI as MessagerClient,
+  minerAddr,
+  type NetworkPolicy,
+} from './chain.js';
 import { CommitmentManager } from './commit/index.js';
-import { CONFIG_FILE, formatConfig, loadManagerConfig, type ManagerConfig, postMiners } from './config.js';
+import {
+  CONFIG_FILE,
+  dealsEnabled,
+  formatConfig,
+  loadManagerConfig,
+  type ManagerConfig,
+  postMiners,
+} from './config.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
+import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from './market/client.js';
+import { DealManager } from './market/deals.js';
+import { MarketEvents } from './market/events.js';
+import { dealChainOf } from './market/manifest.js';
+import { dealMetrics } from './market/metrics.js';
+import { PieceStoreProxy } from './market/piecestore.js';
 import { MinerInfoCache } from './miners.js';
 import { Poster } from './poster/index.js';
 import { probeServices } from './probe.js';
@@ -32,8 +51,9 @@ import { CborAggregator, LocalWindowPoStProver, VanillaSealVerifier } from './pr
 import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
-import { SealerService } from './sealer.js';
+import { type SealerOptions, SealerService } from './sealer.js';
 import { PersistStores, storesFromConfig } from './stores.js';
+import { UnsealTasks } from './unseal/tasks.js';
 
 const log = logger('sealer');
 const dep = logger('dep');
@@ -51,6 +71,8 @@ export interface DaemonOptions {
   /** test hooks: plug in other chain/messager/prover implementations */
   chain?: ChainAPI;
   messager?: MessagerClient;
+  /** test hook: the market (default: a client of [DealManagerConfig.MarketAPI]) */
+  market?: MarketAPI;
   verifier?: SealVerifier;
   prover?: WindowPoStProver;
   /** --ext-prover: Window PoSt by the processors of <home>/ext-prover.cfg (ignored when `prover` is given) */
@@ -184,6 +206,29 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   };
   const current = { cfg };
   const config = () => current.cfg;
+  // the market ([DealManagerConfig.MarketAPI]): probed like [Chain] when a miner takes deals
+  const market = new MarketConnection(config, o.market ? { fixed: o.market } : {});
+  closers.push(() => market.close());
+  const dealMiner = cfg.SectorManager.Miners.find((m) => m.EnableDeals && !m.Disabled);
+  const marketClient = market.get();
+  if (dealMiner && marketClient) {
+    try {
+      await probeMarket(cfg, marketClient, minerAddr(dealMiner.ID));
+    } catch (err) {
+      for (const c of closers) await c();
+      throw err;
+    }
+  }
+  const deals = new DealManager({
+    store,
+    chain,
+    policy,
+    config,
+    market,
+    metrics: dealMetrics(initMetrics('venus-sector-manager').registry),
+  });
+  deals.start();
+  closers.unshift(() => deals.stop());
   const miners = new MinerInfoCache(chain);
   if (cfg.SectorManager.PreFetch) await miners.prefetch(cfg.SectorManager.Miners.map((m) => m.ID));
   const commit = new CommitmentManager({
@@ -194,6 +239,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     config,
     miners,
     aggregator: new CborAggregator(),
+    ...(dealChainOf(chain) ? { dealChain: dealChainOf(chain) } : {}),
   });
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
@@ -237,7 +283,17 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       });
     },
   });
-  const sealer = new SealerService({
+  // unseal tasks (docs/deals-unseal.md): market:// destinations go to the market's piece store with its token
+  const unseal = new UnsealTasks({
+    store,
+    market: () => {
+      const ep = marketEndpoint(config());
+      return ep ? { url: ep.base, token: ep.token ?? '' } : undefined;
+    },
+  });
+  unseal.start();
+  closers.unshift(() => unseal.stop());
+  const sealerOptions: SealerOptions = {
     store,
     chain,
     policy,
@@ -245,6 +301,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     miners,
     commit,
     stores,
+    deals,
     verifier: o.verifier ?? new VanillaSealVerifier(),
     // a few sectors at a time, one call at a time, within a time budget: Window PoSt shares this event loop
     checkProvable: boundedCheck(
@@ -252,6 +309,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ),
     // pings arrive only once the server listens, after the dashboard exists
     onWorkerPing: (name, remote) => dashboard.notePing(name, remote),
+  };
+  const sealer = new SealerService(sealerOptions, unseal);
+  // SectorsUnsealPiece requests of the market, one subscription per miner with deals (a WebSocket of its own)
+  const eventsMarket = new MarketConnection(config, o.market ? { fixed: o.market } : { transport: 'ws' });
+  closers.push(() => eventsMarket.close());
+  const marketEvents = new MarketEvents({
+    tasks: unseal,
+    miners: () =>
+      config()
+        .SectorManager.Miners.filter((m) => dealsEnabled(config(), m.ID))
+        .map((m) => m.ID),
+    client: () => eventsMarket.get(),
   });
   await commit.resume();
 
@@ -290,10 +359,15 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     secret: repoAuth.secret,
   });
   dashboard.mount(server);
+  // deal data for workers: GET /piecestore/<cid> from [[DealManagerConfig.LocalPieceStores]], else the market
+  new PieceStoreProxy(config).mount(server);
   closers.unshift(() => dashboard.close());
   log.info(`trying to listen on ${o.listen}`);
   const address = await server.listen(listen);
   closers.unshift(() => server.close());
+
+  marketEvents.start();
+  closers.unshift(() => marketEvents.stop());
 
   if (o.poster) {
     poster = checker;

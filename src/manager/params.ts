@@ -61,10 +61,33 @@ export function encodePreCommitSectorBatch2(sectors: readonly PreCommitEntry[]):
   ]);
 }
 
+/** The market actor: builtin-market deal pieces notify it with their deal id. */
+export const MARKET_ACTOR_ID = 5;
+
+/**
+ * PieceActivationManifest = [CID, Size, VerifiedAllocationKey|null, [DataActivationNotification…]];
+ * VerifiedAllocationKey = [Client (actor id), ID (allocation id)], DataActivationNotification = [Address, Payload].
+ */
+export interface PieceActivation {
+  cid: CID;
+  size: number;
+  verifiedAllocationKey?: { client: number; id: number } | null;
+  notify?: { address: Address; payload: Uint8Array }[];
+}
+
 export interface SectorActivation {
   sectorNumber: number;
-  /** CC sectors have no pieces. */
-  pieces: { cid: CID; size: number }[];
+  /** one per deal piece; CC sectors (and pledge fillers) have none */
+  pieces: PieceActivation[];
+}
+
+/**
+ * The notification payload a builtin-market deal piece sends the market actor: CBOR of the deal id (a uint),
+ * as damocles' cborutil.Dump(dealID). Encoded here (not shared with the devnet's decoder) for the reason above.
+ */
+export function encodeDealIdNotifyPayload(dealId: number): Uint8Array {
+  if (!Number.isSafeInteger(dealId) || dealId < 0) throw new RangeError(`deal id ${dealId} is not a uint`);
+  return encodeCbor(dealId);
 }
 
 /**
@@ -79,7 +102,15 @@ export function encodeProveCommitSectors3(p: {
   requireActivationSuccess: boolean;
 }): Uint8Array {
   return encodeCbor([
-    p.activations.map((a) => [a.sectorNumber, a.pieces.map((pc) => [pc.cid, pc.size, null, []])]),
+    p.activations.map((a) => [
+      a.sectorNumber,
+      a.pieces.map((pc) => [
+        pc.cid,
+        pc.size,
+        pc.verifiedAllocationKey ? [pc.verifiedAllocationKey.client, pc.verifiedAllocationKey.id] : null,
+        (pc.notify ?? []).map((n) => [n.address.bytes(), n.payload]),
+      ]),
+    ]),
     p.aggregate ? [] : [...p.proofs],
     p.aggregate ?? new Uint8Array(0),
     p.aggregate ? AGGREGATE_SNARKPACK_V2 : null,

@@ -43,6 +43,8 @@ import { checkSid, notFound, resp, type SealerOptions, type SealerState, withSec
 import * as persist from './sealer/persist.js';
 import * as reports from './sealer/reports.js';
 import * as submission from './sealer/submission.js';
+import { unsealCliApi } from './unseal/api.js';
+import type { UnsealTasks } from './unseal/tasks.js';
 
 export { MAX_BATCH_ALLOCATION } from './sealer/allocation.js';
 export { notFound, type SealerOptions, shortJson } from './sealer/common.js';
@@ -52,7 +54,11 @@ const log = logger('sealing');
 export class SealerService {
   private readonly st: SealerState;
 
-  constructor(private readonly o: SealerOptions) {
+  constructor(
+    private readonly o: SealerOptions,
+    /** unseal tasks (AllocateUnsealSector & co.; none: workers with plan "unseal" get no task) */
+    private readonly unseal?: UnsealTasks,
+  ) {
     this.st = {
       o,
       sectorLock: new KeyedMutex(),
@@ -212,6 +218,7 @@ export class SealerService {
     const unsupported = (what: string) => () => {
       throw new RpcError(1, `${what} is not supported by this sector-manager`);
     };
+    const unsealCli = unsealCliApi(this.o.store, this.unseal);
     return {
       AllocateSector: (spec, ctx) => this.allocateSector(spec, callerOf(ctx)),
       AllocateSectorsBatch: (spec, count, ctx) => this.allocateSectorsBatch(spec, count, callerOf(ctx)),
@@ -226,7 +233,9 @@ export class SealerService {
       PollProofState: (sid) => this.pollProofState(sid),
       ReportState: (sid, req, ctx) => this.reportState(sid, req, callerOf(ctx)),
       ReportFinalized: (sid, ctx) => this.reportFinalized(sid, callerOf(ctx)),
-      ReportAborted: (sid, reason, ctx) => this.reportAborted(sid, reason, callerOf(ctx)),
+      // a worker giving up an unseal fails the unseal task, never the proven sector
+      ReportAborted: (sid, reason, ctx) =>
+        this.unseal?.workerAborted(checkSid(sid), reason) ? {} : this.reportAborted(sid, reason, callerOf(ctx)),
       AllocateSanpUpSector: () => null,
       SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
       AllocateRebuildSector: () => null,
@@ -237,9 +246,9 @@ export class SealerService {
       },
       StoreReserveSpace: (sid, size, candidates, ctx) => this.storeReserveSpace(sid, size, candidates, callerOf(ctx)),
       StoreBasicInfo: (name) => this.storeBasicInfo(name),
-      AllocateUnsealSector: () => null,
-      AchieveUnsealSector: () => ({}),
-      AcquireUnsealDest: () => [],
+      AllocateUnsealSector: (spec, ctx) => this.unseal?.allocate(spec, callerOf(ctx)) ?? null,
+      AchieveUnsealSector: (sid, cid, err, ctx) => unsealCli.need().achieve(checkSid(sid), cid, err, callerOf(ctx)),
+      AcquireUnsealDest: (sid, cid, ctx) => unsealCli.need().acquireDest(checkSid(sid), cid, callerOf(ctx)),
       // worker-prover mode (--worker-prover) is not offered: workers with plan "wdpost" get no jobs
       WdPoStAllocateJobs: () => [],
       WdPoStHeartbeatJobs: () => ({}),
@@ -251,7 +260,7 @@ export class SealerService {
       FindSector: (state, sid) => this.findSector(state, sid),
       FindSectorInAllStates: (sid) => this.findSectorInAllStates(sid),
       FindSectorsWithDeal: () => [],
-      FindSectorWithPiece: () => null,
+      FindSectorWithPiece: unsealCli.FindSectorWithPiece,
       ImportSector: unsupported('ImportSector'),
       RestoreSector: (sid, forced) => this.restoreSector(sid, forced),
       CheckProvable: async (mid, _postProof, sectors, strict) => {
@@ -283,7 +292,10 @@ export class SealerService {
       StoreReleaseReserved: (sid) => this.o.stores.release(checkSid(sid)),
       StoreList: () => this.o.stores.detailed(),
       SectorSetForRebuild: unsupported('SectorSetForRebuild'),
-      UnsealPiece: unsupported('UnsealPiece'),
+      UnsealPiece: unsealCli.UnsealPiece,
+      UnsealTaskAdd: unsealCli.UnsealTaskAdd,
+      UnsealTaskGet: unsealCli.UnsealTaskGet,
+      UnsealTaskList: unsealCli.UnsealTaskList,
       Version: () => VERSION,
       GetTicket: unsupported('GetTicket'),
       GetSeed: unsupported('GetSeed'),

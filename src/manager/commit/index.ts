@@ -20,12 +20,21 @@ import type { SectorPreCommitInfo } from '../../api/full.js';
 import { OnChainState, type SectorID, type SectorState, sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { metrics, type ServiceMetrics } from '../../common/metrics.js';
-import { CID, cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCid } from '../../fil/index.js';
+import { cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCid } from '../../fil/index.js';
 import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, preCommitInfo } from '../chain.js';
 import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
 import type { ManagerStore } from '../db.js';
+import { sectorExpiration } from '../market/lifetime.js';
+import { activationPieces, type DealChainAPI } from '../market/manifest.js';
+import { dealMetrics } from '../market/metrics.js';
 import type { MinerInfoCache } from '../miners.js';
-import { encodePreCommitSectorBatch2, encodeProveCommitSectors3, MinerMethod, type PreCommitEntry } from '../params.js';
+import {
+  encodePreCommitSectorBatch2,
+  encodeProveCommitSectors3,
+  MinerMethod,
+  type PreCommitEntry,
+  type SectorActivation,
+} from '../params.js';
 import {
   buildMessage,
   freshMessageId,
@@ -57,6 +66,8 @@ export interface CommitmentOptions {
   config: () => ManagerConfig;
   miners: MinerInfoCache;
   aggregator?: SealAggregator;
+  /** StateGetAllocationIdForPendingDeal for builtin-market deal pieces (absent: such sectors cannot be proven) */
+  dealChain?: DealChainAPI;
   /** sector lifetime in days for the PreCommit expiration (damocles LifetimeDays default 540) */
   lifetimeDays?: number;
   /** how often pushed messages are checked for being stuck (default 30 s) */
@@ -281,7 +292,14 @@ export class CommitmentManager {
         this.o.store.putSector(s, true);
         continue;
       }
-      const expiration = this.expiration(height);
+      // a deal sector lives until its last deal ends; deals it cannot cover give the sector up
+      const exp = sectorExpiration(height, pol, s.Pieces, this.o.lifetimeDays);
+      if ('error' in exp) {
+        dealMetrics().failed('seal', exp.reason);
+        this.dropSector(s, `cannot PreCommit: ${exp.error}`);
+        continue;
+      }
+      const expiration = exp.expiration;
       const hasPieces = (s.Pieces ?? []).some((p) => p.DealInfo && (p.DealInfo.DealID || p.DealInfo.AllocationID));
       const entry: PreCommitEntry = {
         sealProof: s.SectorType,
@@ -326,6 +344,8 @@ export class CommitmentManager {
     const { tsk } = await head(this.o.chain);
     const maddr = minerAddr(miner);
     const included: SectorState[] = [];
+    const activations: SectorActivation[] = [];
+    const clients = new Map<string, number>();
     const proofs: Uint8Array[] = [];
     let collateral = 0n;
     for (const s of sectors) {
@@ -343,10 +363,13 @@ export class CommitmentManager {
         this.dropSector(s, 'PreCommit not found on chain (expired?)');
         continue;
       }
+      // one manifest per deal piece (a chain error fails the batch, which is retried)
+      const pieces = await activationPieces(s, this.o.chain, this.o.dealChain, tsk, clients);
       const pledge = BigInt(await this.o.chain.StateMinerInitialPledgeCollateral(maddr, pci.Info, tsk));
       const need = pledge - BigInt(pci.PreCommitDeposit);
       if (need > 0n) collateral += need;
       included.push(s);
+      activations.push({ sectorNumber: s.ID.Number, pieces });
       proofs.push(fromBase64(s.Proof.Proof, 'proof'));
     }
     if (included.length === 0) return;
@@ -363,12 +386,7 @@ export class CommitmentManager {
       );
     }
     const params = encodeProveCommitSectors3({
-      activations: included.map((s) => ({
-        sectorNumber: s.ID.Number,
-        pieces: (s.Pieces ?? [])
-          .filter((pc) => pc.DealInfo && (pc.DealInfo.DealID || pc.DealInfo.AllocationID))
-          .map((pc) => ({ cid: CID.parse(pc.Piece.PieceCID['/']), size: pc.Piece.Size })),
-      })),
+      activations,
       proofs,
       aggregate,
       requireActivationSuccess: false,
@@ -475,15 +493,5 @@ export class CommitmentManager {
       t.unref();
       return false;
     }
-  }
-
-  /** PreCommit expiration: `lifetimeDays` after the earliest activation, within the chain's bounds. */
-  private expiration(height: number): number {
-    const pol = this.o.policy;
-    const lifetime = (this.o.lifetimeDays ?? 540) * pol.epochsInDay;
-    const activation = height + pol.preCommitChallengeDelay;
-    const min = activation + pol.minSectorExpiration + 30 * pol.epochsInDay; // room for a late prove-commit
-    const max = activation + pol.maxSectorExpirationExtension;
-    return Math.min(max, Math.max(min, activation + lifetime));
   }
 }

@@ -130,6 +130,27 @@ const sections = {
     table('threads', ['Thread', 'State', 'Sector', 'Job state/stage', 'Elapsed', 'Last error', ''], rows, 'no workers have pinged');
     $('admin').textContent = isAdmin ? '' : 'Pause/resume needs an admin token.';
   },
+  deals(d) {
+    table('deals', ['Piece', 'Client', 'Size', 'Verified', 'Sector', 'State', '~Deal'], arr(d.deals).map((x) => {
+      const sector = 's-t0' + txt(x.miner) + '-' + txt(x.number);
+      return el('tr', { 'data-deal': sector + '/' + txt(x.piece, 120) }, el('td', { title: txt(x.piece, 120) }, txt(x.piece, 20) + '…'),
+        el('td', null, txt(x.client, 64)), el('td', null, bytes(x.size)),
+        el('td', { class: x.verified ? 'ok' : '', title: x.verified == null ? 'a builtin-market deal: its verified flag is on chain, not recorded here' : null }, x.verified == null ? mut('?') : x.verified ? 'yes' : 'no'),
+        el('td', null, sector), el('td', { class: 'state ' + stateClass(x.state) }, txt(x.state, 64)),
+        el('td', { class: 'hide-s' }, x.kind === 'market' ? 'market #' + txt(x.dealId) : 'DDO alloc ' + txt(x.allocationId)));
+    }), 'no deals assigned to sectors yet');
+  },
+  unseals(d) {
+    const c = Object.entries(d.unsealCounts && typeof d.unsealCounts === 'object' ? d.unsealCounts : {});
+    $('unseal-counts').replaceChildren(...c.map(([k, v]) => el('span', { class: 'chip' }, txt(k, 64) + ': ' + txt(v))));
+    const cls = (s) => s === 'failed' ? 'bad' : s === 'finished' ? 'ok' : 'warn';
+    table('unseals', ['Task', 'Piece', 'Sector', 'Size', 'State', '~From', '~Worker', 'When', 'Error'], arr(d.unseals).map((t) =>
+      el('tr', { 'data-unseal': txt(t.id) }, el('td', null, '#' + txt(t.id)), el('td', { title: txt(t.piece, 120) }, txt(t.piece, 20) + '…'),
+        el('td', null, 's-t0' + txt(t.miner) + '-' + txt(t.number)), el('td', null, bytes(t.size)),
+        el('td', { class: cls(t.state) }, txt(t.state, 64), num(t.attempts) > 1 ? ' (try ' + txt(t.attempts) + ')' : null),
+        el('td', { class: 'hide-s' }, txt(t.source, 16)), el('td', { class: 'hide-s' }, txt(t.worker, 64)), el('td', null, ago(t.updatedAt)),
+        el('td', { class: 'bad reason' }, txt(t.error)))), 'no unseal tasks');
+  },
   messages(d) {
     table('messages', ['Message', 'Miner', 'Kind', '~Sectors', 'Pushed', 'When'], arr(d.messages).map((m) =>
       el('tr', null, el('td', { title: txt(m.id) }, txt(m.id, 18)), el('td', null, 't0' + txt(m.miner)), el('td', null, txt(m.kind)),

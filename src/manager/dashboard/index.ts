@@ -22,7 +22,10 @@ import type { ManagerStore, SectorEvent } from '../db.js';
 import { ChainViewCache, type DashboardChain, type DeadlineRow, type MinerRow } from './chainview.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './page.js';
 import {
+  type DealRow,
+  listDealRows,
   listSectorRows,
+  listUnsealRows,
   listWorkerRows,
   type PoStRow,
   recentPoStRows,
@@ -30,6 +33,7 @@ import {
   sectorCounts,
   sectorTimeline,
   TEXT_MAX,
+  type UnsealRow,
   workerDest,
 } from './queries.js';
 import { type ThreadView, WorkerControl } from './workers.js';
@@ -65,6 +69,9 @@ const SECTOR_ROWS = 200;
 const WORKER_ROWS = 100;
 /** Window PoSt submissions listed. */
 const POST_ROWS = 50;
+/** Deals listed (latest sectors first) and unseal tasks listed (newest first). */
+const DEAL_ROWS = 200;
+const UNSEAL_ROWS = 50;
 /** Event-stream readers at once. */
 const MAX_STREAMS = 64;
 /** A reader whose unsent data grows past this is too slow: its stream is ended. */
@@ -103,6 +110,11 @@ export interface DashboardState {
   /** failed Window PoSt submissions of deadlines still open */
   alerts: PoStAlert[];
   messages: { id: string; miner: number; kind: string; sectors: number[]; pushed: boolean; at: number }[];
+  /** deal pieces in the latest sectors */
+  deals: DealRow[];
+  /** the latest unseal tasks, and how many there are per state */
+  unseals: UnsealRow[];
+  unsealCounts: Record<string, number>;
 }
 
 /** Headers on every dashboard answer: no caching, no MIME sniffing, no Referer carrying `?token=`. */
@@ -343,7 +355,22 @@ export class Dashboard {
     const chain = await this.chainView.get(now);
     const posts = recentPoStRows(db, POST_ROWS);
     const alerts = postAlerts(chain.head, chain.deadlines, posts);
-    return { now, ...chain, sectors, counts, workers, workersTotal: total, posts, alerts, messages };
+    const deals = listDealRows(db, DEAL_ROWS);
+    const { tasks: unseals, counts: unsealCounts } = listUnsealRows(db, UNSEAL_ROWS);
+    return {
+      now,
+      ...chain,
+      sectors,
+      counts,
+      workers,
+      workersTotal: total,
+      posts,
+      alerts,
+      messages,
+      deals,
+      unseals,
+      unsealCounts,
+    };
   }
 }
 

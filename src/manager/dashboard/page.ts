@@ -37,6 +37,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 <section><h2>Deadlines &amp; Window PoSt</h2><table id="deadlines"></table><table id="posts"></table></section>
 <section class="wide"><h2>Sectors</h2><div id="counts" class="chips"></div><table id="sectors"></table></section>
 <section class="wide"><h2>Worker threads</h2><div id="admin" class="mut"></div><div id="notice"></div><table id="threads"></table></section>
+<section class="wide"><h2>Deals</h2><table id="deals"></table>
+<h2>Unseal tasks</h2><div id="unseal-counts" class="chips"></div><table id="unseals"></table></section>
 <section class="wide"><h2>Recent messages</h2><table id="messages"></table></section>
 </main>
 <script>${DASHBOARD_JS}</script></body></html>

@@ -177,3 +177,79 @@ export function recentPoStRows(db: Db, limit: number): PoStRow[] {
     .all(limit) as (Omit<PoStRow, 'ok'> & { ok: number })[];
   return rows.map((r) => ({ ...r, ok: r.ok === 1, reason: r.reason == null ? null : String(r.reason) }));
 }
+
+export interface DealRow {
+  miner: number;
+  number: number;
+  /** the deal in this sector: its record's state (releasing, released, refused) or, while assigned, the sector's */
+  state: string;
+  piece: string;
+  /** padded piece size */
+  size: number;
+  client: string;
+  /** builtin-market deal id (0 for a direct deal) and verified allocation id (0: none recorded) */
+  dealId: number;
+  allocationId: number;
+  kind: string;
+  /** true for a verified allocation (every direct deal has one); null: a builtin deal whose flag is not recorded */
+  verified: boolean | null;
+}
+
+/**
+ * The latest `limit` deals the market assigned to sectors (the `sector_deals` records AcquireDeals writes, newest
+ * first), with their sector's state; empty while the manager has no deal table. Strings are cut.
+ */
+export function listDealRows(db: Db, limit: number): DealRow[] {
+  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sector_deals'`).get();
+  if (!has) return [];
+  const rows = db
+    .prepare(
+      `SELECT d.miner, d.number, d.state AS deal, substr(d.piece_cid, 1, 120) AS piece, d.piece_size AS size,
+         substr(d.client, 1, 64) AS client, d.deal_id AS dealId, d.allocation_id AS allocationId,
+         substr(d.kind, 1, 16) AS kind, substr(s.state_name, 1, ${STATE_MAX}) AS sector
+       FROM (SELECT seq AS k FROM sector_deals ORDER BY seq DESC LIMIT ?) JOIN sector_deals d ON d.seq = k
+       LEFT JOIN sectors s ON s.miner = d.miner AND s.number = d.number
+       ORDER BY d.seq DESC`,
+    )
+    .all(limit) as (Omit<DealRow, 'state' | 'verified'> & { deal: string; sector: string | null })[];
+  return rows.map(({ deal, sector, ...r }) => ({
+    ...r,
+    state: deal === 'assigned' ? (sector ?? 'Allocated') : String(deal).slice(0, STATE_MAX),
+    verified: r.allocationId > 0 || r.kind === 'ddo' ? true : null,
+  }));
+}
+
+export interface UnsealRow {
+  id: number;
+  miner: number;
+  number: number;
+  piece: string;
+  /** unpadded */
+  size: number;
+  state: string;
+  error: string;
+  source: string;
+  worker: string | null;
+  attempts: number;
+  updatedAt: number;
+}
+
+/** The latest unseal tasks and the count per state; empty when the manager has no unseal table yet. */
+export function listUnsealRows(db: Db, limit: number): { tasks: UnsealRow[]; counts: Record<string, number> } {
+  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unseal_tasks'`).get();
+  if (!has) return { tasks: [], counts: {} };
+  const tasks = db
+    .prepare(
+      `SELECT id, miner, number, substr(piece_cid, 1, 120) AS piece, size, substr(state, 1, ${STATE_MAX}) AS state,
+         substr(error, 1, ${TEXT_MAX}) AS error, source, substr(worker, 1, 64) AS worker, attempts, updated_at AS updatedAt
+       FROM unseal_tasks ORDER BY id DESC LIMIT ?`,
+    )
+    .all(limit) as UnsealRow[];
+  const counts: Record<string, number> = {};
+  for (const r of db.prepare('SELECT state, count(*) AS n FROM unseal_tasks GROUP BY state').all() as {
+    state: string;
+    n: number;
+  }[])
+    counts[String(r.state).slice(0, STATE_MAX)] = r.n;
+  return { tasks, counts };
+}

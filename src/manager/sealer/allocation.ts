@@ -244,15 +244,22 @@ export async function allocateSectorsBatch(
   return out;
 }
 
-/** No market in this cluster: every sector is committed capacity (null pieces), unless pieces were stored. */
+/**
+ * The sector's pieces: those stored (a retried call asks nobody), else the market's deals for a miner with
+ * EnableDeals (market/deals.ts), else null (committed capacity).
+ */
 export function acquireDeals(
   st: SealerState,
   sid: SectorID,
-  _spec: AcquireDealsSpec,
+  spec: AcquireDealsSpec,
   caller: SectorCaller,
 ): Promise<SectorPieces> {
   checkSid(sid);
-  return withOwnSector(st, sid, caller, async () => online(st, sid).Pieces ?? null);
+  return withOwnSector(st, sid, caller, async () => {
+    const s = online(st, sid);
+    if (!st.o.deals) return s.Pieces ?? null;
+    return st.o.deals.acquire(s, spec);
+  });
 }
 
 export function assignTicket(st: SealerState, sid: SectorID, caller: SectorCaller): Promise<Ticket> {

@@ -17,6 +17,7 @@ import type { ChainAPI, NetworkPolicy } from '../chain.js';
 import type { CommitmentManager } from '../commit/index.js';
 import type { ManagerConfig } from '../config.js';
 import type { ManagerStore, SectorNumberExhausted } from '../db.js';
+import type { DealManager } from '../market/deals.js';
 import type { MinerInfoCache } from '../miners.js';
 import type { KeyedMutex } from '../mutex.js';
 import type { SealVerifier } from '../prover.js';
@@ -33,6 +34,8 @@ export interface SealerOptions {
   verifier: SealVerifier;
   /** Window PoSt side (CheckProvable, a checked and deduplicated list); set by the daemon when it has a checker */
   checkProvable?: (miner: number, numbers: number[], strict: boolean) => Promise<Record<string, string>>;
+  /** deals from the market ([DealManagerConfig.MarketAPI]): AcquireDeals, releases on abort; absent: CC only */
+  deals?: DealManager;
   /** told where each accepted WorkerPing came from ("ip:port"): the dashboard calls a worker's control API only there */
   onWorkerPing?: (name: string, remoteAddress: string) => void;
 }

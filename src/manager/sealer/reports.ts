@@ -73,12 +73,16 @@ export function reportAborted(st: SealerState, sid: SectorID, raw: string, calle
       r.state.Finalized = true;
       r.state.MessageInfo.NeedSend = false;
       st.o.commit.cancel(sid);
+      let deals = 0;
       st.o.store.tx(() => {
         st.o.store.putSector(r.state, false);
         st.o.stores.release(sid);
         st.o.store.recordSectorEvent(sid, { state: 'Aborted', failure: r.state.AbortReason });
+        // written with the abort, sent after it (and retried while the market is down)
+        deals = st.o.deals?.abortSector(sid) ?? 0;
       });
-      log.warn({ sector: sectorName(sid), reason }, 'sector aborted');
+      log.warn({ sector: sectorName(sid), reason, ...(deals ? { dealsReleased: deals } : {}) }, 'sector aborted');
+      if (deals) st.o.deals?.kick();
     }
     return {};
   });

@@ -32,6 +32,8 @@ import {
 import { computeCommD, type PieceInfo } from '../../proofs/index.js';
 import type { SectorCaller } from '../auth.js';
 import { drawSeed, drawTicket, head, minerAddr, preCommitInfo } from '../chain.js';
+import { unsealableDeals } from '../market/lifetime.js';
+import { dealMetrics } from '../market/metrics.js';
 import { checkSid, online, resp, type SealerState, save, withOwnSector, withSector } from './common.js';
 
 const log = logger('sealing');
@@ -172,6 +174,13 @@ async function checkPreCommit(
   }
   if (await st.o.chain.StateMinerSectorAllocated(minerAddr(sid.Miner), sid.Number, tsk))
     return { res: SubmitResult.Rejected, desc: `sector number ${sid.Number} is already allocated on chain` };
+  // a deal that starts before the sector can be proven (or outlives it) cannot be sealed: the worker aborts and
+  // the sector's deals go back to the market
+  const unsealable = unsealableDeals(s.Pieces, height, st.o.policy);
+  if (unsealable) {
+    dealMetrics().failed('seal', unsealable.reason);
+    return { res: SubmitResult.Rejected, desc: `${unsealable.why}; the sector's deals are released` };
+  }
   return undefined;
 }
 
