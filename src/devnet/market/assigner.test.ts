@@ -126,10 +126,16 @@ describe('AssignDeals', () => {
         [d1.allocation_id, 512, 512],
       ],
     );
-    assert.ok(out.every((d) => d.DealID === 0 && d.PublishCid === null), 'no builtin deal while direct deals fit');
+    assert.ok(
+      out.every((d) => d.DealID === 0 && d.PublishCid === null),
+      'no builtin deal while direct deals fit',
+    );
     const zero = out.find((d) => !d.AllocationID)!;
     assert.equal(zero.PieceCID['/'], commPToCid(zeroCommitment(zero.PieceSize)).toString());
-    assert.equal(out.reduce((s, d) => s + d.PieceSize, 0), SECTOR);
+    assert.equal(
+      out.reduce((s, d) => s + d.PieceSize, 0),
+      SECTOR,
+    );
     for (const d of [d1, d2]) {
       const r = store.get(d.id)!;
       assert.equal(r.state, 'sealing');
@@ -219,7 +225,10 @@ describe('AssignDeals', () => {
       SectorExpiration: exp,
     });
     assert.deepEqual(assigner.assign({ Miner: 1000, Number: 1 }, SECTOR, spec(2500)), [], 'lifetime 2400 > TermMax');
-    assert.equal(assigner.assign({ Miner: 1000, Number: 2 }, SECTOR, spec(1600)).filter((d) => d.AllocationID).length, 1);
+    assert.equal(
+      assigner.assign({ Miner: 1000, Number: 2 }, SECTOR, spec(1600)).filter((d) => d.AllocationID).length,
+      1,
+    );
   });
 
   test('release: back to waiting, assignable again; active deals refused; repeated release is harmless', () => {
@@ -242,7 +251,10 @@ describe('AssignDeals', () => {
     store.update(d.id, { state: 'active' });
     assert.throws(() => assigner.releaseDirectDeals('t01000', [d.allocation_id]), /it is active/);
     assert.throws(() => assigner.releaseDeals('t01000', [999]), /deal 999 is not known/);
-    assert.throws(() => assigner.releaseDeals('t3abc', [m.deal_id]), /Filecoin address|must be an ID address|checksum|invalid/);
+    assert.throws(
+      () => assigner.releaseDeals('t3abc', [m.deal_id]),
+      /Filecoin address|must be an ID address|checksum|invalid/,
+    );
   });
 
   test('a failed release changes nothing (one transaction)', () => {
