@@ -85,6 +85,17 @@ describe('piece store', () => {
     assert.ok(existsSync(h.market.pieces.path(scid)));
   });
 
+  test('piece-size: the CommP is checked over that piece size', async () => {
+    const data = new Uint8Array(randomBytes(100));
+    const cid256 = cidOf(data, 256);
+    const r = await put(cid256, data, h.write, '&size=100');
+    assert.equal(r.status, 400, 'the smallest piece (128) has another CID');
+    assert.equal((await put(cid256, data, h.write, '&size=100&piece-size=256')).status, 200);
+    const bad = await put(cid256, data, h.write, '&size=100&piece-size=300');
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /power of two/);
+  });
+
   test('an unknown piece is 404 with the reason; a bad id is 400', async () => {
     const cid = cidOf(new Uint8Array([1, 2, 3]));
     const r = await get(cid, h.read);

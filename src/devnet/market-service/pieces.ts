@@ -1,9 +1,10 @@
 /**
  * The market's piece store, as droplet serves it (rpc/piece_storage_server.go): `GET /resource?resource-id=<cid>`
- * streams a piece's payload with Content-Length, `PUT /resource?resource-id=<cid>[&size=<n>][&store=<name>]`
+ * streams a piece's payload with Content-Length, `PUT /resource?resource-id=<cid>[&size=<n>][&piece-size=<padded>][&store=<name>]`
  * stores one (the client's import, or the unsealed copy a sealer uploads). Both need a bearer token (PUT: write).
  * A PUT is bounded by its size and the largest piece the devnet's sectors hold, written to a temporary file,
- * checked — the CommP of the received bytes must be the piece CID — and only then renamed into place.
+ * checked — the CommP of the received bytes, zero-extended to the piece size (the deal's, `piece-size`, or the
+ * smallest holding them), must be the piece CID — and only then renamed into place.
  * Files: <devnet home>/market/pieces/<piece cid>.
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -12,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import { cidToCommP, commPToCid } from '../../fil/index.js';
-import { CommPHasher, unpaddedPieceSize } from '../../proofs/commp.js';
+import { CommPHasher, isValidPaddedPieceSize, unpaddedPieceSize } from '../../proofs/commp.js';
 import type { Caller } from '../../rpc/dispatch.js';
 import { RpcError } from '../../rpc/index.js';
 
@@ -80,8 +81,13 @@ export class PieceStore {
    * Stores `source` as the piece `pieceCid`: at most `size` bytes (exactly, when given), the CommP checked against
    * the CID (over the deal's piece size if the market knows one), atomically renamed into place.
    */
-  async put(pieceCid: string, source: AsyncIterable<Uint8Array>, size?: number): Promise<number> {
-    const known = this.o.pieceSizeOf?.(pieceCid);
+  async put(pieceCid: string, source: AsyncIterable<Uint8Array>, size?: number, pieceSize?: number): Promise<number> {
+    const dealSize = this.o.pieceSizeOf?.(pieceCid);
+    if (dealSize !== undefined && pieceSize !== undefined && dealSize !== pieceSize)
+      throw new PieceStoreError(400, `piece-size ${pieceSize} differs from the deal's piece size ${dealSize}`);
+    const known = dealSize ?? pieceSize;
+    if (known !== undefined && !isValidPaddedPieceSize(known))
+      throw new PieceStoreError(400, `piece-size must be a power of two ≥ 128, got ${known}`);
     const limit = Math.min(known !== undefined ? unpaddedPieceSize(known) : this.o.maxBytes, this.o.maxBytes);
     if (size !== undefined && size > limit)
       throw new PieceStoreError(413, `size ${size} is larger than the ${limit} bytes piece ${pieceCid} can hold`);
@@ -170,6 +176,13 @@ export class PieceStore {
         throw new PieceStoreError(400, `size must be a byte count, got "${sizeParam}"`);
       size = Number(sizeParam);
     }
+    const pieceSizeParam = url.searchParams.get('piece-size');
+    let pieceSize: number | undefined;
+    if (pieceSizeParam !== null) {
+      if (!/^\d{1,16}$/.test(pieceSizeParam))
+        throw new PieceStoreError(400, `piece-size must be a padded byte count, got "${pieceSizeParam}"`);
+      pieceSize = Number(pieceSizeParam);
+    }
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
       const n = Number(declared);
@@ -181,7 +194,7 @@ export class PieceStore {
       throw new PieceStoreError(503, `${MAX_CONCURRENT} piece transfers already running; try again`);
     this.active++;
     try {
-      const n = await this.put(cid, req, size);
+      const n = await this.put(cid, req, size, pieceSize);
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ PieceCid: cid, Size: n }));
     } finally {

@@ -140,8 +140,10 @@ export class MarketService {
     return this.tracker.kick();
   }
 
-  close(): void {
+  /** Ends the market events and waits for a running tracking pass. */
+  close(): Promise<void> {
     this.events.close();
+    return this.tracker.stop();
   }
 
   marketImpl(): ApiImpl<typeof CheckedMarketApi> {

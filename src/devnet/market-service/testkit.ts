@@ -111,7 +111,7 @@ export async function startMarket(o: Partial<MarketServiceOptions> = {}): Promis
       });
     },
     async close() {
-      market.close();
+      await market.close();
       await server.close();
       db.close();
       rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ const log = logger('devnet.market.tracker');
 export class DealTracker {
   private running: Promise<void> | undefined;
   private again = false;
+  private stopped = false;
 
   constructor(
     private readonly store: DealStore,
@@ -24,6 +25,7 @@ export class DealTracker {
 
   /** Runs a pass now (coalesced: one at a time, one more if asked meanwhile). Resolves when it is done. */
   kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -43,6 +45,12 @@ export class DealTracker {
     return this.running;
   }
 
+  /** No more passes; resolves when the running one is done (before the database closes). */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.running ?? Promise.resolve();
+  }
+
   private set(d: DealRow, set: Partial<DealRow>, msg: string): void {
     if (!this.store.update(d.id, set, d.state)) return; // changed meanwhile (an assignment); next pass sees it
     const fields = { deal: d.id, kind: d.kind, piece: d.piece_cid, from: d.state, to: set.state ?? d.state };
@@ -54,6 +62,7 @@ export class DealTracker {
   async pass(): Promise<void> {
     const height = this.chain.height();
     for (const d of this.store.inState('publishing', 'waiting', 'sealing', 'active')) {
+      if (this.stopped) return;
       try {
         if (d.state === 'publishing') await this.publishing(d);
         else if (d.kind === 'market') await this.builtin(d, height);
