@@ -1,5 +1,5 @@
 /**
- * venus-devnet commands: init, run, send, status, token create.
+ * venus-devnet commands: init, run, send, status, token create; `client …` lives in client-cli.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { parseDuration } from '../common/config.js';
 import { type KeyType, parseAddress, parseFIL, setDefaultNetwork } from '../fil/index.js';
 import { createClient, isPerm, PERMS } from '../rpc/index.js';
 import { DevnetAPI, type DevnetStatus } from './api.js';
+import { registerClientCommands } from './client-cli.js';
 import { createHomeToken, initHome, loadSettings, resolveHome } from './home.js';
 import { describeProvingPolicy, type PolicyOverrides, parseSectorSize, policy2k } from './policy.js';
 import { DevnetService } from './service.js';
@@ -237,4 +238,7 @@ export function registerDevnetCommands(program: Command): void {
       });
       process.stdout.write(`${t}\n`);
     });
+
+  // client import / list / retrieve (client-cli.ts)
+  registerClientCommands(program);
 }
