@@ -110,6 +110,12 @@ export function registerDevnetCommands(program: Command): void {
         `devnet initialised in ${res.home}\n\nfunded accounts (keys importable with venus-wallet import):\n`,
       );
       for (const a of res.settings.accounts) process.stdout.write(`  ${a.address}  ${a.type}  ${a.keyFile}\n`);
+      const c = res.settings.client;
+      if (c) {
+        process.stdout.write(
+          `\ndeal client (funded, ${formatDatacap(BigInt(c.datacap))} datacap): ${c.address}  ${c.type}  ${c.keyFile}\n`,
+        );
+      }
       process.stdout.write(`\n${describeProvingPolicy(res.policy, res.blockTimeMs)}\n`);
       process.stdout.write(`\n${res.snippets}`);
     });
@@ -241,4 +247,17 @@ export function registerDevnetCommands(program: Command): void {
 
   // client import / list / retrieve (client-cli.ts)
   registerClientCommands(program);
+}
+
+/** Datacap in the largest whole binary unit ("64 GiB"). */
+function formatDatacap(bytes: bigint): string {
+  for (const [unit, shift] of [
+    ['TiB', 40n],
+    ['GiB', 30n],
+    ['MiB', 20n],
+    ['KiB', 10n],
+  ] as const) {
+    if (bytes >= 1n << shift && bytes % (1n << shift) === 0n) return `${bytes >> shift} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }
