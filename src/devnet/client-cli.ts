@@ -54,7 +54,7 @@ const MIN_VERIFIED_PIECE = 256;
 /** verifreg MAXIMUM_VERIFIED_ALLOCATION_EXPIRATION: an allocation must be claimable within 60 days. */
 const MAX_ALLOCATION_EXPIRATION = 60 * 2880;
 
-interface Env {
+export interface Env {
   home: string;
   base: string;
   url: string;
@@ -62,8 +62,12 @@ interface Env {
 }
 
 function envOf(cmd: Command): Env {
+  return envOfHome(resolveHome((cmd.optsWithGlobals() as { home: string }).home));
+}
+
+/** Where the running devnet of `home` listens, and its admin token. */
+export function envOfHome(home: string): Env {
   setDefaultNetwork('t');
-  const home = resolveHome((cmd.optsWithGlobals() as { home: string }).home);
   const apiFile = join(home, 'api');
   if (!existsSync(apiFile)) throw new UserError(`${home}/api not found: is venus-devnet running (venus-devnet run)?`);
   const ma = readFileSync(apiFile, 'utf8').trim();
@@ -165,7 +169,7 @@ function printDeal(d: ClientDeal, json: boolean): void {
   process.stdout.write(`${d.PieceCID}  ${d.Kind} ${id}  ${d.State}${d.Reason ? ` (${d.Reason})` : ''}\n`);
 }
 
-interface ImportOptions {
+export interface ImportOptions {
   provider: string;
   verified?: boolean;
   kind?: string;
@@ -176,7 +180,12 @@ interface ImportOptions {
   json?: boolean;
 }
 
-async function importFile(env: Env, file: string, o: ImportOptions): Promise<void> {
+/** `client import`: returns the piece and the deal as the market records it. */
+export async function importFile(
+  env: Env,
+  file: string,
+  o: ImportOptions,
+): Promise<{ pieceCid: string; pieceSize: number; deal: ClientDeal }> {
   const provider = providerOption(o.provider);
   const kind = o.kind ?? (o.verified ? 'ddo' : 'market');
   if (kind !== 'ddo' && kind !== 'market') throw new UserError(`--kind must be ddo or market, not "${kind}"`);
@@ -287,11 +296,7 @@ async function importFile(env: Env, file: string, o: ImportOptions): Promise<voi
       }
       if (deal.State === 'failed') throw new UserError(`the deal was not published: ${deal.Reason}`);
     }
-    if (o.json) printDeal(deal, true);
-    else {
-      process.stdout.write(`piece ${cid}  size ${pieceSize}  payload ${st.size}\n`);
-      printDeal(deal, false);
-    }
+    return { pieceCid: cid, pieceSize, deal };
   } finally {
     await Promise.all([devnet.close(), full.close(), market.close()]);
   }
@@ -397,11 +402,12 @@ function download(env: Env, cid: string, out: string, payload: number): Promise<
   });
 }
 
-async function retrieve(
+/** `client retrieve`: writes the payload to `o.out`; returns its size and sha256. */
+export async function retrieve(
   env: Env,
   cidArg: string,
   o: { out: string; unseal?: boolean; timeout: string },
-): Promise<void> {
+): Promise<{ out: string; bytes: number; sha256: string }> {
   let cid: string;
   try {
     cid = parsePieceCid(cidArg);
@@ -428,7 +434,7 @@ async function retrieve(
     }
     if (s.State === 'failed') throw new UserError(s.Error);
     const sha = await download(env, cid, out, s.PayloadSize);
-    process.stdout.write(`${out}  ${s.PayloadSize} bytes  sha256 ${sha}\n`);
+    return { out, bytes: s.PayloadSize, sha256: sha };
   } finally {
     await market.close();
   }
@@ -451,7 +457,11 @@ export function registerClientCommands(program: Command): void {
     .option('--price <attoFIL>', 'builtin deals: storage price per epoch', '1')
     .option('--no-wait', 'builtin deals: do not wait for the publish message')
     .option('--json', 'print the deal as JSON')
-    .action((file: string, o: ImportOptions, cmd: Command) => importFile(envOf(cmd), file, o));
+    .action(async (file: string, o: ImportOptions, cmd: Command) => {
+      const r = await importFile(envOf(cmd), file, o);
+      if (!o.json) process.stdout.write(`piece ${r.pieceCid}  size ${r.pieceSize}\n`);
+      printDeal(r.deal, !!o.json);
+    });
   client
     .command('list')
     .description('every deal the market knows: piece, kind, verified, state, sector, activation epoch')
@@ -464,7 +474,8 @@ export function registerClientCommands(program: Command): void {
     .requiredOption('--out <file>', 'where to write the payload')
     .option('--unseal', 'always ask the provider to unseal from the sealed sector')
     .option('--timeout <duration>', 'how long to wait for an unseal', '30m')
-    .action((cid: string, o: { out: string; unseal?: boolean; timeout: string }, cmd: Command) =>
-      retrieve(envOf(cmd), cid, o),
-    );
+    .action(async (cid: string, o: { out: string; unseal?: boolean; timeout: string }, cmd: Command) => {
+      const r = await retrieve(envOf(cmd), cid, o);
+      process.stdout.write(`${r.out}  ${r.bytes} bytes  sha256 ${r.sha256}\n`);
+    });
 }

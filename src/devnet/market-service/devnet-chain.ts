@@ -1,32 +1,26 @@
 /**
- * The market's view of the devnet's own chain and messager, in process: the chain's Lotus State* answers
- * (called on the node's FullNode implementation, as droplet calls its chain node) and the messager's records.
+ * The market's view of the devnet's own chain and messager, in process: the actors' state at the head (what
+ * Lotus' StateMarketStorageDeal, StateGetAllocation, StateGetClaim, StateMinerInfo answer from) and the
+ * messager's records.
  */
 import type { Message } from '../../fil/index.js';
 import { fromBase64, newMessage, parseAddress } from '../../fil/index.js';
-import type { CallContext } from '../../rpc/index.js';
-import { fullNodeImpl } from '../api-full.js';
 import { DEVNET_ACCOUNT } from '../home.js';
+import { marketState } from '../market/state.js';
 import type { Messager } from '../messager.js';
+import type { MinerState } from '../miner.js';
 import type { DevnetNode } from '../node.js';
+import type { StateTree } from '../state.js';
+import { verifregState } from '../verifreg/state.js';
 import type { ChainAllocation, ChainClaim, ChainDealState, MarketChain, MarketMessager } from './chain.js';
 
-type Fn = (...args: unknown[]) => unknown;
-
-/** The FullNode methods the market reads, by Lotus name. */
-const NONE = null;
-
 export class DevnetMarketChain implements MarketChain {
-  private readonly impl: Record<string, Fn>;
+  constructor(private readonly node: DevnetNode) {}
 
-  constructor(private readonly node: DevnetNode) {
-    this.impl = fullNodeImpl(node) as unknown as Record<string, Fn>;
-  }
-
-  private async call<T>(method: string, ...params: unknown[]): Promise<T> {
-    const fn = this.impl[method];
-    if (typeof fn !== 'function') throw new Error(`the devnet chain does not serve Filecoin.${method}`);
-    return (await fn(...params, { signal: new AbortController().signal } as unknown as CallContext)) as T;
+  private idOf(tree: StateTree, addr: string, what: string): number {
+    const id = tree.resolve(parseAddress(addr));
+    if (id === undefined) throw new Error(`${what} ${addr} is not on chain`);
+    return id;
   }
 
   height(): number {
@@ -34,38 +28,61 @@ export class DevnetMarketChain implements MarketChain {
   }
 
   async marketDeal(dealId: number): Promise<ChainDealState | null> {
-    try {
-      const d = await this.call<{ State: ChainDealState } | null>('StateMarketStorageDeal', dealId, NONE);
-      return d?.State ?? null;
-    } catch (e) {
-      if (/not found/i.test((e as Error).message)) return null;
-      throw e;
-    }
+    const st = marketState(this.node.view());
+    if (!st.proposals[dealId]) return null;
+    const s = st.states[dealId];
+    return {
+      SectorStartEpoch: s?.sectorStartEpoch ?? -1,
+      LastUpdatedEpoch: s?.lastUpdatedEpoch ?? -1,
+      SlashEpoch: s?.slashEpoch ?? -1,
+    };
   }
 
-  allocation(client: string, allocationId: number): Promise<ChainAllocation | null> {
-    return this.call<ChainAllocation | null>('StateGetAllocation', client, allocationId, NONE);
+  async allocation(client: string, allocationId: number): Promise<ChainAllocation | null> {
+    const tree = this.node.view();
+    const a = verifregState(tree).allocations[this.idOf(tree, client, 'client')]?.[allocationId];
+    if (!a) return null;
+    return {
+      Client: a.client,
+      Provider: a.provider,
+      Data: { '/': a.data },
+      Size: a.size,
+      TermMin: a.termMin,
+      TermMax: a.termMax,
+      Expiration: a.expiration,
+    };
   }
 
-  claim(provider: string, claimId: number): Promise<ChainClaim | null> {
-    return this.call<ChainClaim | null>('StateGetClaim', provider, claimId, NONE);
+  async claim(provider: string, claimId: number): Promise<ChainClaim | null> {
+    const tree = this.node.view();
+    const c = verifregState(tree).claims[this.idOf(tree, provider, 'provider')]?.[claimId];
+    if (!c) return null;
+    return {
+      Provider: c.provider,
+      Client: c.client,
+      Data: { '/': c.data },
+      Size: c.size,
+      TermMin: c.termMin,
+      TermMax: c.termMax,
+      TermStart: c.termStart,
+      Sector: c.sector,
+    };
   }
 
   async pendingDealAllocation(dealId: number): Promise<number> {
-    try {
-      return Number(await this.call<number>('StateGetAllocationIdForPendingDeal', dealId, NONE)) || 0;
-    } catch {
-      return 0; // the deal is not pending (activated or gone): nothing to show
-    }
+    return marketState(this.node.view()).pendingDealAllocationIds[dealId] ?? 0;
   }
 
   async minerWorker(miner: string): Promise<string> {
-    const info = await this.call<{ Worker: string }>('StateMinerInfo', miner, NONE);
-    return info.Worker;
+    const tree = this.node.view();
+    const rec = tree.get(this.idOf(tree, miner, 'miner'));
+    if (rec?.kind !== 'miner') throw new Error(`${miner} is not a miner`);
+    return `t0${(rec.state as MinerState).info.worker}`;
   }
 
-  lookupId(addr: string): Promise<string> {
-    return this.call<string>('StateLookupID', addr, NONE);
+  async lookupId(addr: string): Promise<string> {
+    const tree = this.node.view();
+    return `t0${this.idOf(tree, addr, 'address')}`;
   }
 }
 
