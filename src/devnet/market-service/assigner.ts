@@ -154,13 +154,13 @@ export class DealAssigner {
       return out;
     });
     const out = run.immediate();
-    const deals = out.filter((d) => d.DealID || d.AllocationID);
+    const deals = out.filter((d) => d.PublishCid || d.AllocationID);
     if (deals.length)
       log.info(
         {
           miner: sid.Miner,
           sector: sid.Number,
-          deals: deals.map((d) => (d.DealID ? `deal ${d.DealID}` : `allocation ${d.AllocationID}`)),
+          deals: deals.map((d) => (d.PublishCid ? `deal ${d.DealID}` : `allocation ${d.AllocationID}`)),
         },
         'deals assigned',
       );

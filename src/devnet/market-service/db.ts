@@ -21,7 +21,7 @@ export type DealKind = 'market' | 'ddo';
 export interface DealRow {
   id: number;
   kind: DealKind;
-  /** builtin: the chain's deal id once published (0 before) */
+  /** builtin: the chain's deal id once published (0 before; the chain's first deal is 0 too) */
   deal_id: number;
   /** direct: the allocation id; builtin verified: the allocation the market actor made (0 if none known) */
   allocation_id: number;
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS market_deals (
 CREATE INDEX IF NOT EXISTS market_deals_state ON market_deals(provider_id, state);
 CREATE INDEX IF NOT EXISTS market_deals_piece ON market_deals(piece_cid);
 CREATE UNIQUE INDEX IF NOT EXISTS market_deals_alloc ON market_deals(allocation_id) WHERE kind = 'ddo';
-CREATE UNIQUE INDEX IF NOT EXISTS market_deals_dealid ON market_deals(deal_id) WHERE kind = 'market' AND deal_id > 0;
+CREATE UNIQUE INDEX IF NOT EXISTS market_deals_dealid ON market_deals(deal_id) WHERE kind = 'market' AND state NOT IN ('publishing', 'failed');
 CREATE TABLE IF NOT EXISTS market_assignments (
   miner INTEGER NOT NULL,
   sector INTEGER NOT NULL,
@@ -114,9 +114,12 @@ export class DealStore {
   }
 
   byDealId(dealId: number): DealRow | undefined {
-    return this.db.prepare("SELECT * FROM market_deals WHERE kind = 'market' AND deal_id = ?").get(dealId) as
-      | DealRow
-      | undefined;
+    // deal ids start at 0 on chain: only a published deal has one
+    return this.db
+      .prepare(
+        "SELECT * FROM market_deals WHERE kind = 'market' AND state NOT IN ('publishing', 'failed') AND deal_id = ?",
+      )
+      .get(dealId) as DealRow | undefined;
   }
 
   byAllocation(allocationId: number): DealRow | undefined {
