@@ -8,7 +8,7 @@
  * Files: <devnet home>/market/pieces/<piece cid>.
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, truncate } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
@@ -46,8 +46,11 @@ export interface PieceStoreOptions {
   dir: string;
   /** The largest payload accepted (the unpadded size of the largest sector). */
   maxBytes: number;
-  /** The padded piece size the market knows for a CID (from its deals), used to check the CommP and bound a PUT. */
-  pieceSizeOf?: (pieceCid: string) => number | undefined;
+  /**
+   * What the market's deals say of a CID: the padded piece size (checks the CommP, bounds a PUT) and the payload
+   * size (an unsealed copy comes back zero-filled to the piece; the zeros past the payload are not kept).
+   */
+  pieceOf?: (pieceCid: string) => { pieceSize: number; payloadSize: number } | undefined;
   /** Called after a piece was stored (the market wakes whoever waits for it). */
   onStored?: (pieceCid: string, bytes: number) => void;
 }
@@ -82,7 +85,8 @@ export class PieceStore {
    * the CID (over the deal's piece size if the market knows one), atomically renamed into place.
    */
   async put(pieceCid: string, source: AsyncIterable<Uint8Array>, size?: number, pieceSize?: number): Promise<number> {
-    const dealSize = this.o.pieceSizeOf?.(pieceCid);
+    const deal = this.o.pieceOf?.(pieceCid);
+    const dealSize = deal?.pieceSize;
     if (dealSize !== undefined && pieceSize !== undefined && dealSize !== pieceSize)
       throw new PieceStoreError(400, `piece-size ${pieceSize} differs from the deal's piece size ${dealSize}`);
     const known = dealSize ?? pieceSize;
@@ -96,11 +100,18 @@ export class PieceStore {
     const out = createWriteStream(tmp, { mode: 0o600 });
     const hasher = new CommPHasher();
     let received = 0;
+    let dataEnd = 0; // one past the last non-zero byte
     try {
       for await (const chunk of source) {
-        received += chunk.length;
-        if (received > bound)
+        if (received + chunk.length > bound)
           throw new PieceStoreError(413, `body is larger than ${bound} bytes${size !== undefined ? ' (size)' : ''}`);
+        for (let i = chunk.length - 1; i >= 0; i--) {
+          if (chunk[i] !== 0) {
+            dataEnd = received + i + 1;
+            break;
+          }
+        }
+        received += chunk.length;
         hasher.update(chunk);
         if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
       }
@@ -118,6 +129,8 @@ export class PieceStore {
       }
       if (got !== pieceCid)
         throw new PieceStoreError(400, `the received bytes have piece CID ${got}, not ${pieceCid}: refused`);
+      // an unsealed copy is the whole unpadded piece: keep the payload, not the zero fill after it
+      if (deal && received > deal.payloadSize && dataEnd <= deal.payloadSize) await truncate(tmp, deal.payloadSize);
       await rename(tmp, this.path(pieceCid));
     } catch (e) {
       out.destroy();

@@ -117,7 +117,10 @@ export class MarketService {
     this.pieces = new PieceStore({
       dir: o.piecesDir,
       maxBytes: o.maxPieceBytes,
-      pieceSizeOf: (cid) => this.store.byPiece(cid)[0]?.piece_size,
+      pieceOf: (cid) => {
+        const d = this.store.byPiece(cid)[0];
+        return d && { pieceSize: d.piece_size, payloadSize: d.payload_size };
+      },
       onStored: (cid) => this.retrieval.stored(cid),
     });
     this.tracker = new DealTracker(this.store, o.chain, o.messager, o.codec);
