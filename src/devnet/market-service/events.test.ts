@@ -153,6 +153,13 @@ describe('market events', () => {
     await Promise.all([c.close(), s2.close(), other.close()]);
   });
 
+  test('no token, no market events', async () => {
+    const anon = createClient(MarketApi, { url: `${h.base.replace('http', 'ws')}/rpc/v1` });
+    await assert.rejects(anon.ListenMarketEvent({ Miner: 't01000' }), /needs a token/);
+    await assert.rejects(anon.ResponseMarketEvent({ ID: 'x', Payload: null, Error: '' }), /needs a token/);
+    await anon.close();
+  });
+
   test('a piece in no active deal and no store is a clear failure', async () => {
     const c = client();
     const p = piece();

@@ -154,8 +154,16 @@ export class MarketService {
       AssignDeals: (sid, sectorSize, spec) => this.assigner.assign(sid, sectorSize, normalizeSpec(spec)),
       ReleaseDeals: (miner, deals) => this.assigner.releaseDeals(miner, deals ?? []),
       ReleaseDirectDeals: (miner, ids) => this.assigner.releaseDirectDeals(miner, ids ?? []),
-      ListenMarketEvent: (policy, ctx) => this.events.listen(policy, ctx),
-      ResponseMarketEvent: (resp) => this.events.respond(resp),
+      // read permission as droplet declares them, but never anonymous: whoever listens gets the miner's unseal
+      // requests, and whoever answers ends them
+      ListenMarketEvent: (policy, ctx) => {
+        if (!ctx.token) throw rpcError('ListenMarketEvent needs a token: send "Authorization: Bearer <token>"', 401);
+        return this.events.listen(policy, ctx);
+      },
+      ResponseMarketEvent: (resp, ctx) => {
+        if (!ctx.token) throw rpcError('ResponseMarketEvent needs a token: send "Authorization: Bearer <token>"', 401);
+        return this.events.respond(resp);
+      },
     };
   }
 
