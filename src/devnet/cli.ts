@@ -1,5 +1,5 @@
 /**
- * venus-devnet commands: init, run, send, status, token create.
+ * venus-devnet commands: init, run, send, status, token create; `client …` lives in client-cli.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { parseDuration } from '../common/config.js';
 import { type KeyType, parseAddress, parseFIL, setDefaultNetwork } from '../fil/index.js';
 import { createClient, isPerm, PERMS } from '../rpc/index.js';
 import { DevnetAPI, type DevnetStatus } from './api.js';
+import { registerClientCommands } from './client-cli.js';
 import { createHomeToken, initHome, loadSettings, resolveHome } from './home.js';
 import { describeProvingPolicy, type PolicyOverrides, parseSectorSize, policy2k } from './policy.js';
 import { DevnetService } from './service.js';
@@ -109,6 +110,12 @@ export function registerDevnetCommands(program: Command): void {
         `devnet initialised in ${res.home}\n\nfunded accounts (keys importable with venus-wallet import):\n`,
       );
       for (const a of res.settings.accounts) process.stdout.write(`  ${a.address}  ${a.type}  ${a.keyFile}\n`);
+      const c = res.settings.client;
+      if (c) {
+        process.stdout.write(
+          `\ndeal client (funded, ${formatDatacap(BigInt(c.datacap))} datacap): ${c.address}  ${c.type}  ${c.keyFile}\n`,
+        );
+      }
       process.stdout.write(`\n${describeProvingPolicy(res.policy, res.blockTimeMs)}\n`);
       process.stdout.write(`\n${res.snippets}`);
     });
@@ -237,4 +244,20 @@ export function registerDevnetCommands(program: Command): void {
       });
       process.stdout.write(`${t}\n`);
     });
+
+  // client import / list / retrieve (client-cli.ts)
+  registerClientCommands(program);
+}
+
+/** Datacap in the largest whole binary unit ("64 GiB"). */
+function formatDatacap(bytes: bigint): string {
+  for (const [unit, shift] of [
+    ['TiB', 40n],
+    ['GiB', 30n],
+    ['MiB', 20n],
+    ['KiB', 10n],
+  ] as const) {
+    if (bytes >= 1n << shift && bytes % (1n << shift) === 0n) return `${bytes >> shift} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }

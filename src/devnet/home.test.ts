@@ -40,3 +40,26 @@ test('init --network takes the network table: 2k and devnet run, a public networ
   assert.throws(() => devnetNetwork('forcenet'), /the devnet runs the 2k network, not force \("forcenet"\)/);
   assert.throws(() => devnetNetwork('bogus'), /unknown network "bogus" \(one of /);
 });
+
+test('init creates a funded deal client with 64 GiB of datacap, its key in keys/client.key', async () => {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { importKeyInfo, keyFromPrivate, parseAddress } = await import('../fil/index.js');
+  const { DevnetNode } = await import('./node.js');
+  const { datacapBalance } = await import('./verifreg/state.js');
+  const home = join(dir, 'client');
+  const r = await initHome({ home, listen: '127.0.0.1:0' }, new AcceptingVerifier());
+  const c = r.settings.client!;
+  assert.equal(r.settings.accounts.length, 3, 'the three operator accounts are unchanged');
+  assert.equal(c.keyFile, join(home, 'keys', 'client.key'));
+  assert.ok(existsSync(c.keyFile));
+  const ki = importKeyInfo(readFileSync(c.keyFile, 'utf8'));
+  assert.equal(keyFromPrivate(ki.type, ki.privateKey).address.toString(), c.address);
+  const node = DevnetNode.open(join(home, 'chain.db'), new AcceptingVerifier());
+  try {
+    const id = node.lookupId(parseAddress(c.address))!;
+    assert.equal(node.view().get(id)!.balance, 1_000_000n * 10n ** 18n);
+    assert.equal(datacapBalance(node.view(), id), (64n << 30n) * 10n ** 18n);
+  } finally {
+    await node.close();
+  }
+});

@@ -5,6 +5,7 @@
  *   devnet.json              listen address and what `init` chose (network, block time, sector sizes, accounts)
  *   keystore/MF2XI2BNNJ3XILLQOJUXMYLUMU, token   the shared HS256 secret and an admin token (Lotus repo layout)
  *   keys/<address>.key       funded genesis keys, Lotus `wallet export` hex (importable into venus-wallet)
+ *   keys/client.key          the funded deal client (secp256k1) with datacap, same format
  *   api                      the multiaddr the running devnet listens on
  *   snippets.toml            ready-to-paste [Chain] / [Messager] / [APIRegisterHub] sections with address and token
  */
@@ -44,12 +45,16 @@ export interface InitOptions {
   policy?: PolicyOverrides;
   /** Hex seed of the tickets and beacon; random by default. */
   seed?: string;
+  /** Datacap of the deal client `init` creates, bytes (default 64 GiB). */
+  clientDatacap?: bigint;
 }
 
 export interface HomeSettings {
   listen: string;
   network: string;
   accounts: { address: string; type: KeyType; keyFile: string }[];
+  /** The funded deal client with datacap (keys/client.key); absent in homes made before deals. */
+  client?: { address: string; type: KeyType; keyFile: string; datacap: string };
 }
 
 export interface InitResult {
@@ -62,6 +67,9 @@ export interface InitResult {
 }
 
 const FIL = 10n ** 18n;
+/** keys/client.key: the deal client's key (Lotus `wallet export` hex, like the other keys). */
+export const CLIENT_KEY_FILE = 'client.key';
+export const DEFAULT_CLIENT_DATACAP = 64n << 30n;
 
 export function resolveHome(home: string): string {
   return expandHome(home);
@@ -90,6 +98,17 @@ export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise
     writeFileSync(keyFile, `${exportKeyInfo(k)}\n`, { mode: 0o600 });
     accounts.push({ address: k.address.toString(), type: t, keyFile });
   }
+  // the deal client: funded like the others, with datacap for verified deals, its key at a fixed name
+  const clientKey = generateKey('secp256k1');
+  const clientDatacap = o.clientDatacap ?? DEFAULT_CLIENT_DATACAP;
+  if (clientDatacap < 0n) throw new Error(`client datacap must not be negative, got ${clientDatacap}`);
+  const client = {
+    address: clientKey.address.toString(),
+    type: 'secp256k1' as KeyType,
+    keyFile: join(home, 'keys', CLIENT_KEY_FILE),
+    datacap: clientDatacap.toString(),
+  };
+  writeFileSync(client.keyFile, `${exportKeyInfo(clientKey)}\n`, { mode: 0o600 });
   const node = DevnetNode.create(
     join(home, 'chain.db'),
     {
@@ -97,12 +116,13 @@ export async function initHome(o: InitOptions, verifier: ProofVerifier): Promise
       blockTimeMs,
       genesisTimestamp: Math.floor(Date.now() / 1000),
       seed: o.seed ?? randomBytes(32).toString('hex'),
-      accounts: accounts.map((a) => ({ address: a.address, balance })),
+      accounts: [...accounts, client].map((a) => ({ address: a.address, balance })),
+      datacap: clientDatacap > 0n ? [{ address: client.address, bytes: clientDatacap }] : [],
     },
     verifier,
   );
   await node.close();
-  const settings: HomeSettings = { listen, network, accounts };
+  const settings: HomeSettings = { listen, network, accounts, client };
   writeFileSync(join(home, 'devnet.json'), `${JSON.stringify(settings, null, 2)}\n`);
   const auth = await loadOrInitRepoAuth(home, { tokenName: DEVNET_ACCOUNT });
   const token = await createToken(auth.secret, 'admin', { name: DEVNET_ACCOUNT });

@@ -3,7 +3,16 @@
  * and genesis. node.ts runs the chain over it.
  */
 import Database from 'better-sqlite3';
-import { blake2b256, cborCid, concatBytes, encodeCbor, idAddress, parseAddress, toHex } from '../fil/index.js';
+import {
+  blake2b256,
+  cborCid,
+  concatBytes,
+  DATACAP_TOKEN_PRECISION,
+  encodeCbor,
+  idAddress,
+  parseAddress,
+  toHex,
+} from '../fil/index.js';
 import { BEACON_GENESIS_ROUND, type BlockHeader, blockCid, deterministic96, encodeBlockHeader } from './chain.js';
 import { stringifyState } from './jsonc.js';
 import { type Policy, policyFromJson, policyToJson } from './policy.js';
@@ -22,6 +31,7 @@ import {
   SYSTEM_ACTOR,
   VERIFREG_ACTOR,
 } from './state.js';
+import { mintDatacap } from './verifreg/actor.js';
 import { createAccount } from './vm.js';
 
 /** What `init` decides and every later run reads back. */
@@ -33,6 +43,8 @@ export interface DevnetConfig {
   /** Hex seed of the deterministic tickets and beacon entries. */
   seed: string;
   accounts: { address: string; balance: bigint }[];
+  /** Datacap granted at genesis (bytes), e.g. to the deal client `init` creates. */
+  datacap?: { address: string; bytes: bigint }[];
 }
 
 /** lotus InitialBaseFee (100e6 attoFIL). */
@@ -89,6 +101,7 @@ export function configToJson(c: DevnetConfig): string {
     genesisTimestamp: c.genesisTimestamp,
     seed: c.seed,
     accounts: c.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
+    ...(c.datacap ? { datacap: c.datacap.map((d) => ({ address: d.address, bytes: d.bytes.toString() })) } : {}),
   });
 }
 
@@ -103,6 +116,14 @@ export function parseConfig(s: string): DevnetConfig {
       address: a.address,
       balance: BigInt(a.balance),
     })),
+    ...(Array.isArray(j.datacap)
+      ? {
+          datacap: (j.datacap as { address: string; bytes: string }[]).map((d) => ({
+            address: d.address,
+            bytes: BigInt(d.bytes),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -124,6 +145,11 @@ export function writeGenesis(db: Database.Database, config: DevnetConfig): void 
   }
   t.createSingleton(POWER_ACTOR, 'power', newPowerState());
   for (const a of config.accounts) createAccount(t, parseAddress(a.address), a.balance);
+  for (const d of config.datacap ?? []) {
+    const id = t.resolve(parseAddress(d.address));
+    if (id === undefined) throw new Error(`genesis datacap for ${d.address}: not a genesis account`);
+    mintDatacap(t, id, d.bytes * DATACAP_TOKEN_PRECISION);
+  }
   t.flush();
   const putActor = db.prepare('INSERT INTO actors (id, body) VALUES (?, ?)');
   for (const [id, rec] of Object.entries(data.actors)) putActor.run(Number(id), stringifyState(rec));

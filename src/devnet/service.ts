@@ -15,6 +15,7 @@ import { DevnetAPI } from './api.js';
 import { devnetStatus, fullNodeImpl } from './api-full.js';
 import { Gateway } from './gateway.js';
 import { DEVNET_ACCOUNT, listenMultiaddr, loadKeys, loadSettings, resolveHome, writeSnippets } from './home.js';
+import { actorPublishCodec, DevnetMarketChain, DevnetMarketMessager, MarketService } from './market-service/index.js';
 import { Messager } from './messager.js';
 import { DevnetNode } from './node.js';
 import type { ProofVerifier } from './runtime.js';
@@ -47,6 +48,8 @@ export class DevnetService {
     /** Admin token of account "devnet" (what snippets.toml carries). */
     readonly token: string,
     readonly secret: Uint8Array,
+    /** the droplet-compatible market (VENUS_MARKET.*, DevnetMarket.*, /resource) */
+    readonly market: MarketService,
   ) {}
 
   static async start(o: StartOptions): Promise<DevnetService> {
@@ -74,6 +77,16 @@ export class DevnetService {
     server.register(MessagerAPI, messager.impl());
     server.register(GatewayAPI, gateway.impl());
     server.register(DevnetAPI, { Status: () => devnetStatus(node) });
+    const market = new MarketService({
+      db: node.db,
+      piecesDir: join(home, 'market', 'pieces'),
+      chain: new DevnetMarketChain(node),
+      messager: new DevnetMarketMessager(messager),
+      codec: actorPublishCodec,
+      maxPieceBytes: (Math.max(...node.policy.sectorSizes) / 128) * 127,
+    });
+    market.mount(server);
+    node.events.on('head', () => void market.onHead());
     const verify = localAuth(auth.secret);
     server.route('POST', '/verify', async (req, res) => {
       // sophon-auth REST: {"token"} → {"name","perm","ext"}
@@ -97,7 +110,7 @@ export class DevnetService {
     const token = await createToken(auth.secret, 'admin', { name: DEVNET_ACCOUNT });
     writeFileSync(join(home, 'api'), `${multiaddr}\n`);
     writeSnippets(home, multiaddr, token);
-    const svc = new DevnetService(home, node, gateway, messager, server, multiaddr, token, auth.secret);
+    const svc = new DevnetService(home, node, gateway, messager, server, multiaddr, token, auth.secret, market);
     if (o.autoMine !== false) node.start();
     log.info(
       { listen: multiaddr, height: node.head.height, blockTime: `${node.config.blockTimeMs}ms` },
@@ -114,9 +127,11 @@ export class DevnetService {
 
   async stop(): Promise<void> {
     this.node.stop();
+    const market = this.market.close();
     this.messager.close();
     await this.server.close();
     await this.messager.idle();
+    await market;
     await this.node.close();
     log.info('venus-devnet stopped');
   }

@@ -20,11 +20,14 @@ import {
 } from '../fil/index.js';
 import * as codec from './codec.js';
 import { ActorError, ExitCode, illegalArgument, insufficientFunds } from './exitcode.js';
+import { marketCronTick } from './market/activate.js';
+import { invokeMarket } from './market/dispatch.js';
 import * as miner from './miner.js';
 import { createMinerDeposit, type Policy } from './policy.js';
 import { popCronEvents, registerMiner, updatePledgeTotal } from './power.js';
 import type { ProofVerifier, Randomness, Runtime } from './runtime.js';
 import { type ActorRecord, BURNT_FUNDS_ACTOR, CRON_ACTOR, POWER_ACTOR, REWARD_ACTOR, type StateTree } from './state.js';
+import { invokeDatacap, invokeVerifreg } from './verifreg/actor.js';
 
 const log = logger('devnet.vm');
 
@@ -280,6 +283,12 @@ async function invoke(tree: StateTree, ctx: ExecContext, gas: GasTracker, inv: I
       throw unhandled();
     case 'miner':
       return invokeMiner(rt, inv, p);
+    case 'market':
+      return invokeMarket(rt, inv.method, inv.params);
+    case 'datacap':
+      return invokeDatacap(rt, inv.method, inv.params);
+    case 'verifreg':
+      return invokeVerifreg(rt, inv.method);
     default:
       throw unhandled();
   }
@@ -469,5 +478,14 @@ export async function runCron(tree: StateTree, ctx: ExecContext): Promise<void> 
       if (!(e instanceof ActorError || e instanceof FilError)) throw e;
       log.error({ miner: ev.minerId, epoch: ctx.epoch, err: (e as Error).message }, 'miner cron failed');
     }
+  }
+  // the cron actor's second entry: market CronTick (deal timeouts)
+  const layer = tree.fork();
+  try {
+    marketCronTick(layer, ctx.epoch);
+    layer.commit();
+  } catch (e) {
+    if (!(e instanceof ActorError || e instanceof FilError)) throw e;
+    log.error({ epoch: ctx.epoch, err: (e as Error).message }, 'market cron failed');
   }
 }

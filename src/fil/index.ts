@@ -2,6 +2,11 @@
  * Filecoin primitives (pure, no I/O): addresses, token amounts, CBOR, CIDs, messages, keys and
  * signatures, RLE+ bitfields, randomness. Services import from here, never from the module files.
  */
+
+export * from './actors/datacap.js';
+export * from './actors/frc42.js';
+export * from './actors/market.js';
+export * from './actors/verifreg.js';
 export * from './address.js';
 export * from './bitfield.js';
 export * from './bytes.js';

@@ -6,7 +6,7 @@ import type { Policy } from '../policy.js';
 import { addPower } from '../power.js';
 import { intersect, setOf, union } from '../sets.js';
 import { minerDeadlineInfo } from './construct.js';
-import { emptyPartition, powerForSectors } from './state.js';
+import { emptyPartition, powerForSectorInfos } from './state.js';
 import type { Deadline, MinerInfo, MinerState, SectorOnChainInfo } from './types.js';
 
 export function assignSectorsToDeadlines(p: Policy, st: MinerState, epoch: number, sectors: SectorOnChainInfo[]): void {
@@ -47,7 +47,7 @@ function addSectorsToDeadline(dl: Deadline, info: MinerInfo, sectors: SectorOnCh
       rest = rest.slice(room);
       const nums = setOf(take.map((s) => s.sectorNumber));
       if (intersect(part.sectors, nums).length) throw illegalState('not all added sectors are new');
-      const power = powerForSectors(info.sectorSize, take.length);
+      const power = powerForSectorInfos(info.sectorSize, take);
       part.sectors = union(part.sectors, nums);
       part.unproven = union(part.unproven, nums);
       part.livePower = addPower(part.livePower, power);

@@ -68,7 +68,7 @@ export function declareFaultsRecovered(rt: Runtime, recoveries: RecoveryDeclarat
       validatePartitionContainsSectors(part, sectors);
       const recoveries = subtract(intersect(sectors, part.faults), part.recoveries);
       part.recoveries = union(part.recoveries, recoveries);
-      part.recoveringPower = addPower(part.recoveringPower, powerForSectors(st.info.sectorSize, recoveries.length));
+      part.recoveringPower = addPower(part.recoveringPower, powerForSectors(st, recoveries));
     }
   }
   burn(rt, feeToBurn);
@@ -95,10 +95,10 @@ export function declareFaults(rt: Runtime, faults: RecoveryDeclaration[]): void 
       validatePartitionContainsSectors(part, sectors);
       const retracted = intersect(part.recoveries, sectors);
       const newFaults = subtract(subtract(subtract(sectors, retracted), part.terminated), part.faults);
-      const r = addFaults(part, newFaults, st.info.sectorSize, faultExpiration);
+      const r = addFaults(part, newFaults, st, faultExpiration);
       dl.faultyPower = addPower(dl.faultyPower, r.newFaultyPower);
       powerDelta = addPower(powerDelta, r.powerDelta);
-      removeRecoveries(part, retracted, powerForSectors(st.info.sectorSize, retracted.length));
+      removeRecoveries(part, retracted, powerForSectors(st, retracted));
     }
   }
   updateClaimedPower(rt.tree, p, rt.receiver, powerDelta);

@@ -97,7 +97,6 @@ function recordProvenSectors(
   posts: PoStPartition[],
   faultExpiration: number,
 ): { sectors: NumSet; ignored: NumSet; powerDelta: PowerPair } {
-  const size = st.info.sectorSize;
   const indexes = setOf(posts.map((x) => x.index));
   if (indexes.length !== posts.length) throw illegalArgument('duplicate partitions proven');
   const already = intersect(dl.partitionsPosted, indexes);
@@ -117,14 +116,14 @@ function recordProvenSectors(
       }
       const retracted = intersect(part.recoveries, post.skipped);
       const newFaults = subtract(subtract(post.skipped, part.terminated), part.faults);
-      const r = addFaults(part, newFaults, size, faultExpiration);
+      const r = addFaults(part, newFaults, st, faultExpiration);
       powerDelta = addPower(powerDelta, r.powerDelta);
       newFaulty = addPower(newFaulty, r.newFaultyPower);
-      removeRecoveries(part, retracted, powerForSectors(size, retracted.length));
+      removeRecoveries(part, retracted, powerForSectors(st, retracted));
     }
     // recover_faults: declared recoveries are taken as proven by this PoSt
     const rec = part.recoveries;
-    const recPower = powerForSectors(size, rec.length);
+    const recPower = powerForSectors(st, rec);
     part.faults = subtract(part.faults, rec);
     for (const n of rec) delete part.faultExpirations[n];
     part.recoveries = [];
@@ -148,11 +147,11 @@ function recordProvenSectors(
 export function addFaults(
   part: Partition,
   sectorNumbers: NumSet,
-  sectorSize: number,
+  st: Pick<MinerState, 'info' | 'sectors'>,
   faultExpiration: number,
 ): { powerDelta: PowerPair; newFaultyPower: PowerPair } {
   if (sectorNumbers.length === 0) return { powerDelta: zeroPower(), newFaultyPower: zeroPower() };
-  const newFaultyPower = powerForSectors(sectorSize, sectorNumbers.length);
+  const newFaultyPower = powerForSectors(st, sectorNumbers);
   part.faults = union(part.faults, sectorNumbers);
   for (const n of sectorNumbers) part.faultExpirations[n] = faultExpiration;
   part.faultyPower = addPower(part.faultyPower, newFaultyPower);
@@ -160,7 +159,7 @@ export function addFaults(
   part.unproven = subtract(part.unproven, unproven);
   let powerDelta = negPower(newFaultyPower);
   if (unproven.length) {
-    const lost = powerForSectors(sectorSize, unproven.length);
+    const lost = powerForSectors(st, unproven);
     part.unprovenPower = subPower(part.unprovenPower, lost);
     // unproven power was never active, so it is not lost again
     powerDelta = addPower(powerDelta, lost);

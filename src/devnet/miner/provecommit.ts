@@ -1,15 +1,27 @@
 /** 34 ProveCommitSectors3: batched or aggregated proofs, activation. Part of the devnet miner actor (../miner.ts). */
-import { bytesEqual } from '../../fil/index.js';
-import { ExitCode, forbidden, illegalArgument, illegalState, insufficientFunds, notFound } from '../exitcode.js';
+import { type Address, bytesEqual, CID, type SectorAllocationClaims, type SectorChanges } from '../../fil/index.js';
+import {
+  ActorError,
+  ExitCode,
+  forbidden,
+  illegalArgument,
+  illegalState,
+  insufficientFunds,
+  notFound,
+} from '../exitcode.js';
+import { sectorContentChanged } from '../market/activate.js';
 import { initialPledgeForPower, maxProveCommitDuration } from '../policy.js';
 import { updatePledgeTotal } from '../power.js';
 import { DST, type PieceInfo, type Runtime } from '../runtime.js';
+import { MARKET_ACTOR } from '../state.js';
+import { claimAllocations } from '../verifreg/actor.js';
 import { assignSectorsToDeadlines } from './deadlines.js';
 import {
   checkBalanceInvariants,
   controlOrWorkerOrOwner,
   getUnlockedBalance,
   minerStateMut,
+  qaPowerForWeight,
   validateCallerIs,
 } from './state.js';
 import type {
@@ -183,19 +195,11 @@ export async function proveCommitSectors3(rt: Runtime, params: ProveCommitSector
   }
   if (proven.successCount === 0) throw illegalArgument('no valid proofs specified');
 
-  // activate_sectors_pieces: the declared CommD must match the pieces
-  const data = new BatchGen();
-  const activated: { pc: SectorPreCommitOnChainInfo; unverifiedSpace: bigint; verifiedSpace: bigint }[] = [];
+  // activate_sectors_pieces: the declared CommD must match the pieces (else the whole message aborts), then the
+  // verified pieces' allocations are claimed per sector; a sector whose claims fail is not activated
+  const claimInputs: SectorAllocationClaims[] = [];
   for (const [act, pc] of provenPairs) {
     const pieces: PieceInfo[] = act.pieces.map((pm) => ({ cid: pm.cid, size: pm.size }));
-    for (const pm of act.pieces) {
-      if (pm.verifiedAllocationKey) {
-        throw illegalArgument(`sector ${pc.info.sectorNumber}: verified allocations are not supported (no verifreg)`);
-      }
-      if (pm.notify.length > 0 && params.requireNotificationSuccess) {
-        throw illegalArgument(`sector ${pc.info.sectorNumber}: piece notifications are not supported (no market)`);
-      }
-    }
     let computed: Uint8Array;
     try {
       computed = rt.verifier.unsealedCid(pc.info.sealProof, pieces);
@@ -206,13 +210,123 @@ export async function proveCommitSectors3(rt: Runtime, params: ProveCommitSector
     if (!bytesEqual(declared, computed)) {
       throw illegalArgument(`unsealed CID does not match pieces for sector ${pc.info.sectorNumber}`);
     }
-    const unverifiedSpace = act.pieces.reduce((s, pm) => s + BigInt(pm.size), 0n);
-    activated.push({ pc, unverifiedSpace, verifiedSpace: 0n });
+    claimInputs.push({
+      sector: pc.info.sectorNumber,
+      expiry: pc.info.expiration,
+      claims: act.pieces.flatMap((pm) =>
+        pm.verifiedAllocationKey
+          ? [
+              {
+                client: pm.verifiedAllocationKey.client,
+                allocationId: pm.verifiedAllocationKey.id,
+                data: CID.decode(pm.cid),
+                size: pm.size,
+              },
+            ]
+          : [],
+      ),
+    });
+  }
+  const claimed = claimAllocations(rt.tree, rt.epoch, rt.receiver, claimInputs);
+  const claimFailures = claimed.sectors.flatMap((c, i) =>
+    c.ok ? [] : [`sector ${claimInputs[i]!.sector}: ${c.reason}`],
+  );
+  if (params.requireActivationSuccess && claimFailures.length > 0) {
+    throw illegalArgument(`claim failed with all-or-nothing: ${claimFailures.join('; ')}`);
+  }
+  const data = new BatchGen();
+  const activated: { pc: SectorPreCommitOnChainInfo; unverifiedSpace: bigint; verifiedSpace: bigint }[] = [];
+  const activatedManifests: [SectorActivationManifest, SectorPreCommitOnChainInfo][] = [];
+  for (const [i, [act, pc]] of provenPairs.entries()) {
+    const c = claimed.sectors[i]!;
+    if (!c.ok) {
+      data.add(false, c.code);
+      continue;
+    }
+    const unverifiedSpace = act.pieces
+      .filter((pm) => !pm.verifiedAllocationKey)
+      .reduce((s, pm) => s + BigInt(pm.size), 0n);
+    activated.push({ pc, unverifiedSpace, verifiedSpace: c.claimedSpace });
+    activatedManifests.push([act, pc]);
     data.add(true);
   }
+  if (data.successCount === 0) throw illegalArgument(`all data activations failed: ${claimFailures.join('; ')}`);
 
   activateNewSectorInfos(rt, activated);
+  notifyDataConsumers(rt, activatedManifests, params.requireNotificationSuccess);
   return stackBatches([validation.result(), proven.result(), data.result()], precommits.length);
+}
+
+/** miner ERR_NOTIFICATION_* exit codes. */
+const ERR_NOTIFICATION_SEND_FAILED = 1001;
+const ERR_NOTIFICATION_RECEIVER_ABORTED = 1002;
+const ERR_NOTIFICATION_REJECTED = 1004;
+
+/**
+ * notify_data_consumers: each piece's notifications go, grouped per receiver, as SectorContentChanged (the sector's
+ * expiration as the minimum commitment). The devnet's only data consumer is the market (f05). With
+ * requireSuccess, a failed send or a rejected piece aborts the whole message.
+ */
+function notifyDataConsumers(
+  rt: Runtime,
+  sectors: [SectorActivationManifest, SectorPreCommitOnChainInfo][],
+  requireSuccess: boolean,
+): void {
+  const byNotifee = new Map<string, { address: Address; sectors: Map<number, SectorChanges> }>();
+  for (const [act, pc] of sectors) {
+    for (const pm of act.pieces) {
+      for (const n of pm.notify) {
+        const address = n.address as Address;
+        const group = byNotifee.get(address.key()) ?? { address, sectors: new Map() };
+        byNotifee.set(address.key(), group);
+        const sc = group.sectors.get(act.sectorNumber) ?? {
+          sector: act.sectorNumber,
+          minimumCommitmentEpoch: pc.info.expiration,
+          added: [],
+        };
+        group.sectors.set(act.sectorNumber, sc);
+        sc.added.push({ data: CID.decode(pm.cid), size: pm.size, payload: n.payload });
+      }
+    }
+  }
+  const groups = [...byNotifee.values()].sort((a, b) => compareBytes(a.address.bytes(), b.address.bytes()));
+  for (const g of groups) {
+    const changes = [...g.sectors.values()];
+    const to = rt.tree.resolve(g.address);
+    if (to === undefined) {
+      if (requireSuccess) {
+        throw new ActorError(ERR_NOTIFICATION_SEND_FAILED, `send error: notifee ${g.address.toString()} not found`);
+      }
+      continue;
+    }
+    if (to !== MARKET_ACTOR) {
+      if (requireSuccess) {
+        throw new ActorError(
+          ERR_NOTIFICATION_RECEIVER_ABORTED,
+          `receiver aborted: ${g.address.toString()} does not handle SectorContentChanged (only the market does on the devnet)`,
+        );
+      }
+      continue;
+    }
+    const verdicts = sectorContentChanged(rt.tree, rt.epoch, rt.receiver, changes);
+    if (!requireSuccess) continue;
+    for (const [i, sc] of changes.entries()) {
+      for (const [j, piece] of sc.added.entries()) {
+        const v = verdicts[i]![j]!;
+        if (!v.accepted) {
+          throw new ActorError(
+            ERR_NOTIFICATION_REJECTED,
+            `sector change rejected by ${g.address.toString()} for sector ${sc.sector} piece ${piece.data.toString()}: ${v.reason}`,
+          );
+        }
+      }
+    }
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 function activateNewSectorInfos(
@@ -233,7 +347,9 @@ function activateNewSectorInfos(
         `precommit ${pc.info.sectorNumber} has lifetime ${duration} less than minimum ${p.minSectorExpiration}. ignoring`,
       );
     }
-    const power = BigInt(info.sectorSize); // QA = raw without verified space
+    const verifiedDealWeight = verifiedSpace * BigInt(duration);
+    // qa_power_for_weight: verified space counts 10×, the rest (deals or not) 1×
+    const power = qaPowerForWeight(info.sectorSize, duration, verifiedDealWeight);
     const pledge = initialPledgeForPower(p, power);
     depositToUnlock += pc.preCommitDeposit;
     totalPledge += pledge;
@@ -244,7 +360,7 @@ function activateNewSectorInfos(
       activation: epoch,
       expiration: pc.info.expiration,
       dealWeight: unverifiedSpace * BigInt(duration),
-      verifiedDealWeight: verifiedSpace * BigInt(duration),
+      verifiedDealWeight,
       initialPledge: pledge,
       expectedDayReward: 0n,
       expectedStoragePledge: 0n,

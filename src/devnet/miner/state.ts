@@ -43,13 +43,50 @@ export function emptyDeadline(): Deadline {
 export const liveSectors = (p: Partition) => subtract(p.sectors, p.terminated);
 export const activeSectors = (p: Partition) => subtract(subtract(liveSectors(p), p.faults), p.unproven);
 
-/** Power of one sector: raw = size, QA = size for sectors without verified deals (quality 1). */
-export function powerForSector(sectorSize: number, _s: SectorOnChainInfo): PowerPair {
-  return { raw: BigInt(sectorSize), qa: BigInt(sectorSize) };
+/** miner policy SECTOR_QUALITY_PRECISION and the multipliers of quality_for_weight (verified space counts 10×). */
+const SECTOR_QUALITY_PRECISION = 20n;
+const QUALITY_BASE_MULTIPLIER = 10n;
+const VERIFIED_DEAL_WEIGHT_MULTIPLIER = 100n;
+
+/** quality_for_weight: the sector's quality scaled by 2^20, the space-time weighted average of 1 (base) and 10 (verified). */
+export function qualityForWeight(sectorSize: number, duration: number, verifiedWeight: bigint): bigint {
+  const spaceTime = BigInt(sectorSize) * BigInt(duration);
+  const base = (spaceTime - verifiedWeight) * QUALITY_BASE_MULTIPLIER;
+  const verified = verifiedWeight * VERIFIED_DEAL_WEIGHT_MULTIPLIER;
+  return ((base + verified) << SECTOR_QUALITY_PRECISION) / spaceTime / QUALITY_BASE_MULTIPLIER;
 }
 
-export function powerForSectors(sectorSize: number, n: number): PowerPair {
-  return { raw: BigInt(sectorSize) * BigInt(n), qa: BigInt(sectorSize) * BigInt(n) };
+/** qa_power_for_weight: size × quality, unscaled. A fully verified sector has 10× its raw power. */
+export function qaPowerForWeight(sectorSize: number, duration: number, verifiedWeight: bigint): bigint {
+  return (BigInt(sectorSize) * qualityForWeight(sectorSize, duration, verifiedWeight)) >> SECTOR_QUALITY_PRECISION;
+}
+
+/** Power of one sector: raw = size; QA by qa_power_for_sector (duration from the power base epoch). */
+export function powerForSector(sectorSize: number, s: SectorOnChainInfo): PowerPair {
+  const qa =
+    s.verifiedDealWeight > 0n
+      ? qaPowerForWeight(sectorSize, s.expiration - s.powerBaseEpoch, s.verifiedDealWeight)
+      : BigInt(sectorSize);
+  return { raw: BigInt(sectorSize), qa };
+}
+
+/** Summed power of sectors (by number) of this miner. */
+export function powerForSectors(st: Pick<MinerState, 'info' | 'sectors'>, numbers: readonly number[]): PowerPair {
+  return powerForSectorInfos(
+    st.info.sectorSize,
+    numbers.map((n) => mustGetSector(st as MinerState, n)),
+  );
+}
+
+export function powerForSectorInfos(sectorSize: number, sectors: readonly SectorOnChainInfo[]): PowerPair {
+  let raw = 0n;
+  let qa = 0n;
+  for (const s of sectors) {
+    const p = powerForSector(sectorSize, s);
+    raw += p.raw;
+    qa += p.qa;
+  }
+  return { raw, qa };
 }
 
 export function mustGetSector(st: MinerState, n: number): SectorOnChainInfo {

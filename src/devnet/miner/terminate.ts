@@ -62,24 +62,23 @@ export function terminatePartitionSectors(
   sectors: NumSet,
 ): { powerDelta: PowerPair; pledge: bigint } {
   if (!sectors.length) return { powerDelta: zeroPower(), pledge: 0n };
-  const size = st.info.sectorSize;
   const faulty = intersect(sectors, part.faults);
   const unproven = intersect(sectors, part.unproven);
   const recovering = intersect(sectors, part.recoveries);
   const active = subtract(subtract(sectors, faulty), unproven);
-  const all = powerForSectors(size, sectors.length);
+  const all = powerForSectors(st, sectors);
   part.terminated = union(part.terminated, sectors);
   part.faults = subtract(part.faults, sectors);
   part.unproven = subtract(part.unproven, sectors);
   part.recoveries = subtract(part.recoveries, sectors);
   for (const n of sectors) delete part.faultExpirations[n];
   part.livePower = subPower(part.livePower, all);
-  part.faultyPower = subPower(part.faultyPower, powerForSectors(size, faulty.length));
-  part.unprovenPower = subPower(part.unprovenPower, powerForSectors(size, unproven.length));
-  part.recoveringPower = subPower(part.recoveringPower, powerForSectors(size, recovering.length));
+  part.faultyPower = subPower(part.faultyPower, powerForSectors(st, faulty));
+  part.unprovenPower = subPower(part.unprovenPower, powerForSectors(st, unproven));
+  part.recoveringPower = subPower(part.recoveringPower, powerForSectors(st, recovering));
   dl.liveSectors -= sectors.length;
-  dl.faultyPower = subPower(dl.faultyPower, powerForSectors(size, faulty.length));
+  dl.faultyPower = subPower(dl.faultyPower, powerForSectors(st, faulty));
   let pledge = 0n;
   for (const n of sectors) pledge += mustGetSector(st, n).initialPledge;
-  return { powerDelta: negPower(powerForSectors(size, active.length)), pledge };
+  return { powerDelta: negPower(powerForSectors(st, active)), pledge };
 }
