@@ -112,8 +112,8 @@ export class MarketEvents {
   }
 
   /** SectorsUnsealPiece: asks the provider's sealer to unseal a piece to `req.Dest`. */
-  unseal(req: UnsealRequest, timeoutMs: number): Promise<void> {
-    return this.request(req.Miner, SECTORS_UNSEAL_PIECE, req, timeoutMs).then(() => undefined);
+  unseal(req: UnsealRequest, timeoutMs: number): Promise<Uint8Array | null> {
+    return this.request(req.Miner, SECTORS_UNSEAL_PIECE, req, timeoutMs);
   }
 
   /** ResponseMarketEvent. */

@@ -92,8 +92,7 @@ export class Retrieval {
       { piece: d.piece_cid, miner: d.provider, sector: d.sector, offset: req.Offset },
       'asking the sealer to unseal',
     );
-    this.events
-      .unseal(req, this.unsealTimeoutMs)
+    void this.untilFinished(req, job)
       .then(() => {
         // the upload must come during this job: an older copy does not answer a fresh unseal
         if (!job.stored) throw new Error('the sealer reported the unseal done, but no piece reached the piece store');
@@ -105,5 +104,33 @@ export class Retrieval {
         job.error = `unseal of ${d.piece_cid} from sector ${d.sector} failed: ${e.message}`;
         log.warn({ piece: d.piece_cid, sector: d.sector, err: e.message }, 'unseal failed');
       });
+  }
+
+  /**
+   * Asks until the sealer answers "finished" (or an error): a sealer holds a request only so long and then answers
+   * with the task's current state (set_up, unsealing, uploading), as damocles does; droplet asks again.
+   */
+  private async untilFinished(req: UnsealRequest, job: Job): Promise<void> {
+    const end = Date.now() + this.unsealTimeoutMs;
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`not finished within ${Math.round(this.unsealTimeoutMs / 1000)} s`);
+      const answer = await this.events.unseal(req, left);
+      const state = unsealAnswerState(answer);
+      if (state === undefined || state === 'finished' || job.stored) return;
+      log.info({ piece: req.PieceCid['/'], state }, 'the sealer is still unsealing; asking again');
+      await new Promise((r) => setTimeout(r, Math.min(5_000, Math.max(0, end - Date.now()))));
+    }
+  }
+}
+
+/** The state in a sealer's answer (a JSON string such as "finished"); undefined when it carries none. */
+export function unsealAnswerState(payload: Uint8Array | null | undefined): string | undefined {
+  if (!payload || payload.length === 0) return undefined;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(payload)) as unknown;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
