@@ -239,6 +239,69 @@ export interface MinerPower {
   HasMinPower: boolean;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Storage market and verified registry (Lotus api.MarketDeal, market.DealProposal, verifreg.Allocation/Claim)
+
+/** go-state-types market.DealProposal; Label is the text label (a byte label as base64). */
+export interface DealProposalJson {
+  PieceCID: CidJson;
+  PieceSize: number;
+  VerifiedDeal: boolean;
+  Client: AddressString;
+  Provider: AddressString;
+  Label: string;
+  StartEpoch: ChainEpoch;
+  EndEpoch: ChainEpoch;
+  StoragePricePerEpoch: BigIntString;
+  ProviderCollateral: BigIntString;
+  ClientCollateral: BigIntString;
+}
+
+/** Lotus MarketDealState: −1 for epochs that have not happened (a published, not activated deal). */
+export interface MarketDealState {
+  SectorNumber: number;
+  SectorStartEpoch: ChainEpoch;
+  LastUpdatedEpoch: ChainEpoch;
+  SlashEpoch: ChainEpoch;
+}
+
+export interface MarketDeal {
+  Proposal: DealProposalJson;
+  State: MarketDealState;
+}
+
+export interface MarketBalance {
+  Escrow: BigIntString;
+  Locked: BigIntString;
+}
+
+/** verifreg Allocation: Client and Provider are actor IDs (numbers). */
+export interface AllocationJson {
+  Client: number;
+  Provider: number;
+  Data: CidJson;
+  Size: number;
+  TermMin: ChainEpoch;
+  TermMax: ChainEpoch;
+  Expiration: ChainEpoch;
+}
+
+export interface ClaimJson {
+  Provider: number;
+  Client: number;
+  Data: CidJson;
+  Size: number;
+  TermMin: ChainEpoch;
+  TermMax: ChainEpoch;
+  TermStart: ChainEpoch;
+  Sector: number;
+}
+
+export interface DealCollateralBounds {
+  Min: BigIntString;
+  Max: BigIntString;
+}
+
 /** StateGetNetworkParams (the manager reads policy from it at start). */
 export interface NetworkParams {
   NetworkName: string;
@@ -310,6 +373,30 @@ export const FullNodeMethods = {
   /** FIP-0077 deposit CreateMiner's Value must cover (newer Lotus) */
   StateMinerCreationDeposit: method<[tsk: TipSetKey], BigIntString>('read', 1),
   StateListMiners: method<[tsk: TipSetKey], AddressString[] | null>('read', 1),
+
+  // storage market, verified registry (deals)
+  /** errors "deal N not found" for an unknown or removed deal */
+  StateMarketStorageDeal: method<[dealId: number, tsk: TipSetKey], MarketDeal>('read', 2),
+  /** deal ID (decimal string) → deal */
+  StateMarketDeals: method<[tsk: TipSetKey], Record<string, MarketDeal>>('read', 1),
+  StateMarketBalance: method<[addr: AddressString, tsk: TipSetKey], MarketBalance>('read', 2),
+  /** 0 (NoAllocationID) when the deal has none pending */
+  StateGetAllocationIdForPendingDeal: method<[dealId: number, tsk: TipSetKey], number>('read', 2),
+  StateGetAllocationForPendingDeal: method<[dealId: number, tsk: TipSetKey], AllocationJson | null>('read', 2),
+  StateGetAllocation: method<[client: AddressString, allocationId: number, tsk: TipSetKey], AllocationJson | null>(
+    'read',
+    3,
+  ),
+  /** allocation ID (decimal string) → allocation */
+  StateGetAllocations: method<[client: AddressString, tsk: TipSetKey], Record<string, AllocationJson>>('read', 2),
+  StateGetClaim: method<[provider: AddressString, claimId: number, tsk: TipSetKey], ClaimJson | null>('read', 3),
+  StateGetClaims: method<[provider: AddressString, tsk: TipSetKey], Record<string, ClaimJson>>('read', 2),
+  /** the client's datacap in bytes, null without any */
+  StateVerifiedClientStatus: method<[addr: AddressString, tsk: TipSetKey], BigIntString | null>('read', 2),
+  StateDealProviderCollateralBounds: method<[size: number, verified: boolean, tsk: TipSetKey], DealCollateralBounds>(
+    'read',
+    3,
+  ),
 
   // actors, accounts, misc.
   StateGetActor: method<[addr: AddressString, tsk: TipSetKey], Actor | null>('read', 2),

@@ -1,6 +1,6 @@
 /**
  * The market (droplet / venus-market) API as a sealer uses it: `VENUS_MARKET.*` on `/rpc/v1`, Bearer token, header
- * `X-VENUS-API-NAMESPACE: v1.IMarket` (venus-shared api/market/v1; docs/spec/market.md). The devnet serves it;
+ * `X-VENUS-API-NAMESPACE: v1.IMarket` (venus-shared api/market/v1; docs/deals-market.md). The devnet serves it;
  * the sector-manager is a client. Shapes are droplet's, so a real droplet can stand in.
  */
 import { channel, defineApi, method } from '../rpc/index.js';

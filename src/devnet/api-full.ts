@@ -38,6 +38,7 @@ import {
   toBase64,
 } from '../fil/index.js';
 import { type ApiImpl, type CallContext, PushChannel, rpcError } from '../rpc/index.js';
+import { dealMethods } from './api-deals.js';
 import { bitfieldFromJson, bitfieldToJson } from './bitfield.js';
 import { type TipSet, tipSetJson } from './chain.js';
 import { decodeSectorPreCommitInfo } from './codec.js';
@@ -539,6 +540,7 @@ export function fullNodeImpl(node: DevnetNode): ApiImpl<typeof FullNodeAPI> {
     }),
     StateMinerCreationDeposit: () => big(createMinerDeposit(policy)),
     StateListMiners: () => node.minerIds().map(addr),
+    ...dealMethods(node),
   } as ApiImpl<typeof FullNodeAPI>;
 }
 

@@ -147,16 +147,24 @@ export function loadSettings(home: string): HomeSettings {
   return JSON.parse(readFileSync(p, 'utf8')) as HomeSettings;
 }
 
-/** The genesis keys in the home (for `send` and MpoolPushMessage). */
+/** The operators' genesis keys in the home (for `send` and MpoolPushMessage); the deal client's is loadClientKey's. */
 export function loadKeys(home: string): KeyInfo[] {
   const dir = join(resolveHome(home), 'keys');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.key'))
+    .filter((f) => f.endsWith('.key') && f !== CLIENT_KEY_FILE)
     .map((f) => {
       const ki = importKeyInfo(readFileSync(join(dir, f), 'utf8'));
       return keyFromPrivate(ki.type, ki.privateKey);
     });
+}
+
+/** The deal client's key (keys/client.key), or undefined in a home made before deals. */
+export function loadClientKey(home: string): KeyInfo | undefined {
+  const file = join(resolveHome(home), 'keys', CLIENT_KEY_FILE);
+  if (!existsSync(file)) return undefined;
+  const ki = importKeyInfo(readFileSync(file, 'utf8'));
+  return keyFromPrivate(ki.type, ki.privateKey);
 }
 
 export function listenMultiaddr(listen: string): string {

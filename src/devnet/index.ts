@@ -32,6 +32,7 @@ export {
   type HomeSettings,
   type InitOptions,
   initHome,
+  loadClientKey,
   loadKeys,
   loadSettings,
 } from './home.js';

@@ -5,7 +5,8 @@
  * fault recovery declarations, the deadline cron (missed PoSt ⇒ faulty partition), worker/control changes,
  * withdrawals.
  *
- * Simplified on purpose (the devnet has no market, no block rewards and no consensus faults):
+ * Deals: ProveCommitSectors3 claims verified allocations and notifies the market (docs/deals-chain.md).
+ * Simplified on purpose (no block rewards, no consensus faults, terminated sectors do not terminate their deals):
  * no fault fees, no daily fee, no termination fee beyond burning the pledge of sectors terminated for
  * being faulty too long, no optimistic PoSt acceptance (every Window PoSt is verified).
  * Money is still consistent: deposits and pledge are locked and released, and the balance always covers

@@ -14,7 +14,15 @@ import { createToken, loadOrInitRepoAuth, localAuth, RpcServer } from '../rpc/in
 import { DevnetAPI } from './api.js';
 import { devnetStatus, fullNodeImpl } from './api-full.js';
 import { Gateway } from './gateway.js';
-import { DEVNET_ACCOUNT, listenMultiaddr, loadKeys, loadSettings, resolveHome, writeSnippets } from './home.js';
+import {
+  DEVNET_ACCOUNT,
+  listenMultiaddr,
+  loadClientKey,
+  loadKeys,
+  loadSettings,
+  resolveHome,
+  writeSnippets,
+} from './home.js';
 import { actorPublishCodec, DevnetMarketChain, DevnetMarketMessager, MarketService } from './market-service/index.js';
 import { Messager } from './messager.js';
 import { DevnetNode } from './node.js';
@@ -64,7 +72,10 @@ export class DevnetService {
     if (o.insecureAcceptProofs) log.warn('accepting any non-empty proof (--insecure-accept-proofs)');
     else if (o.insecureAcceptPoSt) log.warn('accepting any non-empty Window PoSt (--insecure-accept-post)');
     const node = DevnetNode.open(join(home, 'chain.db'), verifier);
-    for (const k of loadKeys(home)) node.wallet.set(addressOf(k.type, k.privateKey).key(), k);
+    const client = loadClientKey(home);
+    for (const k of [...loadKeys(home), ...(client ? [client] : [])]) {
+      node.wallet.set(addressOf(k.type, k.privateKey).key(), k);
+    }
     const auth = await loadOrInitRepoAuth(home, { tokenName: DEVNET_ACCOUNT });
     const gateway = new Gateway();
     const messager = new Messager(node, gateway);

@@ -288,7 +288,7 @@ async function invoke(tree: StateTree, ctx: ExecContext, gas: GasTracker, inv: I
     case 'datacap':
       return invokeDatacap(rt, inv.method, inv.params);
     case 'verifreg':
-      return invokeVerifreg(rt, inv.method);
+      return invokeVerifreg(rt, inv.method, inv.params);
     default:
       throw unhandled();
   }

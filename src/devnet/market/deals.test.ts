@@ -16,12 +16,15 @@ import {
   decodeCbor,
   decodeDatacapTransferParams,
   decodeDatacapTransferReturn,
+  decodeRemoveExpiredAllocationsReturn,
   encodeDealIdPayload,
   encodeDealProposal,
+  encodeRemoveExpiredAllocationsParams,
   generateKey,
   idAddress,
   type Key,
   signWithKey,
+  VerifregMethod,
 } from '../../fil/index.js';
 import { ExitCode } from '../exitcode.js';
 import { qaPowerForWeight } from '../miner/state.js';
@@ -44,7 +47,7 @@ import {
   testSealedCid,
   WORKER,
 } from '../testkit.js';
-import { invokeDatacap, mintDatacap } from '../verifreg/actor.js';
+import { invokeDatacap, invokeVerifreg, mintDatacap } from '../verifreg/actor.js';
 import { datacapBalance, verifregState } from '../verifreg/state.js';
 import { marketCronTick, sectorContentChanged } from './activate.js';
 import { addBalance, publishStorageDeals, withdrawBalance } from './publish.js';
@@ -360,6 +363,48 @@ describe('datacap TransferExported to f06 (direct allocations)', () => {
       transfer(w, allocationTransferParams([req({ size: 8192 })])),
     );
     assert.match(r.message!, /needs 8192/);
+  });
+});
+
+describe('RemoveExpiredAllocations', () => {
+  test('returns the datacap of expired allocations to the client; unexpired and missing ones fail in the batch', async () => {
+    const w = await world(4096n);
+    const r0 = await w.h.call({ caller: w.client, epoch: PC, receiver: DATACAP_ACTOR }, (rt) =>
+      invokeDatacap(
+        rt,
+        DatacapMethod.TransferExported,
+        allocationTransferParams([
+          { provider: MINER, data: piece(7), size: 2048, termMin: 600_000, termMax: 800_000, expiration: PC + 10 },
+          { provider: MINER, data: piece(8), size: 2048, termMin: 600_000, termMax: 800_000, expiration: PC + 50 },
+        ]),
+      ),
+    );
+    assert.equal(r0.exitCode, 0, r0.message);
+    assert.equal(datacapBalance(w.h.root, w.client), 0n);
+    const remove = (ids: number[], epoch: number) =>
+      w.h.call({ caller: OTHER, epoch, receiver: VERIFREG_ACTOR }, (rt) =>
+        invokeVerifreg(
+          rt,
+          VerifregMethod.RemoveExpiredAllocations,
+          encodeRemoveExpiredAllocationsParams({ client: w.client, allocationIds: ids }),
+        ),
+      );
+    const named = await remove([1, 2, 9], PC + 11);
+    assert.equal(named.exitCode, 0, named.message);
+    const ret = decodeRemoveExpiredAllocationsReturn(named.ret!);
+    assert.deepEqual(ret.results, {
+      successCount: 1,
+      failCodes: [
+        { idx: 1, code: 18 },
+        { idx: 2, code: 17 },
+      ],
+    });
+    assert.equal(ret.datacapRecovered, 2048n);
+    assert.equal(datacapBalance(w.h.root, w.client), 2048n * DATACAP_TOKEN_PRECISION);
+    const all = decodeRemoveExpiredAllocationsReturn((await remove([], PC + 51)).ret!);
+    assert.deepEqual(all.considered, [2]);
+    assert.equal(datacapBalance(w.h.root, w.client), 4096n * DATACAP_TOKEN_PRECISION);
+    assert.equal(verifregState(w.h.root).allocations[w.client], undefined);
   });
 });
 

@@ -13,11 +13,17 @@ import {
   type DatacapTransferReturn,
   decodeAllocationRequests,
   decodeDatacapTransferParams,
+  decodeRemoveExpiredAllocationsParams,
   encodeAllocationsResponse,
   encodeBigInt,
   encodeCbor,
   encodeDatacapTransferReturn,
+  encodeRemoveExpiredAllocationsReturn,
+  frc42MethodNumber,
+  type RemoveExpiredAllocationsParams,
+  type RemoveExpiredAllocationsReturn,
   type SectorAllocationClaims,
+  VerifregMethod,
 } from '../../fil/index.js';
 import * as codec from '../codec.js';
 import { ActorError, ExitCode, forbidden, illegalArgument, insufficientFunds } from '../exitcode.js';
@@ -283,7 +289,67 @@ export function invokeDatacap(rt: Runtime, method: number, params: Uint8Array): 
   }
 }
 
-/** Messages to f06: the devnet's verified registry is driven through datacap transfers and miner activation only. */
-export function invokeVerifreg(_rt: Runtime, method: number): Uint8Array {
+/**
+ * verifreg remove_expired_allocations (anyone may call): the named allocations of `client` (all its expired ones when
+ * none are named) that are past their expiration are removed and their datacap goes back to the client. A named
+ * allocation that is missing fails with 17, one not yet expired with 18.
+ */
+export function removeExpiredAllocations(
+  tree: StateTree,
+  epoch: number,
+  p: RemoveExpiredAllocationsParams,
+): RemoveExpiredAllocationsReturn {
+  const st = verifregStateMut(tree);
+  const mine = st.allocations[p.client] ?? {};
+  const expired = (id: number) => mine[id] !== undefined && epoch > mine[id]!.expiration;
+  let considered: number[];
+  const results = { successCount: 0, failCodes: [] as { idx: number; code: number }[] };
+  const remove: number[] = [];
+  if (p.allocationIds.length === 0) {
+    considered = Object.keys(mine)
+      .map(Number)
+      .filter(expired)
+      .sort((a, b) => a - b);
+    remove.push(...considered);
+    results.successCount = considered.length;
+  } else {
+    considered = p.allocationIds.slice();
+    for (const [i, id] of p.allocationIds.entries()) {
+      if (mine[id] === undefined) results.failCodes.push({ idx: i, code: ExitCode.ErrNotFound });
+      else if (!expired(id)) results.failCodes.push({ idx: i, code: ExitCode.ErrForbidden });
+      else {
+        results.successCount++;
+        remove.push(id);
+      }
+    }
+  }
+  let recovered = 0n;
+  for (const id of remove) {
+    recovered += BigInt(mine[id]!.size);
+    delete mine[id];
+  }
+  if (st.allocations[p.client] && Object.keys(st.allocations[p.client]!).length === 0) delete st.allocations[p.client];
+  if (recovered > 0n) {
+    const dc = datacapStateMut(tree);
+    const tokens = recovered * DATACAP_TOKEN_PRECISION;
+    const have = dc.balances[VERIFREG_ACTOR] ?? 0n;
+    if (have < tokens) throw new ActorError(ExitCode.ErrIllegalState, `verifreg holds ${have} datacap, owes ${tokens}`);
+    if (have === tokens) delete dc.balances[VERIFREG_ACTOR];
+    else dc.balances[VERIFREG_ACTOR] = have - tokens;
+    dc.balances[p.client] = (dc.balances[p.client] ?? 0n) + tokens;
+    log.info({ client: p.client, allocations: remove, bytes: recovered.toString() }, 'expired allocations removed');
+  }
+  return { considered, results, datacapRecovered: recovered };
+}
+
+/** Messages to f06: RemoveExpiredAllocations; allocations come from datacap transfers, claims from miner activation. */
+export function invokeVerifreg(rt: Runtime, method: number, params: Uint8Array): Uint8Array {
+  if (method === VerifregMethod.RemoveExpiredAllocations || method === REMOVE_EXPIRED_ALLOCATIONS_EXPORTED) {
+    const p = codec.decodeParams('RemoveExpiredAllocationsParams', params, decodeRemoveExpiredAllocationsParams);
+    return encodeRemoveExpiredAllocationsReturn(removeExpiredAllocations(rt.tree, rt.epoch, p));
+  }
   throw new ActorError(ExitCode.ErrUnhandledMessage, `verifreg method ${method} is not supported by the devnet`);
 }
+
+/** frc42 method_hash("RemoveExpiredAllocations"). */
+const REMOVE_EXPIRED_ALLOCATIONS_EXPORTED = frc42MethodNumber('RemoveExpiredAllocations');

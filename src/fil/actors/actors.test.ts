@@ -4,6 +4,7 @@
  * frc46 TransferParams) with the CBOR forms docs/spec/chain.md fixes (f01000 → 43 00 e8 07, big ints as sign byte ‖
  * magnitude, CIDs as tag 42 over 00 ‖ CID bytes). The FRC-42 numbers are those builtin-actors' method_hash! yields
  * for datacap Transfer (80475954) and market AddBalance (822473126), as published in the actors' method tables.
+ * One upstream vector: a PublishStorageDealsParams from Zondax/filecoin-solidity's FVM market test (see the test).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -99,6 +100,35 @@ describe('market codecs', () => {
   it('encodes a deal proposal in builtin-actors tuple order, byte for byte', () => {
     assert.equal(toHex(encodeDealProposal(proposal)), PROPOSAL_HEX);
     assert.deepEqual(decodeDealProposal(fromHex(PROPOSAL_HEX)), proposal);
+  });
+
+  it('decodes and re-encodes an upstream PublishStorageDealsParams byte for byte', () => {
+    // Zondax/filecoin-solidity testing/tests/market.rs (FVM integration test of the market actor): one deal for
+    // piece baga…6b86b273…, 2048 bytes, client f0104, provider f0102, label "label", epochs 10..576010,
+    // price and both collaterals 10 atto; its "signature" is type 2 over the proposal bytes themselves.
+    const proposalHex =
+      '8bd82a5828000181e2039220206b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b190800f4420068420066656c6162656c0a1a0008ca0a42000a42000a42000a';
+    const paramsHex = `818182${proposalHex}584d02${proposalHex}`;
+    const [d] = decodePublishStorageDealsParams(decodeCbor(fromHex(paramsHex)));
+    assert.deepEqual(
+      { ...d!.proposal, pieceCid: d!.proposal.pieceCid.toString(), client: d!.proposal.client.toString('f') },
+      {
+        pieceCid: commPToCid(fromHex('6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b')).toString(),
+        pieceSize: 2048,
+        verifiedDeal: false,
+        client: 'f0104',
+        provider: idAddress(102),
+        label: 'label',
+        startEpoch: 10,
+        endEpoch: 576010,
+        storagePricePerEpoch: 10n,
+        providerCollateral: 10n,
+        clientCollateral: 10n,
+      },
+    );
+    assert.equal(d!.clientSignature.type, 2);
+    assert.equal(toHex(encodeDealProposal(d!.proposal)), proposalHex);
+    assert.equal(toHex(encodePublishStorageDealsParams([d!])), paramsHex);
   });
 
   it('keeps a byte label as a CBOR byte string', () => {

@@ -264,3 +264,45 @@ export function decodeClaimAllocationsReturn(bytes: Uint8Array): { results: Acto
     ),
   };
 }
+
+// --- RemoveExpiredAllocations (8): anyone returns a client's expired allocations' datacap to it ---
+
+export interface RemoveExpiredAllocationsParams {
+  client: number;
+  /** Empty: every expired allocation of the client. */
+  allocationIds: number[];
+}
+
+export function encodeRemoveExpiredAllocationsParams(p: RemoveExpiredAllocationsParams): Uint8Array {
+  return encodeCbor([p.client, p.allocationIds]);
+}
+
+export function decodeRemoveExpiredAllocationsParams(v: unknown): RemoveExpiredAllocationsParams {
+  const t = expectTuple(v, 2, 'RemoveExpiredAllocationsParams');
+  return {
+    client: expectUint(t[0], 'RemoveExpiredAllocationsParams.Client'),
+    allocationIds: expectArray(t[1], 'RemoveExpiredAllocationsParams.AllocationIDs').map((a, i) =>
+      expectUint(a, `AllocationIDs[${i}]`),
+    ),
+  };
+}
+
+export interface RemoveExpiredAllocationsReturn {
+  considered: number[];
+  results: ActorBatchReturn;
+  /** Bytes of datacap returned to the client. */
+  datacapRecovered: bigint;
+}
+
+export function encodeRemoveExpiredAllocationsReturn(r: RemoveExpiredAllocationsReturn): Uint8Array {
+  return encodeCbor([r.considered, batchReturnToTuple(r.results), encodeBigInt(r.datacapRecovered)]);
+}
+
+export function decodeRemoveExpiredAllocationsReturn(bytes: Uint8Array): RemoveExpiredAllocationsReturn {
+  const t = expectTuple(decodeCbor(bytes), 3, 'RemoveExpiredAllocationsReturn');
+  return {
+    considered: expectArray(t[0], 'Considered').map((a, i) => expectUint(a, `Considered[${i}]`)),
+    results: batchReturnFromTuple(t[1], 'Results'),
+    datacapRecovered: decodeBigInt(expectBytes(t[2], 'DataCapRecovered'), 'DataCapRecovered'),
+  };
+}
