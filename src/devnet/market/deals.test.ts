@@ -245,12 +245,12 @@ describe('PublishStorageDeals', () => {
     const w = await world();
     const r = await publish(w, [signed(w, proposal(w))]);
     assert.equal(r.exitCode, 0, r.message);
-    assert.deepEqual(r.ret, { ids: [0], validDeals: [0] });
+    assert.deepEqual(r.ret, { ids: [1], validDeals: [0] });
     const st = marketState(w.h.root);
-    assert.equal(st.proposals[0]!.client, w.client, 'client normalised to its ID');
+    assert.equal(st.proposals[1]!.client, w.client, 'client normalised to its ID');
     assert.equal(lockedOf(st, w.client), 1000n * BigInt(DURATION));
     assert.equal(lockedOf(st, MINER), FIL);
-    assert.deepEqual(st.dealOpsByEpoch[nextUpdateEpoch(0, DEAL_UPDATES_INTERVAL, START)], [0]);
+    assert.deepEqual(st.dealOpsByEpoch[nextUpdateEpoch(1, DEAL_UPDATES_INTERVAL, START)], [1]);
   });
 
   test('refusals name the reason: bad signature, start passed, wrong caller, bad piece, short duration, funds', async () => {
@@ -287,7 +287,7 @@ describe('PublishStorageDeals', () => {
     const bad = signed(w, proposal(w, { pieceCid: piece(2) }), generateKey('bls'));
     const r = await publish(w, [bad, good, good]);
     assert.equal(r.exitCode, 0, r.message);
-    assert.deepEqual(r.ret, { ids: [0], validDeals: [1] });
+    assert.deepEqual(r.ret, { ids: [1], validDeals: [1] });
     await rejects(w.h, ExitCode.ErrIllegalArgument, () => publish(w, [good]));
   });
 
@@ -297,7 +297,7 @@ describe('PublishStorageDeals', () => {
     assert.equal(r.exitCode, 0, r.message);
     assert.equal(datacapBalance(w.h.root, w.client), 0n);
     const st = marketState(w.h.root);
-    const allocId = st.pendingDealAllocationIds[0]!;
+    const allocId = st.pendingDealAllocationIds[1]!;
     const alloc = verifregState(w.h.root).allocations[w.client]![allocId]!;
     assert.deepEqual(
       {
@@ -412,20 +412,20 @@ describe('activation in ProveCommitSectors3', () => {
   test('a builtin deal is activated by the market notification; activating it twice is refused', async () => {
     const w = await world();
     assert.equal((await publish(w, [signed(w, proposal(w))])).exitCode, 0);
-    const r = await seal(w.h, 1, [manifest(piece(1), 1024, { dealId: 0 })]);
+    const r = await seal(w.h, 1, [manifest(piece(1), 1024, { dealId: 1 })]);
     assert.equal(r.exitCode, 0, r.message);
     const st = marketState(w.h.root);
-    assert.deepEqual(st.states[0], { sectorNumber: 1, sectorStartEpoch: PROVE, lastUpdatedEpoch: -1, slashEpoch: -1 });
-    assert.deepEqual(st.sectorDeals[MINER]![1], [0]);
+    assert.deepEqual(st.states[1], { sectorNumber: 1, sectorStartEpoch: PROVE, lastUpdatedEpoch: -1, slashEpoch: -1 });
+    assert.deepEqual(st.sectorDeals[MINER]![1], [1]);
     const s = w.h.miner.sectors[1]!;
     assert.equal(s.dealWeight, 1024n * BigInt(EXPIRATION - PROVE));
     assert.equal(s.verifiedDealWeight, 0n);
     assert.deepEqual(unprovenPower(w.h), { raw: 2048n, qa: 2048n }, 'unverified deals count 1×');
     // the same deal in another sector: rejected by the market, the sector is not activated
-    const again = await sealRejects(w.h, 1004, () => seal(w.h, 2, [manifest(piece(1), 1024, { dealId: 0 })]));
+    const again = await sealRejects(w.h, 1004, () => seal(w.h, 2, [manifest(piece(1), 1024, { dealId: 1 })]));
     assert.match(again.message!, /already activated/);
     // cron after the start epoch takes the activated deal out of the pending set, nothing slashed
-    marketCronTick(w.h.root, nextUpdateEpoch(0, DEAL_UPDATES_INTERVAL, START));
+    marketCronTick(w.h.root, nextUpdateEpoch(1, DEAL_UPDATES_INTERVAL, START));
     w.h.root.flush();
     assert.equal(Object.keys(marketState(w.h.root).pendingProposals).length, 0);
     assert.equal(lockedOf(marketState(w.h.root), MINER), FIL);
@@ -463,11 +463,11 @@ describe('activation in ProveCommitSectors3', () => {
     const w = await world();
     const p = await publish(w, [signed(w, proposal(w, { verifiedDeal: true }))]);
     assert.equal(p.exitCode, 0, p.message);
-    const alloc = marketState(w.h.root).pendingDealAllocationIds[0]!;
-    const r = await seal(w.h, 1, [manifest(piece(1), 1024, { dealId: 0, alloc: { client: w.client, id: alloc } })]);
+    const alloc = marketState(w.h.root).pendingDealAllocationIds[1]!;
+    const r = await seal(w.h, 1, [manifest(piece(1), 1024, { dealId: 1, alloc: { client: w.client, id: alloc } })]);
     assert.equal(r.exitCode, 0, r.message);
-    assert.equal(marketState(w.h.root).pendingDealAllocationIds[0], undefined);
-    assert.ok(marketState(w.h.root).states[0]);
+    assert.equal(marketState(w.h.root).pendingDealAllocationIds[1], undefined);
+    assert.ok(marketState(w.h.root).states[1]);
     assert.equal(unprovenPower(w.h).qa, (2048n * 55n) / 10n);
   });
 
@@ -523,24 +523,24 @@ describe('activation in ProveCommitSectors3', () => {
   test('the market refuses a piece that is not the deal, another provider, and a start passed', async () => {
     const w = await world();
     assert.equal((await publish(w, [signed(w, proposal(w))])).exitCode, 0);
-    let r = await sealRejects(w.h, 1004, () => seal(w.h, 1, [manifest(piece(2), 1024, { dealId: 0 })]));
+    let r = await sealRejects(w.h, 1004, () => seal(w.h, 1, [manifest(piece(2), 1024, { dealId: 1 })]));
     assert.match(r.message!, /piece CID .* doesn't match/);
     r = await sealRejects(w.h, 1004, () =>
-      seal(w.h, 2, [manifest(piece(1), 1024, { dealId: 0 })], { epoch: START + 1 }),
+      seal(w.h, 2, [manifest(piece(1), 1024, { dealId: 1 })], { epoch: START + 1 }),
     );
     assert.match(r.message!, /start epoch .* has already elapsed/);
     const verdicts = sectorContentChanged(w.h.root.fork(), PROVE, OTHER, [
       {
         sector: 1,
         minimumCommitmentEpoch: EXPIRATION,
-        added: [{ data: piece(1), size: 1024, payload: encodeDealIdPayload(0) }],
+        added: [{ data: piece(1), size: 1024, payload: encodeDealIdPayload(1) }],
       },
     ]);
     assert.match(verdicts[0]![0]!.reason!, /must be f0/);
     // without requireNotificationSuccess the sector activates, the deal does not
-    const ok = await seal(w.h, 1, [manifest(piece(2), 1024, { dealId: 0 })], { requireNotification: false });
+    const ok = await seal(w.h, 1, [manifest(piece(2), 1024, { dealId: 1 })], { requireNotification: false });
     assert.equal(ok.exitCode, 0, ok.message);
-    assert.equal(marketState(w.h.root).states[0], undefined);
+    assert.equal(marketState(w.h.root).states[1], undefined);
   });
 });
 
@@ -548,22 +548,22 @@ describe('market cron', () => {
   test('a deal not activated by its start epoch times out: client funds unlocked, provider collateral burnt', async () => {
     const w = await world();
     assert.equal((await publish(w, [signed(w, proposal(w, { verifiedDeal: true }))])).exitCode, 0);
-    const due = nextUpdateEpoch(0, DEAL_UPDATES_INTERVAL, START);
+    const due = nextUpdateEpoch(1, DEAL_UPDATES_INTERVAL, START);
     const burnt = w.h.balance(BURNT_FUNDS_ACTOR);
     marketCronTick(w.h.root, due - 1);
     w.h.root.flush();
-    assert.ok(marketState(w.h.root).proposals[0], 'not due yet');
+    assert.ok(marketState(w.h.root).proposals[1], 'not due yet');
     marketCronTick(w.h.root, due);
     w.h.root.flush();
     const st = marketState(w.h.root);
-    assert.equal(st.proposals[0], undefined);
-    assert.equal(st.pendingDealAllocationIds[0], undefined);
+    assert.equal(st.proposals[1], undefined);
+    assert.equal(st.pendingDealAllocationIds[1], undefined);
     assert.equal(lockedOf(st, w.client), 0n);
     assert.equal(lockedOf(st, MINER), 0n);
     assert.equal(escrowOf(st, MINER), 9n * FIL);
     assert.equal(w.h.balance(BURNT_FUNDS_ACTOR) - burnt, FIL);
     const r = await sealRejects(w.h, 1004, () =>
-      seal(w.h, 1, [manifest(piece(1), 1024, { dealId: 0 })], { epoch: PROVE }),
+      seal(w.h, 1, [manifest(piece(1), 1024, { dealId: 1 })], { epoch: PROVE }),
     );
     assert.match(r.message!, /expired or was removed/);
   });

@@ -70,7 +70,9 @@ export interface MarketState {
 
 export function newMarketState(): MarketState {
   return {
-    nextDealId: 0,
+    // Deal 0 stays unused, as on a network whose genesis deals take the first IDs: damocles and droplet read
+    // DealID 0 with AllocationID 0 as a zero filler piece, so a real deal 0 would be sealed as padding.
+    nextDealId: 1,
     proposals: {},
     states: {},
     pendingProposals: {},
