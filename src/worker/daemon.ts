@@ -100,6 +100,7 @@ export class WorkerDaemon {
         instance: name,
         pieceStoreUrl: pieceStoreUrl(cfg),
         pieceToken: cfg.sectorManager.pieceToken,
+        managerHeaders: cfg.sectorManager.headers,
         localPiecesDirs: cfg.localPiecesDirs,
         staticTreeD: cfg.staticTreeD,
         resubmitWaitMs: opts.resubmitWaitMs,
