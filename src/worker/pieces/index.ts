@@ -9,3 +9,4 @@ export {
   safeUrl,
 } from './http.js';
 export { isPledgePiece, LayoutError, type Placed, pieceCidString, placePieces, zeroFill } from './layout.js';
+export { marketTarget, safeDest, type UploadOptions, uploadPiece } from './upload.js';
