@@ -277,6 +277,39 @@ describe('deal sectors and the unseal plan', () => {
     }
   });
 
+  it('answers an unseal task it cannot run, waits for the next, and pauses on a replica it cannot reach', async () => {
+    const s = await setup();
+    try {
+      const task: SectorUnsealInfo = {
+        Sector: { ID: { Miner: 1000, Number: 7 }, ProofType: 5 },
+        PieceCid: { '/': cidA },
+        Offset: 0,
+        Size: 508,
+        PrivateInfo: { AccessInstance: '' },
+        Ticket: { Ticket: Buffer.alloc(32, 1).toString('base64'), Epoch: 10 },
+        CommD: Array.from(Buffer.alloc(32, 2)),
+        Dest: null,
+        State: 0,
+        ErrorInfo: '',
+      };
+      s.mgr.unsealTasks = [task];
+      const t = await s.newThread('unseal');
+      await until('the task refused', () => s.mgr.achieved.length === 1);
+      assert.match(s.mgr.achieved[0]!.errInfo, /refused by the worker: PrivateInfo\.AccessInstance .* is empty/);
+      await until('waiting for the next task', () => t.info().thread_state.state === 'Waiting');
+      assert.match(t.info().thread_state.proc ?? '', /^unseal task, next check/);
+      // a store this worker does not attach: the operator must act (the thread pauses, the task is kept)
+      s.mgr.unsealTasks = [{ ...task, PrivateInfo: { AccessInstance: 'elsewhere' } }];
+      await until('paused', () => t.info().thread_state.state === 'Paused');
+      assert.match(t.info().last_error ?? '', /persist store "elsewhere", which this worker does not attach/);
+      assert.equal(t.info().job_state, 'Allocated');
+      assert.equal(t.info().job_stage, 'Unseal');
+      assert.equal(s.mgr.achieved.length, 1);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('a crash at any state of a deal sector and of an unseal resumes it: pieces re-checked, not refetched', async () => {
     const s = await setup();
     const market = await serve((_req, _b, res) => res.writeHead(200).end());

@@ -27,6 +27,8 @@ import { Backoff, bound } from '../waits.js';
 import { call, ctx, type Event, ev, exists, fr32Randomness, hex, limited, required, type StepHost } from './common.js';
 
 const log = logger('sealing');
+/** Destinations one unseal uploads to, at most (damocles' requests carry one). */
+const MAX_DESTS = 16;
 
 const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
   Empty: { AllocatedUnsealSector: 'Allocated' },
@@ -72,7 +74,11 @@ function cidOf(job: UnsealJob): string {
 }
 
 /** Why an unseal task cannot be run as given, or null. */
-export function unsealInfoProblem(info: SectorUnsealInfo, allowedMiners: number[] | null): string | null {
+export function unsealInfoProblem(
+  info: SectorUnsealInfo,
+  allowedMiners: number[] | null,
+  allowedProofTypes: number[] | null = null,
+): string | null {
   const bad = sectorIdProblem(info?.Sector?.ID);
   if (bad) return `invalid sector id: ${bad}`;
   let capacity: number;
@@ -83,6 +89,9 @@ export function unsealInfoProblem(info: SectorUnsealInfo, allowedMiners: number[
   }
   if (allowedMiners && !allowedMiners.includes(info.Sector.ID.Miner))
     return `miner ${info.Sector.ID.Miner} is not in allowed_miners`;
+  if (allowedProofTypes && !allowedProofTypes.includes(info.Sector.ProofType)) {
+    return `seal proof ${info.Sector.ProofType} is not one of allowed_sizes`;
+  }
   const cid = info.PieceCid?.['/'];
   if (typeof cid !== 'string' || !/^[A-Za-z0-9]{1,200}$/.test(cid)) return 'PieceCid is not a CID string';
   try {
@@ -130,7 +139,7 @@ async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
       log.warn({ thread: t.index }, t.lastError);
     }
     if (info) {
-      const bad = unsealInfoProblem(info, s.allowedMiners);
+      const bad = unsealInfoProblem(info, s.allowedMiners, s.allowedProofTypes);
       if (!bad) {
         const a = info;
         log.info(
@@ -252,6 +261,13 @@ async function upload(t: StepHost, doc: SectorDoc): Promise<Event> {
     );
   }
   const dests = (await call(t, 'AcquireUnsealDest', sid, job.piece_cid)) ?? [];
+  if (
+    !Array.isArray(dests) ||
+    dests.length > MAX_DESTS ||
+    dests.some((d) => typeof d !== 'string' || d.length > 4096)
+  ) {
+    throw perm(`Venus.AcquireUnsealDest: expected at most ${MAX_DESTS} destination URLs`);
+  }
   if (!dests.length)
     log.warn(
       { thread: t.index, sector: paths.name, piece: cid },
