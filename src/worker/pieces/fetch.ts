@@ -10,7 +10,7 @@
  * temporary (retried); a refused token is permanent (an operator must fix the config).
  * A piece file left by an earlier run is reused only after its size and CommP are checked again.
  */
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cidToCommP } from '../../fil/index.js';
@@ -195,12 +195,7 @@ export async function stagePiece(d: DealPiece, dir: string, src: PieceSources): 
   try {
     if (local) {
       from = local;
-      const fh = await open(local, 'r');
-      try {
-        commP = await copyChecked(d, fh.createReadStream({ highWaterMark: 1 << 20 }), tmp, from);
-      } finally {
-        await fh.close().catch(() => {});
-      }
+      commP = await copyChecked(d, createReadStream(local, { highWaterMark: 1 << 20 }), tmp, from);
     } else {
       if (!src.pieceStoreUrl) {
         throw perm(`${describe(d)}: not in local_pieces_dirs, and no piece store to fetch it from`);

@@ -6,6 +6,7 @@
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { SectorStateNotFoundError } from '../../../api/errors.js';
 import { bytes32FromJson, type SectorUnsealInfo } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { cidToCommP } from '../../../fil/index.js';
@@ -288,7 +289,13 @@ async function upload(t: StepHost, doc: SectorDoc): Promise<Event> {
 
 async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
   const { sid, paths } = ctx(t, doc);
-  await call(t, 'ReportFinalized', sid);
+  try {
+    await call(t, 'ReportFinalized', sid);
+  } catch (err) {
+    // the task is answered already; a manager that keeps no online state for an unsealed sector has nothing to clear
+    if (!(err instanceof Failure && err.cause instanceof SectorStateNotFoundError)) throw err;
+    log.info({ thread: t.index, sector: paths.name }, 'Venus.ReportFinalized: the manager keeps no state to clear');
+  }
   await t.finalize();
   log.info({ thread: t.index, sector: paths.name }, 'unseal task finished');
   return null;
@@ -296,7 +303,8 @@ async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
 
 /** An aborted task is answered with its reason, so the manager can tell the market (damocles leaves it unanswered). */
 export async function abandon(t: StepHost, doc: SectorDoc, reason: string): Promise<void> {
-  if (!doc.base || !doc.unseal) return;
+  // Finished: AchieveUnsealSector already said it worked; a later failure must not contradict it
+  if (!doc.base || !doc.unseal || doc.state === 'Finished') return;
   try {
     await t.deps.manager.AchieveUnsealSector(doc.base.allocated.ID, doc.unseal.piece_cid, reason);
   } catch (err) {
