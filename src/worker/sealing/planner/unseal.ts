@@ -6,7 +6,6 @@
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SectorStateNotFoundError } from '../../../api/errors.js';
 import { bytes32FromJson, type SectorUnsealInfo } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { cidToCommP } from '../../../fil/index.js';
@@ -17,6 +16,7 @@ import {
   sealProof,
   unseal as unsealRange,
 } from '../../../proofs/index.js';
+import { RpcConnectionError, RpcError, RpcTimeoutError } from '../../../rpc/index.js';
 import { safeDest, uploadPiece } from '../../pieces/index.js';
 import { fromJson32, toJson32 } from '../../processor/index.js';
 import { persistedPaths, sectorIdProblem } from '../../store.js';
@@ -292,9 +292,16 @@ async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
   try {
     await call(t, 'ReportFinalized', sid);
   } catch (err) {
-    // the task is answered already; a manager that keeps no online state for an unsealed sector has nothing to clear
-    if (!(err instanceof Failure && err.cause instanceof SectorStateNotFoundError)) throw err;
-    log.info({ thread: t.index, sector: paths.name }, 'Venus.ReportFinalized: the manager keeps no state to clear');
+    // The task is answered already (AchieveUnsealSector). A manager that cannot be reached is asked again; one
+    // that refuses (no online state for the sector, or another worker sealed it) has nothing for us to clear.
+    const cause = err instanceof Failure ? err.cause : err;
+    if (!(cause instanceof RpcError) || cause instanceof RpcConnectionError || cause instanceof RpcTimeoutError) {
+      throw err;
+    }
+    log.info(
+      { thread: t.index, sector: paths.name },
+      `${prefixed('Venus.ReportFinalized', cause)} (the unseal is answered; nothing left to clear)`,
+    );
   }
   await t.finalize();
   log.info({ thread: t.index, sector: paths.name }, 'unseal task finished');
