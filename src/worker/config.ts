@@ -23,11 +23,14 @@ import { type ControlServerConfig, RpcServerSchema, resolveControlServer } from 
 /** Stages that can run in external processors (`[processors.<stage>]`). */
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
 export type ProcessorStage = (typeof PROCESSOR_STAGES)[number];
-/** Stages a `[limit]` can cap. */
-export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof'] as const;
+/** Stages a `[limit]` can cap (`unseal`: the unseal plan's decoding, run in the sealing thread). */
+export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof', 'unseal'] as const;
 export type LimitStage = (typeof LIMIT_STAGES)[number];
 /** Stages of other damocles plans: named so the error says why they are refused. */
-const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'unseal', 'window_post', 'winning_post', 'sealing_daemons'];
+const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'window_post', 'winning_post', 'sealing_daemons'];
+/** `[[sealing_thread]] plan` values this build runs (damocles' names; docs/deals-worker.md for unseal). */
+export const PLANS = ['sealer', 'unseal'] as const;
+export type PlanName = (typeof PLANS)[number];
 
 // ---------------------------------------------------------------------------------------------------------
 // small value parsers
@@ -218,6 +221,16 @@ const ProcessorsSchema = strict({
     ProcessorStage,
     z.ZodOptional<ReturnType<typeof stageSchema>>
   >),
+  unseal: z
+    .unknown()
+    .superRefine((_v, ctx) => {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'the unseal plan decodes in the sealing thread in this build: cap it with [processors.limitation.concurrent] unseal = N',
+      });
+    })
+    .optional(),
   ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage().optional()])) as Record<
     string,
     z.ZodOptional<ReturnType<typeof unsupportedStage>>
@@ -240,7 +253,7 @@ export const WorkerConfigSchema = strict({
     name: z.string().min(1).optional(),
     instance: z.string().min(1).optional(),
   }).optional(),
-  piece_store: strict({ url: z.string().min(1).optional(), token: z.string().optional() }).optional(),
+  piece_store: strict({ url: z.string().min(1).optional(), token: z.string().min(1).optional() }).optional(),
   static_tree_d: z.record(z.string(), z.string()).optional(),
   // damocles spellings
   worker: strict({
@@ -252,7 +265,7 @@ export const WorkerConfigSchema = strict({
   }).optional(),
   sector_manager: strict({
     rpc_client: strict({ addr: z.string().min(1), headers: z.record(z.string(), z.string()).optional() }),
-    piece_token: z.string().optional(),
+    piece_token: z.string().min(1).optional(),
   }).optional(),
   sealing_thread: z
     .array(strict({ location: z.string().min(1), plan: z.string().optional(), sealing: SealingSchema.optional() }))
@@ -311,7 +324,7 @@ export const SEALING_DEFAULTS: Readonly<SealingConfig> = Object.freeze({
 export interface SealingThreadConfig {
   /** Absolute path of the seal store. */
   location: string;
-  plan: 'sealer';
+  plan: PlanName;
   sealing: SealingConfig;
 }
 
@@ -566,10 +579,11 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
       continue;
     }
     seen.add(location);
-    if (t.plan !== undefined && t.plan !== 'sealer') {
-      problems.push(`${t.at}.plan: "${t.plan}" is not supported by this build (only "sealer")`);
+    const planName = (t.plan ?? 'sealer') as PlanName;
+    if (!PLANS.includes(planName)) {
+      problems.push(`${t.at}.plan: "${t.plan}" is not supported by this build (one of ${PLANS.join(', ')})`);
     }
-    threads.push({ location, plan: 'sealer', sealing: mergeSealing(sealing, t.sealing, `${t.at}.sealing`, problems) });
+    threads.push({ location, plan: planName, sealing: mergeSealing(sealing, t.sealing, `${t.at}.sealing`, problems) });
   }
   if (threads.length === 0) {
     problems.push('store: no seal store: add at least one [[store]] location = "<path/to/local/store>"');
@@ -661,10 +675,20 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
     file,
     baseDir,
   );
+  // damocles reads local_pieces_dirs and ignores the older single dir when both are set: refuse the ambiguity
+  if (raw.worker?.local_pieces_dir && raw.worker.local_pieces_dirs) {
+    both('worker.local_pieces_dir', 'worker.local_pieces_dirs');
+  }
   const localPiecesDirs = [
     ...(raw.worker?.local_pieces_dir ? [raw.worker.local_pieces_dir] : []),
     ...(raw.worker?.local_pieces_dirs ?? []),
   ].map((d) => absPath(d, baseDir));
+  if (new Set(localPiecesDirs).size !== localPiecesDirs.length) {
+    problems.push('worker.local_pieces_dirs: a directory is listed twice');
+  }
+  if (raw.piece_store?.token !== undefined && raw.sector_manager?.piece_token !== undefined) {
+    both('piece_store.token', 'sector_manager.piece_token');
+  }
 
   if (problems.length) throw new ConfigError(file, problems);
   return {

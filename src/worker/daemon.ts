@@ -100,6 +100,7 @@ export class WorkerDaemon {
         instance: name,
         pieceStoreUrl: pieceStoreUrl(cfg),
         pieceToken: cfg.sectorManager.pieceToken,
+        managerHeaders: cfg.sectorManager.headers,
         localPiecesDirs: cfg.localPiecesDirs,
         staticTreeD: cfg.staticTreeD,
         resubmitWaitMs: opts.resubmitWaitMs,
@@ -126,6 +127,13 @@ export class WorkerDaemon {
         },
         'venus-worker running',
       );
+      if (cfg.threads.some((t) => t.sealing.enableDeals) && !cfg.sectorManager.pieceToken) {
+        // the manager redirects pieces it does not hold to the market, which wants a token (docs/deals-worker.md)
+        log.warn(
+          { file: cfg.file },
+          'enable_deals is on but [sector_manager] piece_token is not set: pieces the manager redirects to the market will be refused',
+        );
+      }
       return daemon;
     } catch (err) {
       for (const t of threads) await t.stop();

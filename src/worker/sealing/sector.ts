@@ -7,7 +7,8 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AllocatedSector, SectorPieces, Seed, Ticket } from '../../api/sealer.js';
+import type { AllocatedSector, CidJson, SectorPieces, Seed, Ticket } from '../../api/sealer.js';
+import { PLANS, type PlanName } from '../config.js';
 import type { AddPiecesOutput, C1Output, C2Output, PC1Output, PC2Output } from '../processor/index.js';
 import { sectorIdProblem } from '../store.js';
 import { isState, type State } from './states.js';
@@ -29,9 +30,23 @@ export interface SectorPhases {
   c2_re_submit: boolean;
 }
 
+/** The unseal plan's task (damocles' phases.unseal_in and finalized.private). */
+export interface UnsealJob {
+  piece_cid: CidJson;
+  /** Unpadded offset of the piece in the sector. */
+  offset: number;
+  /** Unpadded bytes to unseal. */
+  size: number;
+  comm_d: number[];
+  /** The manager's name of the persist store holding the replica. */
+  access_instance: string;
+  /** Unpadded bytes the unseal wrote. */
+  written: number | null;
+}
+
 export interface SectorDoc {
   version: 1;
-  plan: 'sealer';
+  plan: PlanName;
   state: State;
   prev_state: State | null;
   /** Temporary failures of the current step so far. */
@@ -40,12 +55,14 @@ export interface SectorDoc {
   /** The deal pieces the manager assigned (null: a CC sector). */
   deals: SectorPieces;
   phases: SectorPhases;
+  /** The unseal plan's task (null in the sealer plan). */
+  unseal?: UnsealJob | null;
 }
 
-export function newSectorDoc(): SectorDoc {
+export function newSectorDoc(plan: PlanName = 'sealer'): SectorDoc {
   return {
     version: 1,
-    plan: 'sealer',
+    plan,
     state: 'Empty',
     prev_state: null,
     retry: 0,
@@ -99,8 +116,10 @@ export class SectorDocStore {
     } catch (err) {
       throw new Error(`sector document ${this.path} is damaged: ${(err as Error).message}`);
     }
-    if (doc?.version !== 1 || doc.plan !== 'sealer' || !isState(doc.state)) {
-      throw new Error(`sector document ${this.path} is not a sealer document of version 1`);
+    if (doc?.version !== 1 || !PLANS.includes(doc.plan) || !isState(doc.state)) {
+      throw new Error(
+        `sector document ${this.path} is not a sector document of version 1 (plan ${PLANS.join(' or ')})`,
+      );
     }
     // file names are built from the id: an edited or damaged document must not point outside the store
     const badId = doc.base ? sectorIdProblem(doc.base.allocated?.ID) : null;

@@ -25,12 +25,14 @@ export const STATES = [
   'ProofSubmitted',
   'Finished',
   'Aborted',
+  // the unseal plan (damocles' index 25; the snap-up states between are not in this build)
+  'Unsealed',
 ] as const;
 export type State = (typeof STATES)[number];
 
-/** The sealer plan's main path, from allocation to finished (no Empty, synthetic-PoRep or Aborted states). */
+/** The sealer plan's main path, from allocation to finished (no Empty, synthetic-PoRep, Aborted or unseal states). */
 export const SEALER_PIPELINE: readonly State[] = STATES.filter(
-  (s) => s !== 'Empty' && s !== 'SyntheticPoRepNeeded' && s !== 'Aborted',
+  (s) => s !== 'Empty' && s !== 'SyntheticPoRepNeeded' && s !== 'Aborted' && s !== 'Unsealed',
 );
 
 export function isState(s: string): s is State {
@@ -58,6 +60,7 @@ export const STAGE_OF: Record<State, string> = {
   ProofSubmitted: 'WaitProofLanded',
   Finished: '-',
   Aborted: '-',
+  Unsealed: 'UploadPiece',
 };
 
 /** Event names as ReportState shows them (the Rust enum's Debug names). */
@@ -82,7 +85,11 @@ export type EventName =
   | 'C2'
   | 'SubmitProof'
   | 'ReSubmitProof'
-  | 'Finish';
+  | 'Finish'
+  // the unseal plan (UnsealDone shows as "Unsealed", as the original's Debug name)
+  | 'AllocatedUnsealSector'
+  | 'Unsealed'
+  | 'UploadPieceDone';
 
 /** Sealer transitions: (state the handler ran in, event it yielded) → next state. */
 const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {

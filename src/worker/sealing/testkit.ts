@@ -17,6 +17,8 @@ import {
   type ReportStateReq,
   SealerMethods,
   type SectorID,
+  type SectorPieceV2,
+  type SectorUnsealInfo,
   type StoreBasicInfo,
   SubmitResult,
 } from '../../api/sealer.js';
@@ -40,6 +42,9 @@ export const FakeSealerAPI = defineApi('Venus', {
   StoreReserveSpace: M.StoreReserveSpace,
   StoreBasicInfo: M.StoreBasicInfo,
   WorkerPing: M.WorkerPing,
+  AllocateUnsealSector: M.AllocateUnsealSector,
+  AchieveUnsealSector: M.AchieveUnsealSector,
+  AcquireUnsealDest: M.AcquireUnsealDest,
 });
 
 export interface FakeSector {
@@ -56,6 +61,8 @@ export interface FakeSector {
   finalized: boolean;
   abortReason: string | null;
   states: ReportStateReq[];
+  /** The deal pieces AcquireDeals assigned (kept: the same sector asking again gets the same). */
+  deals: SectorPieceV2[] | null;
 }
 
 export class FakeManager {
@@ -85,6 +92,12 @@ export class FakeManager {
   calls: string[] = [];
   /** Allocate the next sector but lose the answer (a crash between allocation and the worker's save). */
   loseNextAllocation = false;
+  /** Deal pieces for the next sector that asks (AcquireDeals; null: a CC sector). */
+  nextDeals: SectorPieceV2[] | null = null;
+  /** Unseal tasks to hand out (AllocateUnsealSector), and what the worker answered for each. */
+  unsealTasks: SectorUnsealInfo[] = [];
+  unsealDests: string[] = [];
+  achieved: { sid: SectorID; pieceCid: string; errInfo: string }[] = [];
   /** Called on every ReportState, before it answers (tests snapshot the worker's files here). */
   onReport: ((sid: SectorID, req: ReportStateReq) => void) | null = null;
   private server: RpcServer | null = null;
@@ -144,6 +157,7 @@ export class FakeManager {
       finalized: false,
       abortReason: null,
       states: [],
+      deals: null,
     };
   }
 
@@ -176,8 +190,12 @@ export class FakeManager {
       },
       AcquireDeals: (sid: SectorID) => {
         this.hit('AcquireDeals');
-        this.sector(sid);
-        return null;
+        const s = this.sector(sid);
+        if (!s.deals && this.nextDeals) {
+          s.deals = this.nextDeals;
+          this.nextDeals = null;
+        }
+        return s.deals;
       },
       AssignTicket: (sid: SectorID) => {
         this.hit('AssignTicket');
@@ -284,6 +302,27 @@ export class FakeManager {
       WorkerPing: () => {
         this.hit('WorkerPing');
         return {};
+      },
+      AllocateUnsealSector: () => {
+        this.hit('AllocateUnsealSector');
+        const info = this.unsealTasks.shift();
+        if (!info) return null;
+        // an unseal runs on a sector finalized long ago: ReportState answers Finalized for it
+        if (!this.sectors.has(info.Sector.ID.Number)) {
+          const s = this.newSector(info.Sector, undefined);
+          s.finalized = true;
+          this.sectors.set(info.Sector.ID.Number, s);
+        }
+        return info;
+      },
+      AchieveUnsealSector: (sid: SectorID, pieceCid: { '/': string }, errInfo: string) => {
+        this.hit('AchieveUnsealSector');
+        this.achieved.push({ sid, pieceCid: pieceCid['/'], errInfo });
+        return {};
+      },
+      AcquireUnsealDest: () => {
+        this.hit('AcquireUnsealDest');
+        return this.unsealDests;
       },
     };
   }

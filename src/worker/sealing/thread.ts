@@ -15,10 +15,10 @@ import type { SealingThreadConfig } from '../config.js';
 import { SealStore } from '../store.js';
 import { classify, crit, Failure, Interrupted, LEVEL_WIRE, perm, prefixed } from './failure.js';
 import type { Event, SealerClient, StepHost, ThreadDeps } from './planner/common.js';
-import { exec } from './planner/sealer.js';
+import { PLANNERS, type Planner } from './planner/index.js';
 import { lockSealStore } from './seal-lock.js';
 import { type SectorDoc, SectorDocStore } from './sector.js';
-import { isState, plan, STAGE_OF, type State } from './states.js';
+import { isState, type State } from './states.js';
 import { clock } from './waits.js';
 
 export type { SealerClient, ThreadDeps } from './planner/common.js';
@@ -134,7 +134,7 @@ export class SealingThread {
       plan: this.cfg.plan,
       job_id: sector?.name ?? null,
       job_state: doc?.state ?? 'Empty',
-      job_stage: doc ? STAGE_OF[doc.state] : null,
+      job_stage: doc ? this.planner(doc).stage(doc.state) : null,
       thread_state: { state: this.state, elapsed: Math.round((Date.now() - this.since) / 1000), proc: this.proc },
       last_error: this.lastError,
     };
@@ -261,6 +261,11 @@ export class SealingThread {
     return state;
   }
 
+  /** The plan a document runs under (a task in flight keeps the plan it started with). */
+  private planner(doc: SectorDoc): Planner {
+    return PLANNERS[doc.plan] ?? PLANNERS.sealer;
+  }
+
   /** Seals one sector: from the saved state (or Empty) to Finished, or until a failure escapes. */
   private async sealOne(resumeState: State | null): Promise<void> {
     let doc: SectorDoc;
@@ -268,6 +273,13 @@ export class SealingThread {
       doc = await this.docs.load();
     } catch (err) {
       throw crit(`load sector document: ${(err as Error).message}`, err);
+    }
+    if (doc.state === 'Empty' && !doc.base) doc.plan = this.cfg.plan;
+    else if (doc.plan !== this.cfg.plan) {
+      log.info(
+        { thread: this.index, plan: doc.plan },
+        `finishing the ${doc.plan} task in flight before the ${this.cfg.plan} plan`,
+      );
     }
     this.doc = doc;
     let event: Event | null = resumeState ? { name: 'SetState', state: resumeState } : null;
@@ -285,10 +297,10 @@ export class SealingThread {
       this.setState(doc.state === 'Empty' ? 'Idle' : 'Running');
       let next: Event | null;
       try {
-        next = await exec(this.host, doc);
+        next = await this.planner(doc).exec(this.host, doc);
         if (doc.retry !== 0 && next?.name !== 'Idle') this.lastError = null;
       } catch (err) {
-        const f = classify(err, STAGE_OF[doc.state]);
+        const f = classify(err, this.planner(doc).stage(doc.state));
         if (f instanceof Interrupted || this.signal.aborted) throw this.signal.aborted ? this.signal.reason : f;
         await this.report(doc, doc.state, doc.state, 'Retry', f).catch((e) => {
           if (e instanceof DroppedByManager) throw e;
@@ -341,7 +353,7 @@ export class SealingThread {
       next = event.state!;
     } else {
       try {
-        next = plan(event.name, prev);
+        next = this.planner(doc).plan(event.name, prev);
       } catch (err) {
         throw crit((err as Error).message);
       }
@@ -372,7 +384,9 @@ export class SealingThread {
       log.warn({ thread: this.index, sector: this.sectorName(doc) }, prefixed('Venus.ReportState', err));
       return;
     }
-    if (resp?.Finalized && next !== 'Finished') {
+    if (!resp?.Finalized) return;
+    if (!this.planner(doc).droppedWhenFinalized && !resp.AbortReason) return;
+    if (next !== 'Finished') {
       const why = resp.AbortReason ? `aborted by the manager: ${resp.AbortReason}` : 'finalized by the manager';
       await this.dropSector(doc, why, false);
       throw new DroppedByManager(`${this.sectorName(doc)} ${why}`);
@@ -381,7 +395,10 @@ export class SealingThread {
 
   /** Abort: tell the manager (unless it told us), wipe the store, forget the sector. */
   private async dropSector(doc: SectorDoc, reason: string, tellManager: boolean): Promise<void> {
-    if (doc.base && tellManager) {
+    const abandon = this.planner(doc).abandon;
+    if (tellManager && abandon) {
+      await abandon(this.host, doc, reason);
+    } else if (doc.base && tellManager) {
       try {
         await this.deps.manager.ReportAborted(doc.base.allocated.ID, reason);
       } catch (err) {

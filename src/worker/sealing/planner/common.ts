@@ -1,19 +1,17 @@
 /**
  * What the sealer plan's steps share (docs/spec/sealer-api.md §States and events): the host a step runs in (the
  * sealing thread, which owns the display state and the waits), the event a step yields, and the helpers for the
- * steps — the sector's context, stage limits, manager calls, on-chain polling, persist-store reservation and
- * piece fetching.
+ * steps — the sector's context, stage limits, manager calls, on-chain polling and persist-store reservation
+ * (deal pieces are fetched by src/worker/pieces).
  */
 import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   type AllocatedSector,
   ON_CHAIN_STATE_NAMES,
   OnChainState,
   type SealerAPI,
   type SectorID,
-  type SectorPieceV2,
   type StoreBasicInfo,
   SUBMIT_RESULT_NAMES,
   type SubmitResp,
@@ -25,7 +23,7 @@ import { randomnessToFr32 } from '../../../fil/index.js';
 import { sealProof } from '../../../proofs/index.js';
 import type { ApiClient } from '../../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../../config.js';
-import type { PieceFile, Sealer, Stage, TaskOf } from '../../processor/index.js';
+import type { Sealer, Stage, TaskOf } from '../../processor/index.js';
 import type { SealStore, SectorPaths } from '../../store.js';
 import { abort, classify, Interrupted, perm } from '../failure.js';
 import type { StageLimits } from '../limits.js';
@@ -51,6 +49,8 @@ export interface ThreadDeps {
   /** `<manager origin>/piecestore`, where deal pieces are fetched from. */
   pieceStoreUrl: string | null;
   pieceToken: string | null;
+  /** The headers sent to the manager (its Authorization): also sent to its piece store. */
+  managerHeaders?: Record<string, string>;
   localPiecesDirs: string[];
   /** Sector size → static CC tree_d file. */
   staticTreeD: Record<number, string>;
@@ -174,27 +174,6 @@ export function required<T>(v: T | null | undefined, field: string, doc: SectorD
   // damocles' field_required!: a state without what it needs cannot continue
   if (v === null || v === undefined) throw abort(`${field} is missing in state ${doc.state}`);
   return v;
-}
-
-export async function pieceFile(t: StepHost, p: SectorPieceV2): Promise<PieceFile> {
-  const cid = p.Piece.PieceCID?.['/'];
-  // joined into local paths and the piece store URL: a CID string is letters and digits only
-  if (typeof cid !== 'string' || !/^[A-Za-z0-9]{1,200}$/.test(cid)) {
-    throw perm(`the manager sent a piece CID that is not a CID string: ${JSON.stringify(cid)?.slice(0, 80)}`);
-  }
-  for (const dir of t.deps.localPiecesDirs) {
-    const f = join(dir, cid);
-    if (await exists(f)) return { local: f };
-  }
-  if (!t.deps.pieceStoreUrl) throw perm(`piece ${cid}: not in local_pieces_dirs and no piece store URL`);
-  return {
-    url: `${t.deps.pieceStoreUrl}/${cid}`,
-    headers: t.deps.pieceToken ? { Authorization: `Bearer ${t.deps.pieceToken}` } : undefined,
-  };
-}
-
-export function isPledge(p: SectorPieceV2): boolean {
-  return !p.DealInfo || (p.DealInfo.DealID === 0 && p.DealInfo.AllocationID === 0);
 }
 
 /** SubmitResult → proceed or the failure the original gives (docs/spec/sealer-api.md §Result enums). */

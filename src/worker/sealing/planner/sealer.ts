@@ -6,6 +6,7 @@ import { copyFile, mkdir, open, readdir, rm, stat, symlink } from 'node:fs/promi
 import { basename, join } from 'node:path';
 import { type AllocatedSector, bytes32ToJson } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
+import { metrics } from '../../../common/metrics.js';
 import { cidToCommP } from '../../../fil/index.js';
 import {
   bytesFromOutput,
@@ -16,7 +17,9 @@ import {
   T_AUX_FILE,
   treeRLastFileNames,
   unpaddedPieceSize,
+  zeroCommitment,
 } from '../../../proofs/index.js';
+import { type DealPiece, LayoutError, type Placed, placePieces, stagePiece } from '../../pieces/index.js';
 import { fromJson32, type TaskOf, toJson32 } from '../../processor/index.js';
 import { checkPersistStore, persistedPaths, sectorIdProblem } from '../../store.js';
 import { abort, Failure, perm, prefixed, temp } from '../failure.js';
@@ -32,9 +35,7 @@ import {
   fr32Randomness,
   fsyncFile,
   hex,
-  isPledge,
   limited,
-  pieceFile,
   pollLanded,
   required,
   reserveSpace,
@@ -142,35 +143,68 @@ async function acquireDeals(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
+/**
+ * AddPieces for CC and deal sectors alike: the pieces placed at their offsets with zero pieces around them
+ * (pieces/layout.ts), every deal piece fetched into the store and its CommP checked against the deal before
+ * anything is written (pieces/fetch.ts), then the add_pieces stage writes the staged file from that list.
+ */
 async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
-  const deals = doc.deals ?? [];
+  let placed: Placed[];
+  try {
+    placed = placePieces(proof.sectorSize, doc.deals);
+  } catch (err) {
+    if (err instanceof LayoutError) throw abort(`the deals assigned to ${paths.name} cannot be placed: ${err.message}`);
+    throw err;
+  }
+  const dir = piecesDir(t);
+  const files = new Map<Placed, string>();
+  const deals = placed.filter((p): p is DealPiece => p.kind === 'deal');
+  if (deals.length) {
+    t.setState('Running', 'fetch_pieces');
+    const done = metrics().phaseTimer('fetch_pieces', proof.sectorSize);
+    try {
+      for (const d of deals) {
+        const got = await stagePiece(d, dir, {
+          localPiecesDirs: t.deps.localPiecesDirs,
+          pieceStoreUrl: t.deps.pieceStoreUrl,
+          managerHeaders: t.deps.managerHeaders ?? {},
+          pieceToken: t.deps.pieceToken,
+          signal: t.signal,
+        });
+        log.info(
+          { thread: t.index, sector: paths.name, piece: d.cid, bytes: d.payloadSize, reused: got.reused },
+          `piece ${d.cid} ${got.reused ? 'found again' : `fetched from ${got.from}`}, CommP checked`,
+        );
+        files.set(d, got.path);
+      }
+      done();
+    } catch (err) {
+      done(err instanceof Failure ? err.level : 'critical');
+      throw err;
+    }
+  }
   const task: TaskOf<'add_pieces'> = {
     seal_proof_type: proof.id,
     staged_filepath: paths.staged,
-    pieces: deals.length
-      ? await Promise.all(
-          deals.map(async (p) => ({
-            piece_file: isPledge(p) ? ('pledge' as const) : await pieceFile(t, p),
-            payload_size: p.DealInfo?.PayloadSize ?? unpaddedPieceSize(p.Piece.Size),
-            piece_size: unpaddedPieceSize(p.Piece.Size),
-          })),
-        )
-      : [
-          {
-            piece_file: 'pledge' as const,
-            payload_size: unpaddedPieceSize(proof.sectorSize),
-            piece_size: unpaddedPieceSize(proof.sectorSize),
-          },
-        ],
+    pieces: placed.map((p) => {
+      const size = unpaddedPieceSize(p.size);
+      return p.kind === 'zero'
+        ? { piece_file: 'pledge' as const, payload_size: size, piece_size: size }
+        : { piece_file: { local: files.get(p)! }, payload_size: p.payloadSize, piece_size: size };
+    }),
   };
   // clean outputs, then compute
   await rm(paths.staged, { force: true });
   const out = await run(t, 'add_pieces', task);
-  deals.forEach((p, i) => {
-    const want = cidToCommP(p.Piece.PieceCID);
-    if (!out[i] || !sameBytes(out[i]!.commitment, want)) {
-      throw perm(`piece ${i} (${p.Piece.PieceCID['/']}): its data does not hash to the piece CID`);
+  if (out.length !== placed.length) {
+    throw perm(`add_pieces returned ${out.length} pieces for ${placed.length} placed`);
+  }
+  placed.forEach((p, i) => {
+    const want = p.kind === 'deal' ? cidToCommP(p.cid) : zeroCommitment(p.size);
+    if (out[i]!.size !== p.size || !sameBytes(out[i]!.commitment, want)) {
+      const what = p.kind === 'deal' ? `piece ${p.cid}` : `zero piece at ${p.offset}`;
+      throw perm(`add_pieces: ${what} was written with a different commitment or size than checked`);
     }
   });
   return ev('AddPiece', (d) => {
@@ -178,9 +212,16 @@ async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
+/** Where deal pieces are fetched to: the seal store's data/pieces/ (wiped with the sector). */
+function piecesDir(t: StepHost): string {
+  return join(t.store.dataDir, 'pieces');
+}
+
 async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   const pieces = required(doc.phases.pieces, 'pieces', doc);
+  // the fetched pieces are in the staged file now
+  await rm(piecesDir(t), { recursive: true, force: true });
   const commD = computeCommD(
     proof.sectorSize,
     pieces.map((p) => ({ size: p.size, commitment: fromJson32(p.commitment, 'piece commitment') })),
