@@ -180,7 +180,7 @@ function unsealTask(mgr: FakeManager): SectorUnsealInfo {
     Ticket: s.ticket!,
     CommD: s.pre!.CommD,
     Dest: null,
-    State: 0,
+    State: 'set_up',
     ErrorInfo: '',
   };
 }
@@ -293,7 +293,7 @@ describe('deal sectors and the unseal plan', () => {
         Ticket: { Ticket: Buffer.alloc(32, 1).toString('base64'), Epoch: 10 },
         CommD: Array.from(Buffer.alloc(32, 2)),
         Dest: null,
-        State: 0,
+        State: 'set_up',
         ErrorInfo: '',
       };
       s.mgr.unsealTasks = [task];
