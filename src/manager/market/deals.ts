@@ -207,6 +207,7 @@ export class DealManager {
   /** AssignDeals one at a time per miner, as damocles' dealmgr holds a mutex around it */
   private readonly assignLock = new KeyedMutex();
   private releasing: Promise<void> | undefined;
+  private rerun = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastReleaseWarn = 0;
@@ -408,9 +409,21 @@ export class DealManager {
     await this.releasing?.catch(() => undefined);
   }
 
-  /** Sends every due release (ReleaseDeals / ReleaseDirectDeals per miner), once at a time. */
+  /**
+   * Sends every due release (ReleaseDeals / ReleaseDirectDeals per miner), one round at a time; a call during a round
+   * gets that round's promise and one more round after it (so releases written meanwhile go at once).
+   */
   releasePending(): Promise<void> {
-    this.releasing ??= this.releaseOnce().finally(() => {
+    if (this.releasing) {
+      this.rerun = true;
+      return this.releasing;
+    }
+    this.releasing = (async () => {
+      do {
+        this.rerun = false;
+        await this.releaseOnce();
+      } while (this.rerun && !this.stopped);
+    })().finally(() => {
       this.releasing = undefined;
     });
     return this.releasing;
