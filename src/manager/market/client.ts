@@ -74,7 +74,10 @@ export function connectMarket(
   return { ...client, endpoint: ep };
 }
 
-/** Whether an error means "the market could not be reached" (retry later) rather than "it said no". */
+/**
+ * Whether an error means "the service could not be reached" (retry later) rather than "it said no": connection
+ * lost or refused, timeout, server limits, an HTTP 5xx. (Used for the market and, the same way, the chain node.)
+ */
 export function isMarketUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === ErrorCode.Connection || code === ErrorCode.Timeout || code === ErrorCode.LimitExceeded) return true;

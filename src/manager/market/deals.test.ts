@@ -305,8 +305,8 @@ test('an answer that breaks the layout is not sealed: its deals are released, th
 });
 
 /** Runs a deal sector to its ProveCommitSectors3 and returns the pushed PreCommit and ProveCommit params. */
-async function sealDealSector(h: Awaited<ReturnType<typeof setup>>) {
-  h.market.queue = answer();
+async function sealDealSector(h: Awaited<ReturnType<typeof setup>>, deals = answer()) {
+  h.market.queue = deals;
   const sector = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
   const sid = sector!.ID;
   const pieces = (await h.sealer.acquireDeals(sid, SPEC))!;
@@ -338,7 +338,9 @@ async function sealDealSector(h: Awaited<ReturnType<typeof setup>>) {
   const r = await h.sealer.submitProof(sid, { Proof: Buffer.from(proof).toString('base64') }, false);
   assert.equal(r.Res, SubmitResult.Accepted, r.Desc ?? '');
   await h.commit.idle();
-  const prove = h.chain.records.get(h.chain.pushed[1]!)!;
+  const pushed = h.chain.pushed[1];
+  if (pushed === undefined) return { sid, commD, pre: fromBase64(pre.Params!), prove: undefined };
+  const prove = h.chain.records.get(pushed)!;
   assert.equal(prove.Method, MinerMethod.ProveCommitSectors3);
   return { sid, commD, pre: fromBase64(pre.Params!), prove: fromBase64(prove.Params!) };
 }
@@ -362,6 +364,7 @@ test('ProveCommitSectors3: one manifest per deal piece (DDO allocation key; buil
   const h = await setup();
   try {
     const { sid, prove } = await sealDealSector(h);
+    assert.ok(prove);
     const cidBytes = (c: { '/': string }) => {
       const b = CID.parse(c['/']).bytes;
       // dag-cbor CID: tag 42, bytes(0x00 ‖ cid)
@@ -423,6 +426,23 @@ test('SubmitPreCommit refuses (the worker aborts, deals released) a sector whose
     await h.deals.releasePending();
     assert.deepEqual(h.market.releasedDirect, [7]);
     assert.deepEqual(h.market.released, [12]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a sector whose manifest cannot be built is dropped with the reason, not its batch', async () => {
+  const h = await setup();
+  try {
+    const deals = answer();
+    deals[0]!.Client = 't3notanidaddress'; // the fake chain's StateLookupID answers it unchanged: no actor id
+    const { sid, prove } = await sealDealSector(h, deals);
+    assert.equal(prove, undefined, 'no ProveCommitSectors3 for it');
+    const s = h.db.getSector(sid)!.state;
+    assert.match(
+      s.SendError ?? '',
+      /^cannot build its piece activation manifests: .*t3notanidaddress is not an ID address/,
+    );
   } finally {
     await h.close();
   }
