@@ -10,7 +10,7 @@ import { UserError } from '../../common/cli.js';
 import { logger } from '../../common/log.js';
 import { initMetrics } from '../../common/metrics.js';
 import { type ApiClient, createClient, ErrorCode, parseApiInfo } from '../../rpc/index.js';
-import type { ManagerConfig } from '../config.js';
+import { type ManagerConfig, redactApiInfo } from '../config.js';
 
 const log = logger('market');
 
@@ -100,7 +100,7 @@ export function explainMarketFailure(api: string, err: unknown): string {
   else if (e?.code === ErrorCode.MethodNotFound)
     why = `it does not serve VENUS_MARKET v1 (is [DealManagerConfig.MarketAPI] Api a droplet?): ${msg}`;
   else why = `${msg} (check [DealManagerConfig.MarketAPI] Api and Token in ${file})`;
-  return `cannot use the market at ${api}: ${why}`;
+  return `cannot use the market at ${redactApiInfo(api)}: ${why}`;
 }
 
 /**
@@ -129,7 +129,7 @@ export async function probeMarket(
   } finally {
     clearTimeout(timer);
   }
-  log.info({ market: cfg.DealManagerConfig.MarketAPI.Api, miner }, 'market reachable');
+  log.info({ market: redactApiInfo(cfg.DealManagerConfig.MarketAPI.Api), miner }, 'market reachable');
 }
 
 /**
