@@ -447,3 +447,34 @@ test('a sector whose manifest cannot be built is dropped with the reason, not it
     await h.close();
   }
 });
+
+test('a deal dropped from the front leaves a filler no padding would: then every piece gets a manifest entry', async () => {
+  const h = await setup();
+  try {
+    // the DDO deal at offset 0 cannot be sealed (starts too soon): a zero filler takes its place
+    const { prove, pre } = await sealDealSector(h, answer({ ddoStart: 105 }));
+    assert.ok(prove);
+    const acts = expectArray(expectTuple(decodeCbor(prove), 6, 'p')[0], 'acts');
+    const pieces = expectArray(expectTuple(acts[0], 2, 'act')[1], 'pieces').map((x) => expectTuple(x, 4, 'pam'));
+    assert.deepEqual(
+      pieces.map((p) => [p[1], p[2] === null, (p[3] as unknown[]).length]),
+      [
+        [512, true, 0],
+        [512, true, 0],
+        [1024, false, 1],
+      ],
+    );
+    // what the chain does: CommD from the manifest's pieces (zero padding for alignment and the end) = UnsealedCid
+    const declared = String(expectTuple(expectArray(expectTuple(decodeCbor(pre), 1, 'p')[0], 's')[0], 7, 'pci')[6]);
+    const fromManifest = computeCommD(
+      2048,
+      pieces.map((p) => ({ size: p[1] as number, commitment: cidToCommP(p[0]) })),
+    );
+    assert.equal(commDToCid(fromManifest).toString(), declared);
+    // while the deal pieces alone would have given another CommD
+    const dealOnly = computeCommD(2048, [{ size: 1024, commitment: cidToCommP(MARKET_PIECE) }]);
+    assert.notEqual(commDToCid(dealOnly).toString(), declared);
+  } finally {
+    await h.close();
+  }
+});
