@@ -25,7 +25,7 @@ import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, p
 import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
 import type { ManagerStore } from '../db.js';
 import { isMarketUnreachable } from '../market/client.js';
-import { sectorExpiration } from '../market/lifetime.js';
+import { dealPieces, sectorExpiration } from '../market/lifetime.js';
 import { activationPieces, type DealChainAPI } from '../market/manifest.js';
 import { dealMetrics } from '../market/metrics.js';
 import type { MinerInfoCache } from '../miners.js';
@@ -301,7 +301,7 @@ export class CommitmentManager {
         continue;
       }
       const expiration = exp.expiration;
-      const hasPieces = (s.Pieces ?? []).some((p) => p.DealInfo && (p.DealInfo.DealID || p.DealInfo.AllocationID));
+      const hasPieces = dealPieces(s.Pieces).length > 0;
       const entry: PreCommitEntry = {
         sealProof: s.SectorType,
         sectorNumber: s.ID.Number,

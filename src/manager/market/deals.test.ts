@@ -478,3 +478,29 @@ test('a deal dropped from the front leaves a filler no padding would: then every
     await h.close();
   }
 });
+
+test("a builtin deal with id 0 (a chain's first deal) is a deal, told by its PublishCid: kept and released", async () => {
+  const h = await setup();
+  try {
+    const deals = answer();
+    deals[2]!.DealID = 0;
+    h.market.queue = deals;
+    const sector = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+    const sid = sector!.ID;
+    const pieces = (await h.sealer.acquireDeals(sid, SPEC))!;
+    assert.equal(pieces[2]!.DealInfo?.IsBuiltinMarket, true);
+    assert.deepEqual(
+      h.deals.deals.ofSector(sid.Miner, sid.Number).map((r) => [r.kind, r.dealId]),
+      [
+        ['ddo', 0],
+        ['market', 0],
+      ],
+    );
+    await h.sealer.reportAborted(sid, 'aborted');
+    await h.deals.releasePending();
+    assert.deepEqual(h.market.released, [0]);
+    assert.deepEqual(h.market.releasedDirect, [7]);
+  } finally {
+    await h.close();
+  }
+});
