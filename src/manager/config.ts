@@ -577,7 +577,7 @@ export function formatConfig(cfg: ManagerConfig): string {
         subs.push([k, v]);
         continue;
       }
-      const shown = k === 'Token' && typeof v === 'string' ? redactToken(v) : v;
+      const shown = typeof v !== 'string' ? v : k === 'Token' ? redactToken(v) : k === 'Api' ? redactApiInfo(v) : v;
       lines.push(`${indent}${k} = ${formatKeyValue(k, shown)}`);
     }
     for (const [k, v] of subs) {
@@ -614,6 +614,12 @@ export function formatConfig(cfg: ManagerConfig): string {
     ...(dealsSet ? { DealManagerConfig: deals } : {}),
   });
   return `${lines.join('\n')}\n`;
+}
+
+/** An API-info string "TOKEN:/ip4/…" with its token redacted (a plain address is returned as it is). */
+export function redactApiInfo(api: string): string {
+  const m = /^([a-zA-Z0-9\-_]+?\.[a-zA-Z0-9\-_]+?\.(?:[a-zA-Z0-9\-_]+)?):(.+)$/.exec(api.trim());
+  return m ? `${redactToken(m[1]!)}:${m[2]}` : api;
 }
 
 /** A JWT is header.payload.signature: keep what identifies it, drop what makes it usable. */

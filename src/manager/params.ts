@@ -77,7 +77,7 @@ export interface PieceActivation {
 
 export interface SectorActivation {
   sectorNumber: number;
-  /** one per deal piece; CC sectors (and pledge fillers) have none */
+  /** one per deal piece (and per filler when the layout needs it: market/manifest.ts); none for a CC sector */
   pieces: PieceActivation[];
 }
 

@@ -3,7 +3,7 @@
  * builtin-market deals as `d<DealID>`, direct (DDO) deals as `a<AllocationID>`; pledge fillers are not deals.
  */
 import type { SectorState } from '../../api/sealer.js';
-import { dealPieces } from '../market/lifetime.js';
+import { dealPieces, isDealPiece } from '../market/lifetime.js';
 
 /** "a7,d12" for the list's Deals column; "-" for a sector without deals. */
 export function dealsCell(s: Pick<SectorState, 'Pieces'>): string {
@@ -20,7 +20,7 @@ export function dealRows(s: Pick<SectorState, 'Pieces'>): string[][] {
   const rows = [['#', 'Kind', 'Deal', 'Piece CID', 'Size', 'Payload', 'Offset', 'Client', 'Start', 'End']];
   (s.Pieces ?? []).forEach((p, i) => {
     const d = p.DealInfo;
-    const deal = d && (d.DealID > 0 || d.AllocationID > 0);
+    const deal = d && isDealPiece(p);
     rows.push([
       String(i),
       !deal ? 'pledge' : d.IsBuiltinMarket ? 'market' : 'ddo',

@@ -24,7 +24,8 @@ import { cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCi
 import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, preCommitInfo } from '../chain.js';
 import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
 import type { ManagerStore } from '../db.js';
-import { sectorExpiration } from '../market/lifetime.js';
+import { isMarketUnreachable } from '../market/client.js';
+import { dealPieces, sectorExpiration } from '../market/lifetime.js';
 import { activationPieces, type DealChainAPI } from '../market/manifest.js';
 import { dealMetrics } from '../market/metrics.js';
 import type { MinerInfoCache } from '../miners.js';
@@ -300,7 +301,7 @@ export class CommitmentManager {
         continue;
       }
       const expiration = exp.expiration;
-      const hasPieces = (s.Pieces ?? []).some((p) => p.DealInfo && (p.DealInfo.DealID || p.DealInfo.AllocationID));
+      const hasPieces = dealPieces(s.Pieces).length > 0;
       const entry: PreCommitEntry = {
         sealProof: s.SectorType,
         sectorNumber: s.ID.Number,
@@ -363,8 +364,16 @@ export class CommitmentManager {
         this.dropSector(s, 'PreCommit not found on chain (expired?)');
         continue;
       }
-      // one manifest per deal piece (a chain error fails the batch, which is retried)
-      const pieces = await activationPieces(s, this.o.chain, this.o.dealChain, tsk, clients);
+      // one manifest per deal piece: a chain node that cannot be reached fails the batch (retried); a sector whose
+      // manifest cannot be built (a client unknown to the chain…) is dropped with the reason, not the batch
+      let pieces: SectorActivation['pieces'];
+      try {
+        pieces = await activationPieces(s, this.o.chain, this.o.dealChain, tsk, clients);
+      } catch (err) {
+        if (isMarketUnreachable(err)) throw err;
+        this.dropSector(s, `cannot build its piece activation manifests: ${(err as Error).message}`);
+        continue;
+      }
       const pledge = BigInt(await this.o.chain.StateMinerInitialPledgeCollateral(maddr, pci.Info, tsk));
       const need = pledge - BigInt(pci.PreCommitDeposit);
       if (need > 0n) collateral += need;

@@ -134,3 +134,13 @@ test('MarketConnection reconnects when a reload changes the market, and is empty
   assert.equal(conn.get(), undefined);
   await conn.close();
 });
+
+test('a token inside the Api (TOKEN:/ip4/…) never reaches an error or the logged config', async () => {
+  const { formatConfig } = await import('../config.js');
+  const secret = 'eyJhbGciOiJIUzI1NiJ9.eyJwZXJtIjoid3JpdGUifQ.c2lnbmF0dXJlLXNlY3JldA';
+  const cfg = cfgWith(`${secret}:/ip4/10.0.0.9/tcp/41235/http`);
+  assert.ok(!formatConfig(cfg).includes('c2lnbmF0dXJlLXNlY3JldA'));
+  assert.match(formatConfig(cfg), /Api = "eyJhbGciOiJIUzI1NiJ9\.eyJwZXJtIjoid3JpdGUifQ\.\*\*\*:\/ip4\/10\.0\.0\.9/);
+  const msg = explainMarketFailure(cfg.DealManagerConfig.MarketAPI.Api, { code: ErrorCode.Connection, message: 'x' });
+  assert.ok(!msg.includes('c2lnbmF0dXJlLXNlY3JldA'), msg);
+});

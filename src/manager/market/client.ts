@@ -10,7 +10,7 @@ import { UserError } from '../../common/cli.js';
 import { logger } from '../../common/log.js';
 import { initMetrics } from '../../common/metrics.js';
 import { type ApiClient, createClient, ErrorCode, parseApiInfo } from '../../rpc/index.js';
-import type { ManagerConfig } from '../config.js';
+import { type ManagerConfig, redactApiInfo } from '../config.js';
 
 const log = logger('market');
 
@@ -74,7 +74,10 @@ export function connectMarket(
   return { ...client, endpoint: ep };
 }
 
-/** Whether an error means "the market could not be reached" (retry later) rather than "it said no". */
+/**
+ * Whether an error means "the service could not be reached" (retry later) rather than "it said no": connection
+ * lost or refused, timeout, server limits, an HTTP 5xx. (Used for the market and, the same way, the chain node.)
+ */
 export function isMarketUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === ErrorCode.Connection || code === ErrorCode.Timeout || code === ErrorCode.LimitExceeded) return true;
@@ -97,7 +100,7 @@ export function explainMarketFailure(api: string, err: unknown): string {
   else if (e?.code === ErrorCode.MethodNotFound)
     why = `it does not serve VENUS_MARKET v1 (is [DealManagerConfig.MarketAPI] Api a droplet?): ${msg}`;
   else why = `${msg} (check [DealManagerConfig.MarketAPI] Api and Token in ${file})`;
-  return `cannot use the market at ${api}: ${why}`;
+  return `cannot use the market at ${redactApiInfo(api)}: ${why}`;
 }
 
 /**
@@ -126,7 +129,7 @@ export async function probeMarket(
   } finally {
     clearTimeout(timer);
   }
-  log.info({ market: cfg.DealManagerConfig.MarketAPI.Api, miner }, 'market reachable');
+  log.info({ market: redactApiInfo(cfg.DealManagerConfig.MarketAPI.Api), miner }, 'market reachable');
 }
 
 /**

@@ -305,8 +305,8 @@ test('an answer that breaks the layout is not sealed: its deals are released, th
 });
 
 /** Runs a deal sector to its ProveCommitSectors3 and returns the pushed PreCommit and ProveCommit params. */
-async function sealDealSector(h: Awaited<ReturnType<typeof setup>>) {
-  h.market.queue = answer();
+async function sealDealSector(h: Awaited<ReturnType<typeof setup>>, deals = answer()) {
+  h.market.queue = deals;
   const sector = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
   const sid = sector!.ID;
   const pieces = (await h.sealer.acquireDeals(sid, SPEC))!;
@@ -338,7 +338,9 @@ async function sealDealSector(h: Awaited<ReturnType<typeof setup>>) {
   const r = await h.sealer.submitProof(sid, { Proof: Buffer.from(proof).toString('base64') }, false);
   assert.equal(r.Res, SubmitResult.Accepted, r.Desc ?? '');
   await h.commit.idle();
-  const prove = h.chain.records.get(h.chain.pushed[1]!)!;
+  const pushed = h.chain.pushed[1];
+  if (pushed === undefined) return { sid, commD, pre: fromBase64(pre.Params!), prove: undefined };
+  const prove = h.chain.records.get(pushed)!;
   assert.equal(prove.Method, MinerMethod.ProveCommitSectors3);
   return { sid, commD, pre: fromBase64(pre.Params!), prove: fromBase64(prove.Params!) };
 }
@@ -362,6 +364,7 @@ test('ProveCommitSectors3: one manifest per deal piece (DDO allocation key; buil
   const h = await setup();
   try {
     const { sid, prove } = await sealDealSector(h);
+    assert.ok(prove);
     const cidBytes = (c: { '/': string }) => {
       const b = CID.parse(c['/']).bytes;
       // dag-cbor CID: tag 42, bytes(0x00 ‖ cid)
@@ -423,6 +426,80 @@ test('SubmitPreCommit refuses (the worker aborts, deals released) a sector whose
     await h.deals.releasePending();
     assert.deepEqual(h.market.releasedDirect, [7]);
     assert.deepEqual(h.market.released, [12]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a sector whose manifest cannot be built is dropped with the reason, not its batch', async () => {
+  const h = await setup();
+  try {
+    const deals = answer();
+    deals[0]!.Client = 't3notanidaddress'; // the fake chain's StateLookupID answers it unchanged: no actor id
+    const { sid, prove } = await sealDealSector(h, deals);
+    assert.equal(prove, undefined, 'no ProveCommitSectors3 for it');
+    const s = h.db.getSector(sid)!.state;
+    assert.match(
+      s.SendError ?? '',
+      /^cannot build its piece activation manifests: .*t3notanidaddress is not an ID address/,
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+test('a deal dropped from the front leaves a filler no padding would: then every piece gets a manifest entry', async () => {
+  const h = await setup();
+  try {
+    // the DDO deal at offset 0 cannot be sealed (starts too soon): a zero filler takes its place
+    const { prove, pre } = await sealDealSector(h, answer({ ddoStart: 105 }));
+    assert.ok(prove);
+    const acts = expectArray(expectTuple(decodeCbor(prove), 6, 'p')[0], 'acts');
+    const pieces = expectArray(expectTuple(acts[0], 2, 'act')[1], 'pieces').map((x) => expectTuple(x, 4, 'pam'));
+    assert.deepEqual(
+      pieces.map((p) => [p[1], p[2] === null, (p[3] as unknown[]).length]),
+      [
+        [512, true, 0],
+        [512, true, 0],
+        [1024, false, 1],
+      ],
+    );
+    // what the chain does: CommD from the manifest's pieces (zero padding for alignment and the end) = UnsealedCid
+    const declared = String(expectTuple(expectArray(expectTuple(decodeCbor(pre), 1, 'p')[0], 's')[0], 7, 'pci')[6]);
+    const fromManifest = computeCommD(
+      2048,
+      pieces.map((p) => ({ size: p[1] as number, commitment: cidToCommP(p[0]) })),
+    );
+    assert.equal(commDToCid(fromManifest).toString(), declared);
+    // while the deal pieces alone would have given another CommD
+    const dealOnly = computeCommD(2048, [{ size: 1024, commitment: cidToCommP(MARKET_PIECE) }]);
+    assert.notEqual(commDToCid(dealOnly).toString(), declared);
+  } finally {
+    await h.close();
+  }
+});
+
+test("a builtin deal with id 0 (a chain's first deal) is a deal, told by its PublishCid: kept and released", async () => {
+  const h = await setup();
+  try {
+    const deals = answer();
+    deals[2]!.DealID = 0;
+    h.market.queue = deals;
+    const sector = await h.sealer.allocateSector({ AllowedMiners: null, AllowedProofTypes: null });
+    const sid = sector!.ID;
+    const pieces = (await h.sealer.acquireDeals(sid, SPEC))!;
+    assert.equal(pieces[2]!.DealInfo?.IsBuiltinMarket, true);
+    assert.deepEqual(
+      h.deals.deals.ofSector(sid.Miner, sid.Number).map((r) => [r.kind, r.dealId]),
+      [
+        ['ddo', 0],
+        ['market', 0],
+      ],
+    );
+    await h.sealer.reportAborted(sid, 'aborted');
+    await h.deals.releasePending();
+    assert.deepEqual(h.market.released, [0]);
+    assert.deepEqual(h.market.releasedDirect, [7]);
   } finally {
     await h.close();
   }

@@ -35,7 +35,7 @@ import { dealsEnabled, type ManagerConfig } from '../config.js';
 import type { ManagerStore } from '../db.js';
 import { KeyedMutex } from '../mutex.js';
 import { isMarketUnreachable, type MarketAPI } from './client.js';
-import { dealWindow } from './lifetime.js';
+import { dealWindow, isDealPiece } from './lifetime.js';
 import { type DealFailureReason, type DealMetrics, dealMetrics } from './metrics.js';
 import { type DealKind, DealStore, type NewDealRow, type SectorDealRow } from './store.js';
 
@@ -115,7 +115,8 @@ export function piecesFromAnswer(answer: unknown, sectorSize: number): SectorPie
     } catch (err) {
       throw new InvalidAnswer(`${at}: PieceCID: ${errText(err)}`);
     }
-    const pledge = d.DealID === 0 && d.AllocationID === 0;
+    // a builtin deal is told by its PublishCid (the chain's first deal id is 0), a direct one by its allocation
+    const pledge = d.DealID === 0 && d.AllocationID === 0 && kindOf(d) !== 'market';
     if (pledge && !bytesEqual(commP, zeroCommitment(d.PieceSize)))
       throw new InvalidAnswer(`${at}: a filler (no deal, no allocation) whose PieceCID is not the zero piece's`);
     if (!pledge) {
@@ -128,8 +129,6 @@ export function piecesFromAnswer(answer: unknown, sectorSize: number): SectorPie
       if (typeof d.Client !== 'string' || d.Client.length === 0 || d.Client.length > 200)
         throw new InvalidAnswer(`${at}: bad Client`);
       const builtin = kindOf(d) === 'market';
-      if (builtin && d.DealID === 0)
-        throw new InvalidAnswer(`${at}: a builtin-market deal (PublishCid) without DealID`);
       if (!builtin && d.AllocationID === 0) throw new InvalidAnswer(`${at}: a direct deal without AllocationID`);
     }
     if (offset % d.PieceSize !== 0)
@@ -207,6 +206,7 @@ export class DealManager {
   /** AssignDeals one at a time per miner, as damocles' dealmgr holds a mutex around it */
   private readonly assignLock = new KeyedMutex();
   private releasing: Promise<void> | undefined;
+  private rerun = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastReleaseWarn = 0;
@@ -282,7 +282,7 @@ export class DealManager {
     const dropped: { why: string; reason: DealFailureReason }[] = [];
     pieces = pieces.map((p, idx) => {
       const d = p.DealInfo;
-      if (!d || (d.DealID === 0 && d.AllocationID === 0)) return p;
+      if (!d || !isDealPiece(p)) return p;
       const why = this.unusable(sid, d, w);
       if (why) {
         dropped.push(why);
@@ -354,7 +354,7 @@ export class DealManager {
       const dealId = isInt(d.DealID) ? d.DealID : 0;
       const allocationId = isInt(d.AllocationID) ? d.AllocationID : 0;
       const kind = kindOf(d as MarketDealInfoV2);
-      if ((kind === 'market' && dealId === 0) || (kind === 'ddo' && allocationId === 0)) return;
+      if (kind === 'ddo' && allocationId === 0) return;
       rows.push({
         miner: sid.Miner,
         number: sid.Number,
@@ -408,9 +408,21 @@ export class DealManager {
     await this.releasing?.catch(() => undefined);
   }
 
-  /** Sends every due release (ReleaseDeals / ReleaseDirectDeals per miner), once at a time. */
+  /**
+   * Sends every due release (ReleaseDeals / ReleaseDirectDeals per miner), one round at a time; a call during a round
+   * gets that round's promise and one more round after it (so releases written meanwhile go at once).
+   */
   releasePending(): Promise<void> {
-    this.releasing ??= this.releaseOnce().finally(() => {
+    if (this.releasing) {
+      this.rerun = true;
+      return this.releasing;
+    }
+    this.releasing = (async () => {
+      do {
+        this.rerun = false;
+        await this.releaseOnce();
+      } while (this.rerun && !this.stopped);
+    })().finally(() => {
       this.releasing = undefined;
     });
     return this.releasing;

@@ -21,9 +21,18 @@ type Policy = Pick<
   'preCommitChallengeDelay' | 'minSectorExpiration' | 'maxSectorExpirationExtension' | 'epochsInDay'
 >;
 
-/** The deal pieces of a sector (pledge fillers have no deal: both ids 0). */
+/**
+ * Whether a piece is a deal: a builtin-market deal (IsBuiltinMarket: the market gave a PublishCid — its DealID may
+ * be 0, the first deal of a chain), or one with a deal or allocation id. Pledge fillers are neither.
+ */
+export function isDealPiece(p: SectorPieceV2): boolean {
+  const d = p.DealInfo;
+  return !!d && (d.IsBuiltinMarket || d.DealID > 0 || d.AllocationID > 0);
+}
+
+/** The deal pieces of a sector. */
 export function dealPieces(pieces: SectorPieces | undefined): SectorPieceV2[] {
-  return (pieces ?? []).filter((p) => p.DealInfo && (p.DealInfo.DealID > 0 || p.DealInfo.AllocationID > 0));
+  return (pieces ?? []).filter(isDealPiece);
 }
 
 /** A deal as messages and logs name it: "deal 12" (builtin market) or "allocation 7" (DDO). */

@@ -6,10 +6,17 @@
  * - direct (DDO) deal: VerifiedAllocationKey{Client: the client's actor id, ID: its AllocationID}, no notification;
  * - builtin-market deal: a notification to the market actor (f05) with CBOR(deal id), plus a VerifiedAllocationKey
  *   when the chain has an allocation for the pending deal (StateGetAllocationIdForPendingDeal ≠ 0).
+ *
+ * The chain recomputes the sector's CommD from the manifest's pieces, padding with zero pieces only to align each
+ * piece and to fill the end. A market's fillers are exactly that padding, so leaving them out is safe — unless a
+ * filler stands where no padding would (a deal dropped from the sector at AcquireDeals left one in its place): then
+ * every piece gets a manifest entry, fillers without key or notification (as Lotus sends them), so the chain's
+ * CommD is the one the PreCommit declared.
  */
 import { FullNodeDealAPI, type TipSetKey } from '../../api/full.js';
 import { type SectorState, sectorName } from '../../api/sealer.js';
-import { CID, idAddress } from '../../fil/index.js';
+import { bytesEqual, CID, cidToCommP, idAddress } from '../../fil/index.js';
+import { computeCommD, sealProof } from '../../proofs/index.js';
 import { type ApiClient, bindApi, type RpcClient } from '../../rpc/index.js';
 import type { ChainAPI } from '../chain.js';
 import { encodeDealIdNotifyPayload, MARKET_ACTOR_ID, type PieceActivation } from '../params.js';
@@ -49,7 +56,19 @@ export async function activationPieces(
     return id;
   };
   const out: PieceActivation[] = [];
-  for (const p of dealPieces(s.Pieces)) {
+  const all = s.Pieces ?? [];
+  const deals = dealPieces(all);
+  const commDOf = (ps: typeof all) =>
+    computeCommD(
+      sealProof(s.SectorType).sectorSize,
+      ps.map((p) => ({ size: p.Piece.Size, commitment: cidToCommP(p.Piece.PieceCID) })),
+    );
+  const withFillers = deals.length > 0 && !bytesEqual(commDOf(deals), commDOf(all));
+  for (const p of withFillers ? all : deals) {
+    if (!deals.includes(p)) {
+      out.push({ cid: CID.parse(p.Piece.PieceCID['/']), size: p.Piece.Size, verifiedAllocationKey: null, notify: [] });
+      continue;
+    }
     const d = p.DealInfo!;
     const what = dealName(p);
     const piece = { cid: CID.parse(p.Piece.PieceCID['/']), size: p.Piece.Size };
