@@ -293,7 +293,8 @@ export const SEALING_DEFAULTS: Readonly<SealingConfig> = Object.freeze({
 export interface SealingThreadConfig {
   /** Absolute path of the seal store. */
   location: string;
-  plan: 'sealer';
+  /** sealer (default) or rebuild (docs/rebuild.md) */
+  plan: 'sealer' | 'rebuild';
   sealing: SealingConfig;
 }
 
@@ -490,10 +491,15 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
       continue;
     }
     seen.add(location);
-    if (t.plan !== undefined && t.plan !== 'sealer') {
-      problems.push(`${t.at}.plan: "${t.plan}" is not supported by this build (only "sealer")`);
+    const plan = t.plan ?? 'sealer';
+    if (plan !== 'sealer' && plan !== 'rebuild') {
+      problems.push(`${t.at}.plan: "${t.plan}" is not supported by this build ("sealer" or "rebuild")`);
     }
-    threads.push({ location, plan: 'sealer', sealing: mergeSealing(sealing, t.sealing, `${t.at}.sealing`, problems) });
+    threads.push({
+      location,
+      plan: plan === 'rebuild' ? 'rebuild' : 'sealer',
+      sealing: mergeSealing(sealing, t.sealing, `${t.at}.sealing`, problems),
+    });
   }
   if (threads.length === 0) {
     problems.push('store: no seal store: add at least one [[store]] location = "<path/to/local/store>"');

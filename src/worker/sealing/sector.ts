@@ -29,9 +29,21 @@ export interface SectorPhases {
   c2_re_submit: boolean;
 }
 
+/** The plans a sealing thread runs (`[[sealing_thread]] plan`); a document keeps the plan its sector started with. */
+export const PLANS = ['sealer', 'rebuild'] as const;
+export type PlanName = (typeof PLANS)[number];
+
+/** What a rebuild checks its result against (the manager's SectorRebuildInfo). */
+export interface RebuildTarget {
+  /** The chain's sealed CID, as the manager sent it. */
+  sealed_cid: string;
+  /** Its comm_r bytes: the rebuilt replica's must be equal. */
+  comm_r: number[];
+}
+
 export interface SectorDoc {
   version: 1;
-  plan: 'sealer';
+  plan: PlanName;
   state: State;
   prev_state: State | null;
   /** Temporary failures of the current step so far. */
@@ -40,12 +52,14 @@ export interface SectorDoc {
   /** The deal pieces the manager assigned (null: a CC sector). */
   deals: SectorPieces;
   phases: SectorPhases;
+  /** The rebuild plan's target (null for the sealer plan). */
+  rebuild?: RebuildTarget | null;
 }
 
-export function newSectorDoc(): SectorDoc {
+export function newSectorDoc(plan: PlanName = 'sealer'): SectorDoc {
   return {
     version: 1,
-    plan: 'sealer',
+    plan,
     state: 'Empty',
     prev_state: null,
     retry: 0,
@@ -99,8 +113,8 @@ export class SectorDocStore {
     } catch (err) {
       throw new Error(`sector document ${this.path} is damaged: ${(err as Error).message}`);
     }
-    if (doc?.version !== 1 || doc.plan !== 'sealer' || !isState(doc.state)) {
-      throw new Error(`sector document ${this.path} is not a sealer document of version 1`);
+    if (doc?.version !== 1 || !(PLANS as readonly string[]).includes(doc.plan) || !isState(doc.state)) {
+      throw new Error(`sector document ${this.path} is not a sealer or rebuild document of version 1`);
     }
     // file names are built from the id: an edited or damaged document must not point outside the store
     const badId = doc.base ? sectorIdProblem(doc.base.allocated?.ID) : null;

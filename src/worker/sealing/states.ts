@@ -26,7 +26,10 @@ export const STATES = [
   'Finished',
   'Aborted',
 ] as const;
-export type State = (typeof STATES)[number];
+
+/** States only the rebuild plan goes through (damocles' names; planner/rebuild.ts). */
+export const REBUILD_STATES = ['SealedChecked', 'SnapDone'] as const;
+export type State = (typeof STATES)[number] | (typeof REBUILD_STATES)[number];
 
 /** The sealer plan's main path, from allocation to finished (no Empty, synthetic-PoRep or Aborted states). */
 export const SEALER_PIPELINE: readonly State[] = STATES.filter(
@@ -34,7 +37,7 @@ export const SEALER_PIPELINE: readonly State[] = STATES.filter(
 );
 
 export function isState(s: string): s is State {
-  return (STATES as readonly string[]).includes(s);
+  return (STATES as readonly string[]).includes(s) || (REBUILD_STATES as readonly string[]).includes(s);
 }
 
 /** The work that runs while a sector is in a state (`State::stage` for the sealer plan). */
@@ -58,6 +61,8 @@ export const STAGE_OF: Record<State, string> = {
   ProofSubmitted: 'WaitProofLanded',
   Finished: '-',
   Aborted: '-',
+  SealedChecked: 'SkipSnap',
+  SnapDone: 'PersistFiles',
 };
 
 /** Event names as ReportState shows them (the Rust enum's Debug names). */
@@ -82,7 +87,11 @@ export type EventName =
   | 'C2'
   | 'SubmitProof'
   | 'ReSubmitProof'
-  | 'Finish';
+  | 'Finish'
+  // the rebuild plan's own
+  | 'AllocatedRebuildSector'
+  | 'CheckSealed'
+  | 'SkipSnap';
 
 /** Sealer transitions: (state the handler ran in, event it yielded) → next state. */
 const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {

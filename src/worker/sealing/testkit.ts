@@ -17,6 +17,7 @@ import {
   type ReportStateReq,
   SealerMethods,
   type SectorID,
+  type SectorRebuildInfo,
   type StoreBasicInfo,
   SubmitResult,
 } from '../../api/sealer.js';
@@ -40,6 +41,7 @@ export const FakeSealerAPI = defineApi('Venus', {
   StoreReserveSpace: M.StoreReserveSpace,
   StoreBasicInfo: M.StoreBasicInfo,
   WorkerPing: M.WorkerPing,
+  AllocateRebuildSector: M.AllocateRebuildSector,
 });
 
 export interface FakeSector {
@@ -85,6 +87,9 @@ export class FakeManager {
   calls: string[] = [];
   /** Allocate the next sector but lose the answer (a crash between allocation and the worker's save). */
   loseNextAllocation = false;
+  /** Rebuild tasks not handed out yet, and those handed out by "instance|location" (AllocateRebuildSector). */
+  rebuilds: SectorRebuildInfo[] = [];
+  rebuildsHanded = new Map<string, SectorRebuildInfo>();
   /** Called on every ReportState, before it answers (tests snapshot the worker's files here). */
   onReport: ((sid: SectorID, req: ReportStateReq) => void) | null = null;
   private server: RpcServer | null = null;
@@ -128,6 +133,26 @@ export class FakeManager {
   async down(): Promise<void> {
     await this.server?.close();
     this.server = null;
+  }
+
+  /** As SectorSetForRebuild: the (finalized) sector is active again and a rebuild task waits for a thread. */
+  setForRebuild(number: number, task: Partial<SectorRebuildInfo> = {}): SectorRebuildInfo {
+    const s = this.sectors.get(number);
+    if (!s?.ticket) throw new Error(`fake manager: sector ${number} was not sealed here`);
+    s.finalized = false;
+    s.abortReason = null;
+    s.persisted = null;
+    const info: SectorRebuildInfo = {
+      Sector: s.allocated,
+      Ticket: s.ticket,
+      Pieces: null,
+      PiecesV2: null,
+      IsSnapUp: false,
+      UpgradePublic: null,
+      ...task,
+    };
+    this.rebuilds.push(info);
+    return info;
   }
 
   private newSector(allocated: AllocatedSector, w: AllocateSectorSpec['Worker']): FakeSector {
@@ -284,6 +309,16 @@ export class FakeManager {
       WorkerPing: () => {
         this.hit('WorkerPing');
         return {};
+      },
+      AllocateRebuildSector: (spec: AllocateSectorSpec) => {
+        this.hit('AllocateRebuildSector');
+        const w = spec.Worker ? `${spec.Worker.Instance}|${spec.Worker.Location}` : '';
+        const again = this.rebuildsHanded.get(w);
+        if (again && !this.sector(again.Sector.ID).finalized) return again;
+        const info = this.rebuilds.shift();
+        if (!info) return null;
+        this.rebuildsHanded.set(w, info);
+        return info;
       },
     };
   }

@@ -1,6 +1,6 @@
 /**
- * A sealing thread: one seal store, one sector at a time, through the sealer plan's state machine
- * (docs/spec/sealer-api.md §States and events to §Persist); the plan's steps are in planner/sealer.ts.
+ * A sealing thread: one seal store, one sector at a time, through its plan's state machine
+ * (docs/spec/sealer-api.md §States and events to §Persist); the plans' steps are in planner/ (sealer.ts, rebuild.ts).
  *
  * Driver (docs/spec/sealer-api.md §Driver loop): apply the event → save the document → ReportState → run the handler of
  * the new state, which yields the next event or fails. On restart the saved state's handler runs again, so every
@@ -15,10 +15,10 @@ import type { SealingThreadConfig } from '../config.js';
 import { SealStore } from '../store.js';
 import { classify, crit, Failure, Interrupted, LEVEL_WIRE, perm, prefixed } from './failure.js';
 import type { Event, SealerClient, StepHost, ThreadDeps } from './planner/common.js';
-import { exec } from './planner/sealer.js';
+import { plannerOf } from './planner/index.js';
 import { lockSealStore } from './seal-lock.js';
 import { type SectorDoc, SectorDocStore } from './sector.js';
-import { isState, plan, STAGE_OF, type State } from './states.js';
+import { isState, type State } from './states.js';
 import { clock } from './waits.js';
 
 export type { SealerClient, ThreadDeps } from './planner/common.js';
@@ -134,7 +134,7 @@ export class SealingThread {
       plan: this.cfg.plan,
       job_id: sector?.name ?? null,
       job_state: doc?.state ?? 'Empty',
-      job_stage: doc ? STAGE_OF[doc.state] : null,
+      job_stage: doc ? plannerOf(doc, this.cfg).stage(doc.state) : null,
       thread_state: { state: this.state, elapsed: Math.round((Date.now() - this.since) / 1000), proc: this.proc },
       last_error: this.lastError,
     };
@@ -285,10 +285,10 @@ export class SealingThread {
       this.setState(doc.state === 'Empty' ? 'Idle' : 'Running');
       let next: Event | null;
       try {
-        next = await exec(this.host, doc);
+        next = await plannerOf(doc, this.cfg).exec(this.host, doc);
         if (doc.retry !== 0 && next?.name !== 'Idle') this.lastError = null;
       } catch (err) {
-        const f = classify(err, STAGE_OF[doc.state]);
+        const f = classify(err, plannerOf(doc, this.cfg).stage(doc.state));
         if (f instanceof Interrupted || this.signal.aborted) throw this.signal.aborted ? this.signal.reason : f;
         await this.report(doc, doc.state, doc.state, 'Retry', f).catch((e) => {
           if (e instanceof DroppedByManager) throw e;
@@ -341,7 +341,7 @@ export class SealingThread {
       next = event.state!;
     } else {
       try {
-        next = plan(event.name, prev);
+        next = plannerOf(doc, this.cfg).next(event.name, prev);
       } catch (err) {
         throw crit((err as Error).message);
       }

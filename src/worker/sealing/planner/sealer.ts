@@ -142,7 +142,7 @@ async function acquireDeals(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   const deals = doc.deals ?? [];
   const task: TaskOf<'add_pieces'> = {
@@ -178,7 +178,7 @@ async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   const pieces = required(doc.phases.pieces, 'pieces', doc);
   const commD = computeCommD(
@@ -205,7 +205,7 @@ async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid, proof, paths, proverId } = ctx(t, doc);
   const ticket = doc.phases.ticket ?? (await call(t, 'AssignTicket', sid));
   // clean outputs: a fresh cache dir with tree_d linked in, an empty sealed file
@@ -230,7 +230,7 @@ async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   const pc1out = required(doc.phases.pc1out, 'pc1out', doc);
   const commD = required(doc.phases.comm_d, 'comm_d', doc);
@@ -298,7 +298,7 @@ function waitPreCommit(t: StepHost, doc: SectorDoc): Promise<Event> {
   );
 }
 
-async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid, proof, paths } = ctx(t, doc);
   const GiB = 1 << 30;
   const required = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
@@ -348,7 +348,7 @@ async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid } = ctx(t, doc);
   const instance = required(doc.phases.persist_instance, 'persist_instance', doc);
   const ok = await call(t, 'SubmitPersistedEx', sid, instance, false);
@@ -454,7 +454,7 @@ async function waitProof(t: StepHost, doc: SectorDoc): Promise<Event> {
   return ev('Finish');
 }
 
-async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
+export async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
   const { sid, paths } = ctx(t, doc);
   await call(t, 'ReportFinalized', sid);
   await t.finalize();
