@@ -184,7 +184,7 @@ const unsupportedStage = () =>
   z.unknown().superRefine((_v, ctx) => {
     ctx.addIssue({
       code: 'custom',
-      message: 'this stage belongs to a plan this build does not run (only the sealer plan)',
+      message: 'this stage belongs to a plan this build does not run (only the sealer and rebuild plans)',
     });
   });
 
