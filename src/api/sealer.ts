@@ -114,6 +114,11 @@ export interface SectorRebuildInfo {
   PiecesV2: SectorPieces;
   IsSnapUp: boolean;
   UpgradePublic: SectorPublicInfo | null;
+  /**
+   * Extension (not in damocles; a Go worker ignores it): the sector's sealed CID on chain. A rebuild thread checks
+   * the comm_r it computes against it before persisting anything (docs/rebuild.md).
+   */
+  SealedCID?: CidJson;
 }
 
 /** venus-shared gateway.UnsealState: what an unseal task is doing, as the market reads it back. */

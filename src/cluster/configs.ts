@@ -138,6 +138,8 @@ export interface WorkerConfigInput {
   port: number;
   managerPort: number;
   sealStores: string[];
+  /** the seal store of one more thread, with plan = "rebuild": idle until a sector is set for rebuild */
+  rebuildStore?: string;
   remoteName: string;
   remotePath: string;
   /** a write token for the sector-manager (it requires one), bound to this worker's name */
@@ -152,7 +154,13 @@ export interface WorkerConfigInput {
  * fast clock.
  */
 export function workerConfigToml(c: WorkerConfigInput): string {
-  const stores = c.sealStores.map((s) => `[[store]]\nlocation = ${q(s)}\n`).join('\n');
+  // [[store]] is the guide's spelling; a thread with a plan needs [[sealing_thread]] (the two do not mix)
+  const stores = c.rebuildStore
+    ? [
+        ...c.sealStores.map((s) => `[[sealing_thread]]\nlocation = ${q(s)}\n`),
+        `[[sealing_thread]]\nlocation = ${q(c.rebuildStore)}\n# seals a sector whose files were lost again (util sealer sectors rebuild)\nplan = "rebuild"\n`,
+      ].join('\n')
+    : c.sealStores.map((s) => `[[store]]\nlocation = ${q(s)}\n`).join('\n');
   return `# venus-worker config, written by venus-cluster (deployment guide, "Run venus-worker").
 
 [instance]

@@ -30,6 +30,8 @@ export interface ClusterPaths {
   worker: string;
   workerConfig: string;
   sealStores: string[];
+  /** the seal store of the worker's rebuild thread (plan = "rebuild", docs/rebuild.md) */
+  rebuildStore: string;
   workerTmp: string;
   remote: string;
 }
@@ -48,6 +50,7 @@ export function clusterPaths(home: string, sealStores = 2): ClusterPaths {
     worker: join(h, 'worker'),
     workerConfig: join(h, 'worker', 'venus-worker.toml'),
     sealStores: Array.from({ length: sealStores }, (_, i) => join(h, 'worker', `seal-${i + 1}`)),
+    rebuildStore: join(h, 'worker', 'rebuild-1'),
     workerTmp: join(h, 'worker', 'tmp'),
     remote: join(h, 'remote'),
   };

@@ -95,7 +95,7 @@ describe('cluster runner', () => {
       'venus-sector-manager --home H/manager --net 2k daemon init',
       `venus-sector-manager --home H/manager --net 2k util miner create --from=${OWNER} --sector-size=2KiB`,
       `venus-sector-manager --home H/manager --net 2k daemon run --listen=127.0.0.1:${ports.manager} --poster --ext-prover --require-token`,
-      'venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2',
+      'venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2 H/worker/rebuild-1',
       'venus-worker store file-init -l H/remote',
       'venus-worker daemon --config=H/worker/venus-worker.toml',
     ]);
@@ -105,7 +105,10 @@ describe('cluster runner', () => {
     assert.equal(mcfg.PersistedStore.Stores[0]?.Path, join(home, 'remote'));
     assert.equal(mcfg.PoSt.Actors['1000']?.Sender, OWNER);
     const wcfg = parseWorkerConfig('toml', readFileSync(join(home, 'worker', 'venus-worker.toml'), 'utf8'));
-    assert.equal(wcfg.threads.length, 2);
+    assert.deepEqual(
+      wcfg.threads.map((t) => t.plan),
+      ['sealer', 'sealer', 'rebuild'],
+    );
     assert.equal(wcfg.rpcServer.port, ports.worker);
     assert.deepEqual(Object.keys(wcfg.processors).sort(), ['c2', 'pc2']);
     assert.match(readFileSync(join(home, 'wallet', 'config.toml'), 'utf8'), /SupportAccounts = \["devnet"\]/);

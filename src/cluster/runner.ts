@@ -6,7 +6,7 @@
  *   venus-wallet --repo H/wallet run ; setpwd ; import <funded key>…        (config.toml: [API], [APIRegisterHub])
  *   venus-sector-manager --home H/manager --net 2k daemon init ; util miner create --from … --sector-size … ;
  *     daemon run --listen … --poster --ext-prover --require-token           (sector-manager.cfg as the guide fills it)
- *   venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2 ; store file-init -l H/remote ;
+ *   venus-worker store seal-init -l H/worker/seal-1 H/worker/seal-2 H/worker/rebuild-1 ; store file-init -l H/remote ;
  *     daemon --config H/worker/venus-worker.toml                            (external pc2 and c2 processors)
  *
  * Every step is recorded in H/cluster.json when it succeeds, so a rerun resumes (restarts the daemons, skips
@@ -436,7 +436,7 @@ export class ClusterRunner {
   private async startWorker(): Promise<void> {
     const p = this.paths;
     if (!done(this.state, 'worker-stores')) {
-      const fresh = p.sealStores.filter((s) => !existsSync(join(s, '.holder')));
+      const fresh = [...p.sealStores, p.rebuildStore].filter((s) => !existsSync(join(s, '.holder')));
       if (fresh.length) await this.cmd('venus-worker', 'worker', ['store', 'seal-init', '-l', ...fresh]);
       if (!existsSync(join(p.remote, '.holder'))) {
         await this.cmd('venus-worker', 'worker', ['store', 'file-init', '-l', p.remote]);
@@ -454,6 +454,7 @@ export class ClusterRunner {
         port: this.state.ports.worker,
         managerPort: this.state.ports.manager,
         sealStores: p.sealStores,
+        rebuildStore: p.rebuildStore,
         remoteName: 'remote',
         remotePath: p.remote,
         managerToken: await createToken(auth.secret, 'write', { name }),

@@ -6,7 +6,7 @@
  *   daemon run [--listen HOST:PORT] [--poster]    the daemon (tokens required; --insecure-no-auth on loopback only)
  *   util miner create --from … --sector-size …    CreateMiner through the messager, waits, prints the miner
  *   util miner info ID                            the miner's table
- *   util sealer sectors list|state|abort|restore|resend-pre|resend-prove
+ *   util sealer sectors list|state|abort|restore|rebuild|resend-pre|resend-prove
  *   util sealer proving info|deadlines|deadline IDX|check IDX
  *   util worker list|token NAME, util storage list|find
  *
@@ -281,6 +281,28 @@ function registerSealer(util: Command): void {
       await withManager(this, async (api) => {
         await api.RestoreSector(sid, (this.opts() as { force?: boolean }).force === true);
         out(`${sectorName(sid)} restored\n`);
+      });
+    });
+
+  withListen(
+    sectors
+      .command('rebuild')
+      .description(
+        'seal a sector whose files were lost again, on a rebuild thread (plan = "rebuild"), from its ticket and pieces (docs/rebuild.md)',
+      )
+      .argument('<miner>')
+      .argument('<number>'),
+  )
+    .option(
+      '--pieces-available',
+      "the deal pieces of the sector are in the piece store or the workers' local_pieces_dirs",
+    )
+    .action(async function (this: Command, m: string, n: string) {
+      const sid = { Miner: parseMinerId(m), Number: parseSectorNumber(n) };
+      const piecesAvailable = (this.opts() as { piecesAvailable?: boolean }).piecesAvailable === true;
+      await withManager(this, async (api) => {
+        await api.SectorSetForRebuild(sid, { PiecesAvailable: piecesAvailable });
+        out(`${sectorName(sid)} set for rebuild: a worker thread with plan = "rebuild" seals it again\n`);
       });
     });
 

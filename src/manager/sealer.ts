@@ -20,6 +20,7 @@ import type {
   ReportStateReq,
   SectorID,
   SectorPieces,
+  SectorRebuildInfo,
   SectorState,
   SectorStateResp,
   SectorWorkerState,
@@ -29,7 +30,7 @@ import type {
   WaitSeedResp,
   WorkerInfo,
 } from '../api/sealer.js';
-import { SubmitResult, sectorName } from '../api/sealer.js';
+import { SectorWorkerJob, SubmitResult, sectorName } from '../api/sealer.js';
 import { logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 import type { ApiImpl } from '../rpc/index.js';
@@ -41,6 +42,8 @@ import { provableNumbers } from './provable.js';
 import * as allocation from './sealer/allocation.js';
 import { checkSid, notFound, resp, type SealerOptions, type SealerState, withSector } from './sealer/common.js';
 import * as persist from './sealer/persist.js';
+import * as rebuild from './sealer/rebuild.js';
+import { RebuildTasks } from './sealer/rebuild-tasks.js';
 import * as reports from './sealer/reports.js';
 import * as submission from './sealer/submission.js';
 import { unsealCliApi } from './unseal/api.js';
@@ -65,6 +68,7 @@ export class SealerService {
       numberLock: new KeyedMutex(),
       storeLock: new KeyedMutex(),
       exhausted: new Map(),
+      rebuilds: new RebuildTasks(o.store.db),
     };
   }
 
@@ -178,10 +182,26 @@ export class SealerService {
   }
 
   // ----------------------------------------------------------------------------------------------------------
+  // rebuild: sealer/rebuild.ts
+
+  sectorSetForRebuild(sid: SectorID, opt: { PiecesAvailable: boolean }): Promise<boolean> {
+    return rebuild.sectorSetForRebuild(this.st, sid, opt);
+  }
+
+  allocateRebuildSector(
+    spec: AllocateSectorSpec,
+    caller: SectorCaller = INTERNAL_CALLER,
+  ): Promise<SectorRebuildInfo | null> {
+    return rebuild.allocateRebuildSector(this.st, spec, caller);
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
   // CLI
 
-  listSectors(state: SectorWorkerState, _job: number): SectorState[] {
-    return this.o.store.listSectors(state !== 'offline');
+  /** job 3 (SectorWorkerJob.Rebuild): only the sectors being rebuilt; the other jobs list all. */
+  listSectors(state: SectorWorkerState, job: number): SectorState[] {
+    const all = this.o.store.listSectors(state !== 'offline');
+    return job === SectorWorkerJob.Rebuild ? all.filter((s) => s.NeedRebuild) : all;
   }
 
   findSector(state: SectorWorkerState, sid: SectorID): SectorState | null {
@@ -238,7 +258,7 @@ export class SealerService {
         this.unseal?.workerAborted(checkSid(sid), reason) ? {} : this.reportAborted(sid, reason, callerOf(ctx)),
       AllocateSanpUpSector: () => null,
       SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
-      AllocateRebuildSector: () => null,
+      AllocateRebuildSector: (spec, ctx) => this.allocateRebuildSector(spec, callerOf(ctx)),
       WorkerPing: async (info, ctx) => {
         const r = await this.workerPing(info, callerOf(ctx));
         this.o.onWorkerPing?.(info.Name, ctx.remoteAddress);
@@ -291,7 +311,7 @@ export class SealerService {
       },
       StoreReleaseReserved: (sid) => this.o.stores.release(checkSid(sid)),
       StoreList: () => this.o.stores.detailed(),
-      SectorSetForRebuild: unsupported('SectorSetForRebuild'),
+      SectorSetForRebuild: (sid, opt) => this.sectorSetForRebuild(sid, opt),
       UnsealPiece: unsealCli.UnsealPiece,
       UnsealTaskAdd: unsealCli.UnsealTaskAdd,
       UnsealTaskGet: unsealCli.UnsealTaskGet,

@@ -29,7 +29,7 @@ export type LimitStage = (typeof LIMIT_STAGES)[number];
 /** Stages of other damocles plans: named so the error says why they are refused. */
 const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'window_post', 'winning_post', 'sealing_daemons'];
 /** `[[sealing_thread]] plan` values this build runs (damocles' names; docs/deals-worker.md for unseal). */
-export const PLANS = ['sealer', 'unseal'] as const;
+export const PLANS = ['sealer', 'unseal', 'rebuild'] as const;
 export type PlanName = (typeof PLANS)[number];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ const unsupportedStage = () =>
   z.unknown().superRefine((_v, ctx) => {
     ctx.addIssue({
       code: 'custom',
-      message: 'this stage belongs to a plan this build does not run (only the sealer plan)',
+      message: 'this stage belongs to a plan this build does not run (only the sealer and rebuild plans)',
     });
   });
 

@@ -164,12 +164,12 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
       (window as unknown as { __loaded: string }).__loaded = 'this page';
     });
 
-    // the worker's two sealing threads and the sectors appear as the worker starts and takes them
-    await until('two worker threads', 3 * 60_000, async () => (await dashboard()).workers[0]?.threads?.length === 2);
+    // the worker's sealing threads (two sealer, one rebuild) and the sectors appear as the worker starts and takes them
+    await until('three worker threads', 3 * 60_000, async () => (await dashboard()).workers[0]?.threads?.length === 3);
     const first = await until('a sector', 60_000, async () => (await dashboard()).sectors[0]);
     if (page) {
       await page.locator('tr[data-thread]').nth(1).waitFor({ timeout: 20_000 });
-      assert.equal(await page.locator('tr[data-thread]').count(), 2);
+      assert.equal(await page.locator('tr[data-thread]').count(), 3);
       await page.locator(`tr[data-sector="${first.id}"] td.state`).waitFor({ timeout: 20_000 });
       // a state change shows up on the same page, without a reload (Server-Sent Events)
       const seen = await page.locator(`tr[data-sector="${first.id}"] td.state`).textContent();

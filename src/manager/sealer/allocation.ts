@@ -39,7 +39,7 @@ const log = logger('sealing');
 export const MAX_BATCH_ALLOCATION = 64;
 
 /** AllocateSectorSpec.Worker checked: absent (or both fields empty) → undefined. */
-function sealStoreOf(spec: AllocateSectorSpec): WorkerIdentifier | undefined {
+export function sealStoreOf(spec: AllocateSectorSpec): WorkerIdentifier | undefined {
   const w = spec?.Worker as unknown;
   if (w === undefined || w === null) return undefined;
   const { Instance, Location } = w as Partial<WorkerIdentifier>;

@@ -22,6 +22,7 @@ import type { MinerInfoCache } from '../miners.js';
 import type { KeyedMutex } from '../mutex.js';
 import type { SealVerifier } from '../prover.js';
 import type { PersistStores } from '../stores.js';
+import type { RebuildTasks } from './rebuild-tasks.js';
 
 export interface SealerOptions {
   store: ManagerStore;
@@ -54,6 +55,8 @@ export interface SealerState {
    * a raised MaxNumber or a number handed out again clears the entry.
    */
   readonly exhausted: Map<number, SectorNumberExhausted>;
+  /** Sectors set for rebuild and the seal stores they were handed to (sealer/rebuild.ts). */
+  readonly rebuilds: RebuildTasks;
 }
 
 /** A caller's value for an error message: at most a short prefix of what was sent. */

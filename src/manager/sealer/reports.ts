@@ -15,6 +15,7 @@ import { RpcError } from '../../rpc/index.js';
 import type { SectorCaller } from '../auth.js';
 import { checkReason, checkReport, checkWorkerInfo } from '../reports.js';
 import { checkSid, notFound, type SealerState, save, sealStoreName, withOwnSector } from './common.js';
+import { endRebuild, logRebuildEnd } from './rebuild.js';
 
 const log = logger('sealing');
 
@@ -49,7 +50,10 @@ export function reportFinalized(st: SealerState, sid: SectorID, caller: SectorCa
   return withOwnSector(st, sid, caller, async () => {
     const r = st.o.store.getSector(sid);
     if (!r) throw notFound(sid);
-    if (r.online) {
+    if (r.online && r.state.NeedRebuild) {
+      st.o.store.tx(() => endRebuild(st, r.state, null));
+      logRebuildEnd(sid, null);
+    } else if (r.online) {
       r.state.Finalized = true;
       st.o.store.tx(() => {
         st.o.store.putSector(r.state, false);
@@ -68,7 +72,10 @@ export function reportAborted(st: SealerState, sid: SectorID, raw: string, calle
   return withOwnSector(st, sid, caller, async () => {
     const r = st.o.store.getSector(sid);
     if (!r) throw notFound(sid);
-    if (r.online) {
+    if (r.online && r.state.NeedRebuild) {
+      st.o.store.tx(() => endRebuild(st, r.state, reason || 'aborted'));
+      logRebuildEnd(sid, reason || 'aborted');
+    } else if (r.online) {
       r.state.AbortReason = reason || 'aborted';
       r.state.Finalized = true;
       r.state.MessageInfo.NeedSend = false;

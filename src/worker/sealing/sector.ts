@@ -44,6 +44,14 @@ export interface UnsealJob {
   written: number | null;
 }
 
+/** What a rebuild checks its result against (the manager's SectorRebuildInfo). */
+export interface RebuildTarget {
+  /** The chain's sealed CID, as the manager sent it. */
+  sealed_cid: string;
+  /** Its comm_r bytes: the rebuilt replica's must be equal. */
+  comm_r: number[];
+}
+
 export interface SectorDoc {
   version: 1;
   plan: PlanName;
@@ -57,6 +65,8 @@ export interface SectorDoc {
   phases: SectorPhases;
   /** The unseal plan's task (null in the sealer plan). */
   unseal?: UnsealJob | null;
+  /** The rebuild plan's target (null for the sealer plan). */
+  rebuild?: RebuildTarget | null;
 }
 
 export function newSectorDoc(plan: PlanName = 'sealer'): SectorDoc {

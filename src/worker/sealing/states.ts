@@ -28,7 +28,10 @@ export const STATES = [
   // the unseal plan (damocles' index 25; the snap-up states between are not in this build)
   'Unsealed',
 ] as const;
-export type State = (typeof STATES)[number];
+
+/** States only the rebuild plan goes through (damocles' names; planner/rebuild.ts). */
+export const REBUILD_STATES = ['SealedChecked', 'SnapDone'] as const;
+export type State = (typeof STATES)[number] | (typeof REBUILD_STATES)[number];
 
 /** The sealer plan's main path, from allocation to finished (no Empty, synthetic-PoRep, Aborted or unseal states). */
 export const SEALER_PIPELINE: readonly State[] = STATES.filter(
@@ -36,7 +39,7 @@ export const SEALER_PIPELINE: readonly State[] = STATES.filter(
 );
 
 export function isState(s: string): s is State {
-  return (STATES as readonly string[]).includes(s);
+  return (STATES as readonly string[]).includes(s) || (REBUILD_STATES as readonly string[]).includes(s);
 }
 
 /** The work that runs while a sector is in a state (`State::stage` for the sealer plan). */
@@ -61,6 +64,8 @@ export const STAGE_OF: Record<State, string> = {
   Finished: '-',
   Aborted: '-',
   Unsealed: 'UploadPiece',
+  SealedChecked: 'SkipSnap',
+  SnapDone: 'PersistFiles',
 };
 
 /** Event names as ReportState shows them (the Rust enum's Debug names). */
@@ -89,7 +94,11 @@ export type EventName =
   // the unseal plan (UnsealDone shows as "Unsealed", as the original's Debug name)
   | 'AllocatedUnsealSector'
   | 'Unsealed'
-  | 'UploadPieceDone';
+  | 'UploadPieceDone'
+  // the rebuild plan's own
+  | 'AllocatedRebuildSector'
+  | 'CheckSealed'
+  | 'SkipSnap';
 
 /** Sealer transitions: (state the handler ran in, event it yielded) → next state. */
 const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {

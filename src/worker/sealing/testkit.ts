@@ -18,6 +18,7 @@ import {
   SealerMethods,
   type SectorID,
   type SectorPieceV2,
+  type SectorRebuildInfo,
   type SectorUnsealInfo,
   type StoreBasicInfo,
   SubmitResult,
@@ -45,6 +46,7 @@ export const FakeSealerAPI = defineApi('Venus', {
   AllocateUnsealSector: M.AllocateUnsealSector,
   AchieveUnsealSector: M.AchieveUnsealSector,
   AcquireUnsealDest: M.AcquireUnsealDest,
+  AllocateRebuildSector: M.AllocateRebuildSector,
 });
 
 export interface FakeSector {
@@ -98,6 +100,9 @@ export class FakeManager {
   unsealTasks: SectorUnsealInfo[] = [];
   unsealDests: string[] = [];
   achieved: { sid: SectorID; pieceCid: string; errInfo: string }[] = [];
+  /** Rebuild tasks not handed out yet, and those handed out by "instance|location" (AllocateRebuildSector). */
+  rebuilds: SectorRebuildInfo[] = [];
+  rebuildsHanded = new Map<string, SectorRebuildInfo>();
   /** Called on every ReportState, before it answers (tests snapshot the worker's files here). */
   onReport: ((sid: SectorID, req: ReportStateReq) => void) | null = null;
   private server: RpcServer | null = null;
@@ -141,6 +146,26 @@ export class FakeManager {
   async down(): Promise<void> {
     await this.server?.close();
     this.server = null;
+  }
+
+  /** As SectorSetForRebuild: the (finalized) sector is active again and a rebuild task waits for a thread. */
+  setForRebuild(number: number, task: Partial<SectorRebuildInfo> = {}): SectorRebuildInfo {
+    const s = this.sectors.get(number);
+    if (!s?.ticket) throw new Error(`fake manager: sector ${number} was not sealed here`);
+    s.finalized = false;
+    s.abortReason = null;
+    s.persisted = null;
+    const info: SectorRebuildInfo = {
+      Sector: s.allocated,
+      Ticket: s.ticket,
+      Pieces: null,
+      PiecesV2: null,
+      IsSnapUp: false,
+      UpgradePublic: null,
+      ...task,
+    };
+    this.rebuilds.push(info);
+    return info;
   }
 
   private newSector(allocated: AllocatedSector, w: AllocateSectorSpec['Worker']): FakeSector {
@@ -323,6 +348,16 @@ export class FakeManager {
       AcquireUnsealDest: () => {
         this.hit('AcquireUnsealDest');
         return this.unsealDests;
+      },
+      AllocateRebuildSector: (spec: AllocateSectorSpec) => {
+        this.hit('AllocateRebuildSector');
+        const w = spec.Worker ? `${spec.Worker.Instance}|${spec.Worker.Location}` : '';
+        const again = this.rebuildsHanded.get(w);
+        if (again && !this.sector(again.Sector.ID).finalized) return again;
+        const info = this.rebuilds.shift();
+        if (!info) return null;
+        this.rebuildsHanded.set(w, info);
+        return info;
       },
     };
   }

@@ -1,6 +1,6 @@
 /**
- * A sealing thread: one seal store, one sector at a time, through the sealer plan's state machine
- * (docs/spec/sealer-api.md §States and events to §Persist); the plan's steps are in planner/sealer.ts.
+ * A sealing thread: one seal store, one sector at a time, through its plan's state machine
+ * (docs/spec/sealer-api.md §States and events to §Persist); the plans' steps are in planner/ (sealer.ts, rebuild.ts).
  *
  * Driver (docs/spec/sealer-api.md §Driver loop): apply the event → save the document → ReportState → run the handler of
  * the new state, which yields the next event or fails. On restart the saved state's handler runs again, so every

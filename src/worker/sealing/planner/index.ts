@@ -6,6 +6,7 @@ import type { PlanName } from '../../config.js';
 import type { SectorDoc } from '../sector.js';
 import { type EventName, STAGE_OF, type State, plan as sealerPlan } from '../states.js';
 import type { Event, StepHost } from './common.js';
+import * as rebuild from './rebuild.js';
 import { exec as sealerExec } from './sealer.js';
 import * as unseal from './unseal.js';
 
@@ -41,5 +42,12 @@ export const PLANNERS: Record<PlanName, Planner> = {
     stage: unseal.stage,
     abandon: unseal.abandon,
     droppedWhenFinalized: false,
+  },
+  rebuild: {
+    name: 'rebuild',
+    exec: rebuild.exec,
+    plan: rebuild.next,
+    stage: rebuild.stage,
+    droppedWhenFinalized: true,
   },
 };

@@ -148,7 +148,7 @@ async function acquireDeals(t: StepHost, doc: SectorDoc): Promise<Event> {
  * (pieces/layout.ts), every deal piece fetched into the store and its CommP checked against the deal before
  * anything is written (pieces/fetch.ts), then the add_pieces stage writes the staged file from that list.
  */
-async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function addPieces(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   let placed: Placed[];
   try {
@@ -217,7 +217,7 @@ function piecesDir(t: StepHost): string {
   return join(t.store.dataDir, 'pieces');
 }
 
-async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   const pieces = required(doc.phases.pieces, 'pieces', doc);
   // the fetched pieces are in the staged file now
@@ -246,7 +246,7 @@ async function treeD(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid, proof, paths, proverId } = ctx(t, doc);
   const ticket = doc.phases.ticket ?? (await call(t, 'AssignTicket', sid));
   // clean outputs: a fresh cache dir with tree_d linked in, an empty sealed file
@@ -271,7 +271,7 @@ async function pc1(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { proof, paths } = ctx(t, doc);
   const pc1out = required(doc.phases.pc1out, 'pc1out', doc);
   const commD = required(doc.phases.comm_d, 'comm_d', doc);
@@ -339,7 +339,7 @@ function waitPreCommit(t: StepHost, doc: SectorDoc): Promise<Event> {
   );
 }
 
-async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid, proof, paths } = ctx(t, doc);
   const GiB = 1 << 30;
   const required = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
@@ -389,7 +389,7 @@ async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
   });
 }
 
-async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid } = ctx(t, doc);
   const instance = required(doc.phases.persist_instance, 'persist_instance', doc);
   const ok = await call(t, 'SubmitPersistedEx', sid, instance, false);
@@ -495,7 +495,7 @@ async function waitProof(t: StepHost, doc: SectorDoc): Promise<Event> {
   return ev('Finish');
 }
 
-async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
+export async function finish(t: StepHost, doc: SectorDoc): Promise<null> {
   const { sid, paths } = ctx(t, doc);
   await call(t, 'ReportFinalized', sid);
   await t.finalize();

@@ -1,0 +1,265 @@
+/**
+ * The rebuild plan (docs/rebuild.md) against the fake Venus.* manager: a 2KiB CC sector is sealed by a sealer thread
+ * (AddPieces, TreeD, PC1, PC2 real; C1/C2 test doubles as in thread.test.ts), its persisted files are deleted, and a
+ * `plan = "rebuild"` thread seals it again from the same ticket: byte-identical files, no message, checked against
+ * the sealed CID; a kill at any state resumes; a wrong sealed CID aborts with both values.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SealerAPI } from '../../api/sealer.js';
+import { commRToCid } from '../../fil/index.js';
+import { createClient } from '../../rpc/index.js';
+import { parseWorkerConfig, SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
+import { BUILTIN, type Sealer } from '../processor/index.js';
+import { fileInit, sealInit } from '../store.js';
+import { StageLimits } from './limits.js';
+import { REBUILD_PIPELINE } from './planner/rebuild.js';
+import { FakeManager } from './testkit.js';
+import { SealingThread, type ThreadDeps } from './thread.js';
+
+const base = await mkdtemp(join(tmpdir(), 'rebuild-'));
+process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
+after(() => rm(base, { recursive: true, force: true }));
+
+const TEST_STAGES = {
+  ...BUILTIN,
+  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
+  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
+} as typeof BUILTIN;
+
+const testSealer: Sealer = {
+  run: (stage, task) => (TEST_STAGES[stage] as (t: unknown) => Promise<never>)(task),
+  where: () => 'builtin',
+  stop: async () => {},
+};
+
+const NAME = 's-t01000-1';
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await readFile(f))
+    .digest('hex');
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let n = 0;
+/** A sector sealed and persisted by a sealer thread; then its persisted sealed file and cache are lost. */
+async function sealedThenLost() {
+  const dir = join(base, `t${n++}`);
+  const sealStore = join(dir, 'seal');
+  const rebuildStore = join(dir, 'rebuild');
+  const remote = join(dir, 'remote');
+  await sealInit([sealStore, rebuildStore]);
+  await fileInit([remote]);
+  const mgr = new FakeManager({ sectors: 1 });
+  mgr.stores.set('remote', remote);
+  await mgr.listen();
+  const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
+  const sealing = {
+    ...SEALING_DEFAULTS,
+    maxRetries: 3,
+    recoverIntervalMs: 20,
+    sealIntervalMs: 20,
+    rpcPollingIntervalMs: 10,
+    requestTaskMaxRetries: 1,
+  };
+  const deps: ThreadDeps = {
+    manager,
+    sealer: testSealer,
+    limits: new StageLimits(),
+    persistStores: [{ name: 'remote', location: remote, readonly: false }],
+    instance: 'test-worker',
+    pieceStoreUrl: null,
+    pieceToken: null,
+    localPiecesDirs: [],
+    staticTreeD: {},
+    resubmitWaitMs: 10,
+  };
+  const threads: SealingThread[] = [];
+  const newThread = async (cfg: SealingThreadConfig) => {
+    const t = new SealingThread(threads.length, cfg, deps);
+    await t.start();
+    threads.push(t);
+    return t;
+  };
+  const sealer = await newThread({ location: sealStore, plan: 'sealer', sealing });
+  await until('sealed and finalized', () => mgr.sectors.get(1)?.finalized === true);
+  await sealer.stop();
+  const sealedFile = join(remote, 'sealed', NAME);
+  const original = {
+    sealed: await sha(sealedFile),
+    pAux: await sha(join(remote, 'cache', NAME, 'p_aux')),
+    commR: mgr.sectors.get(1)!.pre!.CommR,
+  };
+  await rm(sealedFile);
+  await rm(join(remote, 'cache', NAME), { recursive: true });
+  const rebuildCfg: SealingThreadConfig = { location: rebuildStore, plan: 'rebuild', sealing };
+  const cleanup = async () => {
+    for (const t of threads) await t.stop();
+    await mgr.down();
+  };
+  return { mgr, remote, sealedFile, original, rebuildStore, rebuildCfg, newThread, cleanup };
+}
+
+const sealedCid = (commR: number[]) => ({ '/': commRToCid(Uint8Array.from(commR)).toString() });
+
+describe('rebuild plan', () => {
+  it('seals a lost CC sector again from its ticket: byte-identical files, checked against the chain, no message', async () => {
+    const s = await sealedThenLost();
+    try {
+      const calls = s.mgr.calls.length;
+      s.mgr.setForRebuild(1, { SealedCID: sealedCid(s.original.commR) });
+      const t = await s.newThread(s.rebuildCfg);
+      await until('rebuilt and finalized', () => s.mgr.sectors.get(1)?.finalized === true);
+      await until('thread idle', () => t.info().job_id === null);
+      const s1 = s.mgr.sectors.get(1)!;
+      const rebuilt = s1.states.slice(-REBUILD_PIPELINE.length);
+      assert.deepEqual(
+        rebuilt.map((r) => r.StateChange.Next),
+        REBUILD_PIPELINE,
+      );
+      assert.equal(rebuilt[0]!.StateChange.Event, 'AllocatedRebuildSector');
+      assert.deepEqual(rebuilt[0]!.Worker, { Instance: 'test-worker', Location: s.rebuildStore });
+      assert.equal(await sha(s.sealedFile), s.original.sealed, 'the sealed file is byte-identical');
+      assert.equal(await sha(join(s.remote, 'cache', NAME, 'p_aux')), s.original.pAux);
+      assert.equal(s1.persisted, 'remote');
+      // the sector is on chain already: no ticket drawn, nothing submitted, no message
+      const after = s.mgr.calls.slice(calls);
+      for (const m of ['AssignTicket', 'SubmitPreCommit', 'WaitSeed', 'SubmitProof', 'ReportAborted'])
+        assert.equal(after.includes(m), false, `${m} called`);
+      assert.equal(s.mgr.messages.length, 2, 'the sealing messages only');
+      assert.ok(after.includes('SubmitPersistedEx') && after.includes('ReportFinalized'));
+      assert.deepEqual(await readdir(join(s.rebuildStore, 'data')), []);
+      assert.deepEqual(await readdir(join(s.rebuildStore, 'meta')), []);
+      assert.equal(t.info().plan, 'rebuild');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('a kill at any state resumes the step in flight, with the same result', async () => {
+    const s = await sealedThenLost();
+    const docPath = join(s.rebuildStore, 'meta', 'sector.json');
+    try {
+      s.mgr.setForRebuild(1, { SealedCID: sealedCid(s.original.commR) });
+      // as the sealer plan's crash test: keep the document as saved when S was entered, let S's step run, stop the
+      // thread, put the document back and start a new thread — as if killed just before S's result was saved
+      for (const crashAt of REBUILD_PIPELINE) {
+        let snapshot: string | null = null;
+        let stopped = false;
+        let t: SealingThread | null = null;
+        s.mgr.onReport = (_sid, req) => {
+          if (req.StateChange.Next === crashAt && snapshot === null) snapshot = readFileSync(docPath, 'utf8');
+          else if (snapshot !== null && !stopped) {
+            stopped = true;
+            void t?.stop();
+          }
+        };
+        t = await s.newThread(s.rebuildCfg);
+        await until(`the step of ${crashAt} done`, () => stopped || (crashAt === 'Finished' && snapshot !== null));
+        await t.stop();
+        assert.ok(snapshot, `the thread went through ${crashAt}`);
+        assert.equal(JSON.parse(snapshot).plan, 'rebuild');
+        await writeFile(docPath, snapshot);
+      }
+      s.mgr.onReport = null;
+      await s.newThread(s.rebuildCfg);
+      await until('finalized', async () => {
+        return s.mgr.sectors.get(1)?.finalized === true && (await readdir(join(s.rebuildStore, 'meta'))).length === 0;
+      });
+      assert.equal(await sha(s.sealedFile), s.original.sealed);
+      assert.equal(s.mgr.calls.filter((c) => c === 'AllocateRebuildSector').length >= 1, true);
+      assert.equal(s.mgr.calls.includes('AssignTicket'), true, 'only by the sealer thread');
+      assert.equal(s.mgr.calls.filter((c) => c === 'AssignTicket').length, 1);
+      assert.equal(s.mgr.messages.length, 2);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('an allocation whose answer was lost is handed back to the same seal store', async () => {
+    const s = await sealedThenLost();
+    try {
+      s.mgr.setForRebuild(1, { SealedCID: sealedCid(s.original.commR) });
+      const t = await s.newThread(s.rebuildCfg);
+      await until('allocated', () => s.mgr.rebuilds.length === 0 && t.info().job_id === NAME);
+      await t.stop();
+      // the document is lost with the answer (a kill between the allocation and the save)
+      await rm(join(s.rebuildStore, 'meta', 'sector.json'), { force: true });
+      await s.newThread(s.rebuildCfg);
+      await until('rebuilt', () => s.mgr.sectors.get(1)?.finalized === true);
+      assert.equal(await sha(s.sealedFile), s.original.sealed);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('a comm_r that differs from the chain aborts with both values and persists nothing', async () => {
+    const s = await sealedThenLost();
+    try {
+      const wrong = [...s.original.commR];
+      wrong[0] = (wrong[0]! + 1) % 256;
+      s.mgr.setForRebuild(1, { SealedCID: sealedCid(wrong) });
+      await s.newThread(s.rebuildCfg);
+      await until('aborted', () => s.mgr.sectors.get(1)?.abortReason != null);
+      const reason = s.mgr.sectors.get(1)!.abortReason!;
+      const got = sealedCid(s.original.commR)['/'];
+      const want = sealedCid(wrong)['/'];
+      assert.match(reason, new RegExp(`rebuilt comm_r ${got} differs from the chain's sealed CID ${want}`));
+      await assert.rejects(readFile(s.sealedFile), /ENOENT/);
+      assert.equal(s.mgr.calls.includes('StoreReserveSpace'), true, 'only by the sealer thread');
+      assert.equal(s.mgr.calls.filter((c) => c === 'StoreReserveSpace').length, 1);
+      await until('store wiped', async () => (await readdir(join(s.rebuildStore, 'data'))).length === 0);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('an upgraded sector is refused and reported; a thread keeps asking for tasks', async () => {
+    const s = await sealedThenLost();
+    try {
+      s.mgr.setForRebuild(1, { SealedCID: sealedCid(s.original.commR), IsSnapUp: true });
+      const t = await s.newThread(s.rebuildCfg);
+      await until('reported', () => s.mgr.sectors.get(1)?.abortReason != null);
+      assert.equal(
+        s.mgr.sectors.get(1)!.abortReason,
+        'rebuild of an upgraded sector needs the snapup data: not supported yet',
+      );
+      assert.match(t.info().last_error ?? '', /s-t01000-1: rebuild of an upgraded sector/);
+      assert.equal(t.info().job_id, null);
+      const asked = s.mgr.calls.filter((c) => c === 'AllocateRebuildSector').length;
+      await until('asks again', () => s.mgr.calls.filter((c) => c === 'AllocateRebuildSector').length > asked);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe('rebuild plan config', () => {
+  const cfg = (plan: string) =>
+    parseWorkerConfig(
+      'venus-worker.toml',
+      `[sealer_rpc]\nurl = "http://127.0.0.1:1/rpc/v0"\n[[sealing_thread]]\nlocation = "/s1"\n[[sealing_thread]]\nlocation = "/s2"\nplan = "${plan}"\n[remote]\npath = "/r"\n`,
+      '/base',
+    );
+  it('plan = "rebuild" per sealing thread; others stay sealer', () => {
+    const c = cfg('rebuild');
+    assert.deepEqual(
+      c.threads.map((t) => t.plan),
+      ['sealer', 'rebuild'],
+    );
+  });
+  it('an unknown plan is refused by name', () => {
+    assert.throws(() => cfg('snapup'), /sealing_thread\[1\]\.plan: "snapup" is not supported by this build/);
+  });
+});
