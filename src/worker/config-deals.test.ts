@@ -82,7 +82,7 @@ test('deal keys are validated like the others', () => {
   );
   assert.match(
     msg(`${HEAD}[[sealing_thread]]\nlocation = "/s"\nplan = "snapup"\n`),
-    /plan: "snapup" is not supported by this build \(one of sealer, unseal\)/,
+    /plan: "snapup" is not supported by this build \(one of sealer, unseal, rebuild\)/,
   );
   assert.match(msg(`${HEAD}[[sealing_thread]]\nlocation = "/s"\n[[processors.unseal]]\n`), /unseal = N/);
   assert.match(
