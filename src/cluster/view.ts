@@ -28,7 +28,9 @@ export interface View {
 
 /** The sealer plan's states in order (docs/spec/sealer-api.md §States and events), for a progress figure: the
  * worker's own list, less the states off the main path. */
-export const SEALER_STATES: readonly string[] = STATES.filter((s) => s !== 'SyntheticPoRepNeeded' && s !== 'Aborted');
+export const SEALER_STATES: readonly string[] = STATES.filter(
+  (s) => s !== 'SyntheticPoRepNeeded' && s !== 'Aborted' && s !== 'Unsealed',
+);
 
 /** "7/16" style progress of a sector through the sealer plan, or undefined for an unknown state. */
 export function progressOf(jobState: string | undefined): { step: number; of: number } | undefined {

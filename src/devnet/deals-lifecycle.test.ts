@@ -147,7 +147,7 @@ test('a fully verified sector (DDO allocation + builtin verified deal) has 10× 
     ]),
   });
   assert.equal(pub.exitCode, 0, pub.error);
-  const dealAlloc = marketState(node.view()).pendingDealAllocationIds[0]!;
+  const dealAlloc = marketState(node.view()).pendingDealAllocationIds[1]!;
   assert.equal(dealAlloc, 2);
 
   // seal: CommD over both pieces
@@ -197,7 +197,7 @@ test('a fully verified sector (DDO allocation + builtin verified deal) has 10× 
               cid: dealPiece.bytes,
               size: 1024,
               verifiedAllocationKey: { client: clientId, id: dealAlloc },
-              notify: [{ address: idAddress(MARKET_ACTOR), payload: encodeDealIdPayload(0) }],
+              notify: [{ address: idAddress(MARKET_ACTOR), payload: encodeDealIdPayload(1) }],
             },
           ],
         },
@@ -211,7 +211,7 @@ test('a fully verified sector (DDO allocation + builtin verified deal) has 10× 
   });
   assert.equal(prove.exitCode, 0, prove.error);
   assert.deepEqual(decodeBatchReturn(prove.return), { successCount: 1, failCodes: [] });
-  assert.equal(marketState(node.view()).states[0]!.sectorNumber, 1);
+  assert.equal(marketState(node.view()).states[1]!.sectorNumber, 1);
   assert.deepEqual(Object.keys(verifregState(node.view()).claims[maddr.id()]!), ['1', '2']);
 
   // Window PoSt: the sector's power counts, QA = 10 × raw

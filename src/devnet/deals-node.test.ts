@@ -138,8 +138,8 @@ describe('deals on a devnet node', () => {
       params: encodePublishStorageDealsParams(deals),
     });
     assert.equal(r.exitCode, 0, r.error);
-    assert.deepEqual(decodePublishStorageDealsReturn(r.return), { ids: [0, 1], validDeals: [0, 1] });
-    const d0 = (await api.StateMarketStorageDeal(0, null, undefined as never)) as Awaited<
+    assert.deepEqual(decodePublishStorageDealsReturn(r.return), { ids: [1, 2], validDeals: [0, 1] });
+    const d0 = (await api.StateMarketStorageDeal(1, null, undefined as never)) as Awaited<
       ReturnType<typeof api.StateMarketStorageDeal>
     >;
     assert.deepEqual(d0.State, { SectorNumber: 0, SectorStartEpoch: -1, LastUpdatedEpoch: -1, SlashEpoch: -1 });
@@ -148,10 +148,10 @@ describe('deals on a devnet node', () => {
     assert.deepEqual(d0.Proposal.PieceCID, { '/': piece(1).toString() });
     assert.equal(d0.Proposal.ProviderCollateral, (FIL / 10n).toString());
     assert.equal(Object.keys(await api.StateMarketDeals(null, undefined as never)).length, 2);
-    assert.equal(await api.StateGetAllocationIdForPendingDeal(0, null, undefined as never), 0);
-    const allocId = await api.StateGetAllocationIdForPendingDeal(1, null, undefined as never);
+    assert.equal(await api.StateGetAllocationIdForPendingDeal(1, null, undefined as never), 0);
+    const allocId = await api.StateGetAllocationIdForPendingDeal(2, null, undefined as never);
     assert.equal(allocId, 1);
-    const alloc = await api.StateGetAllocationForPendingDeal(1, null, undefined as never);
+    const alloc = await api.StateGetAllocationForPendingDeal(2, null, undefined as never);
     assert.equal(alloc!.Provider, miner);
     assert.equal(alloc!.Size, 2048);
     assert.equal(await api.StateVerifiedClientStatus(client.address.toString(), null, undefined as never), '2048');
