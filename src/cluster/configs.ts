@@ -54,6 +54,8 @@ export interface ManagerConfigInput {
   storePath: string;
   /** Cap on sector numbers (InitNumber + sectors); absent: the guide's 10000. */
   maxNumber?: number;
+  /** The market (droplet, here the devnet's): EnableDeals for the miner and [DealManagerConfig.MarketAPI]. */
+  market?: { api: string; token: string };
 }
 
 /**
@@ -72,7 +74,7 @@ export function managerConfigToml(c: ManagerConfigInput): string {
     InitNumber = 0 # min sid
     MaxNumber = ${c.maxNumber ?? 10000} # max sid
     Disabled = false # false: allow sealing; true: maintenance only (windowPost)
-`;
+${c.market ? '    EnableDeals = true # AcquireDeals asks the market for deals (docs/deals-manager.md)\n' : ''}`;
   const commitMiners =
     id === undefined
       ? ''
@@ -115,7 +117,16 @@ ${commitMiners}
   Api = ${q(c.chainApi)}
   Token = ${q(c.token)}
 
-[PersistedStore]
+${
+  c.market
+    ? `[DealManagerConfig]
+  [DealManagerConfig.MarketAPI]
+    Api = ${q(c.market.api)}
+    Token = ${q(c.market.token)}
+
+`
+    : ''
+}[PersistedStore]
   Includes = []
 
   [[PersistedStore.Stores]]
@@ -146,6 +157,8 @@ export interface WorkerConfigInput {
   managerToken?: string;
   /** the sector-manager's JWT secret file: the worker's control API accepts the manager's tokens (dashboard) */
   managerSecretPath?: string;
+  /** deals: enable_deals, the market's token for piece downloads, and a thread with plan = "unseal" */
+  deals?: { pieceToken: string; unsealStore: string };
 }
 
 /**
@@ -155,12 +168,22 @@ export interface WorkerConfigInput {
  */
 export function workerConfigToml(c: WorkerConfigInput): string {
   // [[store]] is the guide's spelling; a thread with a plan needs [[sealing_thread]] (the two do not mix)
-  const stores = c.rebuildStore
-    ? [
-        ...c.sealStores.map((s) => `[[sealing_thread]]\nlocation = ${q(s)}\n`),
-        `[[sealing_thread]]\nlocation = ${q(c.rebuildStore)}\n# seals a sector whose files were lost again (util sealer sectors rebuild)\nplan = "rebuild"\n`,
-      ].join('\n')
-    : c.sealStores.map((s) => `[[store]]\nlocation = ${q(s)}\n`).join('\n');
+  const stores =
+    c.rebuildStore || c.deals
+      ? [
+          ...c.sealStores.map((s) => `[[sealing_thread]]\nlocation = ${q(s)}\n`),
+          ...(c.rebuildStore
+            ? [
+                `[[sealing_thread]]\nlocation = ${q(c.rebuildStore)}\n# seals a sector whose files were lost again (util sealer sectors rebuild)\nplan = "rebuild"\n`,
+              ]
+            : []),
+          ...(c.deals
+            ? [
+                `[[sealing_thread]]\nlocation = ${q(c.deals.unsealStore)}\n# unseals pieces for retrieval (the market's SectorsUnsealPiece, util sealer sectors unseal)\nplan = "unseal"\n`,
+              ]
+            : []),
+        ].join('\n')
+      : c.sealStores.map((s) => `[[store]]\nlocation = ${q(s)}\n`).join('\n');
   return `# venus-worker config, written by venus-cluster (deployment guide, "Run venus-worker").
 
 [instance]
@@ -178,7 +201,7 @@ ${c.managerToken ? `# the sector-manager requires a token (this one is bound to 
 # sealing related config
 [sealing]
 # allow deals?
-enable_deals = false
+enable_deals = ${c.deals ? 'true' : 'false'}
 # when sealing fails, how many times to retry before giving up
 max_retries = 3
 # the devnet's clock is fast: poll and retry often
@@ -193,7 +216,7 @@ ${stores}
 pc2 = 1
 c2 = 1
 
-# path to remote permanent storage (the manager's [[PersistedStore.Stores]] of the same name)
+${c.deals ? `# pieces: the sector-manager's /piecestore redirects to the market, which wants its own token\n[piece_store]\ntoken = ${q(c.deals.pieceToken)}\n\n` : ''}# path to remote permanent storage (the manager's [[PersistedStore.Stores]] of the same name)
 [remote]
 path = ${q(c.remotePath)}
 name = ${q(c.remoteName)}

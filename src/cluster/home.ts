@@ -32,6 +32,10 @@ export interface ClusterPaths {
   sealStores: string[];
   /** the seal store of the worker's rebuild thread (plan = "rebuild", docs/rebuild.md) */
   rebuildStore: string;
+  /** the seal store of the worker's unseal thread (plan = "unseal"; only with --deals) */
+  unsealStore: string;
+  /** where --deals N writes its client files */
+  deals: string;
   workerTmp: string;
   remote: string;
 }
@@ -51,6 +55,8 @@ export function clusterPaths(home: string, sealStores = 2): ClusterPaths {
     workerConfig: join(h, 'worker', 'venus-worker.toml'),
     sealStores: Array.from({ length: sealStores }, (_, i) => join(h, 'worker', `seal-${i + 1}`)),
     rebuildStore: join(h, 'worker', 'rebuild-1'),
+    unsealStore: join(h, 'worker', 'unseal-1'),
+    deals: join(h, 'deals'),
     workerTmp: join(h, 'worker', 'tmp'),
     remote: join(h, 'remote'),
   };

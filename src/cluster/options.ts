@@ -8,6 +8,8 @@ export const SECTOR_SIZES = ['2KiB', '8MiB'] as const;
 
 export type ClusterSectorSize = (typeof SECTOR_SIZES)[number];
 
+export const SECTOR_BYTES: Record<ClusterSectorSize, number> = { '2KiB': 2048, '8MiB': 8 << 20 };
+
 /** When to stop on its own (tests, CI): never (the default), or once the sector cap is reached on chain. */
 export type UntilCondition = 'onchain' | 'proven';
 

@@ -18,6 +18,7 @@ import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
 import { createToken, loadOrInitRepoAuth } from '../rpc/index.js';
 import { extProverConfigToml, managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
+import { DealFlow } from './deal-flow.js';
 import {
   type ClusterPaths,
   type ClusterState,
@@ -33,7 +34,7 @@ import {
   stopLeftovers,
   walletPassword,
 } from './home.js';
-import { type ClusterOptions, DEVNET_SECTOR_SIZES, FAST_POLICY, NETWORK, secsToMs } from './options.js';
+import { type ClusterOptions, DEVNET_SECTOR_SIZES, FAST_POLICY, NETWORK, SECTOR_BYTES, secsToMs } from './options.js';
 import { parseImported, parseMinerId, readDevnetHome, tokenAccount } from './outputs.js';
 import { Prober, type ProbeTargets, rpcCall } from './probe.js';
 import { logTail } from './process-log.js';
@@ -364,6 +365,10 @@ export class ClusterRunner {
         storeName: 'remote',
         storePath: this.paths.remote,
         maxNumber: this.o.sectors,
+        // --deals: the devnet plays droplet on its own port (VENUS_MARKET.* on /rpc/v1, /resource)
+        ...(this.o.deals !== undefined
+          ? { market: { api: `/ip4/127.0.0.1/tcp/${this.state.ports.devnet}`, token: this.devnetToken } }
+          : {}),
       }),
       { mode: 0o600 },
     );
@@ -443,6 +448,10 @@ export class ClusterRunner {
       }
       markDone(p, this.state, 'worker-stores');
     }
+    // the unseal thread's store: also when an older home is run with --deals for the first time
+    if (this.o.deals !== undefined && !existsSync(join(p.unsealStore, '.holder'))) {
+      await this.cmd('venus-worker', 'worker', ['store', 'seal-init', '-l', p.unsealStore]);
+    }
     mkdirSync(p.workerTmp, { recursive: true });
     // the sector-manager requires tokens: the worker signs in with a write token bound to its name (and sectors)
     const auth = await this.managerAuth();
@@ -455,6 +464,7 @@ export class ClusterRunner {
         managerPort: this.state.ports.manager,
         sealStores: p.sealStores,
         rebuildStore: p.rebuildStore,
+        ...(this.o.deals !== undefined ? { deals: { pieceToken: this.devnetToken, unsealStore: p.unsealStore } } : {}),
         remoteName: 'remote',
         remotePath: p.remote,
         managerToken: await createToken(auth.secret, 'write', { name }),
@@ -503,7 +513,25 @@ export class ClusterRunner {
     void stopped.then(() => {
       result ??= 0;
     });
+    const flow =
+      this.o.deals !== undefined && this.o.deals > 0
+        ? new DealFlow({
+            count: this.o.deals,
+            sectorSize: SECTOR_BYTES[this.o.sectorSize],
+            provider: () => this.state.miner,
+            dir: this.paths.deals,
+            client: async (args) =>
+              (await this.cmd('venus-devnet', 'devnet-client', ['--home', this.paths.devnet, 'client', ...args]))
+                .stdout,
+            event: (m) => this.event(m),
+          })
+        : undefined;
+    let nextFlow = 0;
     while (result === undefined) {
+      if (flow && Date.now() >= nextFlow) {
+        nextFlow = Date.now() + 5_000;
+        void flow.tick();
+      }
       const snap = await prober.poll();
       view.update(snap, this.sup.processes() as RunningProcess[]);
       if (this.o.until && this.o.sectors !== undefined) {
