@@ -124,8 +124,12 @@ export function updateProof(idOrName: number | string): UpdateProofInfo {
  * every seal proof version of a size maps to that size's `StackedDrg…V1` update proof.
  */
 export function updateProofForSealProof(sealProofId: number | string): UpdateProofInfo {
-  const { sectorSize } = sealProof(sealProofId);
+  return updateProofForSectorSize(sealProof(sealProofId).sectorSize);
+}
+
+/** The registered update proof of a sector size (bytes). */
+export function updateProofForSectorSize(sectorSize: number): UpdateProofInfo {
   const p = UPDATE_PROOFS.find((x) => x.sectorSize === sectorSize);
-  if (!p) throw new RangeError(`no update proof for seal proof ${sealProofId}`);
+  if (!p) throw new RangeError(`no registered update proof for ${sectorSize}-byte sectors`);
   return p;
 }
