@@ -8,7 +8,7 @@
  *
  *   npx tsx src/bench/snap.ts [--size 512MiB]
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -355,7 +355,22 @@ export async function run(opts: { sizes?: number[] } = {}): Promise<SnapBenchRes
   const rows: SnapBenchRow[] = [];
   const figures: BenchFigure[] = [];
   for (const s of sizes) {
-    const r = await benchSnap({ sectorSize: s });
+    // random client data filling the sector: zero data would skip the field multiplications
+    const tmp = await mkdtemp(join(tmpdir(), 'bench-snap-data-'));
+    const payload = join(tmp, 'payload');
+    let r: BenchSnapResult;
+    try {
+      const fh = await open(payload, 'w');
+      try {
+        const total = (s / 128) * 127;
+        for (let pos = 0; pos < total; pos += 16 * MiB) await fh.write(randomBytes(Math.min(16 * MiB, total - pos)));
+      } finally {
+        await fh.close();
+      }
+      r = await benchSnap({ sectorSize: s, data: payload });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
     const row: SnapBenchRow = {
       sectorSize: r.sectorSize,
       encodeSeconds: r.phases.encode.seconds,
