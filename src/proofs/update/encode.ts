@@ -15,6 +15,7 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { logger } from '../../common/log.js';
 import { bytesEqual } from '../../fil/index.js';
 import { NODE_SIZE } from '../merkle.js';
@@ -23,9 +24,9 @@ import { computeCommD, type PieceInfo } from '../pieces.js';
 import { type KernelKind, poseidonHash2 } from '../poseidon/index.js';
 import { sectorSizeInfo } from '../registry.js';
 import { buildTreeD } from '../tree-d.js';
-import { decodeChunk, encodeChunk, removeChunk } from './codec.js';
+import { CodecPool, pipeChunks } from './codec-pool.js';
 import { updateParams } from './constants.js';
-import { Rhos, updatePhi } from './randomness.js';
+import { updatePhi } from './randomness.js';
 import { TreeRLastWriter, treeRChunkLeaves } from './tree-r.js';
 
 const log = logger('snap');
@@ -50,7 +51,21 @@ async function requireFileAtLeast(path: string, size: number, what: string): Pro
   if (st.size < size) throw new Error(`${what} ${path} has ${st.size} bytes, a sector has ${size}`);
 }
 
-const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+/** Nodes per decode chunk (1 MiB). */
+const CHUNK_NODES = 32768;
+
+/** `n` nodes from node `node` of a file, in a fresh buffer (it is handed to a worker thread). */
+function readAt(fd: number, node: number, n: number, what: string): Uint8Array {
+  const b = new Uint8Array(n * NODE_SIZE);
+  readFully(fd, b, node * NODE_SIZE, what);
+  return b;
+}
+
+/** Worker threads for the field arithmetic: none below 1 MiB of nodes, else the option or all cores. */
+function codecThreads(nodes: number, threads: number | undefined): number {
+  if (nodes <= CHUNK_NODES) return 1;
+  return threads ?? availableParallelism();
+}
 
 /** t_aux as rust re-reads it for another cache: every store config's path is `cacheDir` (`set_cache_path`). */
 function withCachePath(t: TemporaryAux, cacheDir: string): TemporaryAux {
@@ -78,6 +93,8 @@ export interface EncodeSectorOptions {
   /** The pieces of the data: when given, comm_d_new must be their CommD (rust `verify_pieces`). */
   pieces?: readonly PieceInfo[];
   kernel?: KernelKind | 'auto';
+  /** Worker threads for the field arithmetic (default: all cores; small sectors run inline). */
+  threads?: number;
   onProgress?: (nodesDone: number, nodes: number) => void;
   signal?: AbortSignal;
 }
@@ -116,27 +133,27 @@ export async function encodeSector(o: EncodeSectorOptions): Promise<EncodeSector
     throw new Error('snap encode: the pieces do not match the data (CommD differs)');
   const tD = performance.now();
 
-  const rhos = new Rhos(updatePhi(commDNew, commROld), params.h, g.nodes);
+  const pool = new CodecPool(updatePhi(commDNew, commROld), params.h, g.nodes, codecThreads(g.nodes, o.threads));
   const tree = await TreeRLastWriter.create(g, o.newCacheDir, rowsToDiscard, kernel);
   const keyFd = openSync(o.sectorKeyPath, 'r');
   const dataFd = openSync(o.stagedDataPath, 'r');
   const outFd = openSync(o.newReplicaPath, 'w+');
   let commRLastNew: Uint8Array;
   try {
-    const K = treeRChunkLeaves(g);
-    const key = new Uint8Array(K * NODE_SIZE);
-    const data = new Uint8Array(K * NODE_SIZE);
-    for (let node = 0; node < g.nodes; node += K) {
-      o.signal?.throwIfAborted();
-      const pos = node * NODE_SIZE;
-      readFully(keyFd, key, pos, o.sectorKeyPath);
-      readFully(dataFd, data, pos, o.stagedDataPath);
-      encodeChunk(key, data, key, rhos, node);
-      writeFully(outFd, key, pos);
-      tree.push(key);
-      o.onProgress?.(node + K, g.nodes);
-      await yieldToLoop();
-    }
+    await pipeChunks(
+      pool,
+      'encode',
+      0,
+      g.nodes,
+      treeRChunkLeaves(g),
+      (node, n) => [readAt(keyFd, node, n, o.sectorKeyPath), readAt(dataFd, node, n, o.stagedDataPath)],
+      (node, replica) => {
+        writeFully(outFd, replica, node * NODE_SIZE);
+        tree.push(replica);
+        o.onProgress?.(node + replica.length / NODE_SIZE, g.nodes);
+      },
+      o.signal,
+    );
     commRLastNew = tree.finish();
     fsyncSync(outFd);
   } finally {
@@ -144,6 +161,7 @@ export async function encodeSector(o: EncodeSectorOptions): Promise<EncodeSector
     closeSync(keyFd);
     closeSync(dataFd);
     closeSync(outFd);
+    await pool.close();
   }
   const commRNew = poseidonHash2(commC, commRLastNew, kernel);
   for (const [name, v] of [
@@ -176,6 +194,8 @@ export interface DecodeSectorOptions {
   /** First node and node count of the range (default: the whole sector). */
   nodeOffset?: number;
   nodeCount?: number;
+  /** Worker threads (default: all cores; small ranges run inline). */
+  threads?: number;
   signal?: AbortSignal;
 }
 
@@ -196,28 +216,32 @@ export async function decodeSector(o: DecodeSectorOptions): Promise<void> {
     throw new RangeError(`snap decode: nodes [${first}, ${first + count}) are outside the sector`);
   await requireFileAtLeast(o.replicaPath, g.sectorSize, 'updated replica');
   await requireFileAtLeast(o.sectorKeyPath, g.sectorSize, 'sector key');
-  const rhos = new Rhos(updatePhi(o.commDNew, await resolveCommROld(o)), params.h, g.nodes);
+  const pool = new CodecPool(
+    updatePhi(o.commDNew, await resolveCommROld(o)),
+    params.h,
+    g.nodes,
+    codecThreads(count, o.threads),
+  );
   const repFd = openSync(o.replicaPath, 'r');
   const keyFd = openSync(o.sectorKeyPath, 'r');
   const outFd = openSync(o.outDataPath, 'w');
   try {
-    const K = 32768;
-    for (let done = 0; done < count; done += K) {
-      o.signal?.throwIfAborted();
-      const n = Math.min(K, count - done);
-      const rep = new Uint8Array(n * NODE_SIZE);
-      const key = new Uint8Array(n * NODE_SIZE);
-      readFully(repFd, rep, (first + done) * NODE_SIZE, o.replicaPath);
-      readFully(keyFd, key, (first + done) * NODE_SIZE, o.sectorKeyPath);
-      decodeChunk(rep, key, rep, rhos, first + done);
-      writeFully(outFd, rep, done * NODE_SIZE);
-      await yieldToLoop();
-    }
+    await pipeChunks(
+      pool,
+      'decode',
+      first,
+      count,
+      CHUNK_NODES,
+      (node, n) => [readAt(repFd, node, n, o.replicaPath), readAt(keyFd, node, n, o.sectorKeyPath)],
+      (node, data) => writeFully(outFd, data, (node - first) * NODE_SIZE),
+      o.signal,
+    );
     if (fstatSync(outFd).size !== count * NODE_SIZE) throw new Error('snap decode: short output');
   } finally {
     closeSync(repFd);
     closeSync(keyFd);
     closeSync(outFd);
+    await pool.close();
   }
 }
 
@@ -235,6 +259,8 @@ export interface RemoveSectorDataOptions {
   sectorKeyPath: string;
   sectorKeyCacheDir: string;
   kernel?: KernelKind | 'auto';
+  /** Worker threads (default: all cores; small sectors run inline). */
+  threads?: number;
   signal?: AbortSignal;
 }
 
@@ -252,25 +278,26 @@ export async function removeSectorData(o: RemoveSectorDataOptions): Promise<Uint
   const { commC } = await readPAux(o.replicaCacheDir);
   const tAux = await readTAux(o.replicaCacheDir);
   await mkdir(o.sectorKeyCacheDir, { recursive: true });
-  const rhos = new Rhos(updatePhi(o.commDNew, o.commROld), params.h, g.nodes);
+  const pool = new CodecPool(updatePhi(o.commDNew, o.commROld), params.h, g.nodes, codecThreads(g.nodes, o.threads));
   const tree = await TreeRLastWriter.create(g, o.sectorKeyCacheDir, tAux.treeRLastConfig.rowsToDiscard, kernel);
   const repFd = openSync(o.replicaPath, 'r');
   const dataFd = openSync(o.dataPath, 'r');
   const outFd = openSync(o.sectorKeyPath, 'w+');
   let commRLast: Uint8Array;
   try {
-    const K = treeRChunkLeaves(g);
-    const rep = new Uint8Array(K * NODE_SIZE);
-    const data = new Uint8Array(K * NODE_SIZE);
-    for (let node = 0; node < g.nodes; node += K) {
-      o.signal?.throwIfAborted();
-      readFully(repFd, rep, node * NODE_SIZE, o.replicaPath);
-      readFully(dataFd, data, node * NODE_SIZE, o.dataPath);
-      removeChunk(rep, data, rep, rhos, node);
-      writeFully(outFd, rep, node * NODE_SIZE);
-      tree.push(rep);
-      await yieldToLoop();
-    }
+    await pipeChunks(
+      pool,
+      'remove',
+      0,
+      g.nodes,
+      treeRChunkLeaves(g),
+      (node, n) => [readAt(repFd, node, n, o.replicaPath), readAt(dataFd, node, n, o.dataPath)],
+      (node, key) => {
+        writeFully(outFd, key, node * NODE_SIZE);
+        tree.push(key);
+      },
+      o.signal,
+    );
     commRLast = tree.finish();
     fsyncSync(outFd);
   } finally {
@@ -278,6 +305,7 @@ export async function removeSectorData(o: RemoveSectorDataOptions): Promise<Uint
     closeSync(repFd);
     closeSync(dataFd);
     closeSync(outFd);
+    await pool.close();
   }
   if (!bytesEqual(poseidonHash2(commC, commRLast, kernel), o.commROld))
     throw new Error('snap remove-data: the rebuilt sector key does not give comm_r_old (wrong data or comm_d_new?)');
