@@ -90,6 +90,8 @@ describe('update proof bytes, verifier and snap_prove boundary (2KiB)', () => {
     assert.equal(verifyUpdateVanilla({ updateProof: 0, ...pub, proofBytes: bytes }), true);
     assert.equal(verifyUpdateVanilla({ sealProof: 5, ...pub, proofBytes: bytes }), true);
     assert.equal(verifyUpdateVanilla({ sectorSize: 2048, ...pub, proofBytes: bytes }), true);
+    assert.equal(verifyUpdateVanilla({ proofType: 'StackedDrg2KiBV1', ...pub, proofBytes: bytes }), true);
+    assert.equal(verifyUpdateVanilla({ proofType: 3, ...pub, proofBytes: bytes }), false);
     assert.doesNotThrow(() => verifyUpdateProof({ updateProof: 0, ...pub, proofBytes: bytes }));
     // every single-byte change of the proof body is caught (sampled: each 97th byte)
     for (let i = 10; i < bytes.length; i += 97) {

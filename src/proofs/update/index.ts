@@ -46,6 +46,7 @@ export {
   VanillaUpdateProver,
 } from './prover.js';
 export { GEN_RANDOMNESS_DOMAIN_TAG, Rhos, updateChallenges, updatePhi, updateRho } from './randomness.js';
+export { type UnsealUpdatedOptions, unsealUpdatedRange } from './unseal.js';
 export {
   proveUpdatePartitions,
   type UpdateChallengeProof,

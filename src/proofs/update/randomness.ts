@@ -49,20 +49,22 @@ export function updateRho(phi: Uint8Array, high: number): bigint {
 }
 
 /**
- * rust `Rhos`: rho for every `high` a sector has (2^h of them), and their inverses on demand (decoding).
- * `get(node)` picks by the node's h high bits.
+ * rust `Rhos`: rho for each `high` (2^h of them), computed when first needed (a range touches few), and
+ * their inverses for decoding. `get(node)` picks by the node's h high bits.
  */
 export class Rhos {
   readonly shift: number;
-  private readonly values: bigint[];
-  private inverses?: bigint[];
+  private readonly phi: bigint;
+  private readonly values: (bigint | undefined)[];
+  private readonly inverses: (bigint | undefined)[];
 
   constructor(phi: Uint8Array, h: number, nodes: number) {
     const bits = Math.round(Math.log2(nodes));
     if (2 ** bits !== nodes || h < 0 || h > bits) throw new RangeError(`h=${h} does not fit ${nodes} nodes`);
     this.shift = bits - h;
-    const p = frFromBytes(phi);
-    this.values = Array.from({ length: 2 ** h }, (_, high) => genRandomnessHash(p, BigInt(high)));
+    this.phi = frFromBytes(phi);
+    this.values = new Array(2 ** h);
+    this.inverses = new Array(2 ** h);
   }
 
   /** The high bits of a node index (rust `c >> get_high_bits_shr`). */
@@ -71,12 +73,24 @@ export class Rhos {
   }
 
   get(node: number): bigint {
-    return this.values[this.high(node)]!;
+    const high = this.high(node);
+    let v = this.values[high];
+    if (v === undefined) {
+      if (high >= this.values.length) throw new RangeError(`node ${node} is outside the sector`);
+      v = genRandomnessHash(this.phi, BigInt(high));
+      this.values[high] = v;
+    }
+    return v;
   }
 
   getInverse(node: number): bigint {
-    this.inverses ??= this.values.map((v) => frInv(v));
-    return this.inverses[this.high(node)]!;
+    const high = this.high(node);
+    let v = this.inverses[high];
+    if (v === undefined) {
+      v = frInv(this.get(node));
+      this.inverses[high] = v;
+    }
+    return v;
   }
 }
 

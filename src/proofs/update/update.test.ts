@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { padFr32, unpadFr32 } from '../fr32.js';
 import { readPAux } from '../pc2/aux.js';
 import { randomSectorData, type SealedFixture, sealFixture } from '../porep/fixture.js';
 import { poseidonConstants } from '../poseidon/constants.js';
@@ -11,6 +12,7 @@ import { FR_MODULUS } from '../poseidon/field.js';
 import { plainPermute } from '../poseidon/permutation.js';
 import { sealProofFor } from '../registry.js';
 import { decodeSector, encodeSector, removeSectorData } from './encode.js';
+import { unsealUpdatedRange } from './unseal.js';
 import { proveUpdatePartitions, whyUpdatePartitionFails, whyUpdateProofsFail } from './vanilla.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -155,6 +157,55 @@ describe('SnapDeals update of a 2KiB CC sector', () => {
       nodeCount: 5,
     });
     assert.deepEqual(new Uint8Array(await readFile(out)), data.subarray(30 * 32, 35 * 32));
+  });
+
+  it('unseals unpadded ranges of the updated sector (piece bytes back)', async () => {
+    const payload = new Uint8Array(2032).map((_, i) => (i * 31 + 7) & 0xff);
+    await writeFile(join(dir, 'staged-payload'), padFr32(payload));
+    const r = await encodeSector({
+      sectorSize: 2048,
+      sectorKeyPath: cc.sealedPath,
+      sectorKeyCacheDir: cc.cacheDir,
+      stagedDataPath: join(dir, 'staged-payload'),
+      newReplicaPath: join(dir, 'update-p'),
+      newCacheDir: join(dir, 'update-p-cache'),
+    });
+    assert.deepEqual(unpadFr32(padFr32(payload)), payload);
+    for (const [offset, n] of [
+      [0, 2032],
+      [0, 1],
+      [126, 2],
+      [300, 1000],
+      [2031, 1],
+      [500, 0],
+    ] as const) {
+      const out = join(dir, 'unsealed');
+      const w = await unsealUpdatedRange({
+        sectorSize: 2048,
+        replicaPath: join(dir, 'update-p'),
+        sectorKeyPath: cc.sealedPath,
+        commROld: cc.commR,
+        commDNew: r.commDNew,
+        outputPath: out,
+        offset,
+        numBytes: n,
+      });
+      assert.equal(w.bytesWritten, n);
+      assert.deepEqual(new Uint8Array(await readFile(out)), payload.subarray(offset, offset + n), `[${offset}, +${n})`);
+    }
+    await assert.rejects(
+      unsealUpdatedRange({
+        sectorSize: 2048,
+        replicaPath: join(dir, 'update-p'),
+        sectorKeyPath: cc.sealedPath,
+        commROld: cc.commR,
+        commDNew: r.commDNew,
+        outputPath: join(dir, 'x'),
+        offset: 2000,
+        numBytes: 33,
+      }),
+      /outside/,
+    );
   });
 
   it('removes the data: the sector key and its comm_r_last come back', async () => {

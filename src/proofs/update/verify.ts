@@ -13,6 +13,8 @@ import { whyUpdateProofsFail } from './vanilla.js';
 export interface UpdateVerifyInput {
   /** The registered update proof (id or name); or give `sealProof` or `sectorSize`. */
   updateProof?: number | string;
+  /** Same as `updateProof` (the message's UpdateProofsType). */
+  proofType?: number | string;
   /** The sector's registered seal proof (its update proof is the size's `StackedDrg…V1`). */
   sealProof?: number | string;
   sectorSize?: number;
@@ -23,8 +25,9 @@ export interface UpdateVerifyInput {
 }
 
 function expectedProof(i: UpdateVerifyInput): { id: number; sectorSize: number } {
-  if (i.updateProof !== undefined) {
-    const p = updateProof(i.updateProof);
+  const id = i.updateProof ?? i.proofType;
+  if (id !== undefined) {
+    const p = updateProof(id);
     return { id: p.id, sectorSize: p.sectorSize };
   }
   if (i.sealProof !== undefined) {
