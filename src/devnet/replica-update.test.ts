@@ -1,0 +1,345 @@
+/**
+ * ProveReplicaUpdates3 (SnapDeals) through signed messages on a devnet node: an active CC sector takes a verified
+ * DDO allocation's piece; the chain checks the update proof against the old CommR (the sector key), the new CommR
+ * and the CommD it computes from the pieces, claims the allocation, and the sector's SealedCID, SectorKeyCID and
+ * power change (QA 10× raw for a fully verified sector). Window PoSt from then on is over the new CommR. Each
+ * refusal is checked for its reason, with the state unchanged.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  type Address,
+  allocationTransferParams,
+  commPToCid,
+  DatacapMethod,
+  decodeProveReplicaUpdates3Return,
+  encodeProveReplicaUpdates3Params,
+  generateKey,
+  idAddress,
+  type Key,
+  type Message,
+  minerEntropy,
+  PROVE_REPLICA_UPDATES3_METHOD,
+  type ProveReplicaUpdates3Params,
+  type SectorUpdateManifest,
+} from '../fil/index.js';
+import { devnetStatus, sectorJson } from './api-full.js';
+import {
+  decodeBatchReturn,
+  decodeCreateMinerReturn,
+  encodeCreateMinerParams,
+  encodeDeclarations,
+  encodePreCommitSectorBatch2Params,
+  encodeProveCommitSectors3Params,
+  encodeSubmitWindowedPoStParams,
+} from './codec.js';
+import { deadlineIsMutable } from './dline.js';
+import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
+import { DevnetNode } from './node.js';
+import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
+import { minerPower } from './power.js';
+import { DST } from './runtime.js';
+import { DATACAP_ACTOR } from './state.js';
+import { applyMessage, DigestVerifier, SHORT_PERIOD, testSealedCid } from './testkit.js';
+import { verifregState } from './verifreg/state.js';
+
+// 8 deadlines: a deadline stays mutable (not current, not next) for 5 windows, room for the refusals
+const policy = makePolicy({ ...SHORT_PERIOD, wpostPeriodDeadlines: 8 });
+const FIL = 10n ** 18n;
+const verifier = new DigestVerifier();
+let dir: string;
+let node: DevnetNode;
+let owner: Key;
+let worker: Key;
+let client: Key;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'devnet-snap-'));
+  [owner, worker, client] = [generateKey('secp256k1'), generateKey('bls'), generateKey('secp256k1')];
+  node = DevnetNode.create(
+    join(dir, 'chain.db'),
+    {
+      policy,
+      blockTimeMs: 100,
+      genesisTimestamp: 1_700_000_000,
+      seed: '35'.repeat(32),
+      accounts: [owner, worker, client].map((k) => ({ address: k.address.toString(), balance: 1000n * FIL })),
+      datacap: [{ address: client.address.toString(), bytes: 2048n }],
+    },
+    verifier,
+  );
+});
+after(async () => {
+  await node.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m, 500_000_000);
+
+test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID, claim, QA 10× raw; refusals', async () => {
+  const create = await run(owner, {
+    to: idAddress(4),
+    method: 2,
+    value: createMinerDeposit(policy),
+    params: encodeCreateMinerParams({
+      owner: owner.address,
+      worker: worker.address,
+      windowPoStProofType: 10,
+      peer: new Uint8Array(0),
+      multiaddrs: [],
+    }),
+  });
+  assert.equal(create.exitCode, 0, create.error);
+  const maddr = decodeCreateMinerReturn(create.return).idAddress;
+  const miner = () => node.minerState(maddr)!.st as MinerState;
+  const entropy = minerEntropy(maddr);
+  const clientId = node.lookupId(client.address)!;
+  const expiration = node.head.height + 700_000;
+
+  // seal: sectors 1 and 2 committed capacity, sector 3 with an (unverified) piece
+  const dataPiece = { cid: commPToCid(new Uint8Array(32).fill(3)).bytes, size: 2048 };
+  const commDs = [verifier.unsealedCid(5, []), verifier.unsealedCid(5, []), verifier.unsealedCid(5, [dataPiece])];
+  const ticketEpoch = node.head.height - 1;
+  const pre = await run(worker, {
+    to: maddr,
+    method: 28,
+    value: 3n * preCommitDepositForSector(policy, 2048),
+    params: encodePreCommitSectorBatch2Params(
+      [1, 2, 3].map((n) => ({
+        sealProof: 5,
+        sectorNumber: n,
+        sealedCid: testSealedCid(n),
+        sealRandEpoch: ticketEpoch,
+        dealIds: [],
+        expiration,
+        unsealedCid: n === 3 ? commDs[2]! : null,
+      })),
+    ),
+  });
+  assert.equal(pre.exitCode, 0, pre.error);
+  const seedEpoch = miner().preCommittedSectors[1]!.preCommitEpoch + policy.preCommitChallengeDelay;
+  await node.mineUntil(seedEpoch + 1);
+  const prove = await run(worker, {
+    to: maddr,
+    method: 34,
+    value: FIL,
+    params: encodeProveCommitSectors3Params({
+      sectorActivations: [1, 2, 3].map((n) => ({
+        sectorNumber: n,
+        pieces: n === 3 ? [{ ...dataPiece, verifiedAllocationKey: null, notify: [] }] : [],
+      })),
+      sectorProofs: [1, 2, 3].map((n) =>
+        DigestVerifier.sealProof({
+          minerId: maddr.id(),
+          sectorNumber: n,
+          ticket: node.randomness().fromTickets(DST.SealRandomness, ticketEpoch, entropy),
+          seed: node.randomness().fromBeacon(DST.InteractiveSealChallengeSeed, seedEpoch, entropy),
+          sealedCid: testSealedCid(n),
+          unsealedCid: commDs[n - 1]!,
+        }),
+      ),
+      aggregateProof: new Uint8Array(0),
+      aggregateProofType: null,
+      requireActivationSuccess: true,
+      requireNotificationSuccess: true,
+    }),
+  });
+  assert.equal(prove.exitCode, 0, prove.error);
+  assert.deepEqual(decodeBatchReturn(prove.return), { successCount: 3, failCodes: [] });
+
+  // Window PoSt over every partition of a deadline at its next window; sealed CIDs as the state has them unless
+  // overridden (to prove with the wrong ones)
+  const postDeadline = async (dl: number, sealedOverride: Map<number, Uint8Array> = new Map()) => {
+    let d = minerDeadlineInfo(policy, miner(), node.head.height);
+    let open = d.periodStart + dl * policy.wpostChallengeWindow;
+    // the window still open (room for the message to land in it) or the next one
+    if (open + policy.wpostChallengeWindow <= node.head.height + 3) open += policy.wpostProvingPeriod;
+    d = minerDeadlineInfo(policy, miner(), Math.max(open, node.head.height));
+    if (d.open > node.head.height) await node.mineUntil(d.open);
+    const parts = miner().deadlines[dl]!.partitions;
+    const numbers = parts.flatMap((p) => p.sectors).sort((a, b) => a - b);
+    const challengedSectors = numbers.map((n) => ({
+      sealProof: 5,
+      sectorNumber: n,
+      sealedCid: sealedOverride.get(n) ?? miner().sectors[n]!.sealedCid,
+    }));
+    const rand = node.randomness().fromBeacon(DST.WindowedPoStChallengeSeed, d.challenge, entropy);
+    return run(worker, {
+      to: maddr,
+      method: 5,
+      params: encodeSubmitWindowedPoStParams({
+        deadline: dl,
+        partitions: parts.map((_, index) => ({ index, skipped: [] })),
+        proofs: [
+          {
+            postProof: 10,
+            proofBytes: DigestVerifier.postProof({ minerId: maddr.id(), randomness: rand, challengedSectors }),
+          },
+        ],
+        chainCommitEpoch: d.challenge,
+        chainCommitRand: node.randomness().fromTickets(DST.PoStChainCommit, d.challenge, new Uint8Array(0)),
+      }),
+    });
+  };
+  const where = (n: number) => findSector(miner(), n)!;
+  // mines until every given deadline is mutable (neither the current nor the next one) for the next few epochs
+  const untilMutable = async (...dls: number[]) => {
+    const mutable = (e: number) =>
+      dls.every((dl) => deadlineIsMutable(policy, minerDeadlineInfo(policy, miner(), e).periodStart, dl, e));
+    while (![1, 2, 3, 4].every((k) => mutable(node.head.height + k))) await node.mine();
+  };
+  const deadlines = [...new Set([1, 2, 3].map((n) => where(n).deadline))].sort((a, b) => a - b);
+  for (const dl of deadlines) {
+    const posted = await postDeadline(dl);
+    assert.equal(posted.exitCode, 0, posted.error);
+  }
+  const rawBefore = minerPower(node.view(), policy, maddr.id()).claim!;
+  assert.deepEqual({ raw: rawBefore.rawBytePower, qa: rawBefore.qualityAdjPower }, { raw: 6144n, qa: 6144n });
+
+  // the client's direct (DDO) allocation of a whole-sector piece for this provider
+  const piece = commPToCid(new Uint8Array(32).fill(7));
+  const alloc = await run(client, {
+    to: idAddress(DATACAP_ACTOR),
+    method: DatacapMethod.TransferExported,
+    params: allocationTransferParams([
+      {
+        provider: maddr.id(),
+        data: piece,
+        size: 2048,
+        termMin: 600_000,
+        termMax: 800_000,
+        expiration: node.head.height + 1000,
+      },
+    ]),
+  });
+  assert.equal(alloc.exitCode, 0, alloc.error);
+
+  // the update's deadline must be mutable (neither the current nor the next one)
+  const s1 = where(1);
+  await untilMutable(s1.deadline, where(3).deadline);
+
+  const newSealed = testSealedCid(101);
+  const pieces = [{ cid: piece.bytes, size: 2048 }];
+  const goodProof = (sector: number, sealed: Uint8Array, ps: { cid: Uint8Array; size: number }[]) =>
+    DigestVerifier.updateProof({
+      updateProofType: 0,
+      sectorKeyCid: miner().sectors[sector]!.sealedCid,
+      newSealedCid: sealed,
+      newUnsealedCid: verifier.unsealedCid(5, ps),
+    });
+  const verifiedPiece = (cid: Uint8Array, size: number) => ({
+    cid,
+    size,
+    verifiedAllocationKey: { client: clientId, id: 1 },
+    notify: [] as { address: Address; payload: Uint8Array }[],
+  });
+  const update = (
+    u: Partial<SectorUpdateManifest> & { sector: number },
+    o: Partial<ProveReplicaUpdates3Params> = {},
+  ) => {
+    const loc = where(u.sector);
+    const manifest: SectorUpdateManifest = {
+      deadline: loc.deadline,
+      partition: loc.partition,
+      newSealedCid: newSealed,
+      pieces: [verifiedPiece(piece.bytes, 2048)],
+      ...u,
+    };
+    const ps = manifest.pieces.map((pm) => ({ cid: pm.cid, size: pm.size }));
+    return run(worker, {
+      to: maddr,
+      method: PROVE_REPLICA_UPDATES3_METHOD,
+      value: initialPledgeForPower(policy, 20480n),
+      params: encodeProveReplicaUpdates3Params({
+        sectorUpdates: [manifest],
+        sectorProofs: [goodProof(u.sector, manifest.newSealedCid, ps)],
+        aggregateProof: new Uint8Array(0),
+        updateProofsType: 0,
+        aggregateProofType: null,
+        requireActivationSuccess: true,
+        requireNotificationSuccess: true,
+        ...o,
+      }),
+    });
+  };
+  const refused = async (why: RegExp, r: Awaited<ReturnType<typeof update>>) => {
+    assert.equal(r.exitCode, 16, `expected illegal argument, got ${r.exitCode}: ${r.error}`);
+    assert.match(r.error ?? '', why);
+    assert.deepEqual(miner().sectors[1]!.sealedCid, testSealedCid(1));
+    assert.equal(miner().sectors[1]!.sectorKeyCid, undefined);
+  };
+
+  // refusals, each for its reason, nothing changed
+  await refused(/invalid proof for sector 1/, await update({ sector: 1 }, { sectorProofs: [Uint8Array.of(1, 2, 3)] }));
+  const otherDeadline = (s1.deadline + 4) % policy.wpostPeriodDeadlines;
+  await refused(/not in deadline/, await update({ sector: 1, deadline: otherDeadline }));
+  await refused(/not in deadline/, await update({ sector: 1, partition: 7 }));
+  await refused(/expected proof type 0, was 1/, await update({ sector: 1 }, { updateProofsType: 1 }));
+  const otherPiece = commPToCid(new Uint8Array(32).fill(8)).bytes;
+  await refused(/claim failed/, await update({ sector: 1, pieces: [verifiedPiece(otherPiece, 2048)] }));
+  await refused(/claim failed/, await update({ sector: 1, pieces: [verifiedPiece(piece.bytes, 1024)] }));
+  await refused(/non-zero data, skipping sector 3/, await update({ sector: 3, pieces: [] }));
+  assert.equal(verifregState(node.view()).claims[maddr.id()], undefined);
+
+  // the update
+  const oldPledge = miner().sectors[1]!.initialPledge;
+  const ok = await update({ sector: 1 });
+  assert.equal(ok.exitCode, 0, ok.error);
+  assert.deepEqual(decodeProveReplicaUpdates3Return(ok.return), { successCount: 1, failCodes: [] });
+  const s = miner().sectors[1]!;
+  assert.deepEqual(s.sealedCid, newSealed);
+  assert.deepEqual(s.sectorKeyCid, testSealedCid(1));
+  assert.equal(s.powerBaseEpoch, ok.epoch);
+  assert.equal(s.verifiedDealWeight, 2048n * BigInt(expiration - ok.epoch));
+  assert.equal(s.dealWeight, 0n);
+  assert.equal(s.initialPledge, initialPledgeForPower(policy, 20480n));
+  assert.ok(s.initialPledge > oldPledge);
+  // StateSectorGetInfo shows the sector key
+  const json = sectorJson(s);
+  assert.equal(json.SectorKeyCID?.['/'], sectorJson({ ...s, sealedCid: testSealedCid(1) }).SealedCID['/']);
+  assert.notEqual(json.SealedCID['/'], json.SectorKeyCID?.['/']);
+  // the claim: allocation 1 now a claim on sector 1
+  const claim = verifregState(node.view()).claims[maddr.id()]!['1']!;
+  assert.equal(claim.sector, 1);
+  assert.equal(claim.client, clientId);
+  // power: sector 1 is fully verified, QA 10× its raw power; raw unchanged
+  const after = minerPower(node.view(), policy, maddr.id()).claim!;
+  assert.deepEqual({ raw: after.rawBytePower, qa: after.qualityAdjPower }, { raw: 6144n, qa: 20480n + 4096n });
+  const status = devnetStatus(node).Miners.find((m) => m.Miner === maddr.toString())!;
+  assert.equal(status.RawBytePower, '6144');
+  assert.equal(status.QualityAdjPower, String(20480 + 4096));
+
+  // once is all: the sector now holds data
+  const twice = await update({ sector: 1, newSealedCid: testSealedCid(102), pieces: [] });
+  assert.equal(twice.exitCode, 16);
+  assert.match(twice.error ?? '', /non-zero data, skipping sector 1/);
+  assert.deepEqual(miner().sectors[1]!.sealedCid, newSealed);
+
+  // Window PoSt from now on is over the new CommR: the old one fails, the new one passes
+  const stale = await postDeadline(s1.deadline, new Map([[1, testSealedCid(1)]]));
+  assert.equal(stale.exitCode, 16);
+  assert.match(stale.error ?? '', /invalid post/);
+  const fresh = await postDeadline(s1.deadline);
+  assert.equal(fresh.exitCode, 0, fresh.error);
+  const proven = minerPower(node.view(), policy, maddr.id()).claim!;
+  assert.equal(proven.qualityAdjPower, 20480n + 4096n);
+
+  // a faulty sector cannot be updated
+  const s2 = where(2);
+  // declared once its deadline's current window has closed (the declaration is then for the next one)
+  while (minerDeadlineInfo(policy, miner(), node.head.height + 1).index === s2.deadline) await node.mine();
+  const fault = await run(worker, {
+    to: maddr,
+    method: 10,
+    params: encodeDeclarations([{ deadline: s2.deadline, partition: s2.partition, sectors: [2] }]),
+  });
+  assert.equal(fault.exitCode, 0, fault.error);
+  await untilMutable(s2.deadline);
+  const faulty = await update({ sector: 2, newSealedCid: testSealedCid(103), pieces: [] });
+  assert.equal(faulty.exitCode, 16);
+  assert.match(faulty.error ?? '', /sector isn't active, skipping sector 2/);
+  assert.equal(miner().sectors[2]!.sectorKeyCid, undefined);
+});
