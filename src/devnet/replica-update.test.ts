@@ -77,9 +77,19 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m, 500_000_000);
+interface SectorSpec {
+  n: number;
+  sealedCid: Uint8Array;
+  /** Pieces sealed in (not verified, no deal); absent: committed capacity. */
+  pieces?: { cid: Uint8Array; size: number }[];
+}
 
-test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID, claim, QA 10× raw; refusals', async () => {
+/**
+ * A miner whose sectors are sealed (digest seal proofs), proven and active after one Window PoSt, with helpers:
+ * post a deadline, find a sector, wait for deadlines to be mutable.
+ */
+async function activeMiner(node: DevnetNode, verifier: DigestVerifier, sectors: SectorSpec[]) {
+  const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m, 500_000_000);
   const create = await run(owner, {
     to: idAddress(4),
     method: 2,
@@ -96,26 +106,23 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
   const maddr = decodeCreateMinerReturn(create.return).idAddress;
   const miner = () => node.minerState(maddr)!.st as MinerState;
   const entropy = minerEntropy(maddr);
-  const clientId = node.lookupId(client.address)!;
   const expiration = node.head.height + 700_000;
 
-  // seal: sectors 1 and 2 committed capacity, sector 3 with an (unverified) piece
-  const dataPiece = { cid: commPToCid(new Uint8Array(32).fill(3)).bytes, size: 2048 };
-  const commDs = [verifier.unsealedCid(5, []), verifier.unsealedCid(5, []), verifier.unsealedCid(5, [dataPiece])];
+  const commDs = sectors.map((s) => verifier.unsealedCid(5, s.pieces ?? []));
   const ticketEpoch = node.head.height - 1;
   const pre = await run(worker, {
     to: maddr,
     method: 28,
-    value: 3n * preCommitDepositForSector(policy, 2048),
+    value: BigInt(sectors.length) * preCommitDepositForSector(policy, 2048),
     params: encodePreCommitSectorBatch2Params(
-      [1, 2, 3].map((n) => ({
+      sectors.map((s, i) => ({
         sealProof: 5,
-        sectorNumber: n,
-        sealedCid: testSealedCid(n),
+        sectorNumber: s.n,
+        sealedCid: s.sealedCid,
         sealRandEpoch: ticketEpoch,
         dealIds: [],
         expiration,
-        unsealedCid: n === 3 ? commDs[2]! : null,
+        unsealedCid: s.pieces ? commDs[i]! : null,
       })),
     ),
   });
@@ -127,18 +134,18 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
     method: 34,
     value: FIL,
     params: encodeProveCommitSectors3Params({
-      sectorActivations: [1, 2, 3].map((n) => ({
-        sectorNumber: n,
-        pieces: n === 3 ? [{ ...dataPiece, verifiedAllocationKey: null, notify: [] }] : [],
+      sectorActivations: sectors.map((s) => ({
+        sectorNumber: s.n,
+        pieces: (s.pieces ?? []).map((pc) => ({ ...pc, verifiedAllocationKey: null, notify: [] })),
       })),
-      sectorProofs: [1, 2, 3].map((n) =>
+      sectorProofs: sectors.map((s, i) =>
         DigestVerifier.sealProof({
           minerId: maddr.id(),
-          sectorNumber: n,
+          sectorNumber: s.n,
           ticket: node.randomness().fromTickets(DST.SealRandomness, ticketEpoch, entropy),
           seed: node.randomness().fromBeacon(DST.InteractiveSealChallengeSeed, seedEpoch, entropy),
-          sealedCid: testSealedCid(n),
-          unsealedCid: commDs[n - 1]!,
+          sealedCid: s.sealedCid,
+          unsealedCid: commDs[i]!,
         }),
       ),
       aggregateProof: new Uint8Array(0),
@@ -148,7 +155,7 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
     }),
   });
   assert.equal(prove.exitCode, 0, prove.error);
-  assert.deepEqual(decodeBatchReturn(prove.return), { successCount: 3, failCodes: [] });
+  assert.deepEqual(decodeBatchReturn(prove.return), { successCount: sectors.length, failCodes: [] });
 
   // Window PoSt over every partition of a deadline at its next window; sealed CIDs as the state has them unless
   // overridden (to prove with the wrong ones)
@@ -191,11 +198,23 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
       dls.every((dl) => deadlineIsMutable(policy, minerDeadlineInfo(policy, miner(), e).periodStart, dl, e));
     while (![1, 2, 3, 4].every((k) => mutable(node.head.height + k))) await node.mine();
   };
-  const deadlines = [...new Set([1, 2, 3].map((n) => where(n).deadline))].sort((a, b) => a - b);
+  const deadlines = [...new Set(sectors.map((s) => where(s.n).deadline))].sort((a, b) => a - b);
   for (const dl of deadlines) {
     const posted = await postDeadline(dl);
     assert.equal(posted.exitCode, 0, posted.error);
   }
+  return { maddr, miner, expiration, run, postDeadline, where, untilMutable };
+}
+
+test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID, claim, QA 10× raw; refusals', async () => {
+  // sectors 1 and 2 committed capacity, sector 3 with an (unverified) piece
+  const dataPiece = { cid: commPToCid(new Uint8Array(32).fill(3)).bytes, size: 2048 };
+  const { maddr, miner, expiration, run, postDeadline, where, untilMutable } = await activeMiner(node, verifier, [
+    { n: 1, sealedCid: testSealedCid(1) },
+    { n: 2, sealedCid: testSealedCid(2) },
+    { n: 3, sealedCid: testSealedCid(3), pieces: [dataPiece] },
+  ]);
+  const clientId = node.lookupId(client.address)!;
   const rawBefore = minerPower(node.view(), policy, maddr.id()).claim!;
   assert.deepEqual({ raw: rawBefore.rawBytePower, qa: rawBefore.qualityAdjPower }, { raw: 6144n, qa: 6144n });
 
@@ -222,7 +241,6 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
   await untilMutable(s1.deadline, where(3).deadline);
 
   const newSealed = testSealedCid(101);
-  const pieces = [{ cid: piece.bytes, size: 2048 }];
   const goodProof = (sector: number, sealed: Uint8Array, ps: { cid: Uint8Array; size: number }[]) =>
     DigestVerifier.updateProof({
       updateProofType: 0,
