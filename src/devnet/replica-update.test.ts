@@ -6,14 +6,17 @@
  * refusal is checked for its reason, with the state unchanged.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   type Address,
   allocationTransferParams,
+  commDToCid,
   commPToCid,
+  commRToCid,
   DatacapMethod,
   decodeProveReplicaUpdates3Return,
   encodeProveReplicaUpdates3Params,
@@ -26,6 +29,9 @@ import {
   type ProveReplicaUpdates3Params,
   type SectorUpdateManifest,
 } from '../fil/index.js';
+import { encodeInto, generateUpdateProof, generateUpdateVanillaProofs } from '../proofs/api/update.js';
+import { randomSectorData, sealFixture } from '../proofs/porep/fixture.js';
+import { sealProofFor } from '../proofs/registry.js';
 import { devnetStatus, sectorJson } from './api-full.js';
 import {
   decodeBatchReturn,
@@ -41,17 +47,17 @@ import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import { DevnetNode } from './node.js';
 import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
-import { DST } from './runtime.js';
+import { DST, type PieceInfo, type ProofVerifier, type ReplicaUpdateVerifyInfo } from './runtime.js';
 import { DATACAP_ACTOR } from './state.js';
 import { applyMessage, DigestVerifier, SHORT_PERIOD, testSealedCid } from './testkit.js';
+import { ProofsVerifier, unsealedCidForPieces } from './verifier.js';
 import { verifregState } from './verifreg/state.js';
 
 // 8 deadlines: a deadline stays mutable (not current, not next) for 5 windows, room for the refusals
 const policy = makePolicy({ ...SHORT_PERIOD, wpostPeriodDeadlines: 8 });
 const FIL = 10n ** 18n;
-const verifier = new DigestVerifier();
 let dir: string;
-let node: DevnetNode;
+const nodes: DevnetNode[] = [];
 let owner: Key;
 let worker: Key;
 let client: Key;
@@ -59,8 +65,17 @@ let client: Key;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'devnet-snap-'));
   [owner, worker, client] = [generateKey('secp256k1'), generateKey('bls'), generateKey('secp256k1')];
-  node = DevnetNode.create(
-    join(dir, 'chain.db'),
+});
+after(async () => {
+  for (const n of nodes) await n.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A devnet node (its own chain) where owner, worker and client have funds and the client 2KiB of datacap. */
+function newNode(name: string, verifier: ProofVerifier): DevnetNode {
+  mkdirSync(join(dir, name));
+  const node = DevnetNode.create(
+    join(dir, name, 'chain.db'),
     {
       policy,
       blockTimeMs: 100,
@@ -71,11 +86,9 @@ before(() => {
     },
     verifier,
   );
-});
-after(async () => {
-  await node.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  nodes.push(node);
+  return node;
+}
 
 interface SectorSpec {
   n: number;
@@ -207,6 +220,8 @@ async function activeMiner(node: DevnetNode, verifier: DigestVerifier, sectors: 
 }
 
 test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID, claim, QA 10× raw; refusals', async () => {
+  const verifier = new DigestVerifier();
+  const node = newNode('digest', verifier);
   // sectors 1 and 2 committed capacity, sector 3 with an (unverified) piece
   const dataPiece = { cid: commPToCid(new Uint8Array(32).fill(3)).bytes, size: 2048 };
   const { maddr, miner, expiration, run, postDeadline, where, untilMutable } = await activeMiner(node, verifier, [
@@ -360,4 +375,113 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
   assert.equal(faulty.exitCode, 16);
   assert.match(faulty.error ?? '', /sector isn't active, skipping sector 2/);
   assert.equal(miner().sectors[2]!.sectorKeyCid, undefined);
+});
+
+/** Digest seal and PoSt proofs; real update proofs (the proofs module's vanilla proofs) and the real CommD rule. */
+class RealUpdateVerifier extends DigestVerifier {
+  private readonly real = new ProofsVerifier();
+  override async verifyReplicaUpdate(i: ReplicaUpdateVerifyInfo): Promise<boolean> {
+    this.calls++;
+    return this.real.verifyReplicaUpdate(i);
+  }
+  override unsealedCid(sealProof: number, pieces: PieceInfo[]): Uint8Array {
+    return unsealedCidForPieces(sealProof, pieces);
+  }
+}
+
+test('a real 2KiB update proof is accepted against the sector key; a changed byte is refused', async () => {
+  // a CC sector sealed for real, one whole-sector piece encoded into it, the update proven (proofs/api/update.ts)
+  const tmp = join(dir, 'real-proof');
+  const cc = await sealFixture({
+    proof: sealProofFor(2048),
+    dir: join(tmp, 'cc'),
+    parentDir: join(tmp, 'parents'),
+    data: new Uint8Array(2048),
+  });
+  await writeFile(join(tmp, 'staged'), randomSectorData(2048));
+  const enc = await encodeInto({
+    sectorSize: 2048,
+    sectorKeyPath: cc.sealedPath,
+    sectorKeyCacheDir: cc.cacheDir,
+    stagedDataPath: join(tmp, 'staged'),
+    newReplicaPath: join(tmp, 'update', 'sealed'),
+    newCacheDir: join(tmp, 'update', 'cache'),
+  });
+  const pub = { commROld: enc.commROld, commDNew: enc.commDNew, commRNew: enc.commRNew };
+  const vanilla = await generateUpdateVanillaProofs({
+    sectorSize: 2048,
+    ...pub,
+    sectorKeyPath: cc.sealedPath,
+    sectorKeyCacheDir: cc.cacheDir,
+    replicaPath: join(tmp, 'update', 'sealed'),
+    replicaCacheDir: join(tmp, 'update', 'cache'),
+  });
+  const proof = await generateUpdateProof({ sectorSize: 2048, vanillaProofs: vanilla, ...pub });
+
+  const verifier = new RealUpdateVerifier();
+  const node = newNode('real', verifier);
+  const { maddr, miner, run, where, untilMutable } = await activeMiner(node, verifier, [
+    { n: 1, sealedCid: commRToCid(enc.commROld).bytes },
+  ]);
+  // the chain's CommD rule over one whole-sector piece gives the encoded data's comm_d_new
+  const piece = commPToCid(enc.commDNew);
+  assert.deepEqual(verifier.unsealedCid(5, [{ cid: piece.bytes, size: 2048 }]), commDToCid(enc.commDNew).bytes);
+  const alloc = await run(client, {
+    to: idAddress(DATACAP_ACTOR),
+    method: DatacapMethod.TransferExported,
+    params: allocationTransferParams([
+      {
+        provider: maddr.id(),
+        data: piece,
+        size: 2048,
+        termMin: 600_000,
+        termMax: 800_000,
+        expiration: node.head.height + 1000,
+      },
+    ]),
+  });
+  assert.equal(alloc.exitCode, 0, alloc.error);
+  const loc = where(1);
+  await untilMutable(loc.deadline);
+  const update = (proofBytes: Uint8Array) =>
+    run(worker, {
+      to: maddr,
+      method: PROVE_REPLICA_UPDATES3_METHOD,
+      value: initialPledgeForPower(policy, 20480n),
+      params: encodeProveReplicaUpdates3Params({
+        sectorUpdates: [
+          {
+            sector: 1,
+            deadline: loc.deadline,
+            partition: loc.partition,
+            newSealedCid: commRToCid(enc.commRNew).bytes,
+            pieces: [
+              {
+                cid: piece.bytes,
+                size: 2048,
+                verifiedAllocationKey: { client: node.lookupId(client.address)!, id: 1 },
+                notify: [],
+              },
+            ],
+          },
+        ],
+        sectorProofs: [proofBytes],
+        aggregateProof: new Uint8Array(0),
+        updateProofsType: 0,
+        aggregateProofType: null,
+        requireActivationSuccess: true,
+        requireNotificationSuccess: true,
+      }),
+    });
+  const bad = Uint8Array.from(proof);
+  bad[bad.length - 40]! ^= 0x01;
+  const refused = await update(bad);
+  assert.equal(refused.exitCode, 16);
+  assert.match(refused.error ?? '', /invalid proof for sector 1/);
+  const ok = await update(proof);
+  assert.equal(ok.exitCode, 0, ok.error);
+  assert.deepEqual(miner().sectors[1]!.sealedCid, commRToCid(enc.commRNew).bytes);
+  assert.deepEqual(miner().sectors[1]!.sectorKeyCid, commRToCid(enc.commROld).bytes);
+  const claim = minerPower(node.view(), policy, maddr.id()).claim!;
+  assert.deepEqual({ raw: claim.rawBytePower, qa: claim.qualityAdjPower }, { raw: 2048n, qa: 20480n });
 });
