@@ -18,16 +18,23 @@ import {
   commPToCid,
   commRToCid,
   DatacapMethod,
+  type DealProposal,
   decodeProveReplicaUpdates3Return,
+  encodeAddBalanceParams,
+  encodeDealIdPayload,
+  encodeDealProposal,
   encodeProveReplicaUpdates3Params,
+  encodePublishStorageDealsParams,
   generateKey,
   idAddress,
   type Key,
+  MarketMethod,
   type Message,
   minerEntropy,
   PROVE_REPLICA_UPDATES3_METHOD,
   type ProveReplicaUpdates3Params,
   type SectorUpdateManifest,
+  signWithKey,
 } from '../fil/index.js';
 import { encodeInto, generateUpdateProof, generateUpdateVanillaProofs } from '../proofs/api/update.js';
 import { randomSectorData, sealFixture } from '../proofs/porep/fixture.js';
@@ -43,12 +50,13 @@ import {
   encodeSubmitWindowedPoStParams,
 } from './codec.js';
 import { deadlineIsMutable } from './dline.js';
+import { marketState } from './market/state.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import { DevnetNode } from './node.js';
 import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
 import { DST, type PieceInfo, type ProofVerifier, type ReplicaUpdateVerifyInfo } from './runtime.js';
-import { DATACAP_ACTOR } from './state.js';
+import { DATACAP_ACTOR, MARKET_ACTOR } from './state.js';
 import { applyMessage, DigestVerifier, SHORT_PERIOD, testSealedCid } from './testkit.js';
 import { ProofsVerifier, unsealedCidForPieces } from './verifier.js';
 import { verifregState } from './verifreg/state.js';
@@ -484,4 +492,86 @@ test('a real 2KiB update proof is accepted against the sector key; a changed byt
   assert.deepEqual(miner().sectors[1]!.sectorKeyCid, commRToCid(enc.commROld).bytes);
   const claim = minerPower(node.view(), policy, maddr.id()).claim!;
   assert.deepEqual({ raw: claim.rawBytePower, qa: claim.qualityAdjPower }, { raw: 2048n, qa: 20480n });
+});
+
+test('a builtin market deal snapped into a CC sector: the market is notified and the deal is active in it', async () => {
+  const verifier = new DigestVerifier();
+  const node = newNode('market', verifier);
+  const { maddr, miner, run, where, untilMutable } = await activeMiner(node, verifier, [
+    { n: 1, sealedCid: testSealedCid(1) },
+  ]);
+  for (const [key, who] of [
+    [client, client.address],
+    [worker, maddr],
+  ] as const) {
+    const r = await run(key, {
+      to: idAddress(MARKET_ACTOR),
+      method: MarketMethod.AddBalance,
+      value: FIL,
+      params: encodeAddBalanceParams(who),
+    });
+    assert.equal(r.exitCode, 0, r.error);
+  }
+  const piece = commPToCid(new Uint8Array(32).fill(9));
+  const proposal: DealProposal = {
+    pieceCid: piece,
+    pieceSize: 2048,
+    verifiedDeal: false,
+    client: client.address,
+    provider: maddr,
+    label: 'snap',
+    startEpoch: node.head.height + 300,
+    endEpoch: node.head.height + 300 + 600_000,
+    storagePricePerEpoch: 1n,
+    providerCollateral: FIL / 100n,
+    clientCollateral: 0n,
+  };
+  const pub = await run(worker, {
+    to: idAddress(MARKET_ACTOR),
+    method: MarketMethod.PublishStorageDeals,
+    params: encodePublishStorageDealsParams([
+      { proposal, clientSignature: signWithKey(client, encodeDealProposal(proposal)) },
+    ]),
+  });
+  assert.equal(pub.exitCode, 0, pub.error);
+  const loc = where(1);
+  await untilMutable(loc.deadline);
+  const pieces = [
+    {
+      cid: piece.bytes,
+      size: 2048,
+      verifiedAllocationKey: null,
+      notify: [{ address: idAddress(MARKET_ACTOR), payload: encodeDealIdPayload(0) }],
+    },
+  ];
+  const ok = await run(worker, {
+    to: maddr,
+    method: PROVE_REPLICA_UPDATES3_METHOD,
+    params: encodeProveReplicaUpdates3Params({
+      sectorUpdates: [
+        { sector: 1, deadline: loc.deadline, partition: loc.partition, newSealedCid: testSealedCid(9), pieces },
+      ],
+      sectorProofs: [
+        DigestVerifier.updateProof({
+          updateProofType: 0,
+          sectorKeyCid: testSealedCid(1),
+          newSealedCid: testSealedCid(9),
+          newUnsealedCid: verifier.unsealedCid(5, [{ cid: piece.bytes, size: 2048 }]),
+        }),
+      ],
+      aggregateProof: new Uint8Array(0),
+      updateProofsType: 0,
+      aggregateProofType: null,
+      requireActivationSuccess: true,
+      requireNotificationSuccess: true,
+    }),
+  });
+  assert.equal(ok.exitCode, 0, ok.error);
+  assert.equal(marketState(node.view()).states[0]!.sectorNumber, 1);
+  const s = miner().sectors[1]!;
+  assert.equal(s.dealWeight, 2048n * BigInt(s.expiration - ok.epoch));
+  assert.equal(s.verifiedDealWeight, 0n);
+  // unverified data: QA power stays equal to raw
+  const claim = minerPower(node.view(), policy, maddr.id()).claim!;
+  assert.deepEqual({ raw: claim.rawBytePower, qa: claim.qualityAdjPower }, { raw: 2048n, qa: 2048n });
 });
