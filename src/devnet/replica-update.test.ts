@@ -58,7 +58,7 @@ import { minerPower } from './power.js';
 import { DST, type PieceInfo, type ProofVerifier, type ReplicaUpdateVerifyInfo } from './runtime.js';
 import { DATACAP_ACTOR, MARKET_ACTOR } from './state.js';
 import { applyMessage, DigestVerifier, SHORT_PERIOD, testSealedCid } from './testkit.js';
-import { ProofsVerifier, unsealedCidForPieces } from './verifier.js';
+import { AcceptingVerifier, ProofsVerifier, unsealedCidForPieces, whyReplicaUpdateFails } from './verifier.js';
 import { verifregState } from './verifreg/state.js';
 
 // 8 deadlines: a deadline stays mutable (not current, not next) for 5 windows, room for the refusals
@@ -574,4 +574,24 @@ test('a builtin market deal snapped into a CC sector: the market is notified and
   // unverified data: QA power stays equal to raw
   const claim = minerPower(node.view(), policy, maddr.id()).claim!;
   assert.deepEqual({ raw: claim.rawBytePower, qa: claim.qualityAdjPower }, { raw: 2048n, qa: 2048n });
+});
+
+test('verifiers: AcceptingVerifier takes any non-empty update proof; ProofsVerifier refuses malformed input', async () => {
+  const info = {
+    updateProofType: 0,
+    sectorKeyCid: testSealedCid(1),
+    newSealedCid: testSealedCid(2),
+    newUnsealedCid: new DigestVerifier().unsealedCid(5, []),
+  };
+  const accepting = new AcceptingVerifier();
+  assert.equal(await accepting.verifyReplicaUpdate({ ...info, proof: Uint8Array.of(1) }), true);
+  assert.equal(await accepting.verifyReplicaUpdate({ ...info, proof: new Uint8Array(0) }), false);
+  const real = new ProofsVerifier();
+  assert.equal(await real.verifyReplicaUpdate({ ...info, proof: Uint8Array.of(1) }), false);
+  assert.match(whyReplicaUpdateFails({ ...info, proof: Uint8Array.of(1) }) ?? '', /./);
+  // a sealed CID given where the unsealed one belongs: refused, never a throw
+  assert.match(
+    whyReplicaUpdateFails({ ...info, newUnsealedCid: testSealedCid(3), proof: Uint8Array.of(1) }) ?? '',
+    /./,
+  );
 });

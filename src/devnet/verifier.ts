@@ -3,7 +3,8 @@
  *
  * - ProofsVerifier: CommD from the proofs module (compute_comm_d), and seal / Window PoSt checks delegated to
  *   a vanilla-proof backend (the devnet's proof format is the serialised vanilla proof, verified in full).
- *   (vanilla.ts VanillaBackend). Without a backend every seal and PoSt proof is refused, loudly.
+ *   (vanilla.ts VanillaBackend). Without a backend every seal and PoSt proof is refused, loudly. Replica update
+ *   (SnapDeals) proofs are the proofs module's vanilla update proof bytes, verified in full here, backend or not.
  * - AcceptingVerifier: builtin-actors' `testing-fake-proofs` analog, opt-in (`--insecure-accept-proofs`): any
  *   non-empty proof passes; everything else (randomness, epochs, partitions, funds) is still checked.
  */
