@@ -25,6 +25,7 @@ import {
   signWithKey,
 } from '../fil/index.js';
 import { dealMethods } from './api-deals.js';
+import { fullNodeImpl } from './api-full.js';
 import { decodeCreateMinerReturn, encodeCreateMinerParams } from './codec.js';
 import { DevnetNode } from './node.js';
 import { createMinerDeposit, EPOCHS_IN_DAY, makePolicy } from './policy.js';
@@ -112,6 +113,12 @@ describe('deals on a devnet node', () => {
       params: encodeAddBalanceParams(idAddress(miner)),
     });
     assert.equal(p.exitCode, 0, p.error);
+    // served by the full-node implementation (Filecoin.* on /rpc/v1)
+    const full = fullNodeImpl(node);
+    assert.deepEqual(await full.StateMarketBalance(idAddress(miner).toString(), null, undefined as never), {
+      Escrow: FIL.toString(),
+      Locked: '0',
+    });
     assert.deepEqual(await api.StateMarketBalance(client.address.toString(), null, undefined as never), {
       Escrow: (2n * FIL).toString(),
       Locked: '0',
