@@ -349,7 +349,7 @@ export interface SnapBenchResult {
 export function sizesFromArgv(argv: readonly string[]): number[] {
   const sizes = [parseSectorSize('8MiB')];
   argv.forEach((a, i) => {
-    if (a === '--size' && argv[i + 1]) sizes.push(parseSectorSize(argv[i + 1]!));
+    if (a === '--size' && argv[i + 1]) sizes.push(updateParams(parseSectorSize(argv[i + 1]!)).sectorSize);
     if (a === '--512') sizes.push(parseSectorSize('512MiB'));
   });
   return [...new Set(sizes)];
