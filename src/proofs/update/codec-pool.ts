@@ -8,15 +8,30 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { decodeChunk, encodeChunk, removeChunk } from './codec.js';
 import { Rhos } from './randomness.js';
+import { chunkRows } from './tree-r.js';
 
 /** encode: a = key, b = data → a = key + data·rho; decode: a = replica, b = key → a = data;
  *  remove: a = replica, b = data → a = key. */
 export type CodecOp = 'encode' | 'decode' | 'remove';
 
-export function runCodec(op: CodecOp, a: Uint8Array, b: Uint8Array, rhos: Rhos, firstNode: number): void {
+/** The result of a chunk: `a` transformed, and with `tree` the TreeR-last rows over it (tree-r.ts `chunkRows`). */
+export interface CodecResult {
+  out: Uint8Array;
+  rows?: Uint8Array[];
+}
+
+export function runCodec(
+  op: CodecOp,
+  a: Uint8Array,
+  b: Uint8Array,
+  rhos: Rhos,
+  firstNode: number,
+  tree: boolean,
+): CodecResult {
   if (op === 'encode') encodeChunk(a, b, a, rhos, firstNode);
   else if (op === 'decode') decodeChunk(a, b, a, rhos, firstNode);
   else removeChunk(a, b, a, rhos, firstNode);
+  return tree ? { out: a, rows: chunkRows(a) } : { out: a };
 }
 
 function startWorker(workerData: unknown): Worker {
@@ -28,7 +43,7 @@ function startWorker(workerData: unknown): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-type Pending = { resolve: (b: Uint8Array) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: CodecResult) => void; reject: (e: Error) => void };
 
 export class CodecPool {
   private readonly workers: Worker[] = [];
@@ -47,12 +62,12 @@ export class CodecPool {
     this.rhos = null;
     for (let i = 0; i < n; i++) {
       const w = startWorker({ phi, h, nodes });
-      w.on('message', (m: { id: number; out?: Uint8Array; error?: string }) => {
+      w.on('message', (m: { id: number; out?: Uint8Array; rows?: Uint8Array[]; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         if (m.error !== undefined) p.reject(new Error(`snap codec worker: ${m.error}`));
-        else p.resolve(new Uint8Array(m.out!.buffer, m.out!.byteOffset, m.out!.byteLength));
+        else p.resolve({ out: m.out!, ...(m.rows ? { rows: m.rows } : {}) });
       });
       const fail = (e: Error) => {
         this.failure ??= e;
@@ -72,18 +87,24 @@ export class CodecPool {
     return Math.max(1, this.workers.length);
   }
 
-  /** Runs `op` on the chunk; `a` is transferred to the worker and its result comes back as a new view. */
-  run(op: CodecOp, a: Uint8Array, b: Uint8Array, firstNode: number): Promise<Uint8Array> {
+  /**
+   * Runs `op` on the chunk (and hashes its TreeR-last rows with `tree`); `a` and `b` are transferred to the
+   * worker and the result comes back in new views.
+   */
+  run(op: CodecOp, a: Uint8Array, b: Uint8Array, firstNode: number, tree = false): Promise<CodecResult> {
     if (this.rhos) {
-      runCodec(op, a, b, this.rhos, firstNode);
-      return Promise.resolve(a);
+      try {
+        return Promise.resolve(runCodec(op, a, b, this.rhos, firstNode, tree));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
     const w = this.workers[id % this.workers.length]!;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, op, a, b, firstNode }, [a.buffer as ArrayBuffer, b.buffer as ArrayBuffer]);
+      w.postMessage({ id, op, a, b, firstNode, tree }, [a.buffer as ArrayBuffer, b.buffer as ArrayBuffer]);
     });
   }
 
@@ -107,7 +128,8 @@ export class CodecPool {
 
 /**
  * Streams a sector range through the pool: `read(node)` gives the chunk's two inputs (fresh buffers),
- * `consume(node, out)` gets the results in order. At most 2 chunks per thread are in flight.
+ * `consume(node, out, rows)` gets the results in order (rows with `tree`). At most 2 chunks per thread are
+ * in flight.
  */
 export async function pipeChunks(
   pool: CodecPool,
@@ -116,21 +138,23 @@ export async function pipeChunks(
   count: number,
   chunkNodes: number,
   read: (node: number, nodes: number) => [Uint8Array, Uint8Array],
-  consume: (node: number, out: Uint8Array) => void,
+  consume: (node: number, out: Uint8Array, rows?: Uint8Array[]) => void,
   signal?: AbortSignal,
+  tree = false,
 ): Promise<void> {
-  const queue: { node: number; out: Promise<Uint8Array> }[] = [];
+  const queue: { node: number; out: Promise<CodecResult> }[] = [];
   const depth = 2 * pool.threads;
   const drainOne = async () => {
     const j = queue.shift()!;
-    consume(j.node, await j.out);
+    const r = await j.out;
+    consume(j.node, r.out, r.rows);
   };
   try {
     for (let node = first; node < first + count; node += chunkNodes) {
       signal?.throwIfAborted();
       const n = Math.min(chunkNodes, first + count - node);
       const [a, b] = read(node, n);
-      const out = pool.run(op, a, b, node);
+      const out = pool.run(op, a, b, node, tree);
       out.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
       queue.push({ node, out });
       if (queue.length >= depth) await drainOne();

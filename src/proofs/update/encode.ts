@@ -61,10 +61,10 @@ function readAt(fd: number, node: number, n: number, what: string): Uint8Array {
   return b;
 }
 
-/** Worker threads for the field arithmetic: none below 1 MiB of nodes, else the option or all cores. */
+/** Worker threads for the field arithmetic: the option when given, else none up to 1 MiB of nodes, else all cores. */
 function codecThreads(nodes: number, threads: number | undefined): number {
-  if (nodes <= CHUNK_NODES) return 1;
-  return threads ?? availableParallelism();
+  if (threads !== undefined) return threads;
+  return nodes <= CHUNK_NODES ? 1 : availableParallelism();
 }
 
 /** t_aux as rust re-reads it for another cache: every store config's path is `cacheDir` (`set_cache_path`). */
@@ -147,12 +147,13 @@ export async function encodeSector(o: EncodeSectorOptions): Promise<EncodeSector
       g.nodes,
       treeRChunkLeaves(g),
       (node, n) => [readAt(keyFd, node, n, o.sectorKeyPath), readAt(dataFd, node, n, o.stagedDataPath)],
-      (node, replica) => {
+      (node, replica, rows) => {
         writeFully(outFd, replica, node * NODE_SIZE);
-        tree.push(replica);
+        tree.pushHashed(replica, rows!);
         o.onProgress?.(node + replica.length / NODE_SIZE, g.nodes);
       },
       o.signal,
+      true,
     );
     commRLastNew = tree.finish();
     fsyncSync(outFd);
@@ -292,11 +293,12 @@ export async function removeSectorData(o: RemoveSectorDataOptions): Promise<Uint
       g.nodes,
       treeRChunkLeaves(g),
       (node, n) => [readAt(repFd, node, n, o.replicaPath), readAt(dataFd, node, n, o.dataPath)],
-      (node, key) => {
+      (node, key, rows) => {
         writeFully(outFd, key, node * NODE_SIZE);
-        tree.push(key);
+        tree.pushHashed(key, rows!);
       },
       o.signal,
+      true,
     );
     commRLast = tree.finish();
     fsyncSync(outFd);

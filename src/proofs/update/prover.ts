@@ -5,7 +5,7 @@
  * - `vanilla` (default): verifies the partition proofs and returns the compact "FVSU" bytes (bytes.ts), which
  *   the embedded devnet verifies in full.
  * - `external`: damocles' `snap_prove` stage (vc-processors `builtin/tasks.rs` `SnapProve`,
- *   docs/spec/snap.md §snap_prove) for a Groth16 prover built on rust-fil-proofs:
+ *   docs/spec/snap.md §snap_prove stage) for a Groth16 prover built on rust-fil-proofs:
  *
  *     task   {registered_proof: "StackedDrg32GiBV1", vannilla_proofs: [[u8…] per partition],
  *             comm_r_old: [32], comm_r_new: [32], comm_d_new: [32]}

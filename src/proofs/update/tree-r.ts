@@ -35,6 +35,15 @@ function writeFully(fd: number, buf: Uint8Array, pos: number): void {
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, pos + off);
 }
 
+/** The rows of a chunk's arity-8 sub-tree above its leaves, lowest first (the last is the chunk root). */
+export function chunkRows(leaves: Uint8Array, kernel: KernelKind | 'auto' = 'auto'): Uint8Array[] {
+  const rows: Uint8Array[] = [];
+  hashSubtree(leaves, kernel, (r, nodes) => {
+    if (r > 0) rows.push(nodes);
+  });
+  return rows;
+}
+
 export class TreeRLastWriter {
   readonly paths: string[];
   readonly chunkLeaves: number;
@@ -80,13 +89,26 @@ export class TreeRLastWriter {
 
   /** Adds the next `chunkLeaves` replica nodes. */
   push(leaves: Uint8Array): void {
+    this.pushHashed(leaves, chunkRows(leaves, this.kernel));
+  }
+
+  /**
+   * Adds the next chunk with its sub-tree rows already hashed (`chunkRows`, e.g. on a worker thread):
+   * `rows[i]` is row i + 1 above the leaves, the last one the chunk root.
+   */
+  pushHashed(leaves: Uint8Array, rows: readonly Uint8Array[]): void {
     const K = this.chunkLeaves;
     if (leaves.length !== K * NODE_SIZE) throw new RangeError(`TreeR-last: push ${K} leaves at a time`);
+    if (rows.length !== Math.round(Math.log2(K) / 3) || rows[rows.length - 1]?.length !== NODE_SIZE)
+      throw new RangeError('TreeR-last: the chunk rows do not match the chunk');
     const tree = Math.floor(this.pushed / this.g.baseTreeLeaves);
     if (tree >= this.g.baseTreeCount) throw new RangeError('TreeR-last: more leaves than the sector has');
     const chunk = (this.pushed % this.g.baseTreeLeaves) / K;
     const fd = this.fds[tree]!;
-    const root = hashSubtree(leaves, this.kernel, (r, nodes) => this.writeRow(fd, r, (chunk * K) / ARITY ** r, nodes));
+    rows.forEach((nodes, i) => {
+      this.writeRow(fd, i + 1, (chunk * K) / ARITY ** (i + 1), nodes);
+    });
+    const root = rows[rows.length - 1]!;
     this.chunkRoots.push(root);
     this.pushed += K;
     if (this.pushed % this.g.baseTreeLeaves === 0) {

@@ -134,6 +134,27 @@ describe('SnapDeals update of a 2KiB CC sector', () => {
     assert.deepEqual(u8(pa.commRLast), u8(r.commRLastNew));
   });
 
+  it('gives the same bytes with the arithmetic and TreeR-last hashing on worker threads', async () => {
+    const inline = await encode();
+    const replica = new Uint8Array(await readFile(join(dir, 'update')));
+    const threaded = await encodeSector({
+      sectorSize: 2048,
+      sectorKeyPath: cc.sealedPath,
+      sectorKeyCacheDir: cc.cacheDir,
+      stagedDataPath: join(dir, 'staged-new'),
+      newReplicaPath: join(dir, 'update-t'),
+      newCacheDir: join(dir, 'update-t-cache'),
+      threads: 2,
+    });
+    assert.deepEqual(u8(threaded.commRNew), u8(inline.commRNew));
+    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'update-t'))), replica);
+    const treeFile = 'sc-02-data-tree-r-last.dat';
+    assert.deepEqual(
+      new Uint8Array(await readFile(join(dir, 'update-t-cache', treeFile))),
+      new Uint8Array(await readFile(join(dir, 'update-cache', treeFile))),
+    );
+  });
+
   it('decodes the data back, whole and by range', async () => {
     const r = await encode();
     const out = join(dir, 'decoded');
