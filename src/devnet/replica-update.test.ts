@@ -370,6 +370,11 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
 
   // a faulty sector cannot be updated
   const s2 = where(2);
+  // sector 2 shares sector 1's deadline, being proven right now: immutable
+  assert.equal(s2.deadline, s1.deadline);
+  const immutable = await update({ sector: 2, newSealedCid: testSealedCid(103), pieces: [] });
+  assert.equal(immutable.exitCode, 16);
+  assert.match(immutable.error ?? '', /cannot upgrade sectors in immutable deadline/);
   // declared once its deadline's current window has closed (the declaration is then for the next one)
   while (minerDeadlineInfo(policy, miner(), node.head.height + 1).index === s2.deadline) await node.mine();
   const fault = await run(worker, {
