@@ -7,6 +7,7 @@
  *   npm run bench -- pc1 pc2          only these
  *   npm run bench -- --list           the modules found
  *   npm run bench -- --json FILE      also write the figures as JSON
+ *   npm run bench -- --size 512MiB    modules that take extra sizes (snap) add this one
  *
  * A module added later (post.ts, c1.ts, …) is picked up by its file name. To appear in the summary its run()
  * returns `{ figures: BenchFigure[] }` (or it exports `figures(result)`); the older modules are adapted here.
@@ -201,7 +202,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     console.error('--json needs a file name');
     return 2;
   }
-  const wanted = argv.filter((a, i) => !a.startsWith('--') && !(ji >= 0 && i === ji + 1));
+  // flags with a value: --json FILE, --size SIZE (read by the modules from process.argv, e.g. snap)
+  const wanted = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--json', '--size'].includes(argv[i - 1]!)));
   const unknown = wanted.filter((w) => !all.some((b) => b.name === w));
   if (unknown.length) {
     console.error(`unknown benchmark(s): ${unknown.join(', ')} (present: ${all.map((b) => b.name).join(', ')})`);

@@ -4,6 +4,7 @@ import { runMain, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerBenchPostCommand } from '../worker/commands/bench-post.js';
 import { registerBenchSealCommand } from '../worker/commands/bench-seal.js';
+import { registerBenchSnapCommand } from '../worker/commands/bench-snap.js';
 import { registerCommpCommand } from '../worker/commands/commp.js';
 import { registerDaemonCommand } from '../worker/commands/daemon.js';
 import { registerParentsCacheCommand } from '../worker/commands/parents-cache.js';
@@ -26,5 +27,6 @@ registerParentsCacheCommand(util);
 const bench = program.command('bench').description('benchmarks');
 registerBenchSealCommand(bench);
 registerBenchPostCommand(bench);
+registerBenchSnapCommand(bench);
 
 await runMain(program);

@@ -116,7 +116,7 @@ export function sectorJson(s: SectorOnChainInfo): SectorJson {
     ExpectedStoragePledge: big(s.expectedStoragePledge),
     PowerBaseEpoch: s.powerBaseEpoch,
     ReplacedDayReward: big(s.replacedDayReward),
-    SectorKeyCID: null,
+    SectorKeyCID: s.sectorKeyCid ? cidJson(s.sectorKeyCid) : null,
     Flags: s.flags,
     DailyFee: big(s.dailyFee),
   };

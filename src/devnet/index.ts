@@ -70,9 +70,16 @@ export {
   DST,
   type PieceInfo,
   type ProofVerifier,
+  type ReplicaUpdateVerifyInfo,
   type SealVerifyInfo,
   type WindowPoStVerifyInfo,
 } from './runtime.js';
 export { DevnetService, type StartOptions } from './service.js';
 export { checkVanillaSealProof, checkVanillaWindowPoSt, VanillaBackend } from './vanilla.js';
-export { AcceptingVerifier, ProofsVerifier, unsealedCidForPieces, type VanillaProofBackend } from './verifier.js';
+export {
+  AcceptingVerifier,
+  ProofsVerifier,
+  unsealedCidForPieces,
+  type VanillaProofBackend,
+  whyReplicaUpdateFails,
+} from './verifier.js';

@@ -30,6 +30,7 @@ export { submitWindowedPoSt } from './miner/post.js';
 export { preCommitSectorBatch2 } from './miner/precommit.js';
 export { proveCommitSectors3 } from './miner/provecommit.js';
 export { activeSectorNumbers, findSector, minerTotals } from './miner/queries.js';
+export { proveReplicaUpdates3 } from './miner/replica-update.js';
 export {
   activeSectors,
   addLockedFunds,

@@ -51,6 +51,19 @@ export interface WindowPoStVerifyInfo {
   challengedSectors: ChallengedSector[];
 }
 
+/** Inputs of a replica update (SnapDeals) proof check, as builtin-actors' ReplicaUpdateInfo. */
+export interface ReplicaUpdateVerifyInfo {
+  /** RegisteredUpdateProof (the sector's seal proof's update proof). */
+  updateProofType: number;
+  /** The sector's CommR CID bytes before the update (the CC replica, the "sector key"). */
+  sectorKeyCid: Uint8Array;
+  /** The updated replica's CommR CID bytes. */
+  newSealedCid: Uint8Array;
+  /** CommD CID bytes of the new data, computed by the chain from the pieces. */
+  newUnsealedCid: Uint8Array;
+  proof: Uint8Array;
+}
+
 export interface PieceInfo {
   /** Piece CID bytes (CommP). */
   cid: Uint8Array;
@@ -67,6 +80,7 @@ export interface ProofVerifier {
   verifySeal(info: SealVerifyInfo): Promise<boolean>;
   verifyAggregateSeals(info: AggregateSealVerifyInfo): Promise<boolean>;
   verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean>;
+  verifyReplicaUpdate(info: ReplicaUpdateVerifyInfo): Promise<boolean>;
   /**
    * CommD CID bytes of a sector holding these pieces (padded with zero pieces as rust-fil-proofs
    * compute_comm_d does); with no pieces, the CommD of an all-zero sector.

@@ -26,6 +26,7 @@ import type {
   PieceInfo,
   ProofVerifier,
   Randomness,
+  ReplicaUpdateVerifyInfo,
   Runtime,
   SealVerifyInfo,
   WindowPoStVerifyInfo,
@@ -77,6 +78,15 @@ export class DigestVerifier implements ProofVerifier {
   static postProof(i: Omit<WindowPoStVerifyInfo, 'proofs'>): Uint8Array {
     const parts = i.challengedSectors.map((s) => concatBytes(i64(s.sectorNumber), s.sealedCid));
     return blake2b256(concatBytes(i64(i.minerId), i.randomness, ...parts));
+  }
+  /** Valid update proof = blake2b(update proof type ‖ sector key CID ‖ new CommR ‖ new CommD). */
+  static updateProof(i: Omit<ReplicaUpdateVerifyInfo, 'proof'>): Uint8Array {
+    return blake2b256(concatBytes(i64(i.updateProofType), i.sectorKeyCid, i.newSealedCid, i.newUnsealedCid));
+  }
+  async verifyReplicaUpdate(i: ReplicaUpdateVerifyInfo): Promise<boolean> {
+    this.calls++;
+    const want = DigestVerifier.updateProof(i);
+    return i.proof.length === want.length && i.proof.every((v, k) => v === want[k]);
   }
   async verifySeal(i: SealVerifyInfo): Promise<boolean> {
     this.calls++;

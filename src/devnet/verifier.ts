@@ -3,18 +3,20 @@
  *
  * - ProofsVerifier: CommD from the proofs module (compute_comm_d), and seal / Window PoSt checks delegated to
  *   a vanilla-proof backend (the devnet's proof format is the serialised vanilla proof, verified in full).
- *   (vanilla.ts VanillaBackend). Without a backend every seal and PoSt proof is refused, loudly.
+ *   (vanilla.ts VanillaBackend). Without a backend every seal and PoSt proof is refused, loudly. Replica update
+ *   (SnapDeals) proofs are the proofs module's vanilla update proof bytes, verified in full here, backend or not.
  * - AcceptingVerifier: builtin-actors' `testing-fake-proofs` analog, opt-in (`--insecure-accept-proofs`): any
  *   non-empty proof passes; everything else (randomness, epochs, partitions, funds) is still checked.
  */
 import { logger } from '../common/log.js';
-import { CID, cidToCommP, commDToCid } from '../fil/index.js';
-import { computeCommD } from '../proofs/index.js';
+import { CID, cidToCommD, cidToCommP, cidToCommR, commDToCid } from '../fil/index.js';
+import { computeCommD, whyUpdateProofFails } from '../proofs/index.js';
 import { sealProofInfo } from './policy.js';
 import type {
   AggregateSealVerifyInfo,
   PieceInfo,
   ProofVerifier,
+  ReplicaUpdateVerifyInfo,
   SealVerifyInfo,
   WindowPoStVerifyInfo,
 } from './runtime.js';
@@ -30,6 +32,24 @@ export function unsealedCidForPieces(sealProof: number, pieces: PieceInfo[]): Ui
     pieces.map((p) => ({ commitment: cidToCommP(CID.decode(p.cid)), size: p.size })),
   );
   return commDToCid(commD).bytes;
+}
+
+/**
+ * Why a replica update (SnapDeals) proof is refused, or undefined when it verifies: the proofs module's vanilla
+ * update proof checked in full against comm_r_old (the sector key), comm_r_new and comm_d_new. Never throws.
+ */
+export function whyReplicaUpdateFails(info: ReplicaUpdateVerifyInfo): string | undefined {
+  try {
+    return whyUpdateProofFails({
+      updateProof: info.updateProofType,
+      commROld: cidToCommR(CID.decode(info.sectorKeyCid)),
+      commRNew: cidToCommR(CID.decode(info.newSealedCid)),
+      commDNew: cidToCommD(CID.decode(info.newUnsealedCid)),
+      proofBytes: info.proof,
+    });
+  } catch (e) {
+    return `malformed input: ${(e as Error).message}`;
+  }
 }
 
 /** The vanilla-proof checks the proofs module provides. */
@@ -96,6 +116,12 @@ export class ProofsVerifier implements ProofVerifier {
       return false;
     }
   }
+
+  async verifyReplicaUpdate(info: ReplicaUpdateVerifyInfo): Promise<boolean> {
+    const why = whyReplicaUpdateFails(info);
+    if (why) log.warn({ updateProof: info.updateProofType, err: why }, 'replica update proof rejected');
+    return why === undefined;
+  }
 }
 
 /** Accepts any non-empty proof. Only for tests of everything but the proofs; never the default. */
@@ -111,5 +137,8 @@ export class AcceptingVerifier implements ProofVerifier {
   }
   async verifyWindowPoSt(info: WindowPoStVerifyInfo): Promise<boolean> {
     return (info.proofs[0]?.proofBytes.length ?? 0) > 0;
+  }
+  async verifyReplicaUpdate(info: ReplicaUpdateVerifyInfo): Promise<boolean> {
+    return info.proof.length > 0;
   }
 }

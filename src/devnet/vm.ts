@@ -10,7 +10,9 @@ import {
   actorAddress,
   addressFromBytes,
   concatBytes,
+  decodeProveReplicaUpdates3Params,
   encodeCbor,
+  encodeProveReplicaUpdates3Return,
   expectArray,
   expectTuple,
   FilError,
@@ -389,6 +391,10 @@ async function invokeMiner(
     case M.ProveCommitSectors3:
       return codec.encodeBatchReturn(
         await miner.proveCommitSectors3(rt, p('ProveCommitSectors3Params', codec.decodeProveCommitSectors3Params)),
+      );
+    case M.ProveReplicaUpdates3:
+      return encodeProveReplicaUpdates3Return(
+        await miner.proveReplicaUpdates3(rt, p('ProveReplicaUpdates3Params', decodeProveReplicaUpdates3Params)),
       );
     default:
       throw new ActorError(ExitCode.ErrUnhandledMessage, `miner method ${inv.method} is not supported by the devnet`);

@@ -6,6 +6,7 @@
 export * from './actors/datacap.js';
 export * from './actors/frc42.js';
 export * from './actors/market.js';
+export * from './actors/miner-update.js';
 export * from './actors/verifreg.js';
 export * from './address.js';
 export * from './bitfield.js';

@@ -17,3 +17,4 @@ export * from './registry.js';
 export * from './sdr/index.js';
 export * from './sha256.js';
 export * from './tree-d.js';
+export * from './update/index.js';

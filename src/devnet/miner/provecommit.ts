@@ -27,6 +27,7 @@ import {
 import type {
   BatchReturn,
   MinerState,
+  PieceActivationManifest,
   ProveCommitSectors3Params,
   SectorActivationManifest,
   SectorOnChainInfo,
@@ -44,7 +45,7 @@ interface SealProofInput {
   unsealedCid: Uint8Array;
 }
 
-class BatchGen {
+export class BatchGen {
   successCount = 0;
   failCodes: { idx: number; code: number }[] = [];
   private n = 0;
@@ -65,7 +66,7 @@ class BatchGen {
 }
 
 /** util::stack: composes batch returns of successive filtering stages into one over the original items. */
-function stackBatches(batches: BatchReturn[], total: number): BatchReturn {
+export function stackBatches(batches: BatchReturn[], total: number): BatchReturn {
   let alive = Array.from({ length: total }, (_, i) => i);
   const codes = new Map<number, number>();
   for (const b of batches) {
@@ -195,25 +196,70 @@ export async function proveCommitSectors3(rt: Runtime, params: ProveCommitSector
   }
   if (proven.successCount === 0) throw illegalArgument('no valid proofs specified');
 
-  // activate_sectors_pieces: the declared CommD must match the pieces (else the whole message aborts), then the
-  // verified pieces' allocations are claimed per sector; a sector whose claims fail is not activated
+  const pieceActivation = activateSectorsPieces(
+    rt,
+    provenPairs.map(([act, pc]) => ({
+      sectorNumber: pc.info.sectorNumber,
+      sealProof: pc.info.sealProof,
+      expiration: pc.info.expiration,
+      pieces: act.pieces,
+      expectedCommD: pc.info.unsealedCid ?? rt.verifier.unsealedCid(pc.info.sealProof, []),
+    })),
+    params.requireActivationSuccess,
+  );
+  const data = pieceActivation.batch;
+  const activated: { pc: SectorPreCommitOnChainInfo; unverifiedSpace: bigint; verifiedSpace: bigint }[] = [];
+  const activatedManifests: SectorPiecesNotification[] = [];
+  for (const [i, [act, pc]] of provenPairs.entries()) {
+    const a = pieceActivation.activations[i];
+    if (!a) continue;
+    activated.push({ pc, ...a });
+    activatedManifests.push({ sectorNumber: act.sectorNumber, expiration: pc.info.expiration, pieces: act.pieces });
+  }
+
+  activateNewSectorInfos(rt, activated);
+  notifyDataConsumers(rt, activatedManifests, params.requireNotificationSuccess);
+  return stackBatches([validation.result(), proven.result(), data.result()], precommits.length);
+}
+
+/** One sector's pieces to activate (builtin-actors SectorPiecesActivationInput). */
+export interface SectorPiecesActivationInput {
+  sectorNumber: number;
+  sealProof: number;
+  expiration: number;
+  pieces: PieceActivationManifest[];
+  /** The CommD the sector was sealed with (ProveCommit); absent when the chain computed it (replica update). */
+  expectedCommD?: Uint8Array;
+}
+
+/**
+ * activate_sectors_pieces: the pieces must give the expected CommD (else the whole message aborts), then the
+ * verified pieces' allocations are claimed per sector; a sector whose claims fail is not activated (or the message
+ * aborts with requireSuccess). Returns the batch and, per input sector, its activated space or null.
+ */
+export function activateSectorsPieces(
+  rt: Runtime,
+  inputs: SectorPiecesActivationInput[],
+  requireSuccess: boolean,
+): { batch: BatchGen; activations: ({ unverifiedSpace: bigint; verifiedSpace: bigint } | null)[] } {
   const claimInputs: SectorAllocationClaims[] = [];
-  for (const [act, pc] of provenPairs) {
-    const pieces: PieceInfo[] = act.pieces.map((pm) => ({ cid: pm.cid, size: pm.size }));
-    let computed: Uint8Array;
-    try {
-      computed = rt.verifier.unsealedCid(pc.info.sealProof, pieces);
-    } catch (e) {
-      throw illegalArgument(`failed to compute unsealed sector CID: ${(e as Error).message}`);
-    }
-    const declared = pc.info.unsealedCid ?? rt.verifier.unsealedCid(pc.info.sealProof, []);
-    if (!bytesEqual(declared, computed)) {
-      throw illegalArgument(`unsealed CID does not match pieces for sector ${pc.info.sectorNumber}`);
+  for (const inp of inputs) {
+    if (inp.expectedCommD) {
+      const pieces: PieceInfo[] = inp.pieces.map((pm) => ({ cid: pm.cid, size: pm.size }));
+      let computed: Uint8Array;
+      try {
+        computed = rt.verifier.unsealedCid(inp.sealProof, pieces);
+      } catch (e) {
+        throw illegalArgument(`failed to compute unsealed sector CID: ${(e as Error).message}`);
+      }
+      if (!bytesEqual(inp.expectedCommD, computed)) {
+        throw illegalArgument(`unsealed CID does not match pieces for sector ${inp.sectorNumber}`);
+      }
     }
     claimInputs.push({
-      sector: pc.info.sectorNumber,
-      expiry: pc.info.expiration,
-      claims: act.pieces.flatMap((pm) =>
+      sector: inp.sectorNumber,
+      expiry: inp.expiration,
+      claims: inp.pieces.flatMap((pm) =>
         pm.verifiedAllocationKey
           ? [
               {
@@ -231,30 +277,32 @@ export async function proveCommitSectors3(rt: Runtime, params: ProveCommitSector
   const claimFailures = claimed.sectors.flatMap((c, i) =>
     c.ok ? [] : [`sector ${claimInputs[i]!.sector}: ${c.reason}`],
   );
-  if (params.requireActivationSuccess && claimFailures.length > 0) {
+  if (requireSuccess && claimFailures.length > 0) {
     throw illegalArgument(`claim failed with all-or-nothing: ${claimFailures.join('; ')}`);
   }
-  const data = new BatchGen();
-  const activated: { pc: SectorPreCommitOnChainInfo; unverifiedSpace: bigint; verifiedSpace: bigint }[] = [];
-  const activatedManifests: [SectorActivationManifest, SectorPreCommitOnChainInfo][] = [];
-  for (const [i, [act, pc]] of provenPairs.entries()) {
+  const batch = new BatchGen();
+  const activations = inputs.map((inp, i) => {
     const c = claimed.sectors[i]!;
     if (!c.ok) {
-      data.add(false, c.code);
-      continue;
+      batch.add(false, c.code);
+      return null;
     }
-    const unverifiedSpace = act.pieces
+    batch.add(true);
+    const unverifiedSpace = inp.pieces
       .filter((pm) => !pm.verifiedAllocationKey)
       .reduce((s, pm) => s + BigInt(pm.size), 0n);
-    activated.push({ pc, unverifiedSpace, verifiedSpace: c.claimedSpace });
-    activatedManifests.push([act, pc]);
-    data.add(true);
-  }
-  if (data.successCount === 0) throw illegalArgument(`all data activations failed: ${claimFailures.join('; ')}`);
+    return { unverifiedSpace, verifiedSpace: c.claimedSpace };
+  });
+  if (batch.successCount === 0) throw illegalArgument(`all data activations failed: ${claimFailures.join('; ')}`);
+  return { batch, activations };
+}
 
-  activateNewSectorInfos(rt, activated);
-  notifyDataConsumers(rt, activatedManifests, params.requireNotificationSuccess);
-  return stackBatches([validation.result(), proven.result(), data.result()], precommits.length);
+/** One sector's pieces to notify their data consumers of (builtin-actors ActivationNotifications). */
+export interface SectorPiecesNotification {
+  sectorNumber: number;
+  /** The sector's expiration: the minimum commitment epoch the notifee sees. */
+  expiration: number;
+  pieces: PieceActivationManifest[];
 }
 
 /** miner ERR_NOTIFICATION_* exit codes. */
@@ -267,13 +315,9 @@ const ERR_NOTIFICATION_REJECTED = 1004;
  * expiration as the minimum commitment). The devnet's only data consumer is the market (f05). With
  * requireSuccess, a failed send or a rejected piece aborts the whole message.
  */
-function notifyDataConsumers(
-  rt: Runtime,
-  sectors: [SectorActivationManifest, SectorPreCommitOnChainInfo][],
-  requireSuccess: boolean,
-): void {
+export function notifyDataConsumers(rt: Runtime, sectors: SectorPiecesNotification[], requireSuccess: boolean): void {
   const byNotifee = new Map<string, { address: Address; sectors: Map<number, SectorChanges> }>();
-  for (const [act, pc] of sectors) {
+  for (const act of sectors) {
     for (const pm of act.pieces) {
       for (const n of pm.notify) {
         const address = n.address as Address;
@@ -281,7 +325,7 @@ function notifyDataConsumers(
         byNotifee.set(address.key(), group);
         const sc = group.sectors.get(act.sectorNumber) ?? {
           sector: act.sectorNumber,
-          minimumCommitmentEpoch: pc.info.expiration,
+          minimumCommitmentEpoch: act.expiration,
           added: [],
         };
         group.sectors.set(act.sectorNumber, sc);

@@ -20,6 +20,7 @@ export const MinerMethod = {
   ChangeOwnerAddress: 23,
   PreCommitSectorBatch2: 28,
   ProveCommitSectors3: 34,
+  ProveReplicaUpdates3: 35,
 } as const;
 
 export const MAX_SECTOR_NUMBER = Number.MAX_SAFE_INTEGER; // actors allow 2^63-1; the devnet keeps numbers exact in JS
@@ -74,6 +75,8 @@ export interface SectorOnChainInfo {
   /** SIMPLE_QA_POWER = 1 */
   flags: number;
   dailyFee: bigint;
+  /** CommR CID bytes of the CC replica a replica update (SnapDeals) replaced; absent for a sector never updated. */
+  sectorKeyCid?: Uint8Array;
 }
 
 export interface Partition {

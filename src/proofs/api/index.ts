@@ -19,3 +19,13 @@ export {
   unseal,
   verifySeal,
 } from './seal.js';
+export {
+  decodeFrom,
+  encodeInto,
+  type GenerateUpdateProofOptions,
+  generateUpdateProof,
+  generateUpdateVanillaProofs,
+  removeData,
+  verifyUpdateProof,
+  verifyUpdateVanillaProofs,
+} from './update.js';
