@@ -82,7 +82,7 @@ export function unsealableDeals(
 
 /**
  * The PreCommit expiration at `height`: the last deal's end (at least the chain's minimum, with a month for a late
- * ProveCommit), or `lifetimeDays` for a sector without deals; within the chain's bounds. `error` when the deals
+ * ProveCommit and a day for the PreCommit to land), or `lifetimeDays` for a sector without deals; within the chain's bounds. `error` when the deals
  * cannot be covered.
  */
 export function sectorExpiration(
@@ -92,7 +92,9 @@ export function sectorExpiration(
   lifetimeDays = DEFAULT_LIFETIME_DAYS,
 ): { expiration: number } | { error: string; reason: 'start_passed' | 'end_too_far' } {
   const activation = height + policy.preCommitChallengeDelay;
-  const min = activation + policy.minSectorExpiration + 30 * policy.epochsInDay; // room for a late prove-commit
+  // The chain counts the lifetime from the latest ProveCommit (PreCommit epoch + 30 days + PreCommitChallengeDelay)
+  // and the PreCommit lands a few epochs after `height`: one more day keeps it above the minimum (as Lotus does).
+  const min = activation + policy.minSectorExpiration + 31 * policy.epochsInDay;
   const max = activation + policy.maxSectorExpirationExtension;
   const deals = dealPieces(pieces);
   if (deals.length === 0)
