@@ -26,6 +26,7 @@ export type ChainAPI = Pick<
   | 'StateMinerSectorAllocated'
   | 'StateMinerPreCommitDepositForPower'
   | 'StateMinerInitialPledgeCollateral'
+  | 'StateMinerInitialPledgeForSector'
   | 'StateNetworkVersion'
   | 'StateGetNetworkParams'
   | 'StateGetRandomnessFromTickets'

@@ -395,6 +395,9 @@ export class FakeChain {
       StateMinerSectorAllocated: async (a, n) => this.miner(a).allocated.has(n),
       StateMinerPreCommitDepositForPower: async () => '1000',
       StateMinerInitialPledgeCollateral: async () => '5000',
+      // pledge over QA power: verified bytes count 10× (the fake's 5000 per CC sector scaled)
+      StateMinerInitialPledgeForSector: async (_duration: number, size: number, verified: number) =>
+        String((5000n * BigInt(size - verified + verified * 10)) / BigInt(size)),
       StateNetworkVersion: async () => 28,
       StateGetNetworkParams: async () => ({
         NetworkName: 'test',

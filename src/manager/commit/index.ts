@@ -21,6 +21,7 @@ import { OnChainState, type SectorID, type SectorState, sectorName } from '../..
 import { logger } from '../../common/log.js';
 import { metrics, type ServiceMetrics } from '../../common/metrics.js';
 import { cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCid } from '../../fil/index.js';
+import { sealProof } from '../../proofs/index.js';
 import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, preCommitInfo } from '../chain.js';
 import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
 import type { ManagerStore } from '../db.js';
@@ -342,7 +343,7 @@ export class CommitmentManager {
   }
 
   private async processProve(miner: number, sectors: SectorState[]): Promise<void> {
-    const { tsk } = await head(this.o.chain);
+    const { tsk, height } = await head(this.o.chain);
     const maddr = minerAddr(miner);
     const included: SectorState[] = [];
     const activations: SectorActivation[] = [];
@@ -374,7 +375,20 @@ export class CommitmentManager {
         this.dropSector(s, `cannot build its piece activation manifests: ${(err as Error).message}`);
         continue;
       }
-      const pledge = BigInt(await this.o.chain.StateMinerInitialPledgeCollateral(maddr, pci.Info, tsk));
+      // verified pieces (DDO allocations, builtin deals with one) weigh 10× in QA power and so in pledge; the
+      // PreCommit carries no deal IDs, so the chain's per-PreCommit estimate cannot know them (Lotus added
+      // StateMinerInitialPledgeForSector for exactly this)
+      const verified = pieces.filter((p) => p.verifiedAllocationKey).reduce((n, p) => n + p.size, 0);
+      const pledge = BigInt(
+        verified > 0
+          ? await this.o.chain.StateMinerInitialPledgeForSector(
+              pci.Info.Expiration - height,
+              sealProof(s.SectorType).sectorSize,
+              verified,
+              tsk,
+            )
+          : await this.o.chain.StateMinerInitialPledgeCollateral(maddr, pci.Info, tsk),
+      );
       const need = pledge - BigInt(pci.PreCommitDeposit);
       if (need > 0n) collateral += need;
       included.push(s);
