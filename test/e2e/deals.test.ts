@@ -1,0 +1,253 @@
+// Deals end to end with the real programs: `venus-cluster --deals 0` (devnet playing chain, messager, gateway and
+// droplet; wallet; sector-manager with EnableDeals and the market endpoint; worker with enable_deals and an unseal
+// thread). Three client files go in through the devnet's client — two verified direct (DDO) allocations and one
+// builtin-market deal, of different sizes — and must become active deals in active sectors. The chain's
+// quality-adjusted power is then checked against builtin-actors' formula over every active sector at one tipset
+// (a fully verified sector counts 10×), Window PoSt keeps passing, every unsealed copy is deleted, and
+// `client retrieve` of each piece (the provider unseals it from the sealed replica) returns the original bytes.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { BitField } from '../../src/fil/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
+const home = mkdtempSync(join(tmpdir(), 'deals-e2e-'));
+const children: ChildProcess[] = [];
+after(async () => {
+  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of live) c.kill('SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (live.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(200);
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+function start(args: string[]) {
+  const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(c);
+  let out = '';
+  c.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  c.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => c.once('close', (code) => resolve(code)));
+  return { child: c, output: () => out, exited };
+}
+
+async function run(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
+  const p = start(args);
+  const t = setTimeout(() => p.child.kill('SIGINT'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(t);
+  return { code, out: p.output() };
+}
+
+const devnetHome = join(home, 'devnet');
+const client = (...args: string[]) => run([cli('venus-devnet'), '--home', devnetHome, 'client', ...args], 120_000);
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface ClientDeal {
+  Kind: string;
+  PieceCID: string;
+  Verified: boolean;
+  State: string;
+  Sector: number | null;
+  ActivationEpoch: number | null;
+  Reason: string | null;
+}
+
+/** builtin-actors miner::policy qa_power_for_weight (QualityBaseMultiplier 10, deal 10, verified 100, precision 20). */
+function qaPowerForWeight(size: bigint, duration: bigint, dealWeight: bigint, verifiedWeight: bigint): bigint {
+  const spaceTime = size * duration;
+  const weighted = (spaceTime - dealWeight - verifiedWeight) * 10n + dealWeight * 10n + verifiedWeight * 100n;
+  const quality = (weighted << 20n) / spaceTime / 10n;
+  return (size * quality) >> 20n;
+}
+
+test('deals: two verified DDO allocations and a builtin-market deal sealed, QA power as the actors count it, retrieved by unsealing', {
+  timeout: 14 * 60_000,
+}, async () => {
+  const t0 = Date.now();
+  const cluster = start([
+    cli('venus-cluster'),
+    '--home',
+    home,
+    '--deals',
+    '0',
+    '--view',
+    'lines',
+    '--block-time',
+    '250ms',
+    '--devnet-policy',
+    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
+  ]);
+  let exitCode: number | null | undefined;
+  void cluster.exited.then((c) => {
+    exitCode = c;
+  });
+  const tail = () => cluster.output().slice(-6000);
+  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
+    const end = Date.now() + ms;
+    let last = '';
+    for (;;) {
+      if (exitCode !== undefined)
+        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
+      try {
+        const v = await f();
+        if (v) return v;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what} (${last})\n${tail()}`);
+      await sleep(1000);
+    }
+  }
+
+  const miner = await until('the miner', 5 * 60_000, async () => {
+    const s = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { miner?: string };
+    return s.miner;
+  });
+  const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { ports: { devnet: number } };
+  const token = readFileSync(join(devnetHome, 'token'), 'utf8').trim();
+  async function chain<T>(method: string, params: unknown[]): Promise<T> {
+    const r = await fetch(`http://127.0.0.1:${state.ports.devnet}/rpc/v1`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: `Filecoin.${method}`, params }),
+    });
+    const j = (await r.json()) as { result?: T; error?: { message: string } };
+    if (j.error) throw new Error(`${method}: ${j.error.message}`);
+    return j.result as T;
+  }
+
+  // three clients' files: one fills a sector alone (fully verified), two are small enough to leave CC padding
+  const files = [
+    { name: 'a.bin', size: 1900, kind: 'ddo', verified: true },
+    { name: 'b.bin', size: 400, kind: 'ddo', verified: true },
+    { name: 'c.bin', size: 700, kind: 'market', verified: false },
+  ].map((f) => {
+    const bytes = randomBytes(f.size);
+    const path = join(home, f.name);
+    writeFileSync(path, bytes);
+    return { ...f, path, sha: sha256(bytes), piece: '' };
+  });
+  for (const f of files) {
+    const r = await client(
+      'import',
+      f.path,
+      '--provider',
+      miner,
+      '--kind',
+      f.kind,
+      ...(f.verified ? ['--verified'] : []),
+      '--json',
+    );
+    assert.equal(r.code, 0, r.out);
+    const deal = JSON.parse(r.out.slice(r.out.indexOf('{'))) as ClientDeal;
+    assert.equal(deal.Kind, f.kind);
+    f.piece = deal.PieceCID;
+  }
+  const tImported = Date.now();
+
+  const active = await until('three active deals', 8 * 60_000, async () => {
+    const r = await client('list', '--json');
+    const deals = (JSON.parse(r.out.slice(r.out.indexOf('['))) as ClientDeal[]).filter((d) =>
+      files.some((f) => f.piece === d.PieceCID),
+    );
+    const bad = deals.find((d) => /failed|expired|slashed/.test(d.State));
+    if (bad) assert.fail(`deal ${bad.PieceCID} ${bad.State}: ${bad.Reason}\n${tail()}`);
+    return deals.length === 3 && deals.every((d) => d.State === 'active' && d.Sector) ? deals : undefined;
+  });
+  process.stdout.write(
+    `# deals e2e: 3 deals active ${Math.round((Date.now() - tImported) / 1000)} s after import (${Math.round((Date.now() - t0) / 1000)} s from start)\n`,
+  );
+  const dealSectors = [...new Set(active.map((d) => d.Sector!))];
+
+  // the deal sectors proven by Window PoSt (active in their partitions), none faulty; then QA power at one tipset
+  const maddr = miner;
+  const checked = await until('the deal sectors proven by Window PoSt', 5 * 60_000, async () => {
+    const head = await chain<{ Cids: unknown[]; Height: number }>('ChainHead', []);
+    const tsk = head.Cids;
+    const deadlines = await chain<unknown[]>('StateMinerDeadlines', [maddr, tsk]);
+    const activeSet = new Set<number>();
+    let faulty = 0;
+    for (let i = 0; i < deadlines.length; i++) {
+      const parts =
+        (await chain<{ ActiveSectors: number[]; FaultySectors: number[] }[] | null>('StateMinerPartitions', [
+          maddr,
+          i,
+          tsk,
+        ])) ?? [];
+      for (const p of parts) {
+        for (const n of BitField.fromJSON(p.ActiveSectors).toArray()) activeSet.add(n);
+        faulty += BitField.fromJSON(p.FaultySectors).toArray().length;
+      }
+    }
+    if (!dealSectors.every((n) => activeSet.has(n))) return undefined;
+    assert.equal(faulty, 0, 'no faulty sector');
+    // every active sector's QA power by the actors' formula, summed, is the miner's claim at that tipset
+    let raw = 0n;
+    let qa = 0n;
+    const perSector = new Map<number, { raw: bigint; qa: bigint }>();
+    for (const n of activeSet) {
+      const s = await chain<{
+        Expiration: number;
+        PowerBaseEpoch: number;
+        Activation: number;
+        DealWeight: string;
+        VerifiedDealWeight: string;
+      }>('StateSectorGetInfo', [maddr, n, tsk]);
+      const size = 2048n;
+      const duration = BigInt(s.Expiration - (s.PowerBaseEpoch ?? s.Activation));
+      const q = qaPowerForWeight(size, duration, BigInt(s.DealWeight), BigInt(s.VerifiedDealWeight));
+      perSector.set(n, { raw: size, qa: q });
+      raw += size;
+      qa += q;
+    }
+    const power = await chain<{ MinerPower: { RawBytePower: string; QualityAdjPower: string } }>('StateMinerPower', [
+      maddr,
+      tsk,
+    ]);
+    return { raw, qa, power: power.MinerPower, perSector };
+  });
+  assert.equal(checked.power.RawBytePower, String(checked.raw));
+  assert.equal(checked.power.QualityAdjPower, String(checked.qa), 'QA power = the actors formula over active sectors');
+  assert.ok(checked.qa > checked.raw, `QA ${checked.qa} above raw ${checked.raw}`);
+  const full = active.find((d) => d.PieceCID === files[0]!.piece)!;
+  const fullSector = checked.perSector.get(full.Sector!)!;
+  // its piece is the sector's whole size: nothing else fits, the sector is fully verified
+  assert.equal(fullSector.qa, 10n * fullSector.raw, 'a sector holding one verified piece of its full size is 10×');
+  process.stdout.write(`# deals e2e: raw ${checked.raw}, QA ${checked.qa} (deal sectors ${dealSectors.join(', ')})\n`);
+
+  // every unsealed copy goes: the market's piece store (what the clients uploaded) and any staged unsealed file
+  const pieces = join(devnetHome, 'market', 'pieces');
+  for (const f of files) rmSync(join(pieces, f.piece), { force: true });
+  for (const f of files) assert.equal(existsSync(join(pieces, f.piece)), false);
+  for (const d of readdirSync(join(home, 'remote')))
+    assert.notEqual(d, 'unsealed', 'no unsealed copy in the persist store');
+
+  // retrieval: no unsealed copy anywhere, so the provider unseals each piece from its sealed replica
+  for (const f of files) {
+    const out = join(home, `${f.name}.out`);
+    const r = await client('retrieve', f.piece, '--out', out);
+    assert.equal(r.code, 0, `${r.out}\n${tail()}`);
+    assert.equal(sha256(readFileSync(out)), f.sha, `${f.name}: retrieved bytes equal the original`);
+  }
+  const workerLog = readFileSync(join(home, 'logs', 'worker.log'), 'utf8');
+  for (const f of files) assert.match(workerLog, new RegExp(`unsealed piece uploaded[^\\n]*${f.piece}`));
+  process.stdout.write(
+    `# deals e2e: 3 pieces unsealed and retrieved, ${Math.round((Date.now() - t0) / 1000)} s in all\n`,
+  );
+
+  cluster.child.kill('SIGINT');
+  assert.equal(await cluster.exited, 0, tail());
+});
