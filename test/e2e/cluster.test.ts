@@ -8,56 +8,20 @@
 // the runner's word, the dashboard or the logs.
 // Without Chromium the same waits run on the dashboard's JSON and the browser checks are reported as skipped.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { DashboardState } from '../../src/manager/dashboard/index.js';
 import { createToken, loadOrInitRepoAuth } from '../../src/rpc/index.js';
+import { cli, e2eProcesses, root } from './cluster-harness.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
 /** Debian's chromium; CHROMIUM_PATH overrides (e.g. to check the fallback). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const home = mkdtempSync(join(tmpdir(), 'cluster-e2e-'));
-const children: ChildProcess[] = [];
-after(async () => {
-  // a failed test leaves the runner up: Ctrl-C first, so it stops its programs (a SIGKILL would orphan them)
-  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  for (const c of live) c.kill('SIGINT');
-  const deadline = Date.now() + 30_000;
-  while (live.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(200);
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(home, { recursive: true, force: true });
-});
-
-/** Starts `node …args`; its stdout and stderr collect in `output()`, `exited` resolves with the exit code. */
-function start(args: string[]) {
-  const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  let out = '';
-  c.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  c.stderr.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => c.once('close', (code) => resolve(code)));
-  return { child: c, output: () => out, exited };
-}
-
-/** Runs `node …args` to its end (SIGINT after `timeoutMs`). */
-async function run(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  const p = start(args);
-  const t = setTimeout(() => p.child.kill('SIGINT'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(t);
-  return { code, out: p.output() };
-}
+const { home, start, run } = e2eProcesses('cluster-e2e-');
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -6,50 +6,15 @@
 // (a fully verified sector counts 10×), Window PoSt keeps passing, every unsealed copy is deleted, and
 // `client retrieve` of each piece (the provider unseals it from the sealed replica) returns the original bytes.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { BitField } from '../../src/fil/index.js';
+import { cli, e2eProcesses } from './cluster-harness.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
-const home = mkdtempSync(join(tmpdir(), 'deals-e2e-'));
-const children: ChildProcess[] = [];
-after(async () => {
-  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  for (const c of live) c.kill('SIGINT');
-  const deadline = Date.now() + 30_000;
-  while (live.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(200);
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(home, { recursive: true, force: true });
-});
-
-function start(args: string[]) {
-  const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  let out = '';
-  c.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  c.stderr.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => c.once('close', (code) => resolve(code)));
-  return { child: c, output: () => out, exited };
-}
-
-async function run(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
-  const p = start(args);
-  const t = setTimeout(() => p.child.kill('SIGINT'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(t);
-  return { code, out: p.output() };
-}
+const { home, start, run } = e2eProcesses('deals-e2e-');
 
 const devnetHome = join(home, 'devnet');
 const client = (...args: string[]) => run([cli('venus-devnet'), '--home', devnetHome, 'client', ...args], 120_000);

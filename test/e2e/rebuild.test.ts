@@ -5,53 +5,17 @@
 // comm_r against the chain and persists it: the file is byte-identical to the lost one, the poster declares the
 // recovery and a later Window PoSt proves it — read from the devnet's own API, not from the manager's word.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { FullNodeAPI } from '../../src/api/full.js';
 import { BitField } from '../../src/fil/index.js';
 import { createClient } from '../../src/rpc/index.js';
+import { cli, e2eProcesses } from './cluster-harness.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
-const home = mkdtempSync(join(tmpdir(), 'rebuild-e2e-'));
-const children: ChildProcess[] = [];
-after(async () => {
-  // Ctrl-C first, so the runner stops its programs (a SIGKILL would orphan them)
-  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  for (const c of live) c.kill('SIGINT');
-  const deadline = Date.now() + 30_000;
-  while (live.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(200);
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(home, { recursive: true, force: true });
-});
-
-function start(args: string[]) {
-  const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  let out = '';
-  c.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  c.stderr.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => c.once('close', (code) => resolve(code)));
-  return { child: c, output: () => out, exited };
-}
-
-async function run(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  const p = start(args);
-  const t = setTimeout(() => p.child.kill('SIGINT'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(t);
-  return { code, out: p.output() };
-}
+const { home, start, run } = e2eProcesses('rebuild-e2e-');
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
