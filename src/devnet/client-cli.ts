@@ -36,7 +36,7 @@ import {
   toBase64,
   toCid,
 } from '../fil/index.js';
-import { commPOfFile, pieceSizeForPayload, unpaddedPieceSize } from '../proofs/commp.js';
+import { commPOfFile, pieceSizeForPayload, unpaddedPieceSize } from '../proofs/index.js';
 import { createClient } from '../rpc/index.js';
 import { DevnetAPI } from './api.js';
 import { resolveHome } from './home.js';

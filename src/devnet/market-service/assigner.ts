@@ -8,7 +8,7 @@
 import type { GetDealSpec, MarketDealInfoV2, MarketSectorID } from '../../api/market.js';
 import { logger } from '../../common/log.js';
 import { commPToCid, parseAddress } from '../../fil/index.js';
-import { isValidPaddedPieceSize, zeroCommitment } from '../../proofs/commp.js';
+import { isValidPaddedPieceSize, zeroCommitment } from '../../proofs/index.js';
 import { rpcError } from '../../rpc/index.js';
 import type { DealRow, DealStore } from './db.js';
 import { type Candidate, pickAndAlign, sortCandidates, unfitReason } from './pick.js';

@@ -6,7 +6,7 @@
  * rest of the sector with zero pieces. Pure: the assigner stores the result.
  */
 import type { GetDealSpec } from '../../api/market.js';
-import { isValidPaddedPieceSize } from '../../proofs/commp.js';
+import { isValidPaddedPieceSize } from '../../proofs/index.js';
 
 /** One candidate deal, as the picker sees it. */
 export interface Candidate {

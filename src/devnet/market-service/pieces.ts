@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import { cidToCommP, commPToCid } from '../../fil/index.js';
-import { CommPHasher, isValidPaddedPieceSize, unpaddedPieceSize } from '../../proofs/commp.js';
+import { CommPHasher, isValidPaddedPieceSize, unpaddedPieceSize } from '../../proofs/index.js';
 import type { Caller } from '../../rpc/dispatch.js';
 import { RpcError } from '../../rpc/index.js';
 

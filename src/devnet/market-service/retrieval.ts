@@ -5,7 +5,7 @@
  */
 import type { UnsealRequest } from '../../api/market.js';
 import { logger } from '../../common/log.js';
-import { unpaddedPieceSize } from '../../proofs/commp.js';
+import { unpaddedPieceSize } from '../../proofs/index.js';
 import type { RetrievalStatus } from './client-api.js';
 import type { DealRow, DealStore } from './db.js';
 import type { MarketEvents } from './events.js';

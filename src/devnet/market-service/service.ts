@@ -10,7 +10,7 @@ import { MarketMethods } from '../../api/market.js';
 import { Address, Int, List, Name, Str, Uint } from '../../api/schema.js';
 import { logger } from '../../common/log.js';
 import { cborCid, parseAddress, signatureFromJSON, verifySignature } from '../../fil/index.js';
-import { isValidPaddedPieceSize, unpaddedPieceSize } from '../../proofs/commp.js';
+import { isValidPaddedPieceSize, unpaddedPieceSize } from '../../proofs/index.js';
 import { type ApiImpl, defineApi, type RpcServer, rpcError, withParams } from '../../rpc/index.js';
 import { DealAssigner, minerIdOf } from './assigner.js';
 import type { MarketChain, MarketMessager, PublishCodec } from './chain.js';
