@@ -546,7 +546,7 @@ test('a builtin market deal snapped into a CC sector: the market is notified and
       cid: piece.bytes,
       size: 2048,
       verifiedAllocationKey: null,
-      notify: [{ address: idAddress(MARKET_ACTOR), payload: encodeDealIdPayload(0) }],
+      notify: [{ address: idAddress(MARKET_ACTOR), payload: encodeDealIdPayload(1) }],
     },
   ];
   const ok = await run(worker, {
@@ -572,7 +572,7 @@ test('a builtin market deal snapped into a CC sector: the market is notified and
     }),
   });
   assert.equal(ok.exitCode, 0, ok.error);
-  assert.equal(marketState(node.view()).states[0]!.sectorNumber, 1);
+  assert.equal(marketState(node.view()).states[1]!.sectorNumber, 1);
   const s = miner().sectors[1]!;
   assert.equal(s.dealWeight, 2048n * BigInt(s.expiration - ok.epoch));
   assert.equal(s.verifiedDealWeight, 0n);
