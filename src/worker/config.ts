@@ -14,163 +14,226 @@
  * end in one `WorkerConfig`. Unknown keys and conflicting spellings are refused with "FILE: key: reason".
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
-import { parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
+import { MAX_BATCH_SECTORS, parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
 import { multiaddrToUrl } from '../rpc/index.js';
 import {
-  type LegacyExtSchema,
-  type LimitStage,
-  PROCESSOR_STAGES,
-  type ProcessorStage,
-  type RawPc1Table,
-  type RawSealing,
-  type RawSub,
-  type RawWorkerConfig,
-  WorkerConfigSchema,
-} from './config-schema.js';
-import { type ControlServerConfig, resolveControlServer } from './control-config.js';
+  DEFAULT_CGROUP_NAME,
+  DEFAULT_PC1_GATHER_MS,
+  DEFAULT_PROCESSOR_TIMEOUT_MS,
+  DEFAULT_STABLE_WAIT_MS,
+  MAX_PC1_GATHER_MS,
+  type Pc1BatchConfig,
+  type PersistStoreConfig,
+  type ProcessorSubConfig,
+  SEALING_DEFAULTS,
+  type SealingConfig,
+  type SealingThreadConfig,
+  type WorkerConfig,
+} from './config-types.js';
+import { byteSize, count, humanDuration, strict } from './config-values.js';
+import { RpcServerSchema, resolveControlServer } from './control-config.js';
 
 export {
-  LIMIT_STAGES,
-  type LimitStage,
-  PROCESSOR_STAGES,
-  type ProcessorStage,
-  parseHumanDuration,
-  type RawWorkerConfig,
-  WorkerConfigSchema,
-} from './config-schema.js';
+  DEFAULT_CGROUP_NAME,
+  DEFAULT_PC1_GATHER_MS,
+  DEFAULT_PROCESSOR_TIMEOUT_MS,
+  DEFAULT_STABLE_WAIT_MS,
+  type Pc1BatchConfig,
+  type PersistStoreConfig,
+  type ProcessorSubConfig,
+  SEALING_DEFAULTS,
+  type SealingConfig,
+  type SealingThreadConfig,
+  type WorkerConfig,
+} from './config-types.js';
+export { parseHumanDuration } from './config-values.js';
 
+/** Stages that can run in external processors (`[processors.<stage>]`). */
+export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
+export type ProcessorStage = (typeof PROCESSOR_STAGES)[number];
+/** Stages a `[limit]` can cap (`unseal`: the unseal plan's decoding, run in the sealing thread). */
+export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof', 'unseal'] as const;
+export type LimitStage = (typeof LIMIT_STAGES)[number];
+/** Stages of other damocles plans: named so the error says why they are refused. */
+const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'window_post', 'winning_post', 'sealing_daemons'];
 /** `[[sealing_thread]] plan` values this build runs (damocles' names; docs/deals-worker.md for unseal). */
 export const PLANS = ['sealer', 'unseal', 'rebuild'] as const;
 export type PlanName = (typeof PLANS)[number];
 
 // ---------------------------------------------------------------------------------------------------------
-// the resolved configuration
+// raw schema (both spellings)
 
-export interface SealingConfig {
-  allowedMiners: number[] | null;
-  /** Sector sizes in bytes (null = any). */
-  allowedSizes: number[] | null;
-  /** Registered seal proofs derived from allowedSizes (V1_1; null = any). */
-  allowedProofTypes: number[] | null;
-  enableDeals: boolean;
-  disableCC: boolean;
-  maxDeals: number | null;
-  minDealSpace: number | null;
-  maxRetries: number;
-  sealIntervalMs: number;
-  recoverIntervalMs: number;
-  rpcPollingIntervalMs: number;
-  ignoreProofCheck: boolean;
-  requestTaskMaxRetries: number;
-  verifyAfterPc2: boolean;
-}
+const SealingSchema = strict({
+  allowed_miners: z.array(z.number().int().positive()).nullable().optional(),
+  allowed_sizes: z.array(z.string()).nullable().optional(),
+  enable_deals: z.boolean().optional(),
+  disable_cc: z.boolean().optional(),
+  max_deals: count().nullable().optional(),
+  min_deal_space: byteSize().nullable().optional(),
+  max_retries: count().optional(),
+  seal_interval: humanDuration().optional(),
+  recover_interval: humanDuration().optional(),
+  rpc_polling_interval: humanDuration().optional(),
+  ignore_proof_check: z.boolean().optional(),
+  request_task_max_retries: count().optional(),
+  verify_after_pc2: z.boolean().optional(),
+});
+type RawSealing = z.output<typeof SealingSchema>;
 
-/** docs/spec/sealer-api.md §Worker configuration defaults (damocles-worker `Sealing::default`). */
-export const SEALING_DEFAULTS: Readonly<SealingConfig> = Object.freeze({
-  allowedMiners: null,
-  allowedSizes: null,
-  allowedProofTypes: null,
-  enableDeals: false,
-  disableCC: false,
-  maxDeals: null,
-  minDealSpace: null,
-  maxRetries: 5,
-  sealIntervalMs: 30_000,
-  recoverIntervalMs: 60_000,
-  rpcPollingIntervalMs: 180_000,
-  ignoreProofCheck: false,
-  requestTaskMaxRetries: 3,
-  verifyAfterPc2: false,
+const CgroupSchema = strict({
+  group_name: z
+    .string()
+    .regex(/^[\w.-]+(\/[\w.-]+)*$/, 'expected a cgroup name such as "vc-worker"')
+    .optional(),
+  cpuset: z
+    .string()
+    .regex(/^\s*\d+(-\d+)?(,\d+(-\d+)?)*\s*$/, 'expected a cpu list such as "0-7" or "0,2,4-6"')
+    .optional(),
 });
 
-export interface SealingThreadConfig {
-  /** Absolute path of the seal store. */
-  location: string;
-  plan: PlanName;
-  sealing: SealingConfig;
-}
+const SubSchema = strict({
+  bin: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  stable_wait: humanDuration().optional(),
+  cgroup: CgroupSchema.optional(),
+  numa_preferred: z.number().int().min(0).optional(),
+  envs: z.record(z.string(), z.string()).optional(),
+  concurrent: z.number().int().min(1).optional(),
+  locks: z.array(z.string()).optional(),
+  auto_restart: z.boolean().optional(),
+  inherit_envs: z.boolean().optional(),
+  timeout: humanDuration().optional(),
+});
+type RawSub = z.output<typeof SubSchema>;
 
-export interface PersistStoreConfig {
-  /** The name the manager knows it by (its PersistStores Name); defaults to the path. */
-  name: string;
-  location: string;
-  readonly: boolean;
-}
+/** Legacy `[processors.<stage>] external = true` with `[[processors.<stage>.subs]]`; `timeout` for all subs. */
+const LegacyExtSchema = strict({
+  external: z.boolean(),
+  timeout: humanDuration().optional(),
+  subs: z.array(SubSchema).optional(),
+});
 
-export interface ProcessorSubConfig {
-  stage: ProcessorStage;
-  /** Default: this program (`<node> <venus-worker> processor <stage>`). */
-  bin: string | null;
-  args: string[] | null;
-  stableWaitMs: number;
-  cgroup: { groupName: string; cpuset: string } | null;
-  numaPreferred: number | null;
-  envs: Record<string, string>;
-  concurrent: number | null;
-  locks: string[];
-  autoRestart: boolean;
-  inheritEnvs: boolean;
-  /** Longest one task may run before the child is killed (null or absent: no limit). */
-  timeoutMs?: number | null;
-}
-
-/** Batch PC1 (`[processors.pc1] batch`, `gather_timeout`; docs/pc1-batch.md). */
-export interface Pc1BatchConfig {
-  /** Sectors labeled together, 2…64. */
-  batch: number;
-  /** How long the first sector of a batch waits for the others, ms. */
-  gatherMs: number;
-}
-
-/** `gather_timeout` when none is given: small beside any PC1, long enough for sibling threads to arrive. */
-export const DEFAULT_PC1_GATHER_MS = 60_000;
-const MAX_PC1_GATHER_MS = 3_600_000;
-
-export interface WorkerConfig {
-  /** The file it came from (for messages). */
-  file: string;
-  /** Instance name reported to the manager (default: the host name, decided by the daemon). */
-  name: string | null;
-  /** The control API (VenusWorker.*): address, tokens, /metrics. */
-  rpcServer: ControlServerConfig;
-  pingIntervalMs: number;
-  localPiecesDirs: string[];
-  sectorManager: {
-    url: string;
-    headers: Record<string, string>;
-    pieceToken: string | null;
-    pieceStoreUrl: string | null;
-  };
-  sealing: SealingConfig;
-  threads: SealingThreadConfig[];
-  persistStores: PersistStoreConfig[];
-  limits: { concurrent: Partial<Record<LimitStage, number>>; staggeredMs: Partial<Record<LimitStage, number>> };
-  extLocks: Record<string, number>;
-  /** Sector size (bytes) → static CC tree_d file. */
-  staticTreeD: Record<number, string>;
-  /** External processors per stage; a stage that is absent runs in-process. */
-  processors: Partial<Record<ProcessorStage, ProcessorSubConfig[]>>;
-  /** Batch PC1 in the worker process (null: each thread labels its own sector). */
-  pc1Batch: Pc1BatchConfig | null;
-}
-
-export const DEFAULT_STABLE_WAIT_MS = 5000;
 /**
- * Per-stage task timeouts when none is configured: far above a 64GiB sector's normal time, so they catch a hung
- * processor, never a slow one (docs/security-worker.md).
+ * `[processors.pc1]`: the legacy table plus batch PC1 (docs/pc1-batch.md): `batch = K` sectors labeled together
+ * in the worker process, the first waiting at most `gather_timeout` for the others. `external` may be left out
+ * when the table only sets the batch.
  */
-export const DEFAULT_PROCESSOR_TIMEOUT_MS: Record<ProcessorStage, number> = {
-  add_pieces: 6 * 3_600_000,
-  tree_d: 2 * 3_600_000,
-  pc1: 24 * 3_600_000,
-  pc2: 12 * 3_600_000,
-  c1: 2 * 3_600_000,
-  c2: 12 * 3_600_000,
-  transfer: 6 * 3_600_000,
-};
-export const DEFAULT_CGROUP_NAME = 'vc-worker';
+const Pc1TableSchema = strict({
+  external: z.boolean().optional(),
+  timeout: humanDuration().optional(),
+  subs: z.array(SubSchema).optional(),
+  batch: z.number().int().min(1).max(MAX_BATCH_SECTORS).optional(),
+  gather_timeout: humanDuration().optional(),
+}).superRefine((v, ctx) => {
+  if (v.external === undefined && v.batch === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['external'], message: 'missing (required unless batch is set)' });
+  }
+});
+type RawPc1Table = z.output<typeof Pc1TableSchema>;
+
+const limitMap = <T extends z.ZodType>(value: T) =>
+  z.record(z.string(), value).superRefine((rec, ctx) => {
+    for (const k of Object.keys(rec)) {
+      if (!(LIMIT_STAGES as readonly string[]).includes(k)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `unknown stage (expected one of ${LIMIT_STAGES.join(', ')})`,
+        });
+      }
+    }
+  });
+
+/** `[processors.<stage>]` (legacy table with `external`) or `[[processors.<stage>]]` (damocles list). */
+const stageSchema = (stage: ProcessorStage) =>
+  z.unknown().transform((v, ctx) => {
+    const r = (Array.isArray(v) ? z.array(SubSchema) : stage === 'pc1' ? Pc1TableSchema : LegacyExtSchema).safeParse(v);
+    if (r.success) return r.data as z.output<typeof LegacyExtSchema> | RawPc1Table | RawSub[];
+    for (const i of r.error.issues) ctx.addIssue({ ...(i as z.core.$ZodIssue), path: i.path } as never);
+    return z.NEVER;
+  });
+
+const unsupportedStage = () =>
+  z.unknown().superRefine((_v, ctx) => {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'this stage belongs to a plan this build does not run (only the sealer and rebuild plans)',
+    });
+  });
+
+const ProcessorsSchema = strict({
+  limit: limitMap(count()).optional(),
+  limitation: strict({
+    concurrent: limitMap(count()).optional(),
+    staggered: limitMap(humanDuration()).optional(),
+  }).optional(),
+  ext_locks: z.record(z.string(), z.number().int().min(1)).optional(),
+  static_tree_d: z.record(z.string(), z.string()).optional(),
+  ...(Object.fromEntries(PROCESSOR_STAGES.map((s) => [s, stageSchema(s).optional()])) as Record<
+    ProcessorStage,
+    z.ZodOptional<ReturnType<typeof stageSchema>>
+  >),
+  unseal: z
+    .unknown()
+    .superRefine((_v, ctx) => {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'the unseal plan decodes in the sealing thread in this build: cap it with [processors.limitation.concurrent] unseal = N',
+      });
+    })
+    .optional(),
+  ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage().optional()])) as Record<
+    string,
+    z.ZodOptional<ReturnType<typeof unsupportedStage>>
+  >),
+});
+
+export const WorkerConfigSchema = strict({
+  // legacy spellings (the deployment guide)
+  instance: strict({ name: z.string().min(1).optional() }).optional(),
+  worker_server: RpcServerSchema.optional(),
+  sealer_rpc: strict({
+    url: z.string().min(1).optional(),
+    addr: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  }).optional(),
+  store: z.array(strict({ location: z.string().min(1), sealing: SealingSchema.optional() })).optional(),
+  limit: limitMap(count()).optional(),
+  remote: strict({
+    path: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    instance: z.string().min(1).optional(),
+  }).optional(),
+  piece_store: strict({ url: z.string().min(1).optional(), token: z.string().min(1).optional() }).optional(),
+  static_tree_d: z.record(z.string(), z.string()).optional(),
+  // damocles spellings
+  worker: strict({
+    name: z.string().min(1).optional(),
+    rpc_server: RpcServerSchema.optional(),
+    ping_interval: humanDuration().optional(),
+    local_pieces_dir: z.string().min(1).optional(),
+    local_pieces_dirs: z.array(z.string().min(1)).optional(),
+  }).optional(),
+  sector_manager: strict({
+    rpc_client: strict({ addr: z.string().min(1), headers: z.record(z.string(), z.string()).optional() }),
+    piece_token: z.string().min(1).optional(),
+  }).optional(),
+  sealing_thread: z
+    .array(strict({ location: z.string().min(1), plan: z.string().optional(), sealing: SealingSchema.optional() }))
+    .optional(),
+  attached: z
+    .array(
+      strict({ name: z.string().min(1).optional(), location: z.string().min(1), readonly: z.boolean().optional() }),
+    )
+    .optional(),
+  // both
+  sealing: SealingSchema.optional(),
+  processors: ProcessorsSchema.optional(),
+});
+export type RawWorkerConfig = z.output<typeof WorkerConfigSchema>;
 
 function mergeSealing(base: SealingConfig, raw: RawSealing | undefined, at: string, problems: string[]): SealingConfig {
   if (!raw) return base;
