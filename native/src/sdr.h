@@ -1,5 +1,6 @@
-/* Shared between the SDR kernels: sdr_sha.c (SHA-256 backends), sdr_graph.c (parents), sdr.c (single-sector
- * labeling, N-API helpers) and sdr_batch.c (label hashing over several independent streams, batch labeling). */
+/* Shared between the SDR kernels: sdr_sha.c (SHA-256 backends), sdr_graph.c (parents), sdr_mmap.c (file mappings,
+ * huge-page layers), sdr.c (single-sector labeling, N-API helpers) and sdr_batch.c (label hashing over several
+ * independent streams, batch labeling). */
 #ifndef VENUS_SDR_H
 #define VENUS_SDR_H
 #include <node_api.h>
@@ -41,6 +42,16 @@ extern const uint32_t sdr_H256[8];
 void sdr_b2_select(const char *want);
 napi_value sdr_js_parents(napi_env env, napi_callback_info info);
 napi_value sdr_js_b2_backend(napi_env env, napi_callback_info info);
+
+/* From sdr_mmap.c: a read-only file mapping (sdrMapFile's external, read by the windowed kernels), sdrMapFile,
+ * sdrUnmap and sdrAllocLayer. */
+typedef struct {
+  uint8_t *base;
+  size_t len;
+} sdr_map_t;
+napi_value sdr_js_map_file(napi_env env, napi_callback_info info);
+napi_value sdr_js_unmap(napi_env env, napi_callback_info info);
+napi_value sdr_js_alloc_layer(napi_env env, napi_callback_info info);
 
 /* From sdr.c */
 /* trunc254(SHA-256(header)) for node 0 (a 64-byte message) */
