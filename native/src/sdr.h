@@ -1,5 +1,6 @@
-/* Shared between the SDR kernels: sdr.c (parents, single-sector labeling, N-API helpers) and sdr_batch.c
- * (label hashing over several independent streams, batch labeling). */
+/* Shared between the SDR kernels: sdr_sha.c (SHA-256 backends), sdr_graph.c (parents), sdr_mmap.c (file mappings,
+ * huge-page layers), sdr.c (single-sector labeling, N-API helpers) and sdr_batch.c (label hashing over several
+ * independent streams, batch labeling). */
 #ifndef VENUS_SDR_H
 #define VENUS_SDR_H
 #include <node_api.h>
@@ -29,9 +30,30 @@ int sdr_prefetch_distance(void);
 /* Whether the kernels copy expander parents ahead in batches (default; VENUS_SDR_GATHER=0 turns it off). */
 int sdr_gather_expander(void);
 
-/* From sdr.c */
+/* From sdr_sha.c: the SHA-256 block function in use (portable or SHA-NI), its choice, and sdrShaBackend. */
+extern void (*sdr_sha_blocks)(uint32_t st[8], const uint8_t *p, size_t n);
+void sdr_sha_select(int want_shani);
+napi_value sdr_js_sha_backend(napi_env env, napi_callback_info info);
 int sdr_sha_shani_selected(void);
 void sdr_sha256_portable(uint32_t st[8], const uint8_t *p, size_t n);
+extern const uint32_t sdr_H256[8];
+
+/* From sdr_graph.c: the BLAKE2b backend choice for the Feistel permutation, sdrParents and sdrBlake2bBackend. */
+void sdr_b2_select(const char *want);
+napi_value sdr_js_parents(napi_env env, napi_callback_info info);
+napi_value sdr_js_b2_backend(napi_env env, napi_callback_info info);
+
+/* From sdr_mmap.c: a read-only file mapping (sdrMapFile's external, read by the windowed kernels), sdrMapFile,
+ * sdrUnmap and sdrAllocLayer. */
+typedef struct {
+  uint8_t *base;
+  size_t len;
+} sdr_map_t;
+napi_value sdr_js_map_file(napi_env env, napi_callback_info info);
+napi_value sdr_js_unmap(napi_env env, napi_callback_info info);
+napi_value sdr_js_alloc_layer(napi_env env, napi_callback_info info);
+
+/* From sdr.c */
 /* trunc254(SHA-256(header)) for node 0 (a 64-byte message) */
 void sdr_label_node0(const uint8_t header[64], uint8_t *out);
 void sdr_throw(napi_env env, const char *msg);

@@ -11,8 +11,6 @@ import type {
   HeadChange as HeadChangeJson,
   MessageJson,
   MinerInfo as MinerInfoJson,
-  MsgLookup as MsgLookupJson,
-  SectorPreCommitInfo as PreCommitInfoJson,
   SectorOnChainInfo as SectorJson,
   TipSet as TipSetJsonT,
   TipSetKey,
@@ -21,7 +19,7 @@ import { VERSION } from '../common/version.js';
 import {
   type Address,
   BLOCK_GAS_LIMIT,
-  CID,
+  type CID,
   cborCid,
   cidFromJSON,
   cidToJSON,
@@ -39,9 +37,18 @@ import {
 } from '../fil/index.js';
 import { type ApiImpl, type CallContext, PushChannel, rpcError } from '../rpc/index.js';
 import { dealMethods } from './api-deals.js';
+import {
+  ACTOR_NAMES,
+  actorCodeCid,
+  big,
+  headChangeJson,
+  msgLookupJson,
+  preCommitInfoFromJson,
+  preCommitJson,
+  sectorJson,
+} from './api-json.js';
 import { bitfieldFromJson, bitfieldToJson } from './bitfield.js';
 import { type TipSet, tipSetJson } from './chain.js';
-import { decodeSectorPreCommitInfo } from './codec.js';
 import { deadlineInfoJson, nextNotElapsed } from './dline.js';
 import { stringifyState } from './jsonc.js';
 import {
@@ -53,10 +60,8 @@ import {
   type MinerState,
   minerDeadlineInfo,
   minerTotals,
-  type SectorOnChainInfo,
-  type SectorPreCommitOnChainInfo,
 } from './miner.js';
-import type { DevnetNode, HeadChange, MsgLookup } from './node.js';
+import type { DevnetNode, HeadChange } from './node.js';
 import {
   createMinerDeposit,
   initialPledgeForPower,
@@ -67,109 +72,14 @@ import {
 } from './policy.js';
 import { minerPower } from './power.js';
 import { has } from './sets.js';
-import type { ActorKind, ActorRecord } from './state.js';
+import type { ActorRecord } from './state.js';
 import { accountKey } from './vm.js';
+
+export { actorCodeCid, headChangeJson, msgLookupJson, preCommitJson, sectorJson } from './api-json.js';
 
 const EMPTY = '<empty>';
 
-/** Builtin actor code CIDs: CIDv1 raw, identity multihash of "fil/<actors version>/<name>" (as specs-actors v1–v7 did). */
-const ACTOR_NAMES: Record<ActorKind, string> = {
-  system: 'system',
-  init: 'init',
-  reward: 'reward',
-  cron: 'cron',
-  power: 'storagepower',
-  market: 'storagemarket',
-  verifreg: 'verifiedregistry',
-  datacap: 'datacap',
-  eam: 'eam',
-  burnt: 'account',
-  account: 'account',
-  miner: 'storageminer',
-};
-export function actorCodeCid(kind: ActorKind): CID {
-  const bytes = new TextEncoder().encode(`fil/17/${ACTOR_NAMES[kind]}`);
-  // identity multihash: 0x00, length, bytes
-  const mh = new Uint8Array(2 + bytes.length);
-  mh[0] = 0;
-  mh[1] = bytes.length;
-  mh.set(bytes, 2);
-  return CID.create(1, 0x55, { code: 0, size: bytes.length, digest: bytes, bytes: mh });
-}
-
-const cidJson = (b: Uint8Array) => cidToJSON(CID.decode(b));
 const addr = (id: number) => idAddress(id).toString();
-const big = (n: bigint) => n.toString();
-
-export function sectorJson(s: SectorOnChainInfo): SectorJson {
-  return {
-    SectorNumber: s.sectorNumber,
-    SealProof: s.sealProof,
-    SealedCID: cidJson(s.sealedCid),
-    DealIDs: null,
-    Activation: s.activation,
-    Expiration: s.expiration,
-    DealWeight: big(s.dealWeight),
-    VerifiedDealWeight: big(s.verifiedDealWeight),
-    InitialPledge: big(s.initialPledge),
-    ExpectedDayReward: big(s.expectedDayReward),
-    ExpectedStoragePledge: big(s.expectedStoragePledge),
-    PowerBaseEpoch: s.powerBaseEpoch,
-    ReplacedDayReward: big(s.replacedDayReward),
-    SectorKeyCID: s.sectorKeyCid ? cidJson(s.sectorKeyCid) : null,
-    Flags: s.flags,
-    DailyFee: big(s.dailyFee),
-  };
-}
-
-export function preCommitJson(p: SectorPreCommitOnChainInfo) {
-  return {
-    Info: {
-      SealProof: p.info.sealProof,
-      SectorNumber: p.info.sectorNumber,
-      SealedCID: cidJson(p.info.sealedCid),
-      SealRandEpoch: p.info.sealRandEpoch,
-      DealIDs: p.info.dealIds.length ? p.info.dealIds : null,
-      Expiration: p.info.expiration,
-      UnsealedCid: p.info.unsealedCid ? cidJson(p.info.unsealedCid) : null,
-    },
-    PreCommitDeposit: big(p.preCommitDeposit),
-    PreCommitEpoch: p.preCommitEpoch,
-  };
-}
-
-export function msgLookupJson(r: MsgLookup): MsgLookupJson {
-  return {
-    Message: cidToJSON(r.message),
-    Receipt: {
-      ExitCode: r.receipt.exitCode,
-      Return: r.receipt.return.length ? toBase64(r.receipt.return) : null,
-      GasUsed: r.receipt.gasUsed,
-      EventsRoot: null,
-    },
-    ReturnDec: null,
-    TipSet: [cidToJSON(r.tipset.cid)],
-    Height: r.height,
-  };
-}
-
-export const headChangeJson = (c: HeadChange): HeadChangeJson => ({
-  Type: c.type,
-  Val: tipSetJson(c.tipset) as unknown as TipSetJsonT,
-});
-
-/** Parses a Lotus SectorPreCommitInfo JSON (StateMinerPreCommitDepositForPower's argument). */
-function preCommitInfoFromJson(j: PreCommitInfoJson) {
-  return decodeSectorPreCommitInfo([
-    j.SealProof,
-    j.SectorNumber,
-    CID.parse(j.SealedCID['/']),
-    j.SealRandEpoch,
-    j.DealIDs ?? [],
-    j.Expiration,
-    j.UnsealedCid ? CID.parse(j.UnsealedCid['/']) : null,
-  ]);
-}
 
 export function fullNodeImpl(node: DevnetNode): ApiImpl<typeof FullNodeAPI> {
   const policy = node.policy;

@@ -4,23 +4,19 @@
  * resumes at the same height with the same state).
  *
  * Execution follows lotus: the messages included in tipset H run at epoch H (then the epoch's cron) when
- * tipset H+1 is produced; H+1's ParentStateRoot and ParentMessageReceipts are their result.
+ * tipset H+1 is produced; H+1's ParentStateRoot and ParentMessageReceipts are their result (produce.ts).
  */
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { logger } from '../common/log.js';
 import {
   type Address,
-  blake2b256,
   CID,
-  cborCid,
   checkMessageValid,
   checkSignedMessage,
   decodeSignedMessage,
-  encodeCbor,
   encodeMessage,
   encodeSignedMessage,
-  idAddress,
   type KeyInfo,
   type Message,
   messageCid,
@@ -31,29 +27,27 @@ import {
   signMessage,
 } from '../fil/index.js';
 import {
-  BEACON_GENESIS_ROUND,
   type BlockHeader,
   blockCid,
   ChainRandomness,
   computeNextBaseFee,
   decodeBlockHeader,
-  deterministic96,
-  encodeBlockHeader,
   type TipSet,
 } from './chain.js';
 import { ExitCode, exitCodeName } from './exitcode.js';
-import { parseState, stringifyState } from './jsonc.js';
+import { parseState } from './jsonc.js';
 import type { MinerState } from './miner.js';
 import { type DevnetConfig, type MessageRow, openDb, parseConfig, writeGenesis } from './node-db.js';
 import type { Policy } from './policy.js';
-import type { PowerState } from './power.js';
+import { chainLength, produceTipSet } from './produce.js';
 import type { ProofVerifier } from './runtime.js';
-import { emptyState, POWER_ACTOR, REWARD_ACTOR, type StateData, StateTree } from './state.js';
-import { type ApplyResult, accountKey, applyMessage, messageInclusionGas, type Receipt, runCron } from './vm.js';
+import { emptyState, type StateData, StateTree } from './state.js';
+import { type ApplyResult, accountKey, applyMessage, messageInclusionGas, type Receipt } from './vm.js';
 
 const log = logger('devnet.chain');
 
 export { type DevnetConfig, INITIAL_BASE_FEE } from './node-db.js';
+export { chainLength } from './produce.js';
 
 export interface MsgLookup {
   /** CID of the message as included on chain (the signed CID for secp256k1, the unsigned for BLS). */
@@ -498,158 +492,11 @@ export class DevnetNode {
   private async produce(): Promise<TipSet> {
     if (this.closed) throw new Error('devnet node is closed');
     const parent = this.head;
-    const H = parent.height;
-    const root = new StateTree(this.state);
-    const tree = root.fork();
-    const ctx = this.execContext(H, parent.block.parentBaseFee);
-
-    // execute the head's messages at epoch H, then the epoch's cron
-    const included = this.blockMessages(H);
-    const receipts: { cid: string; receipt: Receipt; error?: string }[] = [];
-    let gasLimitUsed = 0;
-    for (const { cid, signed } of included) {
-      gasLimitUsed += signed.message.gasLimit;
-      const r = await applyMessage(tree, ctx, signed.message, chainLength(signed));
-      receipts.push({ cid: cid.toString(), receipt: r.receipt, error: r.error });
-      if (r.receipt.exitCode !== 0) {
-        log.debug({ cid: cid.toString(), exit: r.receipt.exitCode, err: r.error }, 'message failed');
-      }
-    }
-    await runCron(tree, ctx);
-    tree.commit();
-
-    const height = H + 1;
-    const baseFee = computeNextBaseFee(parent.block.parentBaseFee, gasLimitUsed, this.policy);
-    const flushed = root.flush();
-    const stateRoot = cborCid(
-      encodeCbor([
-        parent.block.parentStateRoot,
-        flushed.actors
-          .sort((a, b) => a - b)
-          .map((id) => [id, blake2b256(new TextEncoder().encode(stringifyState(this.state.actors[id])))]),
-      ]),
-    );
-    const receiptsRoot = cborCid(
-      encodeCbor(receipts.map((r) => [r.receipt.exitCode, r.receipt.return, r.receipt.gasUsed])),
-    );
-
-    // select the next messages against the new state
-    const selected = this.selectMessages(root, baseFee);
-    const secp = selected.filter((s) => s.signed.signature.type !== SigType.BLS).map((s) => CID.parse(s.cid));
-    const bls = selected.filter((s) => s.signed.signature.type === SigType.BLS).map((s) => CID.parse(s.cid));
-    const txMetaBytes = encodeCbor([bls, secp]);
-    const txMeta = cborCid(txMetaBytes);
-    const seed = Buffer.from(this.config.seed, 'hex');
-    const block: BlockHeader = {
-      miner: this.blockProducer(root),
-      ticket: deterministic96(seed, 'ticket', height),
-      electionProof: { winCount: 1, vrfProof: deterministic96(seed, 'election', height) },
-      beaconEntries: [{ round: BEACON_GENESIS_ROUND + height, data: deterministic96(seed, 'beacon', height) }],
-      winPoStProof: [],
-      parents: [parent.cid],
-      parentWeight: parent.block.parentWeight + 1n,
-      height,
-      parentStateRoot: stateRoot,
-      parentMessageReceipts: receiptsRoot,
-      messages: txMeta,
-      blsAggregate: null,
-      timestamp: Math.max(parent.block.timestamp, Math.floor(Date.now() / 1000)),
-      blockSig: null,
-      forkSignaling: 0,
-      parentBaseFee: baseFee,
-    };
-    const cid = blockCid(block);
-
-    // persist: one transaction per tipset
-    const putActor = this.db.prepare('INSERT OR REPLACE INTO actors (id, body) VALUES (?, ?)');
-    const putAddr = this.db.prepare('INSERT OR REPLACE INTO addresses (key, id) VALUES (?, ?)');
-    const putReceipt = this.db.prepare(
-      'INSERT OR REPLACE INTO receipts (cid, exec_height, idx, exit_code, ret, gas_used, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    const include = this.db.prepare('UPDATE messages SET block_height = ?, idx = ? WHERE cid = ?');
-    const putObj = this.db.prepare('INSERT OR IGNORE INTO objects (cid, data) VALUES (?, ?)');
-    const dropStale = this.db.prepare('DELETE FROM messages WHERE block_height IS NULL AND sender = ? AND nonce < ?');
-    this.db.transaction(() => {
-      for (const id of flushed.actors) putActor.run(id, stringifyState(this.state.actors[id]));
-      for (const [k, id] of flushed.addresses) putAddr.run(k, id);
-      this.setMeta('nextId', String(this.state.nextId));
-      receipts.forEach((r, i) => {
-        putReceipt.run(
-          r.cid,
-          height,
-          i,
-          r.receipt.exitCode,
-          Buffer.from(r.receipt.return),
-          r.receipt.gasUsed,
-          r.error ?? null,
-        );
-      });
-      selected.forEach((s, i) => {
-        include.run(height, i, s.cid);
-      });
-      for (const id of flushed.actors) {
-        const a = this.state.actors[id]!;
-        if (a.kind === 'account') dropStale.run(id, a.nonce);
-      }
-      putObj.run(txMeta.toString(), Buffer.from(txMetaBytes));
-      this.db
-        .prepare('INSERT INTO blocks (height, cid, header) VALUES (?, ?, ?)')
-        .run(height, cid.toString(), Buffer.from(encodeBlockHeader(block)));
-    })();
-    const ts: TipSet = { height, cid, block };
-    this.blocks.set(height, block);
+    const ts = await produceTipSet(this, this.execContext(parent.height, parent.block.parentBaseFee));
+    this.blocks.set(ts.height, ts.block);
     this.head = ts;
     this.events.emit('head', { type: 'apply', tipset: ts } satisfies HeadChange);
     return ts;
-  }
-
-  private setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
-  }
-
-  /** Pending messages that can go in the next block: consecutive nonces per sender, fee cap ≥ base fee, within the gas limit. */
-  private selectMessages(tree: StateTree, baseFee: bigint): { cid: string; signed: SignedMessage }[] {
-    const rows = this.db
-      .prepare('SELECT cid, signed, sender, nonce FROM messages WHERE block_height IS NULL ORDER BY received, nonce')
-      .all() as MessageRow[];
-    const bySender = new Map<number, MessageRow[]>();
-    for (const r of rows) {
-      const list = bySender.get(r.sender) ?? [];
-      list.push(r);
-      bySender.set(r.sender, list);
-    }
-    const out: { cid: string; signed: SignedMessage }[] = [];
-    let gas = 0;
-    for (const [sender, list] of bySender) {
-      const rec = tree.get(sender);
-      if (!rec) continue;
-      let nonce = rec.nonce;
-      let funds = rec.balance;
-      for (const r of list.sort((a, b) => a.nonce - b.nonce)) {
-        if (r.nonce < nonce) continue;
-        if (r.nonce > nonce) break;
-        const sm = decodeSignedMessage(new Uint8Array(r.signed));
-        const m = sm.message;
-        if (m.gasFeeCap < baseFee) break;
-        const need = BigInt(m.gasLimit) * m.gasFeeCap + m.value;
-        if (need > funds || gas + m.gasLimit > this.policy.blockGasLimit) break;
-        funds -= need;
-        gas += m.gasLimit;
-        out.push({ cid: r.cid, signed: sm });
-        nonce++;
-      }
-    }
-    return out;
-  }
-
-  /** The block's Miner: the miner with the most power, else the reward actor. */
-  private blockProducer(tree: StateTree): Address {
-    const power = tree.stateOf<PowerState>(POWER_ACTOR);
-    let best: [number, bigint] | undefined;
-    for (const [id, c] of Object.entries(power.claims)) {
-      if (c.rawBytePower > 0n && (!best || c.rawBytePower > best[1])) best = [Number(id), c.rawBytePower];
-    }
-    return idAddress(best ? best[0] : REWARD_ACTOR);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -701,9 +548,4 @@ export class DevnetNode {
       .map((a) => a.id)
       .sort((a, b) => a - b);
   }
-}
-
-/** Bytes a message occupies on chain: the unsigned message for BLS, the signed message otherwise. */
-export function chainLength(sm: SignedMessage): number {
-  return sm.signature.type === SigType.BLS ? encodeMessage(sm.message).length : encodeSignedMessage(sm).length;
 }

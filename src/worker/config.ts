@@ -18,7 +18,37 @@ import { z } from 'zod';
 import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
 import { MAX_BATCH_SECTORS, parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
 import { multiaddrToUrl } from '../rpc/index.js';
-import { type ControlServerConfig, RpcServerSchema, resolveControlServer } from './control-config.js';
+import {
+  DEFAULT_CGROUP_NAME,
+  DEFAULT_PC1_GATHER_MS,
+  DEFAULT_PROCESSOR_TIMEOUT_MS,
+  DEFAULT_STABLE_WAIT_MS,
+  MAX_PC1_GATHER_MS,
+  type Pc1BatchConfig,
+  type PersistStoreConfig,
+  type ProcessorSubConfig,
+  SEALING_DEFAULTS,
+  type SealingConfig,
+  type SealingThreadConfig,
+  type WorkerConfig,
+} from './config-types.js';
+import { byteSize, count, humanDuration, strict } from './config-values.js';
+import { RpcServerSchema, resolveControlServer } from './control-config.js';
+
+export {
+  DEFAULT_CGROUP_NAME,
+  DEFAULT_PC1_GATHER_MS,
+  DEFAULT_PROCESSOR_TIMEOUT_MS,
+  DEFAULT_STABLE_WAIT_MS,
+  type Pc1BatchConfig,
+  type PersistStoreConfig,
+  type ProcessorSubConfig,
+  SEALING_DEFAULTS,
+  type SealingConfig,
+  type SealingThreadConfig,
+  type WorkerConfig,
+} from './config-types.js';
+export { parseHumanDuration } from './config-values.js';
 
 /** Stages that can run in external processors (`[processors.<stage>]`). */
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
@@ -31,82 +61,6 @@ const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'window_post', 'winning
 /** `[[sealing_thread]] plan` values this build runs (damocles' names; docs/deals-worker.md for unseal). */
 export const PLANS = ['sealer', 'unseal', 'rebuild'] as const;
 export type PlanName = (typeof PLANS)[number];
-
-// ---------------------------------------------------------------------------------------------------------
-// small value parsers
-
-const HUMANTIME_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  nsec: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  usec: 1e-3,
-  ms: 1,
-  msec: 1,
-  s: 1000,
-  sec: 1000,
-  secs: 1000,
-  second: 1000,
-  seconds: 1000,
-  m: 60_000,
-  min: 60_000,
-  mins: 60_000,
-  minute: 60_000,
-  minutes: 60_000,
-  h: 3_600_000,
-  hr: 3_600_000,
-  hrs: 3_600_000,
-  hour: 3_600_000,
-  hours: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  days: 86_400_000,
-};
-
-/**
- * Durations as the Rust worker reads them (humantime: "30s", "5min", "1h 30m", "2days") and as Go writes
- * them ("1m30s", "500ms"). Returns milliseconds.
- */
-export function parseHumanDuration(s: string): number {
-  const str = s.trim();
-  if (str === '0') return 0;
-  const re = /\s*(\d+(?:\.\d+)?)\s*([a-zµ]+)/giy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(str))) {
-    const unit = HUMANTIME_UNITS[m[2]!.toLowerCase()];
-    if (unit === undefined) throw new Error(`bad duration "${s}": unknown unit "${m[2]}"`);
-    total += Number(m[1]) * unit;
-    pos = re.lastIndex;
-  }
-  if (pos === 0 || pos !== str.length) throw new Error(`bad duration "${s}" (expected e.g. "30s", "5min", "1m30s")`);
-  return total;
-}
-
-const humanDuration = () =>
-  z.string().transform((s, ctx) => {
-    try {
-      return parseHumanDuration(s);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-
-/** Byte sizes ("8GiB", "512MiB", 1024) to bytes. */
-const byteSize = () =>
-  z.union([z.number(), z.string()]).transform((v, ctx) => {
-    try {
-      return parseSectorSize(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace('sector size', 'size') });
-      return z.NEVER;
-    }
-  });
-
-const strict = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
-const count = () => z.number().int().min(0);
 
 // ---------------------------------------------------------------------------------------------------------
 // raw schema (both spellings)
@@ -280,133 +234,6 @@ export const WorkerConfigSchema = strict({
   processors: ProcessorsSchema.optional(),
 });
 export type RawWorkerConfig = z.output<typeof WorkerConfigSchema>;
-
-// ---------------------------------------------------------------------------------------------------------
-// the resolved configuration
-
-export interface SealingConfig {
-  allowedMiners: number[] | null;
-  /** Sector sizes in bytes (null = any). */
-  allowedSizes: number[] | null;
-  /** Registered seal proofs derived from allowedSizes (V1_1; null = any). */
-  allowedProofTypes: number[] | null;
-  enableDeals: boolean;
-  disableCC: boolean;
-  maxDeals: number | null;
-  minDealSpace: number | null;
-  maxRetries: number;
-  sealIntervalMs: number;
-  recoverIntervalMs: number;
-  rpcPollingIntervalMs: number;
-  ignoreProofCheck: boolean;
-  requestTaskMaxRetries: number;
-  verifyAfterPc2: boolean;
-}
-
-/** docs/spec/sealer-api.md §Worker configuration defaults (damocles-worker `Sealing::default`). */
-export const SEALING_DEFAULTS: Readonly<SealingConfig> = Object.freeze({
-  allowedMiners: null,
-  allowedSizes: null,
-  allowedProofTypes: null,
-  enableDeals: false,
-  disableCC: false,
-  maxDeals: null,
-  minDealSpace: null,
-  maxRetries: 5,
-  sealIntervalMs: 30_000,
-  recoverIntervalMs: 60_000,
-  rpcPollingIntervalMs: 180_000,
-  ignoreProofCheck: false,
-  requestTaskMaxRetries: 3,
-  verifyAfterPc2: false,
-});
-
-export interface SealingThreadConfig {
-  /** Absolute path of the seal store. */
-  location: string;
-  plan: PlanName;
-  sealing: SealingConfig;
-}
-
-export interface PersistStoreConfig {
-  /** The name the manager knows it by (its PersistStores Name); defaults to the path. */
-  name: string;
-  location: string;
-  readonly: boolean;
-}
-
-export interface ProcessorSubConfig {
-  stage: ProcessorStage;
-  /** Default: this program (`<node> <venus-worker> processor <stage>`). */
-  bin: string | null;
-  args: string[] | null;
-  stableWaitMs: number;
-  cgroup: { groupName: string; cpuset: string } | null;
-  numaPreferred: number | null;
-  envs: Record<string, string>;
-  concurrent: number | null;
-  locks: string[];
-  autoRestart: boolean;
-  inheritEnvs: boolean;
-  /** Longest one task may run before the child is killed (null or absent: no limit). */
-  timeoutMs?: number | null;
-}
-
-/** Batch PC1 (`[processors.pc1] batch`, `gather_timeout`; docs/pc1-batch.md). */
-export interface Pc1BatchConfig {
-  /** Sectors labeled together, 2…64. */
-  batch: number;
-  /** How long the first sector of a batch waits for the others, ms. */
-  gatherMs: number;
-}
-
-/** `gather_timeout` when none is given: small beside any PC1, long enough for sibling threads to arrive. */
-export const DEFAULT_PC1_GATHER_MS = 60_000;
-const MAX_PC1_GATHER_MS = 3_600_000;
-
-export interface WorkerConfig {
-  /** The file it came from (for messages). */
-  file: string;
-  /** Instance name reported to the manager (default: the host name, decided by the daemon). */
-  name: string | null;
-  /** The control API (VenusWorker.*): address, tokens, /metrics. */
-  rpcServer: ControlServerConfig;
-  pingIntervalMs: number;
-  localPiecesDirs: string[];
-  sectorManager: {
-    url: string;
-    headers: Record<string, string>;
-    pieceToken: string | null;
-    pieceStoreUrl: string | null;
-  };
-  sealing: SealingConfig;
-  threads: SealingThreadConfig[];
-  persistStores: PersistStoreConfig[];
-  limits: { concurrent: Partial<Record<LimitStage, number>>; staggeredMs: Partial<Record<LimitStage, number>> };
-  extLocks: Record<string, number>;
-  /** Sector size (bytes) → static CC tree_d file. */
-  staticTreeD: Record<number, string>;
-  /** External processors per stage; a stage that is absent runs in-process. */
-  processors: Partial<Record<ProcessorStage, ProcessorSubConfig[]>>;
-  /** Batch PC1 in the worker process (null: each thread labels its own sector). */
-  pc1Batch: Pc1BatchConfig | null;
-}
-
-export const DEFAULT_STABLE_WAIT_MS = 5000;
-/**
- * Per-stage task timeouts when none is configured: far above a 64GiB sector's normal time, so they catch a hung
- * processor, never a slow one (docs/security-worker.md).
- */
-export const DEFAULT_PROCESSOR_TIMEOUT_MS: Record<ProcessorStage, number> = {
-  add_pieces: 6 * 3_600_000,
-  tree_d: 2 * 3_600_000,
-  pc1: 24 * 3_600_000,
-  pc2: 12 * 3_600_000,
-  c1: 2 * 3_600_000,
-  c2: 12 * 3_600_000,
-  transfer: 6 * 3_600_000,
-};
-export const DEFAULT_CGROUP_NAME = 'vc-worker';
 
 function mergeSealing(base: SealingConfig, raw: RawSealing | undefined, at: string, problems: string[]): SealingConfig {
   if (!raw) return base;
