@@ -24,12 +24,12 @@ import { type ControlServerConfig, RpcServerSchema, resolveControlServer } from 
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
 export type ProcessorStage = (typeof PROCESSOR_STAGES)[number];
 /** Stages a `[limit]` can cap (`unseal`: the unseal plan's decoding, run in the sealing thread). */
-export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof', 'unseal'] as const;
+export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof', 'unseal', 'snap_encode', 'snap_prove'] as const;
 export type LimitStage = (typeof LIMIT_STAGES)[number];
 /** Stages of other damocles plans: named so the error says why they are refused. */
 const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'window_post', 'winning_post', 'sealing_daemons'];
 /** `[[sealing_thread]] plan` values this build runs (damocles' names; docs/deals-worker.md for unseal). */
-export const PLANS = ['sealer', 'unseal', 'rebuild'] as const;
+export const PLANS = ['sealer', 'unseal', 'rebuild', 'snapup'] as const;
 export type PlanName = (typeof PLANS)[number];
 
 // ---------------------------------------------------------------------------------------------------------
