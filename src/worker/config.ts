@@ -201,11 +201,13 @@ const stageSchema = (stage: ProcessorStage) =>
     return z.NEVER;
   });
 
-const unsupportedStage = () =>
+const unsupportedStage = (stage: string) =>
   z.unknown().superRefine((_v, ctx) => {
     ctx.addIssue({
       code: 'custom',
-      message: 'this stage belongs to a plan this build does not run (only the sealer and rebuild plans)',
+      message: stage.startsWith('snap_')
+        ? `the snapup plan runs ${stage} in-process in this build: cap it with [processors.limitation.concurrent] ${stage} = N`
+        : 'this stage belongs to a plan this build does not run (only the sealer, unseal, rebuild and snapup plans)',
     });
   });
 
@@ -231,7 +233,7 @@ const ProcessorsSchema = strict({
       });
     })
     .optional(),
-  ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage().optional()])) as Record<
+  ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage(s).optional()])) as Record<
     string,
     z.ZodOptional<ReturnType<typeof unsupportedStage>>
   >),

@@ -23,7 +23,7 @@ import {
   zeroCommitment,
 } from '../../proofs/index.js';
 import { createClient } from '../../rpc/index.js';
-import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
+import { parseWorkerConfig, SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
 import { BUILTIN, type Sealer } from '../processor/index.js';
 import { fileInit, sealInit } from '../store.js';
 import { StageLimits } from './limits.js';
@@ -277,5 +277,23 @@ describe('snapup plan', () => {
     } finally {
       await s.cleanup();
     }
+  });
+});
+
+describe('snapup plan config', () => {
+  const cfg = (extra: string) =>
+    parseWorkerConfig(
+      'venus-worker.toml',
+      `[sealer_rpc]\nurl = "http://127.0.0.1:1/rpc/v0"\n[[sealing_thread]]\nlocation = "/s1"\nplan = "snapup"\n[remote]\npath = "/r"\n${extra}`,
+      '/base',
+    );
+  it('plan = "snapup" per sealing thread; snap_encode and snap_prove take limits (damocles\' stage names)', () => {
+    const c = cfg('[processors.limitation.concurrent]\nsnap_encode = 1\nsnap_prove = 2\n');
+    assert.equal(c.threads[0]!.plan, 'snapup');
+    assert.equal(c.limits.concurrent.snap_encode, 1);
+    assert.equal(c.limits.concurrent.snap_prove, 2);
+  });
+  it('an external snap_prove processor is refused with the reason', () => {
+    assert.throws(() => cfg('[[processors.snap_prove]]\nbin = "/x"\n'), /snap_prove.*in-process/);
   });
 });
