@@ -235,6 +235,38 @@ describe('snapup plan', () => {
     }
   });
 
+  it('files the manager misses are persisted again; a message that failed on chain is sent again', async () => {
+    const s = await sealedCC();
+    try {
+      s.mgr.snapups.push(s.allocation());
+      let lost = false;
+      s.mgr.onReport = (_sid, req) => {
+        // the update files vanish from the persist store before the manager checks them (once)
+        if (req.StateChange.Next === 'Persisted' && !lost) {
+          lost = true;
+          void rm(join(s.remote, 'update', NAME), { force: true });
+        }
+      };
+      s.mgr.failProofs = 1;
+      await s.newThread(s.snapCfg);
+      await until('upgraded and finalized', () => {
+        const sector = s.mgr.sectors.get(1);
+        return sector?.upgradePersisted != null && sector.finalized;
+      });
+      const events = s.mgr.sectors.get(1)!.states.map((r) => r.StateChange.Event);
+      assert.ok(events.includes('RePersist'), 'persisted again after FilesMissed');
+      assert.ok(events.includes('ReSubmitProof'), 'submitted again after the message failed');
+      await checkUpdate(s);
+      assert.deepEqual(
+        s.mgr.messages.map((m) => m.kind),
+        ['precommit', 'prove', 'snapup', 'snapup'],
+        'the failed message and its resend',
+      );
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('a kill at any state resumes the step in flight: the same update, one message', async () => {
     const s = await sealedCC();
     const docPath = join(s.snapStore, 'meta', 'sector.json');

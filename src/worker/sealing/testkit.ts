@@ -87,6 +87,8 @@ export class FakeManager {
   proofType = 5; // StackedDrg2KiBV1_1
   /** Polls before a message lands. */
   landAfter = 1;
+  /** PollProofState answers Failed this many times (a ProveCommit or update message that failed on chain). */
+  failProofs = 0;
   /** Name → path of the persist stores it knows. */
   stores = new Map<string, string>();
   /**
@@ -321,6 +323,13 @@ export class FakeManager {
         this.hit('PollProofState');
         const s = this.sector(sid);
         if (!s.proof) return { State: OnChainState.NotFound, Desc: null };
+        if (this.failProofs > 0) {
+          // the message failed on chain: the submission is forgotten, a resubmission sends a new one
+          this.failProofs--;
+          s.proof = null;
+          s.snapup = null;
+          return { State: OnChainState.Failed, Desc: 'injected: message failed' };
+        }
         s.proofPolls++;
         return { State: s.proofPolls > this.landAfter ? OnChainState.Landed : OnChainState.Pending, Desc: null };
       },
