@@ -255,12 +255,14 @@ async function snapEncode(t: StepHost, doc: SectorDoc): Promise<Event> {
   await mkdir(paths.cache, { recursive: true });
   await mkdir(up.cache, { recursive: true });
   const files = cachedFiles(proof.id);
+  // only read from here on: a transfer processor may link instead of copying, as damocles allows
+  const opt = { is_dir: false, allow_link: true };
   const routes = [
-    { src: { store_name: null, uri: srcSealed }, dest: { store_name: null, uri: paths.sealed }, opt: null },
+    { src: { store_name: null, uri: srcSealed }, dest: { store_name: null, uri: paths.sealed }, opt },
     ...files.map((f) => ({
       src: { store_name: null, uri: join(srcCache, f) },
       dest: { store_name: null, uri: join(paths.cache, f) },
-      opt: null,
+      opt,
     })),
   ];
   try {
