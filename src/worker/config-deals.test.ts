@@ -81,8 +81,8 @@ test('deal keys are validated like the others', () => {
     /local_pieces_dirs/,
   );
   assert.match(
-    msg(`${HEAD}[[sealing_thread]]\nlocation = "/s"\nplan = "snapup"\n`),
-    /plan: "snapup" is not supported by this build \(one of sealer, unseal, rebuild\)/,
+    msg(`${HEAD}[[sealing_thread]]\nlocation = "/s"\nplan = "wdpost"\n`),
+    /plan: "wdpost" is not supported by this build \(one of sealer, unseal, rebuild, snapup\)/,
   );
   assert.match(msg(`${HEAD}[[sealing_thread]]\nlocation = "/s"\n[[processors.unseal]]\n`), /unseal = N/);
   assert.match(

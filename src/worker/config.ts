@@ -54,12 +54,12 @@ export { parseHumanDuration } from './config-values.js';
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
 export type ProcessorStage = (typeof PROCESSOR_STAGES)[number];
 /** Stages a `[limit]` can cap (`unseal`: the unseal plan's decoding, run in the sealing thread). */
-export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof', 'unseal'] as const;
+export const LIMIT_STAGES = [...PROCESSOR_STAGES, 'synth_proof', 'unseal', 'snap_encode', 'snap_prove'] as const;
 export type LimitStage = (typeof LIMIT_STAGES)[number];
 /** Stages of other damocles plans: named so the error says why they are refused. */
 const UNSUPPORTED_STAGES = ['snap_encode', 'snap_prove', 'window_post', 'winning_post', 'sealing_daemons'];
 /** `[[sealing_thread]] plan` values this build runs (damocles' names; docs/deals-worker.md for unseal). */
-export const PLANS = ['sealer', 'unseal', 'rebuild'] as const;
+export const PLANS = ['sealer', 'unseal', 'rebuild', 'snapup'] as const;
 export type PlanName = (typeof PLANS)[number];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -155,11 +155,13 @@ const stageSchema = (stage: ProcessorStage) =>
     return z.NEVER;
   });
 
-const unsupportedStage = () =>
+const unsupportedStage = (stage: string) =>
   z.unknown().superRefine((_v, ctx) => {
     ctx.addIssue({
       code: 'custom',
-      message: 'this stage belongs to a plan this build does not run (only the sealer and rebuild plans)',
+      message: stage.startsWith('snap_')
+        ? `the snapup plan runs ${stage} in-process in this build: cap it with [processors.limitation.concurrent] ${stage} = N`
+        : 'this stage belongs to a plan this build does not run (only the sealer, unseal, rebuild and snapup plans)',
     });
   });
 
@@ -185,7 +187,7 @@ const ProcessorsSchema = strict({
       });
     })
     .optional(),
-  ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage().optional()])) as Record<
+  ...(Object.fromEntries(UNSUPPORTED_STAGES.map((s) => [s, unsupportedStage(s).optional()])) as Record<
     string,
     z.ZodOptional<ReturnType<typeof unsupportedStage>>
   >),

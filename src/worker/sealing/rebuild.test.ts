@@ -260,6 +260,6 @@ describe('rebuild plan config', () => {
     );
   });
   it('an unknown plan is refused by name', () => {
-    assert.throws(() => cfg('snapup'), /sealing_thread\[1\]\.plan: "snapup" is not supported by this build/);
+    assert.throws(() => cfg('wdpost'), /sealing_thread\[1\]\.plan: "wdpost" is not supported by this build/);
   });
 });

@@ -52,6 +52,19 @@ export interface RebuildTarget {
   comm_r: number[];
 }
 
+/** The snapup plan's task (damocles' finalized public/private info and snap encode/prove outputs). */
+export interface SnapUpJob {
+  /** The sector's CommR on chain before the update: the CC replica read as sector key must give it. */
+  comm_r_old: number[];
+  sealed_cid: string | null;
+  /** The manager's name of the persist store holding the CC replica. */
+  access_instance: string;
+  comm_r_new: number[] | null;
+  comm_d_new: number[] | null;
+  /** The update proof (base64), what SubmitSnapUpProof carries. */
+  proof: string | null;
+}
+
 export interface SectorDoc {
   version: 1;
   plan: PlanName;
@@ -67,6 +80,8 @@ export interface SectorDoc {
   unseal?: UnsealJob | null;
   /** The rebuild plan's target (null for the sealer plan). */
   rebuild?: RebuildTarget | null;
+  /** The snapup plan's task (null for the other plans). */
+  snapup?: SnapUpJob | null;
 }
 
 export function newSectorDoc(plan: PlanName = 'sealer'): SectorDoc {

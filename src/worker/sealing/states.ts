@@ -31,7 +31,9 @@ export const STATES = [
 
 /** States only the rebuild plan goes through (damocles' names; planner/rebuild.ts). */
 export const REBUILD_STATES = ['SealedChecked', 'SnapDone'] as const;
-export type State = (typeof STATES)[number] | (typeof REBUILD_STATES)[number];
+/** States only the snapup plan goes through (damocles' names; planner/snapup.ts). */
+export const SNAPUP_STATES = ['SnapEncoded', 'SnapProved'] as const;
+export type State = (typeof STATES)[number] | (typeof REBUILD_STATES)[number] | (typeof SNAPUP_STATES)[number];
 
 /** The sealer plan's main path, from allocation to finished (no Empty, synthetic-PoRep, Aborted or unseal states). */
 export const SEALER_PIPELINE: readonly State[] = STATES.filter(
@@ -39,7 +41,11 @@ export const SEALER_PIPELINE: readonly State[] = STATES.filter(
 );
 
 export function isState(s: string): s is State {
-  return (STATES as readonly string[]).includes(s) || (REBUILD_STATES as readonly string[]).includes(s);
+  return (
+    (STATES as readonly string[]).includes(s) ||
+    (REBUILD_STATES as readonly string[]).includes(s) ||
+    (SNAPUP_STATES as readonly string[]).includes(s)
+  );
 }
 
 /** The work that runs while a sector is in a state (`State::stage` for the sealer plan). */
@@ -66,6 +72,8 @@ export const STAGE_OF: Record<State, string> = {
   Unsealed: 'UploadPiece',
   SealedChecked: 'SkipSnap',
   SnapDone: 'PersistFiles',
+  SnapEncoded: 'SnapProve',
+  SnapProved: 'PersistFiles',
 };
 
 /** Event names as ReportState shows them (the Rust enum's Debug names). */
@@ -98,7 +106,12 @@ export type EventName =
   // the rebuild plan's own
   | 'AllocatedRebuildSector'
   | 'CheckSealed'
-  | 'SkipSnap';
+  | 'SkipSnap'
+  // the snapup plan's own
+  | 'AllocatedSnapUpSector'
+  | 'SnapEncode'
+  | 'SnapProve'
+  | 'RePersist';
 
 /** Sealer transitions: (state the handler ran in, event it yielded) → next state. */
 const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { SectorStateNotFoundError } from '../../api/errors.js';
 import {
   type AllocatedSector,
+  type AllocatedSnapUpSector,
   type AllocateSectorSpec,
+  type AllocateSnapUpSpec,
   OnChainState,
   type PreCommitOnChainInfo,
   type ReportStateReq,
@@ -20,6 +22,7 @@ import {
   type SectorPieceV2,
   type SectorRebuildInfo,
   type SectorUnsealInfo,
+  type SnapUpOnChainInfo,
   type StoreBasicInfo,
   SubmitResult,
 } from '../../api/sealer.js';
@@ -47,6 +50,8 @@ export const FakeSealerAPI = defineApi('Venus', {
   AchieveUnsealSector: M.AchieveUnsealSector,
   AcquireUnsealDest: M.AcquireUnsealDest,
   AllocateRebuildSector: M.AllocateRebuildSector,
+  AllocateSanpUpSector: M.AllocateSanpUpSector,
+  SubmitSnapUpProof: M.SubmitSnapUpProof,
 });
 
 export interface FakeSector {
@@ -65,12 +70,16 @@ export interface FakeSector {
   states: ReportStateReq[];
   /** The deal pieces AcquireDeals assigned (kept: the same sector asking again gets the same). */
   deals: SectorPieceV2[] | null;
+  /** What SubmitSnapUpProof was accepted with (its landing is polled with PollProofState, like a ProveCommit). */
+  snapup?: SnapUpOnChainInfo | null;
+  /** The persist store SubmitPersistedEx(…, isUpgrade = true) indexed the update files in. */
+  upgradePersisted?: string | null;
 }
 
 export class FakeManager {
   readonly sectors = new Map<number, FakeSector>();
   /** Messages the manager would have sent (a resubmission after Failed counts again). */
-  readonly messages: { kind: 'precommit' | 'prove'; number: number }[] = [];
+  readonly messages: { kind: 'precommit' | 'prove' | 'snapup'; number: number }[] = [];
   /** Sectors still to hand out; AllocateSector answers null after. */
   remaining: number;
   nextNumber = 1;
@@ -78,6 +87,8 @@ export class FakeManager {
   proofType = 5; // StackedDrg2KiBV1_1
   /** Polls before a message lands. */
   landAfter = 1;
+  /** PollProofState answers Failed this many times (a ProveCommit or update message that failed on chain). */
+  failProofs = 0;
   /** Name → path of the persist stores it knows. */
   stores = new Map<string, string>();
   /**
@@ -103,6 +114,9 @@ export class FakeManager {
   /** Rebuild tasks not handed out yet, and those handed out by "instance|location" (AllocateRebuildSector). */
   rebuilds: SectorRebuildInfo[] = [];
   rebuildsHanded = new Map<string, SectorRebuildInfo>();
+  /** SnapUp allocations not handed out yet, and those handed out by "instance|location" (AllocateSanpUpSector). */
+  snapups: AllocatedSnapUpSector[] = [];
+  snapupsHanded = new Map<string, AllocatedSnapUpSector>();
   /** Called on every ReportState, before it answers (tests snapshot the worker's files here). */
   onReport: ((sid: SectorID, req: ReportStateReq) => void) | null = null;
   private server: RpcServer | null = null;
@@ -186,6 +200,20 @@ export class FakeManager {
     };
   }
 
+  /** Whether a persist store holds a sector's files: sealed/ and cache/, or update/ and update-cache/. */
+  private async hasFiles(sid: SectorID, instance: string, upgrade: boolean): Promise<boolean> {
+    const root = this.persist ? this.persist.get(instance)?.path : this.stores.get(instance);
+    if (!root) return false;
+    const name = `s-t0${sid.Miner}-${sid.Number}`;
+    try {
+      await access(join(root, upgrade ? 'update' : 'sealed', name));
+      await access(join(root, upgrade ? 'update-cache' : 'cache', name, 'p_aux'));
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
   private impl() {
     return {
       AllocateSector: (spec: AllocateSectorSpec) => {
@@ -263,19 +291,12 @@ export class FakeManager {
         const p = this.stores.get(name);
         return p ? { Name: name, Path: p, Strict: false, ReadOnly: false, Weight: 1, Meta: null } : null;
       },
-      SubmitPersistedEx: async (sid: SectorID, instance: string) => {
+      SubmitPersistedEx: async (sid: SectorID, instance: string, isUpgrade: boolean) => {
         this.hit('SubmitPersistedEx');
         const s = this.sector(sid);
-        const root = this.persist ? this.persist.get(instance)?.path : this.stores.get(instance);
-        if (!root) return false;
-        const name = `s-t0${sid.Miner}-${sid.Number}`;
-        try {
-          await access(join(root, 'sealed', name));
-          await access(join(root, 'cache', name, 'p_aux'));
-        } catch {
-          return false;
-        }
-        s.persisted = instance;
+        if (!(await this.hasFiles(sid, instance, isUpgrade))) return false;
+        if (isUpgrade) s.upgradePersisted = instance;
+        else s.persisted = instance;
         return true;
       },
       WaitSeed: (sid: SectorID) => {
@@ -302,6 +323,13 @@ export class FakeManager {
         this.hit('PollProofState');
         const s = this.sector(sid);
         if (!s.proof) return { State: OnChainState.NotFound, Desc: null };
+        if (this.failProofs > 0) {
+          // the message failed on chain: the submission is forgotten, a resubmission sends a new one
+          this.failProofs--;
+          s.proof = null;
+          s.snapup = null;
+          return { State: OnChainState.Failed, Desc: 'injected: message failed' };
+        }
         s.proofPolls++;
         return { State: s.proofPolls > this.landAfter ? OnChainState.Landed : OnChainState.Pending, Desc: null };
       },
@@ -348,6 +376,45 @@ export class FakeManager {
       AcquireUnsealDest: () => {
         this.hit('AcquireUnsealDest');
         return this.unsealDests;
+      },
+      AllocateSanpUpSector: (spec: AllocateSnapUpSpec) => {
+        this.hit('AllocateSanpUpSector');
+        const w = spec.Sector?.Worker ? `${spec.Sector.Worker.Instance}|${spec.Sector.Worker.Location}` : '';
+        const again = this.snapupsHanded.get(w);
+        if (again && !this.sector(again.Sector.ID).finalized) return again;
+        const a = this.snapups.shift();
+        if (!a) return null;
+        // as damocles' Restore: the finalized CC sector is online again, with the deals and without a submission
+        const s = this.sector(a.Sector.ID);
+        s.finalized = false;
+        s.abortReason = null;
+        s.deals = a.Pieces;
+        s.snapup = null;
+        s.proof = null;
+        this.snapupsHanded.set(w, a);
+        return a;
+      },
+      SubmitSnapUpProof: async (sid: SectorID, info: SnapUpOnChainInfo) => {
+        this.hit('SubmitSnapUpProof');
+        const s = this.sector(sid);
+        if (!info.Proof) return { Res: SubmitResult.Rejected, Desc: 'empty proof is invalid' };
+        const want = (s.deals ?? []).map((p) => p.Piece.PieceCID['/']);
+        const got = (info.Pieces ?? []).map((c) => c['/']);
+        if (JSON.stringify(want) !== JSON.stringify(got)) {
+          return { Res: SubmitResult.Rejected, Desc: `pieces ${got.join(',')} are not the sector's` };
+        }
+        if (!(await this.hasFiles(sid, info.AccessInstance, true))) {
+          return { Res: SubmitResult.FilesMissed, Desc: 'not all files persisted' };
+        }
+        if (s.snapup) {
+          const same = JSON.stringify(s.snapup) === JSON.stringify(info);
+          return { Res: same ? SubmitResult.DuplicateSubmit : SubmitResult.MismatchedSubmission, Desc: null };
+        }
+        s.snapup = info;
+        s.proof = info.Proof;
+        s.proofPolls = 0;
+        this.messages.push({ kind: 'snapup', number: sid.Number });
+        return { Res: SubmitResult.Accepted, Desc: null };
       },
       AllocateRebuildSector: (spec: AllocateSectorSpec) => {
         this.hit('AllocateRebuildSector');

@@ -8,6 +8,7 @@ import { type EventName, STAGE_OF, type State, plan as sealerPlan } from '../sta
 import type { Event, StepHost } from './common.js';
 import * as rebuild from './rebuild.js';
 import { exec as sealerExec } from './sealer.js';
+import * as snapup from './snapup.js';
 import * as unseal from './unseal.js';
 
 export interface Planner {
@@ -48,6 +49,13 @@ export const PLANNERS: Record<PlanName, Planner> = {
     exec: rebuild.exec,
     plan: rebuild.next,
     stage: rebuild.stage,
+    droppedWhenFinalized: true,
+  },
+  snapup: {
+    name: 'snapup',
+    exec: snapup.exec,
+    plan: snapup.next,
+    stage: snapup.stage,
     droppedWhenFinalized: true,
   },
 };

@@ -181,7 +181,7 @@ async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
 }
 
 /** The persist store named by the task: this worker's [[attached]] of that name, else of the manager's path. */
-async function accessStore(t: StepHost, name: string) {
+export async function accessStore(t: StepHost, name: string) {
   const byName = t.deps.persistStores.find((s) => s.name === name);
   if (byName) return byName;
   const info = await call(t, 'StoreBasicInfo', name);

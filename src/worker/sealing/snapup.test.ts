@@ -1,0 +1,331 @@
+/**
+ * The snapup plan against the fake Venus.* manager: a 2KiB CC sector is sealed by a sealer thread (AddPieces, TreeD,
+ * PC1, PC2 real; C1/C2 test doubles as in rebuild.test.ts), then a `plan = "snapup"` thread puts one deal piece into
+ * it: the piece fetched and CommP-checked, the sector key read from the persist store, encoded, proved, persisted as
+ * update/ and update-cache/, submitted once, waited for, indexed. The submitted proof is checked with the devnet's
+ * verifier (verifyUpdateVanilla) against the sector's old comm_r; a kill at any state resumes without a second
+ * message; a sector key that is not the sector on chain aborts before anything is encoded.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type AllocatedSnapUpSector, SealerAPI, type SectorPieceV2 } from '../../api/sealer.js';
+import { commPToCid, commRToCid } from '../../fil/index.js';
+import {
+  commPOfBuffer,
+  computeCommD,
+  unsealUpdatedRange,
+  verifyUpdateVanilla,
+  zeroCommitment,
+} from '../../proofs/index.js';
+import { createClient } from '../../rpc/index.js';
+import { parseWorkerConfig, SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
+import { BUILTIN, type Sealer } from '../processor/index.js';
+import { fileInit, sealInit } from '../store.js';
+import { StageLimits } from './limits.js';
+import { SNAPUP_PIPELINE } from './planner/snapup.js';
+import { FakeManager } from './testkit.js';
+import { SealingThread, type ThreadDeps } from './thread.js';
+
+const base = await mkdtemp(join(tmpdir(), 'snapup-'));
+process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
+after(() => rm(base, { recursive: true, force: true }));
+
+const TEST_STAGES = {
+  ...BUILTIN,
+  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
+  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
+} as typeof BUILTIN;
+
+const testSealer: Sealer = {
+  run: (stage, task) => (TEST_STAGES[stage] as (t: unknown) => Promise<never>)(task),
+  where: () => 'builtin',
+  stop: async () => {},
+};
+
+const NAME = 's-t01000-1';
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let n = 0;
+/** A CC sector sealed and persisted by a sealer thread, and a deal piece (1 KiB at offset 0) in a local pieces dir. */
+async function sealedCC() {
+  const dir = join(base, `t${n++}`);
+  const sealStore = join(dir, 'seal');
+  const snapStore = join(dir, 'snap');
+  const remote = join(dir, 'remote');
+  const piecesDir = join(dir, 'pieces');
+  await sealInit([sealStore, snapStore]);
+  await fileInit([remote]);
+  await mkdir(piecesDir);
+  const mgr = new FakeManager({ sectors: 1 });
+  mgr.stores.set('remote', remote);
+  await mgr.listen();
+  const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
+  const sealing = {
+    ...SEALING_DEFAULTS,
+    maxRetries: 3,
+    recoverIntervalMs: 20,
+    sealIntervalMs: 20,
+    rpcPollingIntervalMs: 10,
+    requestTaskMaxRetries: 1,
+  };
+  const deps: ThreadDeps = {
+    manager,
+    sealer: testSealer,
+    limits: new StageLimits(),
+    persistStores: [{ name: 'remote', location: remote, readonly: false }],
+    instance: 'test-worker',
+    pieceStoreUrl: null,
+    pieceToken: null,
+    localPiecesDirs: [piecesDir],
+    staticTreeD: {},
+    resubmitWaitMs: 10,
+  };
+  const threads: SealingThread[] = [];
+  const newThread = async (cfg: SealingThreadConfig) => {
+    const t = new SealingThread(threads.length, cfg, deps);
+    await t.start();
+    threads.push(t);
+    return t;
+  };
+  const sealer = await newThread({ location: sealStore, plan: 'sealer', sealing });
+  await until('sealed and finalized', () => mgr.sectors.get(1)?.finalized === true);
+  await sealer.stop();
+  const commROld = mgr.sectors.get(1)!.pre!.CommR;
+
+  const payload = randomBytes(1000);
+  const commP = commPOfBuffer(payload, 1024).commP;
+  const cid = commPToCid(commP).toString();
+  await writeFile(join(piecesDir, cid), payload);
+  const piece: SectorPieceV2 = {
+    Piece: { Size: 1024, PieceCID: { '/': cid } },
+    DealInfo: {
+      DealID: 0,
+      AllocationID: 7,
+      PieceCID: { '/': cid },
+      PieceSize: 1024,
+      PayloadSize: payload.length,
+      Offset: 0,
+      IsBuiltinMarket: false,
+      IsCompatible: false,
+    },
+  };
+  const allocation = (over: Partial<AllocatedSnapUpSector['Public']> = {}): AllocatedSnapUpSector => ({
+    Sector: mgr.sectors.get(1)!.allocated,
+    Pieces: [piece],
+    Public: {
+      CommR: commROld,
+      SealedCID: { '/': commRToCid(Uint8Array.from(commROld)).toString() },
+      Activation: 100,
+      Expiration: 100_000,
+      ...over,
+    },
+    Private: { AccessInstance: 'remote' },
+  });
+  const snapCfg: SealingThreadConfig = { location: snapStore, plan: 'snapup', sealing };
+  const cleanup = async () => {
+    for (const t of threads) await t.stop();
+    await mgr.down();
+  };
+  return { mgr, remote, snapStore, snapCfg, newThread, cleanup, commROld, payload, commP, allocation };
+}
+
+type Setup = Awaited<ReturnType<typeof sealedCC>>;
+
+/** The submitted update, checked as the devnet checks ProveReplicaUpdates3, and decoded back to the client's bytes. */
+async function checkUpdate(s: Setup) {
+  const sector = s.mgr.sectors.get(1)!;
+  const info = sector.snapup!;
+  assert.ok(info, 'SubmitSnapUpProof accepted');
+  assert.equal(info.AccessInstance, 'remote');
+  const commDNew = Uint8Array.from(info.CommD);
+  const want = computeCommD(2048, [
+    { size: 1024, commitment: s.commP },
+    { size: 1024, commitment: zeroCommitment(1024) },
+  ]);
+  assert.deepEqual(commDNew, want, 'comm_d_new is the pieces: the deal at 0, zeros after');
+  const verify = (commROld: number[]) =>
+    verifyUpdateVanilla({
+      sealProof: sector.allocated.ProofType,
+      commROld: Uint8Array.from(commROld),
+      commRNew: Uint8Array.from(info.CommR),
+      commDNew,
+      proofBytes: Buffer.from(info.Proof, 'base64'),
+    });
+  assert.equal(verify(s.commROld), true, 'the update proof verifies against the sector on chain');
+  const other = [...s.commROld];
+  other[0] ^= 1;
+  assert.equal(verify(other), false, 'and not against another sector');
+  assert.notDeepEqual(info.CommR, s.commROld);
+  assert.equal(sector.upgradePersisted, 'remote', 'SubmitPersistedEx(…, isUpgrade = true) after landing');
+  // the persisted update decodes back to the client's bytes
+  const out = join(s.snapStore, 'decoded');
+  await unsealUpdatedRange({
+    sectorSize: 2048,
+    replicaPath: join(s.remote, 'update', NAME),
+    sectorKeyPath: join(s.remote, 'sealed', NAME),
+    commROld: Uint8Array.from(s.commROld),
+    commDNew,
+    outputPath: out,
+    offset: 0,
+    numBytes: s.payload.length,
+  });
+  assert.deepEqual(await readFile(out), s.payload);
+  await rm(out);
+}
+
+describe('snapup plan', () => {
+  it('upgrades a CC sector with a deal piece: one message, a proof the chain accepts, the update persisted', async () => {
+    const s = await sealedCC();
+    try {
+      s.mgr.snapups.push(s.allocation());
+      const t = await s.newThread(s.snapCfg);
+      await until('upgraded and finalized', () => {
+        const sector = s.mgr.sectors.get(1);
+        return s.mgr.snapups.length === 0 && sector?.upgradePersisted != null && sector.finalized;
+      });
+      await until('thread idle', () => t.info().job_id === null);
+      const sector = s.mgr.sectors.get(1)!;
+      const states = sector.states.slice(-SNAPUP_PIPELINE.length);
+      assert.deepEqual(
+        states.map((r) => r.StateChange.Next),
+        SNAPUP_PIPELINE,
+      );
+      assert.equal(states[0]!.StateChange.Event, 'AllocatedSnapUpSector');
+      assert.deepEqual(states[0]!.Worker, { Instance: 'test-worker', Location: s.snapStore });
+      await checkUpdate(s);
+      for (const f of ['p_aux', 't_aux', 'sc-02-data-tree-r-last.dat']) {
+        await access(join(s.remote, 'update-cache', NAME, f));
+      }
+      assert.deepEqual(
+        s.mgr.messages.map((m) => m.kind),
+        ['precommit', 'prove', 'snapup'],
+      );
+      assert.deepEqual(await readdir(join(s.snapStore, 'data')), [], 'the seal store is wiped');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('a sector key that is not the sector on chain aborts before encoding: nothing submitted, deals released', async () => {
+    const s = await sealedCC();
+    try {
+      const wrong = [...s.commROld];
+      wrong[3] ^= 0xff;
+      s.mgr.snapups.push(s.allocation({ CommR: wrong }));
+      await s.newThread(s.snapCfg);
+      await until('aborted', () => s.mgr.sectors.get(1)?.abortReason != null);
+      const why = s.mgr.sectors.get(1)!.abortReason!;
+      assert.match(why, /has comm_r [0-9a-f]{64}, the sector's on chain is [0-9a-f]{64}: not encoded/);
+      assert.equal(s.mgr.calls.includes('SubmitSnapUpProof'), false);
+      await assert.rejects(access(join(s.remote, 'update', NAME)));
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('files the manager misses are persisted again; a message that failed on chain is sent again', async () => {
+    const s = await sealedCC();
+    try {
+      s.mgr.snapups.push(s.allocation());
+      let lost = false;
+      s.mgr.onReport = (_sid, req) => {
+        // the update files vanish from the persist store before the manager checks them (once)
+        if (req.StateChange.Next === 'Persisted' && !lost) {
+          lost = true;
+          void rm(join(s.remote, 'update', NAME), { force: true });
+        }
+      };
+      s.mgr.failProofs = 1;
+      await s.newThread(s.snapCfg);
+      await until('upgraded and finalized', () => {
+        const sector = s.mgr.sectors.get(1);
+        return sector?.upgradePersisted != null && sector.finalized;
+      });
+      const events = s.mgr.sectors.get(1)!.states.map((r) => r.StateChange.Event);
+      assert.ok(events.includes('RePersist'), 'persisted again after FilesMissed');
+      assert.ok(events.includes('ReSubmitProof'), 'submitted again after the message failed');
+      await checkUpdate(s);
+      assert.deepEqual(
+        s.mgr.messages.map((m) => m.kind),
+        ['precommit', 'prove', 'snapup', 'snapup'],
+        'the failed message and its resend',
+      );
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('a kill at any state resumes the step in flight: the same update, one message', async () => {
+    const s = await sealedCC();
+    const docPath = join(s.snapStore, 'meta', 'sector.json');
+    try {
+      s.mgr.snapups.push(s.allocation());
+      // keep the document as saved when S was entered, let S's step run, stop the thread, put the document back and
+      // start a new thread — as if killed just before S's result was saved
+      for (const crashAt of SNAPUP_PIPELINE) {
+        let snapshot: string | null = null;
+        let stopped = false;
+        let t: SealingThread | null = null;
+        s.mgr.onReport = (_sid, req) => {
+          if (req.StateChange.Next === crashAt && snapshot === null) snapshot = readFileSync(docPath, 'utf8');
+          else if (snapshot !== null && !stopped) {
+            stopped = true;
+            void t?.stop();
+          }
+        };
+        t = await s.newThread(s.snapCfg);
+        await until(`the step of ${crashAt} done`, () => stopped || (crashAt === 'Finished' && snapshot !== null));
+        await t.stop();
+        assert.ok(snapshot, `the thread went through ${crashAt}`);
+        assert.equal(JSON.parse(snapshot).plan, 'snapup');
+        await writeFile(docPath, snapshot);
+      }
+      s.mgr.onReport = null;
+      await s.newThread(s.snapCfg);
+      await until('finalized', async () => {
+        const sector = s.mgr.sectors.get(1);
+        if (!sector?.upgradePersisted || !sector.finalized) return false;
+        return (await readdir(join(s.snapStore, 'meta'))).length === 0;
+      });
+      await checkUpdate(s);
+      assert.deepEqual(
+        s.mgr.messages.map((m) => m.kind),
+        ['precommit', 'prove', 'snapup'],
+        'SubmitSnapUpProof sent once; a resubmission after a kill is DuplicateSubmit',
+      );
+      assert.ok(s.mgr.calls.filter((c) => c === 'SubmitSnapUpProof').length >= 2, 'it was resubmitted');
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe('snapup plan config', () => {
+  const cfg = (extra: string) =>
+    parseWorkerConfig(
+      'venus-worker.toml',
+      `[sealer_rpc]\nurl = "http://127.0.0.1:1/rpc/v0"\n[[sealing_thread]]\nlocation = "/s1"\nplan = "snapup"\n[remote]\npath = "/r"\n${extra}`,
+      '/base',
+    );
+  it('plan = "snapup" per sealing thread; snap_encode and snap_prove take limits (damocles\' stage names)', () => {
+    const c = cfg('[processors.limitation.concurrent]\nsnap_encode = 1\nsnap_prove = 2\n');
+    assert.equal(c.threads[0]!.plan, 'snapup');
+    assert.equal(c.limits.concurrent.snap_encode, 1);
+    assert.equal(c.limits.concurrent.snap_prove, 2);
+  });
+  it('an external snap_prove processor is refused with the reason', () => {
+    assert.throws(() => cfg('[[processors.snap_prove]]\nbin = "/x"\n'), /snap_prove.*in-process/);
+  });
+});
