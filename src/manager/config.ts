@@ -616,7 +616,13 @@ export function formatConfig(cfg: ManagerConfig): string {
   emit([], {
     SectorManager: {
       ...cfg.SectorManager,
-      Miners: cfg.SectorManager.Miners.map(({ EnableDeals, ...m }) => (EnableDeals ? { ...m, EnableDeals } : m)),
+      // (the snapup keys likewise: shown when not at their defaults)
+      Miners: cfg.SectorManager.Miners.map(({ EnableDeals, EnableSnapUp, CleanupCCData, ...m }) => ({
+        ...m,
+        ...(EnableDeals ? { EnableDeals } : {}),
+        ...(EnableSnapUp ? { EnableSnapUp } : {}),
+        ...(CleanupCCData ? {} : { CleanupCCData }),
+      })),
     },
     Commitment: { DefaultPolicy: cfg.Commitment.DefaultPolicy, Miners: sortedMap(cfg.Commitment.Miners) },
     Chain: cfg.Chain,
