@@ -250,7 +250,7 @@ test('AllocateSanpUpSector: deals through the market for the candidate, the same
     h2 = await setup({ dir: h.dir, chain: h.chain, market: h.market });
     assert.deepEqual(await h2.snap.allocate(SPEC, { admin: false, name: 'w1' } as never), a);
     // another seal store: the other candidate (no deals left: null)
-    const other = { ...SPEC, Sector: { Worker: { Instance: 'w2', Location: '/seal/2' } } } as never;
+    const other = { Sector: { Worker: { Instance: 'w2', Location: '/seal/2' } }, Deals: { MaxDeals: 3 } } as never;
     assert.equal(await h2.snap.allocate(other, { admin: false, name: 'w2' } as never), null);
     assert.equal(h2.snap.candidates(1000).find((c) => c.Sector.Number === 1)!.State, 'allocated');
   } finally {
