@@ -47,6 +47,7 @@ export async function commitPass(d: CommitterDeps): Promise<void> {
     } catch (err) {
       const why = (err as Error).message;
       d.snap.error(t.sid, why);
+      d.metrics.failed('step_error');
       log.warn({ sector: sectorName(t.sid), phase: t.phase, err: why }, 'snapup commit step failed; retried');
     }
   }
@@ -136,6 +137,7 @@ async function send(d: CommitterDeps, t: SnapSector, s: SectorState): Promise<vo
     { sector: sectorName(t.sid), id, deadline: loc.Deadline, partition: loc.Partition, pledge: value.toString() },
     'ProveReplicaUpdates3 recorded',
   );
+  d.metrics.step('sent');
   if (await st.o.commit.push(id, json, spec)) d.snap.pushed(t.sid);
 }
 
@@ -164,6 +166,7 @@ async function follow(d: CommitterDeps, t: SnapSector): Promise<void> {
         event: `new sealed CID ${commRCid(t.submitted!.CommR)} at ${res.height}`,
       });
     });
+    d.metrics.step('landed');
     log.info({ sector: sectorName(t.sid), id, height: res.height }, 'replica update landed');
     return;
   }
@@ -173,6 +176,7 @@ async function follow(d: CommitterDeps, t: SnapSector): Promise<void> {
       d.snap.submitted(t.sid, t.submitted!);
       d.snap.error(t.sid, res.desc);
     });
+    d.metrics.failed('resend');
     log.warn({ sector: sectorName(t.sid), id, why: res.desc }, 'ProveReplicaUpdates3 failed; sending again');
     return;
   }
@@ -184,6 +188,7 @@ function fail(d: CommitterDeps, t: SnapSector, why: string): void {
     d.snap.failed(t.sid, why);
     d.st.o.store.recordSectorEvent(t.sid, { state: 'SnapUpFailed', failure: why });
   });
+  d.metrics.failed('failed');
   log.error(
     { sector: sectorName(t.sid), why },
     'replica update failed for good; the sector stays CC (`util sealer sectors abort` ends the upgrade)',
@@ -205,6 +210,7 @@ async function finish(d: CommitterDeps, t: SnapSector, s: SectorState): Promise<
     d.snap.removeCandidate(t.sid);
     st.o.store.recordSectorEvent(t.sid, { state: 'SnapUpFinalized', event: `replica in ${up.SealedFile}` });
   });
+  d.metrics.step('finalized');
   log.info({ sector: sectorName(t.sid), instance: up.SealedFile }, 'sector upgraded');
 }
 

@@ -21,6 +21,7 @@ import type { DealChainAPI } from '../market/manifest.js';
 import type { SealerState } from '../sealer/common.js';
 import { fetchCandidates, type SnapChainAPI } from './candidates.js';
 import { type CommitterDeps, commitPass } from './commit.js';
+import { type SnapMetrics, snapMetrics } from './metrics.js';
 import { abortSnapUp, allocateSnapUp, submitSnapUp } from './sector.js';
 import { SnapStore } from './store.js';
 
@@ -33,6 +34,8 @@ export interface SnapUpOptions {
   dealChain?: DealChainAPI;
   /** how often the committer looks at upgrades under way (default 30 s; a submission or a persist wakes it) */
   everyMs?: number;
+  /** default: the process registry's */
+  metrics?: SnapMetrics;
 }
 
 export class SnapUpManager {
@@ -54,6 +57,7 @@ export class SnapUpManager {
       messager: o.messager,
       ...(o.dealChain ? { dealChain: o.dealChain } : {}),
       kick: () => this.kick(),
+      metrics: o.metrics ?? snapMetrics(),
     };
   }
 

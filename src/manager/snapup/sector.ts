@@ -26,6 +26,7 @@ import { newSectorState } from '../db.js';
 import { sealStoreOf } from '../sealer/allocation.js';
 import { ownerName, resp, type SealerState, sealStoreName, withOwnSector, withSector } from '../sealer/common.js';
 import type { SnapChainAPI } from './candidates.js';
+import type { SnapMetrics } from './metrics.js';
 import type { SnapCandidate, SnapSector, SnapStore } from './store.js';
 
 const log = logger('snapup');
@@ -36,6 +37,7 @@ export interface SnapDeps {
   chain: SnapChainAPI;
   /** wakes the committer */
   kick: () => void;
+  metrics: SnapMetrics;
 }
 
 function fits(d: SnapDeps, spec: AllocateSnapUpSpec, c: SnapCandidate): boolean {
@@ -135,6 +137,7 @@ async function tryCandidate(
     st.o.store.setSectorOwner(c.sid, ownerName(caller) || null);
     st.o.store.recordSectorEvent(c.sid, { state: 'SnapUpAllocated', worker: w ? sealStoreName(w) : null });
   });
+  d.metrics.step('allocated');
   log.info({ sector: name, pieces: pieces.length, worker: w ? sealStoreName(w) : null }, 'snapup sector allocated');
   const t = d.snap.get(c.sid)!;
   return answerOf(t, { ...s, Pieces: pieces });
@@ -197,6 +200,7 @@ export function submitSnapUp(
     }
     const why = whyRejected(d, r.state, t, info);
     if (why) {
+      d.metrics.failed('rejected');
       log.warn({ sector: sectorName(sid), why }, 'SubmitSnapUpProof rejected');
       return resp(SubmitResult.Rejected, why);
     }
@@ -204,6 +208,7 @@ export function submitSnapUp(
       d.snap.submitted(sid, info);
       st.o.store.recordSectorEvent(sid, { state: 'SnapUpSubmitted', event: `replica in ${info.AccessInstance}` });
     });
+    d.metrics.step('submitted');
     log.info({ sector: sectorName(sid), instance: info.AccessInstance }, 'snapup proof accepted');
     d.kick();
     return resp(SubmitResult.Accepted);
@@ -238,6 +243,7 @@ export function abortSnapUp(d: SnapDeps, s: SectorState, reason: string): boolea
     d.snap.remove(s.ID);
     st.o.store.recordSectorEvent(s.ID, { state: 'SnapUpAborted', failure: reason || 'aborted' });
   });
+  d.metrics.step('aborted');
   log.warn({ sector: sectorName(s.ID), reason, dealsReleased: deals }, 'snapup aborted; the sector stays CC');
   if (deals) st.o.deals?.kick();
   return true;

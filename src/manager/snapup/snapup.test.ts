@@ -34,6 +34,7 @@ import { SealerService } from '../sealer.js';
 import { cacheDir, PersistStores, sealedPath, storesFromConfig } from '../stores.js';
 import { FakeChain, fakePoStProver, fakeVerifier, TEST_POLICY } from '../testkit.js';
 import type { SnapChainAPI } from './index.js';
+import { SnapMetrics } from './metrics.js';
 
 const markets: FakeMarket[] = [];
 after(async () => {
@@ -114,6 +115,8 @@ Token = "${token}"
     dealChain,
   });
   const stores = new PersistStores(storesFromConfig(cfg), db);
+  const registry = new Registry();
+  const snapM = new SnapMetrics(registry);
   const sealer = new SealerService({
     store: db,
     chain: api,
@@ -124,7 +127,7 @@ Token = "${token}"
     stores,
     verifier: fakeVerifier,
     deals,
-    snapup: { messager: chain.messager(), dealChain },
+    snapup: { messager: chain.messager(), dealChain, metrics: snapM },
   });
   const close = async () => {
     await sealer.snapup!.stop();
@@ -133,7 +136,7 @@ Token = "${token}"
     await connection.close();
     db.close();
   };
-  return { market, chain, api, db, sealer, snap: sealer.snapup!, stores, storeDir, dir, miners, close };
+  return { market, chain, api, db, sealer, snap: sealer.snapup!, stores, storeDir, dir, miners, close, registry };
 }
 
 type H = Awaited<ReturnType<typeof setup>>;
@@ -327,6 +330,10 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     const s = h.db.getSector(sid)!;
     assert.ok(!s.online && s.state.Finalized && s.state.Upgraded);
     assert.equal(h.snap.candidates(1000).length, 0);
+    const text = await h.registry.metrics();
+    for (const step of ['allocated', 'submitted', 'sent', 'landed', 'finalized'])
+      assert.match(text, new RegExp(`venus_snapup_steps_total\\{step="${step}"\\} 1`));
+    assert.match(text, /venus_snapup_failures_total\{reason="rejected"\} 3/);
   } finally {
     await h.close();
   }
