@@ -29,7 +29,9 @@ export function submitPersistedEx(
 ): Promise<boolean> {
   checkSid(sid);
   return withOwnSector(st, sid, caller, async () => {
-    online(st, sid);
+    // an upgraded sector may already be finalized by the snapup committer when its worker reports the update files
+    const r = st.o.store.getSector(sid);
+    if (!(isUpgrade && r?.state.Upgraded)) online(st, sid);
     const store = st.o.stores.get(instance);
     if (!store) {
       log.warn({ sector: sectorName(sid), instance }, 'SubmitPersisted: unknown persist store');

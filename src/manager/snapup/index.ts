@@ -3,15 +3,17 @@
  * candidates.ts finds them on chain, sector.ts hands them to snapup threads and takes their proofs, commit.ts sends
  * ProveReplicaUpdates3, waits for it and cleans up; store.ts keeps it all in the manager's database.
  */
-import type {
-  AllocatedSnapUpSector,
-  AllocateSnapUpSpec,
-  SectorID,
-  SectorState,
-  SnapUpCandidateInfo,
-  SnapUpFetchResult,
-  SnapUpOnChainInfo,
-  SubmitResp,
+import {
+  type AllocatedSnapUpSector,
+  type AllocateSnapUpSpec,
+  OnChainState,
+  type PollStateResp,
+  type SectorID,
+  type SectorState,
+  type SnapUpCandidateInfo,
+  type SnapUpFetchResult,
+  type SnapUpOnChainInfo,
+  type SubmitResp,
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { RpcError } from '../../rpc/index.js';
@@ -88,6 +90,25 @@ export class SnapUpManager {
 
   submit(sid: SectorID, info: SnapUpOnChainInfo, caller: SectorCaller): Promise<SubmitResp> {
     return submitSnapUp(this.d, sid, info, caller);
+  }
+
+  /** PollProofState of a sector with an upgrade (undefined: none, the sealing answer applies). */
+  pollState(sid: SectorID): PollStateResp | undefined {
+    const t = this.snap.get(sid);
+    if (!t) return undefined;
+    switch (t.phase) {
+      case 'allocated':
+        return { State: OnChainState.NotFound, Desc: 'no snapup proof submitted' };
+      case 'submitted':
+      case 'sent':
+        // out of gas or funds is sent again by the committer itself: the worker keeps polling
+        return { State: OnChainState.Pending, Desc: t.error };
+      case 'landed':
+      case 'done':
+        return { State: OnChainState.Landed, Desc: null };
+      case 'failed':
+        return { State: OnChainState.PermFailed, Desc: t.error };
+    }
   }
 
   /** ReportAborted of an upgrading sector (lock held): true when snapup handled it. */

@@ -25,6 +25,7 @@ import { minerAddr } from '../chain.js';
 import { newSectorState } from '../db.js';
 import { sealStoreOf } from '../sealer/allocation.js';
 import { ownerName, resp, type SealerState, sealStoreName, withOwnSector, withSector } from '../sealer/common.js';
+import { checkSectorFiles } from '../stores.js';
 import type { SnapChainAPI } from './candidates.js';
 import type { SnapMetrics } from './metrics.js';
 import type { SnapCandidate, SnapSector, SnapStore } from './store.js';
@@ -204,7 +205,20 @@ export function submitSnapUp(
       log.warn({ sector: sectorName(sid), why }, 'SubmitSnapUpProof rejected');
       return resp(SubmitResult.Rejected, why);
     }
+    // the worker persists the new replica before it submits (damocles): checked and indexed as the upgrade's
+    // location now, FilesMissed makes it persist again
+    const store = st.o.stores.get(info.AccessInstance)!;
+    const size = sealProof(r.state.SectorType).sectorSize;
+    const missing = await checkSectorFiles(store.path, store.path, sid, size, store.strict, 'upgrade');
+    if (missing) {
+      log.warn(
+        { sector: sectorName(sid), instance: info.AccessInstance, why: missing },
+        'SubmitSnapUpProof: files missed',
+      );
+      return resp(SubmitResult.FilesMissed, `not all files persisted: ${missing}`);
+    }
     st.o.store.tx(() => {
+      st.o.store.indexSector('upgrade', sid, { SealedFile: info.AccessInstance, CacheDir: info.AccessInstance });
       d.snap.submitted(sid, info);
       st.o.store.recordSectorEvent(sid, { state: 'SnapUpSubmitted', event: `replica in ${info.AccessInstance}` });
     });

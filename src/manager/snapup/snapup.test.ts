@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { Registry } from 'prom-client';
 import type { SectorOnChainInfo } from '../../api/full.js';
 import { MessageState } from '../../api/messager.js';
-import { bytes32ToJson, type SectorID, SubmitResult, sectorName } from '../../api/sealer.js';
+import { bytes32ToJson, OnChainState, type SectorID, SubmitResult, sectorName } from '../../api/sealer.js';
 import {
   CID,
   cidToCommP,
@@ -278,6 +278,12 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     const wrongPieces = { ...submission(h, sid), Pieces: [DDO_PIECE] };
     assert.match((await h.snap.submit(sid, wrongPieces, caller)).Desc!, /pieces count/);
     const info = submission(h, sid);
+    // the new replica is not in the store yet: the worker persists it again
+    const missed = await h.snap.submit(sid, info, caller);
+    assert.equal(missed.Res, SubmitResult.FilesMissed);
+    assert.match(missed.Desc!, /update\/s-t01000-1/);
+    writeUpdateFiles(h.storeDir, sid);
+    assert.equal((await h.sealer.pollProofState(sid)).State, OnChainState.NotFound);
     assert.equal((await h.snap.submit(sid, info, caller)).Res, SubmitResult.Accepted);
     assert.equal((await h.snap.submit(sid, info, caller)).Res, SubmitResult.Accepted);
     const other = { ...info, Proof: toBase64(Uint8Array.of(9)) };
@@ -310,12 +316,11 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     await h.snap.kick();
     assert.equal([...h.chain.records.values()].filter((r) => r.Method === PROVE_REPLICA_UPDATES3_METHOD).length, 1);
 
-    // persisted first: the sector key stays until the update is on chain
-    writeUpdateFiles(h.storeDir, sid);
-    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, caller), true);
+    // persisted, not on chain: the sector key stays, the worker polls Pending
     await h.snap.kick();
     assert.ok(existsSync(sealedPath(h.storeDir, sid)));
     assert.equal(h.snap.snap.get(sid)!.phase, 'sent');
+    assert.equal((await h.sealer.pollProofState(sid)).State, OnChainState.Pending);
     // ReportFinalized from the worker does not end an upgrade in flight
     await h.sealer.reportFinalized(sid, caller);
     assert.ok(h.db.getSector(sid)!.online);
@@ -324,12 +329,17 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     await h.snap.kick();
     await h.snap.kick();
     assert.equal(h.snap.snap.get(sid)!.phase, 'done');
+    assert.equal((await h.sealer.pollProofState(sid)).State, OnChainState.Landed);
+    assert.equal(h.db.findSector('upgrade', sid)?.SealedFile, 'store-1');
     assert.ok(!existsSync(sealedPath(h.storeDir, sid)), 'the sector key is removed');
     assert.ok(!existsSync(cacheDir(h.storeDir, sid)));
     assert.ok(existsSync(sealedPath(h.storeDir, sid, 'upgrade')));
     const s = h.db.getSector(sid)!;
     assert.ok(!s.online && s.state.Finalized && s.state.Upgraded);
     assert.equal(h.snap.candidates(1000).length, 0);
+    // the worker then reports the update files and finishes: both fine on the finalized sector
+    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, caller), true);
+    await h.sealer.reportFinalized(sid, caller);
     const text = await h.registry.metrics();
     for (const step of ['allocated', 'submitted', 'sent', 'landed', 'finalized'])
       assert.match(text, new RegExp(`venus_snapup_steps_total\\{step="${step}"\\} 1`));
@@ -339,26 +349,44 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
   }
 });
 
-test('landed but not persisted: nothing removed; CleanupCCData = false keeps the sector key', async () => {
+test('CleanupCCData = false keeps the sector key; a refused update is PermFailed to the worker and the abort releases its deals', async () => {
   const h = await setup({ cleanup: false });
   try {
     const sid = ccSector(h, 1);
+    const sid2 = ccSector(h, 2);
     await h.snap.preFetch(1000, null);
-    h.market.queue = answer();
     const caller = { admin: false, name: 'w1' } as never;
+    h.market.queue = answer();
     await h.snap.allocate(SPEC, caller);
+    writeUpdateFiles(h.storeDir, sid);
     await h.snap.submit(sid, submission(h, sid), caller);
     await h.snap.kick();
     land(h, h.snap.snap.get(sid)!.messageId!);
     await h.snap.kick();
-    assert.equal(h.snap.snap.get(sid)!.phase, 'landed');
-    assert.ok(h.db.getSector(sid)!.online, 'not finalized before the new replica is persisted');
-    writeUpdateFiles(h.storeDir, sid);
-    // the files are checked in update/ (not sealed/)
-    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, caller), true);
     await h.snap.kick();
     assert.equal(h.snap.snap.get(sid)!.phase, 'done');
     assert.ok(existsSync(sealedPath(h.storeDir, sid)), 'CleanupCCData = false');
+
+    // the second sector: the chain refuses the update for good
+    h.market.queue = answer();
+    const w2 = { Sector: { Worker: { Instance: 'w2', Location: '/seal/2' } }, Deals: { MaxDeals: 3 } } as never;
+    const caller2 = { admin: false, name: 'w2' } as never;
+    const a2 = await h.snap.allocate(w2, caller2);
+    assert.deepEqual(a2?.Sector.ID, sid2);
+    writeUpdateFiles(h.storeDir, sid2);
+    await h.snap.submit(sid2, submission(h, sid2), caller2);
+    await h.snap.kick();
+    const rec = h.chain.records.get(h.snap.snap.get(sid2)!.messageId!)!;
+    land(h, rec.ID);
+    rec.Receipt!.ExitCode = 16;
+    await h.snap.kick();
+    const poll = await h.sealer.pollProofState(sid2);
+    assert.equal(poll.State, OnChainState.PermFailed);
+    assert.match(poll.Desc!, /code 16/);
+    await h.sealer.reportAborted(sid2, 'update refused', caller2);
+    const s2 = h.db.getSector(sid2)!;
+    assert.ok(!s2.online && !s2.state.Upgraded);
+    assert.ok(existsSync(sealedPath(h.storeDir, sid2)), 'the sector key of a refused update stays');
   } finally {
     await h.close();
   }
