@@ -210,9 +210,10 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // CLI
 
-  /** job 3 (SectorWorkerJob.Rebuild): only the sectors being rebuilt; the other jobs list all. */
+  /** job 3 (SectorWorkerJob.Rebuild): only the sectors being rebuilt; job 2 (SnapUp) the upgraded ones; others all. */
   listSectors(state: SectorWorkerState, job: number): SectorState[] {
     const all = this.o.store.listSectors(state !== 'offline');
+    if (job === SectorWorkerJob.SnapUp) return all.filter((s) => s.Upgraded);
     return job === SectorWorkerJob.Rebuild ? all.filter((s) => s.NeedRebuild) : all;
   }
 

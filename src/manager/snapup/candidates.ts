@@ -21,10 +21,19 @@ export type SnapChainAPI = ChainAPI &
 /** Most active sectors one fetch looks at (a bound on the chain's answer). */
 export const MAX_FETCH_SECTORS = 100_000;
 
+/** A BigInt string that is zero (the chain's deal weights; anything unreadable is not). */
+export function isZero(v: unknown): boolean {
+  try {
+    return BigInt(v as string) === 0n;
+  } catch {
+    return false;
+  }
+}
+
 /** Why an active sector cannot take deals, or undefined. */
 export function notCandidate(s: SectorOnChainInfo, height: number, policy: NetworkPolicy): string | undefined {
   if (s.SectorKeyCID) return 'already updated';
-  if (s.DealWeight !== '0' || s.VerifiedDealWeight !== '0') return 'holds deals';
+  if (!isZero(s.DealWeight) || !isZero(s.VerifiedDealWeight)) return 'holds deals';
   if (s.Expiration - height < policy.minSectorExpiration)
     return `expires at ${s.Expiration}, sooner than a deal's minimum duration (${policy.minSectorExpiration} epochs) from now`;
   return undefined;

@@ -26,7 +26,7 @@ import { newSectorState } from '../db.js';
 import { sealStoreOf } from '../sealer/allocation.js';
 import { ownerName, resp, type SealerState, sealStoreName, withOwnSector, withSector } from '../sealer/common.js';
 import { checkSectorFiles } from '../stores.js';
-import type { SnapChainAPI } from './candidates.js';
+import { isZero, type SnapChainAPI } from './candidates.js';
 import type { SnapMetrics } from './metrics.js';
 import type { SnapCandidate, SnapSector, SnapStore } from './store.js';
 
@@ -103,7 +103,7 @@ async function tryCandidate(
   const { st } = d;
   const name = sectorName(c.sid);
   const info = await d.chain.StateSectorGetInfo(minerAddr(c.sid.Miner), c.sid.Number, null);
-  if (!info || info.SectorKeyCID || info.DealWeight !== '0' || info.VerifiedDealWeight !== '0') {
+  if (!info || info.SectorKeyCID || !isZero(info.DealWeight) || !isZero(info.VerifiedDealWeight)) {
     d.snap.removeCandidate(c.sid);
     log.info({ sector: name }, 'snapup candidate dropped: no longer an active CC sector on chain');
     return null;
