@@ -6,6 +6,7 @@
  * it saw), so a restart resumes without sending twice.
  */
 import { rm } from 'node:fs/promises';
+import type { DeadlineInfo } from '../../api/full.js';
 import { OnChainState, type SectorID, type SectorState, sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import {
@@ -32,6 +33,20 @@ export function updateProofOf(sealProofType: number): number {
   if (!Number.isInteger(sealProofType) || sealProofType < 0 || sealProofType > 19)
     throw new Error(`no update proof for seal proof ${sealProofType}`);
   return sealProofType % 5;
+}
+
+/** Epochs the message may take to be executed (damocles assumes 10). */
+export const EXECUTION_MARGIN = 10;
+
+/**
+ * Whether deadline `dl` may be updated when a message sent at `now` executes: not the current nor the next deadline
+ * (the chain's deadline_is_mutable), also if the current one ends within the execution margin.
+ */
+export function deadlineMutable(cur: DeadlineInfo, dl: number, now: number): boolean {
+  const n = cur.WPoStPeriodDeadlines;
+  const ahead = (dl - cur.Index + n) % n;
+  if (ahead <= 1) return false;
+  return !(ahead === 2 && now + EXECUTION_MARGIN >= cur.Close);
 }
 
 export interface CommitterDeps extends SnapDeps {
@@ -72,6 +87,16 @@ async function send(d: CommitterDeps, t: SnapSector, s: SectorState): Promise<vo
   const loc = await d.chain.StateSectorPartition(maddr, t.sid.Number, tsk);
   if (!onChain || !loc) {
     fail(d, t, 'the sector is no longer on chain');
+    return;
+  }
+  const cur = await d.chain.StateMinerProvingDeadline(maddr, tsk);
+  if (!deadlineMutable(cur, loc.Deadline, height)) {
+    // proven now or next: the chain refuses updates there; the next passes try again
+    d.snap.error(t.sid, `deadline ${loc.Deadline} is being proven (current ${cur.Index}): waiting`);
+    log.info(
+      { sector: sectorName(t.sid), deadline: loc.Deadline, current: cur.Index },
+      'update waits: deadline immutable',
+    );
     return;
   }
   const acts = await activationPieces(s, d.chain, d.dealChain, tsk);

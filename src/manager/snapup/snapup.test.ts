@@ -392,6 +392,33 @@ test('CleanupCCData = false keeps the sector key; a refused update is PermFailed
   }
 });
 
+test('a sector in the current or next deadline waits for its update until the deadline is mutable', async () => {
+  const h = await setup();
+  try {
+    const cur = h.chain.deadlineInfo().Index;
+    const sid = { Miner: 1000, Number: 1 };
+    h.chain.activateSector(1000, 1, cur + 1, testCommR(sid));
+    writeSectorFiles(h.storeDir, sid);
+    h.db.indexSector('normal', sid, { SealedFile: 'store-1', CacheDir: 'store-1' });
+    await h.snap.preFetch(1000, null);
+    h.market.queue = answer();
+    const caller = { admin: false, name: 'w1' } as never;
+    await h.snap.allocate(SPEC, caller);
+    writeUpdateFiles(h.storeDir, sid);
+    await h.snap.submit(sid, submission(h, sid), caller);
+    await h.snap.kick();
+    assert.equal(h.snap.snap.get(sid)!.phase, 'submitted');
+    assert.match(h.snap.snap.get(sid)!.error!, /being proven/);
+    assert.equal(h.chain.records.size, 0);
+    // two deadlines on, it is far enough ahead
+    h.chain.height += 2 * h.chain.deadlines.window + 1;
+    await h.snap.kick();
+    assert.equal(h.snap.snap.get(sid)!.phase, 'sent');
+  } finally {
+    await h.close();
+  }
+});
+
 test('an abort before the message gives the deals back and leaves the sector CC', async () => {
   const h = await setup();
   try {
