@@ -419,6 +419,36 @@ test('a sector in the current or next deadline waits for its update until the de
   }
 });
 
+test('a message recorded but not pushed (messager down, then a restart) is pushed once under its id', async () => {
+  const h = await setup();
+  let h2: H | undefined;
+  try {
+    const sid = ccSector(h, 1);
+    await h.snap.preFetch(1000, null);
+    h.market.queue = answer();
+    const caller = { admin: false, name: 'w1' } as never;
+    await h.snap.allocate(SPEC, caller);
+    writeUpdateFiles(h.storeDir, sid);
+    await h.snap.submit(sid, submission(h, sid), caller);
+    h.chain.pushError = new Error('messager down');
+    await h.snap.kick();
+    const t = h.snap.snap.get(sid)!;
+    assert.equal(t.phase, 'sent');
+    assert.equal(t.pushed, false);
+    assert.equal(h.chain.records.size, 0);
+    h.chain.pushError = undefined;
+    await h.close();
+    h2 = await setup({ dir: h.dir, chain: h.chain, market: h.market });
+    await h2.snap.kick();
+    await h2.snap.kick();
+    assert.deepEqual([...h.chain.records.keys()], [t.messageId]);
+    assert.equal(h2.snap.snap.get(sid)!.pushed, true);
+  } finally {
+    if (h2) await h2.close();
+    else await h.close();
+  }
+});
+
 test('an abort before the message gives the deals back and leaves the sector CC', async () => {
   const h = await setup();
   try {
