@@ -103,6 +103,8 @@ export const CliParams = {
   FinalizeSector: sid,
   StoreReleaseReserved: sid,
   SectorSetForRebuild: { ...sid, opt: z.object({ PiecesAvailable: Bool }) },
+  SnapUpPreFetch: { mid: Uint, dlindex: Uint.nullable() },
+  SnapUpCandidates: { mid: Uint },
   UnsealPiece: { ...sid, pieceCid: Cid, offset: Uint, size: Uint, dest: Str(2 * KiB) },
   UnsealTaskAdd: { ...sid, pieceCid: Cid, dest: Name(2 * KiB) },
   UnsealTaskGet: { id: Uint },

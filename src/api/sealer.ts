@@ -107,6 +107,24 @@ export interface SnapUpOnChainInfo {
   Proof: Base64;
 }
 
+/** damocles' SnapUpFetchResult: candidates known after the fetch, and how many it added. */
+export interface SnapUpFetchResult {
+  Total: number;
+  Diff: number;
+}
+
+/** (this implementation) a snapup candidate as `util sealer snap candidates` lists it. */
+export interface SnapUpCandidateInfo {
+  Sector: SectorID;
+  ProofType: RegisteredSealProof;
+  SealedCID: CidJson;
+  Activation: ChainEpoch;
+  Expiration: ChainEpoch;
+  Deadline: number;
+  /** the sector is being upgraded (handed to a snapup thread), or '' */
+  State: string;
+}
+
 export interface SectorRebuildInfo {
   Sector: AllocatedSector;
   Ticket: Ticket;
@@ -262,6 +280,10 @@ export const SealerCliMethods = withParams(
     StoreReleaseReserved: method<[sid: SectorID], boolean>('admin', 1),
     StoreList: method<[], StoreDetailedInfo[] | null>('read'),
     SectorSetForRebuild: method<[sid: SectorID, opt: { PiecesAvailable: boolean }], boolean>('admin', 2),
+    /** imports the miner's active CC sectors that can take deals as snapup candidates (damocles' shape) */
+    SnapUpPreFetch: method<[mid: ActorID, dlindex: number | null], SnapUpFetchResult>('admin', 2),
+    /** (this implementation's shape: damocles answers a bitfield per deadline) */
+    SnapUpCandidates: method<[mid: ActorID], SnapUpCandidateInfo[]>('read', 1),
     /** damocles' form: schedules the unseal; the stream ends with an empty chunk once the bytes are at dest */
     UnsealPiece: channel<[sid: SectorID, pieceCid: CidJson, offset: number, size: number, dest: string], Base64>(
       'admin',

@@ -7,6 +7,7 @@
  *   util miner create --from … --sector-size …    CreateMiner through the messager, waits, prints the miner
  *   util miner info ID                            the miner's table
  *   util sealer sectors list|state|abort|restore|rebuild|resend-pre|resend-prove
+ *   util sealer snap fetch|candidates               snapup candidates (docs/snapup-manager.md)
  *   util sealer proving info|deadlines|deadline IDX|check IDX
  *   util worker list|token NAME, util storage list|find
  *
@@ -36,6 +37,7 @@ import {
 import { type CreateMinerOptions, createMiner } from './cli/create-miner.js';
 import { dealRows, dealsCell } from './cli/deals.js';
 import { registerProving } from './cli/proving.js';
+import { registerSnap } from './cli/snap.js';
 import { registerUnseal } from './cli/unseal.js';
 import { initHome } from './config.js';
 import { connectServices, startDaemon } from './daemon.js';
@@ -326,6 +328,7 @@ function registerSealer(util: Command): void {
   }
 
   registerUnseal(sectors);
+  registerSnap(sealer);
   registerProving(sealer);
 }
 

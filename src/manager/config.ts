@@ -88,6 +88,8 @@ const MinerSchema = z.strictObject({
   MaxNumber: uint64().optional(),
   Disabled: z.boolean().default(false),
   EnableDeals: z.boolean().default(false),
+  EnableSnapUp: z.boolean().default(false),
+  CleanupCCData: z.boolean().default(true),
 });
 
 const POLICY_KEYS = {
@@ -269,6 +271,10 @@ export interface MinerConfig {
   Disabled: boolean;
   /** AcquireDeals asks the market ([DealManagerConfig.MarketAPI]) for deals for this miner's sectors */
   EnableDeals: boolean;
+  /** AllocateSanpUpSector hands this miner's CC candidates to snapup threads (damocles' [Miners.SnapUp] Enabled) */
+  EnableSnapUp: boolean;
+  /** the sector key (old CC replica) is deleted once the update is on chain and persisted (damocles' name) */
+  CleanupCCData: boolean;
 }
 
 export interface StoreConfig {
@@ -310,6 +316,10 @@ function checkSemantics(file: string, cfg: ManagerConfig): void {
     if (m.EnableDeals && cfg.DealManagerConfig.MarketAPI.Api.trim() === '')
       problems.push(
         `SectorManager.Miners[${i}].EnableDeals: deals need the market's address in [DealManagerConfig.MarketAPI] Api`,
+      );
+    if (m.EnableSnapUp && !m.EnableDeals)
+      problems.push(
+        `SectorManager.Miners[${i}].EnableSnapUp: snapup fills sectors with deals; set EnableDeals = true too`,
       );
   });
   const pieceNames = new Set<string>();
@@ -433,6 +443,8 @@ export const DEFAULT_CONFIG_TEXT = `# Default config:
 #    MaxNumber = 10000
 #    Disabled = false
 #    EnableDeals = false
+#    EnableSnapUp = false
+#    CleanupCCData = true
 #
 [Commitment]
 #  [Commitment.DefaultPolicy]
@@ -604,7 +616,13 @@ export function formatConfig(cfg: ManagerConfig): string {
   emit([], {
     SectorManager: {
       ...cfg.SectorManager,
-      Miners: cfg.SectorManager.Miners.map(({ EnableDeals, ...m }) => (EnableDeals ? { ...m, EnableDeals } : m)),
+      // (the snapup keys likewise: shown when not at their defaults)
+      Miners: cfg.SectorManager.Miners.map(({ EnableDeals, EnableSnapUp, CleanupCCData, ...m }) => ({
+        ...m,
+        ...(EnableDeals ? { EnableDeals } : {}),
+        ...(EnableSnapUp ? { EnableSnapUp } : {}),
+        ...(CleanupCCData ? {} : { CleanupCCData }),
+      })),
     },
     Commitment: { DefaultPolicy: cfg.Commitment.DefaultPolicy, Miners: sortedMap(cfg.Commitment.Miners) },
     Chain: cfg.Chain,

@@ -309,6 +309,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ),
     // pings arrive only once the server listens, after the dashboard exists
     onWorkerPing: (name, remote) => dashboard.notePing(name, remote),
+    // snapup (docs/snapup-manager.md): serves only miners with EnableSnapUp
+    snapup: { messager, ...(dealChainOf(chain) ? { dealChain: dealChainOf(chain) } : {}) },
   };
   const sealer = new SealerService(sealerOptions, unseal);
   // SectorsUnsealPiece requests of the market, one subscription per miner with deals (a WebSocket of its own)
@@ -323,6 +325,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     client: () => eventsMarket.get(),
   });
   await commit.resume();
+  // after resume: an upgrade's recorded message is pushed by either, under its one id
+  sealer.snapup?.start();
+  closers.unshift(async () => sealer.snapup?.stop());
 
   const metrics = initMetrics('venus-sector-manager');
   // the repo's JWT secret (<home>/keystore), admin token (<home>/token) and workers' token (<home>/worker-token)

@@ -46,6 +46,7 @@ import * as rebuild from './sealer/rebuild.js';
 import { RebuildTasks } from './sealer/rebuild-tasks.js';
 import * as reports from './sealer/reports.js';
 import * as submission from './sealer/submission.js';
+import { SnapUpManager } from './snapup/index.js';
 import { unsealCliApi } from './unseal/api.js';
 import type { UnsealTasks } from './unseal/tasks.js';
 
@@ -70,6 +71,17 @@ export class SealerService {
       exhausted: new Map(),
       rebuilds: new RebuildTasks(o.store.db),
     };
+    if (o.snapup) this.st.snap = new SnapUpManager(this.st, o.snapup);
+  }
+
+  /** Snapup (undefined without SealerOptions.snapup). */
+  get snapup(): SnapUpManager | undefined {
+    return this.st.snap;
+  }
+
+  private needSnap(): SnapUpManager {
+    if (!this.st.snap) throw new RpcError(1, 'snapup is not enabled in this sector-manager');
+    return this.st.snap;
   }
 
   // ----------------------------------------------------------------------------------------------------------
@@ -198,9 +210,10 @@ export class SealerService {
   // ----------------------------------------------------------------------------------------------------------
   // CLI
 
-  /** job 3 (SectorWorkerJob.Rebuild): only the sectors being rebuilt; the other jobs list all. */
+  /** job 3 (SectorWorkerJob.Rebuild): only the sectors being rebuilt; job 2 (SnapUp) the upgraded ones; others all. */
   listSectors(state: SectorWorkerState, job: number): SectorState[] {
     const all = this.o.store.listSectors(state !== 'offline');
+    if (job === SectorWorkerJob.SnapUp) return all.filter((s) => s.Upgraded);
     return job === SectorWorkerJob.Rebuild ? all.filter((s) => s.NeedRebuild) : all;
   }
 
@@ -256,8 +269,11 @@ export class SealerService {
       // a worker giving up an unseal fails the unseal task, never the proven sector
       ReportAborted: (sid, reason, ctx) =>
         this.unseal?.workerAborted(checkSid(sid), reason) ? {} : this.reportAborted(sid, reason, callerOf(ctx)),
-      AllocateSanpUpSector: () => null,
-      SubmitSnapUpProof: () => resp(SubmitResult.Rejected, 'snapup is not supported by this sector-manager'),
+      AllocateSanpUpSector: (spec, ctx) => this.st.snap?.allocate(spec, callerOf(ctx)) ?? null,
+      SubmitSnapUpProof: (sid, info, ctx) =>
+        this.st.snap
+          ? this.st.snap.submit(checkSid(sid), info, callerOf(ctx))
+          : resp(SubmitResult.Rejected, 'snapup is not enabled in this sector-manager'),
       AllocateRebuildSector: (spec, ctx) => this.allocateRebuildSector(spec, callerOf(ctx)),
       WorkerPing: async (info, ctx) => {
         const r = await this.workerPing(info, callerOf(ctx));
@@ -312,6 +328,8 @@ export class SealerService {
       StoreReleaseReserved: (sid) => this.o.stores.release(checkSid(sid)),
       StoreList: () => this.o.stores.detailed(),
       SectorSetForRebuild: (sid, opt) => this.sectorSetForRebuild(sid, opt),
+      SnapUpPreFetch: (mid, dl) => this.needSnap().preFetch(mid, dl),
+      SnapUpCandidates: (mid) => this.needSnap().candidates(mid),
       UnsealPiece: unsealCli.UnsealPiece,
       UnsealTaskAdd: unsealCli.UnsealTaskAdd,
       UnsealTaskGet: unsealCli.UnsealTaskGet,

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, realpathSync, statfsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { SectorID, StoreBasicInfo, StoreDetailedInfo } from '../api/sealer.js';
+import type { SectorID, SectorIndexType, StoreBasicInfo, StoreDetailedInfo } from '../api/sealer.js';
 import { sectorName } from '../api/sealer.js';
 import { logger } from '../common/log.js';
 import { sectorSizeInfo } from '../proofs/index.js';
@@ -133,12 +133,14 @@ export function sectorFiles(sectorSize: number): { cache: string[] } {
   return { cache: ['p_aux', 't_aux', ...trees] };
 }
 
-export function sealedPath(root: string, sid: SectorID): string {
-  return join(root, 'sealed', sectorName(sid));
+/** The sealed file; an upgraded sector's (SnapDeals) new replica is `update/` (damocles' layout). */
+export function sealedPath(root: string, sid: SectorID, kind: SectorIndexType = 'normal'): string {
+  return join(root, kind === 'upgrade' ? 'update' : 'sealed', sectorName(sid));
 }
 
-export function cacheDir(root: string, sid: SectorID): string {
-  return join(root, 'cache', sectorName(sid));
+/** The cache folder; an upgraded sector's is `update-cache/` (p_aux, t_aux, TreeR-last of the new replica). */
+export function cacheDir(root: string, sid: SectorID, kind: SectorIndexType = 'normal'): string {
+  return join(root, kind === 'upgrade' ? 'update-cache' : 'cache', sectorName(sid));
 }
 
 /** Why a sector's persisted files are not usable, or undefined when they are. */
@@ -148,8 +150,9 @@ export async function checkSectorFiles(
   sid: SectorID,
   sectorSize: number,
   strict: boolean,
+  kind: SectorIndexType = 'normal',
 ): Promise<string | undefined> {
-  const sealed = sealedPath(sealedRoot, sid);
+  const sealed = sealedPath(sealedRoot, sid, kind);
   try {
     const st = await stat(sealed);
     if (!st.isFile()) return `${sealed} is not a file`;
@@ -157,7 +160,7 @@ export async function checkSectorFiles(
   } catch (err) {
     return `sealed file ${sealed}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
   }
-  const dir = cacheDir(cacheRoot, sid);
+  const dir = cacheDir(cacheRoot, sid, kind);
   for (const f of sectorFiles(sectorSize).cache) {
     const p = join(dir, f);
     try {

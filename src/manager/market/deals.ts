@@ -221,7 +221,12 @@ export class DealManager {
    * AcquireDeals for a sector (the caller holds the sector's lock and checked it is online and the caller's):
    * the stored pieces, or the market's answer stored, or null (deals off, no deals, or an answer not sealable).
    */
-  async acquire(s: SectorState, rawSpec: AcquireDealsSpec): Promise<SectorPieces> {
+  async acquire(
+    s: SectorState,
+    rawSpec: AcquireDealsSpec,
+    /** snap-deals into an existing sector: deals must end before its expiration (AssignDeals' SectorExpiration) */
+    snap?: { expiration: number },
+  ): Promise<SectorPieces> {
     if (s.Pieces && s.Pieces.length > 0) return s.Pieces;
     const sid = s.ID;
     const name = sectorName(sid);
@@ -237,7 +242,8 @@ export class DealManager {
     } catch (err) {
       throw new RpcError(ErrorCode.App, `AcquireDeals ${name}: chain head unavailable: ${errText(err)}; retried`);
     }
-    const w = dealWindow(height, this.o.policy);
+    // an upgrade lands within minutes: deals may start from now on, and end with the sector
+    const w = snap ? { start: height, end: snap.expiration } : dealWindow(height, this.o.policy);
     let answer: unknown;
     try {
       answer = await this.assignLock.run(String(sid.Miner), () =>
@@ -249,7 +255,7 @@ export class DealManager {
           MinUsedSpace: want.minUsedSpace,
           StartEpoch: w.start,
           EndEpoch: w.end,
-          SectorExpiration: null,
+          SectorExpiration: snap ? snap.expiration : null,
         }),
       );
     } catch (err) {

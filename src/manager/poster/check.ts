@@ -52,22 +52,29 @@ export async function checkSectors(
       bad.set(n, 'not found on chain');
       continue;
     }
-    const at = o.store.findSector('normal', sid);
+    // an updated sector (SnapDeals) is proven over its new replica: the chain's SealedCID is comm_r_new
+    const kind = si.SectorKeyCID ? 'upgrade' : 'normal';
+    const at = o.store.findSector(kind, sid);
     const sealedStore = at && o.stores.get(at.SealedFile);
     const cacheStore = at && o.stores.get(at.CacheDir);
     if (!sealedStore || !cacheStore) {
-      bad.set(n, at ? `persist store "${at.SealedFile}" not configured` : 'not found in the sector index');
+      bad.set(
+        n,
+        at
+          ? `persist store "${at.SealedFile}" not configured`
+          : `not found in the sector index${kind === 'upgrade' ? ' (updated replica)' : ''}`,
+      );
       continue;
     }
     const info: PoStSector = {
       sectorNumber: n,
       sealProof: si.SealProof,
       commR: cidToCommR(si.SealedCID),
-      sealedPath: sealedPath(sealedStore.path, sid),
-      cacheDir: cacheDir(cacheStore.path, sid),
+      sealedPath: sealedPath(sealedStore.path, sid, kind),
+      cacheDir: cacheDir(cacheStore.path, sid, kind),
     };
     infos.set(n, info);
-    const why = await checkSectorFiles(sealedStore.path, cacheStore.path, sid, facts.sectorSize, strict);
+    const why = await checkSectorFiles(sealedStore.path, cacheStore.path, sid, facts.sectorSize, strict, kind);
     if (why) {
       bad.set(n, why);
       continue;

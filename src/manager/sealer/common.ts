@@ -21,6 +21,7 @@ import type { DealManager } from '../market/deals.js';
 import type { MinerInfoCache } from '../miners.js';
 import type { KeyedMutex } from '../mutex.js';
 import type { SealVerifier } from '../prover.js';
+import type { SnapUpManager, SnapUpOptions } from '../snapup/index.js';
 import type { PersistStores } from '../stores.js';
 import type { RebuildTasks } from './rebuild-tasks.js';
 
@@ -39,6 +40,8 @@ export interface SealerOptions {
   deals?: DealManager;
   /** told where each accepted WorkerPing came from ("ip:port"): the dashboard calls a worker's control API only there */
   onWorkerPing?: (name: string, remoteAddress: string) => void;
+  /** snapup (AllocateSanpUpSector & co., docs/snapup-manager.md); absent: snapup threads get no sector */
+  snapup?: SnapUpOptions;
 }
 
 /** What the service's calls share: its options, the locks that order them, and what allocation remembers. */
@@ -57,6 +60,8 @@ export interface SealerState {
   readonly exhausted: Map<number, SectorNumberExhausted>;
   /** Sectors set for rebuild and the seal stores they were handed to (sealer/rebuild.ts). */
   readonly rebuilds: RebuildTasks;
+  /** Upgrades of CC sectors (snapup/): set when SealerOptions.snapup is */
+  snap?: SnapUpManager;
 }
 
 /** A caller's value for an error message: at most a short prefix of what was sent. */

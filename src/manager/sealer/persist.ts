@@ -29,20 +29,25 @@ export function submitPersistedEx(
 ): Promise<boolean> {
   checkSid(sid);
   return withOwnSector(st, sid, caller, async () => {
-    online(st, sid);
+    // an upgraded sector may already be finalized by the snapup committer when its worker reports the update files
+    const r = st.o.store.getSector(sid);
+    if (!(isUpgrade && r?.state.Upgraded)) online(st, sid);
     const store = st.o.stores.get(instance);
     if (!store) {
       log.warn({ sector: sectorName(sid), instance }, 'SubmitPersisted: unknown persist store');
       return false;
     }
     const facts = await st.o.miners.get(sid.Miner);
-    const why = await checkSectorFiles(store.path, store.path, sid, facts.sectorSize, store.strict);
+    const kind = isUpgrade ? 'upgrade' : 'normal';
+    const why = await checkSectorFiles(store.path, store.path, sid, facts.sectorSize, store.strict, kind);
     if (why) {
       log.warn({ sector: sectorName(sid), instance, why }, 'SubmitPersisted: files not usable');
       return false;
     }
-    st.o.store.indexSector(isUpgrade ? 'upgrade' : 'normal', sid, { SealedFile: instance, CacheDir: instance });
-    log.info({ sector: sectorName(sid), instance }, 'sector persisted');
+    st.o.store.indexSector(kind, sid, { SealedFile: instance, CacheDir: instance });
+    log.info({ sector: sectorName(sid), instance, ...(isUpgrade ? { upgrade: true } : {}) }, 'sector persisted');
+    // an upgrade that landed waits for this to finish (snapup/commit.ts)
+    if (isUpgrade) void st.snap?.kick();
     return true;
   });
 }

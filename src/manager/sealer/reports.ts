@@ -53,6 +53,8 @@ export function reportFinalized(st: SealerState, sid: SectorID, caller: SectorCa
     if (r.online && r.state.NeedRebuild) {
       st.o.store.tx(() => endRebuild(st, r.state, null));
       logRebuildEnd(sid, null);
+    } else if (r.online && r.state.Upgraded) {
+      // an upgrading sector is finalized by the snapup committer once the update landed and is persisted (damocles)
     } else if (r.online) {
       r.state.Finalized = true;
       st.o.store.tx(() => {
@@ -75,6 +77,8 @@ export function reportAborted(st: SealerState, sid: SectorID, raw: string, calle
     if (r.online && r.state.NeedRebuild) {
       st.o.store.tx(() => endRebuild(st, r.state, reason || 'aborted'));
       logRebuildEnd(sid, reason || 'aborted');
+    } else if (r.online && r.state.Upgraded && st.snap?.aborted(r.state, reason)) {
+      // the upgrade ended (or goes on: its message was sent); the sector itself stays as the chain has it
     } else if (r.online) {
       r.state.AbortReason = reason || 'aborted';
       r.state.Finalized = true;

@@ -294,6 +294,9 @@ async function checkCommit(
 export function pollProofState(st: SealerState, sid: SectorID): Promise<PollStateResp> {
   checkSid(sid);
   return withSector(st, sid, async () => {
+    // a sector being upgraded: its ProveReplicaUpdates3 (snapup/), also once it is finalized
+    const snap = st.snap?.pollState(sid);
+    if (snap) return snap;
     const s = online(st, sid);
     if (!s.Proof) return { State: OnChainState.NotFound, Desc: 'no proof submitted' };
     const id = s.MessageInfo.CommitCid?.['/'];
