@@ -31,6 +31,7 @@ test('--deals: the sector-manager gets EnableDeals and the market; the worker en
     managerConfigToml({ ...base, market: { api: '/ip4/127.0.0.1/tcp/1234', token: 'market-token' } }),
   );
   assert.equal(deals.SectorManager.Miners[0]!.EnableDeals, true);
+  assert.equal(deals.SectorManager.Miners[0]!.EnableSnapUp, true);
   assert.deepEqual(deals.DealManagerConfig.MarketAPI, { Api: '/ip4/127.0.0.1/tcp/1234', Token: 'market-token' });
 
   const plain = parseWorkerConfig('w.toml', workerConfigToml(worker));
@@ -41,7 +42,10 @@ test('--deals: the sector-manager gets EnableDeals and the market; the worker en
   );
   const w = parseWorkerConfig(
     'w.toml',
-    workerConfigToml({ ...worker, deals: { pieceToken: 'market-token', unsealStore: '/tmp/unseal-1' } }),
+    workerConfigToml({
+      ...worker,
+      deals: { pieceToken: 'market-token', unsealStore: '/tmp/unseal-1', snapupStore: '/tmp/snapup-1' },
+    }),
   );
   assert.equal(w.sealing.enableDeals, true);
   assert.equal(w.sectorManager.pieceToken, 'market-token');
@@ -52,6 +56,7 @@ test('--deals: the sector-manager gets EnableDeals and the market; the worker en
       ['/tmp/seal-2', 'sealer'],
       ['/tmp/rebuild-1', 'rebuild'],
       ['/tmp/unseal-1', 'unseal'],
+      ['/tmp/snapup-1', 'snapup'],
     ],
   );
 });

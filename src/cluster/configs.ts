@@ -74,7 +74,7 @@ export function managerConfigToml(c: ManagerConfigInput): string {
     InitNumber = 0 # min sid
     MaxNumber = ${c.maxNumber ?? 10000} # max sid
     Disabled = false # false: allow sealing; true: maintenance only (windowPost)
-${c.market ? '    EnableDeals = true # AcquireDeals asks the market for deals (docs/deals-manager.md)\n' : ''}`;
+${c.market ? '    EnableDeals = true # AcquireDeals asks the market for deals (docs/deals-manager.md)\n    EnableSnapUp = true # candidates (util sealer snap fetch) get deals in place (docs/snapup-manager.md)\n' : ''}`;
   const commitMiners =
     id === undefined
       ? ''
@@ -158,7 +158,7 @@ export interface WorkerConfigInput {
   /** the sector-manager's JWT secret file: the worker's control API accepts the manager's tokens (dashboard) */
   managerSecretPath?: string;
   /** deals: enable_deals, the market's token for piece downloads, and a thread with plan = "unseal" */
-  deals?: { pieceToken: string; unsealStore: string };
+  deals?: { pieceToken: string; unsealStore: string; snapupStore?: string };
 }
 
 /**
@@ -180,6 +180,11 @@ export function workerConfigToml(c: WorkerConfigInput): string {
           ...(c.deals
             ? [
                 `[[sealing_thread]]\nlocation = ${q(c.deals.unsealStore)}\n# unseals pieces for retrieval (the market's SectorsUnsealPiece, util sealer sectors unseal)\nplan = "unseal"\n`,
+                ...(c.deals.snapupStore
+                  ? [
+                      `[[sealing_thread]]\nlocation = ${q(c.deals.snapupStore)}\n# puts deals into committed-capacity sectors in place (SnapDeals; util sealer snap fetch)\nplan = "snapup"\n`,
+                    ]
+                  : []),
               ]
             : []),
         ].join('\n')

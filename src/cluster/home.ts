@@ -34,6 +34,8 @@ export interface ClusterPaths {
   rebuildStore: string;
   /** the seal store of the worker's unseal thread (plan = "unseal"; only with --deals) */
   unsealStore: string;
+  /** the seal store of the worker's snapup thread (plan = "snapup"; only with --deals) */
+  snapupStore: string;
   /** where --deals N writes its client files */
   deals: string;
   workerTmp: string;
@@ -56,6 +58,7 @@ export function clusterPaths(home: string, sealStores = 2): ClusterPaths {
     sealStores: Array.from({ length: sealStores }, (_, i) => join(h, 'worker', `seal-${i + 1}`)),
     rebuildStore: join(h, 'worker', 'rebuild-1'),
     unsealStore: join(h, 'worker', 'unseal-1'),
+    snapupStore: join(h, 'worker', 'snapup-1'),
     deals: join(h, 'deals'),
     workerTmp: join(h, 'worker', 'tmp'),
     remote: join(h, 'remote'),

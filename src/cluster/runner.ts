@@ -449,8 +449,9 @@ export class ClusterRunner {
       markDone(p, this.state, 'worker-stores');
     }
     // the unseal thread's store: also when an older home is run with --deals for the first time
-    if (this.o.deals !== undefined && !existsSync(join(p.unsealStore, '.holder'))) {
-      await this.cmd('venus-worker', 'worker', ['store', 'seal-init', '-l', p.unsealStore]);
+    if (this.o.deals !== undefined) {
+      const fresh = [p.unsealStore, p.snapupStore].filter((s) => !existsSync(join(s, '.holder')));
+      if (fresh.length) await this.cmd('venus-worker', 'worker', ['store', 'seal-init', '-l', ...fresh]);
     }
     mkdirSync(p.workerTmp, { recursive: true });
     // the sector-manager requires tokens: the worker signs in with a write token bound to its name (and sectors)
@@ -464,7 +465,9 @@ export class ClusterRunner {
         managerPort: this.state.ports.manager,
         sealStores: p.sealStores,
         rebuildStore: p.rebuildStore,
-        ...(this.o.deals !== undefined ? { deals: { pieceToken: this.devnetToken, unsealStore: p.unsealStore } } : {}),
+        ...(this.o.deals !== undefined
+          ? { deals: { pieceToken: this.devnetToken, unsealStore: p.unsealStore, snapupStore: p.snapupStore } }
+          : {}),
         remoteName: 'remote',
         remotePath: p.remote,
         managerToken: await createToken(auth.secret, 'write', { name }),
