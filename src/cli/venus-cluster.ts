@@ -43,6 +43,10 @@ const program = withLogging(new Command('venus-cluster'))
       'flowing into sectors; 0 turns the deal path on without generated files (import with `venus-devnet client import`)',
     nonNegativeInt,
   )
+  .option(
+    '--any-ports',
+    'a new home takes free ports the system picks instead of the usual 1234/5678/1789/17890 (several clusters on one machine, tests)',
+  )
   .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
   .option(
     '--devnet-policy <key=value,…>',
@@ -76,6 +80,7 @@ const program = withLogging(new Command('venus-cluster'))
       sectorSize: o.sectorSize as ClusterSectorSize,
       ...(o.sectors !== undefined ? { sectors: Number(o.sectors) } : {}),
       ...(o.deals !== undefined ? { deals: Number(o.deals) } : {}),
+      ...(o.anyPorts ? { ports: { devnet: 0, wallet: 0, manager: 0, worker: 0 } } : {}),
       ...(o.blockTime !== undefined ? { blockTime: String(o.blockTime) } : {}),
       ...(o.devnetPolicy !== undefined ? { devnetPolicy: String(o.devnetPolicy) } : {}),
       ...(o.view !== undefined ? { view: o.view as 'auto' } : {}),

@@ -227,7 +227,10 @@ export async function importFile(
     const end = start + duration;
     let deal: ClientDeal;
     if (kind === 'ddo') {
-      const termMax = Math.min(duration + MARKET_DEFAULT_ALLOCATION_TERM_BUFFER, MAXIMUM_VERIFIED_ALLOCATION_TERM);
+      // the longest term the verified registry allows (5 years), as direct-deal clients default to: a claim needs the
+      // sector's remaining lifetime within [TermMin, TermMax], and committed-capacity sectors taking deals in place
+      // (SnapDeals) live 540 days, longer than a builtin deal's term plus its 90-day buffer
+      const termMax = Math.max(duration, MAXIMUM_VERIFIED_ALLOCATION_TERM);
       const params = allocationTransferParams([
         {
           provider: parseAddress(provider).id(),

@@ -48,6 +48,7 @@ test('deals: two verified DDO allocations and a builtin-market deal sealed, QA p
     home,
     '--deals',
     '0',
+    '--any-ports',
     '--view',
     'lines',
     '--block-time',

@@ -29,6 +29,7 @@ test('rebuild: a sector whose sealed file was lost goes faulty, is rebuilt byte-
     home,
     '--sectors',
     '2',
+    '--any-ports',
     '--view',
     'lines',
     '--block-time',

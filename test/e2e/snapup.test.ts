@@ -37,6 +37,7 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
     '0',
     '--sectors',
     '2',
+    '--any-ports',
     '--view',
     'lines',
     '--block-time',

@@ -18,7 +18,7 @@ import {
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { bytesEqual, cidToCommP, cidToCommR, fromBase64 } from '../../fil/index.js';
-import { computeCommD, sealProof } from '../../proofs/index.js';
+import { computeCommD, isCanonicalFr, sealProof } from '../../proofs/index.js';
 import { RpcError } from '../../rpc/index.js';
 import type { SectorCaller } from '../auth.js';
 import { minerAddr } from '../chain.js';
@@ -171,7 +171,8 @@ function whyRejected(d: SnapDeps, s: SectorState, t: SnapSector, info: SnapUpOnC
   } catch (err) {
     return (err as Error).message;
   }
-  if ((commR[31]! & 0xc0) !== 0) return 'CommR is not a field element';
+  // a Poseidon root: any canonical element of Fr (the top bits may be set, unlike a SHA-256-trunc254 CommD)
+  if (!isCanonicalFr(commR)) return 'CommR is not a field element';
   if (bytesEqual(commR, bytes32FromJson(t.public.CommR))) return 'CommR is the sector key’s (nothing was encoded)';
   const want = computeCommD(
     sealProof(s.SectorType).sectorSize,

@@ -153,7 +153,7 @@ function ccSector(h: H, n: number, patch: Partial<SectorOnChainInfo> = {}): Sect
 
 function newCommR(): Uint8Array {
   const b = new Uint8Array(32).fill(9);
-  b[31] = 0x0f;
+  b[31] = 0x51; // bit 254 set, still below the Fr modulus (as a real CommR seen on the devnet)
   return b;
 }
 
@@ -275,6 +275,11 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     const badD = await h.snap.submit(sid, submission(h, sid, { commD: new Uint8Array(32) }), caller);
     assert.equal(badD.Res, SubmitResult.Rejected);
     assert.match(badD.Desc!, /CommD/);
+    // a CommR at or above the Fr modulus is no Poseidon root (the top byte 0x74 > the modulus' 0x73)
+    const above = newCommR();
+    above[31] = 0x74;
+    const badR = await h.snap.submit(sid, { ...submission(h, sid), CommR: bytes32ToJson(above) }, caller);
+    assert.match(badR.Desc!, /CommR is not a field element/);
     const wrongPieces = { ...submission(h, sid), Pieces: [DDO_PIECE] };
     assert.match((await h.snap.submit(sid, wrongPieces, caller)).Desc!, /pieces count/);
     const info = submission(h, sid);
@@ -343,7 +348,7 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     const text = await h.registry.metrics();
     for (const step of ['allocated', 'submitted', 'sent', 'landed', 'finalized'])
       assert.match(text, new RegExp(`venus_snapup_steps_total\\{step="${step}"\\} 1`));
-    assert.match(text, /venus_snapup_failures_total\{reason="rejected"\} 3/);
+    assert.match(text, /venus_snapup_failures_total\{reason="rejected"\} 4/);
   } finally {
     await h.close();
   }
