@@ -7,8 +7,9 @@
 //   aborted, the deal expires, it is never sealed;
 // - a deal for another provider: refused when the provider is not a miner; another miner's deal is never assigned
 //   to ours;
-// - kill -9 of the worker while a deal sector is sealing: the runner restarts it, and the deal ends active in the
-//   sector the market recorded, assigned once.
+// - kill -9 of the worker, then of the sector-manager, while a deal sector is sealing (a direct deal, then a builtin
+//   one): the runner restarts them, and each deal ends active in the sector the market recorded, assigned once,
+//   claimed / activated once on chain.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +68,7 @@ const log = (name: string) => readFileSync(join(home, 'logs', `${name}.log`), 'u
 
 interface ClientDeal {
   Kind: string;
+  DealID: number;
   AllocationID: number;
   PieceCID: string;
   State: string;
@@ -76,7 +78,7 @@ interface ClientDeal {
   Reason: string | null;
 }
 
-test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of the worker mid-seal', {
+test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of the worker and the manager mid-seal', {
   timeout: 12 * 60_000,
 }, async () => {
   const t0 = Date.now();
@@ -153,15 +155,15 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   async function importFile(name: string, size: number, ...flags: string[]) {
     const path = join(home, name);
     writeFileSync(path, randomBytes(size));
-    const r = await client('import', path, '--verified', '--json', ...flags);
+    const r = await client('import', path, '--json', ...(flags.includes('market') ? [] : ['--verified']), ...flags);
     assert.equal(r.code, 0, r.out);
     return { path, deal: JSON.parse(r.out.slice(r.out.indexOf('{'))) as ClientDeal };
   }
-  // every "deals acquired" line of the manager that names a direct deal: the sectors it was assigned to
-  const acquiredIn = (allocation: number) =>
+  // the sectors the manager's "deals acquired" lines give a deal (`a<allocation>` direct, `d<deal id>` builtin)
+  const acquiredIn = (name: string) =>
     [...log('manager').matchAll(/deals acquired\s+(\{.*\})/g)]
       .map((m) => JSON.parse(m[1]!) as { sector: string; deals: string[] })
-      .filter((l) => l.deals.includes(`a${allocation}`))
+      .filter((l) => l.deals.includes(name))
       .map((l) => Number(l.sector.split('-').at(-1)));
 
   // the two sealing threads stop taking sectors while the bad inputs go in
@@ -213,11 +215,13 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
     log('manager'),
     /sector aborted[^\n]*has CommP [0-9a-f]+, the deal's piece CID says [0-9a-f]+: the data does not match the deal/,
   );
-  assert.match(
-    log('worker'),
-    new RegExp(`sector aborted: piece ${bad.deal.PieceCID} \\(allocation ${bad.deal.AllocationID}[^\\n]*has CommP`),
+  // the worker's own line (its log is written a moment after the manager heard of the abort)
+  const workerAbort = new RegExp(
+    `sector aborted: piece ${bad.deal.PieceCID} \\(allocation ${bad.deal.AllocationID}[^\\n]*has CommP`,
   );
-  assert.match(log('manager'), new RegExp(`deals released[^\\n]*"kind":"ddo","ids":\\[${bad.deal.AllocationID}\\]`));
+  await until('the worker logging the abort', 30_000, async () => workerAbort.test(log('worker')), 250);
+  const released = new RegExp(`deals released[^\\n]*"kind":"ddo","ids":\\[${bad.deal.AllocationID}\\]`);
+  await until('the manager releasing the deal', 30_000, async () => released.test(log('manager')), 250);
   // released: back to waiting with no sector, never failed (it is taken again every few seconds meanwhile)
   await until(
     'the bad deal released',
@@ -272,6 +276,20 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
     return pid !== before && (await threads()).length >= 2;
   });
 
+  // 5. (manager) a builtin-market deal goes into the next sector; kill -9 of the sector-manager while it seals
+  const market = await importFile('market.bin', 700, '--provider', miner, '--kind', 'market');
+  assert.ok(market.deal.DealID > 0, JSON.stringify(market.deal));
+  const marketSector = await until('the builtin deal assigned', 3 * 60_000, async () => {
+    const d = await deal(market.deal.PieceCID);
+    return d.State === 'sealing' && d.Sector;
+  });
+  await sleep(3000);
+  assert.equal((await deal(market.deal.PieceCID)).State, 'sealing', 'not sealed yet when the manager is killed');
+  const managerBefore = readState().pids?.manager;
+  assert.ok(managerBefore);
+  process.kill(managerBefore, 'SIGKILL');
+  await until('the manager restarted', 2 * 60_000, async () => readState().pids?.manager !== managerBefore);
+
   const active = await until('the fixed deal active', 5 * 60_000, async () => {
     const d = await deal(bad.deal.PieceCID);
     assert.ok(!/failed|expired|slashed/.test(d.State), `${d.State}: ${d.Reason}`);
@@ -281,7 +299,7 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   assert.ok(active.ActivationEpoch);
   // assigned once after the fix: only the aborted sectors and the good one ever took it
   assert.deepEqual(
-    acquiredIn(bad.deal.AllocationID).filter((n) => !abortedSectors().includes(n)),
+    acquiredIn(`a${bad.deal.AllocationID}`).filter((n) => !abortedSectors().includes(n)),
     [goodSector],
   );
   // the chain claimed the allocation once, for our miner and that sector
@@ -293,6 +311,22 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   assert.equal(mine.length, 1, JSON.stringify(claims));
   assert.equal(mine[0]!.Sector, goodSector);
 
+  // the builtin deal: active in its sector, assigned once, activated once in the market actor for that sector
+  const marketActive = await until('the builtin deal active', 5 * 60_000, async () => {
+    const d = await deal(market.deal.PieceCID);
+    assert.ok(!/failed|expired|slashed/.test(d.State), `${d.State}: ${d.Reason}`);
+    return d.State === 'active' ? d : undefined;
+  });
+  assert.equal(marketActive.Sector, marketSector, 'active in the sector the market recorded before the kill');
+  assert.deepEqual(acquiredIn(`d${market.deal.DealID}`), [marketSector]);
+  const onChain = await devnet<{ State: { SectorNumber: number; SectorStartEpoch: number; SlashEpoch: number } }>(
+    'Filecoin.StateMarketStorageDeal',
+    [market.deal.DealID, null],
+  );
+  assert.equal(onChain.State.SectorNumber, marketSector);
+  assert.equal(onChain.State.SectorStartEpoch, marketActive.ActivationEpoch);
+  assert.equal(onChain.State.SlashEpoch, -1);
+
   // 2. (cont.) the late deal: its sector aborted (the PreCommit is refused), the deal expired and never sealed
   const expired = await until('the late deal expired', 2 * 60_000, async () => {
     const d = await deal(late.deal.PieceCID);
@@ -301,12 +335,15 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   });
   assert.equal(expired.ActivationEpoch, null);
   assert.ok(expired.Reason, 'the market says why');
-  await until('the late sector aborted', 60_000, async () =>
+  const lateAbort = await until('the late sector aborted', 60_000, async () =>
     log('manager')
       .split('\n')
-      .some((l) => /sector aborted/.test(l) && l.includes(`"s-${miner}-${lateSector}"`)),
+      .find((l) => /sector aborted/.test(l) && l.includes(`"s-${miner}-${lateSector}"`)),
   );
-  assert.deepEqual(acquiredIn(late.deal.AllocationID), [lateSector], 'the late deal was assigned once');
+  // refused at PreCommit: the deal starts before the sector could be proven
+  assert.match(lateAbort, /rejected: [^\n]*starts at epoch \d+, before this sector could be proven/);
+  process.stdout.write(`# late deal: ${expired.Reason}; its sector: ${lateAbort.slice(lateAbort.indexOf('{'))}\n`);
+  assert.deepEqual(acquiredIn(`a${late.deal.AllocationID}`), [lateSector], 'the late deal was assigned once');
   const claimsAfter = await devnet<Record<string, { Data: { '/': string } }>>('Filecoin.StateGetClaims', [miner, null]);
   assert.ok(!Object.values(claimsAfter).some((c) => c.Data['/'] === late.deal.PieceCID));
 
@@ -314,7 +351,7 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   const f = await deal(foreign.deal.PieceCID);
   assert.equal(f.State, 'waiting');
   assert.equal(f.Sector, null);
-  assert.deepEqual(acquiredIn(foreign.deal.AllocationID), []);
+  assert.deepEqual(acquiredIn(`a${foreign.deal.AllocationID}`), []);
   process.stdout.write(`# deals faults e2e: ${Math.round((Date.now() - t0) / 1000)} s in all\n`);
 
   cluster.child.kill('SIGINT');
