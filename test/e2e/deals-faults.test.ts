@@ -7,8 +7,8 @@
 //   aborted, the deal expires, it is never sealed;
 // - a deal for another provider: refused when the provider is not a miner; another miner's deal is never assigned
 //   to ours;
-// - kill -9 of the worker, then of the sector-manager, while a deal sector is sealing (a direct deal, then a builtin
-//   one): the runner restarts them, and each deal ends active in the sector the market recorded, assigned once,
+// - kill -9 of the worker, then of the sector-manager and the devnet, while a deal sector is sealing (a direct deal,
+//   then a builtin one): the runner restarts them, and each deal ends active in the sector the market recorded, assigned once,
 //   claimed / activated once on chain.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -78,7 +78,7 @@ interface ClientDeal {
   Reason: string | null;
 }
 
-test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of the worker and the manager mid-seal', {
+test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of the worker, the manager and the devnet mid-seal', {
   timeout: 12 * 60_000,
 }, async () => {
   const t0 = Date.now();
@@ -289,6 +289,18 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   assert.ok(managerBefore);
   process.kill(managerBefore, 'SIGKILL');
   await until('the manager restarted', 2 * 60_000, async () => readState().pids?.manager !== managerBefore);
+  // and of the devnet (chain, messager and market at once) while that sector still seals: the market is
+  // unreachable for a while, then everything goes on from what was stored
+  await sleep(2000);
+  assert.equal((await deal(market.deal.PieceCID)).State, 'sealing', 'not sealed yet when the devnet is killed');
+  const devnetBefore = readState().pids?.devnet;
+  assert.ok(devnetBefore);
+  process.kill(devnetBefore, 'SIGKILL');
+  await until(
+    'the devnet restarted',
+    2 * 60_000,
+    async () => readState().pids?.devnet !== devnetBefore && (await head()) > 0,
+  );
 
   const active = await until('the fixed deal active', 5 * 60_000, async () => {
     const d = await deal(bad.deal.PieceCID);
