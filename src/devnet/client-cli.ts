@@ -43,7 +43,7 @@ import { resolveHome } from './home.js';
 import type { ClientDeal, DealProposalJson } from './market-service/client-api.js';
 import { DevnetMarketAPI } from './market-service/client-api.js';
 import { proposalFromJson } from './market-service/codec.js';
-import { MARKET_DEFAULT_ALLOCATION_TERM_BUFFER, MAXIMUM_VERIFIED_ALLOCATION_TERM } from './market-service/pick.js';
+import { MAXIMUM_VERIFIED_ALLOCATION_TERM } from './market-service/pick.js';
 import { parsePieceCid } from './market-service/pieces.js';
 
 /** builtin-actors market deal_duration_bounds and verifreg's minimum term: 180 days; the market's maximum 1278. */

@@ -1,5 +1,5 @@
 // Deals that go wrong, with the real programs on one cluster (`venus-cluster --deals 0`, as deals.test.ts), each bad
-// input of issue 16 against the running devnet market, sector-manager and worker (docs/deals-*.md):
+// input of issue 16 against the running devnet market, sector-manager and worker (docs/deals-manager.md, docs/deals-market.md, docs/deals-worker.md):
 // - piece bytes in the market's store that do not match the deal's piece CID: every sector that takes the deal is
 //   aborted with the CommP mismatch as its reason, the deal goes back to `waiting` (not failed), and once the bytes
 //   are right it is sealed into another sector and becomes active;
@@ -88,6 +88,7 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
     home,
     '--deals',
     '0',
+    '--any-ports',
     '--view',
     'lines',
     '--block-time',
