@@ -102,7 +102,15 @@ describe('cluster runner', () => {
     // the configs the runner wrote are accepted by the programs' own loaders
     const mcfg = parseManagerConfig('cfg', readFileSync(join(home, 'manager', 'sector-manager.cfg'), 'utf8'));
     assert.deepEqual(mcfg.SectorManager.Miners, [
-      { ID: 1000, InitNumber: 0, MaxNumber: 1, Disabled: false, EnableDeals: false },
+      {
+        ID: 1000,
+        InitNumber: 0,
+        MaxNumber: 1,
+        Disabled: false,
+        EnableDeals: false,
+        EnableSnapUp: false,
+        CleanupCCData: true,
+      },
     ]);
     assert.equal(mcfg.PersistedStore.Stores[0]?.Path, join(home, 'remote'));
     assert.equal(mcfg.PoSt.Actors['1000']?.Sender, OWNER);

@@ -60,5 +60,10 @@ export function e2eProcesses(prefix: string) {
     return { code, out: p.output() };
   }
 
-  return { home, start, run };
+  /** A process started otherwise, stopped with the rest. */
+  const track = (c: ChildProcess) => {
+    children.push(c);
+  };
+
+  return { home, start, run, track };
 }

@@ -21,7 +21,7 @@ import { cli, e2eProcesses, root } from './cluster-harness.js';
 
 /** Debian's chromium; CHROMIUM_PATH overrides (e.g. to check the fallback). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const { home, start, run } = e2eProcesses('cluster-e2e-');
+const { home, start, run, track } = e2eProcesses('cluster-e2e-');
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -280,7 +280,7 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   const devnet = spawn(process.execPath, [cli('venus-devnet'), '--home', join(home, 'devnet'), 'run'], {
     stdio: 'ignore',
   });
-  children.push(devnet);
+  track(devnet);
   let status:
     | {
         Miners: {
