@@ -175,16 +175,17 @@ export async function portBusy(port: number, host = '127.0.0.1'): Promise<boolea
   });
 }
 
+/**
+ * A free port below Linux's ephemeral range (32768–60999), picked at random: a port the system hands out for
+ * `listen(0)` may be given to another process (any client socket, another test's server) before our daemon binds
+ * it, and a daemon's readiness probe would then talk to that stranger. Ports here are never handed out that way.
+ */
 async function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolvePromise(port));
-    });
-  });
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!(await portBusy(port))) return port;
+  }
+  throw new Error('no free port found in 20000–31999 after 200 tries');
 }
 
 /**
