@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DashboardState } from '../../src/manager/dashboard/index.js';
 import { createToken, loadOrInitRepoAuth } from '../../src/rpc/index.js';
 import { cli, e2eProcesses, root } from './cluster-harness.js';
+import type { DashboardWindow } from './dashboard-page.js';
 
 /** Debian's chromium; CHROMIUM_PATH overrides (e.g. to check the fallback). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -126,7 +127,7 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
     const page = browser ? await browser.newPage() : undefined;
     await page?.goto(`${base}/?token=${encodeURIComponent(admin)}`);
     await page?.evaluate(() => {
-      (window as unknown as { __loaded: string }).__loaded = 'this page';
+      (globalThis as unknown as DashboardWindow).__loaded = 'this page';
     });
 
     // the worker's sealing threads (two sealer, one rebuild) and the sectors appear as the worker starts and takes them
@@ -138,20 +139,22 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
       await page.locator(`tr[data-sector="${first.id}"] td.state`).waitFor({ timeout: 20_000 });
       // a state change shows up on the same page, without a reload (Server-Sent Events)
       const seen = await page.locator(`tr[data-sector="${first.id}"] td.state`).textContent();
-      const updates = await page.evaluate(() => (window as unknown as { __updates: number }).__updates);
+      const updates = await page.evaluate(() => (globalThis as unknown as DashboardWindow).__updates ?? 0);
       await page.waitForFunction(
         ([id, before]) => {
-          const now = document.querySelector(`tr[data-sector="${id}"] td.state`)?.textContent;
+          const now = (globalThis as unknown as DashboardWindow).document.querySelector(
+            `tr[data-sector="${id}"] td.state`,
+          )?.textContent;
           return now !== undefined && now !== before;
         },
         [first.id, seen] as const,
         { timeout: 60_000 },
       );
       assert.ok(
-        (await page.evaluate(() => (window as unknown as { __updates: number }).__updates)) > updates,
+        (await page.evaluate(() => (globalThis as unknown as DashboardWindow).__updates ?? 0)) > updates,
         'redrawn from the event stream',
       );
-      assert.equal(await page.evaluate(() => (window as unknown as { __loaded: string }).__loaded), 'this page');
+      assert.equal(await page.evaluate(() => (globalThis as unknown as DashboardWindow).__loaded), 'this page');
     }
 
     // the operator's CLI signs in with the repo's token by itself
@@ -197,14 +200,18 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
 
     if (page && browser) {
       await page.waitForFunction(
-        () => document.querySelector('tr[data-post] td')?.textContent === 'landed',
+        () =>
+          (globalThis as unknown as DashboardWindow).document.querySelector('tr[data-post] td')?.textContent ===
+          'landed',
         undefined,
         {
           timeout: 20_000,
         },
       );
       await page.waitForFunction(
-        () => document.querySelector('tr[data-miner] td:nth-child(3)')?.textContent === '4.0 KiB',
+        () =>
+          (globalThis as unknown as DashboardWindow).document.querySelector('tr[data-miner] td:nth-child(3)')
+            ?.textContent === '4.0 KiB',
         undefined,
         { timeout: 20_000 },
       );
@@ -220,13 +227,17 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
       const row = page.locator('tr[data-thread$="/1"]');
       await row.locator('button[data-a="pause"]').click();
       await page.waitForFunction(
-        () => document.querySelector('tr[data-thread$="/1"] td:nth-child(2)')?.textContent === 'Paused',
+        () =>
+          (globalThis as unknown as DashboardWindow).document.querySelector('tr[data-thread$="/1"] td:nth-child(2)')
+            ?.textContent === 'Paused',
         undefined,
         { timeout: 20_000 },
       );
       await row.locator('button[data-a="resume"]').click();
       await page.waitForFunction(
-        () => document.querySelector('tr[data-thread$="/1"] td:nth-child(2)')?.textContent !== 'Paused',
+        () =>
+          (globalThis as unknown as DashboardWindow).document.querySelector('tr[data-thread$="/1"] td:nth-child(2)')
+            ?.textContent !== 'Paused',
         undefined,
         { timeout: 20_000 },
       );
@@ -244,7 +255,7 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
       await phone.goto(`${base}/?token=${encodeURIComponent(read)}`);
       await phone.locator('tr[data-thread]').nth(1).waitFor({ timeout: 20_000 });
       assert.equal(await phone.locator('button[data-a]').count(), 0);
-      const width = await phone.evaluate(() => document.body.scrollWidth);
+      const width = await phone.evaluate(() => (globalThis as unknown as DashboardWindow).document.body.scrollWidth);
       assert.ok(width <= 390, `no sideways scrolling on a phone (body ${width}px wide)`);
       await phone.close();
     } else {

@@ -24,7 +24,8 @@ import { type Cluster, run, startCluster, until, WORKER } from './worker-harness
 setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
 setDefaultNetwork('t');
 
-const PIPELINE = SEALER_PIPELINE;
+// the states as the store's meta/sector.json spells them (read as plain strings)
+const PIPELINE: readonly string[] = SEALER_PIPELINE;
 
 let cluster: Cluster | undefined;
 after(() => cluster?.close());
