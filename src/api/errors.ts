@@ -28,6 +28,8 @@ export const ApiErrorCode = {
   ActorNotFound: 3,
   /** damocles core/api_error_codes.go: the manager has no (online) state for the sector; the worker aborts it. */
   SectorStateNotFound: 11001,
+  /** This project's own (from 12001): the manager refuses the persist stores a worker offers (a config mismatch). */
+  PersistStoresRefused: 12001,
 } as const;
 
 /** Lotus ErrOutOfGas. */
@@ -54,6 +56,19 @@ export class SectorStateNotFoundError extends RpcError {
   }
 }
 
+/**
+ * The manager refuses the persist stores a worker offers (StoreReserveSpace): none matches a configured store, or
+ * those that match are read-only. Only an operator fixes it, so the worker asks again rather than aborting; the
+ * message names the config keys on both sides.
+ */
+export class PersistStoresRefusedError extends RpcError {
+  constructor(message: string, data?: unknown) {
+    super(ApiErrorCode.PersistStoresRefused, message, data);
+    this.name = 'PersistStoresRefusedError';
+  }
+}
+
 registerRpcError(ApiErrorCode.OutOfGas, OutOfGasError);
 registerRpcError(ApiErrorCode.ActorNotFound, ActorNotFoundError);
 registerRpcError(ApiErrorCode.SectorStateNotFound, SectorStateNotFoundError);
+registerRpcError(ApiErrorCode.PersistStoresRefused, PersistStoresRefusedError);

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
+import { ApiErrorCode, PersistStoresRefusedError } from '../api/errors.js';
 import { setupLogging } from '../common/log.js';
-import { RpcError } from '../rpc/index.js';
+import type { RpcError } from '../rpc/index.js';
 import { parseManagerConfig } from './config.js';
 import { ManagerStore, openDb } from './db.js';
 import { formatStoreList, PersistStores, storesFromConfig, UnknownPersistStores } from './stores.js';
@@ -66,7 +67,8 @@ test('an offer matching no store is refused with the stores known and both confi
   } finally {
     setupLogging({ levelSpec: 'info', dest: process.stderr });
   }
-  assert.ok(err instanceof UnknownPersistStores && err instanceof RpcError, String(err));
+  assert.ok(err instanceof UnknownPersistStores && err instanceof PersistStoresRefusedError, String(err));
+  assert.equal((err as RpcError).code, ApiErrorCode.PersistStoresRefused);
   assert.equal(
     (err as Error).message,
     `the worker offers persist stores ["/x/persist"]; configured: ["store-f01005" at ${persist}]; ` +
@@ -87,7 +89,9 @@ test('read-only stores are refused with the key; no room is null (a wait), not a
   const s = stores(`[[PersistedStore.Stores]]\nName = "ro"\nPath = "${ro}"\nReadOnly = true\n`);
   assert.throws(
     () => s.reserve(sid(1), 4096, ['ro']),
-    /read-only here \(\[\[PersistedStore\.Stores\]\] ReadOnly = true/,
+    (e: unknown) =>
+      e instanceof PersistStoresRefusedError &&
+      /read-only here \(\[\[PersistedStore\.Stores\]\] ReadOnly = true/.test(e.message),
   );
   const rw = persistDir('rw');
   const t = stores(`[[PersistedStore.Stores]]\nName = "rw"\nPath = "${rw}"\n`);

@@ -9,11 +9,11 @@
 import { existsSync, readdirSync, realpathSync, statfsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { PersistStoresRefusedError } from '../api/errors.js';
 import type { SectorID, SectorIndexType, StoreBasicInfo, StoreDetailedInfo } from '../api/sealer.js';
 import { sectorName } from '../api/sealer.js';
 import { logger } from '../common/log.js';
 import { sectorSizeInfo } from '../proofs/index.js';
-import { RpcError } from '../rpc/index.js';
 import type { ManagerConfig } from './config.js';
 import type { ManagerStore } from './db.js';
 
@@ -71,7 +71,7 @@ function canonicalPath(p: string): string {
  * A worker offered persist stores the manager does not know (by Name, nor by Path). The message names both
  * config keys, since either side may be the one to change (docs/worker-waits.md, "persist stores").
  */
-export class UnknownPersistStores extends RpcError {
+export class UnknownPersistStores extends PersistStoresRefusedError {
   constructor(candidates: string[], stores: PersistStore[]) {
     const offered = JSON.stringify(candidates);
     const configured = stores.length
@@ -85,7 +85,7 @@ export class UnknownPersistStores extends RpcError {
     const hint = first
       ? `set [remote] name = ${JSON.stringify(first.name)} (or [[attached]] name) in the worker's config, or ${mgrKey} in sector-manager.cfg`
       : `add a [[PersistedStore.Stores]] entry with ${isAbsolute(cand) ? `Path = ${JSON.stringify(cand)}` : `Name = ${JSON.stringify(cand)}`} to sector-manager.cfg`;
-    super(1, `the worker offers persist stores ${offered}; configured: ${configured}; ${hint}`);
+    super(`the worker offers persist stores ${offered}; configured: ${configured}; ${hint}`);
     this.name = 'UnknownPersistStores';
   }
 }
@@ -260,8 +260,7 @@ export class PersistStores {
       const pool = named ? this.matching(candidates) : this.stores;
       const writable = pool.filter((s) => !s.readOnly);
       if (named && writable.length === 0) {
-        throw new RpcError(
-          1,
+        throw new PersistStoresRefusedError(
           `the worker's persist stores ${JSON.stringify(pool.map((s) => s.name))} are read-only here ` +
             '([[PersistedStore.Stores]] ReadOnly = true in sector-manager.cfg, or an Includes directory)',
         );

@@ -6,9 +6,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PersistStoresRefusedError } from '../../api/errors.js';
 import type { StoreBasicInfo } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
-import { RpcConnectionError, RpcError, RpcTimeoutError } from '../../rpc/index.js';
 import type { PersistStoreConfig } from '../config.js';
 import { prefixed } from './failure.js';
 import type { SealerClient } from './thread.js';
@@ -41,22 +41,15 @@ export function attachedStore(stores: PersistStoreConfig[], info: StoreBasicInfo
 
 /**
  * Whether a manager's error refuses the offer itself (unknown or read-only stores: a config mismatch that only
- * an operator fixes), rather than the call (connection, timeout, an unknown sector).
+ * an operator fixes), rather than the call (connection, timeout, an unknown sector): the manager sends it typed.
  */
-export function isStoreRefusal(err: unknown): err is RpcError {
-  return (
-    err instanceof RpcError &&
-    !(err instanceof RpcConnectionError) &&
-    !(err instanceof RpcTimeoutError) &&
-    err.code === 1 &&
-    /persist stores?/.test(err.message)
-  );
+export function isStoreRefusal(err: unknown): err is PersistStoresRefusedError {
+  return err instanceof PersistStoresRefusedError;
 }
 
-/** The worker's ERROR line for a refused offer: the manager's reason, plus the keys if it did not name them. */
-export function refusalLine(err: RpcError): string {
-  const why = prefixed('Venus.StoreReserveSpace', err);
-  return err.message.includes('[[PersistedStore.Stores]]') ? why : `${why} (${STORE_KEYS})`;
+/** The worker's ERROR line for a refused offer: the manager's reason, which names the config keys to set. */
+export function refusalLine(err: PersistStoresRefusedError): string {
+  return prefixed('Venus.StoreReserveSpace', err);
 }
 
 /**
