@@ -13,6 +13,7 @@ import { controlServer, listenControl } from './control.js';
 import { loadControlAuth } from './control-auth.js';
 import { ChildEnv } from './control-env.js';
 import { type Sealer, StageRunner, type StageRunnerOptions } from './processor/index.js';
+import { endpointOf, SealerRpcClient } from './sealer-rpc.js';
 import {
   checkPersistStoresAtManager,
   checkSealStores,
@@ -81,11 +82,11 @@ export class WorkerDaemon {
     const control = await loadControlAuth(cfg.rpcServer);
     // processor children get this environment: the daemon's at start, plus allow-listed WorkerSetEnv changes
     const childEnv = new ChildEnv();
-    const manager = createClient(SealerAPI, {
-      url: cfg.sectorManager.url,
-      headers: cfg.sectorManager.headers,
-      timeoutMs: 60_000,
-    });
+    // one client over every [sealer_rpc] URL: calls fail over between the managers (docs/worker-failover.md)
+    const manager = createClient(
+      SealerAPI,
+      new SealerRpcClient({ urls: cfg.sectorManager.urls, headers: cfg.sectorManager.headers, timeoutMs: 60_000 }),
+    );
     let sealer: Sealer | undefined;
     const threads: SealingThread[] = [];
     let server: RpcServer | undefined;
@@ -121,7 +122,7 @@ export class WorkerDaemon {
           name,
           threads: made.length,
           rpc: daemon.dest,
-          manager: cfg.sectorManager.url,
+          managers: cfg.sectorManager.urls.map(endpointOf),
           adminToken: control.tokenPath,
           managerTokens: control.managerTokens,
         },
