@@ -6,6 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { SealerAPI } from '../api/sealer.js';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
+import { initMetrics } from '../common/metrics.js';
 import { VERSION } from '../common/version.js';
 import { createClient, type RpcServer } from '../rpc/index.js';
 import type { WorkerConfig } from './config.js';
@@ -82,6 +83,7 @@ export class WorkerDaemon {
     const control = await loadControlAuth(cfg.rpcServer);
     // processor children get this environment: the daemon's at start, plus allow-listed WorkerSetEnv changes
     const childEnv = new ChildEnv();
+    initMetrics('venus-worker'); // before any series is made: the registry's program label is set by its first user
     // one client over every [sealer_rpc] URL: calls fail over between the managers (docs/worker-failover.md)
     const manager = createClient(
       SealerAPI,

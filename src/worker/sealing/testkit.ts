@@ -160,10 +160,10 @@ export class FakeManager {
    * One more server over the same state (a second manager sharing the first one's database, for failover
    * tests); closed by the caller.
    */
-  async serveAlso(): Promise<{ url: string; server: RpcServer }> {
+  async serveAlso(port = 0): Promise<{ url: string; server: RpcServer }> {
     const server = new RpcServer({ auth: null });
     server.register(FakeSealerAPI, this.impl());
-    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    ({ port } = await server.listen({ host: '127.0.0.1', port }));
     return { url: `http://127.0.0.1:${port}/rpc/v0`, server };
   }
 
