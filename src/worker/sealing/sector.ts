@@ -60,6 +60,11 @@ export interface RebuildTarget {
   sealed_cid: string;
   /** Its comm_r bytes: the rebuilt replica's must be equal. */
   comm_r: number[];
+  /**
+   * Set for an upgraded (SnapDeals) sector: the CC sector sealed again must give `comm_r_old` (the chain's sector
+   * key), then the deal pieces encoded into it must give `comm_r` (docs/rebuild.md).
+   */
+  upgrade?: { comm_r_old: number[]; sector_key_cid: string; pieces: SectorPieces } | null;
 }
 
 /** The snapup plan's task (damocles' finalized public/private info and snap encode/prove outputs). */
