@@ -155,6 +155,23 @@ export interface SectorUnsealInfo {
   Dest: string[] | null;
   State: UnsealState | string;
   ErrorInfo: string;
+  /**
+   * Extension (not in damocles; a Go worker ignores it): set for an upgraded (SnapDeals) sector. AccessInstance then
+   * names the store of the updated replica (`update/`), CommD is the update's comm_d_new, and the data is decoded
+   * with the sector key (docs/deals-unseal.md).
+   */
+  Upgrade?: UnsealUpgradeInfo | null;
+}
+
+/** (extension) What an unseal of an upgraded sector needs besides the updated replica. */
+export interface UnsealUpgradeInfo {
+  /** the sector key's comm_r: the CC replica's, the chain's SectorKeyCID */
+  CommROld: Bytes32;
+  /**
+   * the persist store the sector key was persisted to ("" when unknown); gone from it once CleanupCCData removed it,
+   * and then sealed again from Ticket
+   */
+  SectorKeyInstance: string;
 }
 
 /** (this implementation) an unseal task as `util sealer sectors unseal` and the dashboard show it. */

@@ -50,7 +50,7 @@ const refused = (re: RegExp) => (e: RpcError) => {
   return true;
 };
 
-test('rebuild: only a sealed sector the chain has, not twice, never a snapped one', async () => {
+test('rebuild: only a sealed sector the chain has, not twice, a snapped one only with its update record', async () => {
   const h = makeHarness();
   const s = h.sealer;
   try {
@@ -70,12 +70,12 @@ test('rebuild: only a sealed sector the chain has, not twice, never a snapped on
     );
 
     const sid = await sealOne(h);
-    // snapped on chain (a sector key): refused with the reason, nothing recorded
+    // snapped on chain (a sector key) but not by this manager: refused with the reason, nothing recorded
     const onChain = h.chain.miners.get(1000)!.sectors.get(sid.Number)!;
     onChain.SectorKeyCID = onChain.SealedCID;
     await assert.rejects(
       s.sectorSetForRebuild(sid, { PiecesAvailable: false }),
-      refused(/rebuild of an upgraded sector needs the snapup data: not supported yet/),
+      refused(/the chain and the sector state disagree on whether it was upgraded/),
     );
     onChain.SectorKeyCID = null;
     assert.equal(h.db.getSector(sid)!.online, false, 'a refusal changes nothing');

@@ -4,9 +4,10 @@
 // fetches the piece, encodes it into the sector key, proves the update and the manager sends ProveReplicaUpdates3.
 // The chain must show the new SealedCID (the old one as SectorKeyCID), the deal active in that sector, its QA power
 // 10× raw (the piece fills the sector), and Window PoSt over the updated replica must keep it active, never faulty.
+// `client retrieve` of the piece then returns the original bytes, unsealed from the updated replica.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -191,6 +192,26 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
   const managerLog = readFileSync(join(home, 'logs', 'manager.log'), 'utf8');
   assert.match(managerLog, /ProveReplicaUpdates3/);
   process.stdout.write(`# snapup e2e: proven over the new replica, ${Math.round((Date.now() - t0) / 1000)} s in all\n`);
+
+  // retrieval: the market's copy goes, so the provider unseals the piece from the updated replica; the sector key
+  // was removed (CleanupCCData, the default), so the unseal thread seals the CC sector again from its ticket
+  const name = `s-${miner}-${deal.Sector}`;
+  assert.equal(existsSync(join(home, 'remote', 'sealed', name)), false, 'the sector key was cleaned up');
+  rmSync(join(devnetHome, 'market', 'pieces', piece), { force: true });
+  const out = join(home, 'retrieved.bin');
+  const tRetrieve = Date.now();
+  const got = await run(
+    [cli('venus-devnet'), '--home', devnetHome, 'client', 'retrieve', piece, '--out', out],
+    180_000,
+  );
+  assert.equal(got.code, 0, `${got.out}\n${tail()}`);
+  assert.ok(readFileSync(out).equals(readFileSync(file)), 'the retrieved bytes are the original file');
+  const workerLog = readFileSync(join(home, 'logs', 'worker.log'), 'utf8');
+  assert.match(workerLog, /decoding the updated replica[^\n]*sealed again/);
+  assert.match(workerLog, new RegExp(`unsealed piece uploaded[^\\n]*${piece}`));
+  process.stdout.write(
+    `# snapup e2e: piece unsealed from the updated replica and retrieved in ${Math.round((Date.now() - tRetrieve) / 1000)} s\n`,
+  );
 
   cluster.child.kill('SIGINT');
   assert.equal(await cluster.exited, 0, tail());

@@ -10,15 +10,19 @@
  * sector to proving.
  */
 import { SectorStateNotFoundError } from '../../api/errors.js';
+import type { SectorOnChainInfo } from '../../api/full.js';
 import {
   type AllocateSectorSpec,
+  bytes32FromJson,
   type SectorID,
   type SectorPieceV2,
+  type SectorPublicInfo,
   type SectorRebuildInfo,
   type SectorState,
   sectorName,
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
+import { commRToCid } from '../../fil/index.js';
 import { RpcError } from '../../rpc/index.js';
 import type { SectorCaller } from '../auth.js';
 import { minerAddr } from '../chain.js';
@@ -26,8 +30,6 @@ import { sealStoreOf } from './allocation.js';
 import { checkSid, ownerName, type SealerState, sealStoreName, withSector } from './common.js';
 
 const log = logger('sealing');
-
-export const SNAPPED_REFUSAL = 'rebuild of an upgraded sector needs the snapup data: not supported yet';
 
 /** A piece with a deal or an allocation behind it (not filler). */
 function isDealPiece(p: SectorPieceV2): boolean {
@@ -40,7 +42,7 @@ function refuse(sid: SectorID, why: string): RpcError {
 
 /**
  * `util sealer sectors rebuild MINER NUMBER [--pieces-available]`: only a sector this manager sealed (finalized, not
- * aborted) that the chain still has (active or faulty) and that was never upgraded; a sector with deal pieces needs
+ * aborted) that the chain still has (active or faulty) — upgraded or not; a sector with deal pieces needs
  * --pieces-available (the rebuild thread fetches them from its local_pieces_dirs or the piece store, which the
  * manager cannot see).
  */
@@ -66,12 +68,11 @@ export function sectorSetForRebuild(
     }
     if (s.AbortReason) throw refuse(sid, `its sealing was aborted (${s.AbortReason}): it was never proven`);
     if (r.online || !s.Finalized) throw refuse(sid, 'it is still being sealed (not finalized)');
-    if (s.Upgraded) throw refuse(sid, SNAPPED_REFUSAL);
     const ticket = s.Pre?.Ticket ?? s.Ticket;
     if (!ticket || !s.Pre) throw refuse(sid, 'its state has no PreCommit and ticket: the manager did not seal it');
     const onChain = await st.o.chain.StateSectorGetInfo(minerAddr(sid.Miner), sid.Number, null);
     if (!onChain) throw refuse(sid, 'the chain has no such sector (never proven, expired or terminated)');
-    if (onChain.SectorKeyCID) throw refuse(sid, SNAPPED_REFUSAL);
+    const upgrade = s.Upgraded || onChain.SectorKeyCID ? upgradeOf(st, s, onChain) : null;
     if (onChain.SealProof !== s.SectorType)
       throw refuse(sid, `the chain says seal proof ${onChain.SealProof}, the sector state ${s.SectorType}`);
     const pieces = s.Pieces?.length ? s.Pieces : null;
@@ -86,8 +87,8 @@ export function sectorSetForRebuild(
       Ticket: ticket,
       Pieces: null,
       PiecesV2: pieces,
-      IsSnapUp: false,
-      UpgradePublic: null,
+      IsSnapUp: upgrade !== null,
+      UpgradePublic: upgrade,
       SealedCID: onChain.SealedCID,
     };
     // online again so the rebuild thread's calls (ReportState, StoreReserveSpace, SubmitPersistedEx) find it
@@ -100,11 +101,47 @@ export function sectorSetForRebuild(
       st.o.store.recordSectorEvent(sid, { state: 'RebuildSet' });
     });
     log.info(
-      { sector: sectorName(sid), sealedCid: onChain.SealedCID['/'], pieces: pieces?.length ?? 0 },
+      {
+        sector: sectorName(sid),
+        sealedCid: onChain.SealedCID['/'],
+        pieces: pieces?.length ?? 0,
+        ...(upgrade ? { sectorKeyCid: upgrade.SealedCID['/'] } : {}),
+      },
       'sector set for rebuild',
     );
     return true;
   });
+}
+
+/**
+ * An upgraded (SnapDeals) sector is rebuilt in two steps: the CC sector sealed again from its ticket (it must give
+ * the sector key, the chain's SectorKeyCID), then the deal pieces encoded into it (they must give the chain's
+ * SealedCID). UpgradePublic carries the sector key's commitment; only an update this manager saw land qualifies.
+ */
+function upgradeOf(st: SealerState, s: SectorState, onChain: SectorOnChainInfo): SectorPublicInfo {
+  const sid = s.ID;
+  if (!s.Upgraded || !onChain.SectorKeyCID)
+    throw refuse(sid, 'the chain and the sector state disagree on whether it was upgraded (SnapDeals)');
+  const up = st.snap?.snap.landedUpdate(sid);
+  if (!up) throw refuse(sid, 'this sector-manager has no record of its update landing (SnapUp disabled or not done)');
+  let keyCid: string;
+  try {
+    keyCid = commRToCid(bytes32FromJson(up.commROld, 'CommROld')).toString();
+  } catch (err) {
+    throw refuse(sid, `its update record is damaged: ${(err as Error).message}`);
+  }
+  if (keyCid !== onChain.SectorKeyCID['/'])
+    throw refuse(
+      sid,
+      `the chain's sector key ${onChain.SectorKeyCID['/']} is not the one it was upgraded from (${keyCid})`,
+    );
+  if (!s.Pieces?.some(isDealPiece)) throw refuse(sid, 'its state holds no deal pieces to encode again');
+  return {
+    CommR: up.commROld,
+    SealedCID: onChain.SectorKeyCID,
+    Activation: onChain.Activation,
+    Expiration: onChain.Expiration,
+  };
 }
 
 /** Does a task fit the thread's allowed miners and proof types, and is its miner still configured? */

@@ -33,6 +33,7 @@ import { checkSectors } from '../poster/check.js';
 import { SealerService } from '../sealer.js';
 import { cacheDir, PersistStores, sealedPath, storesFromConfig } from '../stores.js';
 import { FakeChain, fakePoStProver, fakeVerifier, TEST_POLICY } from '../testkit.js';
+import { UnsealTasks } from '../unseal/tasks.js';
 import type { SnapChainAPI } from './index.js';
 import { SnapMetrics } from './metrics.js';
 
@@ -392,6 +393,107 @@ test('CleanupCCData = false keeps the sector key; a refused update is PermFailed
     const s2 = h.db.getSector(sid2)!;
     assert.ok(!s2.online && !s2.state.Upgraded);
     assert.ok(existsSync(sealedPath(h.storeDir, sid2)), 'the sector key of a refused update stays');
+  } finally {
+    await h.close();
+  }
+});
+
+/** One CC sector upgraded to done (CleanupCCData as configured), with the ticket it was sealed with. */
+async function upgradedSector(h: H): Promise<SectorID> {
+  const sid = ccSector(h, 1);
+  await h.snap.preFetch(1000, null);
+  const caller = { admin: false, name: 'w1' } as never;
+  h.market.queue = answer();
+  await h.snap.allocate(SPEC, caller);
+  writeUpdateFiles(h.storeDir, sid);
+  await h.snap.submit(sid, submission(h, sid), caller);
+  await h.snap.kick();
+  land(h, h.snap.snap.get(sid)!.messageId!);
+  await h.snap.kick();
+  await h.snap.kick();
+  assert.equal(h.snap.snap.get(sid)!.phase, 'done');
+  // as sealed here: the PreCommit's ticket and CommD (a CC sector's)
+  const r = h.db.getSector(sid)!;
+  const ticket = { Ticket: Buffer.alloc(32, 4).toString('base64'), Epoch: 10 };
+  r.state.Ticket = ticket;
+  r.state.Pre = {
+    CommR: h.chain.miners.get(1000)!.sectors.get(1)!.SealedCID,
+    CommD: { '/': 'baga6ea4seaqcc' },
+    Ticket: ticket,
+  } as never;
+  h.db.putSector(r.state, false);
+  // the chain after ProveReplicaUpdates3: the new sealed CID, the CC one as the sector key
+  const onChain = h.chain.miners.get(1000)!.sectors.get(1)!;
+  onChain.SectorKeyCID = onChain.SealedCID;
+  onChain.SealedCID = { '/': commRToCid(newCommR()).toString() };
+  return sid;
+}
+
+test('an upgraded sector: unseal tasks name the updated replica, comm_d_new and the sector key', async () => {
+  const h = await setup({ cleanup: false });
+  try {
+    const sid = await upgradedSector(h);
+    const tasks = new UnsealTasks({ store: h.db, registry: new Registry() });
+    const { task } = tasks.request({ sid, pieceCid: DDO_PIECE, dest: 'file:///tmp/x', source: 'cli' });
+    const info = tasks.allocate({ AllowedMiners: null, AllowedProofTypes: null }, {
+      admin: false,
+      name: 'w9',
+    } as never);
+    assert.ok(info, `allocated (task ${task.id})`);
+    const submitted = h.snap.snap.get(sid)!.submitted!;
+    assert.deepEqual(info.CommD, submitted.CommD, "the update's comm_d_new");
+    assert.equal(info.PrivateInfo.AccessInstance, 'store-1');
+    assert.deepEqual(info.Upgrade, { CommROld: bytes32ToJson(testCommR(sid)), SectorKeyInstance: 'store-1' });
+    assert.deepEqual(info.Ticket, h.db.getSector(sid)!.state.Pre!.Ticket);
+    // a sector whose upgrade has not landed is not unsealed from a replica that is not its own yet
+    const r = h.db.getSector(sid)!;
+    h.snap.snap.failed(sid, 'test');
+    tasks.achieve(sid, DDO_PIECE, 'done', { admin: false, name: 'w9' } as never);
+    const again = tasks.request({ sid, pieceCid: DDO_PIECE, dest: 'file:///tmp/x', source: 'cli' });
+    assert.equal(tasks.allocate({ AllowedMiners: null, AllowedProofTypes: null }, { admin: true } as never), null);
+    assert.match(tasks.get(again.task.id)!.error ?? '', /being upgraded: its update has not landed yet/);
+    assert.ok(r.state.Upgraded);
+  } finally {
+    await h.close();
+  }
+});
+
+test('an upgraded sector is set for rebuild with its sector key and deal pieces; a foreign sector key is refused', async () => {
+  const h = await setup();
+  try {
+    const sid = await upgradedSector(h);
+    const onChain = h.chain.miners.get(1000)!.sectors.get(1)!;
+    await assert.rejects(h.sealer.sectorSetForRebuild(sid, { PiecesAvailable: false }), (e: Error) =>
+      /--pieces-available/.test(e.message),
+    );
+    const keyCid = onChain.SectorKeyCID!;
+    onChain.SectorKeyCID = { '/': commRToCid(newCommR()).toString() };
+    await assert.rejects(h.sealer.sectorSetForRebuild(sid, { PiecesAvailable: true }), (e: Error) =>
+      /is not the one it was upgraded from/.test(e.message),
+    );
+    onChain.SectorKeyCID = keyCid;
+    assert.equal(await h.sealer.sectorSetForRebuild(sid, { PiecesAvailable: true }), true);
+    const w = { Instance: 'w3', Location: '/seal/r' };
+    const info = (await h.sealer.allocateRebuildSector({ AllowedMiners: null, AllowedProofTypes: null, Worker: w }, {
+      admin: false,
+      name: 'w3',
+    } as never))!;
+    assert.equal(info.IsSnapUp, true);
+    assert.deepEqual(info.SealedCID, onChain.SealedCID, "the chain's new sealed CID");
+    assert.deepEqual(info.UpgradePublic?.CommR, bytes32ToJson(testCommR(sid)), 'the sector key');
+    assert.deepEqual(info.UpgradePublic?.SealedCID, keyCid);
+    assert.deepEqual(
+      info.PiecesV2?.map((p) => p.Piece.PieceCID['/']),
+      [DDO_PIECE['/'], FILLER_512['/'], MARKET_PIECE['/']],
+      'the pieces as encoded, fillers too',
+    );
+    assert.deepEqual(info.Ticket, h.db.getSector(sid)!.state.Pre!.Ticket);
+    // the rebuilt update files reported: indexed as the upgrade's, the rebuild ends
+    const caller = { admin: false, name: 'w3' } as never;
+    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, caller), true);
+    await h.sealer.reportFinalized(sid, caller);
+    const s = h.db.getSector(sid)!;
+    assert.ok(!s.online && s.state.Finalized && !s.state.NeedRebuild && s.state.Upgraded);
   } finally {
     await h.close();
   }

@@ -8,6 +8,7 @@
  *   the ProveReplicaUpdates3 message id (written before the push), the landing epoch, and the end.
  */
 import type {
+  Bytes32,
   CidJson,
   SectorID,
   SectorPublicInfo,
@@ -239,6 +240,16 @@ export class SnapStore {
 
   remove(sid: SectorID): void {
     this.q.delSnap.run(sid.Miner, sid.Number);
+  }
+
+  /**
+   * The commitments of an update that landed (the sector's replica is the updated one from then on): the sector
+   * key's comm_r and the update's comm_d; undefined for a sector never upgraded or whose upgrade has not landed.
+   */
+  landedUpdate(sid: SectorID): { commROld: Bytes32; commDNew: Bytes32; commRNew: Bytes32 } | undefined {
+    const t = this.get(sid);
+    if (!t?.submitted || (t.phase !== 'landed' && t.phase !== 'done')) return undefined;
+    return { commROld: t.public.CommR, commDNew: t.submitted.CommD, commRNew: t.submitted.CommR };
   }
 
   /** The candidate list as the CLI shows it. */

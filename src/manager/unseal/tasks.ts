@@ -20,6 +20,7 @@ import {
   type SectorState,
   type SectorUnsealInfo,
   sectorName,
+  type UnsealUpgradeInfo,
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { metrics } from '../../common/metrics.js';
@@ -27,6 +28,7 @@ import { cidToCommD, cidToCommP, commPToCid } from '../../fil/index.js';
 import { RpcError } from '../../rpc/index.js';
 import type { SectorCaller } from '../auth.js';
 import type { ManagerStore } from '../db.js';
+import { SnapStore } from '../snapup/store.js';
 import { checkDest, destsForWorker, MAX_DESTS, type MarketTarget, redactDest } from './dest.js';
 import {
   ACTIVE_STATES,
@@ -131,6 +133,8 @@ export class UnsealTasks {
   private readonly now: () => number;
   private readonly failures: Counter<'cause'>;
   private timer: NodeJS.Timeout | undefined;
+  /** the snapup records, read for upgraded sectors (opened at the first one) */
+  private snaps: SnapStore | undefined;
 
   constructor(private readonly o: UnsealTasksOptions) {
     this.tasks = new UnsealStore(o.store.db);
@@ -377,13 +381,31 @@ export class UnsealTasks {
   }
 
   private unsealInfo(t: UnsealTask, s: SectorState): SectorUnsealInfo {
-    const at = this.o.store.findSector('normal', { Miner: t.miner, Number: t.number })!;
+    const sid = { Miner: t.miner, Number: t.number };
+    const at = this.o.store.findSector('normal', sid);
     let commD: Bytes32;
-    try {
-      commD = bytes32ToJson(cidToCommD(s.Pre!.CommD));
-    } catch (err) {
-      throw new Error(`sector ${sectorName(s.ID)} has no usable CommD: ${(err as Error).message}`);
+    let access = at?.SealedFile;
+    let upgrade: UnsealUpgradeInfo | null = null;
+    if (s.Upgraded) {
+      // SnapDeals: the data is in the updated replica, decoded with the sector key (docs/deals-unseal.md)
+      this.snaps ??= new SnapStore(this.o.store.db);
+      const up = this.snaps.landedUpdate(sid);
+      if (!up) throw new Error(`sector ${sectorName(s.ID)} is being upgraded: its update has not landed yet`);
+      const where = this.o.store.findSector('upgrade', sid);
+      if (!where) throw new Error(`sector ${sectorName(s.ID)}: the sector index has no store for its updated replica`);
+      access = where.SealedFile;
+      commD = up.commDNew;
+      // where the CC replica was: still there when CleanupCCData is off, else the worker seals it again
+      upgrade = { CommROld: up.commROld, SectorKeyInstance: at?.SealedFile ?? '' };
+    } else {
+      try {
+        commD = bytes32ToJson(cidToCommD(s.Pre!.CommD));
+      } catch (err) {
+        throw new Error(`sector ${sectorName(s.ID)} has no usable CommD: ${(err as Error).message}`);
+      }
     }
+    if (!access) throw new Error(`sector ${sectorName(s.ID)}: the sector index has no store for its sealed file`);
+    if (!s.Pre?.Ticket) throw new Error(`sector ${sectorName(s.ID)} has no ticket (it was not sealed here)`);
     let dest: string[];
     try {
       dest = destsForWorker(t.dest, this.o.market?.());
@@ -395,12 +417,13 @@ export class UnsealTasks {
       PieceCid: { '/': t.pieceCid },
       Offset: t.offset,
       Size: t.size,
-      PrivateInfo: { AccessInstance: at.SealedFile },
-      Ticket: s.Pre!.Ticket,
+      PrivateInfo: { AccessInstance: access },
+      Ticket: s.Pre.Ticket,
       CommD: commD,
       Dest: dest,
       State: t.state,
       ErrorInfo: '',
+      ...(upgrade ? { Upgrade: upgrade } : {}),
     };
   }
 

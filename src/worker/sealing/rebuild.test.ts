@@ -225,17 +225,17 @@ describe('rebuild plan', () => {
     }
   });
 
-  it('an upgraded sector is refused and reported; a thread keeps asking for tasks', async () => {
+  it('an upgraded sector without its sector key is refused and reported; a thread keeps asking for tasks', async () => {
     const s = await sealedThenLost();
     try {
       s.mgr.setForRebuild(1, { SealedCID: sealedCid(s.original.commR), IsSnapUp: true });
       const t = await s.newThread(s.rebuildCfg);
       await until('reported', () => s.mgr.sectors.get(1)?.abortReason != null);
-      assert.equal(
-        s.mgr.sectors.get(1)!.abortReason,
-        'rebuild of an upgraded sector needs the snapup data: not supported yet',
+      assert.match(
+        s.mgr.sectors.get(1)!.abortReason!,
+        /^an upgraded sector without its sector key's commitment: UpgradePublic.CommR/,
       );
-      assert.match(t.info().last_error ?? '', /s-t01000-1: rebuild of an upgraded sector/);
+      assert.match(t.info().last_error ?? '', /s-t01000-1: an upgraded sector without its sector key/);
       assert.equal(t.info().job_id, null);
       const asked = s.mgr.calls.filter((c) => c === 'AllocateRebuildSector').length;
       await until('asks again', () => s.mgr.calls.filter((c) => c === 'AllocateRebuildSector').length > asked);

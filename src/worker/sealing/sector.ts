@@ -42,6 +42,16 @@ export interface UnsealJob {
   access_instance: string;
   /** Unpadded bytes the unseal wrote. */
   written: number | null;
+  /** Set for an upgraded (SnapDeals) sector: `access_instance` holds the updated replica, `comm_d` is comm_d_new. */
+  upgrade?: UnsealUpgrade | null;
+}
+
+/** What decoding an updated replica needs besides it (the manager's UnsealUpgradeInfo). */
+export interface UnsealUpgrade {
+  /** The sector key's comm_r (the CC replica's). */
+  comm_r_old: number[];
+  /** The persist store the sector key was in ("" unknown): read from there if still present, else sealed again. */
+  sector_key_instance: string;
 }
 
 /** What a rebuild checks its result against (the manager's SectorRebuildInfo). */
@@ -50,6 +60,11 @@ export interface RebuildTarget {
   sealed_cid: string;
   /** Its comm_r bytes: the rebuilt replica's must be equal. */
   comm_r: number[];
+  /**
+   * Set for an upgraded (SnapDeals) sector: the CC sector sealed again must give `comm_r_old` (the chain's sector
+   * key), then the deal pieces encoded into it must give `comm_r` (docs/rebuild.md).
+   */
+  upgrade?: { comm_r_old: number[]; sector_key_cid: string; pieces: SectorPieces } | null;
 }
 
 /** The snapup plan's task (damocles' finalized public/private info and snap encode/prove outputs). */

@@ -13,7 +13,7 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type AllocatedSnapUpSector, SealerAPI, type SectorPieceV2 } from '../../api/sealer.js';
+import { type AllocatedSnapUpSector, SealerAPI, type SectorPieceV2, type SectorUnsealInfo } from '../../api/sealer.js';
 import { commPToCid, commRToCid } from '../../fil/index.js';
 import {
   commPOfBuffer,
@@ -306,6 +306,136 @@ describe('snapup plan', () => {
         'SubmitSnapUpProof sent once; a resubmission after a kill is DuplicateSubmit',
       );
       assert.ok(s.mgr.calls.filter((c) => c === 'SubmitSnapUpProof').length >= 2, 'it was resubmitted');
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+/** The sector upgraded by a snapup thread (as the first test), for what comes after: unseal and rebuild. */
+async function upgraded() {
+  const s = await sealedCC();
+  s.mgr.snapups.push(s.allocation());
+  const t = await s.newThread(s.snapCfg);
+  await until('upgraded and finalized', () => {
+    const sector = s.mgr.sectors.get(1);
+    return s.mgr.snapups.length === 0 && sector?.upgradePersisted != null && sector.finalized;
+  });
+  await until('thread idle', () => t.info().job_id === null);
+  await t.stop();
+  const info = s.mgr.sectors.get(1)!.snapup!;
+  return { ...s, commRNew: info.CommR, commDNew: info.CommD };
+}
+
+describe('an upgraded sector afterwards', () => {
+  it('unseal decodes the updated replica: with the sector key kept, and sealed again from the ticket once removed', async () => {
+    const s = await upgraded();
+    try {
+      const unsealStore = join(s.remote, '..', 'unseal');
+      await sealInit([unsealStore]);
+      const sector = s.mgr.sectors.get(1)!;
+      const cid = commPToCid(s.commP).toString();
+      const task = (): SectorUnsealInfo => ({
+        Sector: sector.allocated,
+        PieceCid: { '/': cid },
+        Offset: 0,
+        Size: 1016,
+        PrivateInfo: { AccessInstance: 'remote' },
+        Ticket: sector.ticket!,
+        CommD: s.commDNew,
+        Dest: null,
+        State: 'set_up',
+        ErrorInfo: '',
+        Upgrade: { CommROld: s.commROld, SectorKeyInstance: 'remote' },
+      });
+      const want = Buffer.concat([s.payload, Buffer.alloc(16)]);
+      const cfg: SealingThreadConfig = { ...s.snapCfg, location: unsealStore, plan: 'unseal' };
+      for (const [i, keyKept] of [true, false].entries()) {
+        // CleanupCCData: the sector key goes once the update is on chain
+        if (!keyKept) await rm(join(s.remote, 'sealed', NAME));
+        const out = join(unsealStore, '..', `piece-${i}.bin`);
+        s.mgr.unsealDests = [`file://${out}`];
+        s.mgr.unsealTasks = [task()];
+        const t = await s.newThread(cfg);
+        await until('the piece unsealed and reported', () => s.mgr.achieved.length === i + 1);
+        assert.deepEqual(s.mgr.achieved[i], { sid: sector.allocated.ID, pieceCid: cid, errInfo: '' });
+        assert.deepEqual(
+          await readFile(out),
+          want,
+          `the client's bytes (sector key ${keyKept ? 'kept' : 'sealed again'})`,
+        );
+        await until('the unseal store wiped', async () => (await readdir(join(unsealStore, 'meta'))).length === 0);
+        await t.stop();
+      }
+      // a wrong sector key decodes to other bytes: the CommP check answers the task with the reason
+      s.mgr.unsealDests = [`file://${join(unsealStore, '..', 'wrong.bin')}`];
+      s.mgr.unsealTasks = [
+        { ...task(), Ticket: { ...sector.ticket!, Ticket: Buffer.alloc(32, 9).toString('base64') } },
+      ];
+      await s.newThread(cfg);
+      await until('the unseal answered', () => s.mgr.achieved.length === 3);
+      assert.match(s.mgr.achieved[2]!.errInfo, /have CommP [0-9a-f]{64}, not the piece CID's/);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('rebuild: the CC sector sealed again (checked against the sector key), the deals encoded again, byte-identical', async () => {
+    const s = await upgraded();
+    try {
+      const updated = join(s.remote, 'update', NAME);
+      const original = {
+        replica: await readFile(updated),
+        pAux: await readFile(join(s.remote, 'update-cache', NAME, 'p_aux')),
+      };
+      // everything lost: the update and the sector key (CleanupCCData)
+      for (const d of ['update', 'update-cache', 'sealed', 'cache'])
+        await rm(join(s.remote, d, NAME), { recursive: true, force: true });
+      const sector = s.mgr.sectors.get(1)!;
+      sector.upgradePersisted = null;
+      const rebuildStore = join(s.remote, '..', 'rebuild');
+      await sealInit([rebuildStore]);
+      const task = {
+        SealedCID: { '/': commRToCid(Uint8Array.from(s.commRNew)).toString() },
+        IsSnapUp: true,
+        UpgradePublic: {
+          CommR: s.commROld,
+          SealedCID: { '/': commRToCid(Uint8Array.from(s.commROld)).toString() },
+          Activation: 100,
+          Expiration: 100_000,
+        },
+        PiecesV2: s.allocation().Pieces,
+      };
+      s.mgr.setForRebuild(1, task);
+      const cfg: SealingThreadConfig = { ...s.snapCfg, location: rebuildStore, plan: 'rebuild' };
+      const first = await s.newThread(cfg);
+      await until('rebuilt', () => sector.upgradePersisted === 'remote' && sector.finalized);
+      await until('thread idle', () => first.info().job_id === null);
+      await first.stop();
+      assert.deepEqual(await readFile(updated), original.replica, 'the updated replica, byte-identical');
+      assert.deepEqual(await readFile(join(s.remote, 'update-cache', NAME, 'p_aux')), original.pAux);
+      assert.equal(sector.abortReason, null);
+      const events = sector.states.map((r) => r.StateChange.Event);
+      assert.ok(events.includes('SnapEncode'), 'the deals were encoded again');
+      assert.equal(
+        s.mgr.messages.filter((m) => m.kind === 'snapup').length,
+        1,
+        'no message: the update is on chain already',
+      );
+
+      // deal pieces that are not the ones on chain: aborted with both CIDs, nothing persisted
+      await rm(updated);
+      sector.upgradePersisted = null;
+      const other = [...s.commRNew];
+      other[0] ^= 1;
+      s.mgr.setForRebuild(1, { ...task, SealedCID: { '/': commRToCid(Uint8Array.from(other)).toString() } });
+      const second = join(s.remote, '..', 'rebuild2');
+      await sealInit([second]);
+      await s.newThread({ ...cfg, location: second });
+      await until('aborted', () => sector.abortReason != null);
+      assert.match(sector.abortReason!, /re-encoded comm_r \S+ differs from the chain's sealed CID \S+: not persisted/);
+      await assert.rejects(access(updated), 'nothing persisted');
+      assert.equal(sector.upgradePersisted, null);
     } finally {
       await s.cleanup();
     }

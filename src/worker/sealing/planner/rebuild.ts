@@ -7,20 +7,26 @@
  *   Empty →AllocatedRebuildSector→ Allocated →AddPiece→ PieceAdded →BuildTreeD→ TreeDBuilt →PC1→ PC1Done →PC2→
  *   PC2Done →CheckSealed→ SealedChecked →SkipSnap→ SnapDone →Persist→ Persisted →SubmitPersistance→ Finished
  *
+ * An upgraded (SnapDeals) sector is the CC sector sealed again (checked against the chain's sector key), then its
+ * deal pieces encoded into it in SealedChecked (→SnapEncode→ SnapDone; checked against the chain's sealed CID), and
+ * the updated replica persisted as `update/` and `update-cache/` (SubmitPersistedEx with isUpgrade).
+ *
  * The steps for pieces, TreeD, PC1, PC2, persisting and finishing are the sealer plan's (planner/sealer.ts), so they
  * have its crash safety: each cleans its outputs, then computes, and its result is saved before the next step.
  */
-import type { SectorRebuildInfo } from '../../../api/sealer.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { bytes32FromJson, type SectorRebuildInfo } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { cidToCommR, commRToCid } from '../../../fil/index.js';
-import { proverIdFromActorId, sealProof } from '../../../proofs/index.js';
+import { encodeInto, proverIdFromActorId, sealProof } from '../../../proofs/index.js';
 import { toJson32 } from '../../processor/index.js';
 import { sectorIdProblem } from '../../store.js';
 import { abort, perm, prefixed } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
 import type { EventName, State } from '../states.js';
-import { call, type Event, ev, fr32Randomness, required, type StepHost, sameBytes } from './common.js';
+import { call, ctx, type Event, ev, fr32Randomness, limited, required, type StepHost, sameBytes } from './common.js';
 import { addPieces, finish, pc1, pc2, persist, submitPersisted, treeD } from './sealer.js';
+import { persistUpdate, updatePaths } from './snapup.js';
 
 const log = logger('sealing');
 
@@ -32,7 +38,7 @@ const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
   TreeDBuilt: { PC1: 'PC1Done' },
   PC1Done: { PC2: 'PC2Done' },
   PC2Done: { CheckSealed: 'SealedChecked' },
-  SealedChecked: { SkipSnap: 'SnapDone' },
+  SealedChecked: { SkipSnap: 'SnapDone', SnapEncode: 'SnapDone' },
   SnapDone: { Persist: 'Persisted' },
   Persisted: { SubmitPersistance: 'Finished' },
 };
@@ -90,12 +96,11 @@ export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
     case 'PC2Done':
       return checkSealed(doc);
     case 'SealedChecked':
-      // an upgraded sector would be re-encoded here (snapup); those are refused at allocation for now
-      return Promise.resolve(ev('SkipSnap'));
+      return doc.rebuild?.upgrade ? snapEncodeAgain(t, doc) : Promise.resolve(ev('SkipSnap'));
     case 'SnapDone':
-      return persist(t, doc);
+      return doc.rebuild?.upgrade ? persistUpdate(t, doc) : persist(t, doc);
     case 'Persisted':
-      return submitPersisted(t, doc);
+      return doc.rebuild?.upgrade ? submitPersistedUpdate(t, doc) : submitPersisted(t, doc);
     case 'Finished':
       return finish(t, doc);
     case 'Aborted':
@@ -107,7 +112,15 @@ export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
 
 /** Why a task cannot be rebuilt by this worker, or null. */
 function refusal(info: SectorRebuildInfo): string | null {
-  if (info.IsSnapUp) return 'rebuild of an upgraded sector needs the snapup data: not supported yet';
+  if (info.IsSnapUp) {
+    try {
+      bytes32FromJson(info.UpgradePublic?.CommR, 'UpgradePublic.CommR');
+      cidToCommR(info.UpgradePublic?.SealedCID);
+    } catch (err) {
+      return `an upgraded sector without its sector key's commitment: ${(err as Error).message}`;
+    }
+    if (!info.PiecesV2?.some((p) => p?.DealInfo)) return 'an upgraded sector without the deal pieces encoded into it';
+  }
   if (!info.SealedCID)
     return 'the manager sent no SealedCID (a manager without this extension): the rebuilt replica cannot be checked against the chain';
   try {
@@ -164,12 +177,21 @@ async function allocate(t: StepHost): Promise<Event> {
   const task = info;
   const commR = cidToCommR(task.SealedCID);
   log.info({ thread: t.index, sector: name, sealedCid: task.SealedCID!['/'] }, 'rebuild task allocated');
+  const pieces = task.PiecesV2?.length ? task.PiecesV2 : null;
+  const upgrade = task.IsSnapUp
+    ? {
+        comm_r_old: Array.from(bytes32FromJson(task.UpgradePublic!.CommR, 'UpgradePublic.CommR')),
+        sector_key_cid: task.UpgradePublic!.SealedCID['/'],
+        pieces: pieces!,
+      }
+    : null;
   return ev('AllocatedRebuildSector', (d) => {
     d.plan = 'rebuild';
     d.base = { allocated: a, prover_id: toJson32(proverIdFromActorId(a.ID.Miner)) };
-    d.deals = task.PiecesV2?.length ? task.PiecesV2 : null;
+    // an upgraded sector: the CC sector first (no pieces), its deals encoded after
+    d.deals = upgrade ? null : pieces;
     d.phases.ticket = task.Ticket;
-    d.rebuild = { sealed_cid: task.SealedCID!['/'], comm_r: Array.from(commR) };
+    d.rebuild = { sealed_cid: task.SealedCID!['/'], comm_r: Array.from(commR), upgrade };
   });
 }
 
@@ -177,12 +199,64 @@ async function allocate(t: StepHost): Promise<Event> {
 async function checkSealed(doc: SectorDoc): Promise<Event> {
   const out = required(doc.phases.pc2out, 'pc2out', doc);
   const target = required(doc.rebuild, 'rebuild target', doc);
-  if (!sameBytes(out.comm_r, target.comm_r)) {
+  // an upgraded sector: the CC replica sealed again is the sector key
+  const [want, wantCid, what] = target.upgrade
+    ? [target.upgrade.comm_r_old, target.upgrade.sector_key_cid, 'sector key']
+    : [target.comm_r, target.sealed_cid, 'sealed CID'];
+  if (!sameBytes(out.comm_r, want)) {
     const got = commRToCid(Uint8Array.from(out.comm_r)).toString();
     throw abort(
-      `rebuilt comm_r ${got} differs from the chain's sealed CID ${target.sealed_cid}: not persisted ` +
+      `rebuilt comm_r ${got} differs from the chain's ${what} ${wantCid}: not persisted ` +
         '(the ticket, pieces or proof type the manager kept are not what the sector was sealed with)',
     );
   }
   return ev('CheckSealed');
+}
+
+/**
+ * An upgraded sector's deal pieces placed again (fetched and CommP-checked as the snapup plan does, into the staged
+ * file PC2 no longer needs) and encoded into the CC replica just checked; the new comm_r must be the chain's sealed
+ * CID before anything is persisted. Outputs are cleaned first, so a kill here redoes this step alone.
+ */
+async function snapEncodeAgain(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { proof, paths } = ctx(t, doc);
+  const target = required(doc.rebuild, 'rebuild target', doc);
+  const up = required(target.upgrade, 'upgrade', doc);
+  const out = updatePaths(t, paths.name);
+  for (const p of [out.file, out.cache]) await rm(p, { recursive: true, force: true });
+  await mkdir(out.cache, { recursive: true });
+  const placed = await addPieces(t, { ...doc, deals: up.pieces });
+  const scratch = structuredClone(doc);
+  placed.apply?.(scratch);
+  const pieces = required(scratch.phases.pieces, 'pieces', doc);
+  const r = await limited(t, 'snap_encode', () =>
+    encodeInto({
+      sectorSize: proof.sectorSize,
+      sectorKeyPath: paths.sealed,
+      sectorKeyCacheDir: paths.cache,
+      stagedDataPath: paths.staged,
+      newReplicaPath: out.file,
+      newCacheDir: out.cache,
+      pieces: pieces.map((p) => ({ size: p.size, commitment: Uint8Array.from(p.commitment) })),
+      signal: t.signal,
+    }),
+  );
+  if (!sameBytes(r.commRNew, target.comm_r)) {
+    await rm(out.file, { force: true });
+    throw abort(
+      `re-encoded comm_r ${commRToCid(r.commRNew).toString()} differs from the chain's sealed CID ` +
+        `${target.sealed_cid}: not persisted (the deal pieces the manager kept are not the ones encoded)`,
+    );
+  }
+  log.info({ thread: t.index, sector: paths.name, sealedCid: target.sealed_cid }, 'deal pieces encoded again');
+  return ev('SnapEncode');
+}
+
+/** The update files are the sector's again: SubmitPersistedEx with isUpgrade. */
+async function submitPersistedUpdate(t: StepHost, doc: SectorDoc): Promise<Event> {
+  const { sid } = ctx(t, doc);
+  const instance = required(doc.phases.persist_instance, 'persist_instance', doc);
+  const ok = await call(t, 'SubmitPersistedEx', sid, instance, true);
+  if (!ok) throw perm(`the manager cannot use the update files persisted in "${instance}"`);
+  return ev('SubmitPersistance');
 }

@@ -134,7 +134,7 @@ export function persistedUpdatePaths(name: string): { update: string; cache: str
 }
 
 /** Where the update's files are in the seal store (damocles' update_file / update_cache_dir). */
-function updatePaths(t: StepHost, name: string) {
+export function updatePaths(t: StepHost, name: string) {
   return { file: join(t.store.dataDir, 'update', name), cache: join(t.store.dataDir, 'update-cache', name) };
 }
 
@@ -336,7 +336,7 @@ async function snapProve(t: StepHost, doc: SectorDoc): Promise<Event> {
 }
 
 /** The new replica and its cache to a persist store, as `update/s-t0M-N` and `update-cache/s-t0M-N/…`. */
-async function persistUpdate(t: StepHost, doc: SectorDoc): Promise<Event> {
+export async function persistUpdate(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid, proof, paths } = ctx(t, doc);
   const up = updatePaths(t, paths.name);
   const GiB = 1 << 30;

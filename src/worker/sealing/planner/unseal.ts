@@ -1,7 +1,7 @@
 /**
  * The unseal plan (damocles' planner/unseal.rs; docs/deals-worker.md, "Unseal"): a piece's bytes decoded from
- * the sealed replica in the persist store, checked against the piece CID, uploaded to every destination, and
- * reported. States: Empty →AllocatedUnsealSector→ Allocated →Unsealed→ Unsealed →UploadPieceDone→ Finished.
+ * the sealed replica in the persist store — for an upgraded (SnapDeals) sector, from the updated replica and the
+ * sector key (docs/deals-unseal.md) — checked against the piece CID, uploaded to every destination, and reported. States: Empty →AllocatedUnsealSector→ Allocated →Unsealed→ Unsealed →UploadPieceDone→ Finished.
  * Each handler is "clean outputs, then compute", so a restart redoes the step in flight.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -11,10 +11,14 @@ import { logger } from '../../../common/log.js';
 import { cidToCommP } from '../../../fil/index.js';
 import {
   commPOfFile,
+  labelLayerPath,
+  labelSectorLayers,
   pieceSizeForPayload,
   proverIdFromActorId,
   sealProof,
   unseal as unsealRange,
+  unsealUpdatedRange,
+  zeroCommitment,
 } from '../../../proofs/index.js';
 import { RpcConnectionError, RpcError, RpcTimeoutError } from '../../../rpc/index.js';
 import { safeDest, uploadPiece } from '../../pieces/index.js';
@@ -22,7 +26,7 @@ import { fromJson32, toJson32 } from '../../processor/index.js';
 import { persistedPaths, sectorIdProblem } from '../../store.js';
 import { abort, Failure, perm, prefixed } from '../failure.js';
 import { attachedStore } from '../persist-stores.js';
-import type { SectorDoc, UnsealJob } from '../sector.js';
+import type { SectorDoc, UnsealJob, UnsealUpgrade } from '../sector.js';
 import type { EventName, State } from '../states.js';
 import { Backoff, bound } from '../waits.js';
 import { call, ctx, type Event, ev, exists, fr32Randomness, hex, limited, required, type StepHost } from './common.js';
@@ -119,6 +123,15 @@ export function unsealInfoProblem(
   if (typeof info.PrivateInfo?.AccessInstance !== 'string' || !info.PrivateInfo.AccessInstance) {
     return 'PrivateInfo.AccessInstance (the persist store of the replica) is empty';
   }
+  if (info.Upgrade !== undefined && info.Upgrade !== null) {
+    try {
+      bytes32FromJson(info.Upgrade.CommROld, 'Upgrade.CommROld');
+    } catch (err) {
+      return (err as Error).message;
+    }
+    const k = info.Upgrade.SectorKeyInstance;
+    if (typeof k !== 'string' || k.length > 256) return 'Upgrade.SectorKeyInstance is not a store name';
+  }
   return null;
 }
 
@@ -157,6 +170,12 @@ async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
             comm_d: Array.from(bytes32FromJson(a.CommD, 'CommD')),
             access_instance: a.PrivateInfo.AccessInstance,
             written: null,
+            upgrade: a.Upgrade
+              ? {
+                  comm_r_old: Array.from(bytes32FromJson(a.Upgrade.CommROld, 'Upgrade.CommROld')),
+                  sector_key_instance: a.Upgrade.SectorKeyInstance,
+                }
+              : null,
           };
         });
       }
@@ -195,6 +214,65 @@ export async function accessStore(t: StepHost, name: string) {
   return s;
 }
 
+/**
+ * The sector key of an upgraded sector: the CC replica where it was persisted when it is still there
+ * (CleanupCCData = false), else sealed again from the sector's ticket into the seal store's cache dir. A CC
+ * replica is zero data encoded with the last SDR layer, so that layer is the sector key itself: PC1 is enough,
+ * as rust-fil-proofs' unseal regenerates the layers and no more.
+ */
+async function sectorKey(t: StepHost, doc: SectorDoc, up: UnsealUpgrade): Promise<{ path: string; kept: boolean }> {
+  const { sid, proof, paths, proverId } = ctx(t, doc);
+  if (up.sector_key_instance) {
+    const store = await accessStore(t, up.sector_key_instance).catch(() => undefined);
+    const kept = store ? join(store.location, persistedPaths(paths.name).sealed) : undefined;
+    const size = kept
+      ? await stat(kept).then(
+          (s) => (s.isFile() ? s.size : -1),
+          () => -1,
+        )
+      : -1;
+    if (kept && size === proof.sectorSize) return { path: kept, kept: true };
+  }
+  const ticket = required(doc.phases.ticket, 'ticket', doc);
+  await labelSectorLayers({
+    proof,
+    cacheDir: paths.cache,
+    proverId: fromJson32(proverId, 'prover_id'),
+    sectorId: sid.Number,
+    ticket: Uint8Array.from(fr32Randomness(ticket.Ticket)),
+    commD: zeroCommitment(proof.sectorSize),
+  });
+  return { path: labelLayerPath(paths.cache, proof.layers), kept: false };
+}
+
+/** Decodes the piece's range of an upgraded sector's replica (`update/` in the store the task names). */
+async function unsealUpdated(t: StepHost, doc: SectorDoc, job: UnsealJob, out: string): Promise<number> {
+  const { proof, paths } = ctx(t, doc);
+  const up = required(job.upgrade, 'upgrade', doc);
+  const store = await accessStore(t, job.access_instance);
+  // damocles' layout: the updated replica of s-t0M-N is update/s-t0M-N
+  const replica = join(store.location, 'update', paths.name);
+  if (!(await exists(replica))) throw perm(`the updated replica ${replica} is not in persist store "${store.name}"`);
+  const r = await limited(t, 'unseal', async () => {
+    const key = await sectorKey(t, doc, up);
+    log.info(
+      { thread: t.index, sector: paths.name, sectorKey: key.kept ? 'kept' : 'sealed again' },
+      'decoding the updated replica',
+    );
+    return unsealUpdatedRange({
+      sectorSize: proof.sectorSize,
+      replicaPath: replica,
+      sectorKeyPath: key.path,
+      commROld: Uint8Array.from(up.comm_r_old),
+      commDNew: Uint8Array.from(job.comm_d),
+      outputPath: out,
+      offset: job.offset,
+      numBytes: job.size,
+    });
+  });
+  return r.bytesWritten;
+}
+
 async function unsealPiece(t: StepHost, doc: SectorDoc): Promise<Event> {
   const { sid, proof, paths, proverId } = ctx(t, doc);
   const job = required(doc.unseal, 'unseal', doc);
@@ -202,7 +280,8 @@ async function unsealPiece(t: StepHost, doc: SectorDoc): Promise<Event> {
   const cid = cidOf(job);
   const store = await accessStore(t, job.access_instance);
   const sealed = join(store.location, persistedPaths(paths.name).sealed);
-  if (!(await exists(sealed))) throw perm(`the sealed replica ${sealed} is not in persist store "${store.name}"`);
+  if (!job.upgrade && !(await exists(sealed)))
+    throw perm(`the sealed replica ${sealed} is not in persist store "${store.name}"`);
   const out = pieceOut(t, cid);
   // clean outputs, then compute (the regenerated layers go to the seal store's cache dir, never the persist store)
   await rm(out, { force: true });
@@ -211,21 +290,25 @@ async function unsealPiece(t: StepHost, doc: SectorDoc): Promise<Event> {
   await mkdir(paths.cache, { recursive: true });
   let written: number;
   try {
-    const r = await limited(t, 'unseal', () =>
-      unsealRange({
-        proof: proof.id,
-        cacheDir: paths.cache,
-        sealedPath: sealed,
-        outputPath: out,
-        proverId: fromJson32(proverId, 'prover_id'),
-        sectorId: sid.Number,
-        ticket: Uint8Array.from(fr32Randomness(ticket.Ticket)),
-        commD: Uint8Array.from(job.comm_d),
-        offset: job.offset,
-        numBytes: job.size,
-      }),
-    );
-    written = r.bytesWritten;
+    if (job.upgrade) {
+      written = await unsealUpdated(t, doc, job, out);
+    } else {
+      const r = await limited(t, 'unseal', () =>
+        unsealRange({
+          proof: proof.id,
+          cacheDir: paths.cache,
+          sealedPath: sealed,
+          outputPath: out,
+          proverId: fromJson32(proverId, 'prover_id'),
+          sectorId: sid.Number,
+          ticket: Uint8Array.from(fr32Randomness(ticket.Ticket)),
+          commD: Uint8Array.from(job.comm_d),
+          offset: job.offset,
+          numBytes: job.size,
+        }),
+      );
+      written = r.bytesWritten;
+    }
   } catch (err) {
     if (err instanceof Failure || (err as NodeJS.ErrnoException).code) throw err;
     // the replica does not decode with this ticket and CommD: no retry can change that
