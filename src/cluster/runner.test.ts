@@ -227,6 +227,84 @@ await runCluster(o);
     assert.match(err.message, /\| Error: venus-sector-manager failed on purpose/);
   });
 
+  test('--managers 2 on SQLite is refused: two managers need a shared database', async () => {
+    const home = join(root, 'two-sqlite');
+    await assert.rejects(runCluster(options(home, {}, { managers: 2 })), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, /--managers 2 needs a shared database/);
+      assert.match(e.message, /--db postgres/);
+      return true;
+    });
+    assert.equal(existsSync(join(home, 'cluster.json')), false, 'refused before anything is set up');
+    await assert.rejects(runCluster(options(home, {}, { managers: 5, db: 'postgres' })), /from 1 to 4/);
+    await assert.rejects(runCluster(options(home, {}, { db: 'mysql://x' as 'sqlite' })), /neither sqlite, postgres/);
+  });
+
+  test('--managers 2 --db postgres: a local PostgreSQL, each manager its own home and port, one miner, the worker lists both', async () => {
+    const home = join(root, 'two-pg');
+    const pg: string[] = [];
+    const startPostgres = async (o: { dir: string }) => {
+      pg.push(`start ${o.dir.replaceAll(home, 'H')}`);
+      return {
+        dsn: 'postgres://venus:s3cret@127.0.0.1:54321/venus',
+        port: 54321,
+        stop: async () => {
+          pg.push('stop');
+        },
+      };
+    };
+    const lines: string[] = [];
+    const out = { write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream;
+    const code = await runCluster(
+      options(home, {}, { managers: 2, db: 'postgres', startPostgres, view: 'lines', out }),
+    );
+    assert.equal(code, 0);
+    assert.deepEqual(pg, ['start H/postgres', 'stop'], 'started under the home, stopped at exit');
+    const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+    assert.equal(state.db, 'postgres');
+    assert.equal(state.managerPorts.length, 1);
+    const [p1, p2] = [state.ports.manager, state.managerPorts[0]];
+    assert.notEqual(p1, p2);
+    const c = calls(home).filter((l) => l.startsWith('venus-sector-manager'));
+    assert.deepEqual(c, [
+      'venus-sector-manager --home H/manager --net 2k daemon init',
+      `venus-sector-manager --home H/manager --net 2k util miner create --from=${OWNER} --sector-size=2KiB`,
+      `venus-sector-manager --home H/manager --net 2k daemon run --listen=127.0.0.1:${p1} --poster --ext-prover --require-token`,
+      'venus-sector-manager --home H/manager-2 --net 2k daemon init',
+      `venus-sector-manager --home H/manager-2 --net 2k daemon run --listen=127.0.0.1:${p2} --poster --ext-prover --require-token`,
+    ]);
+    for (const [i, dir] of [
+      [1, 'manager'],
+      [2, 'manager-2'],
+    ] as const) {
+      const cfg = readFileSync(join(home, dir, 'sector-manager.cfg'), 'utf8');
+      assert.match(cfg, /\[Common\.DB\]\n\s+Driver = "postgres"/);
+      assert.match(cfg, /\[Common\.DB\.Postgres\]\n\s+DSN = "postgres:\/\/venus:s3cret@127\.0\.0\.1:54321\/venus"/);
+      assert.match(cfg, new RegExp(`\\[Common\\.HA\\]\\n\\s+Name = "manager-${i}"`));
+      assert.match(cfg, /ID = 1000/, 'both seal for the one miner');
+    }
+    // one JWT secret: the worker's token is good on both
+    assert.equal(
+      readFileSync(join(home, 'manager', 'token'), 'utf8'),
+      readFileSync(join(home, 'manager-2', 'token'), 'utf8'),
+    );
+    const wcfg = readFileSync(join(home, 'worker', 'venus-worker.toml'), 'utf8');
+    assert.match(
+      wcfg,
+      new RegExp(`urls = \\["ws://127\\.0\\.0\\.1:${p1}/rpc/v0", "ws://127\\.0\\.0\\.1:${p2}/rpc/v0"\\]`),
+    );
+    assert.doesNotMatch(wcfg, /^url = /m);
+    // each manager has its own log; the view says who holds which duty; the DSN's password is never shown
+    for (const l of ['manager-1', 'manager-2']) {
+      assert.match(readFileSync(join(home, 'logs', `${l}.log`), 'utf8'), /stopped by the cluster runner/);
+    }
+    const shown = lines.join('');
+    assert.match(shown, /managers {2}manager-1: post, commit, chain · manager-2: standby/);
+    assert.doesNotMatch(shown, /s3cret/);
+    // the home keeps its sectors in PostgreSQL: a rerun on SQLite is refused
+    await assert.rejects(runCluster(options(home)), /keeps its sectors in PostgreSQL; run with --db postgres/);
+  });
+
   test('parsing what the programs print', () => {
     assert.equal(
       parseMinerId(
