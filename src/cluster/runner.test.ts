@@ -188,6 +188,65 @@ await runCluster(o);
     assert.ok(!left.some(alive), 'the rerun stopped the leftovers');
   });
 
+  test('Ctrl-C under npm (two SIGINTs 100 ms apart): every daemon stops cleanly, and the runner exits at once', async () => {
+    const home = join(root, 'double-sigint');
+    const script = join(root, 'sigint-runner.mts');
+    const runnerPath = fileURLToPath(new URL('./runner.ts', import.meta.url));
+    const logPath = fileURLToPath(new URL('../common/log.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { runCluster } from ${JSON.stringify(runnerPath)};
+import { setupLogging } from ${JSON.stringify(logPath)};
+setupLogging({ levelSpec: 'info' });
+const o = JSON.parse(process.argv[2]);
+process.exitCode = await runCluster(o);
+`,
+    );
+    const o = options(home, {}, { until: undefined });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(o)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let devnetStoppedAt = 0;
+    const collect = (b: Buffer) => {
+      out += b.toString();
+      if (!devnetStoppedAt && /devnet: stopped/.test(out)) devnetStoppedAt = Date.now();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const t0 = Date.now();
+    while (!/all programs are running/.test(out)) {
+      assert.ok(Date.now() - t0 < 120_000, `the runner did not start its programs:\n${out}`);
+      assert.equal(child.exitCode, null, `the runner exited:\n${out}`);
+      await sleep(100);
+    }
+    const pids = Object.values(JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')).pids as number[]);
+    assert.equal(pids.length, 4);
+    child.kill('SIGINT');
+    await sleep(100);
+    child.kill('SIGINT'); // npm forwards the terminal's Ctrl-C: the same stop, not "kill them at once"
+    const code = await Promise.race([exited, sleep(60_000).then(() => 'hung' as const)]);
+    const exitedAt = Date.now();
+    assert.notEqual(code, 'hung', out);
+    assert.equal(code, 0, out);
+    assert.doesNotMatch(out, /did not stop within|killing it/);
+    // each daemon got SIGTERM and stopped itself (the fakes print this on SIGTERM; a SIGKILL leaves no line)
+    for (const [name, program] of [
+      ['devnet', 'venus-devnet'],
+      ['wallet', 'venus-wallet'],
+      ['manager', 'venus-sector-manager'],
+      ['worker', 'venus-worker'],
+    ]) {
+      const log = readFileSync(join(home, 'logs', `${name}.log`), 'utf8');
+      assert.match(log, new RegExp(`${program} stopping\\n=== \\S+ stopped by the cluster runner\\n$`), name);
+    }
+    assert.ok(!pids.some(alive), 'no daemon is left');
+    // the devnet stops last; nothing may keep the runner alive after it (it used to linger ~10 s)
+    assert.ok(devnetStoppedAt > 0, out);
+    assert.ok(exitedAt - devnetStoppedAt < 1500, `the runner exited ${exitedAt - devnetStoppedAt} ms after its last program stopped`);
+  });
+
   test('a program that dies during setup is reported with the tail of its log; the others are stopped', async () => {
     const home = join(root, 'crash');
     const err = await runCluster(
