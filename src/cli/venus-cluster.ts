@@ -2,7 +2,14 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type ClusterSectorSize, runCluster, SECTOR_SIZES, type UntilCondition } from '../cluster/index.js';
+import {
+  type ClusterDb,
+  type ClusterSectorSize,
+  checkManagers,
+  runCluster,
+  SECTOR_SIZES,
+  type UntilCondition,
+} from '../cluster/index.js';
 import { runMain, UserError, withLogging } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 
@@ -47,6 +54,19 @@ const program = withLogging(new Command('venus-cluster'))
     '--any-ports',
     'a new home takes free ports the system picks instead of the usual 1234/5678/1789/17890 (several clusters on one machine, tests)',
   )
+  .option(
+    '--managers <n>',
+    'sector-managers (1–4), each with its own home and port, on one shared database (needs --db postgres…); ' +
+      'the worker fails over between them and each duty (post, commit, chain) goes to the one holding its lease',
+    positiveInt,
+    1,
+  )
+  .option(
+    '--db <sqlite|postgres|postgres://…>',
+    "the managers' database: sqlite (each manager's home), postgres (a throwaway local PostgreSQL under HOME/postgres, " +
+      'stopped at exit) or the DSN of a PostgreSQL to use',
+    'sqlite',
+  )
   .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
   .option(
     '--devnet-policy <key=value,…>',
@@ -69,6 +89,9 @@ const program = withLogging(new Command('venus-cluster'))
   .option('--timeout <duration>', 'with --until: give up after this long, e.g. 10m (default: none)')
   .action(async (o: Record<string, string | number | undefined>) => {
     if (o.until && o.sectors === undefined) throw new UserError('--until needs --sectors N');
+    const managers = Number(o.managers);
+    const db = String(o.db);
+    checkManagers(managers, db);
     let untilTimeoutMs: number | undefined;
     if (o.timeout !== undefined) {
       const m = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(String(o.timeout));
@@ -81,6 +104,8 @@ const program = withLogging(new Command('venus-cluster'))
       ...(o.sectors !== undefined ? { sectors: Number(o.sectors) } : {}),
       ...(o.deals !== undefined ? { deals: Number(o.deals) } : {}),
       ...(o.anyPorts ? { ports: { devnet: 0, wallet: 0, manager: 0, worker: 0 } } : {}),
+      managers,
+      db: db as ClusterDb,
       ...(o.blockTime !== undefined ? { blockTime: String(o.blockTime) } : {}),
       ...(o.devnetPolicy !== undefined ? { devnetPolicy: String(o.devnetPolicy) } : {}),
       ...(o.view !== undefined ? { view: o.view as 'auto' } : {}),

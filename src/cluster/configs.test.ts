@@ -7,7 +7,7 @@ import { managerConfigToml, workerConfigToml } from './configs.js';
 const worker = {
   name: 'w',
   port: 17000,
-  managerPort: 1789,
+  managerPorts: [1789],
   sealStores: ['/tmp/seal-1', '/tmp/seal-2'],
   rebuildStore: '/tmp/rebuild-1',
   remoteName: 'remote',

@@ -56,6 +56,10 @@ export interface ManagerConfigInput {
   maxNumber?: number;
   /** The market (droplet, here the devnet's): EnableDeals for the miner and [DealManagerConfig.MarketAPI]. */
   market?: { api: string; token: string };
+  /** A shared PostgreSQL ([Common.DB]); absent: the home's own SQLite file (no [Common.DB] section). */
+  postgresDsn?: string;
+  /** This manager's name among several ([Common.HA] Name: the holder named in the duty leases). */
+  haName?: string;
 }
 
 /**
@@ -91,9 +95,31 @@ ${c.market ? '    EnableDeals = true # AcquireDeals asks the market for deals (d
     [PoSt.Actors.${id}]
       Sender = ${q(sender)}
 `;
+  const common =
+    c.postgresDsn === undefined && c.haName === undefined
+      ? ''
+      : `[Common]
+${
+  c.postgresDsn !== undefined
+    ? `  # every manager of this cluster on one database (several managers need a shared one)
+  [Common.DB]
+    Driver = "postgres"
+    [Common.DB.Postgres]
+      DSN = ${q(c.postgresDsn)}
+`
+    : ''
+}${
+  c.haName !== undefined
+    ? `  # the name this manager holds its duties (post, commit, chain) under
+  [Common.HA]
+    Name = ${q(c.haName)}
+`
+    : ''
+}
+`;
   return `# venus-sector-manager config, written by venus-cluster (deployment guide, "Run venus-sector-manager").
 
-[SectorManager]
+${common}[SectorManager]
   PreFetch = true
 
 ${miners}
@@ -147,7 +173,8 @@ export interface WorkerConfigInput {
   name: string;
   /** Control API (VenusWorker.*). */
   port: number;
-  managerPort: number;
+  /** One sector-manager (`url`), or several (`urls`: the worker fails over between them). */
+  managerPorts: number[];
   sealStores: string[];
   /** the seal store of one more thread, with plan = "rebuild": idle until a sector is set for rebuild */
   rebuildStore?: string;
@@ -199,9 +226,13 @@ name = ${q(c.name)}
 host = "127.0.0.1"
 port = ${c.port}
 ${c.managerSecretPath ? `# the sector-manager's tokens are accepted too (its dashboard pauses and resumes threads)\nmanager_secret_path = ${q(c.managerSecretPath)}\n` : ''}
-# venus-sector-manager API
+# venus-sector-manager API${c.managerPorts.length > 1 ? ': every manager; calls go to the next one when one does not answer' : ''}
 [sealer_rpc]
-url = ${q(`ws://127.0.0.1:${c.managerPort}/rpc/v0`)}
+${
+  c.managerPorts.length > 1
+    ? `urls = [${c.managerPorts.map((p) => q(`ws://127.0.0.1:${p}/rpc/v0`)).join(', ')}]`
+    : `url = ${q(`ws://127.0.0.1:${c.managerPorts[0]}/rpc/v0`)}`
+}
 ${c.managerToken ? `# the sector-manager requires a token (this one is bound to this worker's sectors)\nheaders = { Authorization = ${q(`Bearer ${c.managerToken}`)} }\n` : ''}
 # sealing related config
 [sealing]

@@ -8,7 +8,8 @@
  *   devnet/               venus-devnet --home
  *   wallet/               venus-wallet --repo (config.toml written before its first start)
  *   wallet.password       the wallet's password (0600; a local development cluster keeps it for restarts)
- *   manager/              venus-sector-manager --home (sector-manager.cfg)
+ *   manager/              venus-sector-manager --home (sector-manager.cfg); manager-2/ … with --managers N
+ *   postgres/             the throwaway PostgreSQL of --db postgres (data and its own log)
  *   worker/venus-worker.toml, worker/seal-1, worker/seal-2, worker/tmp
  *   remote/               the persist store (venus-worker store file-init; [PersistedStore] of the manager)
  */
@@ -27,6 +28,8 @@ export interface ClusterPaths {
   wallet: string;
   walletPassword: string;
   manager: string;
+  /** --db postgres: the throwaway PostgreSQL's folder */
+  postgres: string;
   worker: string;
   workerConfig: string;
   sealStores: string[];
@@ -53,6 +56,7 @@ export function clusterPaths(home: string, sealStores = 2): ClusterPaths {
     wallet: join(h, 'wallet'),
     walletPassword: join(h, 'wallet.password'),
     manager: join(h, 'manager'),
+    postgres: join(h, 'postgres'),
     worker: join(h, 'worker'),
     workerConfig: join(h, 'worker', 'venus-worker.toml'),
     sealStores: Array.from({ length: sealStores }, (_, i) => join(h, 'worker', `seal-${i + 1}`)),
@@ -63,6 +67,19 @@ export function clusterPaths(home: string, sealStores = 2): ClusterPaths {
     workerTmp: join(h, 'worker', 'tmp'),
     remote: join(h, 'remote'),
   };
+}
+
+/** Manager i's home (1-based): the first keeps manager/ (homes made before --managers), the others manager-<i>/. */
+export function managerHome(p: ClusterPaths, i: number): string {
+  return i === 1 ? p.manager : join(p.home, `manager-${i}`);
+}
+
+/**
+ * Manager i's name in messages, the view and its log file: "manager" when it is the only one, else
+ * "manager-1", "manager-2", … (the names it holds its duty leases under).
+ */
+export function managerName(i: number, count: number): string {
+  return count === 1 ? 'manager' : `manager-${i}`;
 }
 
 export function logFile(p: ClusterPaths, program: string): string {
@@ -86,6 +103,8 @@ export type Step =
   | 'wallet-password'
   | 'wallet-keys'
   | 'manager-init'
+  /** daemon init of manager i ≥ 2 */
+  | `manager-${number}-init`
   | 'miner-create'
   | 'worker-stores';
 
@@ -98,6 +117,13 @@ export interface ClusterState {
   /** Funded addresses imported into the wallet: owner (and worker), the rest. */
   addresses: string[];
   owner?: string;
+  /** Ports of managers 2…N (--managers), chosen when first needed. */
+  managerPorts?: number[];
+  /**
+   * The managers' database since the first manager was set up: 'sqlite', or 'postgres' (local or a DSN; the DSN
+   * itself holds a password and is kept only in the managers' 0600 configs). Absent: sqlite (older homes).
+   */
+  db?: 'sqlite' | 'postgres';
   /** Miner actor id, e.g. "t01000". */
   miner?: string;
   /** Daemons running now (cleared at a clean stop): a rerun after the runner was killed stops these first. */
@@ -208,6 +234,25 @@ export async function choosePorts(base: Partial<ClusterPorts> = {}): Promise<Clu
   return out;
 }
 
+/**
+ * Ports for managers 2…N: after the first manager's usual 1789 come 1790, 1791, … where free (0: any free port),
+ * never one of `taken` (the cluster's other ports).
+ */
+export async function chooseManagerPorts(count: number, first: number, taken: number[]): Promise<number[]> {
+  const used = new Set(taken);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let port = first === 0 ? 0 : first + 1 + i;
+    if (port === 0 || used.has(port) || (await portBusy(port))) {
+      do port = await freePort();
+      while (used.has(port));
+    }
+    used.add(port);
+    out.push(port);
+  }
+  return out;
+}
+
 /** The command line of a live process, or undefined (gone, or not ours to read). */
 function cmdlineOf(pid: number): string | undefined {
   try {
@@ -251,7 +296,7 @@ export async function stopLeftovers(p: ClusterPaths, s: ClusterState): Promise<s
 }
 
 /** On resume, the recorded ports must be free (a program of this home still running would hold one). */
-export async function checkPortsFree(ports: ClusterPorts): Promise<void> {
+export async function checkPortsFree(ports: ClusterPorts | Record<string, number>): Promise<void> {
   for (const [name, port] of Object.entries(ports)) {
     if (await portBusy(port)) {
       throw new UserError(

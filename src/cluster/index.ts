@@ -10,11 +10,15 @@ export {
   clusterPaths,
   DEFAULT_PORTS,
   loadState,
+  managerHome,
+  managerName,
   type Step,
 } from './home.js';
 export {
+  type ClusterDb,
   type ClusterOptions,
   type ClusterSectorSize,
+  checkManagers,
   FAST_POLICY,
   SECTOR_SIZES,
   type UntilCondition,

@@ -43,9 +43,53 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** Restart daemons that die (default true); false: the first death stops the cluster (tests of that path). */
   restart?: boolean;
+  /**
+   * Sector-managers sharing the sealing (1–4, default 1): each with its own home and port, all on one database;
+   * the worker lists every one in `[sealer_rpc] urls` and duties go to whichever holds their lease.
+   */
+  managers?: number;
+  /**
+   * The managers' database: 'sqlite' (each home's manager.db, the default), 'postgres' (a throwaway local
+   * PostgreSQL under the cluster home, stopped at exit) or a postgres:// DSN to use as it is.
+   */
+  db?: ClusterDb;
+  /** Starts the throwaway PostgreSQL for db 'postgres' (the CLI passes src/common/pg-local.ts; tests a fake). */
+  startPostgres?: StartPostgres;
   /** Extra environment for every program (e.g. VENUS_NO_NATIVE). */
   env?: NodeJS.ProcessEnv;
   out?: NodeJS.WriteStream;
+}
+
+export type ClusterDb = 'sqlite' | 'postgres' | `postgres://${string}` | `postgresql://${string}`;
+
+export type StartPostgres = (o: {
+  dir: string;
+  log?: (line: string) => void;
+}) => Promise<{ dsn: string; port: number; stop(): Promise<void> }>;
+
+export const MAX_MANAGERS = 4;
+
+/**
+ * --managers and --db checked together: a whole number 1–4, and more than one manager only on a shared
+ * database (each manager's own SQLite file would give each its own idea of every sector).
+ */
+export function checkManagers(managers: number, db: string): void {
+  if (!Number.isInteger(managers) || managers < 1 || managers > MAX_MANAGERS) {
+    throw new UserError(`--managers: ${managers} is not a whole number from 1 to ${MAX_MANAGERS}`);
+  }
+  if (!isClusterDb(db)) {
+    throw new UserError(`--db: "${db}" is neither sqlite, postgres nor a postgres:// DSN`);
+  }
+  if (managers > 1 && db === 'sqlite') {
+    throw new UserError(
+      `--managers ${managers} needs a shared database: two managers on their own SQLite files would each seal ` +
+        'and prove on their own; add --db postgres (a throwaway local PostgreSQL) or --db postgres://…',
+    );
+  }
+}
+
+export function isClusterDb(db: string): db is ClusterDb {
+  return db === 'sqlite' || db === 'postgres' || /^postgres(ql)?:\/\/\S+$/.test(db);
 }
 
 /** The network every program of the cluster runs on. */

@@ -2,7 +2,8 @@
  * What the live view shows, read from the programs' own APIs (nothing is scraped from logs):
  *   devnet   Filecoin.ChainHead, StateMinerProvingDeadline, StateMinerSectors, StateSectorPartition,
  *            StateMinerPartitions, StateMinerDeadlines (PostSubmissions)
- *   manager  Venus.ListSectors (sectors by state), GET /metrics (venus_wdpost_* for the last PoSt)
+ *   manager  Venus.ListSectors (sectors by state), GET /metrics (venus_wdpost_* for the last PoSt; with several
+ *            managers venus_sector_manager_duty_held{duty} of each, for who holds which duty)
  *   worker   VenusWorker.WorkerList (each sealing thread's sector, state, stage, elapsed, last error)
  * A program that does not answer (not started, method not there yet) leaves its part empty with the reason.
  */
@@ -10,10 +11,18 @@ import { parseExposition } from '../common/metrics.js';
 
 export interface ProbeTargets {
   chain: { url: string; token?: string };
-  manager: { url: string; metrics?: string; token?: string };
+  manager: ManagerTarget;
+  /** Several managers (--managers N): sectors from the first that answers, duties from each. */
+  managers?: (ManagerTarget & { name: string })[];
   worker: { url: string; metrics?: string; token?: string };
   /** Miner actor id ("t01000"); without it only the height is read from the chain. */
   miner?: string;
+}
+
+export interface ManagerTarget {
+  url: string;
+  metrics?: string;
+  token?: string;
 }
 
 export interface DeadlineView {
@@ -90,6 +99,8 @@ export interface Snapshot {
   sectors?: Record<string, number>;
   threads?: ThreadView[];
   managerPoSt?: ManagerPoSt;
+  /** With several managers: each one's duties ("post", "commit", "chain") or why it did not answer. */
+  managers?: { name: string; duties: string[]; error?: string }[];
   /** Why a part is missing, per program. */
   errors: { chain?: string; manager?: string; worker?: string };
 }
@@ -208,6 +219,36 @@ interface SectorStateRow {
   AbortReason?: string;
 }
 
+/** GET a metrics page (3 s at most); a non-2xx status is an error. */
+async function fetchText(url: string): Promise<string> {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), 3000);
+  try {
+    const res = await fetch(url, { signal: ac.signal });
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new Error(`HTTP ${res.status}`);
+    }
+    return await res.text();
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw new Error('no answer within 3 s');
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'ECONNREFUSED') throw new Error('not listening');
+    throw err;
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** The duties a manager holds now: venus_sector_manager_duty_held{duty} at 1, in a fixed order. */
+export function dutiesHeld(metricsText: string): string[] {
+  const order = ['post', 'commit', 'chain'];
+  return parseExposition(metricsText)
+    .filter((x) => x.name === 'venus_sector_manager_duty_held' && x.value === 1 && x.labels.duty)
+    .map((x) => x.labels.duty!)
+    .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
+}
+
 export class Prober {
   /** Sector number → deadline (a sector never moves between deadlines). */
   private readonly sectorDeadline = new Map<number, number>();
@@ -305,8 +346,35 @@ export class Prober {
   }
 
   private async pollManager(snap: Snapshot): Promise<void> {
-    const url = this.t.manager.url;
-    const tok = this.t.manager.token;
+    const all = this.t.managers?.length ? this.t.managers : [{ name: 'manager', ...this.t.manager }];
+    if (all.length > 1) {
+      snap.managers = await Promise.all(
+        all.map(async (m) => {
+          try {
+            return { name: m.name, duties: m.metrics ? dutiesHeld(await fetchText(m.metrics)) : [] };
+          } catch (err) {
+            return { name: m.name, duties: [], error: message(err) };
+          }
+        }),
+      );
+    }
+    // sectors and the last PoSt from the first manager that answers (they share one database)
+    let last: unknown;
+    for (const m of all) {
+      if (snap.managers?.find((x) => x.name === m.name)?.error) continue;
+      try {
+        await this.pollOneManager(snap, m);
+        return;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last ?? new Error('no manager answers');
+  }
+
+  private async pollOneManager(snap: Snapshot, m: ManagerTarget): Promise<void> {
+    const url = m.url;
+    const tok = m.token;
     const online = (await rpcCall<SectorStateRow[] | null>(url, 'Venus.ListSectors', ['online', 0], tok)) ?? [];
     const counts: Record<string, number> = {};
     for (const s of online) {
@@ -321,24 +389,15 @@ export class Prober {
       counts[st] = (counts[st] ?? 0) + 1;
     }
     snap.sectors = counts;
-    if (this.t.manager.metrics) {
-      const post = await this.managerPoSt(this.t.manager.metrics).catch(() => undefined);
+    if (m.metrics) {
+      const post = await this.managerPoSt(m.metrics).catch(() => undefined);
       if (post) snap.managerPoSt = post;
     }
   }
 
   /** The manager's most recent Window PoSt from its venus_wdpost_* series. */
   private async managerPoSt(url: string): Promise<ManagerPoSt | undefined> {
-    const ac = new AbortController();
-    const t = setTimeout(() => ac.abort(), 3000);
-    let text: string;
-    try {
-      const res = await fetch(url, { signal: ac.signal });
-      if (!res.ok) return undefined;
-      text = await res.text();
-    } finally {
-      clearTimeout(t);
-    }
+    const text = await fetchText(url);
     const samples = parseExposition(text);
     const key = (l: Record<string, string>) => `${l.miner}/${l.deadline}`;
     let best: ManagerPoSt | undefined;

@@ -188,6 +188,65 @@ await runCluster(o);
     assert.ok(!left.some(alive), 'the rerun stopped the leftovers');
   });
 
+  test('Ctrl-C under npm (two SIGINTs 100 ms apart): every daemon stops cleanly, and the runner exits at once', async () => {
+    const home = join(root, 'double-sigint');
+    const script = join(root, 'sigint-runner.mts');
+    const runnerPath = fileURLToPath(new URL('./runner.ts', import.meta.url));
+    const logPath = fileURLToPath(new URL('../common/log.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { runCluster } from ${JSON.stringify(runnerPath)};
+import { setupLogging } from ${JSON.stringify(logPath)};
+setupLogging({ levelSpec: 'info' });
+const o = JSON.parse(process.argv[2]);
+process.exitCode = await runCluster(o);
+`,
+    );
+    const o = options(home, {}, { until: undefined });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(o)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let devnetStoppedAt = 0;
+    const collect = (b: Buffer) => {
+      out += b.toString();
+      if (!devnetStoppedAt && /devnet: stopped/.test(out)) devnetStoppedAt = Date.now();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const t0 = Date.now();
+    while (!/all programs are running/.test(out)) {
+      assert.ok(Date.now() - t0 < 120_000, `the runner did not start its programs:\n${out}`);
+      assert.equal(child.exitCode, null, `the runner exited:\n${out}`);
+      await sleep(100);
+    }
+    const pids = Object.values(JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')).pids as number[]);
+    assert.equal(pids.length, 4);
+    child.kill('SIGINT');
+    await sleep(100);
+    child.kill('SIGINT'); // npm forwards the terminal's Ctrl-C: the same stop, not "kill them at once"
+    const code = await Promise.race([exited, sleep(60_000).then(() => 'hung' as const)]);
+    const exitedAt = Date.now();
+    assert.notEqual(code, 'hung', out);
+    assert.equal(code, 0, out);
+    assert.doesNotMatch(out, /did not stop within|killing it/);
+    // each daemon got SIGTERM and stopped itself (the fakes print this on SIGTERM; a SIGKILL leaves no line)
+    for (const [name, program] of [
+      ['devnet', 'venus-devnet'],
+      ['wallet', 'venus-wallet'],
+      ['manager', 'venus-sector-manager'],
+      ['worker', 'venus-worker'],
+    ]) {
+      const log = readFileSync(join(home, 'logs', `${name}.log`), 'utf8');
+      assert.match(log, new RegExp(`${program} stopping\\n=== \\S+ stopped by the cluster runner\\n$`), name);
+    }
+    assert.ok(!pids.some(alive), 'no daemon is left');
+    // the devnet stops last; nothing may keep the runner alive after it (it used to linger ~10 s)
+    assert.ok(devnetStoppedAt > 0, out);
+    assert.ok(exitedAt - devnetStoppedAt < 1500, `the runner exited ${exitedAt - devnetStoppedAt} ms after its last program stopped`);
+  });
+
   test('a program that dies during setup is reported with the tail of its log; the others are stopped', async () => {
     const home = join(root, 'crash');
     const err = await runCluster(
@@ -225,6 +284,84 @@ await runCluster(o);
       /^venus-sector-manager --home .* util miner create --from=t3\w+ --sector-size=2KiB failed/,
     );
     assert.match(err.message, /\| Error: venus-sector-manager failed on purpose/);
+  });
+
+  test('--managers 2 on SQLite is refused: two managers need a shared database', async () => {
+    const home = join(root, 'two-sqlite');
+    await assert.rejects(runCluster(options(home, {}, { managers: 2 })), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, /--managers 2 needs a shared database/);
+      assert.match(e.message, /--db postgres/);
+      return true;
+    });
+    assert.equal(existsSync(join(home, 'cluster.json')), false, 'refused before anything is set up');
+    await assert.rejects(runCluster(options(home, {}, { managers: 5, db: 'postgres' })), /from 1 to 4/);
+    await assert.rejects(runCluster(options(home, {}, { db: 'mysql://x' as 'sqlite' })), /neither sqlite, postgres/);
+  });
+
+  test('--managers 2 --db postgres: a local PostgreSQL, each manager its own home and port, one miner, the worker lists both', async () => {
+    const home = join(root, 'two-pg');
+    const pg: string[] = [];
+    const startPostgres = async (o: { dir: string }) => {
+      pg.push(`start ${o.dir.replaceAll(home, 'H')}`);
+      return {
+        dsn: 'postgres://venus:s3cret@127.0.0.1:54321/venus',
+        port: 54321,
+        stop: async () => {
+          pg.push('stop');
+        },
+      };
+    };
+    const lines: string[] = [];
+    const out = { write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream;
+    const code = await runCluster(
+      options(home, {}, { managers: 2, db: 'postgres', startPostgres, view: 'lines', out }),
+    );
+    assert.equal(code, 0);
+    assert.deepEqual(pg, ['start H/postgres', 'stop'], 'started under the home, stopped at exit');
+    const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+    assert.equal(state.db, 'postgres');
+    assert.equal(state.managerPorts.length, 1);
+    const [p1, p2] = [state.ports.manager, state.managerPorts[0]];
+    assert.notEqual(p1, p2);
+    const c = calls(home).filter((l) => l.startsWith('venus-sector-manager'));
+    assert.deepEqual(c, [
+      'venus-sector-manager --home H/manager --net 2k daemon init',
+      `venus-sector-manager --home H/manager --net 2k util miner create --from=${OWNER} --sector-size=2KiB`,
+      `venus-sector-manager --home H/manager --net 2k daemon run --listen=127.0.0.1:${p1} --poster --ext-prover --require-token`,
+      'venus-sector-manager --home H/manager-2 --net 2k daemon init',
+      `venus-sector-manager --home H/manager-2 --net 2k daemon run --listen=127.0.0.1:${p2} --poster --ext-prover --require-token`,
+    ]);
+    for (const [i, dir] of [
+      [1, 'manager'],
+      [2, 'manager-2'],
+    ] as const) {
+      const cfg = readFileSync(join(home, dir, 'sector-manager.cfg'), 'utf8');
+      assert.match(cfg, /\[Common\.DB\]\n\s+Driver = "postgres"/);
+      assert.match(cfg, /\[Common\.DB\.Postgres\]\n\s+DSN = "postgres:\/\/venus:s3cret@127\.0\.0\.1:54321\/venus"/);
+      assert.match(cfg, new RegExp(`\\[Common\\.HA\\]\\n\\s+Name = "manager-${i}"`));
+      assert.match(cfg, /ID = 1000/, 'both seal for the one miner');
+    }
+    // one JWT secret: the worker's token is good on both
+    assert.equal(
+      readFileSync(join(home, 'manager', 'token'), 'utf8'),
+      readFileSync(join(home, 'manager-2', 'token'), 'utf8'),
+    );
+    const wcfg = readFileSync(join(home, 'worker', 'venus-worker.toml'), 'utf8');
+    assert.match(
+      wcfg,
+      new RegExp(`urls = \\["ws://127\\.0\\.0\\.1:${p1}/rpc/v0", "ws://127\\.0\\.0\\.1:${p2}/rpc/v0"\\]`),
+    );
+    assert.doesNotMatch(wcfg, /^url = /m);
+    // each manager has its own log; the view says who holds which duty; the DSN's password is never shown
+    for (const l of ['manager-1', 'manager-2']) {
+      assert.match(readFileSync(join(home, 'logs', `${l}.log`), 'utf8'), /stopped by the cluster runner/);
+    }
+    const shown = lines.join('');
+    assert.match(shown, /managers {2}manager-1: post, commit, chain · manager-2: standby/);
+    assert.doesNotMatch(shown, /s3cret/);
+    // the home keeps its sectors in PostgreSQL: a rerun on SQLite is refused
+    await assert.rejects(runCluster(options(home)), /keeps its sectors in PostgreSQL; run with --db postgres/);
   });
 
   test('parsing what the programs print', () => {

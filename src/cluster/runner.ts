@@ -12,8 +12,8 @@
  * Every step is recorded in H/cluster.json when it succeeds, so a rerun resumes (restarts the daemons, skips
  * what is done). A program that fails is reported with the tail of its log; Ctrl-C stops all in reverse order.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
 import { createToken, loadOrInitRepoAuth } from '../rpc/index.js';
@@ -23,21 +23,33 @@ import {
   type ClusterPaths,
   type ClusterState,
   checkPortsFree,
+  chooseManagerPorts,
   choosePorts,
   clusterPaths,
+  DEFAULT_PORTS,
   done,
   loadState,
   lockHome,
   logFile,
+  managerHome,
+  managerName,
   markDone,
   saveState,
   stopLeftovers,
   walletPassword,
 } from './home.js';
-import { type ClusterOptions, DEVNET_SECTOR_SIZES, FAST_POLICY, NETWORK, SECTOR_BYTES, secsToMs } from './options.js';
+import {
+  type ClusterOptions,
+  checkManagers,
+  DEVNET_SECTOR_SIZES,
+  FAST_POLICY,
+  NETWORK,
+  SECTOR_BYTES,
+  secsToMs,
+} from './options.js';
 import { parseImported, parseMinerId, readDevnetHome, tokenAccount } from './outputs.js';
 import { Prober, type ProbeTargets, rpcCall } from './probe.js';
-import { logTail } from './process-log.js';
+import { appendLine, logTail } from './process-log.js';
 import { type DaemonSpec, ProcessError, type RunningProcess } from './process-spec.js';
 import { defaultPrograms, displayCommand, missingPrograms, type ProgramName, type ProgramTable } from './programs.js';
 import { httpReady } from './readiness.js';
@@ -56,14 +68,22 @@ export class ClusterRunner {
   private account = '';
   private stopRequested: NodeJS.Signals | undefined;
   private readonly stopWaiters: (() => void)[] = [];
+  /** How many sector-managers (--managers) and on which database (--db). */
+  private readonly managers: number;
+  private readonly db: string;
+  /** The managers' shared PostgreSQL (--db postgres…): its DSN, and how to stop it when it is ours. */
+  private pg: { dsn: string; stop?: () => Promise<void> } | undefined;
 
   constructor(readonly o: ClusterOptions) {
     this.paths = clusterPaths(o.home);
     this.programs = { ...defaultPrograms(), ...(o.programs ?? {}) };
+    this.managers = o.managers ?? 1;
+    this.db = o.db ?? 'sqlite';
   }
 
   /** Runs until Ctrl-C, a failure, or the `until` condition. Resolves with the exit code. */
   async run(): Promise<number> {
+    checkManagers(this.managers, this.db);
     const missing = missingPrograms(this.programs);
     if (missing.length) {
       throw new UserError(`not built: ${missing.join(', ')}; run \`npm run build\` (npm start does it)`);
@@ -84,7 +104,8 @@ export class ClusterRunner {
       this.event(`cluster home ${this.paths.home} (${this.state.sectorSize} sectors, logs in ${this.paths.logs})`);
       await this.step(() => this.startDevnet());
       await this.step(() => this.startWallet());
-      await this.step(() => this.startManager());
+      if (this.db !== 'sqlite') await this.step(() => this.startDatabase());
+      for (let i = 1; i <= this.managers; i++) await this.step(() => this.startManager(i));
       await this.step(() => this.startWorker());
       this.event('all programs are running; Ctrl-C stops them');
 
@@ -103,6 +124,11 @@ export class ClusterRunner {
     } finally {
       view?.stop();
       await this.sup.stopAll();
+      // the managers are gone: their database can stop now
+      if (this.pg?.stop) {
+        await this.pg.stop().catch((err: Error) => this.event(`postgres: stop failed: ${err.message}`));
+        this.event('postgres: stopped');
+      }
       if (this.state) {
         this.state.pids = {};
         saveState(this.paths, this.state);
@@ -165,11 +191,22 @@ export class ClusterRunner {
         }
         existing.sectorSize = this.o.sectorSize;
       }
+      const dbKind = this.db === 'sqlite' ? 'sqlite' : 'postgres';
+      const had = existing.db ?? 'sqlite';
+      if (had !== dbKind && done(existing, 'manager-init')) {
+        // the sectors so far are in the other database: switching would lose them from the managers' view
+        throw new UserError(
+          `${this.paths.home} keeps its sectors in ${had === 'sqlite' ? 'SQLite' : 'PostgreSQL'}; ` +
+            `run with --db ${had}${had === 'postgres' ? ' (or the DSN it used)' : ''}, or use another --home for --db ${this.db === 'sqlite' ? 'sqlite' : 'postgres'}`,
+        );
+      }
+      existing.db = dbKind;
       for (const what of await stopLeftovers(this.paths, existing)) {
         this.event(`stopped ${what}, left running by an earlier run of this home`);
       }
       await checkPortsFree(existing.ports);
       this.state = existing;
+      await this.chooseManagerPorts();
       saveState(this.paths, existing);
       return;
     }
@@ -179,9 +216,30 @@ export class ClusterRunner {
       ports: await choosePorts(this.o.ports),
       steps: [],
       addresses: [],
+      db: this.db === 'sqlite' ? 'sqlite' : 'postgres',
       createdAt: new Date().toISOString(),
     };
+    await this.chooseManagerPorts();
     saveState(this.paths, this.state);
+  }
+
+  /** Ports for managers 2…N: kept in the state once chosen (a rerun with more managers adds to them). */
+  private async chooseManagerPorts(): Promise<void> {
+    const have = this.state.managerPorts ?? [];
+    const need = this.managers - 1 - have.length;
+    if (need > 0) {
+      const first = this.o.ports?.manager === 0 ? 0 : DEFAULT_PORTS.manager + have.length;
+      const taken = [...Object.values(this.state.ports), ...have];
+      this.state.managerPorts = [...have, ...(await chooseManagerPorts(need, first, taken))];
+    }
+    // only the managers of this run need their ports (a rerun with fewer leaves the others unused)
+    const used = (this.state.managerPorts ?? []).slice(0, this.managers - 1);
+    await checkPortsFree(Object.fromEntries(used.map((port, i) => [managerName(i + 2, this.managers), port])));
+  }
+
+  /** Manager i's API port (1-based). */
+  private managerPort(i: number): number {
+    return i === 1 ? this.state.ports.manager : this.state.managerPorts![i - 2]!;
   }
 
   // -- programs --------------------------------------------------------------------------------------------
@@ -353,10 +411,28 @@ export class ClusterRunner {
     this.event(`wallet: registered with the devnet gateway; signs for ${owner}`);
   }
 
-  private writeManagerConfig(): void {
-    mkdirSync(this.paths.manager, { recursive: true });
+  /** --db postgres: a throwaway PostgreSQL under the home (stopped at exit); --db postgres://…: that server. */
+  private async startDatabase(): Promise<void> {
+    if (this.db !== 'postgres') {
+      this.pg = { dsn: this.db };
+      this.event('managers share the PostgreSQL database given with --db');
+      return;
+    }
+    const start = this.o.startPostgres;
+    if (!start)
+      throw new UserError('--db postgres: this build cannot start a local PostgreSQL; pass --db postgres://…');
+    const file = logFile(this.paths, 'postgres');
+    appendLine(file, `=== ${new Date().toISOString()} local PostgreSQL in ${this.paths.postgres}`);
+    const pg = await start({ dir: this.paths.postgres, log: (line) => appendLine(file, line) });
+    this.pg = { dsn: pg.dsn, stop: () => pg.stop() };
+    this.event(`postgres: listening on 127.0.0.1:${pg.port} (data in ${this.paths.postgres}, log ${file})`);
+  }
+
+  private writeManagerConfig(i: number): void {
+    const home = managerHome(this.paths, i);
+    mkdirSync(home, { recursive: true });
     writeFileSync(
-      join(this.paths.manager, 'sector-manager.cfg'),
+      join(home, 'sector-manager.cfg'),
       managerConfigToml({
         chainApi: `/ip4/127.0.0.1/tcp/${this.state.ports.devnet}`,
         token: this.devnetToken,
@@ -369,11 +445,14 @@ export class ClusterRunner {
         ...(this.o.deals !== undefined
           ? { market: { api: `/ip4/127.0.0.1/tcp/${this.state.ports.devnet}`, token: this.devnetToken } }
           : {}),
+        // one manager on its own SQLite file keeps the config it always had (no [Common] section)
+        ...(this.pg ? { postgresDsn: this.pg.dsn } : {}),
+        ...(this.managers > 1 || this.pg ? { haName: `manager-${i}` } : {}),
       }),
       { mode: 0o600 },
     );
     // daemon run --ext-prover: Window PoSt in a separate prover process, as a PoSt box would run it
-    writeFileSync(join(this.paths.manager, 'ext-prover.cfg'), extProverConfigToml(), { mode: 0o600 });
+    writeFileSync(join(home, 'ext-prover.cfg'), extProverConfigToml(), { mode: 0o600 });
   }
 
   private managerRepoAuth: Awaited<ReturnType<typeof loadOrInitRepoAuth>> | undefined;
@@ -384,20 +463,38 @@ export class ClusterRunner {
     return this.managerRepoAuth;
   }
 
-  private async startManager(): Promise<void> {
-    const g = ['--home', this.paths.manager, '--net', NETWORK];
-    if (!done(this.state, 'manager-init')) {
-      await this.cmd('venus-sector-manager', 'manager', [...g, 'daemon', 'init']);
-      markDone(this.paths, this.state, 'manager-init');
+  /**
+   * Managers 2…N take the first one's JWT secret and admin token: the worker's one token (`headers`, sent to
+   * every URL of `urls`), the dashboard link and the view's probes then work on whichever manager answers.
+   */
+  private async shareManagerAuth(i: number): Promise<void> {
+    const auth = await this.managerAuth();
+    for (const file of [auth.secretPath, auth.tokenPath]) {
+      const to = join(managerHome(this.paths, i), relative(this.paths.manager, file));
+      mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+      copyFileSync(file, to);
+      chmodSync(to, 0o600);
     }
+  }
+
+  private async startManager(i: number): Promise<void> {
+    const name = managerName(i, this.managers);
+    const home = managerHome(this.paths, i);
+    const g = ['--home', home, '--net', NETWORK];
+    const init = i === 1 ? 'manager-init' : (`manager-${i}-init` as const);
+    if (!done(this.state, init)) {
+      await this.cmd('venus-sector-manager', name, [...g, 'daemon', 'init']);
+      markDone(this.paths, this.state, init);
+    }
+    if (i > 1) await this.shareManagerAuth(i);
     // written at every start: ports, token, miner and the sector cap follow this run's options
-    this.writeManagerConfig();
-    if (!done(this.state, 'miner-create')) {
+    this.writeManagerConfig(i);
+    if (i === 1 && !done(this.state, 'miner-create')) {
       const owner = this.state.owner;
       if (!owner) throw new Error('no owner address (the devnet step did not record one)');
       const r = await this.cmd(
         'venus-sector-manager',
-        'manager',
+        name,
         [...g, 'util', 'miner', 'create', `--from=${owner}`, `--sector-size=${this.state.sectorSize}`],
         { timeoutMs: 5 * 60_000 },
       );
@@ -405,36 +502,31 @@ export class ClusterRunner {
       if (!miner) {
         throw new ProcessError(
           'failed',
-          'manager',
+          name,
           'util miner create finished but printed no miner id ("miner actor: t0…")',
-          logFile(this.paths, 'manager'),
+          logFile(this.paths, name),
           r.output.trim().split('\n').slice(-20),
         );
       }
       this.state.miner = miner;
       markDone(this.paths, this.state, 'miner-create');
       this.event(`miner ${miner} created (owner ${owner})`);
-      this.writeManagerConfig();
+      this.writeManagerConfig(i);
     }
+    const port = this.managerPort(i);
+    // every manager runs the poster: with several, the post lease picks the one that proves
     await this.daemon(
       'venus-sector-manager',
-      'manager',
-      [
-        ...g,
-        'daemon',
-        'run',
-        `--listen=127.0.0.1:${this.state.ports.manager}`,
-        '--poster',
-        '--ext-prover',
-        '--require-token',
-      ],
-      { ready: httpReady(this.url(this.state.ports.manager)) },
+      name,
+      [...g, 'daemon', 'run', `--listen=127.0.0.1:${port}`, '--poster', '--ext-prover', '--require-token'],
+      { ready: httpReady(this.url(port)) },
     );
     // a read-only link is safe to print; pause/resume on the page needs the admin token the manager wrote
     const auth = await this.managerAuth();
     const read = await createToken(auth.secret, 'read');
     this.event(
-      `dashboard: ${this.url(this.state.ports.manager, '/')}?token=${read} (read-only; for pause/resume use the admin token in ${auth.tokenPath})`,
+      `${this.managers === 1 ? 'dashboard' : `${name} dashboard`}: ${this.url(port, '/')}?token=${read} (read-only; ` +
+        `for pause/resume use the admin token in ${join(home, relative(this.paths.manager, auth.tokenPath))})`,
     );
   }
 
@@ -462,7 +554,7 @@ export class ClusterRunner {
       workerConfigToml({
         name,
         port: this.state.ports.worker,
-        managerPort: this.state.ports.manager,
+        managerPorts: Array.from({ length: this.managers }, (_, k) => this.managerPort(k + 1)),
         sealStores: p.sealStores,
         rebuildStore: p.rebuildStore,
         ...(this.o.deals !== undefined
@@ -499,6 +591,16 @@ export class ClusterRunner {
         // the worker accepts the manager's tokens (manager_secret_path in its config)
         ...(this.managerRepoAuth ? { token: this.managerRepoAuth.token } : {}),
       },
+      ...(this.managers > 1
+        ? {
+            managers: Array.from({ length: this.managers }, (_, k) => ({
+              name: managerName(k + 1, this.managers),
+              url: this.url(this.managerPort(k + 1)),
+              metrics: this.url(this.managerPort(k + 1), '/metrics'),
+              ...(this.managerRepoAuth ? { token: this.managerRepoAuth.token } : {}),
+            })),
+          }
+        : {}),
       miner: this.state.miner,
     };
   }

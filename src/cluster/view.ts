@@ -120,6 +120,14 @@ export function renderLines(meta: ViewMeta, snap: Snapshot, elapsedOf: (t: Threa
     post.push(`chain: deadline ${p.deadline} submitted (${p.partitions} partition(s)), seen at ${p.seenAt}`);
   }
   lines.push(`last PoSt ${post.length ? post.join('   ') : 'none yet'}`);
+  if (snap.managers?.length) {
+    // who holds which duty under the leases (post: Window PoSt; commit: messages; chain: market and snap)
+    lines.push(
+      `managers  ${snap.managers
+        .map((m) => `${m.name}: ${m.error ? `down (${m.error})` : m.duties.length ? m.duties.join(', ') : 'standby'}`)
+        .join(' · ')}`,
+    );
+  }
   lines.push(
     `sectors   ${snap.sectors ? formatStates(snap.sectors) : snap.errors.manager ? `manager unavailable: ${snap.errors.manager}` : '…'}`,
   );

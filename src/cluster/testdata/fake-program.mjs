@@ -146,8 +146,12 @@ if (program === 'venus-devnet') {
     serve(portOf(flag('--listen')), {
       'Venus.ListSectors': (state) =>
         state === 'online' ? [{ LatestState: { StateChange: { Next: 'PC1Done' } } }] : [{ Finalized: true }],
+      // the first manager (home manager/) holds every duty, the others stand by
       metrics: () =>
-        'venus_wdpost_last_epoch{miner="1000",deadline="3"} 33\nvenus_wdpost_last_ok{miner="1000",deadline="3"} 1\n',
+        'venus_wdpost_last_epoch{miner="1000",deadline="3"} 33\nvenus_wdpost_last_ok{miner="1000",deadline="3"} 1\n' +
+        ['post', 'commit', 'chain']
+          .map((d) => `venus_sector_manager_duty_held{duty="${d}"} ${home.endsWith('/manager') ? 1 : 0}\n`)
+          .join(''),
     });
   }
 } else if (program === 'venus-worker') {
