@@ -8,6 +8,7 @@
  *   npm run bench -- --list           the modules found
  *   npm run bench -- --json FILE      also write the figures as JSON
  *   npm run bench -- --size 512MiB    modules that take extra sizes (snap) add this one
+ *   npm run bench -- manager-rpc --workers 200 --db sqlite   load on the manager's worker API (manager-rpc.ts)
  *
  * A module added later (post.ts, c1.ts, …) is picked up by its file name. To appear in the summary its run()
  * returns `{ figures: BenchFigure[] }` (or it exports `figures(result)`); the older modules are adapted here.
@@ -190,6 +191,20 @@ export function formatSummary(figs: BenchFigure[]): string[] {
   return lines;
 }
 
+/** Flags followed by a value (not a module name). */
+const VALUE_FLAGS = [
+  '--json',
+  '--size',
+  '--workers',
+  '--sweep',
+  '--rate',
+  '--seconds',
+  '--warmup',
+  '--db',
+  '--block-ms',
+  '--profile',
+];
+
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   const all = findBenchmarks();
   if (argv.includes('--list')) {
@@ -202,8 +217,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     console.error('--json needs a file name');
     return 2;
   }
-  // flags with a value: --json FILE, --size SIZE (read by the modules from process.argv, e.g. snap)
-  const wanted = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--json', '--size'].includes(argv[i - 1]!)));
+  // flags with a value: --json FILE, --size SIZE and manager-rpc's (read by the modules from process.argv)
+  const wanted = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && VALUE_FLAGS.includes(argv[i - 1]!)));
   const unknown = wanted.filter((w) => !all.some((b) => b.name === w));
   if (unknown.length) {
     console.error(`unknown benchmark(s): ${unknown.join(', ')} (present: ${all.map((b) => b.name).join(', ')})`);

@@ -405,6 +405,12 @@ export class ManagerStore {
   /** Called when a sector's timeline moves on from a state, with the seconds it spent there (metrics). */
   onStateLeft: ((sid: SectorID, state: string, seconds: number) => void) | undefined;
 
+  /**
+   * Resolves once every write so far is on disk. The daemon runs the file with group commit (group-sync.ts):
+   * whoever tells the outside world about a write (a message pushed after it was recorded) awaits this first.
+   */
+  durable: () => Promise<void> = async () => {};
+
   /** The latest step of a sector's timeline. */
   lastSectorEvent(sid: SectorID): { state: string; failure: string | null; at: number } | undefined {
     return this.st.lastEvent.get(sid.Miner, sid.Number) as

@@ -478,6 +478,8 @@ export class CommitmentManager {
   /** Pushes a recorded message; failures leave it unpushed for the next attempt (resume or retry). */
   async push(id: string, message: unknown, spec: unknown): Promise<boolean> {
     try {
+      // the recorded message reaches the disk before the messager hears of it
+      await this.o.store.durable();
       const has = await this.o.messager.HasMessageByUid(id);
       if (!has) {
         // decode + re-encode checks the recorded JSON is still a valid message

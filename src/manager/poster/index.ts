@@ -440,6 +440,7 @@ export class Poster {
     const json = messageJson(msg);
     const spec = sendSpec(pol.GasOverEstimation, cap);
     this.o.store.putMessage({ id, miner: r.miner, kind, sectors: [], message: json, spec });
+    await this.o.store.durable();
     await this.o.messager.PushMessageWithId(id, json, spec);
     this.o.store.markPushed(id);
     return id;

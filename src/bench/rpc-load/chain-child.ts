@@ -1,0 +1,76 @@
+/**
+ * The manager-rpc benchmark's chain, in a process of its own: a fresh devnet (2KiB sectors, seal proofs accepted
+ * as the devnet's `--insecure-accept-proofs` does, since the manager checks them itself) and the wallet's part
+ * (register with the gateway, sign with the genesis keys), so the manager's messages are signed and land.
+ *
+ *   node chain-child.js DIR BLOCK_MS   prints one JSON line {api, token, owner}; stops on SIGTERM or stdin's end
+ */
+import { join } from 'node:path';
+import { GatewayAPI, type RequestEvent } from '../../api/gateway.js';
+import { setupLogging } from '../../common/log.js';
+import { initHome, loadKeys } from '../../devnet/home.js';
+import { DevnetService } from '../../devnet/service.js';
+import { AcceptingVerifier } from '../../devnet/verifier.js';
+import { addressOf, fromBase64, signatureToJSON, signWithKey, toBase64 } from '../../fil/index.js';
+import { createClient } from '../../rpc/index.js';
+
+const [dir, blockMs] = process.argv.slice(2);
+if (!dir || !blockMs) throw new Error('usage: chain-child DIR BLOCK_MS');
+setupLogging({ levelSpec: process.env.BENCH_CHAIN_LOG ?? 'warn' });
+
+const home = join(dir, 'devnet');
+await initHome(
+  { home, blockTimeMs: Number(blockMs), listen: '127.0.0.1:0', accounts: ['bls', 'bls', 'secp256k1'] },
+  new AcceptingVerifier(),
+);
+const keys = loadKeys(home);
+const devnet = await DevnetService.start({ home, verifier: new AcceptingVerifier() });
+
+// the wallet: answers the gateway's WalletList / WalletSign with the genesis keys
+const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
+const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
+const sub = await gw.ListenWalletEvent({
+  SupportAccounts: ['devnet'],
+  SignBytes: toBase64(new Uint8Array(32).fill(7)),
+});
+let connected!: () => void;
+const ready = new Promise<void>((r) => {
+  connected = r;
+});
+void (async () => {
+  for await (const ev of sub as AsyncIterable<RequestEvent>) {
+    const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
+    if (ev.Method === 'WalletList') {
+      const list = toBase64(Buffer.from(JSON.stringify([...byAddr.keys()])));
+      await gw.ResponseWalletEvent({ Id: ev.Id, Payload: list, Error: '' });
+    } else if (ev.Method === 'WalletSign') {
+      const key = byAddr.get(payload.Signer);
+      if (!key) {
+        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: '', Error: `no key for ${payload.Signer}` });
+        continue;
+      }
+      const sig = signatureToJSON(signWithKey(key, fromBase64(payload.ToSign)));
+      await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
+    } else if (ev.Method === 'InitConnect') connected();
+  }
+})();
+await ready;
+
+const bls = keys.find((k) => k.type === 'bls')!;
+const owner = addressOf(bls.type, bls.privateKey).toString();
+process.stdout.write(
+  `${JSON.stringify({ api: devnet.multiaddr.replace(/\/http$/, ''), token: devnet.token, owner })}\n`,
+);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  sub.cancel();
+  await gw.close();
+  await devnet.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.stdin.on('end', () => void stop());
+process.stdin.resume();
