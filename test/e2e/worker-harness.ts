@@ -59,8 +59,8 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-/** Starts the devnet and the manager with a 2KiB miner allowed `maxNumber` sectors. */
-export async function startCluster(opts: { maxNumber: number }): Promise<Cluster> {
+/** Starts the devnet and the manager with a miner (2KiB sectors unless `sectorSize` says) allowed `maxNumber` sectors. */
+export async function startCluster(opts: { maxNumber: number; sectorSize?: '2KiB' | '8MiB' }): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'worker-e2e-'));
   await initDevnet(
     { home: join(dir, 'devnet'), blockTimeMs: 150, listen: '127.0.0.1:0', accounts: ['bls', 'bls', 'secp256k1'] },
@@ -89,7 +89,7 @@ export async function startCluster(opts: { maxNumber: number }): Promise<Cluster
     'miner',
     'create',
     `--from=${owner}`,
-    '--sector-size=2KiB',
+    `--sector-size=${opts.sectorSize ?? '2KiB'}`,
   ]);
   const minerAddr = /miner actor: (t0\d+) \((t2[a-z0-9]+)\)/.exec(create.stderr)?.[1];
   if (create.code !== 0 || !minerAddr) throw new Error(`util miner create: ${create.stderr}`);
