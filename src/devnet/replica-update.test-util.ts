@@ -7,7 +7,16 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { generateKey, type Key, type Message, minerEntropy } from '../fil/index.js';
+import type { CID } from 'multiformats/cid';
+import {
+  allocationTransferParams,
+  DatacapMethod,
+  generateKey,
+  idAddress,
+  type Key,
+  type Message,
+  minerEntropy,
+} from '../fil/index.js';
 import {
   decodeBatchReturn,
   encodePreCommitSectorBatch2Params,
@@ -19,6 +28,7 @@ import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import { DevnetNode } from './node.js';
 import { makePolicy, preCommitDepositForSector } from './policy.js';
 import { DST, type ProofVerifier } from './runtime.js';
+import { DATACAP_ACTOR } from './state.js';
 import { applyMessage, createTestMiner, DigestVerifier, SHORT_PERIOD } from './testkit.js';
 
 // 8 deadlines: a deadline stays mutable (not current, not next) for 5 windows, room for the refusals
@@ -76,7 +86,7 @@ export interface SectorSpec {
  * post a deadline, find a sector, wait for deadlines to be mutable.
  */
 export async function activeMiner(
-  { owner, worker }: SnapChains,
+  { owner, worker, client }: SnapChains,
   node: DevnetNode,
   verifier: DigestVerifier,
   sectors: SectorSpec[],
@@ -182,5 +192,23 @@ export async function activeMiner(
     const posted = await postDeadline(dl);
     assert.equal(posted.exitCode, 0, posted.error);
   }
-  return { maddr, miner, expiration, run, postDeadline, where, untilMutable };
+  // the client's direct (DDO) allocation of a whole-sector piece for this miner
+  const allocate = async (piece: CID) => {
+    const r = await run(client, {
+      to: idAddress(DATACAP_ACTOR),
+      method: DatacapMethod.TransferExported,
+      params: allocationTransferParams([
+        {
+          provider: maddr.id(),
+          data: piece,
+          size: 2048,
+          termMin: 600_000,
+          termMax: 800_000,
+          expiration: node.head.height + 1000,
+        },
+      ]),
+    });
+    assert.equal(r.exitCode, 0, r.error);
+  };
+  return { maddr, miner, expiration, run, postDeadline, where, untilMutable, allocate };
 }
