@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { ConfigError, duration, formatDuration, parseConfigText, parseDuration } from './config.js';
+import {
+  ConfigError,
+  ConfigReadError,
+  duration,
+  formatDuration,
+  loadConfigFile,
+  parseConfigText,
+  parseDuration,
+} from './config.js';
 
 const schema = z
   .object({
@@ -50,4 +61,27 @@ test('Go durations both ways', () => {
   assert.throws(() => parseDuration(''), /bad duration/);
   assert.equal(formatDuration(90_000), '1m30s');
   assert.equal(formatDuration(3_600_000), '1h0m0s');
+});
+
+test('a file that cannot be read is a ConfigReadError carrying the system code, so callers branch on ENOENT', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-read-'));
+  try {
+    const schema = z.strictObject({});
+    const missing = join(dir, 'missing.toml');
+    assert.throws(
+      () => loadConfigFile(missing, schema),
+      (e: unknown) =>
+        e instanceof ConfigReadError &&
+        e instanceof ConfigError &&
+        e.code === 'ENOENT' &&
+        e.message === `${missing}: invalid configuration:\n  cannot read: ENOENT`,
+    );
+    // a directory where the file should be: read, but not ENOENT
+    assert.throws(
+      () => loadConfigFile(dir, schema),
+      (e: unknown) => e instanceof ConfigReadError && e.code === 'EISDIR',
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -17,6 +17,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** The file could not be read at all; `code` is the system's (ENOENT: it is not there), for callers to branch on. */
+export class ConfigReadError extends ConfigError {
+  constructor(
+    file: string,
+    readonly code: string | undefined,
+    reason: string,
+  ) {
+    super(file, [`cannot read: ${reason}`]);
+    this.name = 'ConfigReadError';
+  }
+}
+
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) {
@@ -66,7 +78,8 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigReadError(file, code, code ?? (err as Error).message);
   }
   return parseConfigText(file, text, schema);
 }

@@ -28,8 +28,6 @@ import {
 import { devnetStatus } from './api-full.js';
 import {
   decodeBatchReturn,
-  decodeCreateMinerReturn,
-  encodeCreateMinerParams,
   encodePreCommitSectorBatch2Params,
   encodeProveCommitSectors3Params,
   encodeSubmitWindowedPoStParams,
@@ -37,11 +35,11 @@ import {
 import { marketState } from './market/state.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import { DevnetNode } from './node.js';
-import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
+import { initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
 import { DST } from './runtime.js';
 import { DATACAP_ACTOR, MARKET_ACTOR } from './state.js';
-import { applyMessage, DigestVerifier, SHORT_PERIOD, testSealedCid } from './testkit.js';
+import { applyMessage, createTestMiner, DigestVerifier, SHORT_PERIOD, testSealedCid } from './testkit.js';
 import { verifregState } from './verifreg/state.js';
 
 const policy = makePolicy(SHORT_PERIOD);
@@ -77,20 +75,7 @@ after(async () => {
 const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m, 200_000_000);
 
 test('a fully verified sector (DDO allocation + builtin verified deal) has 10× QA power once proven', async () => {
-  const create = await run(owner, {
-    to: idAddress(4),
-    method: 2,
-    value: createMinerDeposit(policy),
-    params: encodeCreateMinerParams({
-      owner: owner.address,
-      worker: worker.address,
-      windowPoStProofType: 10,
-      peer: new Uint8Array(0),
-      multiaddrs: [],
-    }),
-  });
-  assert.equal(create.exitCode, 0, create.error);
-  const maddr = decodeCreateMinerReturn(create.return).idAddress;
+  const maddr = await createTestMiner(node, policy, owner, worker, 200_000_000);
   const miner = () => node.minerState(maddr)!.st as MinerState;
   const entropy = minerEntropy(maddr);
   const clientId = node.lookupId(client.address)!;

@@ -26,11 +26,10 @@ import {
 } from '../fil/index.js';
 import { dealMethods } from './api-deals.js';
 import { fullNodeImpl } from './api-full.js';
-import { decodeCreateMinerReturn, encodeCreateMinerParams } from './codec.js';
 import { DevnetNode } from './node.js';
-import { createMinerDeposit, EPOCHS_IN_DAY, makePolicy } from './policy.js';
-import { DATACAP_ACTOR, MARKET_ACTOR, POWER_ACTOR } from './state.js';
-import { applyMessage, DigestVerifier } from './testkit.js';
+import { EPOCHS_IN_DAY, makePolicy } from './policy.js';
+import { DATACAP_ACTOR, MARKET_ACTOR } from './state.js';
+import { applyMessage, createTestMiner, DigestVerifier } from './testkit.js';
 
 const FIL = 10n ** 18n;
 
@@ -63,20 +62,7 @@ describe('deals on a devnet node', () => {
       new DigestVerifier(),
     );
     api = dealMethods(node);
-    const r = await applyMessage(node, owner, {
-      to: idAddress(POWER_ACTOR),
-      method: 2,
-      value: createMinerDeposit(policy),
-      params: encodeCreateMinerParams({
-        owner: owner.address,
-        worker: worker.address,
-        windowPoStProofType: 10,
-        peer: new Uint8Array(0),
-        multiaddrs: [],
-      }),
-    });
-    assert.equal(r.exitCode, 0, r.error);
-    miner = decodeCreateMinerReturn(r.return).idAddress.id();
+    miner = (await createTestMiner(node, policy, owner, worker)).id();
   });
   after(async () => {
     await node.close();

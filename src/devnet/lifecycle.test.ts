@@ -19,8 +19,6 @@ import {
 } from '../fil/index.js';
 import {
   decodeBatchReturn,
-  decodeCreateMinerReturn,
-  encodeCreateMinerParams,
   encodeDeclarations,
   encodePreCommitSectorBatch2Params,
   encodeProveCommitSectors3Params,
@@ -29,10 +27,10 @@ import {
 import { ExitCode } from './exitcode.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import type { DevnetNode } from './node.js';
-import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
+import { initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
 import { DST } from './runtime.js';
-import { applyMessage, DigestVerifier, SHORT_PERIOD, testNode, testSealedCid } from './testkit.js';
+import { applyMessage, createTestMiner, DigestVerifier, SHORT_PERIOD, testNode, testSealedCid } from './testkit.js';
 
 const policy = makePolicy(SHORT_PERIOD);
 
@@ -59,20 +57,7 @@ const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessag
 const miner = () => node.minerState(maddr)!.st as MinerState;
 
 test('a sector goes from pre-commit to power, misses a deadline, and recovers', async () => {
-  const create = await run(owner, {
-    to: idAddress(4),
-    method: 2,
-    value: createMinerDeposit(policy),
-    params: encodeCreateMinerParams({
-      owner: owner.address,
-      worker: worker.address,
-      windowPoStProofType: 10,
-      peer: new Uint8Array(0),
-      multiaddrs: [],
-    }),
-  });
-  assert.equal(create.exitCode, 0, create.error);
-  maddr = decodeCreateMinerReturn(create.return).idAddress;
+  maddr = await createTestMiner(node, policy, owner, worker, 200_000_000);
   const entropy = minerEntropy(maddr);
 
   // pre-commit sector 1 (ticket one epoch back)

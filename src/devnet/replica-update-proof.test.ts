@@ -7,13 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  allocationTransferParams,
   commDToCid,
   commPToCid,
   commRToCid,
-  DatacapMethod,
   encodeProveReplicaUpdates3Params,
-  idAddress,
   PROVE_REPLICA_UPDATES3_METHOD,
 } from '../fil/index.js';
 import { encodeInto, generateUpdateProof, generateUpdateVanillaProofs } from '../proofs/api/update.js';
@@ -23,7 +20,6 @@ import { initialPledgeForPower } from './policy.js';
 import { minerPower } from './power.js';
 import { activeMiner, policy, snapChains } from './replica-update.test-util.js';
 import type { PieceInfo, ReplicaUpdateVerifyInfo } from './runtime.js';
-import { DATACAP_ACTOR } from './state.js';
 import { DigestVerifier } from './testkit.js';
 import { ProofsVerifier, unsealedCidForPieces } from './verifier.js';
 
@@ -73,27 +69,13 @@ test('a real 2KiB update proof is accepted against the sector key; a changed byt
 
   const verifier = new RealUpdateVerifier();
   const node = chains.newNode('real', verifier);
-  const { maddr, miner, run, where, untilMutable } = await activeMiner(chains, node, verifier, [
+  const { maddr, miner, run, where, untilMutable, allocate } = await activeMiner(chains, node, verifier, [
     { n: 1, sealedCid: commRToCid(enc.commROld).bytes },
   ]);
   // the chain's CommD rule over one whole-sector piece gives the encoded data's comm_d_new
   const piece = commPToCid(enc.commDNew);
   assert.deepEqual(verifier.unsealedCid(5, [{ cid: piece.bytes, size: 2048 }]), commDToCid(enc.commDNew).bytes);
-  const alloc = await run(client, {
-    to: idAddress(DATACAP_ACTOR),
-    method: DatacapMethod.TransferExported,
-    params: allocationTransferParams([
-      {
-        provider: maddr.id(),
-        data: piece,
-        size: 2048,
-        termMin: 600_000,
-        termMax: 800_000,
-        expiration: node.head.height + 1000,
-      },
-    ]),
-  });
-  assert.equal(alloc.exitCode, 0, alloc.error);
+  await allocate(piece);
   const loc = where(1);
   await untilMutable(loc.deadline);
   const update = (proofBytes: Uint8Array) =>

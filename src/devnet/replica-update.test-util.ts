@@ -7,11 +7,18 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { generateKey, idAddress, type Key, type Message, minerEntropy } from '../fil/index.js';
+import type { CID } from 'multiformats/cid';
+import {
+  allocationTransferParams,
+  DatacapMethod,
+  generateKey,
+  idAddress,
+  type Key,
+  type Message,
+  minerEntropy,
+} from '../fil/index.js';
 import {
   decodeBatchReturn,
-  decodeCreateMinerReturn,
-  encodeCreateMinerParams,
   encodePreCommitSectorBatch2Params,
   encodeProveCommitSectors3Params,
   encodeSubmitWindowedPoStParams,
@@ -19,9 +26,10 @@ import {
 import { deadlineIsMutable } from './dline.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import { DevnetNode } from './node.js';
-import { createMinerDeposit, makePolicy, preCommitDepositForSector } from './policy.js';
+import { makePolicy, preCommitDepositForSector } from './policy.js';
 import { DST, type ProofVerifier } from './runtime.js';
-import { applyMessage, DigestVerifier, SHORT_PERIOD } from './testkit.js';
+import { DATACAP_ACTOR } from './state.js';
+import { applyMessage, createTestMiner, DigestVerifier, SHORT_PERIOD } from './testkit.js';
 
 // 8 deadlines: a deadline stays mutable (not current, not next) for 5 windows, room for the refusals
 export const policy = makePolicy({ ...SHORT_PERIOD, wpostPeriodDeadlines: 8 });
@@ -78,26 +86,13 @@ export interface SectorSpec {
  * post a deadline, find a sector, wait for deadlines to be mutable.
  */
 export async function activeMiner(
-  { owner, worker }: SnapChains,
+  { owner, worker, client }: SnapChains,
   node: DevnetNode,
   verifier: DigestVerifier,
   sectors: SectorSpec[],
 ) {
   const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m, 500_000_000);
-  const create = await run(owner, {
-    to: idAddress(4),
-    method: 2,
-    value: createMinerDeposit(policy),
-    params: encodeCreateMinerParams({
-      owner: owner.address,
-      worker: worker.address,
-      windowPoStProofType: 10,
-      peer: new Uint8Array(0),
-      multiaddrs: [],
-    }),
-  });
-  assert.equal(create.exitCode, 0, create.error);
-  const maddr = decodeCreateMinerReturn(create.return).idAddress;
+  const maddr = await createTestMiner(node, policy, owner, worker, 500_000_000);
   const miner = () => node.minerState(maddr)!.st as MinerState;
   const entropy = minerEntropy(maddr);
   const expiration = node.head.height + 700_000;
@@ -197,5 +192,23 @@ export async function activeMiner(
     const posted = await postDeadline(dl);
     assert.equal(posted.exitCode, 0, posted.error);
   }
-  return { maddr, miner, expiration, run, postDeadline, where, untilMutable };
+  // the client's direct (DDO) allocation of a whole-sector piece for this miner
+  const allocate = async (piece: CID) => {
+    const r = await run(client, {
+      to: idAddress(DATACAP_ACTOR),
+      method: DatacapMethod.TransferExported,
+      params: allocationTransferParams([
+        {
+          provider: maddr.id(),
+          data: piece,
+          size: 2048,
+          termMin: 600_000,
+          termMax: 800_000,
+          expiration: node.head.height + 1000,
+        },
+      ]),
+    });
+    assert.equal(r.exitCode, 0, r.error);
+  };
+  return { maddr, miner, expiration, run, postDeadline, where, untilMutable, allocate };
 }

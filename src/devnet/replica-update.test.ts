@@ -9,12 +9,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   type Address,
-  allocationTransferParams,
   commPToCid,
-  DatacapMethod,
   decodeProveReplicaUpdates3Return,
   encodeProveReplicaUpdates3Params,
-  idAddress,
   PROVE_REPLICA_UPDATES3_METHOD,
   type ProveReplicaUpdates3Params,
   type SectorUpdateManifest,
@@ -25,7 +22,6 @@ import { minerDeadlineInfo } from './miner.js';
 import { initialPledgeForPower } from './policy.js';
 import { minerPower } from './power.js';
 import { activeMiner, policy, snapChains } from './replica-update.test-util.js';
-import { DATACAP_ACTOR } from './state.js';
 import { DigestVerifier, testSealedCid } from './testkit.js';
 import { AcceptingVerifier, ProofsVerifier, whyReplicaUpdateFails } from './verifier.js';
 import { verifregState } from './verifreg/state.js';
@@ -38,7 +34,7 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
   const node = chains.newNode('digest', verifier);
   // sectors 1 and 2 committed capacity, sector 3 with an (unverified) piece
   const dataPiece = { cid: commPToCid(new Uint8Array(32).fill(3)).bytes, size: 2048 };
-  const { maddr, miner, expiration, run, postDeadline, where, untilMutable } = await activeMiner(
+  const { maddr, miner, expiration, run, postDeadline, where, untilMutable, allocate } = await activeMiner(
     chains,
     node,
     verifier,
@@ -54,21 +50,7 @@ test('a CC sector updated with a verified DDO piece: new SealedCID, SectorKeyCID
 
   // the client's direct (DDO) allocation of a whole-sector piece for this provider
   const piece = commPToCid(new Uint8Array(32).fill(7));
-  const alloc = await run(client, {
-    to: idAddress(DATACAP_ACTOR),
-    method: DatacapMethod.TransferExported,
-    params: allocationTransferParams([
-      {
-        provider: maddr.id(),
-        data: piece,
-        size: 2048,
-        termMin: 600_000,
-        termMax: 800_000,
-        expiration: node.head.height + 1000,
-      },
-    ]),
-  });
-  assert.equal(alloc.exitCode, 0, alloc.error);
+  await allocate(piece);
 
   // the update's deadline must be mutable (neither the current nor the next one)
   const s1 = where(1);

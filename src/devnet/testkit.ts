@@ -6,14 +6,17 @@
  */
 import { join } from 'node:path';
 import {
+  type Address,
   blake2b256,
   concatBytes,
   encodeUvarint,
+  idAddress,
   type Key,
   type Message,
   newMessage,
   signMessage,
 } from '../fil/index.js';
+import { decodeCreateMinerReturn, encodeCreateMinerParams } from './codec.js';
 import { ActorError } from './exitcode.js';
 import { stringifyState } from './jsonc.js';
 import { constructMinerState, handleProvingDeadline, type MinerState } from './miner.js';
@@ -279,4 +282,33 @@ export async function applyMessage(
   const r = node.searchMsg(cid);
   if (!r) throw new Error(`message ${cid} did not execute`);
   return { ...r.receipt, error: node.receiptError(cid), epoch: included };
+}
+
+/** CreateMiner through the power actor (2KiB sectors' Window PoSt type), signed by `owner`: the new miner's address. */
+export async function createTestMiner(
+  node: DevnetNode,
+  policy: Policy,
+  owner: Key,
+  worker: Key,
+  gasLimit?: number,
+): Promise<Address> {
+  const r = await applyMessage(
+    node,
+    owner,
+    {
+      to: idAddress(POWER_ACTOR),
+      method: 2,
+      value: createMinerDeposit(policy),
+      params: encodeCreateMinerParams({
+        owner: owner.address,
+        worker: worker.address,
+        windowPoStProofType: 10,
+        peer: new Uint8Array(0),
+        multiaddrs: [],
+      }),
+    },
+    gasLimit,
+  );
+  if (r.exitCode !== 0) throw new Error(`CreateMiner exited ${r.exitCode}: ${r.error}`);
+  return decodeCreateMinerReturn(r.return).idAddress;
 }

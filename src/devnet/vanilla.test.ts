@@ -13,7 +13,6 @@ import {
   blake2b256,
   commRToCid,
   generateKey,
-  idAddress,
   type Key,
   keyFromPrivate,
   type Message,
@@ -29,8 +28,6 @@ import { encodePoStProof, VanillaSealProver } from '../proofs/prover/index.js';
 import { proverIdFromActorId } from '../proofs/sdr/index.js';
 import {
   decodeBatchReturn,
-  decodeCreateMinerReturn,
-  encodeCreateMinerParams,
   encodePreCommitSectorBatch2Params,
   encodeProveCommitSectors3Params,
   encodeSubmitWindowedPoStParams,
@@ -38,10 +35,10 @@ import {
 import { ExitCode } from './exitcode.js';
 import { findSector, type MinerState, minerDeadlineInfo } from './miner.js';
 import type { DevnetNode } from './node.js';
-import { createMinerDeposit, initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
+import { initialPledgeForPower, makePolicy, preCommitDepositForSector } from './policy.js';
 import { minerPower } from './power.js';
 import { DST } from './runtime.js';
-import { applyMessage, SHORT_PERIOD, testNode } from './testkit.js';
+import { applyMessage, createTestMiner, SHORT_PERIOD, testNode } from './testkit.js';
 import { VanillaBackend } from './vanilla.js';
 import { ProofsVerifier } from './verifier.js';
 
@@ -70,20 +67,7 @@ after(async () => {
 const run = (key: Key, m: Partial<Message> & Pick<Message, 'to'>) => applyMessage(node, key, m);
 
 test('a sealed 2KiB sector is proven with its vanilla seal proof and its Window PoSt; proofs over other randomness are refused', async () => {
-  const create = await run(owner, {
-    to: idAddress(4),
-    method: 2,
-    value: createMinerDeposit(policy),
-    params: encodeCreateMinerParams({
-      owner: owner.address,
-      worker: worker.address,
-      windowPoStProofType: 10,
-      peer: new Uint8Array(0),
-      multiaddrs: [],
-    }),
-  });
-  assert.equal(create.exitCode, 0, create.error);
-  const maddr = decodeCreateMinerReturn(create.return).idAddress;
+  const maddr = await createTestMiner(node, policy, owner, worker);
   const entropy = minerEntropy(maddr);
   const proof = sealProof('StackedDrg2KiBV1_1');
 

@@ -7,7 +7,7 @@
 import { DomainSeparationTag as DST, type FullNodeAPI, type TipSetKey } from '../api/full.js';
 import type { MessagerAPI as MessagerDecl } from '../api/messager.js';
 import { encodeCbor, fromBase64, idAddress, toBase64 } from '../fil/index.js';
-import type { ApiClient } from '../rpc/index.js';
+import { type ApiClient, ErrorCode, RpcError } from '../rpc/index.js';
 
 type Full = ApiClient<typeof FullNodeAPI>;
 
@@ -169,6 +169,15 @@ export async function drawPoStCommitRand(
   return fromBase64(await chain.StateGetRandomnessFromTickets(DST.PoStChainCommit, epoch, null, tsk), 'commit rand');
 }
 
+/**
+ * A node's answer that a pre-commit does not exist: Venus v1.6.1 sends it as an application error (code 1) whose
+ * text is all that tells it from a failure. A connection or timeout error, or any other code, is a failure
+ * whatever its text (a proxy's "404 Not Found" must not read as "no pre-commit", which would send it again).
+ */
+function isNotFoundAnswer(err: unknown): boolean {
+  return err instanceof RpcError && err.code === ErrorCode.App && /not ?exist|not found/i.test(err.message);
+}
+
 /** StateSectorPreCommitInfo returning null for "not found" (Venus v1.6.1 errors instead). */
 export async function preCommitInfo(
   chain: Pick<ChainAPI, 'StateSectorPreCommitInfo'>,
@@ -179,7 +188,7 @@ export async function preCommitInfo(
   try {
     return await chain.StateSectorPreCommitInfo(minerAddr(miner), n, tsk);
   } catch (err) {
-    if (/not ?exist|not found/i.test((err as Error).message)) return null;
+    if (isNotFoundAnswer(err)) return null;
     throw err;
   }
 }

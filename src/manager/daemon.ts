@@ -11,7 +11,7 @@ import { FullNodeAPI } from '../api/full.js';
 import { MessagerAPI } from '../api/messager.js';
 import { ManagerAPI } from '../api/sealer.js';
 import { UserError } from '../common/cli.js';
-import { ConfigError, expandHome } from '../common/config.js';
+import { ConfigError, ConfigReadError, expandHome } from '../common/config.js';
 import type { SubSpawn } from '../common/extproc/index.js';
 import { logger } from '../common/log.js';
 import { initMetrics, mountMetrics } from '../common/metrics.js';
@@ -167,7 +167,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   try {
     cfg = loadManagerConfig(file);
   } catch (err) {
-    if (err instanceof ConfigError && /cannot read: ENOENT/.test(err.message))
+    if (err instanceof ConfigReadError && err.code === 'ENOENT')
       throw new UserError(`${file} not found: run \`venus-sector-manager --home ${o.home} daemon init\` first`);
     throw err;
   }

@@ -98,6 +98,7 @@ export { toJson } from './json.js';
 export { DEFAULT_LIMITS, type RpcLimits } from './limits.js';
 export {
   type Caller,
+  ListenError,
   type RouteHandler,
   type RouteOptions,
   type RpcHooks,

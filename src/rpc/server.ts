@@ -59,6 +59,16 @@ interface Route {
   opts: RouteOptions;
 }
 
+/** listen() failed; `code` is the system's (EADDRINUSE, EACCES, EADDRNOTAVAIL, ENOTFOUND…), to branch on. */
+export class ListenError extends Error {
+  readonly code: string | undefined;
+  constructor(host: string, port: number, cause: Error) {
+    super(`cannot listen on ${host}:${port}: ${cause.message}`, { cause });
+    this.code = (cause as NodeJS.ErrnoException).code;
+    this.name = 'ListenError';
+  }
+}
+
 export class RpcServer {
   /** The node:http server; listen() starts it, or attach it yourself. */
   readonly http: Server;
@@ -191,7 +201,7 @@ export class RpcServer {
   async listen(addr: string | number | { host: string; port: number } = 0): Promise<{ host: string; port: number }> {
     const { host, port } = typeof addr === 'object' ? addr : parseListenAddress(addr);
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
+      const onError = (err: Error) => reject(new ListenError(host, port, err));
       this.http.once('error', onError);
       this.http.listen(port, host, () => {
         this.http.off('error', onError);

