@@ -35,6 +35,7 @@ import {
   withManager,
 } from './cli/common.js';
 import { type CreateMinerOptions, createMiner } from './cli/create-miner.js';
+import { registerDb } from './cli/db.js';
 import { dealRows, dealsCell } from './cli/deals.js';
 import { registerProving } from './cli/proving.js';
 import { registerSnap } from './cli/snap.js';
@@ -127,6 +128,7 @@ export function registerManagerCommands(program: Command): void {
   registerSealer(util);
   registerWorker(util);
   registerStorage(util);
+  registerDb(util);
 }
 
 // -----------------------------------------------------------------------------------------------------------------

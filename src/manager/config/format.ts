@@ -1,4 +1,5 @@
 /** The effective config as the original logs it on start, tokens redacted. */
+import { shownDbConfig } from '../config-db.js';
 import type { ManagerConfig } from './schema.js';
 
 /** Go's strconv-quoted string as BurntSushi/toml writes it. */
@@ -99,6 +100,7 @@ export function formatConfig(cfg: ManagerConfig): string {
     PersistedStore: cfg.PersistedStore,
     PoSt: { Default: cfg.PoSt.Default, Actors: sortedMap(cfg.PoSt.Actors) },
     ...(dealsSet ? { DealManagerConfig: deals } : {}),
+    ...(shownDbConfig(cfg.Common.DB) ? { Common: { DB: shownDbConfig(cfg.Common.DB) } } : {}),
   });
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,8 @@
  * commitment.ts, post.ts and deals.ts.
  */
 import { z } from 'zod';
+import { DB_DEFAULT, DbConfigSchema } from '../config-db.js';
+import type { DbConfig } from '../sql/types.js';
 import { CommitmentMinerSchema, type CommitmentPolicy, DEFAULT_POLICY, policyShape } from './commitment.js';
 import { DEFAULT_DEAL_MANAGER, PieceStoreSchema } from './deals.js';
 import { endpointStr, uint64 } from './fields.js';
@@ -28,6 +30,9 @@ const StoreSchema = z.strictObject({
 });
 
 export const ManagerConfigSchema = z.strictObject({
+  Common: z
+    .strictObject({ DB: DbConfigSchema.default(DB_DEFAULT()) })
+    .default({ DB: DB_DEFAULT() }),
   SectorManager: z
     .strictObject({
       PreFetch: z.boolean().default(true),
@@ -83,6 +88,7 @@ export interface StoreConfig {
 }
 
 export interface ManagerConfig {
+  Common: { DB: DbConfig };
   SectorManager: { PreFetch: boolean; Miners: MinerConfig[] };
   Commitment: {
     DefaultPolicy: CommitmentPolicy;
