@@ -109,6 +109,7 @@ export class LeaseTable {
            expires_at = excluded.expires_at, acquired_at = excluded.acquired_at
          WHERE manager_leases.expires_at <= @now
             OR (manager_leases.holder = excluded.holder AND manager_leases.token = @known)
+            OR (manager_leases.holder = @dead AND manager_leases.token = @deadToken)
          RETURNING token, expires_at`,
       ),
       renew: db.prepare(
@@ -124,11 +125,28 @@ export class LeaseTable {
     };
   }
 
-  /** Takes the lease if it is free or expired (or ours under `known`); undefined when someone else holds it. */
-  acquire(duty: Duty, holder: string, ttlMs: number, known = 0): Granted | undefined {
+  /**
+   * Takes the lease if it is free or expired (or ours under `known`, or `dead`'s under exactly that token: a
+   * holder known to be gone); undefined when someone else holds it.
+   */
+  acquire(
+    duty: Duty,
+    holder: string,
+    ttlMs: number,
+    known = 0,
+    dead?: { holder: string; token: number },
+  ): Granted | undefined {
     return this.db.tx(() => {
       const now = this.db.now();
-      const r = this.st.acquire.get({ duty, holder, expires: now + ttlMs, now, known });
+      const r = this.st.acquire.get({
+        duty,
+        holder,
+        expires: now + ttlMs,
+        now,
+        known,
+        dead: dead?.holder ?? '',
+        deadToken: dead?.token ?? -1,
+      });
       if (!r) return undefined;
       return { token: Number(r.token), expiresAt: Number(r.expires_at), dbNow: now };
     });
