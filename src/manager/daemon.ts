@@ -40,7 +40,8 @@ import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore, openDb } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { Duties } from './ha/duties.js';
-import { applyHaSchema, dutiesFor, leaseDbOf, wireDuties } from './ha/wire.js';
+import { applyHaSchema } from './ha/lease.js';
+import { dutiesFor, wireDuties } from './ha/wire.js';
 import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from './market/client.js';
 import { DealManager } from './market/deals.js';
 import { MarketEvents } from './market/events.js';
@@ -212,7 +213,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const current = { cfg };
   const config = () => current.cfg;
   // singleton duties under a lease in the database: every manager sharing it serves workers, one acts (ha/)
-  const leaseDb = leaseDbOf(store.db);
+  const leaseDb = store.db;
   applyHaSchema(leaseDb);
   const ha = haSettings((cfg as { Common?: { HA?: HAConfig } }).Common?.HA);
   const duties = new Duties({

@@ -11,8 +11,7 @@ import { SubmitResult } from '../../api/sealer.js';
 import type { CommitLease } from '../commit/index.js';
 import { type Harness, makeHarness, preCommitInfoFor } from '../harness.test-util.js';
 import { FakeChain } from '../testkit.js';
-import { Duties } from './duties.js';
-import { applyHaSchema, leaseDbOf } from './wire.js';
+import { applyHaSchema, Duties } from './duties.js';
 
 const TTL = 3000;
 const dirs: string[] = [];
@@ -27,8 +26,15 @@ function manager(dir: string, chain: FakeChain, name: string, time: { t: number 
     fence: () => ref.duties!.fence('commit'),
   };
   const h = makeHarness({ dir, chain, commitLease: lease });
-  const db = { ...leaseDbOf(h.db.db), now: () => time.t }; // the database's clock is the test's
-  applyHaSchema(db);
+  applyHaSchema(h.db.db);
+  // the database's clock is the test's
+  const db = {
+    dialect: h.db.db.dialect,
+    prepare: (sql: string) => h.db.db.prepare(sql),
+    exec: (sql: string) => h.db.db.exec(sql),
+    tx: <T>(fn: () => T) => h.db.db.tx(fn),
+    now: () => time.t,
+  };
   const duties = new Duties({
     db,
     name,

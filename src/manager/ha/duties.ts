@@ -15,7 +15,16 @@ import { logger } from '../../common/log.js';
 import { metrics } from '../../common/metrics.js';
 import { DUTIES, type Duty, type Granted, type LeaseDb, LeaseLost, type LeaseRow, LeaseTable } from './lease.js';
 
-export { DUTIES, type Duty, HA_SCHEMA, type LeaseDb, LeaseLost, type LeaseRow, LeaseTable } from './lease.js';
+export {
+  applyHaSchema,
+  DUTIES,
+  type Duty,
+  HA_SCHEMA,
+  type LeaseDb,
+  LeaseLost,
+  type LeaseRow,
+  LeaseTable,
+} from './lease.js';
 
 const log = logger('ha');
 

@@ -8,44 +8,31 @@
  * SQLite the write lock serialises them. Portable SQL only: no advisory locks, no LISTEN/NOTIFY.
  */
 
+import { applySchema, ddl } from '../sql/schema.js';
+import type { Db, SchemaStep } from '../sql/types.js';
+
 /** The duties that run on exactly one manager at a time. */
 export const DUTIES = ['post', 'commit', 'chain'] as const;
 export type Duty = (typeof DUTIES)[number];
 
-/** What the lease needs of the manager database (the shape of src/manager/sql's Db). */
-export interface LeaseDb {
-  readonly dialect: 'sqlite' | 'postgres';
-  prepare(sql: string): {
-    // biome-ignore lint/suspicious/noExplicitAny: rows are typed by the caller
-    get(...p: unknown[]): any;
-    // biome-ignore lint/suspicious/noExplicitAny: rows are typed by the caller
-    all(...p: unknown[]): any[];
-    run(...p: unknown[]): { changes: number };
-  };
-  exec(sql: string): void;
-  tx<T>(fn: () => T): T;
-  now(): number;
-}
+/** What the lease needs of the manager database. */
+export type LeaseDb = Pick<Db, 'dialect' | 'prepare' | 'exec' | 'tx' | 'now'>;
 
-/** The "ha" component's schema steps (applied once each, in order). */
-export const HA_SCHEMA: Array<{ sqlite: string; postgres: string }> = [
-  {
-    sqlite: `CREATE TABLE IF NOT EXISTS manager_leases (
+/** The "ha" component's schema steps (applySchema: each applied once, in order). */
+export const HA_SCHEMA: SchemaStep[] = [
+  ddl(`CREATE TABLE IF NOT EXISTS manager_leases (
   duty TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
-  token BIGINT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  acquired_at BIGINT NOT NULL DEFAULT 0
-)`,
-    postgres: `CREATE TABLE IF NOT EXISTS manager_leases (
-  duty TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,
-  token BIGINT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  acquired_at BIGINT NOT NULL DEFAULT 0
-)`,
-  },
+  token INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  acquired_at INTEGER NOT NULL DEFAULT 0
+)`),
 ];
+
+/** Creates or upgrades the lease table (schema component "ha"). */
+export function applyHaSchema(db: Db): void {
+  applySchema(db, 'ha', HA_SCHEMA);
+}
 
 /** One lease as stored. Times are ms since epoch in the database's clock. */
 export interface LeaseRow {

@@ -7,7 +7,6 @@
  *           pushed under their ids and NeedSend sectors queued, then looked for every few seconds
  *   chain   market events, deal release retries, snapup submissions, unseal re-offers, pruning old rows
  */
-import type Database from 'better-sqlite3';
 import { logger } from '../../common/log.js';
 import type { CommitmentManager } from '../commit/index.js';
 import type { DealManager } from '../market/deals.js';
@@ -16,39 +15,8 @@ import type { Poster } from '../poster/index.js';
 import type { SnapUpManager } from '../snapup/index.js';
 import type { UnsealTasks } from '../unseal/tasks.js';
 import type { Duties, Duty } from './duties.js';
-import { HA_SCHEMA, type LeaseDb } from './lease.js';
 
 const log = logger('ha');
-
-/**
- * The lease view of the manager database: the SQL layer's Db as it is; a bare better-sqlite3 handle (one file,
- * one host: its clock is the database's) wrapped with write-locking transactions.
- */
-export function leaseDbOf(db: LeaseDb | Database.Database): LeaseDb {
-  if ('dialect' in db && typeof (db as LeaseDb).now === 'function') return db as LeaseDb;
-  const sqlite = db as Database.Database;
-  return {
-    dialect: 'sqlite',
-    prepare: (sql) => {
-      const s = sqlite.prepare(sql);
-      return {
-        get: (...p) => s.get(...p),
-        all: (...p) => s.all(...p),
-        run: (...p) => ({ changes: s.run(...p).changes }),
-      };
-    },
-    exec: (sql) => {
-      sqlite.exec(sql);
-    },
-    tx: (fn) => (sqlite.inTransaction ? fn() : sqlite.transaction(fn).immediate()),
-    now: () => Date.now(),
-  };
-}
-
-/** Creates the lease table (idempotent). */
-export function applyHaSchema(db: LeaseDb): void {
-  for (const step of HA_SCHEMA) db.exec(db.dialect === 'postgres' ? step.postgres : step.sqlite);
-}
 
 /** The parts of a daemon the duties start and stop. */
 export interface DutyParts {
