@@ -90,6 +90,8 @@ export interface DaemonOptions {
   requireToken?: boolean;
   /** --insecure-no-auth: serve the API without tokens (refused unless `listen` is a loopback address) */
   insecureNoAuth?: boolean;
+  /** test hook: this manager's [Common.HA] Name and LeaseTTL in ms, over the config's */
+  ha?: { name?: string; ttlMs?: number };
   /** poster confidences (defaults 10 / 4) */
   challengeConfidence?: number;
   submitConfidence?: number;
@@ -215,7 +217,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   // singleton duties under a lease in the database: every manager sharing it serves workers, one acts (ha/)
   const leaseDb = store.db;
   applyHaSchema(leaseDb);
-  const ha = haSettings((cfg as { Common?: { HA?: HAConfig } }).Common?.HA);
+  const ha = { ...haSettings((cfg as { Common?: { HA?: HAConfig } }).Common?.HA), ...o.ha };
   const duties = new Duties({
     db: leaseDb,
     name: ha.name,
@@ -399,6 +401,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     chain: chain as DashboardChain,
     config,
     secret: repoAuth.secret,
+    duties,
   });
   dashboard.mount(server);
   // deal data for workers: GET /piecestore/<cid> from [[DealManagerConfig.LocalPieceStores]], else the market
