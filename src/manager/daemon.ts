@@ -37,7 +37,7 @@ import {
 } from './config.js';
 import { type HAConfig, haSettings } from './config-ha.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
-import { ManagerStore, openDb } from './db.js';
+import { ManagerStore } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { Duties } from './ha/duties.js';
 import { applyHaSchema } from './ha/lease.js';
@@ -56,6 +56,7 @@ import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
 import { type SealerOptions, SealerService } from './sealer.js';
+import { openManagerDb } from './sql/index.js';
 import { PersistStores, storesFromConfig } from './stores.js';
 import { UnsealTasks } from './unseal/tasks.js';
 
@@ -204,7 +205,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   setDefaultNetwork(networkPrefix(policy.networkName));
   log.info({ network: policy.networkName, blockDelay: policy.blockDelaySecs }, 'network parameters');
 
-  const store = new ManagerStore(openDb(join(home, DB_FILE)));
+  const store = new ManagerStore(openManagerDb(home, cfg.Common.DB));
   closers.push(() => store.close());
   // every worker's reported states, timed from the sector timelines: one histogram for the whole cluster
   store.onStateLeft = (sid, state, seconds) => {

@@ -4,9 +4,11 @@
  */
 import { join } from 'node:path';
 import { applyManagerSchema } from '../db-schema.js';
+import { describeDsn, openPostgres } from './postgres.js';
 import { SqliteDb } from './sqlite.js';
 import type { Db, DbConfig } from './types.js';
 
+export { DatabaseError, DatabaseUnavailable, describeDsn, PostgresDb } from './postgres.js';
 export { applySchema, ddl, hasTable } from './schema.js';
 export { SqliteDb } from './sqlite.js';
 export type { Db, DbConfig, Dialect, RunResult, SchemaStep, Statement } from './types.js';
@@ -25,10 +27,12 @@ export const DEFAULT_DB_CONFIG: DbConfig = {
  * database that does not answer throws naming its host (never the password).
  */
 export function openManagerDb(home: string, cfg: DbConfig = DEFAULT_DB_CONFIG): Db {
-  if (cfg.Driver === 'postgres') throw new Error('[Common.DB] Driver = "postgres": not in this build yet');
-  const db = new SqliteDb(join(home, DB_FILE));
+  const db = cfg.Driver === 'postgres' ? openPostgres(cfg.Postgres) : new SqliteDb(join(home, DB_FILE));
   try {
-    applyManagerSchema(db, join(home, DB_FILE));
+    applyManagerSchema(
+      db,
+      cfg.Driver === 'postgres' ? `PostgreSQL ${describeDsn(cfg.Postgres.DSN)}` : join(home, DB_FILE),
+    );
   } catch (e) {
     db.close();
     throw e;
