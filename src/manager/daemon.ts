@@ -35,7 +35,7 @@ import {
   type ManagerConfig,
   postMiners,
 } from './config.js';
-import { type HAConfig, haSettings } from './config-ha.js';
+import { haSettings } from './config-ha.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
@@ -218,7 +218,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   // singleton duties under a lease in the database: every manager sharing it serves workers, one acts (ha/)
   const leaseDb = store.db;
   applyHaSchema(leaseDb);
-  const ha = { ...haSettings((cfg as { Common?: { HA?: HAConfig } }).Common?.HA), ...o.ha };
+  const ha = { ...haSettings(cfg.Common.HA), ...o.ha };
   const duties = new Duties({
     db: leaseDb,
     name: ha.name,
