@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DB_DEFAULT, DbConfigSchema } from '../config-db.js';
+import { DEFAULT_HA, type HAConfig, HAConfigSchema } from '../config-ha.js';
 import type { DbConfig } from '../sql/types.js';
 import { CommitmentMinerSchema, type CommitmentPolicy, DEFAULT_POLICY, policyShape } from './commitment.js';
 import { DEFAULT_DEAL_MANAGER, PieceStoreSchema } from './deals.js';
@@ -31,8 +32,8 @@ const StoreSchema = z.strictObject({
 
 export const ManagerConfigSchema = z.strictObject({
   Common: z
-    .strictObject({ DB: DbConfigSchema.default(DB_DEFAULT()) })
-    .default({ DB: DB_DEFAULT() }),
+    .strictObject({ DB: DbConfigSchema.default(DB_DEFAULT()), HA: HAConfigSchema })
+    .default({ DB: DB_DEFAULT(), HA: { ...DEFAULT_HA } }),
   SectorManager: z
     .strictObject({
       PreFetch: z.boolean().default(true),
@@ -88,7 +89,7 @@ export interface StoreConfig {
 }
 
 export interface ManagerConfig {
-  Common: { DB: DbConfig };
+  Common: { DB: DbConfig; HA: HAConfig };
   SectorManager: { PreFetch: boolean; Miners: MinerConfig[] };
   Commitment: {
     DefaultPolicy: CommitmentPolicy;
