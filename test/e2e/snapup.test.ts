@@ -224,9 +224,9 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
   assert.equal(original.length, 2048);
   unlinkSync(updated);
   await until(`${name} faulty on chain`, 3 * 60_000, async () => (await partitions()).faulty.has(deal.Sector));
+  const tRebuild = Date.now();
   const set = await manager('sectors', 'rebuild', miner, String(deal.Sector), '--pieces-available');
   assert.equal(set.code, 0, set.out);
-  const tRebuild = Date.now();
   await until(`${name}'s updated replica rebuilt`, 3 * 60_000, async () => {
     if (!existsSync(updated)) return false;
     return readFileSync(updated).equals(original);
