@@ -132,8 +132,28 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     );
 
   // the worker's process group, killed as a seal store enters each state; the supervisor restarts it, at most 5
-  // times a minute (src/cluster/runner.ts), so a kill waits with the group stopped until it may die again
+  // times a minute (src/cluster/runner.ts), so a kill waits with the group stopped until it may die again. A 2 KiB
+  // step takes milliseconds: polling the sector document would miss most states, so the group is stopped (SIGSTOP)
+  // while the document is read and let go (SIGCONT) for 2 ms at a time — the state read is the state the frozen
+  // worker is in, and no step can pass unseen unless it begins and ends within one such slice.
   const deaths: number[] = [];
+  let lastPid: number | undefined;
+  const workerPid = (): number | undefined => {
+    try {
+      lastPid = clusterState().pids?.worker ?? lastPid;
+    } catch {
+      // cluster.json being written: the last pid read
+    }
+    return lastPid;
+  };
+  const signal = (pid: number, sig: NodeJS.Signals): boolean => {
+    try {
+      process.kill(-pid, sig);
+      return true;
+    } catch {
+      return false; // between a death and the restart
+    }
+  };
   async function killAtEveryState(store: string, plan: string, pipeline: readonly string[]): Promise<string[]> {
     const docState = (): string | null => {
       try {
@@ -148,37 +168,46 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     };
     const kills: string[] = [];
     let seen = false;
-    for (let target = 0; target < pipeline.length; target++) {
-      const at = await until(
-        `the ${plan} thread in ${pipeline[target]}`,
-        5 * 60_000,
-        async () => {
-          const s = docState();
-          if (s) seen = true;
-          if (s === pipeline[target]) return 'kill';
-          if ((s === null && seen) || (s !== null && pipeline.indexOf(s) > target)) return 'skip';
-          return undefined;
-        },
-        20,
-      );
-      if (at !== 'kill') continue;
-      const pid = clusterState().pids?.worker;
-      assert.ok(pid, 'the worker pid in cluster.json');
-      process.kill(-pid, 'SIGSTOP');
-      for (;;) {
-        const recent = deaths.filter((d) => Date.now() - d < 62_000);
-        if (recent.length < 4) break;
-        await sleep(500);
+    let target = 0;
+    const end = Date.now() + 10 * 60_000;
+    while (target < pipeline.length) {
+      if (exitCode !== undefined) assert.fail(`venus-cluster exited (${exitCode}) during the ${plan} kills\n${tail()}`);
+      if (Date.now() > end) assert.fail(`the ${plan} thread never reached ${pipeline[target]}\n${tail()}`);
+      const pid = workerPid();
+      const stopped = pid !== undefined && signal(pid, 'SIGSTOP');
+      const s = docState();
+      if (s) seen = true;
+      if (stopped && s === pipeline[target]) {
+        for (;;) {
+          const recent = deaths.filter((d) => Date.now() - d < 62_000);
+          if (recent.length < 4) break;
+          await sleep(500);
+        }
+        signal(pid!, 'SIGKILL');
+        deaths.push(Date.now());
+        kills.push(s);
+        t.diagnostic(`${plan}: killed in ${s} at ${Math.round((Date.now() - t0) / 1000)} s`);
+        await until(
+          'the worker started again',
+          60_000,
+          async () => {
+            const now = workerPid();
+            return now !== undefined && now !== pid;
+          },
+          100,
+        );
+        target++;
+        continue;
       }
-      process.kill(-pid, 'SIGKILL');
-      deaths.push(Date.now());
-      kills.push(pipeline[target]!);
-      t.diagnostic(`${plan}: killed in ${pipeline[target]} at ${Math.round((Date.now() - t0) / 1000)} s`);
-      await until('the worker started again', 60_000, async () => {
-        const now = clusterState().pids?.worker;
-        return now !== undefined && now !== pid;
-      });
+      if ((s === null && seen) || (s !== null && pipeline.indexOf(s) > target)) {
+        target++; // passed (or done): the next target is checked while the worker is still stopped
+        continue;
+      }
+      if (stopped) signal(pid!, 'SIGCONT');
+      await sleep(2);
     }
+    const pid = workerPid();
+    if (pid !== undefined) signal(pid, 'SIGCONT');
     return kills;
   }
   /** ProveReplicaUpdates3 messages the messager sent for the sector, read back from the devnet. */
