@@ -264,11 +264,12 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
   );
   assert.equal(imp.code, 0, imp.out);
   const piece = (JSON.parse(imp.out.slice(imp.out.indexOf('{'))) as { PieceCID: string }).PieceCID;
+  // snapup, killed at each of its states: watched from before the fetch (a 2 KiB upgrade may be over before the
+  // CLI process has exited)
+  const snapping = killAtEveryState(join(home, 'worker', 'snapup-1'), 'snapup', SNAPUP_PIPELINE);
   const fetched = await manager('snap', 'fetch', miner);
   assert.equal(fetched.code, 0, fetched.out);
-
-  // snapup, killed at each of its states
-  const snapKills = await killAtEveryState(join(home, 'worker', 'snapup-1'), 'snapup', SNAPUP_PIPELINE);
+  const snapKills = await snapping;
   const deal = await until('the deal active in a snapped sector', 6 * 60_000, async () => {
     const r = await run([cli('venus-devnet'), '--home', devnetHome, 'client', 'list', '--json'], 60_000);
     const d = (
@@ -296,9 +297,10 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
   const original = readFileSync(updated);
   unlinkSync(updated);
   await until(`${name} faulty on chain`, 3 * 60_000, async () => (await partitions()).faulty.has(deal.Sector));
+  const rebuilding = killAtEveryState(join(home, 'worker', 'rebuild-1'), 'rebuild', REBUILD_PIPELINE);
   const set = await manager('sectors', 'rebuild', miner, String(deal.Sector), '--pieces-available');
   assert.equal(set.code, 0, set.out);
-  const rebuildKills = await killAtEveryState(join(home, 'worker', 'rebuild-1'), 'rebuild', REBUILD_PIPELINE);
+  const rebuildKills = await rebuilding;
   assert.ok(rebuildKills.length >= REBUILD_PIPELINE.length - 3, `rebuild killed in ${rebuildKills.join(', ')}`);
   await until(
     `${name}'s updated replica rebuilt`,
