@@ -7,7 +7,7 @@
 // the update on chain, the rebuilt replica byte-identical, the sector proven again — and no message sent twice: one
 // ProveReplicaUpdates3 for the sector, read back from the messager, and the sealed CID unchanged by the rebuild.
 //
-// Slow (about 15 minutes on 2 busy cores: the supervisor restarts a daemon at most 5 times a minute, so the kills
+// Slow (9.5 minutes on 2 busy cores, all 17 states killed: the supervisor restarts a daemon at most 5 times a minute, so the kills
 // are paced), so it runs only with VENUS_SLOW_E2E=1. The same kills at every state with the fake manager run in
 // `npm test`: src/worker/sealing/snapup.test.ts and src/worker/sealing/rebuild.test.ts.
 import assert from 'node:assert/strict';
@@ -37,7 +37,7 @@ interface SectorInfo {
 
 test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, one ProveReplicaUpdates3', {
   timeout: 30 * 60_000,
-  skip: SLOW ? false : 'slow (about 15 minutes): set VENUS_SLOW_E2E=1',
+  skip: SLOW ? false : 'slow (about 10 minutes): set VENUS_SLOW_E2E=1',
 }, async (t) => {
   const t0 = Date.now();
   const cluster = start([
