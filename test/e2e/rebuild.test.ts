@@ -4,6 +4,8 @@
 // `plan = "rebuild"` thread (the runner's worker config has one), which seals it again from its ticket, checks the
 // comm_r against the chain and persists it: the file is byte-identical to the lost one, the poster declares the
 // recovery and a later Window PoSt proves it — read from the devnet's own API, not from the manager's word.
+// The same for a snapped sector (its updated replica lost, the CC sector sealed again and its deal encoded again):
+// test/e2e/snapup.test.ts, which has the upgraded sector already.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
