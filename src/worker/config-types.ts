@@ -95,7 +95,10 @@ export interface WorkerConfig {
   pingIntervalMs: number;
   localPiecesDirs: string[];
   sectorManager: {
+    /** The first manager (where the piece store and the control API's reachable address are derived from). */
     url: string;
+    /** Every manager, in the configured order (`url` alone gives one); calls fail over between them. */
+    urls: string[];
     headers: Record<string, string>;
     pieceToken: string | null;
     pieceStoreUrl: string | null;

@@ -17,7 +17,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, checkConfig, expandHome, loadConfigFile, parseConfigText } from '../common/config.js';
 import { MAX_BATCH_SECTORS, parseSectorSize, sealProofFor, sectorSizeInfo } from '../proofs/index.js';
-import { multiaddrToUrl } from '../rpc/index.js';
+import { multiaddrToUrl, redactUrl } from '../rpc/index.js';
 import {
   DEFAULT_CGROUP_NAME,
   DEFAULT_PC1_GATHER_MS,
@@ -49,6 +49,9 @@ export {
   type WorkerConfig,
 } from './config-types.js';
 export { parseHumanDuration } from './config-values.js';
+
+/** `[sealer_rpc] urls`: at most this many managers. */
+export const MAX_SEALER_URLS = 8;
 
 /** Stages that can run in external processors (`[processors.<stage>]`). */
 export const PROCESSOR_STAGES = ['add_pieces', 'tree_d', 'pc1', 'pc2', 'c1', 'c2', 'transfer'] as const;
@@ -200,6 +203,8 @@ export const WorkerConfigSchema = strict({
   sealer_rpc: strict({
     url: z.string().min(1).optional(),
     addr: z.string().min(1).optional(),
+    // several managers sharing one database: calls fail over between them (docs/worker-failover.md)
+    urls: z.array(z.string().min(1)).min(1).max(MAX_SEALER_URLS).optional(),
     headers: z.record(z.string(), z.string()).optional(),
   }).optional(),
   store: z.array(strict({ location: z.string().min(1), sealing: SealingSchema.optional() })).optional(),
@@ -373,18 +378,33 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
   const problems: string[] = [];
   const both = (a: string, b: string) => problems.push(`${a} and ${b} are two spellings of one setting: keep one`);
 
-  // manager endpoint
-  let url = '';
+  // manager endpoint(s)
+  let urls: string[] = [];
   let headers: Record<string, string> = {};
   if (raw.sealer_rpc && raw.sector_manager) both('[sealer_rpc]', '[sector_manager]');
   if (raw.sealer_rpc) {
-    if (raw.sealer_rpc.url && raw.sealer_rpc.addr) both('sealer_rpc.url', 'sealer_rpc.addr');
-    const a = raw.sealer_rpc.url ?? raw.sealer_rpc.addr;
-    if (!a) problems.push('sealer_rpc.url: missing (required)');
-    else url = managerUrl(a, raw.sealer_rpc.url ? 'sealer_rpc.url' : 'sealer_rpc.addr', problems);
-    headers = raw.sealer_rpc.headers ?? {};
+    const r = raw.sealer_rpc;
+    if (r.url && r.addr) both('sealer_rpc.url', 'sealer_rpc.addr');
+    if (r.urls && (r.url || r.addr)) {
+      problems.push(
+        `sealer_rpc.urls and sealer_rpc.${r.url ? 'url' : 'addr'} are both set: keep one (urls = [...] lists every manager)`,
+      );
+    }
+    if (r.urls) {
+      urls = r.urls.map((a, i) => managerUrl(a, `sealer_rpc.urls[${i}]`, problems));
+      const seen = new Set<string>();
+      urls.forEach((u, i) => {
+        if (u && seen.has(u)) problems.push(`sealer_rpc.urls[${i}]: "${redactUrl(u)}" is listed twice`);
+        seen.add(u);
+      });
+    } else {
+      const a = r.url ?? r.addr;
+      if (!a) problems.push('sealer_rpc.url: missing (required; or urls = [...] for several managers)');
+      else urls = [managerUrl(a, r.url ? 'sealer_rpc.url' : 'sealer_rpc.addr', problems)];
+    }
+    headers = r.headers ?? {};
   } else if (raw.sector_manager) {
-    url = managerUrl(raw.sector_manager.rpc_client.addr, 'sector_manager.rpc_client.addr', problems);
+    urls = [managerUrl(raw.sector_manager.rpc_client.addr, 'sector_manager.rpc_client.addr', problems)];
     headers = raw.sector_manager.rpc_client.headers ?? {};
   } else {
     problems.push(
@@ -527,7 +547,8 @@ export function resolveWorkerConfig(file: string, raw: RawWorkerConfig, baseDir:
     pingIntervalMs: raw.worker?.ping_interval ?? 30_000,
     localPiecesDirs,
     sectorManager: {
-      url,
+      url: urls[0]!,
+      urls,
       headers,
       pieceToken: raw.sector_manager?.piece_token ?? raw.piece_store?.token ?? null,
       pieceStoreUrl: raw.piece_store?.url ?? null,

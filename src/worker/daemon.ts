@@ -6,6 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { SealerAPI } from '../api/sealer.js';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
+import { initMetrics } from '../common/metrics.js';
 import { VERSION } from '../common/version.js';
 import { createClient, type RpcServer } from '../rpc/index.js';
 import type { WorkerConfig } from './config.js';
@@ -13,6 +14,7 @@ import { controlServer, listenControl } from './control.js';
 import { loadControlAuth } from './control-auth.js';
 import { ChildEnv } from './control-env.js';
 import { type Sealer, StageRunner, type StageRunnerOptions } from './processor/index.js';
+import { endpointOf, SealerRpcClient } from './sealer-rpc.js';
 import {
   checkPersistStoresAtManager,
   checkSealStores,
@@ -81,11 +83,12 @@ export class WorkerDaemon {
     const control = await loadControlAuth(cfg.rpcServer);
     // processor children get this environment: the daemon's at start, plus allow-listed WorkerSetEnv changes
     const childEnv = new ChildEnv();
-    const manager = createClient(SealerAPI, {
-      url: cfg.sectorManager.url,
-      headers: cfg.sectorManager.headers,
-      timeoutMs: 60_000,
-    });
+    initMetrics('venus-worker'); // before any series is made: the registry's program label is set by its first user
+    // one client over every [sealer_rpc] URL: calls fail over between the managers (docs/worker-failover.md)
+    const manager = createClient(
+      SealerAPI,
+      new SealerRpcClient({ urls: cfg.sectorManager.urls, headers: cfg.sectorManager.headers, timeoutMs: 60_000 }),
+    );
     let sealer: Sealer | undefined;
     const threads: SealingThread[] = [];
     let server: RpcServer | undefined;
@@ -121,7 +124,7 @@ export class WorkerDaemon {
           name,
           threads: made.length,
           rpc: daemon.dest,
-          manager: cfg.sectorManager.url,
+          managers: cfg.sectorManager.urls.map(endpointOf),
           adminToken: control.tokenPath,
           managerTokens: control.managerTokens,
         },

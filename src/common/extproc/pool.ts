@@ -107,6 +107,24 @@ export interface ExternalSubOptions {
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  /** The process the task was sent to: only its answer counts. */
+  child: ChildProcess;
+}
+
+/** After a child exits, how long answers it wrote before dying may still be read before its tasks fail. */
+const EXIT_GRACE_MS = 1000;
+
+/**
+ * Kills the child's process group (it leads one: spawned detached), so processes a wrapper script started go with
+ * it and none keeps computing, or writing into the seal store, after the task was given up.
+ */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal); // no group (already gone, or not a leader)
+  }
 }
 
 /** One child process speaking the protocol. */
@@ -170,7 +188,12 @@ export class ExternalSub {
     Object.assign(env, config.envs);
     // the original's hint for the child's NUMA memory policy (applied by processors that support it)
     if (config.numaPreferred != null) env.VENUS_WORKER_NUMA_PREFERRED = String(config.numaPreferred);
-    const child = spawn(this.opts.spawn.bin, this.opts.spawn.args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+    // its own process group: a kill reaches the processes a wrapper (bin = "run-c2.sh") started too
+    const child = spawn(this.opts.spawn.bin, this.opts.spawn.args, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env,
+      detached: true,
+    });
     this.child = child;
     const stdout = child.stdout!;
     const lines = createInterface({ input: stdout, crlfDelay: Number.POSITIVE_INFINITY });
@@ -180,7 +203,7 @@ export class ExternalSub {
         if (isReady) return;
         isReady = true; // settle once
         clearTimeout(timer);
-        child.kill('SIGKILL');
+        killGroup(child, 'SIGKILL');
         reject(new Error(`${this.describe()} ${why}`));
       };
       const timer = setTimeout(
@@ -222,25 +245,41 @@ export class ExternalSub {
           }
           return;
         }
-        this.onLine(line);
+        this.onLine(child, line);
       });
-      // 'close' comes after the process exited and its stdio ended: exit code and signal are known
-      child.once('close', (code, signal) => {
-        fail(`exited before it was ready (${exitDetail(code, signal)})`);
-        this.onExit(child, exitDetail(code, signal));
+      // On 'exit' the child takes no more tasks and its group is killed (a wrapper's children would keep its
+      // stdout open, and keep answering, for as long as they run); its tasks fail once its stdout is drained
+      // ('close'), or after a grace period if something outside the group still holds it.
+      let detail = 'no exit status';
+      let grace: NodeJS.Timeout | undefined;
+      child.once('exit', (code, signal) => {
+        detail = exitDetail(code, signal);
+        fail(`exited before it was ready (${detail})`);
+        killGroup(child, 'SIGKILL');
+        this.onExit(child, detail);
+        grace = setTimeout(() => this.failTasks(child, detail), EXIT_GRACE_MS);
+        grace.unref();
+      });
+      child.once('close', () => {
+        clearTimeout(grace);
+        this.failTasks(child, detail);
       });
     });
   }
 
-  private onLine(line: string): void {
+  private onLine(child: ChildProcess, line: string): void {
     const r = parseResponse(line);
     if (!r.ok) {
       log.warn({ stage: this.stage, sub: this.index, line: line.slice(0, 100) }, `undecodable response: ${r.why}`);
       return;
     }
     const p = this.pending.get(r.resp.id);
-    if (!p) {
-      log.warn({ stage: this.stage, sub: this.index, id: r.resp.id }, 'response to no request in flight');
+    if (!p || p.child !== child) {
+      // a late answer: its task timed out or failed with its processor, and was (or will be) retried
+      log.warn(
+        { stage: this.stage, sub: this.index, id: r.resp.id, pid: child.pid },
+        'response to no request in flight: discarded',
+      );
       return;
     }
     this.pending.delete(r.resp.id);
@@ -248,18 +287,36 @@ export class ExternalSub {
     else p.resolve(r.resp.output);
   }
 
+  /** Stops sending tasks to `child` and kills its group; its tasks fail when it has exited (failTasks). */
+  private retire(child: ChildProcess): void {
+    if (this.child === child) {
+      this.child = null;
+      this.ready = null;
+    }
+    killGroup(child, 'SIGKILL');
+  }
+
   private onExit(child: ChildProcess, detail: string): void {
-    if (this.child !== child) return;
-    this.child = null;
-    this.ready = null;
-    for (const p of this.pending.values()) p.reject(new ProcessorExitedError(this.stage, detail));
-    this.pending.clear();
-    if (this.cgroupPath) void removeCgroup(this.cgroupPath);
-    this.cgroupPath = null;
+    const current = this.child === child;
+    this.retire(child);
     if (this.stopping) return;
-    log.warn({ stage: this.stage, sub: this.index, detail }, 'processor exited');
-    if (this.opts.config.autoRestart) this.scheduleRestart();
-    else this.dead = true;
+    log.warn({ stage: this.stage, sub: this.index, pid: child.pid, detail }, 'processor exited');
+    if (!this.opts.config.autoRestart) this.dead = true;
+    // retired by a timeout, a new child may run already (started by the next task): no restart needed then
+    else if (current || this.child === null) this.scheduleRestart();
+  }
+
+  /** The tasks sent to `child` fail with its exit (each once: a late answer finds nothing to resolve). */
+  private failTasks(child: ChildProcess, detail: string): void {
+    for (const [id, p] of this.pending) {
+      if (p.child !== child) continue;
+      this.pending.delete(id);
+      p.reject(new ProcessorExitedError(this.stage, detail));
+    }
+    if (this.cgroupPath && this.child === null) {
+      void removeCgroup(this.cgroupPath);
+      this.cgroupPath = null;
+    }
   }
 
   private scheduleRestart(): void {
@@ -292,7 +349,7 @@ export class ExternalSub {
       let timer: NodeJS.Timeout | undefined;
       try {
         return await new Promise<unknown>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
+          this.pending.set(id, { resolve, reject, child });
           child.stdin!.write(`${JSON.stringify({ id, task })}\n`, (err) => {
             if (err && this.pending.delete(id)) reject(new ProcessorExitedError(this.stage, err.message));
           });
@@ -312,14 +369,15 @@ export class ExternalSub {
    */
   private timedOut(child: ChildProcess, id: number, limitMs: number): void {
     const p = this.pending.get(id);
-    if (!p || this.child !== child) return;
+    if (!p || p.child !== child) return;
     this.pending.delete(id);
     log.error(
       { stage: this.stage, sub: this.index, pid: child.pid, timeoutMs: limitMs },
       `task ${id} ran past its timeout: killing the processor`,
     );
+    // retired before the caller hears of it: its retry goes to a fresh child, never to this one
+    this.retire(child);
     p.reject(new ProcessorTimeoutError(this.stage, limitMs));
-    child.kill('SIGKILL');
   }
 
   /** Stops the child (stdin closed, then SIGTERM, then SIGKILL) and cancels restarts. */
@@ -330,8 +388,8 @@ export class ExternalSub {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.stdin?.end();
-    const t1 = setTimeout(() => child.kill('SIGTERM'), 2000);
-    const t2 = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const t1 = setTimeout(() => killGroup(child, 'SIGTERM'), 2000);
+    const t2 = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
     await exited;
     clearTimeout(t1);
     clearTimeout(t2);

@@ -156,6 +156,17 @@ export class FakeManager {
     this.server = server;
   }
 
+  /**
+   * One more server over the same state (a second manager sharing the first one's database, for failover
+   * tests); closed by the caller.
+   */
+  async serveAlso(port = 0): Promise<{ url: string; server: RpcServer }> {
+    const server = new RpcServer({ auth: null });
+    server.register(FakeSealerAPI, this.impl());
+    ({ port } = await server.listen({ host: '127.0.0.1', port }));
+    return { url: `http://127.0.0.1:${port}/rpc/v0`, server };
+  }
+
   /** Stops serving (the worker sees the manager unreachable). */
   async down(): Promise<void> {
     await this.server?.close();

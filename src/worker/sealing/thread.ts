@@ -12,6 +12,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
 import type { SealingThreadConfig } from '../config.js';
+import { type ManagerWaitHost, managerWaits } from '../sealer-rpc.js';
 import { SealStore } from '../store.js';
 import { classify, crit, Failure, Interrupted, LEVEL_WIRE, perm, prefixed } from './failure.js';
 import type { Event, SealerClient, StepHost, ThreadDeps } from './planner/common.js';
@@ -62,6 +63,8 @@ export class SealingThread {
   private loopDone: Promise<void> | null = null;
   /** Releases the seal store's lock (one worker per seal store). */
   private unlock: (() => void) | null = null;
+  /** What the thread showed before a manager call started waiting for a sector-manager (restored after). */
+  private beforeManagerWait: { state: ThreadStateName; proc: string | null; since: number } | null = null;
 
   constructor(
     readonly index: number,
@@ -112,7 +115,35 @@ export class SealingThread {
     this.store = await SealStore.open(this.cfg.location);
     this.unlock = lockSealStore(this.store.location);
     this.docs = new SectorDocStore(this.store.metaDir);
-    this.loopDone = this.loop();
+    // manager calls made by this loop wait (shown in `worker list`) while no sector-manager answers
+    this.loopDone = managerWaits.run(this.managerWaitHost(), () => this.loop());
+  }
+
+  private managerWaitHost(): ManagerWaitHost {
+    const thread = this;
+    return {
+      get signal() {
+        return thread.signal;
+      },
+      waiting(w) {
+        if (w) {
+          if (w.first || !thread.beforeManagerWait) {
+            thread.beforeManagerWait = { state: thread.state, proc: thread.proc, since: thread.since };
+          }
+          thread.setState(
+            'Waiting',
+            `sealer_rpc: waiting for ${w.targets.join(', ')}, next try ${clock(w.nextAt)}`,
+            !w.first,
+          );
+        } else if (thread.beforeManagerWait) {
+          const b = thread.beforeManagerWait;
+          thread.beforeManagerWait = null;
+          thread.state = b.state;
+          thread.proc = b.proc;
+          thread.since = b.since;
+        }
+      },
+    };
   }
 
   /** Stops after the current step (a running computation finishes first). */
