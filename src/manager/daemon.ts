@@ -35,9 +35,13 @@ import {
   type ManagerConfig,
   postMiners,
 } from './config.js';
+import { haSettings } from './config-ha.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
-import { ManagerStore, openDb } from './db.js';
+import { ManagerStore } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
+import { Duties } from './ha/duties.js';
+import { applyHaSchema } from './ha/lease.js';
+import { dutiesFor, wireDuties } from './ha/wire.js';
 import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from './market/client.js';
 import { DealManager } from './market/deals.js';
 import { MarketEvents } from './market/events.js';
@@ -52,6 +56,7 @@ import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
 import { type SealerOptions, SealerService } from './sealer.js';
+import { openManagerDb } from './sql/index.js';
 import { PersistStores, storesFromConfig } from './stores.js';
 import { UnsealTasks } from './unseal/tasks.js';
 
@@ -86,6 +91,8 @@ export interface DaemonOptions {
   requireToken?: boolean;
   /** --insecure-no-auth: serve the API without tokens (refused unless `listen` is a loopback address) */
   insecureNoAuth?: boolean;
+  /** test hook: this manager's [Common.HA] Name and LeaseTTL in ms, over the config's */
+  ha?: { name?: string; ttlMs?: number };
   /** poster confidences (defaults 10 / 4) */
   challengeConfidence?: number;
   submitConfidence?: number;
@@ -100,6 +107,8 @@ export interface Daemon {
   poster?: Poster;
   store: ManagerStore;
   policy: NetworkPolicy;
+  /** the singleton duties this manager holds or stands by for (ha/duties.ts) */
+  duties: Duties;
   close(): Promise<void>;
 }
 
@@ -196,7 +205,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   setDefaultNetwork(networkPrefix(policy.networkName));
   log.info({ network: policy.networkName, blockDelay: policy.blockDelaySecs }, 'network parameters');
 
-  const store = new ManagerStore(openDb(join(home, DB_FILE)));
+  const store = new ManagerStore(openManagerDb(home, cfg.Common.DB));
   closers.push(() => store.close());
   // every worker's reported states, timed from the sector timelines: one histogram for the whole cluster
   store.onStateLeft = (sid, state, seconds) => {
@@ -206,6 +215,21 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   };
   const current = { cfg };
   const config = () => current.cfg;
+  // singleton duties under a lease in the database: every manager sharing it serves workers, one acts (ha/)
+  const leaseDb = store.db;
+  applyHaSchema(leaseDb);
+  const ha = { ...haSettings(cfg.Common.HA), ...o.ha };
+  const duties = new Duties({
+    db: leaseDb,
+    name: ha.name,
+    ttlMs: ha.ttlMs,
+    duties: dutiesFor(o.poster),
+    registry: initMetrics('venus-sector-manager').registry,
+  });
+  const leaseOf = (duty: 'post' | 'commit') => ({
+    holds: () => duties.holds(duty),
+    fence: () => duties.fence(duty),
+  });
   // the market ([DealManagerConfig.MarketAPI]): probed like [Chain] when a miner takes deals
   const market = new MarketConnection(config, o.market ? { fixed: o.market } : {});
   closers.push(() => market.close());
@@ -227,7 +251,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     market,
     metrics: dealMetrics(initMetrics('venus-sector-manager').registry),
   });
-  deals.start();
   closers.unshift(() => deals.stop());
   const miners = new MinerInfoCache(chain);
   if (cfg.SectorManager.PreFetch) await miners.prefetch(cfg.SectorManager.Miners.map((m) => m.ID));
@@ -240,6 +263,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     miners,
     aggregator: new CborAggregator(),
     ...(dealChainOf(chain) ? { dealChain: dealChainOf(chain) } : {}),
+    lease: leaseOf('commit'),
   });
   closers.unshift(() => commit.stop());
   const stores = new PersistStores(storesFromConfig(cfg), store);
@@ -270,6 +294,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     config,
     ...(o.challengeConfidence !== undefined ? { challengeConfidence: o.challengeConfidence } : {}),
     ...(o.submitConfidence !== undefined ? { submitConfidence: o.submitConfidence } : {}),
+    lease: leaseOf('post'),
     onPoSt: (r) => {
       initMetrics('venus-sector-manager').recordPoSt(r);
       store.recordPoSt({
@@ -291,7 +316,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return ep ? { url: ep.base, token: ep.token ?? '' } : undefined;
     },
   });
-  unseal.start();
   closers.unshift(() => unseal.stop());
   const sealerOptions: SealerOptions = {
     store,
@@ -324,10 +348,26 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         .map((m) => m.ID),
     client: () => eventsMarket.get(),
   });
-  await commit.resume();
-  // after resume: an upgrade's recorded message is pushed by either, under its one id
-  sealer.snapup?.start();
   closers.unshift(async () => sealer.snapup?.stop());
+  // retention of what workers add rows to (db.ts RETENTION): one manager prunes (the `chain` duty)
+  const prune = () => {
+    try {
+      const r = store.prune();
+      if (r.workers || r.allocations || r.events) log.info(r, 'old rows pruned');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'pruning old rows failed');
+    }
+  };
+  // every part a duty starts waits in standby until this manager holds the duty
+  await wireDuties(duties, {
+    commit,
+    ...(o.poster ? { poster: checker } : {}),
+    deals,
+    marketEvents,
+    unseal,
+    ...(sealer.snapup ? { snapup: sealer.snapup } : {}),
+    prune,
+  });
 
   const metrics = initMetrics('venus-sector-manager');
   // the repo's JWT secret (<home>/keystore), admin token (<home>/token) and workers' token (<home>/worker-token)
@@ -362,6 +402,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     chain: chain as DashboardChain,
     config,
     secret: repoAuth.secret,
+    duties,
   });
   dashboard.mount(server);
   // deal data for workers: GET /piecestore/<cid> from [[DealManagerConfig.LocalPieceStores]], else the market
@@ -371,15 +412,27 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const address = await server.listen(listen);
   closers.unshift(() => server.close());
 
-  marketEvents.start();
   closers.unshift(() => marketEvents.stop());
 
   if (o.poster) {
     poster = checker;
-    await poster.start();
     closers.unshift(() => poster?.stop());
-    log.info({ miners: postMiners(cfg) }, 'window post enabled');
+    log.info({ miners: postMiners(cfg) }, 'window post enabled (runs while this manager holds the post duty)');
   }
+  // first on close: the duties stop here and their leases go back, so a standby takes over at once
+  await duties.start();
+  closers.unshift(() => duties.stop());
+  log.info(
+    {
+      name: duties.name,
+      ttlMs: duties.ttlMs,
+      holds: duties
+        .snapshot()
+        .filter((d) => d.mine)
+        .map((d) => d.duty),
+    },
+    'duties',
+  );
 
   // sectors per state for /metrics: counted by SQL from an index, unknown state names as "other"
   const gauge = setInterval(() => {
@@ -392,19 +445,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   }, 5_000);
   gauge.unref();
   closers.unshift(() => clearInterval(gauge));
-  // retention of what workers add rows to (db.ts RETENTION)
-  const prune = () => {
-    try {
-      const r = store.prune();
-      if (r.workers || r.allocations || r.events) log.info(r, 'old rows pruned');
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'pruning old rows failed');
-    }
-  };
-  prune();
-  const pruner = setInterval(prune, 3600_000);
-  pruner.unref();
-  closers.unshift(() => clearInterval(pruner));
 
   const reload = (): boolean => {
     try {
@@ -441,6 +481,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(poster ? { poster } : {}),
     store,
     policy,
+    duties,
     async close() {
       for (const c of closers) {
         try {

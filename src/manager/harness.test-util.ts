@@ -7,7 +7,7 @@ import { checkVanillaWindowPoSt } from '../devnet/vanilla.js';
 import { commRToCid, fromBase64 } from '../fil/index.js';
 import { emptyCommD, sealProof } from '../proofs/index.js';
 import { type SealedFixture, sealFixture } from '../proofs/porep/fixture.js';
-import { CommitmentManager } from './commit/index.js';
+import { type CommitLease, CommitmentManager } from './commit/index.js';
 import { initHome, type ManagerConfig, parseManagerConfig } from './config.js';
 import { type DaemonOptions, startDaemon } from './daemon.js';
 import { ManagerStore } from './db.js';
@@ -31,7 +31,9 @@ export interface Harness {
   restart(): Harness;
 }
 
-export function makeHarness(opts: { cfgText?: string; dir?: string; chain?: FakeChain } = {}): Harness {
+export function makeHarness(
+  opts: { cfgText?: string; dir?: string; chain?: FakeChain; commitLease?: CommitLease } = {},
+): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vsm-test-'));
   const storeDir = join(dir, 'store');
   mkdirSync(storeDir, { recursive: true });
@@ -60,6 +62,7 @@ Path = "${storeDir}"
     policy: TEST_POLICY,
     config: () => cfg,
     miners,
+    ...(opts.commitLease ? { lease: opts.commitLease } : {}),
   });
   const stores = new PersistStores(storesFromConfig(cfg), db);
   const sealer = new SealerService({

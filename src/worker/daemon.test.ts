@@ -132,6 +132,11 @@ port = ${port}
       assert.equal(one('venus_sealing_threads', { state: 'Paused', program: 'venus-worker' })?.value, 1);
       assert.equal(one('venus_sealing_threads', { state: 'Waiting' })?.value, 1);
       assert.ok(one('venus_rpc_calls_total', { method: 'VenusWorker.WorkerList' })!.value >= 2);
+      // the manager in use, by host:port (docs/worker-failover.md)
+      assert.equal(
+        one('venus_worker_sealer_rpc_active', { url: `127.0.0.1:${mgr.port}`, program: 'venus-worker' })?.value,
+        1,
+      );
       for (const phase of ['pc1', 'pc2']) {
         const n = one('venus_sector_phase_duration_seconds_count', { phase, sector_size: '2KiB' });
         assert.ok(n && n.value >= 2, `${phase} timed for both sectors:\n${text}`);

@@ -45,10 +45,13 @@ function destHost(listenHost: string, managerUrl: string): string {
   return '127.0.0.1';
 }
 
-/** `<manager origin>/piecestore`: the manager's piece proxy (http even when the API is ws). */
-function pieceStoreUrl(cfg: WorkerConfig): string {
+/**
+ * `<manager origin>/piecestore`: the piece proxy of the manager in use (http even when the API is ws), unless
+ * [piece_store] url names one.
+ */
+function pieceStoreUrl(cfg: WorkerConfig, managerUrl: string): string {
   if (cfg.sectorManager.pieceStoreUrl) return cfg.sectorManager.pieceStoreUrl.replace(/\/$/, '');
-  const u = new URL(cfg.sectorManager.url);
+  const u = new URL(managerUrl);
   const scheme = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:';
   return `${scheme}//${u.host}/piecestore`;
 }
@@ -85,10 +88,12 @@ export class WorkerDaemon {
     const childEnv = new ChildEnv();
     initMetrics('venus-worker'); // before any series is made: the registry's program label is set by its first user
     // one client over every [sealer_rpc] URL: calls fail over between the managers (docs/worker-failover.md)
-    const manager = createClient(
-      SealerAPI,
-      new SealerRpcClient({ urls: cfg.sectorManager.urls, headers: cfg.sectorManager.headers, timeoutMs: 60_000 }),
-    );
+    const rpc = new SealerRpcClient({
+      urls: cfg.sectorManager.urls,
+      headers: cfg.sectorManager.headers,
+      timeoutMs: 60_000,
+    });
+    const manager = createClient(SealerAPI, rpc);
     let sealer: Sealer | undefined;
     const threads: SealingThread[] = [];
     let server: RpcServer | undefined;
@@ -101,7 +106,10 @@ export class WorkerDaemon {
         limits,
         persistStores: cfg.persistStores,
         instance: name,
-        pieceStoreUrl: pieceStoreUrl(cfg),
+        // read at each fetch: the pieces come from the manager in use after a failover
+        get pieceStoreUrl() {
+          return pieceStoreUrl(cfg, rpc.url);
+        },
         pieceToken: cfg.sectorManager.pieceToken,
         managerHeaders: cfg.sectorManager.headers,
         localPiecesDirs: cfg.localPiecesDirs,

@@ -3,13 +3,19 @@
  * server, a lost socket and a timeout; application errors answered as they are; the wait while none answers.
  */
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { setupLogging } from '../common/log.js';
 import { createClient, defineApi, method, RpcConnectionError, RpcError, RpcServer } from '../rpc/index.js';
 import { endpointOf, type ManagerWaitHost, managerWaits, SealerRpcClient } from './sealer-rpc.js';
 
-setupLogging({ levelSpec: 'warn,rpc=silent,sealer_rpc=silent' });
+// the client's log lines, as JSON, to check what a failover says (and that no header ever shows)
+const logged: string[] = [];
+const dest = new PassThrough();
+dest.on('data', (d: Buffer) => logged.push(...d.toString().split('\n').filter(Boolean)));
+setupLogging({ levelSpec: 'silent,sealer_rpc=info', format: 'json', dest });
+const SECRET = 'Bearer s3cr3t-t0ken';
 
 const API = defineApi('Venus', {
   Who: method<[], string>('read'),
@@ -55,7 +61,14 @@ async function manager(name: string, port = 0): Promise<Mgr> {
 
 function client(urls: string[], timeoutMs = 2000) {
   const registry = new Registry();
-  const rpc = new SealerRpcClient({ urls, timeoutMs, initialBackoffMs: 20, maxBackoffMs: 50, registry });
+  const rpc = new SealerRpcClient({
+    urls,
+    headers: { Authorization: SECRET },
+    timeoutMs,
+    initialBackoffMs: 20,
+    maxBackoffMs: 50,
+    registry,
+  });
   return { rpc, api: createClient(API, rpc), registry };
 }
 
@@ -86,6 +99,11 @@ describe('sealer_rpc failover', () => {
         assert.equal(rpc.active, `127.0.0.1:${b.port}`);
         assert.deepEqual(await active(registry), { [`127.0.0.1:${a.port}`]: 0, [`127.0.0.1:${b.port}`]: 1 });
         assert.equal(a.calls.filter((c) => c === 'Who').length, 2);
+        const line = logged.map((l) => JSON.parse(l)).find((l) => /failover/.test(l.msg) && l.to === rpc.active);
+        assert.ok(line, logged.join('\n'));
+        assert.equal(line.level, 'info');
+        assert.equal(line.from, `127.0.0.1:${a.port}`);
+        assert.equal(line.method, 'Venus.Slow');
       } finally {
         await rpc.close();
       }
@@ -164,7 +182,9 @@ describe('sealer_rpc failover', () => {
     }
   });
 
-  it('host:port only in the gauge and logs', () => {
+  it('host:port only in the gauge and logs; headers never in a log', () => {
+    assert.ok(logged.length > 0);
+    assert.ok(!logged.some((l) => l.includes('s3cr3t')));
     assert.equal(endpointOf('wss://user:secret@m1.example:1789/rpc/v0?token=abc'), 'm1.example:1789');
     assert.equal(endpointOf('http://[::1]:1789/rpc/v0'), '[::1]:1789');
   });

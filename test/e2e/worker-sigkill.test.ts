@@ -79,7 +79,8 @@ stable_wait = "120s"
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
   const start = () => {
-    // its own process group, so a kill takes its processors down with it, as a machine crash would
+    // its own process group, killed whole as a machine crash would; its processors lead groups of their own and
+    // exit at once when the worker's end of their stdin closes (src/common/extproc/lifeline.ts)
     child = spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', file], {
       cwd: ROOT,
       detached: true,

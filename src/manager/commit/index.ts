@@ -76,6 +76,21 @@ export interface CommitmentOptions {
   watchEveryMs?: number;
   /** where venus_commit_message_failures_total goes (default: the process's metrics) */
   metrics?: Pick<ServiceMetrics, 'commitMessageFailed'>;
+  /**
+   * The `commit` duty (ha/duties.ts) when several managers share the database: absent, this manager always holds
+   * it. Without it sectors are only recorded (the holder finds them NeedSend) and nothing is pushed.
+   */
+  lease?: CommitLease;
+  /** how often the holder looks for NeedSend sectors other managers accepted (default 5 s) */
+  rescanEveryMs?: number;
+}
+
+/** The `commit` duty as the CommitmentManager sees it. */
+export interface CommitLease {
+  /** may act now (checked right before each push) */
+  holds(): boolean;
+  /** inside a transaction: throws unless the lease is still ours in the database */
+  fence(): void;
 }
 
 interface Batcher {
@@ -87,6 +102,9 @@ interface Batcher {
 export class CommitmentManager {
   private readonly batchers = new Map<string, Batcher>();
   private stopped = false;
+  /** standby: the `commit` duty is another manager's */
+  private standby = false;
+  private rescanTimer: NodeJS.Timeout | undefined;
   private readonly watch: MessageWatch;
   private readonly pushErrors = new Throttle(60_000);
 
@@ -109,6 +127,9 @@ export class CommitmentManager {
    */
   async resume(): Promise<void> {
     for (const m of this.o.store.unpushedMessages()) {
+      // a Window PoSt or recovery is only good within its deadline: the poster proves a deadline again itself,
+      // and one recorded before a restart (or by a manager that died) may be for a deadline long closed
+      if (m.kind === 'post' || m.kind === 'recover') continue;
       log.info(
         { id: m.id, miner: m.miner, kind: m.kind, sectors: m.sectors },
         'pushing message recorded before restart',
@@ -121,9 +142,52 @@ export class CommitmentManager {
     }
   }
 
+  /** May this manager send now: running and holding the `commit` duty. */
+  private active(): boolean {
+    return !this.stopped && !this.standby && (this.o.lease?.holds() ?? true);
+  }
+
+  /**
+   * The `commit` duty is ours: push what was recorded but not pushed (by us or a manager that died), queue every
+   * NeedSend sector, and look for new ones every few seconds (a standby manager accepts and only records them).
+   */
+  async activate(): Promise<void> {
+    this.standby = false;
+    await this.resume();
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = setInterval(() => {
+      try {
+        this.rescan();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'looking for sectors to send failed');
+      }
+    }, this.o.rescanEveryMs ?? 5_000);
+    this.rescanTimer.unref();
+  }
+
+  /** The `commit` duty is another manager's now: nothing more is batched or pushed here. */
+  deactivate(): void {
+    this.standby = true;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = undefined;
+    for (const b of this.batchers.values()) b.pending.clear();
+  }
+
+  /** Queues NeedSend sectors not queued yet (accepted by a standby manager, or put back after a failure). */
+  rescan(): void {
+    if (!this.active()) return;
+    for (const s of this.o.store.listSectors(true)) {
+      if (!s.MessageInfo.NeedSend || s.Finalized) continue;
+      const kind = s.MessageInfo.PreCommitCid === null ? 'pre' : 'prove';
+      if (this.batchers.get(`${kind}-${s.ID.Miner}`)?.pending.has(s.ID.Number)) continue;
+      this.enqueue(kind, s.ID);
+    }
+  }
+
   /** Adds an accepted sector to its miner's batch and sends what the policy says is due. */
   enqueue(kind: CommitKind, sid: SectorID): void {
-    if (this.stopped) return;
+    // a standby only records (the sector is NeedSend in the database): the holder's rescan finds it
+    if (!this.active()) return;
     const b = this.batcher(kind, sid.Miner);
     b.pending.add(sid.Number);
     log.debug({ sector: sectorName(sid), kind, pending: b.pending.size }, 'sector queued');
@@ -151,6 +215,7 @@ export class CommitmentManager {
 
   stop(): void {
     this.stopped = true;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.watch.stop();
     for (const b of this.batchers.values()) if (b.timer) clearTimeout(b.timer);
   }
@@ -234,7 +299,8 @@ export class CommitmentManager {
           { miner: String(miner), kind, sectors: numbers, err: (err as Error).message },
           'batch failed; sectors re-queued',
         );
-        // keep them for the next tick: the worker keeps polling Pending meanwhile
+        // keep them for the next tick: the worker keeps polling Pending meanwhile (a standby leaves them to the holder)
+        if (!this.active()) return;
         for (const n of numbers)
           if (this.o.store.getSector({ Miner: miner, Number: n })?.state.MessageInfo.NeedSend) b.pending.add(n);
       });
@@ -445,6 +511,8 @@ export class CommitmentManager {
     const id = await freshMessageId(this.o.messager, msg, (x) => this.o.store.getMessage(x) !== undefined);
     const json = messageJson(msg);
     this.o.store.tx(() => {
+      // only the holder of the `commit` duty records a message: a manager that lost it meanwhile writes nothing
+      this.o.lease?.fence();
       this.o.store.putMessage({ id, miner, kind, sectors: sectors.map((s) => s.ID.Number), message: json, spec });
       for (const s of sectors) {
         const cur = this.o.store.getSector(s.ID);
@@ -475,10 +543,17 @@ export class CommitmentManager {
     await this.push(id, json, spec);
   }
 
-  /** Pushes a recorded message; failures leave it unpushed for the next attempt (resume or retry). */
+  /**
+   * Pushes a recorded message; failures leave it unpushed for the next attempt (resume or retry). Without the
+   * `commit` duty nothing is pushed: true only when the messager has it already (the holder pushed it).
+   */
   async push(id: string, message: unknown, spec: unknown): Promise<boolean> {
     try {
       const has = await this.o.messager.HasMessageByUid(id);
+      if (!has && !this.active()) {
+        log.debug({ id }, 'message left for the manager holding the commit duty');
+        return false;
+      }
       if (!has) {
         // decode + re-encode checks the recorded JSON is still a valid message
         const msg = messageFromJson(message);
@@ -511,7 +586,7 @@ export class CommitmentManager {
         );
       const t = setTimeout(() => {
         const m = this.o.store.getMessage(id);
-        if (m && !m.pushed && !this.stopped) void this.push(id, m.message, m.spec);
+        if (m && !m.pushed && this.active()) void this.push(id, m.message, m.spec);
       }, 10_000);
       t.unref();
       return false;

@@ -151,6 +151,17 @@ const sections = {
         el('td', { class: 'hide-s' }, txt(t.source, 16)), el('td', { class: 'hide-s' }, txt(t.worker, 64)), el('td', null, ago(t.updatedAt)),
         el('td', { class: 'bad reason' }, txt(t.error)))), 'no unseal tasks');
   },
+  duties(d) {
+    // which manager runs Window PoSt, the commitment messages and the chain jobs (several managers, one database)
+    table('duties', ['Duty', 'Holder', 'Since', 'Lease', 'Here'], arr(d.duties).map((u) => {
+      const live = num(u.expiresAt) != null && u.expiresAt > Date.now() && u.holder;
+      return el('tr', { 'data-duty': txt(u.duty, 16) }, el('td', null, txt(u.duty, 16)),
+        el('td', { title: 'fencing token ' + txt(u.token) }, live ? txt(u.holder, 64) : el('span', { class: 'bad' }, 'nobody')),
+        el('td', null, live && num(u.since) ? ago(u.since) : '-'),
+        el('td', { class: 'hide-s' }, live ? 'renewed, ' + dur(u.expiresAt - Date.now()) + ' left' : u.holder ? 'expired (' + txt(u.holder, 64) + ')' : '-'),
+        el('td', { class: u.mine ? 'ok' : 'mut' }, u.mine ? 'mine' : 'standby'));
+    }), 'no duties');
+  },
   messages(d) {
     table('messages', ['Message', 'Miner', 'Kind', '~Sectors', 'Pushed', 'When'], arr(d.messages).map((m) =>
       el('tr', null, el('td', { title: txt(m.id) }, txt(m.id, 18)), el('td', null, 't0' + txt(m.miner)), el('td', null, txt(m.kind)),

@@ -19,6 +19,7 @@ import { logger } from '../../common/log.js';
 import { localAuth, type RpcServer } from '../../rpc/index.js';
 import type { ManagerConfig } from '../config.js';
 import type { ManagerStore, SectorEvent } from '../db.js';
+import type { DutyView } from '../ha/duties.js';
 import { ChainViewCache, type DashboardChain, type DeadlineRow, type MinerRow } from './chainview.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './page.js';
 import {
@@ -55,6 +56,8 @@ export interface DashboardOptions {
   workerAllow?: readonly string[];
   /** how long a worker's thread list is reused (default 5 s) */
   workerListTtlMs?: number;
+  /** the singleton duties and who holds them (managers sharing one database, ha/duties.ts) */
+  duties?: { snapshot(): DutyView[] };
 }
 
 export interface SectorRow extends SectorListRow {
@@ -115,6 +118,8 @@ export interface DashboardState {
   /** the latest unseal tasks, and how many there are per state */
   unseals: UnsealRow[];
   unsealCounts: Record<string, number>;
+  /** each singleton duty's lease: holder, fencing token, expiry and since (database clock), and whether it is ours */
+  duties: DutyView[];
 }
 
 /** Headers on every dashboard answer: no caching, no MIME sniffing, no Referer carrying `?token=`. */
@@ -370,6 +375,7 @@ export class Dashboard {
       deals,
       unseals,
       unsealCounts,
+      duties: this.o.duties?.snapshot() ?? [],
     };
   }
 }

@@ -33,7 +33,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header><h1>venus-sector-manager</h1><span id="head" class="mut"></span><span id="live">connecting…</span></header>
 <div id="alerts"></div>
 <main>
-<section><h2>Miners</h2><table id="miners"></table></section>
+<section><h2>Miners</h2><table id="miners"></table><h2>Manager duties</h2><table id="duties"></table></section>
 <section><h2>Deadlines &amp; Window PoSt</h2><table id="deadlines"></table><table id="posts"></table></section>
 <section class="wide"><h2>Sectors</h2><div id="counts" class="chips"></div><table id="sectors"></table></section>
 <section class="wide"><h2>Worker threads</h2><div id="admin" class="mut"></div><div id="notice"></div><table id="threads"></table></section>

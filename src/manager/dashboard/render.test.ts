@@ -256,3 +256,33 @@ test('dashboard page: no HTML parsing of anything, inline script and style allow
   assert.match(DASHBOARD_CSP, /frame-ancestors 'none'/);
   assert.doesNotMatch(DASHBOARD_CSP, /unsafe-inline|unsafe-eval|\*/);
 });
+
+test('dashboard page: a line per duty with its holder, since when, and mine or standby', () => {
+  const p = runPage('');
+  const now = Date.now();
+  p.send({
+    duties: [
+      { duty: 'post', holder: 'manager-b', token: 3, expiresAt: now + 20_000, since: now - 120_000, mine: false },
+      { duty: 'commit', holder: 'manager-a', token: 1, expiresAt: now + 25_000, since: now - 5_000, mine: true },
+      {
+        duty: 'chain',
+        holder: 'manager-c<img src=x onerror=alert(1)>',
+        token: 2,
+        expiresAt: now - 1,
+        since: 0,
+        mine: false,
+      },
+    ],
+  });
+  assert.deepEqual(p.warnings, []);
+  const t = p.byId.get('duties')!.textContent;
+  assert.match(t, /postmanager-b2mrenewed, 20s leftstandby/);
+  assert.match(t, /commitmanager-a5srenewed, 2[45]s leftmine/);
+  assert.match(
+    t,
+    /chainnobody-expired \(manager-c<img src=x onerror=alert\(1\)>\)standby/,
+    'an expired lease: nobody acts',
+  );
+  p.send({ duties: 'x' });
+  assert.match(p.byId.get('duties')!.textContent, /no duties/);
+});

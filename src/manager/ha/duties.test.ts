@@ -238,3 +238,43 @@ test('three managers racing for free duties: each duty has exactly one holder', 
   }
   close();
 });
+
+test('a holder known to be gone (its process died on this host) is not waited out', async () => {
+  const { time, managers, settle, close } = cluster();
+  const [a] = managers as [Manager, Manager];
+  await a.duties.start();
+  const gone = new Set<string>();
+  const db = managers[1]!.db;
+  const c = new Duties({
+    db,
+    name: 'm2',
+    ttlMs: TTL,
+    clock: () => time.t,
+    timers: false,
+    registry: new Registry(),
+    isGone: (h) => gone.has(h),
+  });
+  await c.start();
+  assert.ok(!c.holds('post'), 'a live holder keeps it');
+  gone.add('m0'); // kill -9
+  await c.tick();
+  await settle();
+  assert.ok(c.holds('post'));
+  assert.equal(c.token('post'), 2);
+  // the dead one's successor under the same name cannot be confused with it: the token moved
+  await a.duties.tick();
+  assert.ok(!a.duties.holds('post'));
+  close();
+});
+
+test('holderIsGone: only a default-named holder of this host whose process has exited', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { hostname } = await import('node:os');
+  const { holderIsGone } = await import('./duties.js');
+  const exited = spawnSync(process.execPath, ['-e', '0']).pid!;
+  assert.equal(holderIsGone(`${hostname()}-${exited}`), true);
+  assert.equal(holderIsGone(`${hostname()}-${process.pid}`), false, 'this process');
+  assert.equal(holderIsGone(`${hostname()}-${process.ppid}`), false, 'a live process');
+  assert.equal(holderIsGone(`other-host-${exited}`), false, 'another host is never judged from here');
+  assert.equal(holderIsGone('manager-a'), false);
+});

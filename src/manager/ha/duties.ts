@@ -15,7 +15,16 @@ import { logger } from '../../common/log.js';
 import { metrics } from '../../common/metrics.js';
 import { DUTIES, type Duty, type Granted, type LeaseDb, LeaseLost, type LeaseRow, LeaseTable } from './lease.js';
 
-export { DUTIES, type Duty, HA_SCHEMA, type LeaseDb, LeaseLost, type LeaseRow, LeaseTable } from './lease.js';
+export {
+  applyHaSchema,
+  DUTIES,
+  type Duty,
+  HA_SCHEMA,
+  type LeaseDb,
+  LeaseLost,
+  type LeaseRow,
+  LeaseTable,
+} from './lease.js';
 
 const log = logger('ha');
 
@@ -24,6 +33,25 @@ export const DEFAULT_LEASE_TTL_MS = 30_000;
 /** This manager's name in the lease table when [Common.HA] Name is not set. */
 export function defaultManagerName(): string {
   return `${hostname()}-${process.pid}`;
+}
+
+/**
+ * A holder named by default (hostname-pid) on this host whose process is gone (kill -9, a crash): its leases
+ * need not be waited out. Other names (set in [Common.HA] Name, another host) are never judged from here.
+ */
+export function holderIsGone(holder: string): boolean {
+  const prefix = `${hostname()}-`;
+  if (!holder.startsWith(prefix)) return false;
+  const rest = holder.slice(prefix.length);
+  if (!/^\d{1,10}$/.test(rest)) return false;
+  const pid = Number(rest);
+  if (pid === process.pid || pid <= 1) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 export interface DutyCallbacks {
@@ -43,6 +71,8 @@ export interface DutiesOptions {
   duties?: readonly Duty[];
   /** the local monotonic clock in ms (tests: a fake one) */
   clock?: () => number;
+  /** whether a holder is known to be gone, so its leases are taken at once (default holderIsGone) */
+  isGone?: (holder: string) => boolean;
   /** false: no timers, the caller calls tick() (tests) */
   timers?: boolean;
   /** where venus_sector_manager_duty_held goes (default: the process's registry) */
@@ -127,6 +157,8 @@ export class Duties {
   async start(): Promise<void> {
     this.running = true;
     await this.tick();
+    // what the first round won is started before start() returns (the daemon listens after it)
+    await Promise.all(this.chains.values());
     if (this.o.timers === false) return;
     const every = Math.max(100, Math.floor(this.ttlMs / 3));
     const loop = () => {
@@ -220,6 +252,14 @@ export class Duties {
         g = h
           ? this.table.renew(duty, this.name, h.token, this.ttlMs)
           : this.table.acquire(duty, this.name, this.ttlMs, this.known.get(duty) ?? 0);
+        if (!h && !g) {
+          // held elsewhere: by a process of this host that died (a restart after kill -9) it is taken at once
+          const other = this.table.get(duty);
+          if (other && other.holder !== this.name && (this.o.isGone ?? holderIsGone)(other.holder)) {
+            g = this.table.acquire(duty, this.name, this.ttlMs, 0, { holder: other.holder, token: other.token });
+            if (g) log.info({ duty, holder: this.name, previous: other.holder }, 'the previous holder is gone');
+          }
+        }
         if (this.failed.delete(duty)) log.info({ duty, holder: this.name }, 'lease table reachable again');
       } catch (err) {
         // the duty stays ours only until its local expiry (set by the last renewal)

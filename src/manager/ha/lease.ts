@@ -8,44 +8,31 @@
  * SQLite the write lock serialises them. Portable SQL only: no advisory locks, no LISTEN/NOTIFY.
  */
 
+import { applySchema, ddl } from '../sql/schema.js';
+import type { Db, SchemaStep } from '../sql/types.js';
+
 /** The duties that run on exactly one manager at a time. */
 export const DUTIES = ['post', 'commit', 'chain'] as const;
 export type Duty = (typeof DUTIES)[number];
 
-/** What the lease needs of the manager database (the shape of src/manager/sql's Db). */
-export interface LeaseDb {
-  readonly dialect: 'sqlite' | 'postgres';
-  prepare(sql: string): {
-    // biome-ignore lint/suspicious/noExplicitAny: rows are typed by the caller
-    get(...p: unknown[]): any;
-    // biome-ignore lint/suspicious/noExplicitAny: rows are typed by the caller
-    all(...p: unknown[]): any[];
-    run(...p: unknown[]): { changes: number };
-  };
-  exec(sql: string): void;
-  tx<T>(fn: () => T): T;
-  now(): number;
-}
+/** What the lease needs of the manager database. */
+export type LeaseDb = Pick<Db, 'dialect' | 'prepare' | 'exec' | 'tx' | 'now'>;
 
-/** The "ha" component's schema steps (applied once each, in order). */
-export const HA_SCHEMA: Array<{ sqlite: string; postgres: string }> = [
-  {
-    sqlite: `CREATE TABLE IF NOT EXISTS manager_leases (
+/** The "ha" component's schema steps (applySchema: each applied once, in order). */
+export const HA_SCHEMA: SchemaStep[] = [
+  ddl(`CREATE TABLE IF NOT EXISTS manager_leases (
   duty TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
-  token BIGINT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  acquired_at BIGINT NOT NULL DEFAULT 0
-)`,
-    postgres: `CREATE TABLE IF NOT EXISTS manager_leases (
-  duty TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,
-  token BIGINT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  acquired_at BIGINT NOT NULL DEFAULT 0
-)`,
-  },
+  token INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  acquired_at INTEGER NOT NULL DEFAULT 0
+)`),
 ];
+
+/** Creates or upgrades the lease table (schema component "ha"). */
+export function applyHaSchema(db: Db): void {
+  applySchema(db, 'ha', HA_SCHEMA);
+}
 
 /** One lease as stored. Times are ms since epoch in the database's clock. */
 export interface LeaseRow {
@@ -109,6 +96,7 @@ export class LeaseTable {
            expires_at = excluded.expires_at, acquired_at = excluded.acquired_at
          WHERE manager_leases.expires_at <= @now
             OR (manager_leases.holder = excluded.holder AND manager_leases.token = @known)
+            OR (manager_leases.holder = @dead AND manager_leases.token = @deadToken)
          RETURNING token, expires_at`,
       ),
       renew: db.prepare(
@@ -124,11 +112,28 @@ export class LeaseTable {
     };
   }
 
-  /** Takes the lease if it is free or expired (or ours under `known`); undefined when someone else holds it. */
-  acquire(duty: Duty, holder: string, ttlMs: number, known = 0): Granted | undefined {
+  /**
+   * Takes the lease if it is free or expired (or ours under `known`, or `dead`'s under exactly that token: a
+   * holder known to be gone); undefined when someone else holds it.
+   */
+  acquire(
+    duty: Duty,
+    holder: string,
+    ttlMs: number,
+    known = 0,
+    dead?: { holder: string; token: number },
+  ): Granted | undefined {
     return this.db.tx(() => {
       const now = this.db.now();
-      const r = this.st.acquire.get({ duty, holder, expires: now + ttlMs, now, known });
+      const r = this.st.acquire.get({
+        duty,
+        holder,
+        expires: now + ttlMs,
+        now,
+        known,
+        dead: dead?.holder ?? '',
+        deadToken: dead?.token ?? -1,
+      });
       if (!r) return undefined;
       return { token: Number(r.token), expiresAt: Number(r.expires_at), dbNow: now };
     });

@@ -209,6 +209,8 @@ export class DealManager {
   private rerun = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** another manager holds the `chain` duty: releases wait for start() (ha/duties.ts) */
+  private standby = false;
   private lastReleaseWarn = 0;
 
   constructor(private readonly o: DealManagerOptions) {
@@ -393,18 +395,27 @@ export class DealManager {
 
   /** Sends due releases now (in the background); a failure leaves them due for the retry timer. */
   kick(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.standby) return;
     void this.releasePending().catch((err) => log.error({ err: errText(err) }, 'deal release failed'));
   }
 
   /** Every RELEASE_RETRY_MS: due releases are sent again. */
   start(): void {
+    this.standby = false;
     if (this.timer || this.stopped) return;
     this.timer = setInterval(() => {
       if (this.deals.countPendingReleases() > 0) this.kick();
     }, this.o.retryEveryMs ?? RELEASE_RETRY_MS);
     this.timer.unref();
     if (this.deals.countPendingReleases() > 0) this.kick();
+  }
+
+  /** Releases are another manager's job until start(): they stay recorded for it. */
+  async pause(): Promise<void> {
+    this.standby = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.releasing?.catch(() => undefined);
   }
 
   async stop(): Promise<void> {

@@ -125,7 +125,9 @@ export class MarketEvents {
     o.tasks.onOutcome((task, ids) => this.answerOutcome(task, ids));
   }
 
+  /** Starts (again, after stop(): the `chain` duty came back) listening for every enabled miner. */
   start(): void {
+    this.stopped = false;
     this.sync();
     this.resync = setInterval(() => this.sync(), this.o.resyncMs ?? 10_000);
     this.resync.unref();

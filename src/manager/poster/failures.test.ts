@@ -10,14 +10,16 @@ import { after, before, test } from 'node:test';
 import { setupLogging } from '../../common/log.js';
 import { parseExposition, ServiceMetrics } from '../../common/metrics.js';
 import type { SealedFixture } from '../../proofs/porep/fixture.js';
+import type { ChainAPI, MessagerAPI } from '../chain.js';
 import { ManagerStore, openDb } from '../db.js';
+import { LeaseLost } from '../ha/lease.js';
 import { makeHarness, placeSealedSector, sealTestSector } from '../harness.test-util.js';
 import { MinerInfoCache } from '../miners.js';
 import { MinerMethod } from '../params.js';
 import { LocalWindowPoStProver } from '../proofs.js';
 import { TEST_POLICY } from '../testkit.js';
 import type { PoStReport } from './failures.js';
-import { Poster } from './index.js';
+import { Poster, type PosterOptions } from './index.js';
 
 let fixtureDir: string;
 let fixture: SealedFixture;
@@ -41,7 +43,7 @@ after(() => {
   rmSync(fixtureDir, { recursive: true, force: true });
 });
 
-function setup() {
+function setup(o: { chain?: ChainAPI; messager?: MessagerAPI; lease?: PosterOptions['lease'] } = {}) {
   const h = makeHarness({ cfgText: '[[SectorManager.Miners]]\nID = 1000\n[PoSt.Actors.1000]\nSender = "t0100"\n' });
   h.stores.reload([{ name: 'store-1', path: h.storeDir, strict: false, readOnly: false, weight: 1 }]);
   h.chain.deadlines = { count: 4, window: 20, lookback: 5, periodStart: 0 };
@@ -55,8 +57,9 @@ function setup() {
   const reports: PoStReport[] = [];
   const metrics = new ServiceMetrics({ defaults: false });
   const poster = new Poster({
-    chain: h.chain.api(),
-    messager: h.chain.messager(),
+    chain: o.chain ?? h.chain.api(),
+    messager: o.messager ?? h.chain.messager(),
+    ...(o.lease ? { lease: o.lease } : {}),
     store: h.db,
     stores: h.stores,
     prover: new LocalWindowPoStProver(),
@@ -143,7 +146,7 @@ test('a closed deadline is never pushed: the deadline is read again right before
   assert.equal(sent.length, 0, 'nothing sent for a closed deadline');
   const e = errors(/deadline closed before the window post could be sent/);
   assert.equal(e.length, 1);
-  assert.match(String(e[0]!.err), /not sent: deadline 1 closed at epoch 40 \(head 41\)/);
+  assert.match(String(e[0]!.err), /not sent: deadline 1 closed at epoch 40 before the proof could be sent \(head 41\)/);
   assert.deepEqual(await failures(), { deadline_closed: 1 });
   assert.equal(reports.length, 1);
   assert.match(reports[0]!.reason!, /^deadline_closed: not sent/);
@@ -198,4 +201,115 @@ test('post_results keeps the reason; a database from before the column gets it',
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a manager frozen between the proof and the push wakes up after the deadline closed: nothing is sent', async () => {
+  // the freeze: the messager call right before the push (the message id) returns when the chain is past the close
+  let freeze: (() => Promise<void>) | undefined;
+  let mine: (n: number) => Promise<void> = async () => undefined;
+  const messager = new Proxy({} as MessagerAPI, {
+    get: (_t, k: keyof MessagerAPI) => {
+      const real = base.h.chain.messager();
+      if (k !== 'HasMessageByUid') return real[k];
+      return async (id: string) => {
+        const f = freeze;
+        freeze = undefined;
+        if (f) await f();
+        return real.HasMessageByUid(id);
+      };
+    },
+  });
+  const base = { h: undefined as unknown as ReturnType<typeof setup>['h'] };
+  const t = setup({ messager });
+  base.h = t.h;
+  mine = (n) => t.h.chain.mine(n);
+  lines.length = 0;
+  await t.run(20); // proven (challenge 15 + 2); submitted from open 20 + 1
+  freeze = () => mine(21); // the chain reaches 42 while this manager sleeps
+  await t.run(21);
+  const sent = [...t.h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(
+    sent.length,
+    0,
+    'nothing pushed for the closed deadline (the messager would refuse it: invalid deadline)',
+  );
+  const e = errors(/deadline closed before the window post could be sent/);
+  assert.equal(e.length, 1);
+  assert.match(String(e[0]!.err), /deadline 1 closed at epoch 40 before the proof could be sent \(head 42\)/);
+  assert.deepEqual(await t.failures(), { deadline_closed: 1 });
+  assert.match(t.reports.at(-1)!.reason!, /^deadline_closed: not sent/);
+  assert.equal(t.reports.at(-1)!.ok, false);
+  t.done();
+});
+
+test('one epoch before the close is too late: a message pushed then could not land in the deadline', async () => {
+  const t = setup();
+  lines.length = 0;
+  await t.run(20);
+  await t.h.chain.mine(19); // 39: the next epoch is the close
+  await t.poster.onHead(21, t.h.chain.tipset(21).Cids);
+  await t.poster.idle();
+  const sent = [...t.h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 0);
+  assert.match(
+    String(errors(/could be sent/)[0]?.err),
+    /deadline 1 closes at epoch 40 before the proof could be sent \(head 39\)/,
+  );
+  t.done();
+});
+
+test('the chain cannot say the deadline is open right before the push: not sent then, sent on the next head', async () => {
+  let down = false;
+  const base = { api: undefined as unknown as ChainAPI };
+  const chain = new Proxy({} as ChainAPI, {
+    get: (_t, k: keyof ChainAPI) => {
+      const real = base.api;
+      if (k !== 'StateMinerProvingDeadline') return real[k];
+      return async (a: string, tsk: unknown) => {
+        if (down && tsk === null) throw new Error('connect ECONNREFUSED 127.0.0.1:1234');
+        return real.StateMinerProvingDeadline(a, tsk as never);
+      };
+    },
+  });
+  const t = setup({ chain });
+  base.api = t.h.chain.api();
+  lines.length = 0;
+  await t.run(20);
+  down = true;
+  await t.run(21);
+  let sent = [...t.h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 0, 'not pushed on a stale view of the chain');
+  assert.ok(lines.some((l) => l.level === 'warn' && /current deadline unavailable right before a push/.test(l.msg)));
+  down = false;
+  await t.run(23);
+  sent = [...t.h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 1);
+  assert.equal(t.reports.at(-1)?.ok, true);
+  t.done();
+});
+
+test('a poster whose post duty moved to another manager pushes nothing, and records nothing unfenced', async () => {
+  let held = true;
+  const t = setup({
+    lease: {
+      holds: () => held,
+      fence: () => {
+        if (!held) throw new LeaseLost('post', 'm0', 'held by m1 under token 2');
+      },
+    },
+  });
+  lines.length = 0;
+  await t.run(20);
+  held = false; // taken over while the proof was made
+  await t.run(24);
+  const sent = [...t.h.chain.records.values()].filter((r) => r.Method === MinerMethod.SubmitWindowedPoSt);
+  assert.equal(sent.length, 0);
+  assert.equal(
+    t.h.db.unpushedMessages().filter((m) => m.kind === 'post').length,
+    0,
+    'no write-ahead row for a message that is not ours to send',
+  );
+  assert.ok(lines.some((l) => /post duty moved to another manager/.test(l.msg)));
+  assert.deepEqual(await t.failures(), {});
+  t.done();
 });

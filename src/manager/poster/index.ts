@@ -22,6 +22,7 @@ import { drawPoStCommitRand, minerAddr } from '../chain.js';
 import { buildMessage, freshMessageId, messageJson, sendSpec } from '../commit/msg.js';
 import { describeOutcome, messageOutcome } from '../commit/outcome.js';
 import { feeCapAtto, postMiners, postPolicy } from '../config.js';
+import { LeaseLost } from '../ha/lease.js';
 import { type Declaration, encodeDeclarations, encodeSubmitWindowedPoSt, MinerMethod } from '../params.js';
 import { type CheckResult, checkDeadline, checkSectors, nextDeadline } from './check.js';
 import { type Batch, Runner } from './deadline.js';
@@ -40,6 +41,8 @@ export class Poster {
   private sub: { cancel(): void } | undefined;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** one per start(): a subscription loop of an earlier start ends (the `post` duty can come and go) */
+  private generation = 0;
   private readonly cc: number;
   private readonly sc: number;
   private readonly failures: PoStFailures;
@@ -50,15 +53,25 @@ export class Poster {
     this.failures = new PoStFailures({ onPoSt: o.onPoSt, metrics: o.metrics, everyMs: o.failureLogEveryMs });
   }
 
-  /** Subscribes to ChainNotify; resubscribes 10 s after the channel ends (as the original). */
+  /**
+   * Subscribes to ChainNotify; resubscribes 10 s after the channel ends (as the original). Can start again after
+   * stop() (the `post` duty taken again): deadlines are then picked up from the chain afresh.
+   */
   async start(): Promise<void> {
+    this.stopped = false;
+    const gen = ++this.generation;
+    const gone = () => this.stopped || gen !== this.generation;
     const loop = async () => {
-      while (!this.stopped) {
+      while (!gone()) {
         try {
           const sub = await this.o.chain.ChainNotify();
+          if (gone()) {
+            sub.cancel();
+            return;
+          }
           this.sub = sub;
           for await (const changes of sub) {
-            if (this.stopped) break;
+            if (gone()) break;
             let lowest: number | undefined;
             let highest: { height: number; tsk: TipSetKey } | undefined;
             for (const c of changes) {
@@ -68,10 +81,10 @@ export class Poster {
             if (highest) this.onHead(highest.height, highest.tsk, lowest);
           }
         } catch (err) {
-          if (this.stopped) return;
+          if (gone()) return;
           log.warn({ err: (err as Error).message }, 'chain notify failed');
         }
-        if (this.stopped) return;
+        if (gone()) return;
         log.warn('chain notify channel closed; reconnecting in 10s');
         await new Promise((r) => setTimeout(r, 10_000).unref());
       }
@@ -82,7 +95,9 @@ export class Poster {
   stop(): void {
     this.stopped = true;
     this.sub?.cancel();
+    this.sub = undefined;
     for (const r of this.runners.values()) r.aborted = true;
+    this.runners.clear();
   }
 
   /** Handles one head change (serialised). Returns the promise of its processing (tests await it). */
@@ -101,6 +116,7 @@ export class Poster {
   }
 
   private async handleHead(height: number, tsk: TipSetKey, revertedTo?: number): Promise<void> {
+    if (this.stopped) return;
     const cfg = this.o.config();
     for (const miner of postMiners(cfg)) {
       let dl: DeadlineInfo;
@@ -206,6 +222,7 @@ export class Poster {
     for (let i = 0; i < decls.length; i += this.o.policy.declarationsMax) {
       const chunk = decls.slice(i, i + this.o.policy.declarationsMax);
       const id = await this.send(r, MinerMethod.DeclareFaultsRecovered, encodeDeclarations(chunk), 'recover');
+      if (id === undefined) return;
       log.info(
         { miner: String(r.miner), deadline: declIdx, sectors: chunk.flatMap((d) => d.sectors.toArray()), id },
         'declared faults recovered',
@@ -253,8 +270,6 @@ export class Poster {
       const proof = b.proof;
       if (b.landed || !proof || r.aborted) continue;
       if (b.msgId && !(await this.follow(r, b, height, tsk))) continue;
-      // right before the push: a proof for a deadline that has closed is never sent
-      if (!(await this.deadlineStillOpen(r, height))) return;
       const commitEpoch = r.dl.Challenge;
       const commitRand = await drawPoStCommitRand(this.o.chain, tsk, commitEpoch);
       const params = encodeSubmitWindowedPoSt({
@@ -266,7 +281,12 @@ export class Poster {
       });
       b.attempts++;
       try {
-        b.msgId = await this.send(r, MinerMethod.SubmitWindowedPoSt, params, 'post');
+        // right before the push: a proof for a deadline that has closed is never sent
+        const id = await this.send(r, MinerMethod.SubmitWindowedPoSt, params, 'post', () =>
+          this.deadlineStillOpen(r, height),
+        );
+        if (id === undefined) return;
+        b.msgId = id;
       } catch (err) {
         const detail = (err as Error).message;
         b.lastFailure = `push: ${detail}`;
@@ -386,15 +406,24 @@ export class Poster {
     return true;
   }
 
-  /** Reads the miner's current deadline from the chain: false (reported) when the runner's one has closed. */
+  /**
+   * Reads the miner's current deadline from the chain: false (reported) when the runner's one has closed, or
+   * closes before a message pushed now could land (the next epoch); false (tried on the next head) when the chain
+   * cannot say: a manager that was frozen or cut off does not push on what it knew before.
+   */
   private async deadlineStillOpen(r: Runner, height: number): Promise<boolean> {
-    let now = height;
+    let now: number;
     try {
-      now = Math.max(now, (await this.o.chain.StateMinerProvingDeadline(minerAddr(r.miner), null)).CurrentEpoch);
+      now = Math.max(height, (await this.o.chain.StateMinerProvingDeadline(minerAddr(r.miner), null)).CurrentEpoch);
     } catch (err) {
-      log.warn({ miner: String(r.miner), err: (err as Error).message }, 'current deadline unavailable before a push');
+      log.warn(
+        { miner: String(r.miner), deadline: r.dl.Index, err: (err as Error).message },
+        'current deadline unavailable right before a push: not sent now, tried again on the next head',
+      );
+      return false;
     }
-    if (now < r.dl.Close) return true;
+    // included at the next epoch at the earliest
+    if (now + 1 < r.dl.Close) return true;
     r.aborted = true;
     r.closedReported = true;
     const unproven = r.batches.filter((b) => !b.landed);
@@ -404,7 +433,7 @@ export class Poster {
         ...this.failureOf(r, b, now),
         partitions: unproven.flatMap((x) => x.partitions),
         reason: 'deadline_closed',
-        detail: `not sent: deadline ${r.dl.Index} closed at epoch ${r.dl.Close} (head ${now})${b.lastFailure ? `; last failure: ${b.lastFailure}` : ''}`,
+        detail: `not sent: deadline ${r.dl.Index} ${now < r.dl.Close ? 'closes' : 'closed'} at epoch ${r.dl.Close} before the proof could be sent (head ${now})${b.lastFailure ? `; last failure: ${b.lastFailure}` : ''}`,
       },
       {
         msg: 'deadline closed before the window post could be sent: not sending it, its sectors become faulty',
@@ -424,8 +453,17 @@ export class Poster {
     }
   }
 
-  /** Pushes a message from the miner's PoSt sender (or worker) with the PoSt fee policy; returns its id. */
-  private async send(r: Runner, method: number, params: Uint8Array, kind: 'post' | 'recover'): Promise<string> {
+  /**
+   * Pushes a message from the miner's PoSt sender (or worker) with the PoSt fee policy; returns its id, or
+   * undefined when `ready` (checked right before the push) says no. Only the holder of the `post` duty pushes.
+   */
+  private async send(
+    r: Runner,
+    method: number,
+    params: Uint8Array,
+    kind: 'post' | 'recover',
+    ready?: () => Promise<boolean>,
+  ): Promise<string | undefined> {
     const pol = postPolicy(this.o.config(), r.miner);
     const from = pol.Sender || (await this.o.miners.get(r.miner)).worker;
     const cap = feeCapAtto(pol.MaxFeeCap);
@@ -439,7 +477,24 @@ export class Poster {
     const id = await freshMessageId(this.o.messager, msg, (x) => this.o.store.getMessage(x) !== undefined);
     const json = messageJson(msg);
     const spec = sendSpec(pol.GasOverEstimation, cap);
-    this.o.store.putMessage({ id, miner: r.miner, kind, sectors: [], message: json, spec });
+    if (ready && !(await ready())) return undefined;
+    let lost = false;
+    try {
+      this.o.store.tx(() => {
+        this.o.lease?.fence();
+        this.o.store.putMessage({ id, miner: r.miner, kind, sectors: [], message: json, spec });
+      });
+    } catch (err) {
+      if (!(err instanceof LeaseLost)) throw err;
+      lost = true;
+    }
+    if (lost || r.aborted || (this.o.lease && !this.o.lease.holds())) {
+      log.info(
+        { miner: String(r.miner), deadline: r.dl.Index, kind },
+        'the post duty moved to another manager: not sent from here',
+      );
+      return undefined;
+    }
     await this.o.messager.PushMessageWithId(id, json, spec);
     this.o.store.markPushed(id);
     return id;

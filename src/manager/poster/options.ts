@@ -27,4 +27,11 @@ export interface PosterOptions {
   metrics?: Pick<ServiceMetrics, 'postFailed'>;
   /** a failure with the same cause logs at most once per this many ms (default 60 000) */
   failureLogEveryMs?: number;
+  /** the `post` duty (ha/duties.ts) when managers share the database: absent, this poster always holds it */
+  lease?: {
+    /** may push now (checked right before each push) */
+    holds(): boolean;
+    /** inside a transaction: throws unless the lease is still ours in the database */
+    fence(): void;
+  };
 }

@@ -46,6 +46,8 @@ export class SnapUpManager {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** another manager holds the `chain` duty: submissions are recorded, its committer sends them */
+  private standby = false;
 
   constructor(
     st: SealerState,
@@ -118,6 +120,7 @@ export class SnapUpManager {
 
   /** One committer pass now (after the one running, if any). */
   kick(): Promise<void> {
+    if (this.standby) return Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -138,10 +141,17 @@ export class SnapUpManager {
   }
 
   start(): void {
+    this.standby = false;
     if (this.timer) return;
     this.timer = setInterval(() => void this.kick(), this.o.everyMs ?? 30_000);
     this.timer.unref();
     void this.kick();
+  }
+
+  /** The committer's passes are another manager's until start() (ha/duties.ts). */
+  async pause(): Promise<void> {
+    this.standby = true;
+    await this.stop();
   }
 
   async stop(): Promise<void> {

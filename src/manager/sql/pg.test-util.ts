@@ -6,7 +6,7 @@
  *   VENUS_TEST_DB=postgres node scripts/run-tests.mjs src/manager
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalPostgres, startLocalPostgres, stopLocalPostgresSync } from '../../common/pg-local.js';
@@ -41,7 +41,10 @@ export function testPostgres(): Promise<LocalPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'venus-pg-'));
     chmodSync(dir, 0o755); // the server runs as another user when we are root
     const pgDir = join(dir, 'pg');
-    process.once('exit', () => stopLocalPostgresSync(pgDir));
+    process.once('exit', () => {
+      stopLocalPostgresSync(pgDir);
+      rmSync(dir, { recursive: true, force: true });
+    });
     starting = startLocalPostgres({ dir: pgDir, fast: true }).then((s) => {
       server = s;
       process.env.VENUS_TEST_PG_DSN = s.dsn; // for the child processes tests start
