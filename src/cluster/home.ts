@@ -120,10 +120,11 @@ export interface ClusterState {
   /** Ports of managers 2…N (--managers), chosen when first needed. */
   managerPorts?: number[];
   /**
-   * The managers' database since the first manager was set up: 'sqlite', or 'postgres' (local or a DSN; the DSN
-   * itself holds a password and is kept only in the managers' 0600 configs). Absent: sqlite (older homes).
+   * The managers' database: 'sqlite'; 'postgres-local' (--db postgres: a throwaway server under postgres/,
+   * removed at exit, so such a home does not resume); 'postgres' (--db postgres://…; the DSN holds a password and
+   * is kept only in the managers' 0600 configs). Absent: sqlite (older homes).
    */
-  db?: 'sqlite' | 'postgres';
+  db?: 'sqlite' | 'postgres' | 'postgres-local';
   /** Miner actor id, e.g. "t01000". */
   miner?: string;
   /** Daemons running now (cleared at a clean stop): a rerun after the runner was killed stops these first. */

@@ -244,7 +244,10 @@ process.exitCode = await runCluster(o);
     assert.ok(!pids.some(alive), 'no daemon is left');
     // the devnet stops last; nothing may keep the runner alive after it (it used to linger ~10 s)
     assert.ok(devnetStoppedAt > 0, out);
-    assert.ok(exitedAt - devnetStoppedAt < 1500, `the runner exited ${exitedAt - devnetStoppedAt} ms after its last program stopped`);
+    assert.ok(
+      exitedAt - devnetStoppedAt < 1500,
+      `the runner exited ${exitedAt - devnetStoppedAt} ms after its last program stopped`,
+    );
   });
 
   test('a program that dies during setup is reported with the tail of its log; the others are stopped', async () => {
@@ -320,7 +323,7 @@ process.exitCode = await runCluster(o);
     assert.equal(code, 0);
     assert.deepEqual(pg, ['start H/postgres', 'stop'], 'started under the home, stopped at exit');
     const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
-    assert.equal(state.db, 'postgres');
+    assert.equal(state.db, 'postgres-local');
     assert.equal(state.managerPorts.length, 1);
     const [p1, p2] = [state.ports.manager, state.managerPorts[0]];
     assert.notEqual(p1, p2);
@@ -347,12 +350,10 @@ process.exitCode = await runCluster(o);
       readFileSync(join(home, 'manager', 'token'), 'utf8'),
       readFileSync(join(home, 'manager-2', 'token'), 'utf8'),
     );
-    const wcfg = readFileSync(join(home, 'worker', 'venus-worker.toml'), 'utf8');
-    assert.match(
-      wcfg,
-      new RegExp(`urls = \\["ws://127\\.0\\.0\\.1:${p1}/rpc/v0", "ws://127\\.0\\.0\\.1:${p2}/rpc/v0"\\]`),
-    );
-    assert.doesNotMatch(wcfg, /^url = /m);
+    // the worker's own loader reads both managers (it fails over between them), one token for both
+    const wcfg = parseWorkerConfig('toml', readFileSync(join(home, 'worker', 'venus-worker.toml'), 'utf8'));
+    assert.deepEqual(wcfg.sectorManager.urls, [`ws://127.0.0.1:${p1}/rpc/v0`, `ws://127.0.0.1:${p2}/rpc/v0`]);
+    assert.match(wcfg.sectorManager.headers.Authorization ?? '', /^Bearer /);
     // each manager has its own log; the view says who holds which duty; the DSN's password is never shown
     for (const l of ['manager-1', 'manager-2']) {
       assert.match(readFileSync(join(home, 'logs', `${l}.log`), 'utf8'), /stopped by the cluster runner/);
@@ -360,8 +361,24 @@ process.exitCode = await runCluster(o);
     const shown = lines.join('');
     assert.match(shown, /managers {2}manager-1: post, commit, chain · manager-2: standby/);
     assert.doesNotMatch(shown, /s3cret/);
-    // the home keeps its sectors in PostgreSQL: a rerun on SQLite is refused
-    await assert.rejects(runCluster(options(home)), /keeps its sectors in PostgreSQL; run with --db postgres/);
+    // its database was thrown away at exit: the home does not resume (on any database)
+    await assert.rejects(runCluster(options(home)), /kept its sectors in a throwaway PostgreSQL/);
+    await assert.rejects(
+      runCluster(options(home, {}, { managers: 2, db: 'postgres', startPostgres })),
+      /use a new --home \(or --db postgres:\/\/… for a database that outlives the runs\)/,
+    );
+    assert.deepEqual(pg, ['start H/postgres', 'stop'], 'no second server for a refused run');
+
+    // --db postgres://…: that server as it is (nothing started); such a home resumes, on that database only
+    const dsnHome = join(root, 'one-dsn');
+    const dsn = 'postgres://venus:other@127.0.0.1:5432/venus';
+    assert.equal(await runCluster(options(dsnHome, {}, { db: dsn, startPostgres })), 0);
+    assert.deepEqual(pg, ['start H/postgres', 'stop']);
+    const one = readFileSync(join(dsnHome, 'manager', 'sector-manager.cfg'), 'utf8');
+    assert.match(one, /DSN = "postgres:\/\/venus:other@127\.0\.0\.1:5432\/venus"/);
+    assert.match(one, /Name = "manager-1"/);
+    assert.equal(await runCluster(options(dsnHome, {}, { db: dsn })), 0);
+    await assert.rejects(runCluster(options(dsnHome)), /keeps its sectors in PostgreSQL; run with --db postgres:\/\/…/);
   });
 
   test('parsing what the programs print', () => {

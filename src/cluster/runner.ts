@@ -16,6 +16,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'n
 import { dirname, join, relative } from 'node:path';
 import { UserError } from '../common/cli.js';
 import { logger } from '../common/log.js';
+import { startLocalPostgres, stopLocalPostgresSync } from '../common/pg-local.js';
 import { createToken, loadOrInitRepoAuth } from '../rpc/index.js';
 import { extProverConfigToml, managerConfigToml, walletConfigToml, workerConfigToml } from './configs.js';
 import { DealFlow } from './deal-flow.js';
@@ -90,8 +91,11 @@ export class ClusterRunner {
     }
     const release = lockHome(this.paths);
     const unhook = handleSignals(this.sup, (sig) => this.requestStop(sig));
-    // if the runner itself dies, take the children with it
-    const onExit = () => this.sup.killAll();
+    // if the runner itself dies, take the children (and a throwaway PostgreSQL) with it
+    const onExit = () => {
+      this.sup.killAll();
+      if (this.pg?.stop) stopLocalPostgresSync(this.paths.postgres);
+    };
     process.once('exit', onExit);
     this.sup.on('info', (m) => this.event(m));
     this.sup.on('restarted', (p) => {
@@ -191,13 +195,24 @@ export class ClusterRunner {
         }
         existing.sectorSize = this.o.sectorSize;
       }
-      const dbKind = this.db === 'sqlite' ? 'sqlite' : 'postgres';
+      const dbKind = this.dbKind();
       const had = existing.db ?? 'sqlite';
+      if (had === 'postgres-local' && existsSync(join(this.paths.postgres, 'data'))) {
+        // a runner killed with kill -9 left its throwaway PostgreSQL running
+        stopLocalPostgresSync(this.paths.postgres);
+        this.event('stopped the throwaway PostgreSQL left running by an earlier run of this home');
+      }
+      if (done(existing, 'manager-init') && had === 'postgres-local') {
+        throw new UserError(
+          `${this.paths.home} kept its sectors in a throwaway PostgreSQL (--db postgres), removed when that run ` +
+            'stopped; use a new --home (or --db postgres://… for a database that outlives the runs)',
+        );
+      }
       if (had !== dbKind && done(existing, 'manager-init')) {
         // the sectors so far are in the other database: switching would lose them from the managers' view
         throw new UserError(
           `${this.paths.home} keeps its sectors in ${had === 'sqlite' ? 'SQLite' : 'PostgreSQL'}; ` +
-            `run with --db ${had}${had === 'postgres' ? ' (or the DSN it used)' : ''}, or use another --home for --db ${this.db === 'sqlite' ? 'sqlite' : 'postgres'}`,
+            `run with --db ${had === 'sqlite' ? 'sqlite' : 'postgres://… (the DSN it used)'}, or use another --home`,
         );
       }
       existing.db = dbKind;
@@ -216,11 +231,15 @@ export class ClusterRunner {
       ports: await choosePorts(this.o.ports),
       steps: [],
       addresses: [],
-      db: this.db === 'sqlite' ? 'sqlite' : 'postgres',
+      db: this.dbKind(),
       createdAt: new Date().toISOString(),
     };
     await this.chooseManagerPorts();
     saveState(this.paths, this.state);
+  }
+
+  private dbKind(): 'sqlite' | 'postgres' | 'postgres-local' {
+    return this.db === 'sqlite' ? 'sqlite' : this.db === 'postgres' ? 'postgres-local' : 'postgres';
   }
 
   /** Ports for managers 2…N: kept in the state once chosen (a rerun with more managers adds to them). */
@@ -418,12 +437,12 @@ export class ClusterRunner {
       this.event('managers share the PostgreSQL database given with --db');
       return;
     }
-    const start = this.o.startPostgres;
-    if (!start)
-      throw new UserError('--db postgres: this build cannot start a local PostgreSQL; pass --db postgres://…');
+    const start = this.o.startPostgres ?? startLocalPostgres;
     const file = logFile(this.paths, 'postgres');
     appendLine(file, `=== ${new Date().toISOString()} local PostgreSQL in ${this.paths.postgres}`);
-    const pg = await start({ dir: this.paths.postgres, log: (line) => appendLine(file, line) });
+    const pg = await start({ dir: this.paths.postgres, log: (line) => appendLine(file, line) }).catch((err: Error) => {
+      throw new UserError(`--db postgres: cannot start a local PostgreSQL: ${err.message}`);
+    });
     this.pg = { dsn: pg.dsn, stop: () => pg.stop() };
     this.event(`postgres: listening on 127.0.0.1:${pg.port} (data in ${this.paths.postgres}, log ${file})`);
   }
