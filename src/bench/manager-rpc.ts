@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchFigure } from './index.js';
-import { type Cluster, startCluster } from './rpc-load/cluster.js';
+import { type Cluster, cpuSeconds, startCluster } from './rpc-load/cluster.js';
 import { SimWorker } from './rpc-load/sim-worker.js';
 import { LatencyStats, type LoadFigures } from './rpc-load/stats.js';
 
@@ -43,13 +43,25 @@ export async function runLoad(c: Cluster, o: LoadOptions): Promise<LoadFigures> 
   );
   for (const w of workers) w.start();
   await sleep(o.warmupSeconds * 1000);
+  const cpu0 = cpuNow(c);
   stats.recording = true;
   const t0 = performance.now();
   await sleep(o.seconds * 1000);
   stats.recording = false;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuNow(c);
   await Promise.all(workers.map((w) => w.stop()));
-  return stats.figures(o.workers, seconds);
+  const busy = (k: keyof typeof cpu0) => {
+    const a = cpu0[k];
+    const b = cpu1[k];
+    return a === undefined || b === undefined ? {} : { [k]: (b - a) / seconds };
+  };
+  return { ...stats.figures(o.workers, seconds), cpu: { ...busy('manager'), ...busy('devnet'), ...busy('bench') } };
+}
+
+function cpuNow(c: Cluster): { manager?: number; devnet?: number; bench?: number } {
+  const u = process.cpuUsage();
+  return { manager: cpuSeconds(c.pids.manager), devnet: cpuSeconds(c.pids.devnet), bench: (u.user + u.system) / 1e6 };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -132,6 +144,15 @@ export function formatLoad(f: LoadFigures, offered: number): string[] {
     lines.push(
       `    ${m.method.padEnd(20)}${pad(m.calls, 9)}${pad(m.errors, 8)}${pad(ms(m.p50), 9)}${pad(ms(m.p99), 9)}${pad(ms(m.max), 9)}`,
     );
+  if (f.cpu) {
+    const core = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(2));
+    const perCpu = f.cpu.manager
+      ? ` (${(f.callsPerSecond / f.cpu.manager).toFixed(0)} calls per manager CPU-second)`
+      : '';
+    lines.push(
+      `    CPU cores busy: manager ${core(f.cpu.manager)}, devnet ${core(f.cpu.devnet)}, simulated workers ${core(f.cpu.bench)}${perCpu}`,
+    );
+  }
   for (const e of f.errorSamples) lines.push(`    error: ${e}`);
   return lines;
 }
@@ -177,6 +198,14 @@ export async function run(argv = process.argv.slice(2)): Promise<{ figures: Benc
           },
           { bench: 'manager-rpc', name: `manager RPC p99 latency (${n} workers, ${db})`, value: f.p99, unit: 'ms' },
         );
+        // machine-independent-ish: what one CPU-second of the manager serves (the machine may be shared)
+        if (f.cpu?.manager)
+          figures.push({
+            bench: 'manager-rpc',
+            name: `manager RPC calls per manager CPU-second (${n} workers, ${db})`,
+            value: f.callsPerSecond / f.cpu.manager,
+            unit: 'calls/CPU-s',
+          });
       }
       const at = degradesAt(mine, o.rate);
       console.log(

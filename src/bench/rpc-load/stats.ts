@@ -22,6 +22,8 @@ export interface LoadFigures {
   methods: MethodFigures[];
   /** the first few distinct error messages */
   errorSamples: string[];
+  /** CPU cores each process kept busy during the window (CPU seconds ÷ seconds), where /proc tells */
+  cpu?: { manager?: number; devnet?: number; bench?: number };
 }
 
 /** The q-quantile (0..1) of ascending samples, nearest rank. */
