@@ -25,7 +25,7 @@ test('two simulated workers drive sectors through a real manager over the devnet
   const dir = mkdtempSync(join(tmpdir(), 'bench-manager-rpc-test-'));
   const cluster = await startCluster({ dir, blockMs: 200 });
   try {
-    const f = await runLoad(cluster, { workers: 2, rate: 20, warmupSeconds: 1, seconds: 4 });
+    const f = await runLoad(cluster, { workers: 2, rate: 20, warmupSeconds: 0, seconds: 4 });
     const text = formatLoad(f, 40).join('\n');
     assert.equal(f.errors, 0, text);
     assert.ok(f.calls > 0 && f.callsPerSecond > 0, text);
