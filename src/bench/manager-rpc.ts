@@ -16,7 +16,7 @@
  * docs/bench.md explains the figures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchFigure } from './index.js';
 import { type Cluster, cpuSeconds, startCluster } from './rpc-load/cluster.js';
@@ -56,7 +56,11 @@ export async function runLoad(c: Cluster, o: LoadOptions): Promise<LoadFigures> 
     const b = cpu1[k];
     return a === undefined || b === undefined ? {} : { [k]: (b - a) / seconds };
   };
-  return { ...stats.figures(o.workers, seconds), cpu: { ...busy('manager'), ...busy('devnet'), ...busy('bench') } };
+  return {
+    ...stats.figures(o.workers, seconds),
+    cpu: { ...busy('manager'), ...busy('devnet'), ...busy('bench') },
+    load: { avg1: loadavg()[0]!, cpus: cpus().length },
+  };
 }
 
 function cpuNow(c: Cluster): { manager?: number; devnet?: number; bench?: number } {
@@ -150,7 +154,8 @@ export function formatLoad(f: LoadFigures, offered: number): string[] {
       ? ` (${(f.callsPerSecond / f.cpu.manager).toFixed(0)} calls per manager CPU-second)`
       : '';
     lines.push(
-      `    CPU cores busy: manager ${core(f.cpu.manager)}, devnet ${core(f.cpu.devnet)}, simulated workers ${core(f.cpu.bench)}${perCpu}`,
+      `    CPU cores busy: manager ${core(f.cpu.manager)}, devnet ${core(f.cpu.devnet)}, simulated workers ${core(f.cpu.bench)}${perCpu}` +
+        (f.load ? `; machine load ${f.load.avg1.toFixed(1)} on ${f.load.cpus} CPUs` : ''),
     );
   }
   for (const e of f.errorSamples) lines.push(`    error: ${e}`);

@@ -7,7 +7,6 @@
  */
 import { open } from 'node:fs/promises';
 import type { ApiDecl, ApiImpl } from '../rpc/index.js';
-import type { Db } from './db.js';
 
 export interface GroupSyncOptions {
   /** a counter that grows with every change to the database (SQLite's total_changes()) */
@@ -63,11 +62,17 @@ export class GroupSync {
   }
 }
 
+/** What sqliteGroupSync needs of a better-sqlite3 handle. */
+export interface SqliteHandle {
+  pragma(source: string): unknown;
+  prepare(sql: string): { get(): unknown };
+}
+
 /**
  * Switches `db` (WAL mode, file `file`) to synchronous=NORMAL and returns the GroupSync that fdatasyncs its WAL.
  * Only for a process that holds every answer with `durableApi` (the daemon); other users of the file keep FULL.
  */
-export function sqliteGroupSync(db: Db, file: string): GroupSync & { close(): Promise<void> } {
+export function sqliteGroupSync(db: SqliteHandle, file: string): GroupSync & { close(): Promise<void> } {
   db.pragma('synchronous = NORMAL');
   const total = db.prepare('SELECT total_changes() AS n');
   // the WAL exists while the connection is open (SQLite resets it in place after a checkpoint)
