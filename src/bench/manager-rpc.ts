@@ -12,6 +12,7 @@
  *   --db D           sqlite (default), postgres, or both
  *   --block-ms MS    the devnet's block time (default 500)
  *   --profile DIR    the manager runs with node --cpu-prof, its profile written to DIR
+ *   --keep           keep the run's directory (devnet, manager home and their logs)
  *
  * docs/bench.md explains the figures.
  */
@@ -50,6 +51,7 @@ export async function runLoad(c: Cluster, o: LoadOptions): Promise<LoadFigures> 
   stats.recording = false;
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuNow(c);
+  const waits = workers.map((w) => w.waiting()).filter((ms) => ms > 1000);
   await Promise.all(workers.map((w) => w.stop()));
   const busy = (k: keyof typeof cpu0) => {
     const a = cpu0[k];
@@ -60,6 +62,7 @@ export async function runLoad(c: Cluster, o: LoadOptions): Promise<LoadFigures> 
     ...stats.figures(o.workers, seconds),
     cpu: { ...busy('manager'), ...busy('devnet'), ...busy('bench') },
     load: { avg1: loadavg()[0]!, cpus: cpus().length },
+    stuck: { calls: waits.length, oldestMs: Math.max(0, ...waits) },
   };
 }
 
@@ -78,6 +81,7 @@ export interface ManagerRpcOptions extends Omit<LoadOptions, 'workers'> {
   dbs: Db[];
   blockMs: number;
   profileDir?: string;
+  keep: boolean;
 }
 
 export function parseOptions(argv: string[]): ManagerRpcOptions {
@@ -124,6 +128,7 @@ export function parseOptions(argv: string[]): ManagerRpcOptions {
     dbs: db === 'both' ? ['sqlite', 'postgres'] : [db as Db],
     blockMs: int('--block-ms', 500, 50, 30_000),
     ...(profile ? { profileDir: resolve(profile) } : {}),
+    keep: argv.includes('--keep') || profile !== undefined,
   };
 }
 
@@ -158,13 +163,19 @@ export function formatLoad(f: LoadFigures, offered: number): string[] {
         (f.load ? `; machine load ${f.load.avg1.toFixed(1)} on ${f.load.cpus} CPUs` : ''),
     );
   }
+  if (f.stuck?.calls)
+    lines.push(
+      `    ${f.stuck.calls} calls unanswered for over a second when the window closed (oldest ${(f.stuck.oldestMs / 1000).toFixed(1)} s)`,
+    );
   for (const e of f.errorSamples) lines.push(`    error: ${e}`);
   return lines;
 }
 
-/** The first worker count whose p99 passes 20 ms or whose calls/s fall 10% short of what was offered. */
+/** The first worker count whose p99 passes 20 ms, whose calls/s fall 10% short of the offer, or with calls stuck. */
 export function degradesAt(points: LoadFigures[], rate: number): number | undefined {
-  return points.find((p) => p.p99 >= 20 || (rate > 0 && p.callsPerSecond < 0.9 * p.workers * rate))?.workers;
+  return points.find(
+    (p) => p.p99 >= 20 || (rate > 0 && p.callsPerSecond < 0.9 * p.workers * rate) || (p.stuck?.calls ?? 0) > 0,
+  )?.workers;
 }
 
 export async function run(argv = process.argv.slice(2)): Promise<{ figures: BenchFigure[]; points: LoadFigures[] }> {
@@ -221,7 +232,7 @@ export async function run(argv = process.argv.slice(2)): Promise<{ figures: Benc
     } finally {
       await cluster?.stop();
       await backend.stop();
-      if (!o.profileDir) rmSync(dir, { recursive: true, force: true });
+      if (!o.keep) rmSync(dir, { recursive: true, force: true });
     }
   }
   if (o.profileDir) console.log(`manager CPU profile(s) in ${o.profileDir}`);
