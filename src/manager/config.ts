@@ -23,6 +23,8 @@ import { ConfigError, formatDuration, loadConfigFile, parseConfigText, parseDura
 import { logger } from '../common/log.js';
 import { parseAddress, parseFIL } from '../fil/index.js';
 import { parseApiInfo } from '../rpc/index.js';
+import { DB_DEFAULT, DbConfigSchema, shownDbConfig } from './config-db.js';
+import type { DbConfig } from './sql/types.js';
 
 const log = logger('confmgr');
 
@@ -230,6 +232,7 @@ const PieceStoreSchema = z.strictObject({
 const DEFAULT_DEAL_MANAGER = { MarketAPI: { Api: '', Token: '' }, LocalPieceStores: [] };
 
 export const ManagerConfigSchema = z.strictObject({
+  Common: z.strictObject({ DB: DbConfigSchema.default(DB_DEFAULT()) }).default({ DB: DB_DEFAULT() }),
   SectorManager: z
     .strictObject({
       PreFetch: z.boolean().default(true),
@@ -285,6 +288,7 @@ export interface StoreConfig {
 }
 
 export interface ManagerConfig {
+  Common: { DB: DbConfig };
   SectorManager: { PreFetch: boolean; Miners: MinerConfig[] };
   Commitment: {
     DefaultPolicy: CommitmentPolicy;
@@ -630,6 +634,7 @@ export function formatConfig(cfg: ManagerConfig): string {
     PersistedStore: cfg.PersistedStore,
     PoSt: { Default: cfg.PoSt.Default, Actors: sortedMap(cfg.PoSt.Actors) },
     ...(dealsSet ? { DealManagerConfig: deals } : {}),
+    ...(shownDbConfig(cfg.Common.DB) ? { Common: { DB: shownDbConfig(cfg.Common.DB) } } : {}),
   });
   return `${lines.join('\n')}\n`;
 }

@@ -36,7 +36,7 @@ import {
   postMiners,
 } from './config.js';
 import { Dashboard, type DashboardChain } from './dashboard/index.js';
-import { ManagerStore, openDb } from './db.js';
+import { ManagerStore } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { durableApi, sqliteGroupSync } from './group-sync.js';
 import { type MarketAPI, MarketConnection, marketEndpoint, probeMarket } from './market/client.js';
@@ -53,6 +53,7 @@ import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
 import { type SealerOptions, SealerService } from './sealer.js';
+import { openManagerDb } from './sql/index.js';
 import { PersistStores, storesFromConfig } from './stores.js';
 import { UnsealTasks } from './unseal/tasks.js';
 
@@ -197,7 +198,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   setDefaultNetwork(networkPrefix(policy.networkName));
   log.info({ network: policy.networkName, blockDelay: policy.blockDelaySecs }, 'network parameters');
 
-  const store = new ManagerStore(openDb(join(home, DB_FILE)));
+  const store = new ManagerStore(openManagerDb(home, cfg.Common.DB));
   closers.push(() => store.close());
   // answers wait for one shared fsync of the WAL instead of one per transaction (group-sync.ts)
   const groupSync = sqliteGroupSync(store.db, join(home, DB_FILE));

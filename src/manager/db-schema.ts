@@ -1,12 +1,13 @@
 /**
- * The manager database's schema (the tables db.ts describes), its additive migrations, and opening the file
- * (WAL, synchronous=FULL) at a schema version this build understands.
+ * The manager database's schema (the tables db.ts describes) in both dialects, SQLite's additive migrations of
+ * files made by earlier builds, and opening a SQLite file (WAL, synchronous=FULL) at a schema version this build
+ * understands.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { applySchema, ddl } from './sql/schema.js';
+import { SqliteDb } from './sql/sqlite.js';
+import type { Db } from './sql/types.js';
 
-export type Db = Database.Database;
+export type { Db } from './sql/types.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -91,8 +92,40 @@ const STATE_NAME_SQL = `CASE
   WHEN json_extract(state, '$.Finalized') THEN 'Finalized'
   ELSE COALESCE(json_extract(state, '$.LatestState.StateChange.Next'), 'Allocated') END`;
 
+/**
+ * PostgreSQL's sectors table has what SQLite files gained later (owner, post_results.reason) from the start, and
+ * state_name as a plain column the store writes (sectorStateName; generated columns differ between PostgreSQL and
+ * its look-alikes).
+ */
+const PG_EXTRA = `
+ALTER TABLE sectors ADD COLUMN IF NOT EXISTS owner TEXT;
+ALTER TABLE sectors ADD COLUMN IF NOT EXISTS state_name TEXT;
+CREATE INDEX IF NOT EXISTS sectors_state_name ON sectors (state_name);
+ALTER TABLE post_results ADD COLUMN IF NOT EXISTS reason TEXT;
+`;
+
+const STEPS = [{ sqlite: SCHEMA, postgres: ddl(SCHEMA).postgres + PG_EXTRA }];
+
+/**
+ * STATE_NAME_SQL in JavaScript, for PostgreSQL's plain state_name column (the store writes it with the state):
+ * the same name SQLite's generated column gives for the states the manager writes.
+ */
+export function sectorStateName(state: {
+  AbortReason?: unknown;
+  Finalized?: unknown;
+  LatestState?: { StateChange?: { Next?: unknown } } | null;
+}): string {
+  const abort = state.AbortReason;
+  if (abort !== undefined && abort !== null && abort !== '') return 'Aborted';
+  const fin = state.Finalized;
+  if (fin === true || (typeof fin === 'number' && fin !== 0)) return 'Finalized';
+  const next = state.LatestState?.StateChange?.Next;
+  if (next === undefined || next === null) return 'Allocated';
+  return typeof next === 'string' ? next : JSON.stringify(next);
+}
+
 /** Additive changes to databases made by earlier builds (schema_version stays 1: older builds can still open it). */
-function migrate(db: Db): void {
+function migrate(db: SqliteDb): void {
   const cols = db.prepare('PRAGMA table_xinfo(sectors)').all() as { name: string }[];
   if (!cols.some((c) => c.name === 'state_name'))
     db.exec(`ALTER TABLE sectors ADD COLUMN state_name TEXT GENERATED ALWAYS AS (${STATE_NAME_SQL}) VIRTUAL`);
@@ -101,22 +134,35 @@ function migrate(db: Db): void {
   if (!cols.some((c) => c.name === 'owner')) db.exec('ALTER TABLE sectors ADD COLUMN owner TEXT');
 }
 
-/** Opens (creating if needed) the manager database. */
+/** Opens (creating if needed) a manager database in a SQLite file. */
 export function openDb(file: string): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // FULL: a transaction that returned is on disk, even on power loss (NORMAL would be enough for kill -9).
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
-  migrate(db);
+  const db = new SqliteDb(file);
+  try {
+    applyManagerSchema(db, file);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
+
+/**
+ * Creates or upgrades the manager's tables. `where` names the database in errors (a file, or PostgreSQL's
+ * host: never a DSN with its password).
+ */
+export function applyManagerSchema(db: Db, where: string): void {
+  applySchema(db, 'manager', STEPS);
+  if (db instanceof SqliteDb) migrate(db);
   const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
-  if (!v) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  if (!v)
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(
+      'schema_version',
+      String(SCHEMA_VERSION),
+    );
   else if (Number(v.value) > SCHEMA_VERSION)
-    throw new Error(`${file}: database schema ${v.value} is newer than this build (${SCHEMA_VERSION})`);
+    throw new Error(`${where}: database schema ${v.value} is newer than this build (${SCHEMA_VERSION})`);
+  if (!(db instanceof SqliteDb)) return;
   // post_results.reason came later: databases created before get the column (NULL for their rows)
   const cols = db.prepare('PRAGMA table_info(post_results)').all() as { name: string }[];
   if (!cols.some((c) => c.name === 'reason')) db.exec('ALTER TABLE post_results ADD COLUMN reason TEXT');
-  return db;
 }

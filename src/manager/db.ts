@@ -31,7 +31,8 @@ import type {
   WorkerInfo,
   WorkerPingInfo,
 } from '../api/sealer.js';
-import type { Db } from './db-schema.js';
+import { sectorStateName } from './db-schema.js';
+import type { Db } from './sql/types.js';
 
 export { type Db, openDb } from './db-schema.js';
 
@@ -131,9 +132,15 @@ export class ManagerStore {
         'INSERT INTO sector_numbers (miner, current) VALUES (?, ?) ON CONFLICT (miner) DO UPDATE SET current = excluded.current',
       ),
       getSector: db.prepare('SELECT state, online FROM sectors WHERE miner = ? AND number = ?'),
+      // SQLite generates state_name from state; PostgreSQL's is a plain column written with it
       putSector: db.prepare(
-        `INSERT INTO sectors (miner, number, online, state, updated_at) VALUES (@miner, @number, @online, @state, @at)
-         ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`,
+        db.dialect === 'sqlite'
+          ? `INSERT INTO sectors (miner, number, online, state, updated_at) VALUES (@miner, @number, @online, @state, @at)
+         ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`
+          : `INSERT INTO sectors (miner, number, online, state, state_name, updated_at)
+         VALUES (@miner, @number, @online, @state, @stateName, @at)
+         ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state,
+           state_name = excluded.state_name, updated_at = excluded.updated_at`,
       ),
       listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
       getOwner: db.prepare('SELECT owner FROM sectors WHERE miner = ? AND number = ?'),
@@ -194,12 +201,12 @@ export class ManagerStore {
       ),
       pruneWorkers: db.prepare('DELETE FROM workers WHERE last_ping < ?'),
       capWorkers: db.prepare(
-        'DELETE FROM workers WHERE name IN (SELECT name FROM workers ORDER BY last_ping DESC, rowid DESC LIMIT -1 OFFSET ?)',
+        'DELETE FROM workers WHERE name NOT IN (SELECT name FROM workers ORDER BY last_ping DESC, name DESC LIMIT ?)',
       ),
       pruneAllocations: db.prepare('DELETE FROM seal_allocations WHERE at < ?'),
       capAllocations: db.prepare(
-        `DELETE FROM seal_allocations WHERE (instance, location) IN (
-           SELECT instance, location FROM seal_allocations ORDER BY at DESC LIMIT -1 OFFSET ?)`,
+        `DELETE FROM seal_allocations WHERE (instance, location) NOT IN (
+           SELECT instance, location FROM seal_allocations ORDER BY at DESC, instance DESC, location DESC LIMIT ?)`,
       ),
       putEvent: db.prepare(
         'INSERT INTO sector_events (miner, number, state, event, worker, failure, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -215,9 +222,12 @@ export class ManagerStore {
     };
   }
 
-  /** Runs fn in one transaction (BEGIN IMMEDIATE): all of its writes land, or none. */
+  /**
+   * Runs fn in one transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE, fn re-run on a conflict):
+   * all of its writes land, or none.
+   */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.db.tx(fn);
   }
 
   // ----- sector numbers
@@ -262,6 +272,7 @@ export class ManagerStore {
       number: state.ID.Number,
       online: online ? 1 : 0,
       state: JSON.stringify(state),
+      ...(this.db.dialect === 'postgres' ? { stateName: sectorStateName(state) } : {}),
       at: Date.now(),
     });
   }

@@ -10,10 +10,11 @@ import { type SealedFixture, sealFixture } from '../proofs/porep/fixture.js';
 import { CommitmentManager } from './commit/index.js';
 import { initHome, type ManagerConfig, parseManagerConfig } from './config.js';
 import { type DaemonOptions, startDaemon } from './daemon.js';
-import { ManagerStore, openDb } from './db.js';
+import { ManagerStore } from './db.js';
 import { MinerInfoCache } from './miners.js';
 import type { PoStSector, WindowPoStInput } from './prover.js';
 import { SealerService } from './sealer.js';
+import { openTestDb } from './sql/pg.test-util.js';
 import { cacheDir, PersistStores, sealedPath, storesFromConfig } from './stores.js';
 import { FakeChain, fakeSealProof, fakeVerifier, TEST_POLICY } from './testkit.js';
 
@@ -50,7 +51,7 @@ Name = "store-1"
 Path = "${storeDir}"
 `,
   );
-  const db = new ManagerStore(openDb(join(dir, 'manager.db')));
+  const db = new ManagerStore(openTestDb(join(dir, 'manager.db')));
   const miners = new MinerInfoCache(chain.api());
   const commit = new CommitmentManager({
     store: db,

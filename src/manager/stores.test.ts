@@ -7,7 +7,8 @@ import { after, test } from 'node:test';
 import { setupLogging } from '../common/log.js';
 import { RpcError } from '../rpc/index.js';
 import { parseManagerConfig } from './config.js';
-import { ManagerStore, openDb } from './db.js';
+import { ManagerStore } from './db.js';
+import { openTestDb } from './sql/pg.test-util.js';
 import { formatStoreList, PersistStores, storesFromConfig, UnknownPersistStores } from './stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vsm-stores-'));
@@ -16,7 +17,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 function stores(cfgText: string): PersistStores {
   const cfg = parseManagerConfig('sector-manager.cfg', cfgText);
-  return new PersistStores(storesFromConfig(cfg), new ManagerStore(openDb(join(dir, `m${n++}.db`))));
+  return new PersistStores(storesFromConfig(cfg), new ManagerStore(openTestDb(join(dir, `m${n++}.db`))));
 }
 
 function persistDir(name: string): string {

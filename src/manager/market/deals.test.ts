@@ -10,11 +10,12 @@ import { computeCommD } from '../../proofs/index.js';
 import { RpcError } from '../../rpc/index.js';
 import { CommitmentManager } from '../commit/index.js';
 import { parseManagerConfig } from '../config.js';
-import { ManagerStore, openDb } from '../db.js';
+import { ManagerStore } from '../db.js';
 import { testCommR, writeSectorFiles } from '../harness.test-util.js';
 import { MinerInfoCache } from '../miners.js';
 import { MinerMethod } from '../params.js';
 import { SealerService } from '../sealer.js';
+import { openTestDb } from '../sql/pg.test-util.js';
 import { PersistStores, storesFromConfig } from '../stores.js';
 import { FakeChain, fakeSealProof, fakeVerifier, TEST_POLICY } from '../testkit.js';
 import { MarketConnection } from './client.js';
@@ -55,7 +56,7 @@ Token = "${token}"
   if (o.marketDown) await market.down();
   const chain = new FakeChain();
   chain.addMiner(1000);
-  const db = new ManagerStore(openDb(join(dir, 'manager.db')));
+  const db = new ManagerStore(openTestDb(join(dir, 'manager.db')));
   const connection = new MarketConnection(() => cfg);
   const metrics = new DealMetrics(new Registry());
   const deals = new DealManager({

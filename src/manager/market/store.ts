@@ -13,7 +13,8 @@
  * deals of the same answer that could not be sealed (written as `releasing`): bounded by the pieces a sector
  * holds (size/128) per AcquireDeals answer.
  */
-import type { Db } from '../db.js';
+import { applySchema, ddl } from '../sql/schema.js';
+import type { Db } from '../sql/types.js';
 
 export type DealKind = 'market' | 'ddo';
 export type DealRowState = 'assigned' | 'releasing' | 'released' | 'refused';
@@ -127,7 +128,7 @@ export class DealStore {
   private readonly st;
 
   constructor(readonly db: Db) {
-    db.exec(SCHEMA);
+    applySchema(db, 'market', [ddl(SCHEMA)]);
     this.st = {
       insert: db.prepare(
         `INSERT INTO sector_deals (miner, number, idx, kind, deal_id, allocation_id, piece_cid, piece_size,
@@ -181,17 +182,17 @@ export class DealStore {
   /** The market took the deals back (`released`) or refused to (`refused`, with its reason). */
   finishRelease(rows: SectorDealRow[], state: 'released' | 'refused', error: string | null, at = Date.now()): void {
     const e = error === null ? null : error.slice(0, ERROR_MAX);
-    this.db.transaction(() => {
+    this.db.tx(() => {
       for (const r of rows) this.st.finish.run({ state, at, error: e, seq: r.seq });
-    })();
+    });
   }
 
   /** A release attempt that did not reach the market: still due, the reason kept. */
   releaseFailed(rows: SectorDealRow[], error: string): void {
     const e = error.slice(0, ERROR_MAX);
-    this.db.transaction(() => {
+    this.db.tx(() => {
       for (const r of rows) this.st.failed.run({ error: e, seq: r.seq });
-    })();
+    });
   }
 
   /** Sectors holding a piece (at most 100 rows). */

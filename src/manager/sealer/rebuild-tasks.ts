@@ -5,7 +5,8 @@
  * persisted and the worker reports the sector finalized, or when the rebuild is aborted.
  */
 import type { SectorID, SectorRebuildInfo, WorkerIdentifier } from '../../api/sealer.js';
-import type { Db } from '../db.js';
+import { applySchema, ddl } from '../sql/schema.js';
+import type { Db } from '../sql/types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rebuild_tasks (
@@ -46,7 +47,7 @@ export class RebuildTasks {
   private readonly st;
 
   constructor(db: Db) {
-    db.exec(SCHEMA);
+    applySchema(db, 'rebuild', [ddl(SCHEMA)]);
     this.st = {
       get: db.prepare('SELECT * FROM rebuild_tasks WHERE miner = ? AND number = ?'),
       put: db.prepare(

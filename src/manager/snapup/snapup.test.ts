@@ -21,7 +21,7 @@ import {
 import { computeCommD } from '../../proofs/index.js';
 import { CommitmentManager } from '../commit/index.js';
 import { parseManagerConfig } from '../config.js';
-import { ManagerStore, openDb } from '../db.js';
+import { ManagerStore } from '../db.js';
 import { testCommR, writeSectorFiles } from '../harness.test-util.js';
 import { MarketConnection } from '../market/client.js';
 import { DealManager } from '../market/deals.js';
@@ -31,6 +31,7 @@ import { FakeMarket } from '../market/testkit.js';
 import { MinerInfoCache } from '../miners.js';
 import { checkSectors } from '../poster/check.js';
 import { SealerService } from '../sealer.js';
+import { openTestDb } from '../sql/pg.test-util.js';
 import { cacheDir, PersistStores, sealedPath, storesFromConfig } from '../stores.js';
 import { FakeChain, fakePoStProver, fakeVerifier, TEST_POLICY } from '../testkit.js';
 import type { SnapChainAPI } from './index.js';
@@ -92,7 +93,7 @@ Token = "${token}"
   const chain = o.chain ?? new FakeChain();
   if (!chain.miners.has(1000)) chain.addMiner(1000);
   const api = snapChain(chain);
-  const db = new ManagerStore(openDb(join(dir, 'manager.db')));
+  const db = new ManagerStore(openTestDb(join(dir, 'manager.db')));
   const connection = new MarketConnection(() => cfg);
   const deals = new DealManager({
     store: db,

@@ -15,7 +15,8 @@ import type {
   SnapUpOnChainInfo,
   WorkerIdentifier,
 } from '../../api/sealer.js';
-import type { Db } from '../db.js';
+import { applySchema, ddl } from '../sql/schema.js';
+import type { Db } from '../sql/types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS snapup_candidates (
@@ -129,7 +130,7 @@ export class SnapStore {
   private readonly q;
 
   constructor(db: Db) {
-    db.exec(SCHEMA);
+    applySchema(db, 'snapup', [ddl(SCHEMA)]);
     this.q = {
       putCand: db.prepare(
         `INSERT INTO snapup_candidates (miner, number, proof_type, sealed_cid, activation, expiration, deadline, created_at)
@@ -142,8 +143,12 @@ export class SnapStore {
       allCands: db.prepare('SELECT * FROM snapup_candidates ORDER BY created_at, miner, number'),
       delCand: db.prepare('DELETE FROM snapup_candidates WHERE miner = ? AND number = ?'),
       getSnap: db.prepare('SELECT * FROM snapup_sectors WHERE miner = ? AND number = ?'),
-      snapsOf: db.prepare('SELECT * FROM snapup_sectors WHERE instance = ? AND location = ? AND phase = ?'),
-      active: db.prepare("SELECT * FROM snapup_sectors WHERE phase IN ('submitted', 'sent', 'landed')"),
+      snapsOf: db.prepare(
+        'SELECT * FROM snapup_sectors WHERE instance = ? AND location = ? AND phase = ? ORDER BY miner, number',
+      ),
+      active: db.prepare(
+        "SELECT * FROM snapup_sectors WHERE phase IN ('submitted', 'sent', 'landed') ORDER BY miner, number",
+      ),
       putSnap: db.prepare(
         `INSERT INTO snapup_sectors (miner, number, phase, instance, location, public, access, updated_at)
          VALUES (?, ?, 'allocated', ?, ?, ?, ?, ?)`,

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { SectorID, SectorState } from '../../api/sealer.js';
 import { commDToCid, commPToCid, commRToCid } from '../../fil/index.js';
-import { ManagerStore, newSectorState, openDb } from '../db.js';
+import { ManagerStore, newSectorState } from '../db.js';
 import { DealStore } from '../market/store.js';
+import { openTestDb } from '../sql/pg.test-util.js';
 import { UnsealTasks, type UnsealTasksOptions } from './tasks.js';
 
 export const MINER = 1000;
@@ -89,7 +90,7 @@ export function addSealedSector(
 }
 
 export function tempDb(dir = mkdtempSync(join(tmpdir(), 'vsm-unseal-'))): { dir: string; db: ManagerStore } {
-  return { dir, db: new ManagerStore(openDb(join(dir, 'manager.db'))) };
+  return { dir, db: new ManagerStore(openTestDb(join(dir, 'manager.db'))) };
 }
 
 export function makeTasks(db: ManagerStore, o: Partial<UnsealTasksOptions> = {}): UnsealTasks {

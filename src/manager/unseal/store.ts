@@ -7,7 +7,8 @@
  * waiting for the outcome; `reported` says the outcome reached whoever asked (or nobody needs it), so the next
  * market request for the same piece starts a fresh task instead of reading an old answer.
  */
-import type { Db } from '../db.js';
+import { applySchema, ddl } from '../sql/schema.js';
+import type { Db } from '../sql/types.js';
 
 /** The states, spelled as venus-shared's gateway.UnsealState (what the market reads back). */
 export const UNSEAL_STATES = ['set_up', 'unsealing', 'uploading', 'finished', 'failed'] as const;
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS unseal_tasks (
   miner INTEGER NOT NULL,
   number INTEGER NOT NULL,
   piece_cid TEXT NOT NULL,
-  offset INTEGER NOT NULL,
+  "offset" INTEGER NOT NULL,
   size INTEGER NOT NULL,
   dest TEXT NOT NULL,
   state TEXT NOT NULL,
@@ -113,11 +114,11 @@ export class UnsealStore {
   private readonly st;
 
   constructor(readonly db: Db) {
-    db.exec(SCHEMA);
+    applySchema(db, 'unseal', [ddl(SCHEMA)]);
     this.st = {
       insert: db.prepare(
-        `INSERT INTO unseal_tasks (miner, number, piece_cid, offset, size, dest, state, events, source, created_at, updated_at)
-         VALUES (@miner, @number, @pieceCid, @offset, @size, @dest, 'set_up', @events, @source, @now, @now)`,
+        `INSERT INTO unseal_tasks (miner, number, piece_cid, "offset", size, dest, state, events, source, created_at, updated_at)
+         VALUES (@miner, @number, @pieceCid, @offset, @size, @dest, 'set_up', @events, @source, @now, @now) RETURNING id`,
       ),
       get: db.prepare('SELECT * FROM unseal_tasks WHERE id = ?'),
       active: db.prepare(
@@ -126,7 +127,9 @@ export class UnsealStore {
       latest: db.prepare(
         'SELECT * FROM unseal_tasks WHERE miner = ? AND number = ? AND piece_cid = ? ORDER BY id DESC LIMIT 1',
       ),
-      activeOfSector: db.prepare(`SELECT * FROM unseal_tasks WHERE miner = ? AND number = ? AND ${ACTIVE_SQL}`),
+      activeOfSector: db.prepare(
+        `SELECT * FROM unseal_tasks WHERE miner = ? AND number = ? AND ${ACTIVE_SQL} ORDER BY id`,
+      ),
       pending: db.prepare(`SELECT * FROM unseal_tasks WHERE state = 'set_up' ORDER BY id LIMIT 1000`),
       allocated: db.prepare(`SELECT * FROM unseal_tasks WHERE state IN ('unsealing', 'uploading') ORDER BY id`),
       update: db.prepare(
@@ -138,22 +141,24 @@ export class UnsealStore {
       countActive: db.prepare(`SELECT count(*) AS n FROM unseal_tasks WHERE ${ACTIVE_SQL}`),
       // terminal tasks beyond the newest `keep` go (what the dashboard and the CLI show is bounded)
       trim: db.prepare(
-        `DELETE FROM unseal_tasks WHERE id IN (
-           SELECT id FROM unseal_tasks WHERE NOT ${ACTIVE_SQL} ORDER BY id DESC LIMIT -1 OFFSET ?)`,
+        `DELETE FROM unseal_tasks WHERE NOT ${ACTIVE_SQL} AND id NOT IN (
+           SELECT id FROM unseal_tasks WHERE NOT ${ACTIVE_SQL} ORDER BY id DESC LIMIT ?)`,
       ),
     };
   }
 
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.db.tx(fn);
   }
 
   insert(
     t: Pick<UnsealTask, 'miner' | 'number' | 'pieceCid' | 'offset' | 'size' | 'dest' | 'events' | 'source'>,
     now = Date.now(),
   ): UnsealTask {
-    const r = this.st.insert.run({ ...t, dest: JSON.stringify(t.dest), events: JSON.stringify(t.events), now });
-    return this.get(Number(r.lastInsertRowid)) as UnsealTask;
+    const r = this.st.insert.get({ ...t, dest: JSON.stringify(t.dest), events: JSON.stringify(t.events), now }) as {
+      id: number;
+    };
+    return this.get(r.id) as UnsealTask;
   }
 
   get(id: number): UnsealTask | undefined {
