@@ -16,9 +16,10 @@
  *
  * docs/bench.md explains the figures.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pgAvailable, startLocalPostgres } from '../common/pg-local.js';
 import type { BenchFigure } from './index.js';
 import { type Cluster, cpuSeconds, startCluster } from './rpc-load/cluster.js';
 import { SimWorker } from './rpc-load/sim-worker.js';
@@ -132,12 +133,18 @@ export function parseOptions(argv: string[]): ManagerRpcOptions {
   };
 }
 
-/** The [Common.DB] TOML and the throwaway database of a backend (postgres: a local server for the run). */
-async function dbSetup(db: Db, _dir: string): Promise<{ toml: string; stop(): Promise<void> }> {
+/** The [Common.DB] TOML and the throwaway database of a backend (postgres: a local server, fsync on, for the run). */
+async function dbSetup(db: Db, dir: string): Promise<{ toml: string; stop(): Promise<void> }> {
   if (db === 'sqlite') return { toml: '', stop: async () => {} };
-  throw new Error(
-    '--db postgres: this build has no PostgreSQL backend for the manager yet ([Common.DB], src/common/pg-local.ts)',
-  );
+  if (!pgAvailable())
+    throw new Error('--db postgres: no PostgreSQL here (initdb and pg_ctl on PATH or in /usr/lib/postgresql)');
+  // the server runs as another user when we are root: it must be able to reach its directory
+  chmodSync(dir, 0o711);
+  const pg = await startLocalPostgres({ dir: join(dir, 'postgres') });
+  return {
+    toml: `\n[Common.DB]\nDriver = "postgres"\n[Common.DB.Postgres]\nDSN = "${pg.dsn}"\n`,
+    stop: () => pg.stop(),
+  };
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
