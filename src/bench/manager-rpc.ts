@@ -12,14 +12,16 @@
  *   --db D           sqlite (default), postgres, or both
  *   --block-ms MS    the devnet's block time (default 500)
  *   --profile DIR    the manager runs with node --cpu-prof, its profile written to DIR
+ *   --keep           keep the run's directory (devnet, manager home and their logs)
  *
  * docs/bench.md explains the figures.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pgAvailable, startLocalPostgres } from '../common/pg-local.js';
 import type { BenchFigure } from './index.js';
-import { type Cluster, startCluster } from './rpc-load/cluster.js';
+import { type Cluster, cpuSeconds, startCluster } from './rpc-load/cluster.js';
 import { SimWorker } from './rpc-load/sim-worker.js';
 import { LatencyStats, type LoadFigures } from './rpc-load/stats.js';
 
@@ -43,13 +45,31 @@ export async function runLoad(c: Cluster, o: LoadOptions): Promise<LoadFigures> 
   );
   for (const w of workers) w.start();
   await sleep(o.warmupSeconds * 1000);
+  const cpu0 = cpuNow(c);
   stats.recording = true;
   const t0 = performance.now();
   await sleep(o.seconds * 1000);
   stats.recording = false;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuNow(c);
+  const waits = workers.map((w) => w.waiting()).filter((ms) => ms > 1000);
   await Promise.all(workers.map((w) => w.stop()));
-  return stats.figures(o.workers, seconds);
+  const busy = (k: keyof typeof cpu0) => {
+    const a = cpu0[k];
+    const b = cpu1[k];
+    return a === undefined || b === undefined ? {} : { [k]: (b - a) / seconds };
+  };
+  return {
+    ...stats.figures(o.workers, seconds),
+    cpu: { ...busy('manager'), ...busy('devnet'), ...busy('bench') },
+    load: { avg1: loadavg()[0]!, cpus: cpus().length },
+    stuck: { calls: waits.length, oldestMs: Math.max(0, ...waits) },
+  };
+}
+
+function cpuNow(c: Cluster): { manager?: number; devnet?: number; bench?: number } {
+  const u = process.cpuUsage();
+  return { manager: cpuSeconds(c.pids.manager), devnet: cpuSeconds(c.pids.devnet), bench: (u.user + u.system) / 1e6 };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -62,6 +82,7 @@ export interface ManagerRpcOptions extends Omit<LoadOptions, 'workers'> {
   dbs: Db[];
   blockMs: number;
   profileDir?: string;
+  keep: boolean;
 }
 
 export function parseOptions(argv: string[]): ManagerRpcOptions {
@@ -108,15 +129,22 @@ export function parseOptions(argv: string[]): ManagerRpcOptions {
     dbs: db === 'both' ? ['sqlite', 'postgres'] : [db as Db],
     blockMs: int('--block-ms', 500, 50, 30_000),
     ...(profile ? { profileDir: resolve(profile) } : {}),
+    keep: argv.includes('--keep') || profile !== undefined,
   };
 }
 
-/** The [Common.DB] TOML and the throwaway database of a backend (postgres: a local server for the run). */
-async function dbSetup(db: Db, _dir: string): Promise<{ toml: string; stop(): Promise<void> }> {
+/** The [Common.DB] TOML and the throwaway database of a backend (postgres: a local server, fsync on, for the run). */
+async function dbSetup(db: Db, dir: string): Promise<{ toml: string; stop(): Promise<void> }> {
   if (db === 'sqlite') return { toml: '', stop: async () => {} };
-  throw new Error(
-    '--db postgres: this build has no PostgreSQL backend for the manager yet ([Common.DB], src/common/pg-local.ts)',
-  );
+  if (!pgAvailable())
+    throw new Error('--db postgres: no PostgreSQL here (initdb and pg_ctl on PATH or in /usr/lib/postgresql)');
+  // the server runs as another user when we are root: it must be able to reach its directory
+  chmodSync(dir, 0o711);
+  const pg = await startLocalPostgres({ dir: join(dir, 'postgres') });
+  return {
+    toml: `\n[Common.DB]\nDriver = "postgres"\n[Common.DB.Postgres]\nDSN = "${pg.dsn}"\n`,
+    stop: () => pg.stop(),
+  };
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -132,13 +160,29 @@ export function formatLoad(f: LoadFigures, offered: number): string[] {
     lines.push(
       `    ${m.method.padEnd(20)}${pad(m.calls, 9)}${pad(m.errors, 8)}${pad(ms(m.p50), 9)}${pad(ms(m.p99), 9)}${pad(ms(m.max), 9)}`,
     );
+  if (f.cpu) {
+    const core = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(2));
+    const perCpu = f.cpu.manager
+      ? ` (${(f.callsPerSecond / f.cpu.manager).toFixed(0)} calls per manager CPU-second)`
+      : '';
+    lines.push(
+      `    CPU cores busy: manager ${core(f.cpu.manager)}, devnet ${core(f.cpu.devnet)}, simulated workers ${core(f.cpu.bench)}${perCpu}` +
+        (f.load ? `; machine load ${f.load.avg1.toFixed(1)} on ${f.load.cpus} CPUs` : ''),
+    );
+  }
+  if (f.stuck?.calls)
+    lines.push(
+      `    ${f.stuck.calls} calls unanswered for over a second when the window closed (oldest ${(f.stuck.oldestMs / 1000).toFixed(1)} s)`,
+    );
   for (const e of f.errorSamples) lines.push(`    error: ${e}`);
   return lines;
 }
 
-/** The first worker count whose p99 passes 20 ms or whose calls/s fall 10% short of what was offered. */
+/** The first worker count whose p99 passes 20 ms, whose calls/s fall 10% short of the offer, or with calls stuck. */
 export function degradesAt(points: LoadFigures[], rate: number): number | undefined {
-  return points.find((p) => p.p99 >= 20 || (rate > 0 && p.callsPerSecond < 0.9 * p.workers * rate))?.workers;
+  return points.find(
+    (p) => p.p99 >= 20 || (rate > 0 && p.callsPerSecond < 0.9 * p.workers * rate) || (p.stuck?.calls ?? 0) > 0,
+  )?.workers;
 }
 
 export async function run(argv = process.argv.slice(2)): Promise<{ figures: BenchFigure[]; points: LoadFigures[] }> {
@@ -177,6 +221,14 @@ export async function run(argv = process.argv.slice(2)): Promise<{ figures: Benc
           },
           { bench: 'manager-rpc', name: `manager RPC p99 latency (${n} workers, ${db})`, value: f.p99, unit: 'ms' },
         );
+        // machine-independent-ish: what one CPU-second of the manager serves (the machine may be shared)
+        if (f.cpu?.manager)
+          figures.push({
+            bench: 'manager-rpc',
+            name: `manager RPC calls per manager CPU-second (${n} workers, ${db})`,
+            value: f.callsPerSecond / f.cpu.manager,
+            unit: 'calls/CPU-s',
+          });
       }
       const at = degradesAt(mine, o.rate);
       console.log(
@@ -187,7 +239,7 @@ export async function run(argv = process.argv.slice(2)): Promise<{ figures: Benc
     } finally {
       await cluster?.stop();
       await backend.stop();
-      if (!o.profileDir) rmSync(dir, { recursive: true, force: true });
+      if (!o.keep) rmSync(dir, { recursive: true, force: true });
     }
   }
   if (o.profileDir) console.log(`manager CPU profile(s) in ${o.profileDir}`);

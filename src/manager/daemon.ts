@@ -57,7 +57,7 @@ import { boundedCheck } from './provable.js';
 import type { SealVerifier, WindowPoStProver } from './prover.js';
 import { metricState } from './reports.js';
 import { type SealerOptions, SealerService } from './sealer.js';
-import { openManagerDb } from './sql/index.js';
+import { openManagerDb, SqliteDb } from './sql/index.js';
 import { PersistStores, storesFromConfig } from './stores.js';
 import { UnsealTasks } from './unseal/tasks.js';
 
@@ -206,12 +206,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   setDefaultNetwork(networkPrefix(policy.networkName));
   log.info({ network: policy.networkName, blockDelay: policy.blockDelaySecs }, 'network parameters');
 
-  const store = new ManagerStore(openManagerDb(home, cfg.Common.DB));
+  const db = openManagerDb(home, cfg.Common.DB);
+  const store = new ManagerStore(db);
   closers.push(() => store.close());
-  // answers wait for one shared fsync of the WAL instead of one per transaction (group-sync.ts)
-  const groupSync = sqliteGroupSync(store.db, join(home, DB_FILE));
-  closers.push(() => groupSync.close());
-  store.durable = () => groupSync.flush();
+  // SQLite: answers wait for one shared fsync of the WAL instead of one per transaction (group-sync.ts);
+  // PostgreSQL: a commit that returned is durable already
+  const groupSync = db instanceof SqliteDb ? sqliteGroupSync(db.raw, join(home, DB_FILE)) : undefined;
+  if (groupSync) {
+    closers.push(() => groupSync.close());
+    store.durable = () => groupSync.flush();
+  }
   // every worker's reported states, timed from the sector timelines: one histogram for the whole cluster
   store.onStateLeft = (sid, state, seconds) => {
     const type = store.getSector(sid)?.state.SectorType;
@@ -395,10 +399,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         '(or a token of its own: venus-sector-manager util worker token NAME)',
     );
   }
-  server.register(
-    ManagerAPI,
-    durableApi(ManagerAPI, sealer.api(), () => groupSync.flush()),
-  );
+  server.register(ManagerAPI, groupSync ? durableApi(ManagerAPI, sealer.api(), () => groupSync.flush()) : sealer.api());
   mountMetrics(server, metrics);
   server.route('GET', '/healthcheck', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/plain' });

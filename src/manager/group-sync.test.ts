@@ -7,6 +7,7 @@ import { ManagerAPI } from '../api/sealer.js';
 import type { ApiImpl } from '../rpc/index.js';
 import { openDb } from './db.js';
 import { durableApi, GroupSync, sqliteGroupSync } from './group-sync.js';
+import { SqliteDb } from './sql/index.js';
 
 /** A GroupSync over a change counter, whose fsyncs finish when the test says. */
 function harness() {
@@ -84,7 +85,9 @@ test('sqliteGroupSync: the file runs synchronous=NORMAL, every write counts, the
   const dir = mkdtempSync(join(tmpdir(), 'vsm-group-sync-'));
   try {
     const file = join(dir, 'manager.db');
-    const db = openDb(file);
+    const opened = openDb(file);
+    assert.ok(opened instanceof SqliteDb);
+    const db = opened.raw;
     assert.equal(db.pragma('synchronous', { simple: true }), 2, 'openDb keeps FULL for everyone else');
     const gs = sqliteGroupSync(db, file);
     assert.equal(db.pragma('synchronous', { simple: true }), 1);

@@ -6,8 +6,12 @@
  * answered together share one fsync, and what a worker was told is on disk before it is told (as with FULL).
  */
 import { open } from 'node:fs/promises';
+import { logger } from '../common/log.js';
 import type { ApiDecl, ApiImpl } from '../rpc/index.js';
-import type { Db } from './db.js';
+
+const log = logger('sealer');
+/** An fsync slower than this is logged. */
+const SLOW_SYNC_MS = 1000;
 
 export interface GroupSyncOptions {
   /** a counter that grows with every change to the database (SQLite's total_changes()) */
@@ -41,13 +45,20 @@ export class GroupSync {
 
   private start(): void {
     const upTo = this.o.changes();
+    const t0 = performance.now();
     const done = this.o.sync().then(
       () => {
         this.syncs++;
+        const ms = performance.now() - t0;
+        // every answer waited this long: a disk that stalls should be seen
+        if (ms >= SLOW_SYNC_MS)
+          log.warn({ ms: Math.round(ms) }, 'manager database fsync was slow; answers waited for it');
         if (upTo > this.synced) this.synced = upTo;
       },
       (err: unknown) => {
-        throw new Error(`the manager database could not be synced to disk: ${(err as Error).message}`);
+        const msg = `the manager database could not be synced to disk: ${(err as Error).message}`;
+        log.error({ err: (err as Error).message }, 'manager database fsync failed; the answers waiting for it fail');
+        throw new Error(msg);
       },
     );
     const f = { upTo, done };
@@ -63,11 +74,17 @@ export class GroupSync {
   }
 }
 
+/** What sqliteGroupSync needs of a better-sqlite3 handle. */
+export interface SqliteHandle {
+  pragma(source: string): unknown;
+  prepare(sql: string): { get(): unknown };
+}
+
 /**
  * Switches `db` (WAL mode, file `file`) to synchronous=NORMAL and returns the GroupSync that fdatasyncs its WAL.
  * Only for a process that holds every answer with `durableApi` (the daemon); other users of the file keep FULL.
  */
-export function sqliteGroupSync(db: Db, file: string): GroupSync & { close(): Promise<void> } {
+export function sqliteGroupSync(db: SqliteHandle, file: string): GroupSync & { close(): Promise<void> } {
   db.pragma('synchronous = NORMAL');
   const total = db.prepare('SELECT total_changes() AS n');
   // the WAL exists while the connection is open (SQLite resets it in place after a checkpoint)

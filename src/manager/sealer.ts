@@ -46,6 +46,7 @@ import * as rebuild from './sealer/rebuild.js';
 import { RebuildTasks } from './sealer/rebuild-tasks.js';
 import * as reports from './sealer/reports.js';
 import * as submission from './sealer/submission.js';
+import { sharedChainHead } from './single-flight.js';
 import { SnapUpManager } from './snapup/index.js';
 import { unsealCliApi } from './unseal/api.js';
 import type { UnsealTasks } from './unseal/tasks.js';
@@ -64,7 +65,8 @@ export class SealerService {
     private readonly unseal?: UnsealTasks,
   ) {
     this.st = {
-      o,
+      // every poll asks for the chain head: concurrent ones share a request
+      o: { ...o, chain: sharedChainHead(o.chain) },
       sectorLock: new KeyedMutex(),
       numberLock: new KeyedMutex(),
       storeLock: new KeyedMutex(),

@@ -76,6 +76,18 @@ async function startChild<T>(
   return { child, log: logFile, stop, hello };
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc (undefined where there is none). */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux)
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env } });
@@ -101,6 +113,8 @@ export interface ClusterOptions {
 
 export interface Cluster {
   url: string;
+  /** process ids, to read their CPU time */
+  pids: { manager: number; devnet: number };
   token: string;
   miner: number;
   store: { name: string; path: string };
@@ -176,6 +190,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const workerToken = readFileSync(join(home, 'worker-token'), 'utf8').trim();
     return {
       url: `ws://127.0.0.1:${manager.hello.port}/rpc/v0`,
+      pids: { manager: manager.child.pid!, devnet: chain.child.pid! },
       token: workerToken,
       miner,
       store,

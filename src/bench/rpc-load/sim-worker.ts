@@ -47,6 +47,8 @@ export class SimWorker {
   private readonly instance: string;
   private readonly location: string;
   private next = 0;
+  /** when the call in flight started (undefined: none) */
+  private callStart: number | undefined;
   private lastPing = 0;
   private stopping = false;
   private running: Promise<void> | undefined;
@@ -93,6 +95,7 @@ export class SimWorker {
       if (this.stopping) throw new Stop();
     }
     const t0 = performance.now();
+    this.callStart = t0;
     try {
       const r = await fn();
       this.o.stats.record(method, performance.now() - t0);
@@ -100,7 +103,14 @@ export class SimWorker {
     } catch (err) {
       this.o.stats.record(method, performance.now() - t0, err);
       throw err;
+    } finally {
+      this.callStart = undefined;
     }
+  }
+
+  /** How long the call in flight has been waiting, ms (0: none). */
+  waiting(now = performance.now()): number {
+    return this.callStart === undefined ? 0 : now - this.callStart;
   }
 
   private async ping(): Promise<void> {

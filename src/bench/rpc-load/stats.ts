@@ -22,6 +22,12 @@ export interface LoadFigures {
   methods: MethodFigures[];
   /** the first few distinct error messages */
   errorSamples: string[];
+  /** CPU cores each process kept busy during the window (CPU seconds ÷ seconds), where /proc tells */
+  cpu?: { manager?: number; devnet?: number; bench?: number };
+  /** calls still unanswered after a second when the window closed (not in the latencies), and the oldest, ms */
+  stuck?: { calls: number; oldestMs: number };
+  /** the machine's 1-minute load average at the end of the window, and its CPU count (a shared machine shows here) */
+  load?: { avg1: number; cpus: number };
 }
 
 /** The q-quantile (0..1) of ascending samples, nearest rank. */

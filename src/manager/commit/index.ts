@@ -37,6 +37,7 @@ import {
   type PreCommitEntry,
   type SectorActivation,
 } from '../params.js';
+import { SingleFlight } from '../single-flight.js';
 import {
   buildMessage,
   freshMessageId,
@@ -107,6 +108,7 @@ export class CommitmentManager {
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly watch: MessageWatch;
   private readonly pushErrors = new Throttle(60_000);
+  private readonly messageFlight = new SingleFlight<string, Awaited<ReturnType<MessagerAPI['GetMessageByUid']>>>();
 
   constructor(private readonly o: CommitmentOptions) {
     this.watch = new MessageWatch({
@@ -225,7 +227,8 @@ export class CommitmentManager {
     const rec = this.o.store.getMessage(id);
     if (rec && !rec.pushed)
       return { state: OnChainState.Pending, desc: 'message recorded, not yet accepted by the messager' };
-    const m = await this.o.messager.GetMessageByUid(id);
+    // the sectors of one batch are polled by as many workers: concurrent polls share one messager call
+    const m = await this.messageFlight.run(id, () => this.o.messager.GetMessageByUid(id));
     if (rec) this.watch.observe(id, m, { miner: rec.miner, kind: rec.kind });
     const policy = commitmentPolicy(this.o.config(), rec?.miner ?? 0);
     return onChainState(m, policy.MsgConfidence, index);
