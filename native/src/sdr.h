@@ -6,6 +6,7 @@
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* One label to hash: the 64-byte header block (replica id, layer, node), pointers to the distinct parent labels
  * (6 on layer 1, 14 after), and where the 32-byte label goes. Nodes > 0 only: node 0 hashes the header alone. */
@@ -21,7 +22,13 @@ void sdr_hash_lanes(sdr_lane_t *lanes, int n, int exp);
 /* Sets the header's layer (bytes 32..35) and zeroes the tail, from a 32-byte replica id. */
 void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer);
 static inline void sdr_lane_node(sdr_lane_t *lane, uint64_t node) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* one 8-byte store: the kernel loads the header 16 bytes at a time, which 8 byte stores cannot forward to */
+  const uint64_t be = __builtin_bswap64(node);
+  memcpy(lane->header + 36, &be, 8);
+#else
   for (int b = 0; b < 8; b++) lane->header[36 + b] = (uint8_t)(node >> (56 - 8 * b));
+#endif
 }
 
 /* How many nodes ahead the kernels prefetch parent labels (VENUS_SDR_PREFETCH, 1..64; default below). */

@@ -70,17 +70,22 @@ static void label_portable(const sdr_lane_t *L, int exp) {
 /* ------------------------------------------------------------ SHA-NI, up to 4 streams */
 #define SHANI __attribute__((target("sha,sse4.1,ssse3")))
 
-/* W[t] + K[t] of the block a[0..32) ‖ b[0..32), four words per vector (what sha256rnds2 consumes). */
-SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, __m128i wk[16]) {
+/* W[t] + K[t] of the block a[0..32) ‖ b[0..32), two rounds' worth per vector: wk[2g] holds W+K of rounds 4g..4g+3
+ * (sha256rnds2 takes the low two), wk[2g + 1] the same moved down (the high two), so the rounds need no shuffle. */
+SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, __m128i wk[32]) {
   const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
   __m128i w[4];
   w[0] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)a), bswap);
   w[1] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(a + 16)), bswap);
   w[2] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)b), bswap);
   w[3] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(b + 16)), bswap);
+#pragma GCC unroll 16
   for (int g = 0; g < 16; g++) {
-    wk[g] = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sdr_K256[4 * g]));
+    const __m128i m = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sdr_K256[4 * g]));
+    wk[2 * g] = m;
+    wk[2 * g + 1] = _mm_shuffle_epi32(m, 0x0E);
     if (g < 12) {
+      /* W[g+4] from W[g..g+3]; it replaces W[g], which the rounds above consumed. */
       __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
       x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
       w[g & 3] = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
@@ -88,29 +93,39 @@ SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, __m128i wk[16]) {
   }
 }
 
-/* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH). */
+/* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH), in locals so
+ * that the compiler keeps every stream in registers (arrays indexed in a loop went through the stack). */
 SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const __m128i *const *wk) {
-  __m128i a0[4], a1[4];
-  for (int l = 0; l < n; l++) a0[l] = s0[l], a1[l] = s1[l];
+  __m128i a0 = s0[0], b0 = s1[0], a1 = s0[n > 1], b1 = s1[n > 1];
+  __m128i a2 = s0[n > 2 ? 2 : 0], b2 = s1[n > 2 ? 2 : 0], a3 = s0[n > 3 ? 3 : 0], b3 = s1[n > 3 ? 3 : 0];
+  const __m128i *w0 = wk[0], *w1 = wk[n > 1], *w2 = wk[n > 2 ? 2 : 0], *w3 = wk[n > 3 ? 3 : 0];
+#pragma GCC unroll 16
   for (int g = 0; g < 16; g++) {
-    for (int l = 0; l < n; l++) {
-      __m128i m = wk[l][g];
-      s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
-      s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], _mm_shuffle_epi32(m, 0x0E));
-    }
+    b0 = _mm_sha256rnds2_epu32(b0, a0, w0[2 * g]);
+    if (n > 1) b1 = _mm_sha256rnds2_epu32(b1, a1, w1[2 * g]);
+    if (n > 2) b2 = _mm_sha256rnds2_epu32(b2, a2, w2[2 * g]);
+    if (n > 3) b3 = _mm_sha256rnds2_epu32(b3, a3, w3[2 * g]);
+    a0 = _mm_sha256rnds2_epu32(a0, b0, w0[2 * g + 1]);
+    if (n > 1) a1 = _mm_sha256rnds2_epu32(a1, b1, w1[2 * g + 1]);
+    if (n > 2) a2 = _mm_sha256rnds2_epu32(a2, b2, w2[2 * g + 1]);
+    if (n > 3) a3 = _mm_sha256rnds2_epu32(a3, b3, w3[2 * g + 1]);
   }
-  for (int l = 0; l < n; l++) s0[l] = _mm_add_epi32(s0[l], a0[l]), s1[l] = _mm_add_epi32(s1[l], a1[l]);
+  s0[0] = _mm_add_epi32(s0[0], a0), s1[0] = _mm_add_epi32(s1[0], b0);
+  if (n > 1) s0[1] = _mm_add_epi32(s0[1], a1), s1[1] = _mm_add_epi32(s1[1], b1);
+  if (n > 2) s0[2] = _mm_add_epi32(s0[2], a2), s1[2] = _mm_add_epi32(s1[2], b2);
+  if (n > 3) s0[3] = _mm_add_epi32(s0[3], a3), s1[3] = _mm_add_epi32(s1[3], b3);
 }
 
 SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp) {
-  __m128i s0[4], s1[4], wh[4][16], wb[4][7][16];
+  __m128i s0[4], s1[4], wh[4][32], wb[4][7][32];
   const __m128i *w[4];
   const int nb = exp ? 7 : 3;
   const __m128i iv0 = _mm_set_epi32((int)sdr_H256[0], (int)sdr_H256[1], (int)sdr_H256[4], (int)sdr_H256[5]);
   const __m128i iv1 = _mm_set_epi32((int)sdr_H256[2], (int)sdr_H256[3], (int)sdr_H256[6], (int)sdr_H256[7]);
-  /* parent loads first: their cache misses resolve while the header block is hashed */
-  for (int l = 0; l < n; l++)
-    for (int j = 0; j < nb; j++) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], wb[l][j]);
+  /* The header block does not depend on the previous node's label: first in program order, so that the
+   * out-of-order core starts it while the previous label's last block is still in flight. Each parent block's
+   * schedule is computed just before its first rounds (sha256msg1/2 are slow here: they overlap the rounds of
+   * the block before) and kept for the repeats. */
   for (int l = 0; l < n; l++) {
     s0[l] = iv0, s1[l] = iv1;
     ni_sched(L[l].header, L[l].header + 32, wh[l]);
@@ -119,7 +134,14 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp) {
   ni_rounds(n, s0, s1, w);
   /* 37 parent slots: 14 parents twice then 0..7 (+ 8 in the last block), or 6 parents six times (+ 0) */
   const int reps = exp ? 2 : 6;
-  for (int r = 0; r < reps; r++)
+  for (int j = 0; j < nb; j++) {
+    for (int l = 0; l < n; l++) {
+      ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], wb[l][j]);
+      w[l] = wb[l][j];
+    }
+    ni_rounds(n, s0, s1, w);
+  }
+  for (int r = 1; r < reps; r++)
     for (int j = 0; j < nb; j++) {
       for (int l = 0; l < n; l++) w[l] = wb[l][j];
       ni_rounds(n, s0, s1, w);
