@@ -3,11 +3,12 @@
  *
  *   sdrLabelChunkBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents, curs: Uint8Array[], outSlot,
  *                      prevs: Uint8Array[] | null)     sdrLabelChunk for K sectors of the same graph at once
- *   sdrLanesBackend() -> "sha-ni x2" | "avx2 x8" | "portable"
+ *   sdrLanesBackend([want]) -> "sha-ni x4, avx512 sched" | "sha-ni x2" | "avx2 x8" | "portable"
  *
  * A label is 20 SHA-256 compressions in a chain: one stream is bound by the latency of sha256rnds2, and most of
  * the core sits idle. Labels of different sectors (same node, same parents, other replica ids) are independent,
- * so 2 (up to 4) chains are interleaved instruction by instruction, which fills the pipeline. The label message also
+ * so 2 to 4 chains are interleaved instruction by instruction, which fills the pipeline (with AVX-512, the message
+ * schedules of a batch are computed beforehand in vector registers, and 4 chains run rounds only). The label message also
  * repeats its parent blocks (14 parents = 7 blocks hashed twice, then 4 of them again; 6 parents = 3 blocks six
  * times): each block's message schedule is computed once and reused, and parents are read where they lie
  * (no copy). Without SHA-NI, AVX2 hashes 8 lanes at once (one 32-bit word of each lane per vector).
@@ -419,9 +420,9 @@ static int use_avx2(void) {
 #endif
 }
 
-/* SHA-NI streams hashed together. Measured on an AMD EPYC (2 vCPUs, shared): 2 streams give ~1.4x one stream
- * with parents in cache and hold up best when they are not (4 streams: the same in cache, less out of it: the
- * 16 state registers spill and more parent reads wait at once). VENUS_SDR_LANES=1..4 overrides. */
+/* SHA-NI streams hashed together. Measured on an AMD EPYC Zen 5 (2 vCPUs, shared): with sha256msg1/2 schedules
+ * 2 streams give ~1.4x one stream and 4 no more (the schedules, not the rounds, are the limit there); with the
+ * schedules from AVX-512, 4 streams. VENUS_SDR_LANES=1..4 overrides. */
 static int ni_group = 0;
 
 static int ni_lanes(void) {
