@@ -6,6 +6,7 @@
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* One label to hash: the 64-byte header block (replica id, layer, node), pointers to the distinct parent labels
  * (6 on layer 1, 14 after), and where the 32-byte label goes. Nodes > 0 only: node 0 hashes the header alone. */
@@ -15,13 +16,20 @@ typedef struct {
   uint8_t *out;
 } sdr_lane_t;
 
-/* Hashes `n` independent labels; `exp` = layer > 1 (14 parents). SHA-NI interleaves 2 streams (up to 4)
- * when selected; else AVX2 8 lanes when the CPU has it; else portable C one stream at a time. */
+/* Hashes `n` independent labels; `exp` = layer > 1 (14 parents). SHA-NI interleaves 2 streams (4 when AVX-512
+ * computes a batch's schedules beforehand; VENUS_SDR_LANES=1..4) when selected; else AVX2 8 lanes when the CPU
+ * has it; else portable C one stream at a time. */
 void sdr_hash_lanes(sdr_lane_t *lanes, int n, int exp);
 /* Sets the header's layer (bytes 32..35) and zeroes the tail, from a 32-byte replica id. */
 void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer);
 static inline void sdr_lane_node(sdr_lane_t *lane, uint64_t node) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* one 8-byte store: the kernel loads the header 16 bytes at a time, which 8 byte stores cannot forward to */
+  const uint64_t be = __builtin_bswap64(node);
+  memcpy(lane->header + 36, &be, 8);
+#else
   for (int b = 0; b < 8; b++) lane->header[36 + b] = (uint8_t)(node >> (56 - 8 * b));
+#endif
 }
 
 /* How many nodes ahead the kernels prefetch parent labels (VENUS_SDR_PREFETCH, 1..64; default below). */
@@ -60,7 +68,8 @@ void sdr_throw(napi_env env, const char *msg);
 int sdr_get_bytes(napi_env env, napi_value v, void **data, size_t *len);
 int sdr_get_u64(napi_env env, napi_value v, uint64_t *out);
 
-/* From sdr_batch.c: the lane backend name ("sha-ni x2", "avx2 x8", "portable") and the N-API registration. */
+/* From sdr_batch.c: the lane backend name ("sha-ni x4, avx512 sched", "sha-ni x2", "avx2 x8", "portable") and
+ * the N-API registration. */
 const char *sdr_lanes_backend(void);
 napi_value sdr_batch_register(napi_env env, napi_value exports);
 

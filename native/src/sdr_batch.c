@@ -3,11 +3,12 @@
  *
  *   sdrLabelChunkBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents, curs: Uint8Array[], outSlot,
  *                      prevs: Uint8Array[] | null)     sdrLabelChunk for K sectors of the same graph at once
- *   sdrLanesBackend() -> "sha-ni x2" | "avx2 x8" | "portable"
+ *   sdrLanesBackend([want]) -> "sha-ni x4, avx512 sched" | "sha-ni x2" | "avx2 x8" | "portable"
  *
  * A label is 20 SHA-256 compressions in a chain: one stream is bound by the latency of sha256rnds2, and most of
  * the core sits idle. Labels of different sectors (same node, same parents, other replica ids) are independent,
- * so 2 (up to 4) chains are interleaved instruction by instruction, which fills the pipeline. The label message also
+ * so 2 to 4 chains are interleaved instruction by instruction, which fills the pipeline (with AVX-512, the message
+ * schedules of a batch are computed beforehand in vector registers, and 4 chains run rounds only). The label message also
  * repeats its parent blocks (14 parents = 7 blocks hashed twice, then 4 of them again; 6 parents = 3 blocks six
  * times): each block's message schedule is computed once and reused, and parents are read where they lie
  * (no copy). Without SHA-NI, AVX2 hashes 8 lanes at once (one 32-bit word of each lane per vector).
@@ -70,17 +71,24 @@ static void label_portable(const sdr_lane_t *L, int exp) {
 /* ------------------------------------------------------------ SHA-NI, up to 4 streams */
 #define SHANI __attribute__((target("sha,sse4.1,ssse3")))
 
-/* W[t] + K[t] of the block a[0..32) ‖ b[0..32), four words per vector (what sha256rnds2 consumes). */
-SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, __m128i wk[16]) {
+/* W[t] + K[t] of one block, t < 64, and two spare words: rounds 4g, 4g+1 take the low half of a 16-byte load
+ * at word 4g, rounds 4g+2, 4g+3 the low half of one at word 4g+2 (sha256rnds2 reads only the low 64 bits). */
+typedef uint32_t ni_wk_t[68];
+
+/* The schedule of the block a[0..32) ‖ b[0..32) with sha256msg1/2. */
+SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, uint32_t *wk) {
   const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
   __m128i w[4];
   w[0] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)a), bswap);
   w[1] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(a + 16)), bswap);
   w[2] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)b), bswap);
   w[3] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(b + 16)), bswap);
+#pragma GCC unroll 16
   for (int g = 0; g < 16; g++) {
-    wk[g] = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sdr_K256[4 * g]));
+    _mm_storeu_si128((__m128i *)(wk + 4 * g),
+                     _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sdr_K256[4 * g])));
     if (g < 12) {
+      /* W[g+4] from W[g..g+3]; it replaces W[g], which the rounds above consumed. */
       __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
       x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
       w[g & 3] = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
@@ -88,50 +96,77 @@ SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, __m128i wk[16]) {
   }
 }
 
-/* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH). */
-SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const __m128i *const *wk) {
-  __m128i a0[4], a1[4];
-  for (int l = 0; l < n; l++) a0[l] = s0[l], a1[l] = s1[l];
+#define NI_W(w, k) _mm_loadu_si128((const __m128i *)((w) + (k)))
+
+/* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH), in locals so
+ * that the compiler keeps every stream in registers (arrays indexed in a loop went through the stack). */
+SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const uint32_t *const *wk) {
+  __m128i a0 = s0[0], b0 = s1[0], a1 = s0[n > 1], b1 = s1[n > 1];
+  __m128i a2 = s0[n > 2 ? 2 : 0], b2 = s1[n > 2 ? 2 : 0], a3 = s0[n > 3 ? 3 : 0], b3 = s1[n > 3 ? 3 : 0];
+  const uint32_t *w0 = wk[0], *w1 = wk[n > 1], *w2 = wk[n > 2 ? 2 : 0], *w3 = wk[n > 3 ? 3 : 0];
+#pragma GCC unroll 16
   for (int g = 0; g < 16; g++) {
-    for (int l = 0; l < n; l++) {
-      __m128i m = wk[l][g];
-      s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
-      s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], _mm_shuffle_epi32(m, 0x0E));
-    }
+    b0 = _mm_sha256rnds2_epu32(b0, a0, NI_W(w0, 4 * g));
+    if (n > 1) b1 = _mm_sha256rnds2_epu32(b1, a1, NI_W(w1, 4 * g));
+    if (n > 2) b2 = _mm_sha256rnds2_epu32(b2, a2, NI_W(w2, 4 * g));
+    if (n > 3) b3 = _mm_sha256rnds2_epu32(b3, a3, NI_W(w3, 4 * g));
+    a0 = _mm_sha256rnds2_epu32(a0, b0, NI_W(w0, 4 * g + 2));
+    if (n > 1) a1 = _mm_sha256rnds2_epu32(a1, b1, NI_W(w1, 4 * g + 2));
+    if (n > 2) a2 = _mm_sha256rnds2_epu32(a2, b2, NI_W(w2, 4 * g + 2));
+    if (n > 3) a3 = _mm_sha256rnds2_epu32(a3, b3, NI_W(w3, 4 * g + 2));
   }
-  for (int l = 0; l < n; l++) s0[l] = _mm_add_epi32(s0[l], a0[l]), s1[l] = _mm_add_epi32(s1[l], a1[l]);
+  s0[0] = _mm_add_epi32(s0[0], a0), s1[0] = _mm_add_epi32(s1[0], b0);
+  if (n > 1) s0[1] = _mm_add_epi32(s0[1], a1), s1[1] = _mm_add_epi32(s1[1], b1);
+  if (n > 2) s0[2] = _mm_add_epi32(s0[2], a2), s1[2] = _mm_add_epi32(s1[2], b2);
+  if (n > 3) s0[3] = _mm_add_epi32(s0[3], a3), s1[3] = _mm_add_epi32(s1[3], b3);
 }
 
-SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp) {
-  __m128i s0[4], s1[4], wh[4][16], wb[4][7][16];
-  const __m128i *w[4];
+/* The blocks of one label, in message order: the header, the nb distinct parent pairs, the last block. */
+enum { NI_BLOCKS = 9 };
+
+/* n labels. `pre`: their schedules computed already (pre[l][0] header, [1 + j] parent pair j, [1 + nb] last),
+ * or NULL: computed here with sha256msg1/2. */
+SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *const *pre) {
+  __m128i s0[4], s1[4];
+  ni_wk_t own[4][NI_BLOCKS];
+  const uint32_t *w[4];
   const int nb = exp ? 7 : 3;
   const __m128i iv0 = _mm_set_epi32((int)sdr_H256[0], (int)sdr_H256[1], (int)sdr_H256[4], (int)sdr_H256[5]);
   const __m128i iv1 = _mm_set_epi32((int)sdr_H256[2], (int)sdr_H256[3], (int)sdr_H256[6], (int)sdr_H256[7]);
-  /* parent loads first: their cache misses resolve while the header block is hashed */
-  for (int l = 0; l < n; l++)
-    for (int j = 0; j < nb; j++) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], wb[l][j]);
+  ni_wk_t *sch[4];
+  for (int l = 0; l < n; l++) sch[l] = pre ? pre[l] : own[l];
+  /* The header block does not depend on the previous node's label: first in program order, so that the
+   * out-of-order core starts it while the previous label's last block is still in flight. Each parent block's
+   * schedule is computed just before its first rounds (sha256msg1/2 are slow here: they overlap the rounds of
+   * the block before) and kept for the repeats. */
   for (int l = 0; l < n; l++) {
     s0[l] = iv0, s1[l] = iv1;
-    ni_sched(L[l].header, L[l].header + 32, wh[l]);
-    w[l] = wh[l];
+    if (!pre) ni_sched(L[l].header, L[l].header + 32, sch[l][0]);
+    w[l] = sch[l][0];
   }
   ni_rounds(n, s0, s1, w);
   /* 37 parent slots: 14 parents twice then 0..7 (+ 8 in the last block), or 6 parents six times (+ 0) */
   const int reps = exp ? 2 : 6;
-  for (int r = 0; r < reps; r++)
+  for (int j = 0; j < nb; j++) {
+    for (int l = 0; l < n; l++) {
+      if (!pre) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], sch[l][1 + j]);
+      w[l] = sch[l][1 + j];
+    }
+    ni_rounds(n, s0, s1, w);
+  }
+  for (int r = 1; r < reps; r++)
     for (int j = 0; j < nb; j++) {
-      for (int l = 0; l < n; l++) w[l] = wb[l][j];
+      for (int l = 0; l < n; l++) w[l] = sch[l][1 + j];
       ni_rounds(n, s0, s1, w);
     }
   if (exp)
     for (int j = 0; j < 4; j++) {
-      for (int l = 0; l < n; l++) w[l] = wb[l][j];
+      for (int l = 0; l < n; l++) w[l] = sch[l][1 + j];
       ni_rounds(n, s0, s1, w);
     }
   for (int l = 0; l < n; l++) {
-    ni_sched(L[l].par[exp ? 8 : 0], PAD, wh[l]);
-    w[l] = wh[l];
+    if (!pre) ni_sched(L[l].par[exp ? 8 : 0], PAD, sch[l][1 + nb]);
+    w[l] = sch[l][1 + nb];
   }
   ni_rounds(n, s0, s1, w);
   const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
@@ -147,14 +182,96 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp) {
 }
 
 #define NI_VARIANT(N)                                                                                              \
-  SHANI static void ni_label_x##N(sdr_lane_t *L, int exp) {                                                        \
-    if (exp) ni_label_n(L, N, 1);                                                                                  \
-    else ni_label_n(L, N, 0);                                                                                      \
+  SHANI static void ni_label_x##N(sdr_lane_t *L, int exp, ni_wk_t *const *pre) {                                   \
+    if (exp) ni_label_n(L, N, 1, pre);                                                                             \
+    else ni_label_n(L, N, 0, pre);                                                                                 \
   }
 NI_VARIANT(1)
 NI_VARIANT(2)
 NI_VARIANT(3)
 NI_VARIANT(4)
+
+/* ------------------------------------------------------------ AVX-512 message schedules, 16 blocks */
+/* sha256msg1/2 are slow on some cores (AMD Zen 5: a block's schedule costs about as much as its rounds in four
+ * interleaved streams), while the rounds of several streams keep the SHA unit busy. Where AVX-512 is present the
+ * batch computes its schedules 16 blocks at a time in vector registers (one block per 32-bit lane) and the
+ * SHA-NI streams only run rounds. */
+#define AVX512 __attribute__((target("avx512f,avx512bw")))
+
+/* 16 vectors of 16 words: r[i].word[j] <-> r[j].word[i]. */
+AVX512 INL void z_transpose(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int k = 0; k < 8; k++) {
+    t[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; k++) {
+    u[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+    u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+    u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+    u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+  }
+  /* u[4k + c], 128-bit lane L: word 4L + c of rows 4k..4k+3; a 4 × 4 transpose of 128-bit lanes finishes it */
+  for (int c = 0; c < 4; c++) {
+    __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
+    r[8 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+  }
+}
+
+/* The schedules of n <= 16 blocks; block i is a[i][0..32) ‖ b[i][0..32), its W + K goes to out[i]. */
+AVX512 static void z_sched16(const uint8_t *const *a, const uint8_t *const *b, int n, uint32_t *const *out) {
+  const __m512i bswap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
+  __m512i r[16], w[64];
+  for (int i = 0; i < 16; i++) {
+    const int k = i < n ? i : 0;
+    r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[k])),
+                              _mm256_loadu_si256((const __m256i *)b[k]), 1);
+  }
+  z_transpose(r);
+  for (int t = 0; t < 16; t++) w[t] = _mm512_shuffle_epi8(r[t], bswap);
+  for (int t = 16; t < 64; t++) {
+    const __m512i x = w[t - 15], y = w[t - 2];
+    const __m512i s0 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(x, 7), _mm512_ror_epi32(x, 18), _mm512_srli_epi32(x, 3), 0x96);
+    const __m512i s1 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(y, 17), _mm512_ror_epi32(y, 19), _mm512_srli_epi32(y, 10), 0x96);
+    w[t] = _mm512_add_epi32(_mm512_add_epi32(w[t - 16], s0), _mm512_add_epi32(w[t - 7], s1));
+  }
+  for (int q = 0; q < 4; q++) {
+    for (int j = 0; j < 16; j++) r[j] = _mm512_add_epi32(w[16 * q + j], _mm512_set1_epi32((int)sdr_K256[16 * q + j]));
+    z_transpose(r);
+    for (int i = 0; i < n; i++) _mm512_storeu_si512((void *)(out[i] + 16 * q), r[i]);
+  }
+}
+
+static int cpu_has_avx512(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  if (!((b & (1u << 16)) && (b & (1u << 30)))) return 0; /* AVX512F, AVX512BW */
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+  unsigned lo, hi;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 0xe6) == 0xe6; /* the OS saves the opmask and ZMM state */
+}
+
+/* The schedules of every block of n <= 8 labels (NI_BLOCKS each), 16 blocks per pass. */
+AVX512 static void z_sched_labels(const sdr_lane_t *L, int n, int exp, ni_wk_t (*sch)[NI_BLOCKS]) {
+  const uint8_t *a[16], *b[16];
+  uint32_t *o[16];
+  const int nb = exp ? 7 : 3;
+  int m = 0;
+  for (int l = 0; l < n; l++)
+    for (int j = 0; j < nb + 2; j++) {
+      if (j == 0) a[m] = L[l].header, b[m] = L[l].header + 32;
+      else if (j <= nb) a[m] = L[l].par[2 * (j - 1)], b[m] = L[l].par[2 * (j - 1) + 1];
+      else a[m] = L[l].par[exp ? 8 : 0], b[m] = PAD;
+      o[m++] = sch[l][j];
+      if (m == 16) z_sched16(a, b, 16, o), m = 0;
+    }
+  if (m) z_sched16(a, b, m, o);
+}
 
 /* ------------------------------------------------------------ AVX2, 8 lanes */
 #define AVX2 __attribute__((target("avx2")))
@@ -282,6 +399,17 @@ int sdr_gather_expander(void) {
 }
 
 static int avx2_checked = -1;
+static int avx512_checked = -1;
+
+/* AVX-512 schedules for batches (VENUS_SDR_NO_AVX512=1 turns them off). */
+static int use_avx512(void) {
+#ifdef SDRB_X86
+  if (avx512_checked < 0) avx512_checked = getenv("VENUS_SDR_NO_AVX512") == NULL && cpu_has_avx512();
+  return avx512_checked;
+#else
+  return 0;
+#endif
+}
 
 static int use_avx2(void) {
 #ifdef SDRB_X86
@@ -292,23 +420,25 @@ static int use_avx2(void) {
 #endif
 }
 
-/* SHA-NI streams hashed together. Measured on an AMD EPYC (2 vCPUs, shared): 2 streams give ~1.4x one stream
- * with parents in cache and hold up best when they are not (4 streams: the same in cache, less out of it: the
- * 16 state registers spill and more parent reads wait at once). VENUS_SDR_LANES=1..4 overrides. */
+/* SHA-NI streams hashed together. Measured on an AMD EPYC Zen 5 (2 vCPUs, shared): with sha256msg1/2 schedules
+ * 2 streams give ~1.4x one stream and 4 no more (the schedules, not the rounds, are the limit there); with the
+ * schedules from AVX-512, 4 streams. VENUS_SDR_LANES=1..4 overrides. */
 static int ni_group = 0;
 
 static int ni_lanes(void) {
   if (!ni_group) {
     const char *g = getenv("VENUS_SDR_LANES");
-    ni_group = g && g[0] >= '1' && g[0] <= '4' && !g[1] ? g[0] - '0' : 2;
+    ni_group = g && g[0] >= '1' && g[0] <= '4' && !g[1] ? g[0] - '0' : 0;
   }
-  return ni_group;
+  /* with the schedules done beforehand the rounds alone are interleaved: 4 streams then beat 2 (AMD Zen 5, in
+   * cache: 4 streams' rounds ~2.05x one full label, two pairs ~1.8x) */
+  return ni_group ? ni_group : use_avx512() ? 4 : 2;
 }
 
 const char *sdr_lanes_backend(void) {
-  static char name[16];
+  static char name[32];
   if (!sdr_sha_shani_selected()) return use_avx2() ? "avx2 x8" : "portable";
-  snprintf(name, sizeof name, "sha-ni x%d", ni_lanes());
+  snprintf(name, sizeof name, use_avx512() ? "sha-ni x%d, avx512 sched" : "sha-ni x%d", ni_lanes());
   return name;
 }
 
@@ -316,13 +446,25 @@ void sdr_hash_lanes(sdr_lane_t *L, int n, int exp) {
 #ifdef SDRB_X86
   if (sdr_sha_shani_selected()) {
     const int gmax = ni_lanes();
+    /* several labels (a batch): schedules in AVX-512 first, 8 labels at a time, where the CPU has it; a single
+     * label (one sector) keeps sha256msg1/2, which overlap its rounds (its blocks depend on the label before) */
+    const int zs = n > 1 && use_avx512();
+    ni_wk_t sch[8][NI_BLOCKS];
+    ni_wk_t *pre[8];
     while (n > 0) {
-      const int g = n < gmax ? n : gmax;
-      if (g == 4) ni_label_x4(L, exp);
-      else if (g == 3) ni_label_x3(L, exp);
-      else if (g == 2) ni_label_x2(L, exp);
-      else ni_label_x1(L, exp);
-      n -= g, L += g;
+      const int c = n < 8 ? n : 8;
+      if (zs) z_sched_labels(L, c, exp, sch);
+      for (int i = 0; i < c;) {
+        const int g = c - i < gmax ? c - i : gmax;
+        for (int l = 0; l < g; l++) pre[l] = sch[i + l];
+        ni_wk_t *const *p = zs ? pre : NULL;
+        if (g == 4) ni_label_x4(L + i, exp, p);
+        else if (g == 3) ni_label_x3(L + i, exp, p);
+        else if (g == 2) ni_label_x2(L + i, exp, p);
+        else ni_label_x1(L + i, exp, p);
+        i += g;
+      }
+      n -= c, L += c;
     }
     return;
   }
@@ -461,8 +603,9 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* sdrLanesBackend([want: "avx2" | "portable"]) -> how several streams are hashed at once. `want` picks the path
- * used when SHA-NI is off (sdrShaBackend("portable")): tests compare all three. */
+/* sdrLanesBackend([want: "avx512" | "avx2" | "portable"]) -> how several streams are hashed at once. `want` picks
+ * the path used when SHA-NI is off (sdrShaBackend("portable")), and whether SHA-NI batches take their schedules
+ * from AVX-512 ("avx512", where the CPU has it): tests compare them all. */
 static napi_value js_lanes_backend(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -474,8 +617,10 @@ static napi_value js_lanes_backend(napi_env env, napi_callback_info info) {
     napi_typeof(env, argv[0], &t);
     if (t == napi_string && napi_get_value_string_utf8(env, argv[0], want, sizeof want, &n) == napi_ok) {
       avx2_checked = 0;
+      avx512_checked = 0;
 #ifdef SDRB_X86
-      if (strcmp(want, "avx2") == 0) avx2_checked = cpu_has_avx2();
+      if (strcmp(want, "avx2") == 0 || strcmp(want, "avx512") == 0) avx2_checked = cpu_has_avx2();
+      if (strcmp(want, "avx512") == 0) avx512_checked = cpu_has_avx512();
 #endif
     }
   }

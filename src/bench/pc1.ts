@@ -12,7 +12,8 @@
  * every thread), with the OpenSSL baseline measured the same way: on a box whose cores other processes share,
  * time spent descheduled does not count against either side, so those ratios move far less between runs.
  *
- *   node dist/bench/pc1.js [--512] [--ts-512]        (or: npx tsx src/bench/pc1.ts; npm run bench -- pc1 --512)
+ *   node dist/bench/pc1.js [--512] [--ts-512] [--verbose]   (or: npx tsx src/bench/pc1.ts; npm run bench -- pc1 --512)
+ *   --verbose: where each single-sector row's time went (kernel, outside it; user and system CPU)
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,6 +48,20 @@ export interface Pc1BenchRow {
   /** End to end, labels per CPU-second of the process, and ÷ OpenSSL label-equivalents per CPU-second. */
   cpuLabelsPerSecond: number;
   cpuRatio: number;
+  /** Where the best try's time went (printed with --verbose). */
+  breakdown?: Pc1Breakdown;
+}
+
+/** One single-sector try, taken apart: the kernel's wall time, the rest, and the process's CPU time by kind. */
+export interface Pc1Breakdown {
+  /** Inside the native (or TypeScript) kernel calls. */
+  kernelSeconds: number;
+  /** Outside them: parent-cache reads awaited, layer writes and fsync awaited, buffers, the event loop. */
+  outsideKernelSeconds: number;
+  /** process.cpuUsage of the try: user (the kernel, JavaScript, copies in libuv threads) and system (reads,
+   * writes, page faults and zeroing of new buffers). */
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
 }
 
 export interface Pc1BatchRow {
@@ -107,7 +122,7 @@ function opensslBlockRate(): { wall: number; cpu: number } {
 }
 
 export async function run(
-  opts: { sizes?: string[]; with512?: boolean; ts512?: boolean; log?: (line: string) => void } = {},
+  opts: { sizes?: string[]; with512?: boolean; ts512?: boolean; verbose?: boolean; log?: (line: string) => void } = {},
 ): Promise<Pc1BenchResult> {
   const print = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const native = sdrNative();
@@ -123,6 +138,7 @@ export async function run(
   );
   // npm run bench -- pc1 --512 passes the flag through process.argv (index.ts calls run() without options)
   const with512 = opts.with512 ?? process.argv.includes('--512');
+  const verbose = opts.verbose ?? process.argv.includes('--verbose');
   const sizes = opts.sizes ?? ['2KiB', '8MiB', ...(with512 ? ['512MiB'] : [])];
   const rows: Pc1BenchRow[] = [];
   const batch: Pc1BatchRow[] = [];
@@ -146,6 +162,7 @@ export async function run(
         let seconds = 0;
         let kernelSeconds = 0;
         let cpu = 0;
+        let breakdown: Pc1Breakdown | undefined;
         for (let t = 0; t < tries; t++) {
           let l = 0;
           let sec = 0;
@@ -164,6 +181,15 @@ export async function run(
             l += res.labels;
             sec += res.seconds;
             ks += res.kernelSeconds;
+          }
+          const c = process.cpuUsage(c0);
+          if (!breakdown || (c.user + c.system) / 1e6 < breakdown.cpuUserSeconds + breakdown.cpuSystemSeconds) {
+            breakdown = {
+              kernelSeconds: ks,
+              outsideKernelSeconds: sec - ks,
+              cpuUserSeconds: c.user / 1e6,
+              cpuSystemSeconds: c.system / 1e6,
+            };
           }
           // every try labels the same count: keep the shortest times
           labels = l;
@@ -184,6 +210,7 @@ export async function run(
           kernelRatio: labels / kernelSeconds / equiv,
           cpuLabelsPerSecond: labels / cpu,
           cpuRatio: labels / cpu / cpuEquiv,
+          breakdown,
         };
         rows.push(row);
         const n = (x: number) => Math.round(x).toLocaleString('en').padStart(10);
@@ -193,6 +220,7 @@ export async function run(
             `  per CPU-s ${n(row.cpuLabelsPerSecond)} (ratio ${row.cpuRatio.toFixed(2)})` +
             `  [${labels.toLocaleString('en')} labels, ${seconds.toFixed(2)} s]`,
         );
+        if (verbose && breakdown) print(`        ${formatBreakdown(breakdown)}`);
       }
       const one = rows.find((r) => r.sectorSize === formatSectorSize(size) && r.kernel === 'native');
       if (!one || !native?.sdrLabelChunkBatch || proof.nodes < 4096) continue;
@@ -321,6 +349,18 @@ async function benchBatch(a: {
   return out;
 }
 
+/** "kernel 3.10 s (88%), outside 0.40 s; CPU user 0.71 s, system 0.12 s (14%)" for the verbose table. */
+export function formatBreakdown(b: Pc1Breakdown): string {
+  const wall = b.kernelSeconds + b.outsideKernelSeconds;
+  const cpu = b.cpuUserSeconds + b.cpuSystemSeconds;
+  const pct = (x: number, of: number) => `${of > 0 ? Math.round((100 * x) / of) : 0}%`;
+  return (
+    `where the time went: kernel ${b.kernelSeconds.toFixed(2)} s (${pct(b.kernelSeconds, wall)}), ` +
+    `outside it ${b.outsideKernelSeconds.toFixed(2)} s (parents read, layers written, fsync); ` +
+    `CPU user ${b.cpuUserSeconds.toFixed(2)} s, system ${b.cpuSystemSeconds.toFixed(2)} s (${pct(b.cpuSystemSeconds, cpu)})`
+  );
+}
+
 /** The summary figures: each size and kernel end to end and kernel only (÷ OpenSSL), then the batch rates. */
 export function figures(r: Omit<Pc1BenchResult, 'figures'>): BenchFigure[] {
   const baseline = 'OpenSSL SHA-256 label-equivalents/s';
@@ -374,5 +414,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   // one labelSector per 2KiB repetition: keep its info lines out of the table
   setupLogging({ levelSpec: process.env.RUST_LOG ?? 'warn' });
-  await run({ with512: args.includes('--512'), ts512: args.includes('--ts-512') });
+  await run({ with512: args.includes('--512'), ts512: args.includes('--ts-512'), verbose: args.includes('--verbose') });
 }

@@ -90,8 +90,10 @@ describe('SDR batch labels', () => {
         const ref = await Promise.all(ids.map((rid, i) => single(g2k, `ref-${k}-${i}`, rid, layers, 'ts')));
         const one = await single(g2k, `one-${k}`, ids[k - 1]!, layers, 'native');
         assert.ok(one.equals(ref[k - 1]!), `K=${k}: single-sector native vs TypeScript`);
-        // SHA-NI streams, AVX2 lanes, portable C: each the path named by sdrLanesBackend
-        const runs: [string, 'sha-ni' | 'portable', 'avx2' | 'portable', RegExp][] = [
+        // SHA-NI streams (schedules from AVX-512 or from sha256msg1/2), AVX2 lanes, portable C: each the path
+        // named by sdrLanesBackend
+        const runs: [string, 'sha-ni' | 'portable', 'avx512' | 'avx2' | 'portable', RegExp][] = [
+          ['sha-ni+avx512', 'sha-ni', 'avx512', /^(sha-ni x\d(, avx512 sched)?|avx2 x8|portable)$/],
           ['sha-ni', 'sha-ni', 'avx2', /^(sha-ni x\d|avx2 x8|portable)$/],
           ['avx2', 'portable', 'avx2', /^(avx2 x8|portable)$/],
           ['portable', 'portable', 'portable', /^portable$/],
@@ -113,7 +115,7 @@ describe('SDR batch labels', () => {
       }
     } finally {
       native!.sdrShaBackend(before as 'sha-ni');
-      native!.sdrLanesBackend!('avx2');
+      native!.sdrLanesBackend!('avx512');
     }
   });
 

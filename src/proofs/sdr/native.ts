@@ -86,9 +86,10 @@ export interface SdrNative {
     curSources: (number | SdrMapping)[],
     prevSources: (number | SdrMapping)[],
   ): (string | null)[];
-  /** How several label streams are hashed at once ("sha-ni x2", "avx2 x8", "portable"); `want` picks the path
-   * used while SHA-NI is off. */
-  sdrLanesBackend?(want?: 'avx2' | 'portable'): string;
+  /** How several label streams are hashed at once ("sha-ni x4, avx512 sched", "sha-ni x2", "avx2 x8", "portable");
+   * `want` picks the path used while SHA-NI is off, and whether SHA-NI batches take their message schedules from
+   * AVX-512 ("avx512", where the CPU has it; the default). */
+  sdrLanesBackend?(want?: 'avx512' | 'avx2' | 'portable'): string;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */

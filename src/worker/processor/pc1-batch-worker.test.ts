@@ -2,7 +2,8 @@
  * Batch PC1 in a worker: four sealing threads against the fake Venus.* manager, every stage the real builtin
  * on 2KiB sectors, `[processors.pc1] batch = 4` with `[limit] pc1 = 4`. The four sectors reach PC1 at their
  * own moments; they are labeled in one batch and each thread carries its own sector on to finalized.
- * (Four 8MiB sectors through the stage runner: pc1-batch.test.ts; sealed end to end: the bench.)
+ * (Four 8MiB sectors through the stage runner: pc1-batch.test.ts; sealed to active on the devnet:
+ * test/e2e/worker-batch-pc1.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
