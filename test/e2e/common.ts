@@ -16,8 +16,16 @@ export interface Exited {
   stderr: string;
 }
 
-/** Runs `node …args` to its end; stdout and stderr collected. */
-export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<Exited> {
+/**
+ * Runs `node …args` to its end; stdout and stderr collected. With `input`, that is the whole of its stdin; with
+ * `timeoutMs`, a run past it is killed (SIGKILL) and the promise rejects with what it wrote to stderr.
+ */
+export function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = ROOT,
+  o: { input?: string; timeoutMs?: number; what?: string } = {},
+): Promise<Exited> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { env, cwd });
     let stdout = '';
@@ -28,8 +36,19 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cw
     p.stderr.on('data', (c: Buffer) => {
       stderr += c;
     });
+    const t =
+      o.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            p.kill('SIGKILL');
+            reject(new Error(`${o.what ?? args.join(' ')} did not finish in ${o.timeoutMs} ms\n${stderr}`));
+          }, o.timeoutMs);
     p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+    if (o.input !== undefined) p.stdin.end(o.input);
   });
 }
 

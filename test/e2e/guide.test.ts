@@ -22,7 +22,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ROOT } from './common.js';
+import { ROOT, runNode } from './common.js';
 
 const BIN = (p: string) => join(ROOT, 'dist/cli', `${p}.js`);
 const MINUTES = 60_000;
@@ -57,26 +57,10 @@ interface Result {
 
 /** `./PROGRAM ARGS` in `cwd` with `input` on stdin; resolves when it exits. */
 function cmd(program: string, args: string[], o: { input?: string; cwd?: string; ms?: number } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN(program), ...args], { env: env(), cwd: o.cwd ?? home });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`${program} ${args.join(' ')} did not finish in ${o.ms ?? 120_000} ms\n${stderr}`));
-    }, o.ms ?? 120_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-    p.stdin.end(o.input ?? '');
+  return runNode([BIN(program), ...args], env(), o.cwd ?? home, {
+    input: o.input ?? '',
+    timeoutMs: o.ms ?? 120_000,
+    what: `${program} ${args.join(' ')}`,
   });
 }
 

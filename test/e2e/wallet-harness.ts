@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './common.js';
+import { ROOT, runNode } from './common.js';
 
 export { ROOT };
 
@@ -40,26 +40,10 @@ export class WalletHarness {
 
   /** Runs `venus-wallet ARGS` with `input` on stdin (closed after); resolves when it exits. */
   cli(args: string[], input = '', timeoutMs = 20_000): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [BIN, ...this.extraArgs, ...args], { env: this.env(), cwd: this.home });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (c: Buffer) => {
-        stdout += c;
-      });
-      p.stderr.on('data', (c: Buffer) => {
-        stderr += c;
-      });
-      const t = setTimeout(() => {
-        p.kill('SIGKILL');
-        reject(new Error(`venus-wallet ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
-      }, timeoutMs);
-      p.on('error', reject);
-      p.on('close', (code) => {
-        clearTimeout(t);
-        resolve({ code, stdout, stderr });
-      });
-      p.stdin.end(input);
+    return runNode([BIN, ...this.extraArgs, ...args], this.env(), this.home, {
+      input,
+      timeoutMs,
+      what: `venus-wallet ${args.join(' ')}`,
     });
   }
 
