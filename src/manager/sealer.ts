@@ -70,6 +70,7 @@ export class SealerService {
       sectorLock: new KeyedMutex(),
       numberLock: new KeyedMutex(),
       storeLock: new KeyedMutex(),
+      allocatedOnChain: new allocation.AllocatedOnChain(),
       exhausted: new Map(),
       rebuilds: new RebuildTasks(o.store.db),
     };

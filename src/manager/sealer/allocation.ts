@@ -2,6 +2,7 @@
  * Sector allocation, deals, ticket and seed: the calls that give a sealing thread its sector and its chain
  * randomness (docs/spec/sealer-api.md §Manager behaviour per call).
  */
+import type { TipSetKey } from '../../api/full.js';
 import {
   type AcquireDealsSpec,
   type AllocatedSector,
@@ -176,6 +177,43 @@ export function numberExhausted(st: SealerState): string[] {
   return [...st.exhausted.values()].map((e) => e.message);
 }
 
+/** How many numbers AllocatedOnChain asks about at once. */
+export const ALLOCATED_LOOKAHEAD = 16;
+
+/**
+ * "Is number n allocated on chain" at one tipset, asked for the next ALLOCATED_LOOKAHEAD numbers at once: the
+ * allocations that follow within the same tipset need no round trip while they hold the miner's number lock. An
+ * answer at a tipset never changes, so this is exact (several managers included); a new head starts afresh, and a
+ * failed lookup is forgotten.
+ */
+export class AllocatedOnChain {
+  private tsk = '';
+  private readonly answers = new Map<string, Promise<boolean>>();
+
+  check(
+    chain: Pick<SealerState['o']['chain'], 'StateMinerSectorAllocated'>,
+    miner: number,
+    n: number,
+    tsk: TipSetKey,
+  ): Promise<boolean> {
+    const at = JSON.stringify(tsk);
+    if (at !== this.tsk) {
+      this.tsk = at;
+      this.answers.clear();
+    }
+    for (let i = 0; i < ALLOCATED_LOOKAHEAD; i++) {
+      const key = `${miner}:${n + i}`;
+      if (this.answers.has(key)) continue;
+      const p = chain.StateMinerSectorAllocated(minerAddr(miner), n + i, tsk);
+      this.answers.set(key, p);
+      p.catch(() => {
+        if (this.answers.get(key) === p) this.answers.delete(key);
+      });
+    }
+    return this.answers.get(`${miner}:${n}`)!;
+  }
+}
+
 /**
  * The next number of a miner: above the last one handed out (and above InitNumber), at most MaxNumber, and
  * not allocated on chain; numbers found allocated on chain are skipped for good. The number and the new
@@ -195,7 +233,7 @@ function allocateNumber(
     let after: number | undefined;
     for (;;) {
       const n = st.o.store.nextNumberCandidate(miner, init, max, after);
-      const onChain = await st.o.chain.StateMinerSectorAllocated(minerAddr(miner), n, tsk);
+      const onChain = await st.allocatedOnChain.check(st.o.chain, miner, n, tsk);
       if (onChain) {
         log.warn({ miner: String(miner), number: n }, 'sector number already allocated on chain, skipped');
         st.o.store.tx(() => st.o.store.setLastNumber(miner, n));

@@ -23,6 +23,7 @@ import type { KeyedMutex } from '../mutex.js';
 import type { SealVerifier } from '../prover.js';
 import type { SnapUpManager, SnapUpOptions } from '../snapup/index.js';
 import type { PersistStores } from '../stores.js';
+import type { AllocatedOnChain } from './allocation.js';
 import type { RebuildTasks } from './rebuild-tasks.js';
 
 export interface SealerOptions {
@@ -53,6 +54,8 @@ export interface SealerState {
   readonly numberLock: KeyedMutex;
   /** Per seal store: its previous sector is offered again, or a new one allocated, not both at once. */
   readonly storeLock: KeyedMutex;
+  /** Sector numbers' on-chain allocation at the current head, asked a few numbers ahead (allocation.ts). */
+  readonly allocatedOnChain: AllocatedOnChain;
   /**
    * Miners out of sector numbers, with the MaxNumber they ran into: warned once (not at every worker poll);
    * a raised MaxNumber or a number handed out again clears the entry.
