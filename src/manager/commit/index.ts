@@ -590,6 +590,7 @@ export class CommitmentManager {
           'push message failed; will retry every 10s',
         );
       const t = setTimeout(() => {
+        if (this.stopped) return; // stopped: its store may be closed
         const m = this.o.store.getMessage(id);
         if (m && !m.pushed && this.active()) void this.push(id, m.message, m.spec);
       }, 10_000);

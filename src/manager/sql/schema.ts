@@ -25,7 +25,14 @@ const RACE = new Set(['23505', '42P07', '42710']);
  * (table schema_versions). A database at a later version than this build knows is refused.
  */
 export function applySchema(db: Db, component: string, steps: SchemaStep[]): void {
-  db.exec(VERSIONS);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.exec(VERSIONS);
+      break;
+    } catch (e) {
+      if (attempt >= 5 || !RACE.has(String((e as { code?: unknown }).code))) throw e;
+    }
+  }
   const get = db.prepare('SELECT version FROM schema_versions WHERE component = ?');
   const set = db.prepare(
     `INSERT INTO schema_versions (component, version) VALUES (?, ?)
