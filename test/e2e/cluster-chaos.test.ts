@@ -8,7 +8,7 @@
 // CHAOS_MANAGERS=2 runs the same on `--managers 2 --db postgres` (a throwaway local PostgreSQL; each manager is a
 // target, the worker fails over between them and the duties move with their leases).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,6 +64,8 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
 }, async (t) => {
   t.diagnostic(`CHAOS_SEED=${SEED} CHAOS_MS=${CHAOS_MS} CHAOS_MANAGERS=${MANAGERS}`);
   const rand = random(SEED);
+  // as root, PostgreSQL runs as the postgres user, which must get through the (0700) temporary home
+  if (MANAGERS > 1) chmodSync(home, 0o711);
   const {
     child: cluster,
     output,
