@@ -340,6 +340,11 @@ process.exitCode = await runCluster(o);
       [2, 'manager-2'],
     ] as const) {
       const cfg = readFileSync(join(home, dir, 'sector-manager.cfg'), 'utf8');
+      // the manager's own loader takes it: one shared database, a name per manager
+      const parsed = parseManagerConfig('cfg', cfg);
+      assert.equal(parsed.Common.DB.Driver, 'postgres');
+      assert.equal(parsed.Common.DB.Postgres.DSN, 'postgres://venus:s3cret@127.0.0.1:54321/venus');
+      assert.equal(parsed.Common.HA.Name, `manager-${i}`);
       assert.match(cfg, /\[Common\.DB\]\n\s+Driver = "postgres"/);
       assert.match(cfg, /\[Common\.DB\.Postgres\]\n\s+DSN = "postgres:\/\/venus:s3cret@127\.0\.0\.1:54321\/venus"/);
       assert.match(cfg, new RegExp(`\\[Common\\.HA\\]\\n\\s+Name = "manager-${i}"`));

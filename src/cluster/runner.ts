@@ -441,7 +441,11 @@ export class ClusterRunner {
     const file = logFile(this.paths, 'postgres');
     appendLine(file, `=== ${new Date().toISOString()} local PostgreSQL in ${this.paths.postgres}`);
     const pg = await start({ dir: this.paths.postgres, log: (line) => appendLine(file, line) }).catch((err: Error) => {
-      throw new UserError(`--db postgres: cannot start a local PostgreSQL: ${err.message}`);
+      // as root the server runs as the postgres user, which must be able to reach the folder
+      const hint = /Permission denied/.test(err.message)
+        ? ` (PostgreSQL runs as its own user: every folder above ${this.paths.postgres} must be traversable, chmod o+x)`
+        : '';
+      throw new UserError(`--db postgres: cannot start a local PostgreSQL: ${err.message}${hint}`);
     });
     this.pg = { dsn: pg.dsn, stop: () => pg.stop() };
     this.event(`postgres: listening on 127.0.0.1:${pg.port} (data in ${this.paths.postgres}, log ${file})`);

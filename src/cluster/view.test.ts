@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { bitCount, type DeadlineView, nextPoSt, type Snapshot, threadsFrom } from './probe.js';
+import { bitCount, type DeadlineView, dutiesHeld, nextPoSt, type Snapshot, threadsFrom } from './probe.js';
 import { createView, formatElapsed, formatStates, progressOf, renderLines } from './view.js';
 
 // 2k policy: 48 deadlines of 60 epochs, proving period 2880
@@ -105,6 +105,40 @@ describe('live view', () => {
     );
     assert.ok(down.includes('chain     unavailable: not listening'));
     assert.ok(down.includes('  worker unavailable: not listening'));
+  });
+
+  test('several managers: who holds which duty, a standby, one down', () => {
+    assert.deepEqual(
+      dutiesHeld(
+        'venus_sector_manager_duty_held{duty="chain"} 1\nvenus_sector_manager_duty_held{duty="post"} 1\n' +
+          'venus_sector_manager_duty_held{duty="commit"} 0\nother 1\n',
+      ),
+      ['post', 'chain'],
+    );
+    assert.deepEqual(dutiesHeld(''), []);
+    const lines = renderLines(
+      { home: '/h', sectorSize: '2KiB' },
+      {
+        at: 0,
+        errors: {},
+        managers: [
+          { name: 'manager-1', duties: ['post', 'chain'] },
+          { name: 'manager-2', duties: [] },
+          { name: 'manager-3', duties: [], error: 'not listening' },
+        ],
+      },
+      () => undefined,
+    );
+    assert.ok(
+      lines.includes('managers  manager-1: post, chain · manager-2: standby · manager-3: down (not listening)'),
+      lines.join('\n'),
+    );
+    // one manager: no such line
+    assert.ok(
+      !renderLines({ home: '/h', sectorSize: '2KiB' }, { at: 0, errors: {} }, () => undefined).some((l) =>
+        l.startsWith('managers'),
+      ),
+    );
   });
 
   test('helpers', () => {

@@ -5,18 +5,21 @@
 // finish as if nothing happened — every sector finalized and none aborted (the manager's dashboard JSON), every
 // message of the miner landed without an error (the devnet's messager), every sector active and none faulty on
 // chain after a Window PoSt that came after the last kill (the devnet's own status). Ctrl-C then stops it all.
+// CHAOS_MANAGERS=2 runs the same on `--managers 2 --db postgres` (a throwaway local PostgreSQL; each manager is a
+// target, the worker fails over between them and the duties move with their leases).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readDevnetHome, rpcCall } from '../../src/cluster/index.js';
+import { managerName, readDevnetHome, rpcCall } from '../../src/cluster/index.js';
 import type { DashboardState } from '../../src/manager/dashboard/index.js';
 import { cli, e2eProcesses } from './cluster-harness.js';
 
 const { home, start } = e2eProcesses('cluster-chaos-');
 const SECTORS = 3;
 const CHAOS_MS = Number(process.env.CHAOS_MS ?? 180_000);
+const MANAGERS = Number(process.env.CHAOS_MANAGERS ?? 1);
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 
 /** A small seeded generator (mulberry32): the same CHAOS_SEED gives the same kills at the same times. */
@@ -59,8 +62,10 @@ interface MinerStatus {
 test('chaos: daemons and processors killed with SIGKILL for minutes; the runner heals, no sector lost, no message failed, none faulty', {
   timeout: 14 * 60_000,
 }, async (t) => {
-  t.diagnostic(`CHAOS_SEED=${SEED} CHAOS_MS=${CHAOS_MS}`);
+  t.diagnostic(`CHAOS_SEED=${SEED} CHAOS_MS=${CHAOS_MS} CHAOS_MANAGERS=${MANAGERS}`);
   const rand = random(SEED);
+  // as root, PostgreSQL runs as the postgres user, which must get through the (0700) temporary home
+  if (MANAGERS > 1) chmodSync(home, 0o711);
   const {
     child: cluster,
     output,
@@ -72,6 +77,7 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
     '--sectors',
     String(SECTORS),
     '--any-ports',
+    ...(MANAGERS > 1 ? ['--managers', String(MANAGERS), '--db', 'postgres'] : []),
     '--view',
     'lines',
     '--block-time',
@@ -105,7 +111,8 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
   await until('every program running', 6 * 60_000, async () => /all programs are running/.test(output()));
   const s0 = state();
   const devnet = `http://127.0.0.1:${s0.ports.devnet}/rpc/v0`;
-  const manager = `http://127.0.0.1:${s0.ports.manager}`;
+  const managerUrls = [s0.ports.manager, ...(s0.managerPorts ?? [])].map((p: number) => `http://127.0.0.1:${p}`);
+  const managers = Array.from({ length: MANAGERS }, (_, i) => managerName(i + 1, MANAGERS));
   const devnetToken = readDevnetHome(join(home, 'devnet')).token;
   const admin = readFileSync(join(home, 'manager', 'token'), 'utf8').trim();
   const miner = String(s0.miner);
@@ -114,14 +121,23 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
     const st = await rpcCall<{ Height: number; Miners: MinerStatus[] }>(devnet, 'Devnet.Status', [], devnetToken);
     return { height: st.Height, miner: st.Miners.find((m) => m.Miner === miner) };
   };
+  // the first manager that answers (they share one database)
   const dashboard = async () => {
-    const r = await fetch(`${manager}/dashboard/api/state`, { headers: { Authorization: `Bearer ${admin}` } });
-    if (r.status !== 200) throw new Error(`dashboard: HTTP ${r.status}`);
-    return (await r.json()) as DashboardState;
+    let last: unknown;
+    for (const url of managerUrls) {
+      try {
+        const r = await fetch(`${url}/dashboard/api/state`, { headers: { Authorization: `Bearer ${admin}` } });
+        if (r.status !== 200) throw new Error(`dashboard: HTTP ${r.status}`);
+        return (await r.json()) as DashboardState;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
   };
 
   // -- chaos ------------------------------------------------------------------------------------------------
-  const targets = ['devnet', 'wallet', 'manager', 'worker', 'processor'] as const;
+  const targets = ['devnet', 'wallet', ...managers, 'worker', 'processor'];
   let bag: string[] = [];
   const kills: string[] = [];
   const chaosEnd = Date.now() + CHAOS_MS;
@@ -139,13 +155,13 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
     let what = target;
     if (target === 'processor') {
       const s = state();
-      const procs = [...processorsOf(s.pids.worker ?? -1), ...processorsOf(s.pids.manager ?? -1)];
+      const procs = [s.pids.worker, ...managers.map((m) => s.pids[m])].flatMap((p) => processorsOf(p ?? -1));
       if (procs.length) {
         const p = procs[Math.floor(rand() * procs.length)]!;
         pid = p.pid;
         what = `processor ${p.stage}`;
       } else {
-        target = targets[Math.floor(rand() * 4)]!; // no processor alive right now: a daemon instead
+        target = targets[Math.floor(rand() * (targets.length - 1))]!; // no processor alive now: a daemon instead
         what = target;
       }
     }
