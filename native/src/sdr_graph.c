@@ -210,35 +210,43 @@ static void blake2b16_first_x1(const uint64_t *m0, const uint64_t *m1, uint64_t 
 }
 
 typedef void (*b2_batch_fn)(const uint64_t *m0, const uint64_t *m1, uint64_t *out);
-static b2_batch_fn b2_batch = blake2b16_first_x1;
-static int b2_lanes = 1;
-static const char *b2_backend = "scalar";
+/* The backend is one immutable descriptor behind an atomic pointer. Every load of the addon (the main thread and
+ * each worker thread) selects again; with separate globals a thread mid-batch could read 8 lanes and call the
+ * 1-lane function while another thread's load was resetting them, and write wrong parents (seen under load). */
+typedef struct {
+  b2_batch_fn fn;
+  int lanes;
+  const char *name;
+} b2_impl_t;
+static const b2_impl_t B2_SCALAR = {blake2b16_first_x1, 1, "scalar"};
+#ifdef SDR_X86
+static const b2_impl_t B2_AVX512 = {blake2b16_first_x8, 8, "avx512"};
+static const b2_impl_t B2_AVX2 = {blake2b16_first_x4, 4, "avx2"};
+#endif
+static const b2_impl_t *b2_impl = &B2_SCALAR;
+
+static const b2_impl_t *b2_current(void) { return __atomic_load_n(&b2_impl, __ATOMIC_ACQUIRE); }
 
 void b2_select(const char *want) {
-  b2_batch = blake2b16_first_x1;
-  b2_lanes = 1;
-  b2_backend = "scalar";
+  const b2_impl_t *pick = &B2_SCALAR;
 #ifdef SDR_X86
   __builtin_cpu_init();
   int any = want == NULL || strcmp(want, "auto") == 0;
-  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f")) {
-    b2_batch = blake2b16_first_x8;
-    b2_lanes = 8;
-    b2_backend = "avx512";
-  } else if ((any || strcmp(want, "avx2") == 0) && __builtin_cpu_supports("avx2")) {
-    b2_batch = blake2b16_first_x4;
-    b2_lanes = 4;
-    b2_backend = "avx2";
-  }
+  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f"))
+    pick = &B2_AVX512;
+  else if ((any || strcmp(want, "avx2") == 0) && __builtin_cpu_supports("avx2"))
+    pick = &B2_AVX2;
 #else
   (void)want;
 #endif
+  __atomic_store_n(&b2_impl, pick, __ATOMIC_RELEASE);
 }
 
 /* Permutes xs[0..n) in place: xs[i] = permute(N, xs[i]). */
 static void feistel_permute_batch(const feistel_t *f, uint64_t *xs, size_t n) {
   enum { MAXL = 8 };
-  const int lanes = b2_lanes;
+  const b2_impl_t *impl = b2_current(); /* one backend for the whole batch */
+  const int lanes = impl->lanes;
   if (lanes == 1) {
     for (size_t i = 0; i < n; i++) {
       uint64_t u = xs[i];
@@ -280,7 +288,7 @@ static void feistel_permute_batch(const feistel_t *f, uint64_t *xs, size_t n) {
       m0[l] = __builtin_bswap64(R[l]);
       m1[l] = f->keys_be[round[l]];
     }
-    b2_batch(m0, m1, h);
+    impl->fn(m0, m1, h);
     for (int l = 0; l < lanes; l++) {
       if (!live[l]) continue;
       uint64_t fr = __builtin_bswap64(h[l]) & f->right_mask;
@@ -408,6 +416,6 @@ napi_value sdr_js_b2_backend(napi_env env, napi_callback_info info) {
     if (t == napi_string && napi_get_value_string_utf8(env, argv[0], want, sizeof want, &n) == napi_ok) b2_select(want);
   }
   napi_value s;
-  napi_create_string_utf8(env, b2_backend, NAPI_AUTO_LENGTH, &s);
+  napi_create_string_utf8(env, b2_current()->name, NAPI_AUTO_LENGTH, &s);
   return s;
 }
