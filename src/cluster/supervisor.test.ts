@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { logTail } from './process-log.js';
 import { ProcessError } from './process-spec.js';
 import { httpReady } from './readiness.js';
-import { Supervisor } from './supervisor.js';
+import { handleSignals, Supervisor } from './supervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'supervisor-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -401,6 +401,21 @@ iv = setInterval(() => {}, 1000);
     assert.match(out, /all stopped/);
     const lines = readFileSync(events, 'utf8').trim().split('\n');
     assert.deepEqual(lines.slice(2), ['stop b', 'stop a'], 'each child got SIGTERM and stopped itself');
+  });
+
+  test('a duplicate Ctrl-C arriving after a fast stop finished is still swallowed (not the default kill)', async () => {
+    const base = process.listenerCount('SIGINT');
+    let stops = 0;
+    const unhook = handleSignals(new Supervisor(), () => stops++, 300);
+    process.emit('SIGINT', 'SIGINT');
+    unhook(); // the stop ended within the grace period
+    assert.equal(stops, 1);
+    assert.ok(process.listenerCount('SIGINT') > base, 'a listener still catches the forwarded duplicate');
+    await sleep(400);
+    assert.equal(process.listenerCount('SIGINT'), base, 'and goes once the grace period is over');
+    // no first signal: unhook leaves nothing behind
+    handleSignals(new Supervisor(), () => stops++, 300)();
+    assert.equal(process.listenerCount('SIGINT'), base);
   });
 
   test('logTail reads the last lines from an offset', () => {

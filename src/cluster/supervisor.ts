@@ -509,5 +509,15 @@ export function handleSignals(sup: Supervisor, onFirst: (signal: NodeJS.Signals)
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
     process.off('SIGHUP', handler);
+    // the stop may end within the grace period (fast daemons): the forwarded duplicate of the same Ctrl-C can
+    // still arrive, and without a listener it would kill the runner by signal instead of letting it exit 0
+    const left = first === undefined ? 0 : graceMs - (Date.now() - first);
+    if (left > 0) {
+      const late = () => {};
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, late);
+      setTimeout(() => {
+        for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, late);
+      }, left).unref();
+    }
   };
 }
