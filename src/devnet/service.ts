@@ -10,7 +10,7 @@ import { GatewayAPI } from '../api/gateway.js';
 import { MessagerAPI } from '../api/messager.js';
 import { logger } from '../common/log.js';
 import { addressOf, setDefaultNetwork } from '../fil/index.js';
-import { createToken, loadOrInitRepoAuth, localAuth, RpcServer } from '../rpc/index.js';
+import { createToken, loadOrInitRepoAuth, localAuth, type RpcLimits, RpcServer } from '../rpc/index.js';
 import { DevnetAPI } from './api.js';
 import { devnetStatus, fullNodeImpl } from './api-full.js';
 import { Gateway } from './gateway.js';
@@ -43,6 +43,8 @@ export interface StartOptions {
   insecureAcceptPoSt?: boolean;
   /** Produce blocks on the clock (default true); tests may mine by hand. */
   autoMine?: boolean;
+  /** The RPC server's caller limits (src/rpc/limits.ts); the load bench raises the per-connection message rate. */
+  limits?: Partial<RpcLimits>;
 }
 
 export class DevnetService {
@@ -83,6 +85,7 @@ export class DevnetService {
       auth: localAuth(auth.secret),
       anonymousPerm: 'read',
       paths: ['/rpc/v0', '/rpc/v1', '/rpc/v2'],
+      ...o.limits,
     });
     server.register(FullNodeAPI, fullNodeImpl(node));
     server.register(MessagerAPI, messager.impl());

@@ -24,7 +24,13 @@ await initHome(
   new AcceptingVerifier(),
 );
 const keys = loadKeys(home);
-const devnet = await DevnetService.start({ home, verifier: new AcceptingVerifier() });
+// the manager's chain client is one WebSocket carrying every simulated worker's chain reads: a Lotus node puts
+// no rate limit on it, so the devnet's guard for its port (1000 messages/s per connection) is raised here
+const devnet = await DevnetService.start({
+  home,
+  verifier: new AcceptingVerifier(),
+  limits: { wsMessagesPerSecond: 1_000_000 },
+});
 
 // the wallet: answers the gateway's WalletList / WalletSign with the genesis keys
 const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
