@@ -20,11 +20,27 @@ setInterval(() => {
 `;
 
 /**
- * Starts the parent-pid watchdog (once per process). It does not keep the process alive. Returns a function
- * that stops it.
+ * Starts the parent-pid watchdog (once per process) and resolves once its thread runs, so that no task starts
+ * unwatched. The thread gets no `--import` hooks of ours (its code is plain CommonJS: nothing to load, nothing
+ * that could hold its start up) and does not keep the process alive. Resolves to a function that stops it; a
+ * thread that does not come up within `onlineTimeoutMs` is an error naming the wait.
  */
-export function watchParent(intervalMs = 500): () => void {
-  const w = new Worker(WATCHDOG, { eval: true, workerData: { ppid: process.ppid, intervalMs } });
+export async function watchParent(intervalMs = 500, onlineTimeoutMs = 30_000): Promise<() => void> {
+  const w = new Worker(WATCHDOG, { eval: true, execArgv: [], workerData: { ppid: process.ppid, intervalMs } });
   w.unref();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the parent-pid watchdog thread did not start within ${onlineTimeoutMs} ms`)),
+      onlineTimeoutMs,
+    );
+    w.once('online', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    w.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`the parent-pid watchdog thread failed: ${err.message}`));
+    });
+  });
   return () => void w.terminate();
 }

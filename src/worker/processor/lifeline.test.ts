@@ -54,6 +54,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** What /proc says of a process (state, parent, threads), for a failure's message. */
+function procState(pid: number): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const keep = status.split('\n').filter((l) => /^(State|PPid|Threads):/.test(l));
+    return keep.join(', ').replace(/\t/g, ' ');
+  } catch (err) {
+    return `no /proc entry (${(err as Error).message})`;
+  }
+}
+
 async function until(what: string, fn: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!fn()) {
@@ -81,10 +92,11 @@ async function killParentMidTask(busy: boolean): Promise<void> {
     stderr += c;
   });
   const parentGone = new Promise<void>((r) => parent.once('exit', () => r()));
+  let pid = 0;
   try {
     await until('the processor started the task', () => existsSync(task.started) || parent.exitCode !== null, 60_000);
     assert.equal(parent.exitCode, null, 'the parent exited early');
-    const pid = Number(readFileSync(task.started, 'utf8'));
+    pid = Number(readFileSync(task.started, 'utf8'));
     assert.ok(alive(pid));
     parent.kill('SIGKILL');
     await parentGone;
@@ -96,7 +108,8 @@ async function killParentMidTask(busy: boolean): Promise<void> {
     assert.equal(existsSync(task.marker), false, 'the orphaned processor kept working');
     assert.ok(took < 5000, `exited ${took} ms after the parent`);
   } catch (err) {
-    (err as Error).message += `\nparent stderr:\n${stderr.slice(-2000)}`;
+    (err as Error).message += `\nprocessor ${pid}: ${procState(pid)}\nparent stderr:\n${stderr.slice(-2000)}`;
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
     throw err;
   } finally {
     if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');

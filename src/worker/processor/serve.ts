@@ -28,7 +28,8 @@ export async function serveProcessor(stage: string, handle: TaskHandler, opts: S
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
   const exitWithParent = opts.exitWithParent ?? opts.input === undefined;
-  if (exitWithParent) watchParent();
+  // the watchdog runs before the ready line: a task can only arrive once it is watching
+  if (exitWithParent) await watchParent();
   const write = (r: ProcessorResponse) =>
     new Promise<void>((res) => {
       output.write(`${JSON.stringify(r)}\n`, () => res());
