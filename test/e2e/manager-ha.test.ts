@@ -80,7 +80,10 @@ test('two managers on one PostgreSQL: kill -9 of the post holder in an open dead
   const held = async (name: Name) => {
     const text = await (await get(name, '/metrics')).text();
     return Object.fromEntries(
-      [...text.matchAll(/^venus_sector_manager_duty_held\{duty="(\w+)"\} (\d)/gm)].map((m) => [m[1]!, Number(m[2])]),
+      [...text.matchAll(/^venus_sector_manager_duty_held\{[^}]*\bduty="(\w+)"[^}]*\} (\d)/gm)].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
     );
   };
   const status = async () => {
