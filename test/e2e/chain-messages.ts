@@ -30,13 +30,25 @@ export interface ChainMessage {
   post?: { deadline: number; partitions: number[]; chainCommitEpoch: number };
 }
 
-/** Runs `f` over `items`, `n` at a time, keeping the order. */
-async function mapLimit<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `f` over `items`, `n` at a time, keeping the order, starting at most `perSecond` calls a second: the
+ * devnet refuses a connection more than 1000 messages a second, and a refused call is never answered.
+ */
+async function mapLimit<T, R>(items: T[], n: number, f: (t: T) => Promise<R>, perSecond = 400): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
+  let slot = Date.now();
+  const pace = async () => {
+    const at = Math.max(slot, Date.now());
+    slot = at + 1000 / perSecond;
+    if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+  };
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {
-      for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i]!);
+      for (let i = next++; i < items.length; i = next++) {
+        await pace();
+        out[i] = await f(items[i]!);
+      }
     }),
   );
   return out;
@@ -73,23 +85,24 @@ export async function chainMessages(
   fromEpoch = 0,
 ): Promise<ChainMessage[]> {
   const head = await chain.ChainHead();
-  const heights = Array.from({ length: head.Height - fromEpoch + 1 }, (_, i) => fromEpoch + i);
-  const tipsets = await mapLimit(heights, 16, (h) => chain.ChainGetTipSetByHeight(h, head.Cids));
+  // one tipset before the first: the epoch of the messages the first one's parents included
+  const start = Math.max(0, fromEpoch - 1);
+  const heights = Array.from({ length: head.Height - start + 1 }, (_, i) => start + i);
+  const tipsets = await mapLimit(heights, 8, (h) => chain.ChainGetTipSetByHeight(h, head.Cids));
   const out: ChainMessage[] = [];
-  // the messages a block's parents included, with their receipts (a null round answers an earlier tipset: skipped)
-  const children = tipsets.filter((ts, i) => ts.Height === heights[i] && ts.Height > 0);
-  const included = await mapLimit(children, 16, async (ts) => {
+  // a null round answers an earlier tipset: each tipset once, its parent the one before it in this list
+  const chainOrder = tipsets.filter((ts, i) => ts.Height === heights[i]);
+  const children = chainOrder.slice(1).map((ts, i) => ({ ts, epoch: chainOrder[i]!.Height }));
+  const included = await mapLimit(children, 8, async ({ ts, epoch }) => {
     const block = ts.Cids[0]!;
-    const [msgs, receipts, parent] = await Promise.all([
-      chain.ChainGetParentMessages(block),
-      chain.ChainGetParentReceipts(block),
-      chain.ChainGetTipSet(ts.Blocks[0]!.Parents),
-    ]);
-    return { msgs: msgs ?? [], receipts: receipts ?? [], epoch: parent.Height };
+    const msgs = ((await chain.ChainGetParentMessages(block)) ?? []).map((m, i) => ({ ...m, i }));
+    const ours = msgs.filter((m) => senders.includes(m.Message.From));
+    // receipts only where there is something of ours (fewer calls)
+    const receipts = ours.length ? ((await chain.ChainGetParentReceipts(block)) ?? []) : [];
+    return { ours, receipts, epoch };
   });
-  for (const { msgs, receipts, epoch } of included) {
-    msgs.forEach((m, i) => {
-      if (!senders.includes(m.Message.From)) return;
+  for (const { ours, receipts, epoch } of included) {
+    for (const m of ours) {
       const params = m.Message.Params ? fromBase64(m.Message.Params) : new Uint8Array(0);
       out.push({
         cid: m.Cid['/'],
@@ -98,10 +111,10 @@ export async function chainMessages(
         to: m.Message.To,
         nonce: m.Message.Nonce,
         method: m.Message.Method,
-        exitCode: receipts[i]?.ExitCode ?? -1,
+        exitCode: receipts[m.i]?.ExitCode ?? -1,
         ...decoded(m.Message.Method, params),
       });
-    });
+    }
   }
   return out;
 }
