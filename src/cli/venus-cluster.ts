@@ -11,7 +11,9 @@ import {
   type UntilCondition,
 } from '../cluster/index.js';
 import { runMain, UserError, withLogging } from '../common/cli.js';
+import { formatDuration, parseDuration } from '../common/config.js';
 import { VERSION } from '../common/version.js';
+import { MAX_LEASE_TTL_MS, MIN_LEASE_TTL_MS } from '../manager/config-ha.js';
 
 /** The repository's .cluster/ (git-ignored): dist/cli → ../../.cluster. */
 const DEFAULT_HOME = resolve(fileURLToPath(new URL('../../.cluster', import.meta.url)));
@@ -21,6 +23,27 @@ function nonNegativeInt(v: string): number {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number ≥ 0');
   return n;
 }
+
+/** --lease-ttl: a duration the managers accept as [Common.HA] LeaseTTL (1s–10m), normalised ("1.5s"). */
+function leaseTtl(v: string): string {
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    throw new InvalidArgumentError('expected a duration such as 2s or 30s');
+  }
+  if (ms < MIN_LEASE_TTL_MS || ms > MAX_LEASE_TTL_MS)
+    throw new InvalidArgumentError(
+      `expected from ${formatDuration(MIN_LEASE_TTL_MS)} to ${formatDuration(MAX_LEASE_TTL_MS)}`,
+    );
+  return formatDuration(ms);
+}
+
+/**
+ * With several managers and no --lease-ttl: 5 s, so a killed post holder's duty moves within one deadline's window
+ * on the devnet's fast clock (20 s; the managers' own 30 s default would let that deadline pass unproven).
+ */
+const CLUSTER_LEASE_TTL = '5s';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -67,6 +90,11 @@ const program = withLogging(new Command('venus-cluster'))
       'stopped at exit) or the DSN of a PostgreSQL to use',
     'sqlite',
   )
+  .option(
+    '--lease-ttl <duration>',
+    `with --managers 2 or more: [Common.HA] LeaseTTL, how soon a killed manager's duties move to another (default ${CLUSTER_LEASE_TTL})`,
+    leaseTtl,
+  )
   .option('--block-time <duration>', "devnet block time at init, e.g. 1s or 200ms (default: the devnet's)")
   .option(
     '--devnet-policy <key=value,…>',
@@ -92,6 +120,8 @@ const program = withLogging(new Command('venus-cluster'))
     const managers = Number(o.managers);
     const db = String(o.db);
     checkManagers(managers, db);
+    if (o.leaseTtl !== undefined && db === 'sqlite')
+      throw new UserError('--lease-ttl is for managers on a shared database: add --managers 2 --db postgres');
     let untilTimeoutMs: number | undefined;
     if (o.timeout !== undefined) {
       const m = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(String(o.timeout));
@@ -106,6 +136,7 @@ const program = withLogging(new Command('venus-cluster'))
       ...(o.anyPorts ? { ports: { devnet: 0, wallet: 0, manager: 0, worker: 0 } } : {}),
       managers,
       db: db as ClusterDb,
+      ...(o.leaseTtl !== undefined || managers > 1 ? { leaseTtl: String(o.leaseTtl ?? CLUSTER_LEASE_TTL) } : {}),
       ...(o.blockTime !== undefined ? { blockTime: String(o.blockTime) } : {}),
       ...(o.devnetPolicy !== undefined ? { devnetPolicy: String(o.devnetPolicy) } : {}),
       ...(o.view !== undefined ? { view: o.view as 'auto' } : {}),

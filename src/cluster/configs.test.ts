@@ -60,3 +60,17 @@ test('--deals: the sector-manager gets EnableDeals and the market; the worker en
     ],
   );
 });
+
+test('--lease-ttl: [Common.HA] LeaseTTL beside the name, read by the manager; absent, the manager default', () => {
+  const base = { chainApi: '/ip4/127.0.0.1/tcp/1234', token: 't', miner: 't01000', sender: 't01001' };
+  const withTtl = parseManagerConfig(
+    'a.cfg',
+    managerConfigToml({ ...base, storeName: 'remote', storePath: '/tmp/remote', haName: 'manager-1', leaseTtl: '1s' }),
+  );
+  assert.deepEqual(withTtl.Common.HA, { Name: 'manager-1', LeaseTTL: '1s' });
+  const without = parseManagerConfig(
+    'b.cfg',
+    managerConfigToml({ ...base, storeName: 'remote', storePath: '/tmp/remote', haName: 'manager-2' }),
+  );
+  assert.deepEqual(without.Common.HA, { Name: 'manager-2', LeaseTTL: '30s' });
+});

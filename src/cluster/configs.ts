@@ -60,6 +60,8 @@ export interface ManagerConfigInput {
   postgresDsn?: string;
   /** This manager's name among several ([Common.HA] Name: the holder named in the duty leases). */
   haName?: string;
+  /** [Common.HA] LeaseTTL (with haName): a dead holder's duties move within about this long. */
+  leaseTtl?: string;
 }
 
 /**
@@ -113,7 +115,7 @@ ${
     ? `  # the name this manager holds its duties (post, commit, chain) under
   [Common.HA]
     Name = ${q(c.haName)}
-`
+${c.leaseTtl !== undefined ? `    LeaseTTL = ${q(c.leaseTtl)} # a killed manager's duties move to another within about this long\n` : ''}`
     : ''
 }
 `;

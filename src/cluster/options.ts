@@ -49,6 +49,11 @@ export interface ClusterOptions {
    */
   managers?: number;
   /**
+   * [Common.HA] LeaseTTL of every manager ("5s"): how long a killed manager's duties wait before another takes
+   * them. Absent: the manager's default (30s), longer than a deadline's window on the devnet's fast clock.
+   */
+  leaseTtl?: string;
+  /**
    * The managers' database: 'sqlite' (each home's manager.db, the default), 'postgres' (a throwaway local
    * PostgreSQL under the cluster home, stopped at exit) or a postgres:// DSN to use as it is.
    */

@@ -470,7 +470,7 @@ export class ClusterRunner {
           : {}),
         // one manager on its own SQLite file keeps the config it always had (no [Common] section)
         ...(this.pg ? { postgresDsn: this.pg.dsn } : {}),
-        ...(this.managers > 1 || this.pg ? { haName: `manager-${i}` } : {}),
+        ...(this.managers > 1 || this.pg ? { haName: `manager-${i}`, leaseTtl: this.o.leaseTtl } : {}),
       }),
       { mode: 0o600 },
     );

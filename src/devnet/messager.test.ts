@@ -335,3 +335,44 @@ test('no wallet for the sender: the message waits with the reason in its record,
     await node.close();
   }
 });
+
+test('SendSpec.expireEpoch: a message is not sent from a head at that epoch on, also when the head gets there while the wallet signs; one before it lands', async () => {
+  const node = createNode(join(dir, 'expire.db'));
+  const s = signer(() => 0);
+  const m = new Messager(node, s);
+  const spec = (expireEpoch: number) => ({
+    expireEpoch,
+    gasOverEstimation: 0,
+    maxFee: '0',
+    maxFeeCap: '0',
+    gasOverPremium: 0,
+  });
+  try {
+    for (let i = 0; i < 3; i++) await node.mine();
+    const h = node.head.height;
+    // expired already: never signed, never in the mempool
+    const late = m.push('late', transfer(0), spec(h), 'acct');
+    await m.idle();
+    assert.equal(m.get(late).State, MessageState.FailedMsg);
+    assert.equal(m.get(late).ErrorMsg, `expired: not sent from epoch ${h} on (head ${h})`);
+    assert.equal(m.get(late).SignedCid, null);
+    assert.equal(s.signed, 0, 'not signed');
+    // the head reaches the expiry while the wallet signs: not pushed either
+    s.onSign = () => node.mine();
+    const racing = m.push('racing', transfer(1), spec(h + 1), 'acct');
+    await m.idle();
+    assert.equal(m.get(racing).State, MessageState.FailedMsg, m.get(racing).ErrorMsg);
+    assert.match(m.get(racing).ErrorMsg, /^expired: not sent from epoch \d+ on/);
+    assert.equal(node.mpoolNonce(alice.address), 0, 'nothing in the mempool');
+    // in time: sent and landed (0: no expiry, as before)
+    s.onSign = undefined;
+    const ok = m.push('ok', transfer(2), spec(node.head.height + 5), 'acct');
+    const plain = m.push('plain', transfer(3), spec(0), 'acct');
+    await settle(node, m, [ok, plain]);
+    assertAllNonces(node, m, [ok, plain]);
+  } finally {
+    m.close();
+    await m.idle();
+    await node.close();
+  }
+});

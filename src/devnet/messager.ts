@@ -243,6 +243,8 @@ export class Messager {
       return;
     }
     for (let round = 1; ; round++) {
+      const expired = this.expired(spec);
+      if (expired) return this.failFill(r, expired, true);
       let filled: Message;
       try {
         filled = await this.estimate(msg, key, spec);
@@ -261,11 +263,13 @@ export class Messager {
         const why = `the wallet of account ${JSON.stringify(r.wallet)} did not sign for ${key.toString()}: ${(e as Error).message} (is venus-wallet running and unlocked?)`;
         return this.waiting(r, key.toString(), why);
       }
-      let outcome: 'pushed' | 'taken' | 'gone';
+      let outcome: 'pushed' | 'taken' | 'gone' | 'expired';
       try {
         outcome = this.db.transaction(() => {
           const now = this.row(r.id);
           if (now?.state !== State.UnFillMsg) return 'gone';
+          // the wallet may have taken long: a head that reached the expiry meanwhile still stops it here
+          if (this.expired(spec)) return 'expired';
           if (this.node.mpoolNonce(key) !== filled.nonce) return 'taken';
           this.node.mpoolPush(sm);
           this.write(r.id, {
@@ -281,6 +285,7 @@ export class Messager {
         return this.failFill(r, `push: ${(e as Error).message}`);
       }
       if (outcome === 'gone') return; // marked bad meanwhile
+      if (outcome === 'expired') return this.failFill(r, this.expired(spec)!, true);
       if (outcome === 'taken') {
         log.info({ id: r.id, nonce: filled.nonce, round }, 'nonce taken while signing; filling again');
         // not an attempt: the message is fine; the next pass retries if others keep taking the nonce
@@ -332,6 +337,16 @@ export class Messager {
     if (maxFeeCap > 0n && filled.gasFeeCap > maxFeeCap) filled.gasFeeCap = maxFeeCap;
     if (filled.gasPremium > filled.gasFeeCap) filled.gasPremium = filled.gasFeeCap;
     return filled;
+  }
+
+  /**
+   * SendSpec.expireEpoch as venus-messager reads it: from a head at that epoch on the message is not sent (it
+   * could only be included later, e.g. a Window PoSt after its deadline closed, which the chain runs and fails).
+   */
+  private expired(spec: SendSpec | null): string | undefined {
+    const head = this.node.head.height;
+    if (!spec?.expireEpoch || head < spec.expireEpoch) return undefined;
+    return `expired: not sent from epoch ${spec.expireEpoch} on (head ${head})`;
   }
 
   private failFill(r: Row, why: string, permanent = false): void {

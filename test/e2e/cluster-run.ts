@@ -25,6 +25,8 @@ export interface ClusterState {
   miner?: string;
   owner?: string;
   ports: Record<string, number>;
+  /** the ports of managers 2…N (--managers) */
+  managerPorts?: number[];
   pids?: Record<string, number>;
 }
 

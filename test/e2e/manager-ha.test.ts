@@ -1,350 +1,254 @@
 /**
- * Two `venus-sector-manager daemon run --poster` processes on one PostgreSQL database (a throwaway server) and the
- * devnet (docs/manager-ha.md). A scripted worker (the one of manager.test.ts: a 2KiB sector sealed for real, its
- * proofs verified in full by the manager and the chain) talks to the standby, manager-b: the sector's number comes
- * from the shared database and manager-a, which holds every duty, sends its PreCommit and ProveCommit. Then
- * manager-a is killed with SIGKILL inside the challenge window of the sector's deadline: manager-b takes the duties
- * within the lease and submits that deadline's Window PoSt before it closes. A second sector gets the next number
- * and is sent by manager-b; no message was sent twice; manager-a restarted rejoins as standby.
+ * Two sector-managers on one PostgreSQL (docs/manager-ha.md), the real programs as `venus-cluster --managers 2
+ * --db postgres` starts them: the devnet, venus-wallet, two `venus-sector-manager daemon run --poster` with their
+ * own [Common.HA] Name and a 1 s LeaseTTL, and one venus-worker whose `[sealer_rpc] urls` lists both, sealing
+ * 2KiB sectors on the fast devnet clock (deadlines of 20 epochs of 250 ms).
  *
- * The worker here is one Venus.* client pointed at manager-b (a worker listing both URLs fails over the same way).
+ * Once a sector is proven by a Window PoSt and the worker seals more, the manager holding the `post` lease is
+ * killed with SIGKILL right after a deadline with partitions of ours opened, before its PoSt was sent. Then:
+ * the other takes `post` and that deadline's PoSt — its own message — lands on chain before the deadline closes,
+ * nothing becomes faulty; sealing goes on (a sector not on chain at the kill is proven-committed, sent by the
+ * survivor; the worker failed over if it was talking to the killed one); the runner starts the killed manager
+ * again and it stands by, holding nothing while the other lives. Last, the chain itself (read block by block)
+ * shows no message failed and nothing sent twice: every nonce once, one PreCommit and one ProveCommit per
+ * sector, one PoSt per partition and deadline window.
+ *
  * Skipped when PostgreSQL (initdb, pg_ctl) is not installed, unless CI is set.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FullNodeAPI } from '../../src/api/full.js';
-import { bytes32ToJson, ManagerAPI, OnChainState, SubmitResult, sectorName } from '../../src/api/sealer.js';
-import { setupLogging } from '../../src/common/log.js';
-import { type LocalPostgres, pgAvailable, startLocalPostgres } from '../../src/common/pg-local.js';
-import { initHome as initDevnet, loadKeys } from '../../src/devnet/home.js';
-import { DevnetService } from '../../src/devnet/service.js';
-import { VanillaBackend } from '../../src/devnet/vanilla.js';
-import { ProofsVerifier } from '../../src/devnet/verifier.js';
-import { addressOf, BitField, fromBase64, randomnessToFr32, setDefaultNetwork, toBase64 } from '../../src/fil/index.js';
-import { sealProof } from '../../src/proofs/index.js';
-import { sealCommitPhase1 } from '../../src/proofs/porep/c1.js';
-import { sealFixture } from '../../src/proofs/porep/fixture.js';
-import { VanillaSealProver } from '../../src/proofs/prover/index.js';
-import { proverIdFromActorId } from '../../src/proofs/sdr/index.js';
+import { readDevnetHome } from '../../src/cluster/index.js';
+import { pgAvailable } from '../../src/common/pg-local.js';
+import { BitField } from '../../src/fil/index.js';
+import type { DashboardState } from '../../src/manager/dashboard/index.js';
+import { MinerMethod } from '../../src/manager/params.js';
 import { createClient } from '../../src/rpc/index.js';
-import { ROOT, runCli, startDevnetWallet } from './common.js';
+import { chainMessages, duplicatesAndFailures } from './chain-messages.js';
+import { e2eProcesses } from './cluster-harness.js';
+import { readClusterState, rpcCall, startCluster } from './cluster-run.js';
 
-setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
-setDefaultNetwork('t');
-
-const CLI = join(ROOT, 'src/cli/venus-sector-manager.ts');
 const skip = pgAvailable() || process.env.CI ? false : 'PostgreSQL (initdb, pg_ctl) is not installed';
+const { home, start } = e2eProcesses('manager-ha-');
+// as root, PostgreSQL runs as the postgres user, which must get through the (0700) temporary home
+chmodSync(home, 0o711);
 
-interface Manager {
-  name: string;
-  home: string;
-  child: ChildProcess;
-  log: () => string;
-  exited: Promise<void>;
-  port: number;
-}
+const LEASE_TTL_MS = 1000;
+const NAMES = ['manager-1', 'manager-2'] as const;
+type Name = (typeof NAMES)[number];
 
-const dir = mkdtempSync(join(tmpdir(), 'vsm-ha-e2e-'));
-chmodSync(dir, 0o755); // as root the database server runs as another user
-const managers: Manager[] = [];
-let devnet: DevnetService | undefined;
-let pg: LocalPostgres | undefined;
-let stopWallet: (() => void) | undefined;
-
-after(async () => {
-  for (const m of managers)
-    if (m.child.exitCode === null && m.child.signalCode === null) {
-      m.child.kill('SIGTERM');
-      const killer = setTimeout(() => m.child.kill('SIGKILL'), 10_000);
-      await m.exited;
-      clearTimeout(killer);
-    }
-  stopWallet?.();
-  await devnet?.stop();
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000, every = 150): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
-
-async function startManager(name: string, home: string): Promise<Manager> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI, '--home', home, '--net=forcenet', 'daemon', 'run', '--poster', '--listen=127.0.0.1:0'],
-    { env: { ...process.env, RUST_LOG: 'info', LOG_FORMAT: 'text' }, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    log += c;
-    if (process.env.E2E_LOG) process.stderr.write(`[${name}] ${c}`);
-  });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  const port = await until(
-    `${name} listening`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}:\n${log}`);
-      const m = /daemon running\s+\{"listen":"127\.0\.0\.1:(\d+)"/.exec(log);
-      return m ? Number(m[1]) : undefined;
-    },
-    90_000,
-  );
-  const m = { name, home, child, log: () => log, exited, port };
-  managers.push(m);
-  return m;
-}
-
-test('two managers on one PostgreSQL: the standby serves the worker, a SIGKILLed post holder’s deadline is proven by the other', {
+test('two managers on one PostgreSQL: kill -9 of the post holder in an open deadline; the other proves it, sealing goes on, nothing sent twice, the killed one rejoins as standby', {
   skip,
-  timeout: 900_000,
-}, async () => {
-  pg = await startLocalPostgres({ dir: join(dir, 'pg'), fast: true });
-  await initDevnet(
-    {
-      home: join(dir, 'devnet'),
-      blockTimeMs: 150,
-      listen: '127.0.0.1:0',
-      accounts: ['bls', 'bls', 'secp256k1'],
-      policy: {
-        wpostChallengeWindow: 40,
-        wpostPeriodDeadlines: 4,
-        wpostChallengeLookback: 10,
-        faultDeclarationCutoff: 15,
-      },
-    },
-    new ProofsVerifier(new VanillaBackend()),
+  timeout: 10 * 60_000,
+}, async (t) => {
+  const began = Date.now();
+  const cluster = startCluster(start, home, ['--managers', '2', '--db', 'postgres', '--lease-ttl', '1s']);
+  const { until, output } = cluster;
+  await until('every program running', 6 * 60_000, async () => /all programs are running/.test(output()));
+  t.diagnostic(`cluster up in ${Date.now() - began} ms`);
+
+  const s = readClusterState(home);
+  const miner = s.miner!;
+  const owner = s.owner!;
+  const port: Record<Name, number> = { 'manager-1': s.ports.manager!, 'manager-2': s.managerPorts![0]! };
+  const devnetToken = readDevnetHome(join(home, 'devnet')).token;
+  const devnetUrl = `http://127.0.0.1:${s.ports.devnet}/rpc/v0`;
+  const admin = readFileSync(join(home, 'manager', 'token'), 'utf8').trim();
+  const log = (name: string) => readFileSync(join(home, 'logs', `${name}.log`), 'utf8');
+  const chain = createClient(FullNodeAPI, { url: `ws://127.0.0.1:${s.ports.devnet}/rpc/v1`, token: devnetToken });
+  t.after(() => chain.close());
+
+  // the worker lists both managers
+  const workerToml = readFileSync(join(home, 'worker', 'venus-worker.toml'), 'utf8');
+  assert.match(
+    workerToml,
+    new RegExp(
+      `urls = \\["ws://127\\.0\\.0\\.1:${port['manager-1']}/rpc/v0", "ws://127\\.0\\.0\\.1:${port['manager-2']}/rpc/v0"\\]`,
+    ),
   );
-  const keys = loadKeys(join(dir, 'devnet'));
-  devnet = await DevnetService.start({ home: join(dir, 'devnet') });
-  stopWallet = await startDevnetWallet(devnet, keys);
-  const bls = keys.find((k) => k.type === 'bls')!;
-  const owner = addressOf(bls.type, bls.privateKey).toString();
-  const api = devnet.multiaddr.replace(/\/http$/, '');
 
-  // -- manager-a's home as the guide makes it, on PostgreSQL
-  const homeA = join(dir, 'vsm-a');
-  const vsmA = (args: string[]) => runCli(CLI, ['--home', homeA, '--net=forcenet', ...args]);
-  assert.equal((await vsmA(['daemon', 'init'])).code, 0);
-  const cfgA = join(homeA, 'sector-manager.cfg');
-  const base = readFileSync(cfgA, 'utf8')
-    .replace('[Chain]\n', `[Chain]\n  Api = "${api}"\n  Token = "${devnet.token}"\n`)
-    .replace('[Messager]\n', `[Messager]\n  Api = "${api}"\n  Token = "${devnet.token}"\n`);
-  const common = (name: string) =>
-    `\n[Common.DB]\nDriver = "postgres"\n[Common.DB.Postgres]\nDSN = "${pg!.dsn}"\n[Common.HA]\nName = "${name}"\nLeaseTTL = "1s"\n`;
-  writeFileSync(cfgA, base + common('manager-a'));
-  const create = await vsmA(['util', 'miner', 'create', `--from=${owner}`, '--sector-size=2KiB']);
-  const minerAddr = /miner actor: (t0\d+) \((t2[a-z0-9]+)\)/.exec(create.stderr)?.[1];
-  assert.ok(create.code === 0 && minerAddr, create.stderr);
-  const miner = Number(minerAddr.slice(2));
-  const store = join(dir, 'store');
-  mkdirSync(store);
-  const cfg = base
-    .replace(
-      '[SectorManager]\n',
-      `[SectorManager]\n[[SectorManager.Miners]]\n    ID = ${miner}\n    InitNumber = 0\n    MaxNumber = 100\n`,
-    )
-    .replace(
-      '[Commitment]\n',
-      `[Commitment]\n  [Commitment.DefaultPolicy]\n    MsgConfidence = 1\n  [Commitment.Miners]\n    [Commitment.Miners.${miner}]\n      [Commitment.Miners.${miner}.Controls]\n        PreCommit = "${owner}"\n        ProveCommit = "${owner}"\n`,
-    )
-    .replace(
-      '[PersistedStore]\n',
-      `[PersistedStore]\n[[PersistedStore.Stores]]\n    Name = "store-${minerAddr}"\n    Path = "${store}"\n`,
-    )
-    .replace('[PoSt]\n', `[PoSt]\n  [PoSt.Actors]\n    [PoSt.Actors.${miner}]\n      Sender = "${owner}"\n`);
-  writeFileSync(cfgA, cfg + common('manager-a'));
-  // -- manager-b: the same config under its own name, the same repo secret (one worker token for both)
-  const homeB = join(dir, 'vsm-b');
-  mkdirSync(homeB);
-  for (const f of readdirSync(homeA))
-    if (f !== 'sector-manager.cfg' && f !== 'manager.db' && !f.startsWith('manager.db-'))
-      cpSync(join(homeA, f), join(homeB, f), { recursive: true });
-  writeFileSync(join(homeB, 'sector-manager.cfg'), cfg + common('manager-b'));
+  const get = async (name: Name, path: string) => {
+    const r = await fetch(`http://127.0.0.1:${port[name]}${path}`, { headers: { Authorization: `Bearer ${admin}` } });
+    if (r.status !== 200) throw new Error(`${name} ${path}: HTTP ${r.status}`);
+    return r;
+  };
+  const dashboard = async (name: Name) => (await (await get(name, '/dashboard/api/state')).json()) as DashboardState;
+  /** venus_sector_manager_duty_held per duty on one manager */
+  const held = async (name: Name) => {
+    const text = await (await get(name, '/metrics')).text();
+    return Object.fromEntries(
+      [...text.matchAll(/^venus_sector_manager_duty_held\{[^}]*\bduty="(\w+)"[^}]*\} (\d)/gm)].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    );
+  };
+  const status = async () => {
+    type Miner = { Miner: string; Sectors: { Active: number }; LastWindowPoStEpoch: number | null };
+    const st = await rpcCall<{ Height: number; Miners: Miner[] }>(devnetUrl, devnetToken, 'Devnet.Status');
+    return st.Miners.find((m) => m.Miner === miner);
+  };
+  const onChainSectors = async () =>
+    new Set(((await chain.StateMinerSectors(miner, null, null)) ?? []).map((x) => x.SectorNumber));
 
-  let a = await startManager('manager-a', homeA);
-  const b = await startManager('manager-b', homeB);
-  assert.match(a.log(), /duty acquired\s+\{"duty":"post","holder":"manager-a","fencingToken":1/);
-  assert.doesNotMatch(b.log(), /duty acquired/);
-
-  const workerToken = readFileSync(join(homeA, 'worker-token'), 'utf8').trim();
-  const venus = createClient(ManagerAPI, {
-    url: `ws://127.0.0.1:${b.port}/rpc/v0`,
-    headers: { Authorization: `Bearer ${workerToken}` },
+  // -- a sector proven by a Window PoSt, and the worker sealing more
+  await until('a sector proven by a Window PoSt', 4 * 60_000, async () => {
+    const m = await status();
+    return m && m.Sectors.Active > 0 && m.LastWindowPoStEpoch !== null;
   });
-  const chain = createClient(FullNodeAPI, { url: devnet.url('v1'), token: devnet.token });
-  const proof = sealProof('StackedDrg2KiBV1_1');
-  const report = async (sid: { Miner: number; Number: number }, prev: string, next: string) => {
-    await venus.ReportState(sid, {
-      Worker: { Instance: 'scripted', Location: join(dir, `seal-${sid.Number}`) },
-      StateChange: { Prev: prev, Next: next, Event: next },
-      Failure: null,
-    });
-  };
-  /** manager.test.ts's scripted worker: one sector sealed for real, PreCommit, persist, proof, to active. */
-  const sealSector = async () => {
-    const sector = (await venus.AllocateSector({ AllowedMiners: null, AllowedProofTypes: null }))!;
-    const sid = sector.ID;
-    await report(sid, 'Empty', 'Allocated');
-    const ticket = await venus.AssignTicket(sid);
-    const fixture = await sealFixture({
-      proof,
-      dir: join(dir, `seal-${sid.Number}`),
-      parentDir: join(dir, 'parents'),
-      data: new Uint8Array(2048),
-      proverId: proverIdFromActorId(miner),
-      sectorId: BigInt(sid.Number),
-      ticket: randomnessToFr32(fromBase64(ticket.Ticket)),
-    });
-    const pre = { CommR: bytes32ToJson(fixture.commR), CommD: bytes32ToJson(fixture.commD), Ticket: ticket };
-    assert.deepEqual(await venus.SubmitPreCommit(sector, pre, false), { Res: SubmitResult.Accepted, Desc: null });
-    await until('PreCommit landed', async () =>
-      (await venus.PollPreCommitState(sid)).State === OnChainState.Landed ? true : undefined,
-    );
-    assert.equal((await venus.StoreReserveSpace(sid, 4096, [`store-${minerAddr}`]))?.Name, `store-${minerAddr}`);
-    const name = sectorName(sid);
-    mkdirSync(join(store, 'sealed'), { recursive: true });
-    mkdirSync(join(store, 'cache', name), { recursive: true });
-    copyFileSync(fixture.sealedPath, join(store, 'sealed', name));
-    for (const f of readdirSync(fixture.cacheDir))
-      if (f === 'p_aux' || f === 't_aux' || f.includes('tree-r-last'))
-        copyFileSync(join(fixture.cacheDir, f), join(store, 'cache', name, f));
-    assert.equal(await venus.SubmitPersistedEx(sid, `store-${minerAddr}`, false), true);
-    const seed = await until('seed', async () => (await venus.WaitSeed(sid, 5)).Seed ?? undefined);
-    const c1 = await sealCommitPhase1({
-      proof,
-      cacheDir: fixture.cacheDir,
-      sealedPath: fixture.sealedPath,
-      proverId: fixture.proverId,
-      sectorId: BigInt(sid.Number),
-      ticket: fixture.ticket,
-      seed: randomnessToFr32(fromBase64(seed.Seed)),
-      commD: fixture.commD,
-      commR: fixture.commR,
-    });
-    const sealed = await new VanillaSealProver().sealCommitPhase2({
-      c1,
-      minerId: BigInt(sid.Miner),
-      sectorId: BigInt(sid.Number),
-    });
-    assert.deepEqual(await venus.SubmitProof(sid, { Proof: toBase64(sealed) }, false), {
-      Res: SubmitResult.Accepted,
-      Desc: null,
-    });
-    await until('ProveCommit landed', async () =>
-      (await venus.PollProofState(sid)).State === OnChainState.Landed ? true : undefined,
-    );
-    return sid;
-  };
+  await until('the worker sealing another sector', 2 * 60_000, async () => {
+    const d = await dashboard('manager-1').catch(() => dashboard('manager-2'));
+    const onChain = await onChainSectors();
+    return d.sectors.some((x) => !x.finalized && x.abort === null && !onChain.has(x.number));
+  });
 
-  try {
-    // -- sector 1 through the standby; the holder sent both messages
-    const s1 = await sealSector();
-    assert.equal(s1.Number, 1);
-    assert.ok(await chain.StateSectorGetInfo(minerAddr, 1, null));
-    assert.match(a.log(), /PreCommitSectorBatch2 recorded/);
-    assert.match(a.log(), /ProveCommitSectors3 recorded/);
-    assert.doesNotMatch(b.log(), /recorded\s+\{/, 'the standby sent nothing');
+  // -- who holds `post`: the dashboard's duties (the lease table) and the metric agree
+  const duties = (await dashboard('manager-2')).duties;
+  const holder = duties.find((d) => d.duty === 'post')!.holder as Name;
+  assert.ok(NAMES.includes(holder), `post held by "${holder}"`);
+  const survivor = NAMES.find((n) => n !== holder)!;
+  assert.equal((await held(holder)).post, 1);
+  assert.equal((await held(survivor)).post, 0);
+  t.diagnostic(`post held by ${holder}; ${survivor} stands by`);
 
-    // -- SIGKILL the post holder inside the challenge window of sector 1's deadline
-    const loc = (await chain.StateSectorPartition(minerAddr, 1, null))!;
-    // the deadline before it is current; the sector's deadline's challenge (its Open − 10) has passed, its Open not
-    const dl = await until(
-      `deadline ${loc.Deadline}'s challenge window`,
-      async () => {
-        const d = await chain.StateMinerProvingDeadline(minerAddr, null);
-        const inWindow =
-          (d.Index + 1) % d.WPoStPeriodDeadlines === loc.Deadline &&
-          d.CurrentEpoch >= d.Close - d.WPoStChallengeLookback &&
-          d.CurrentEpoch < d.Close - 2;
-        return inWindow ? { Open: d.Close, Close: d.Close + d.WPoStChallengeWindow } : undefined;
-      },
-      300_000,
-      50,
-    );
-    a.child.kill('SIGKILL');
-    await a.exited;
-    const killedAt = Date.now();
-    await until(
-      'manager-b to hold post',
-      async () => (/duty acquired\s+\{"duty":"post","holder":"manager-b"/.test(b.log()) ? true : undefined),
-      10_000,
-      50,
-    );
-    const takeover = Date.now() - killedAt;
-    assert.ok(takeover < 3000, `post taken over in ${takeover} ms (LeaseTTL 1s)`);
-    const posted = await until(
-      `deadline ${loc.Deadline}'s Window PoSt from manager-b`,
-      async () => {
-        const d = await chain.StateMinerProvingDeadline(minerAddr, null);
-        assert.ok(d.Open === dl.Open ? d.CurrentEpoch < d.Close : true);
-        const deadlines = await chain.StateMinerDeadlines(minerAddr, null);
-        const parts = BitField.fromJSON(deadlines[loc.Deadline]!.PostSubmissions).toArray();
-        return parts.includes(loc.Partition) ? d.CurrentEpoch : undefined;
-      },
-      120_000,
-      100,
-    );
-    assert.ok(posted < dl.Close, `posted at ${posted}, before the close at ${dl.Close}`);
-    assert.match(b.log(), new RegExp(`window post submitted\\s+\\{"miner":"${miner}","deadline":${loc.Deadline}`));
-    const faulty = BitField.fromJSON(
-      (await chain.StateMinerPartitions(minerAddr, loc.Deadline, null))![loc.Partition]!.FaultySectors,
-    ).toArray();
-    assert.deepEqual(faulty, [], 'nothing became faulty');
+  // -- a deadline with partitions of ours, just open, not proven yet (the holder submits 4 epochs after the open)
+  const dl = await until(
+    'an open deadline with partitions of ours and no PoSt yet',
+    3 * 60_000,
+    async () => {
+      const d = await chain.StateMinerProvingDeadline(miner, null);
+      if (d.CurrentEpoch < d.Open || d.CurrentEpoch > d.Open + 1) return undefined;
+      const parts = (await chain.StateMinerPartitions(miner, d.Index, null)) ?? [];
+      const live = parts.filter((p) => BitField.fromJSON(p.LiveSectors).toArray().length > 0);
+      if (live.length === 0) return undefined;
+      const posted = BitField.fromJSON((await chain.StateMinerDeadlines(miner, null))[d.Index]!.PostSubmissions);
+      if (posted.toArray().length > 0) return undefined;
+      return { ...d, partitions: parts.map((_, i) => i) };
+    },
+    100,
+  );
+  const sectorsAtKill = await onChainSectors();
+  const holderLogAtKill = log(holder).length;
+  const survivorLogAtKill = log(survivor).length;
+  process.kill(s.pids![holder]!, 'SIGKILL');
+  const killedAt = Date.now();
+  t.diagnostic(`killed ${holder} at epoch ${dl.CurrentEpoch}: deadline ${dl.Index} open ${dl.Open}–${dl.Close}`);
 
-    // -- sealing goes on through manager-b alone: the next number, sent by manager-b
-    const s2 = await sealSector();
-    assert.equal(s2.Number, 2, 'no sector number reused');
-    assert.match(b.log(), /ProveCommitSectors3 recorded/);
+  // -- the other takes `post` within the lease
+  await until(
+    `${survivor} to hold post`,
+    15_000,
+    async () => (await dashboard(survivor)).duties.find((d) => d.duty === 'post' && d.holder === survivor && d.mine),
+    50,
+  );
+  const takeoverMs = Date.now() - killedAt;
+  assert.ok(takeoverMs < 4 * LEASE_TTL_MS, `post taken over in ${takeoverMs} ms (LeaseTTL ${LEASE_TTL_MS} ms)`);
+  assert.deepEqual(await held(survivor), { post: 1, commit: 1, chain: 1 });
 
-    // -- manager-a comes back: a standby now
-    a = await startManager('manager-a', homeA);
-    await new Promise((r) => setTimeout(r, 2000));
-    assert.doesNotMatch(a.log(), /duty acquired/);
-    const admin = readFileSync(join(homeA, 'token'), 'utf8').trim();
-    const state = (await fetch(`http://127.0.0.1:${a.port}/dashboard/api/state`, {
-      headers: { Authorization: `Bearer ${admin}` },
-    }).then((r) => r.json())) as { duties: { duty: string; holder: string; mine: boolean }[] };
+  // -- that deadline's PoSt: sent by the survivor, on chain before the close
+  await until(`deadline ${dl.Index} to close`, 60_000, async () => (await chain.ChainHead()).Height >= dl.Close, 250);
+  assert.doesNotMatch(
+    log(holder).slice(holderLogAtKill),
+    /window post submitted/,
+    `${holder} sent no PoSt before it died`,
+  );
+  const sent = [
+    ...log(survivor).matchAll(
+      /window post submitted\s+\{"miner":"\d+","deadline":(\d+),"partitions":\[[\d,]*\],"id":"(\w+)"/g,
+    ),
+  ]
+    .filter((m) => Number(m[1]) === dl.Index)
+    .map((m) => m[2]!);
+  assert.ok(sent.length > 0, `${survivor} submitted deadline ${dl.Index}'s PoSt\n${log(survivor).slice(-4000)}`);
+  const cids = new Set<string>();
+  for (const id of sent) {
+    const rec = await rpcCall<{ SignedCid: { '/': string } | null }>(
+      devnetUrl,
+      devnetToken,
+      'Message.GetMessageByUid',
+      [id],
+    );
+    if (rec.SignedCid) cids.add(rec.SignedCid['/']);
+  }
+  const posts = (await chainMessages(chain, [owner], dl.Open)).filter(
+    (m) => m.method === MinerMethod.SubmitWindowedPoSt && m.post?.deadline === dl.Index && m.epoch < dl.Close,
+  );
+  const landed = posts.filter((m) => m.exitCode === 0 && m.post!.chainCommitEpoch === dl.Challenge);
+  assert.deepEqual(
+    landed.flatMap((m) => m.post!.partitions).sort((a, b) => a - b),
+    dl.partitions,
+    `deadline ${dl.Index}'s partitions proven on chain before epoch ${dl.Close}: ${JSON.stringify(posts)}`,
+  );
+  assert.ok(
+    landed.every((m) => cids.has(m.cid)),
+    `the PoSt on chain is ${survivor}'s message: ${landed.map((m) => m.cid).join(', ')} vs ${[...cids].join(', ')}`,
+  );
+  const faulty = ((await chain.StateMinerPartitions(miner, dl.Index, null)) ?? []).flatMap((p) =>
+    BitField.fromJSON(p.FaultySectors).toArray(),
+  );
+  assert.deepEqual(faulty, [], `nothing in deadline ${dl.Index} became faulty`);
+  t.diagnostic(
+    `deadline ${dl.Index} proven at epoch ${landed.map((m) => m.epoch).join(', ')} (close ${dl.Close}); takeover ${takeoverMs} ms`,
+  );
+
+  // -- sealing goes on through the survivor: a sector it sent the ProveCommit of after the kill is on chain
+  const next = await until(`a sector proven-committed by ${survivor} on chain`, 3 * 60_000, async () => {
+    const sentNow = [
+      ...log(survivor)
+        .slice(survivorLogAtKill)
+        .matchAll(/ProveCommitSectors3 recorded\s+\{[^}]*"sectors":\[([\d,]+)\]/g),
+    ].flatMap((m) => m[1]!.split(',').map(Number));
+    const now = await onChainSectors();
+    return sentNow.find((n) => now.has(n) && !sectorsAtKill.has(n));
+  });
+  t.diagnostic(`sector ${next} proven-committed through ${survivor}`);
+  if (holder === 'manager-1') {
+    // the worker talked to the first URL: it moved to the second
+    assert.match(
+      log('worker'),
+      new RegExp(
+        `sealer_rpc failover: using the next sector-manager\\s+\\{[^}]*"to":"127\\.0\\.0\\.1:${port[survivor]}"`,
+      ),
+    );
+  }
+
+  // -- the runner started the killed manager again: it stands by while the other holds every duty
+  await until(`${holder} restarted`, 2 * 60_000, async () =>
+    new RegExp(`\\b${holder}: restarted \\(pid`).test(output()),
+  );
+  await until(`${holder} answering`, 60_000, () => dashboard(holder), 250);
+  for (let i = 0; i < 6; i++) {
+    const d = await dashboard(holder);
     assert.deepEqual(
-      state.duties.map((d) => [d.duty, d.holder, d.mine]),
+      d.duties.map((x) => [x.duty, x.holder, x.mine]),
       [
-        ['post', 'manager-b', false],
-        ['commit', 'manager-b', false],
-        ['chain', 'manager-b', false],
+        ['post', survivor, false],
+        ['commit', survivor, false],
+        ['chain', survivor, false],
       ],
     );
-    // -- no message twice: every id pushed once (the messager refuses a second message under one id anyway),
-    //    and the chain executed one PreCommit and one ProveCommit per sector
-    const pushed = [
-      ...managers
-        .map((m) => m.log())
-        .join('\n')
-        .matchAll(/message pushed\s+\{"id":"(\w+)"/g),
-    ].map((m) => m[1]);
-    assert.equal(new Set(pushed).size, pushed.length, `pushed ids: ${pushed.join(' ')}`);
-    assert.equal(pushed.length, 4, 'two PreCommits and two ProveCommits');
-  } finally {
-    await venus.close();
-    await chain.close();
+    assert.deepEqual(await held(holder), { post: 0, commit: 0, chain: 0 });
+    await sleep(LEASE_TTL_MS / 2);
   }
+  assert.doesNotMatch(
+    log(holder)
+      .split(/\$ venus-sector-manager/)
+      .at(-1)!,
+    /duty acquired/,
+  );
+
+  // -- on chain: no message failed, nothing twice; sector numbers unique
+  const all = await chainMessages(chain, [owner]);
+  assert.deepEqual(duplicatesAndFailures(all), [], 'messages sent twice or failed on chain');
+  const numbers = (await dashboard(survivor)).sectors.map((x) => x.number);
+  assert.equal(new Set(numbers).size, numbers.length, `sector numbers ${numbers.join(' ')}`);
+  t.diagnostic(
+    `${all.length} messages on chain (${all.filter((m) => m.method === MinerMethod.SubmitWindowedPoSt).length} PoSt), sectors ${[...(await onChainSectors())].join(' ')}; ${Date.now() - began} ms`,
+  );
+
+  cluster.child.kill('SIGINT');
+  assert.equal(await cluster.exited, 0, cluster.tail());
 });

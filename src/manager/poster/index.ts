@@ -476,7 +476,13 @@ export class Poster {
     });
     const id = await freshMessageId(this.o.messager, msg, (x) => this.o.store.getMessage(x) !== undefined);
     const json = messageJson(msg);
-    const spec = sendSpec(pol.GasOverEstimation, cap);
+    // a PoSt the messager could only send from the deadline's last epoch on would be included after the close,
+    // where the chain runs it and fails it ("invalid deadline"): the messager drops it instead (venus-messager's
+    // ExpireEpoch: not sent from a head at that epoch on)
+    const spec = {
+      ...sendSpec(pol.GasOverEstimation, cap),
+      ...(kind === 'post' ? { expireEpoch: r.dl.Close - 1 } : {}),
+    };
     if (ready && !(await ready())) return undefined;
     let lost = false;
     try {

@@ -208,6 +208,12 @@ test('a failed Window PoSt submission is sent again while the deadline is open; 
   assert.equal(sent[1]!.State, MessageState.OnChainMsg);
   assert.equal(sent[1]!.Receipt?.ExitCode, 0);
   assert.equal(m.posts.length, 1, 'the second one landed');
+  // the messager may not send either from the deadline's last epoch on: it would be included after the close
+  const close = h.chain.deadlineInfo(sent[0]!.Height).Close;
+  assert.deepEqual(
+    sent.map((r) => r.Meta?.expireEpoch),
+    [close - 1, close - 1],
+  );
   p.stop();
   h.commit.stop();
 });
