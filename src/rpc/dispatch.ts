@@ -45,7 +45,7 @@ export interface Registered {
   readonly fn: (...args: unknown[]) => unknown;
 }
 
-type Id = string | number | null;
+export type Id = string | number | null;
 
 interface Request {
   id: Id;
@@ -350,7 +350,7 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
 }
 
 /** An id fit to echo: strings are cut to MAX_ID_CHARS, other shapes become null. */
-function safeId(raw: unknown): Id {
+export function safeId(raw: unknown): Id {
   if (typeof raw === 'number') return raw;
   if (typeof raw === 'string') return raw.length > MAX_ID_CHARS ? null : raw;
   return null;

@@ -359,14 +359,18 @@ describe('connections', () => {
     const { port, url } = await start({ wsMessagesPerSecond: 50 });
     const { ws } = await wsOpen(`ws://127.0.0.1:${port}/rpc/v0`);
     assert.ok(ws);
-    const answers: { error?: { code: number; message: string } }[] = [];
+    const answers: { id: unknown; error?: { code: number; message: string } }[] = [];
     ws.on('message', (d) => answers.push(JSON.parse(String(d))));
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    for (let i = 0; i < 200; i++) ws.send(ADD);
+    for (let i = 0; i < 200; i++) ws.send(JSON.stringify({ ...JSON.parse(ADD), id: 1000 + i }));
     assert.equal(await closed, 1008);
     const refused = answers.filter((a) => a.error?.code === ErrorCode.LimitExceeded);
     assert.ok(refused.length > 0);
     assert.match(refused[0]!.error!.message, /more than 50 messages per second/);
+    // each refusal names the call it refuses: a caller is not left waiting for an answer that never comes
+    for (const a of refused) assert.equal(typeof a.id, 'number', 'a refusal carries its call id');
+    const ids = answers.map((a) => a.id);
+    assert.equal(new Set(ids).size, ids.length, 'every call answered once, under its own id');
     assert.ok((await responsive(url)) < 1000);
   });
 });

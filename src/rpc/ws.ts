@@ -5,7 +5,7 @@
 import { type RawData, WebSocket } from 'ws';
 import { logger } from '../common/log.js';
 import type { Connection } from './api.js';
-import { type Dispatcher, idKey, parseFailure, type Session } from './dispatch.js';
+import { type Dispatcher, type Id, idKey, parseFailure, type Session, safeId } from './dispatch.js';
 import { ErrorCode } from './errors.js';
 import { rawText, toJson } from './json.js';
 import { CallScope, RateBucket } from './limits.js';
@@ -124,11 +124,17 @@ export class WsConn implements Connection {
         this.close(1008, 'message rate limit exceeded');
         return;
       }
-      // answered without parsing: the refusal must cost less than the message
-      const reply = this.dispatcher.refuse(this.session, 'wsrate', {
-        code: ErrorCode.LimitExceeded,
-        message: `message rate limit: more than ${this.messagesPerSecond} messages per second on this connection`,
-      });
+      // The refusal must cost less than the message, but a refusal without the call's id leaves the caller
+      // waiting for an answer until its own timeout: small messages (every ordinary call) are parsed for their id.
+      const reply = this.dispatcher.refuse(
+        this.session,
+        'wsrate',
+        {
+          code: ErrorCode.LimitExceeded,
+          message: `message rate limit: more than ${this.messagesPerSecond} messages per second on this connection`,
+        },
+        refusedId(data),
+      );
       void this.send(reply.text);
       return;
     }
@@ -193,5 +199,20 @@ export class WsConn implements Connection {
       ac.abort(new Error('channel closed'));
       await this.send({ jsonrpc: '2.0', method: CH_CLOSE, params: [chid] });
     }
+  }
+}
+
+/** Messages up to this size are parsed for their id when refused by the rate bound; larger ones are answered with null. */
+const REFUSED_ID_MAX_BYTES = 16 * 1024;
+
+/** The id of a refused single call, when it is cheap to read; null for batches, large or malformed messages. */
+function refusedId(data: RawData): Id {
+  const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
+  if (size > REFUSED_ID_MAX_BYTES) return null;
+  try {
+    const m = JSON.parse(rawText(data)) as unknown;
+    return m && typeof m === 'object' && !Array.isArray(m) ? safeId((m as { id?: unknown }).id) : null;
+  } catch {
+    return null;
   }
 }
