@@ -23,7 +23,7 @@ import { toJson32 } from '../../processor/index.js';
 import { sectorIdProblem } from '../../store.js';
 import { abort, perm, prefixed } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
-import type { EventName, State } from '../states.js';
+import { planTables, type State, type Transitions } from '../states.js';
 import { call, ctx, type Event, ev, fr32Randomness, limited, required, type StepHost, sameBytes } from './common.js';
 import { addPieces, finish, pc1, pc2, persist, submitPersisted, treeD } from './sealer.js';
 import { persistUpdate, updatePaths } from './snapup.js';
@@ -31,7 +31,7 @@ import { persistUpdate, updatePaths } from './snapup.js';
 const log = logger('sealing');
 
 /** Rebuild transitions: (state the handler ran in, event it yielded) → next state. */
-const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
+const TRANSITIONS: Transitions = {
   Empty: { AllocatedRebuildSector: 'Allocated' },
   Allocated: { AddPiece: 'PieceAdded' },
   PieceAdded: { BuildTreeD: 'TreeDBuilt' },
@@ -68,15 +68,7 @@ const STAGE: Partial<Record<State, string>> = {
   Persisted: 'SubmitPersisted',
 };
 
-export function next(event: EventName, state: State): State {
-  const n = TRANSITIONS[state]?.[event];
-  if (!n) throw new Error(`no transition from ${state} on event ${event} in the rebuild plan`);
-  return n;
-}
-
-export function stage(state: State): string {
-  return STAGE[state] ?? '-';
-}
+export const { next, stage } = planTables('rebuild', TRANSITIONS, STAGE);
 
 /** Runs the handler of the sector's state. */
 export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {

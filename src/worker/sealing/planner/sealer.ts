@@ -2,7 +2,7 @@
  * The sealer plan's steps (docs/spec/sealer-api.md §States and events): one handler per state, each "clean
  * outputs, then compute", yielding the event that moves the sector on (null once it is finished and wiped).
  */
-import { copyFile, mkdir, open, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type AllocatedSector, bytes32ToJson } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
@@ -15,15 +15,13 @@ import {
   proverIdFromActorId,
   sealProof,
   T_AUX_FILE,
-  treeRLastFileNames,
   unpaddedPieceSize,
   zeroCommitment,
 } from '../../../proofs/index.js';
 import { type DealPiece, LayoutError, type Placed, placePieces, stagePiece } from '../../pieces/index.js';
 import { fromJson32, type TaskOf, toJson32 } from '../../processor/index.js';
-import { checkPersistStore, persistedPaths, sectorIdProblem } from '../../store.js';
+import { persistedPaths, sectorIdProblem } from '../../store.js';
 import { abort, Failure, perm, prefixed, temp } from '../failure.js';
-import { attachedStore } from '../persist-stores.js';
 import type { SectorDoc } from '../sector.js';
 import { bound } from '../waits.js';
 import {
@@ -35,15 +33,14 @@ import {
   fr32Randomness,
   fsyncFile,
   hex,
-  limited,
   pollLanded,
   required,
-  reserveSpace,
   run,
   type StepHost,
   sameBytes,
   submitted,
 } from './common.js';
+import { cachedFiles, persistFiles } from './persist.js';
 
 const log = logger('sealing');
 
@@ -340,53 +337,12 @@ function waitPreCommit(t: StepHost, doc: SectorDoc): Promise<Event> {
 }
 
 export async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
-  const { sid, proof, paths } = ctx(t, doc);
-  const GiB = 1 << 30;
-  const required = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
-  const candidates = t.deps.persistStores.filter((s) => !s.readonly);
-  if (!candidates.length) throw perm('no writable persist store: configure [remote] path or [[attached]]');
-  const info = await reserveSpace(t, doc, sid, required, candidates);
-  const store = attachedStore(candidates, info);
-  if (!store) {
-    throw perm(`the manager reserved space in "${info.Name}" (${info.Path}), which this worker does not attach`);
-  }
-  try {
-    await checkPersistStore(store.location);
-  } catch (err) {
-    throw perm(`persist to "${store.name}": ${(err as Error).message}`);
-  }
+  const { proof, paths } = ctx(t, doc);
   const rel = persistedPaths(paths.name);
-  const files = [P_AUX_FILE, T_AUX_FILE, ...treeRLastFileNames(proof)];
-  const routes = [
-    {
-      src: { store_name: null, uri: paths.sealed },
-      dest: { store_name: store.name, uri: join(store.location, rel.sealed) },
-      opt: null,
-    },
-    ...files.map((f) => ({
-      src: { store_name: null, uri: join(paths.cache, f) },
-      dest: { store_name: store.name, uri: join(store.location, rel.cache, f) },
-      opt: null,
-    })),
-  ];
-  const want = await Promise.all(routes.map(async (r) => (await stat(r.src.uri)).size));
-  try {
-    await limited(t, 'transfer', () =>
-      t.deps.sealer.run('transfer', { stores: { [store.name]: { name: store.name, meta: null } }, routes }, t.signal),
-    );
-    // verify what landed, whoever copied it
-    for (const [i, r] of routes.entries()) {
-      const got = (await stat(r.dest.uri)).size;
-      if (got !== want[i]) throw new Error(`${r.dest.uri} has ${got} bytes, ${want[i]} expected`);
-    }
-  } catch (err) {
-    if (err instanceof Failure && err.level === 'temporary') throw err;
-    throw perm(`persist to "${store.name}" (${store.location}): ${(err as Error).message}`, err);
-  }
-  // the manager's name for the store: SubmitPersisted and Window PoSt find the files by it
-  return ev('Persist', (d) => {
-    d.phases.persist_instance = info.Name;
-  });
+  return persistFiles(t, doc, 'persist', [
+    { from: paths.sealed, to: rel.sealed },
+    ...cachedFiles(proof).map((f) => ({ from: join(paths.cache, f), to: join(rel.cache, f) })),
+  ]);
 }
 
 export async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {
