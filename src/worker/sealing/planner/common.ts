@@ -23,7 +23,7 @@ import { sealProof } from '../../../proofs/index.js';
 import type { ApiClient } from '../../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../../config.js';
 import type { Sealer, Stage, TaskOf } from '../../processor/index.js';
-import type { SealStore, SectorPaths } from '../../store.js';
+import { type SealStore, type SectorPaths, sectorIdProblem } from '../../store.js';
 import { abort, classify, Interrupted, perm, prefixed } from '../failure.js';
 import type { StageLimits } from '../limits.js';
 import type { SectorDoc } from '../sector.js';
@@ -236,9 +236,42 @@ export async function pollLanded(
 }
 
 /**
- * Asks the manager for a task until it has one this worker runs: `ask` calls `Venus.<method>`, `take` gives the
- * task's event, or null once it refused the task (and told the manager). An RPC error is "no task yet", kept in
- * `worker list` until a call succeeds; the wait is logged once and backs off up to seal_interval.
+ * One request for a task: `ask` calls `Venus.<method>`. An RPC error is "no task yet" (damocles), null, kept in
+ * `worker list` as the thread's last error until a call succeeds.
+ */
+export async function askOnce<T>(t: StepHost, method: string, ask: () => Promise<T | null>): Promise<T | null> {
+  const name = `Venus.${method}`;
+  try {
+    const got = await ask();
+    if (t.lastError?.startsWith(name)) t.lastError = null;
+    return got;
+  } catch (err) {
+    t.lastError = prefixed(name, err);
+    log.warn({ thread: t.index }, t.lastError);
+    return null;
+  }
+}
+
+/**
+ * A sector the manager handed (`what`: "allocated a sector", …) refused as a permanent failure unless its proof
+ * is known, its id is two safe integers (paths are built from it) and its miner is one this worker seals for.
+ */
+export function checkAllocated(a: AllocatedSector, allowedMiners: number[] | null, what: string): void {
+  try {
+    sealProof(a?.ProofType);
+  } catch (err) {
+    throw perm(`the manager ${what} with ${(err as Error).message}`);
+  }
+  const badId = sectorIdProblem(a.ID);
+  if (badId) throw perm(`the manager ${what} with an invalid id: ${badId}`);
+  if (allowedMiners && !allowedMiners.includes(a.ID.Miner)) {
+    throw perm(`the manager ${what} of miner ${a.ID.Miner}, not one of allowed_miners`);
+  }
+}
+
+/**
+ * Asks the manager for a task until it has one this worker runs (askOnce): `take` gives the task's event, or null
+ * once it refused the task (and told the manager). The wait is logged once and backs off up to seal_interval.
  */
 export async function askForTask<T>(
   t: StepHost,
@@ -246,23 +279,15 @@ export async function askForTask<T>(
   o: { method: string; task: string; ask: () => Promise<T | null>; take: (task: T) => Promise<Event | null> },
 ): Promise<Event> {
   const s = t.cfg.sealing;
-  const method = `Venus.${o.method}`;
   const backoff = new Backoff(s.sealIntervalMs);
   let first = true;
   for (;;) {
-    let got: T | null = null;
-    try {
-      got = await o.ask();
-      if (t.lastError?.startsWith(method)) t.lastError = null;
-    } catch (err) {
-      t.lastError = prefixed(method, err);
-      log.warn({ thread: t.index }, t.lastError);
-    }
+    const got = await askOnce(t, o.method, o.ask);
     const event = got ? await o.take(got) : null;
     if (event) return event;
     const ms = backoff.next();
     await t.waitFor(doc, {
-      what: `no ${o.task} from the manager yet (${method}); asking again`,
+      what: `no ${o.task} from the manager yet (Venus.${o.method}); asking again`,
       label: o.task,
       ms,
       first,

@@ -18,13 +18,24 @@ import { mkdir, rm } from 'node:fs/promises';
 import { bytes32FromJson, type SectorRebuildInfo } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { cidToCommR, commRToCid } from '../../../fil/index.js';
-import { encodeInto, proverIdFromActorId, sealProof } from '../../../proofs/index.js';
+import { encodeInto, proverIdFromActorId } from '../../../proofs/index.js';
 import { toJson32 } from '../../processor/index.js';
-import { sectorIdProblem } from '../../store.js';
-import { abort, perm, prefixed } from '../failure.js';
+import { abort, perm } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
 import { planTables, type State, type Transitions } from '../states.js';
-import { call, ctx, type Event, ev, fr32Randomness, limited, required, type StepHost, sameBytes } from './common.js';
+import {
+  askOnce,
+  call,
+  checkAllocated,
+  ctx,
+  type Event,
+  ev,
+  fr32Randomness,
+  limited,
+  required,
+  type StepHost,
+  sameBytes,
+} from './common.js';
 import { addPieces, finish, pc1, pc2, persist, submitPersisted, treeD } from './sealer.js';
 import { persistUpdate, updatePaths } from './snapup.js';
 
@@ -130,33 +141,17 @@ function refusal(info: SectorRebuildInfo): string | null {
 
 async function allocate(t: StepHost): Promise<Event> {
   const s = t.cfg.sealing;
-  let info: SectorRebuildInfo | null;
-  try {
-    info = await t.deps.manager.AllocateRebuildSector({
+  const info = await askOnce(t, 'AllocateRebuildSector', () =>
+    t.deps.manager.AllocateRebuildSector({
       AllowedMiners: s.allowedMiners,
       AllowedProofTypes: s.allowedProofTypes,
       // lets the manager hand back the task it gave this store if we never saved it
       Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-    });
-  } catch (err) {
-    // as AllocateSector: an RPC error here is "no task yet", kept visible in `worker list`
-    t.lastError = prefixed('Venus.AllocateRebuildSector', err);
-    log.warn({ thread: t.index }, t.lastError);
-    return ev('Idle');
-  }
-  if (t.lastError?.startsWith('Venus.AllocateRebuildSector')) t.lastError = null;
+    }),
+  );
   if (!info) return ev('Idle');
   const a = info.Sector;
-  try {
-    sealProof(a?.ProofType);
-  } catch (err) {
-    throw perm(`the manager handed a rebuild of a sector with ${(err as Error).message}`);
-  }
-  const badId = sectorIdProblem(a.ID);
-  if (badId) throw perm(`the manager handed a rebuild of a sector with an invalid id: ${badId}`);
-  if (s.allowedMiners && !s.allowedMiners.includes(a.ID.Miner)) {
-    throw perm(`the manager handed a rebuild of a sector of miner ${a.ID.Miner}, not one of allowed_miners`);
-  }
+  checkAllocated(a, s.allowedMiners, 'handed a rebuild of a sector');
   const name = `s-t0${a.ID.Miner}-${a.ID.Number}`;
   const why = refusal(info);
   if (why) {

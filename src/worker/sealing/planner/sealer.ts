@@ -4,7 +4,7 @@
  */
 import { copyFile, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type AllocatedSector, bytes32ToJson } from '../../../api/sealer.js';
+import { bytes32ToJson } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { metrics } from '../../../common/metrics.js';
 import { cidToCommP } from '../../../fil/index.js';
@@ -13,19 +13,20 @@ import {
   computeCommD,
   P_AUX_FILE,
   proverIdFromActorId,
-  sealProof,
   T_AUX_FILE,
   unpaddedPieceSize,
   zeroCommitment,
 } from '../../../proofs/index.js';
 import { type DealPiece, LayoutError, type Placed, placePieces, stagePiece } from '../../pieces/index.js';
 import { fromJson32, type TaskOf, toJson32 } from '../../processor/index.js';
-import { persistedPaths, sectorIdProblem } from '../../store.js';
-import { abort, Failure, perm, prefixed, temp } from '../failure.js';
+import { persistedPaths } from '../../store.js';
+import { abort, Failure, perm, temp } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
 import { bound } from '../waits.js';
 import {
+  askOnce,
   call,
+  checkAllocated,
   ctx,
   type Event,
   ev,
@@ -90,33 +91,16 @@ export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
 
 async function allocate(t: StepHost): Promise<Event> {
   const s = t.cfg.sealing;
-  let a: AllocatedSector | null;
-  try {
-    a = await t.deps.manager.AllocateSector({
+  const a = await askOnce(t, 'AllocateSector', () =>
+    t.deps.manager.AllocateSector({
       AllowedMiners: s.allowedMiners,
       AllowedProofTypes: s.allowedProofTypes,
       // lets the manager hand back a sector allocated to this store whose allocation we never saved
       Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-    });
-  } catch (err) {
-    // damocles: an RPC error here is just "no task yet"; keep it visible in `worker list`
-    t.lastError = prefixed('Venus.AllocateSector', err);
-    log.warn({ thread: t.index }, t.lastError);
-    return ev('Idle');
-  }
-  if (t.lastError?.startsWith('Venus.AllocateSector')) t.lastError = null;
+    }),
+  );
   if (!a) return ev('Idle');
-  try {
-    sealProof(a.ProofType);
-  } catch (err) {
-    throw perm(`the manager allocated a sector with ${(err as Error).message}`);
-  }
-  // paths are built from the id: refuse anything but two safe integers, and miners we do not seal for
-  const badId = sectorIdProblem(a.ID);
-  if (badId) throw perm(`the manager allocated a sector with an invalid id: ${badId}`);
-  if (s.allowedMiners && !s.allowedMiners.includes(a.ID.Miner)) {
-    throw perm(`the manager allocated a sector of miner ${a.ID.Miner}, not one of allowed_miners`);
-  }
+  checkAllocated(a, s.allowedMiners, 'allocated a sector');
   const alloc = a;
   log.info({ thread: t.index, miner: a.ID.Miner, number: a.ID.Number, proof: a.ProofType }, 'sector allocated');
   return ev('Allocate', (d) => {
