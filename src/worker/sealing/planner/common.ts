@@ -4,10 +4,10 @@
  * steps — the sector's context, stage limits, manager calls and on-chain polling (persisting to a store is
  * planner/persist.ts; deal pieces are fetched by src/worker/pieces).
  */
-import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import {
   type AllocatedSector,
+  type AllocateSectorSpec,
   ON_CHAIN_STATE_NAMES,
   OnChainState,
   type SealerAPI,
@@ -89,15 +89,6 @@ export async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-export async function fsyncFile(p: string): Promise<void> {
-  const fh = await open(p, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -233,6 +224,19 @@ export async function pollLanded(
         throw perm(`${what}: on-chain state ${ON_CHAIN_STATE_NAMES[r.State] ?? r.State}${desc}`);
     }
   }
+}
+
+/**
+ * What a thread asks a task for: its miners and proofs, and itself (the worker and the seal store), so the manager
+ * can hand back a task it gave this store whose answer we never saved.
+ */
+export function allocateSpec(t: StepHost): AllocateSectorSpec {
+  const s = t.cfg.sealing;
+  return {
+    AllowedMiners: s.allowedMiners,
+    AllowedProofTypes: s.allowedProofTypes,
+    Worker: { Instance: t.deps.instance, Location: t.cfg.location },
+  };
 }
 
 /**

@@ -24,6 +24,7 @@ import { abort, perm } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
 import { planTables, type State, type Transitions } from '../states.js';
 import {
+  allocateSpec,
   askOnce,
   call,
   checkAllocated,
@@ -141,14 +142,7 @@ function refusal(info: SectorRebuildInfo): string | null {
 
 async function allocate(t: StepHost): Promise<Event> {
   const s = t.cfg.sealing;
-  const info = await askOnce(t, 'AllocateRebuildSector', () =>
-    t.deps.manager.AllocateRebuildSector({
-      AllowedMiners: s.allowedMiners,
-      AllowedProofTypes: s.allowedProofTypes,
-      // lets the manager hand back the task it gave this store if we never saved it
-      Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-    }),
-  );
+  const info = await askOnce(t, 'AllocateRebuildSector', () => t.deps.manager.AllocateRebuildSector(allocateSpec(t)));
   if (!info) return ev('Idle');
   const a = info.Sector;
   checkAllocated(a, s.allowedMiners, 'handed a rebuild of a sector');

@@ -17,6 +17,7 @@ import {
   unpaddedPieceSize,
   zeroCommitment,
 } from '../../../proofs/index.js';
+import { fsyncPath } from '../../fsync.js';
 import { type DealPiece, LayoutError, type Placed, placePieces, stagePiece } from '../../pieces/index.js';
 import { fromJson32, type TaskOf, toJson32 } from '../../processor/index.js';
 import { persistedPaths } from '../../store.js';
@@ -24,6 +25,7 @@ import { abort, Failure, perm, temp } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
 import { bound } from '../waits.js';
 import {
+  allocateSpec,
   askOnce,
   call,
   checkAllocated,
@@ -32,7 +34,6 @@ import {
   ev,
   exists,
   fr32Randomness,
-  fsyncFile,
   hex,
   pollLanded,
   required,
@@ -91,14 +92,7 @@ export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
 
 async function allocate(t: StepHost): Promise<Event> {
   const s = t.cfg.sealing;
-  const a = await askOnce(t, 'AllocateSector', () =>
-    t.deps.manager.AllocateSector({
-      AllowedMiners: s.allowedMiners,
-      AllowedProofTypes: s.allowedProofTypes,
-      // lets the manager hand back a sector allocated to this store whose allocation we never saved
-      Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-    }),
-  );
+  const a = await askOnce(t, 'AllocateSector', () => t.deps.manager.AllocateSector(allocateSpec(t)));
   if (!a) return ev('Idle');
   checkAllocated(a, s.allowedMiners, 'allocated a sector');
   const alloc = a;
@@ -273,7 +267,7 @@ export async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
     await copyFile(paths.staged, paths.sealed);
   }
   await (await open(marker, 'w')).close();
-  await fsyncFile(paths.cache);
+  await fsyncPath(paths.cache);
   const out = await run(t, 'pc2', {
     registered_proof: proof.id,
     pc1out,

@@ -34,6 +34,7 @@ import { abort, Failure, perm, prefixed } from '../failure.js';
 import type { SectorDoc, SnapUpJob } from '../sector.js';
 import { planTables, type State, type Transitions } from '../states.js';
 import {
+  allocateSpec,
   askForTask,
   call,
   ctx,
@@ -159,11 +160,7 @@ function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
     task: 'snapup sector',
     ask: () =>
       t.deps.manager.AllocateSanpUpSector({
-        Sector: {
-          AllowedMiners: s.allowedMiners,
-          AllowedProofTypes: s.allowedProofTypes,
-          Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-        },
+        Sector: allocateSpec(t),
         Deals: { MaxDeals: s.maxDeals, MinUsedSpace: s.minDealSpace },
       }),
     take: async (got: AllocatedSnapUpSector) => {
