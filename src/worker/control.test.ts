@@ -6,23 +6,20 @@
  * needs a token when `open_metrics = false`; a taken port is one line naming the key.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkerAPI } from '../api/worker.js';
 import { createClient, createToken, generateSecret, loadOrInitRepoAuth } from '../rpc/index.js';
 import { loadWorkerConfig, parseWorkerConfig } from './config.js';
 import { whyEnvRefused } from './control-env.js';
 import { WorkerDaemon } from './daemon.js';
+import { workerCli } from './daemon.test-util.js';
 import { FakeManager } from './sealing/testkit.js';
+import { testBase, until } from './sealing/threads.test-util.js';
 import { fileInit, sealInit } from './store.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const base = await mkdtemp(join(tmpdir(), 'worker-control-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
+const base = await testBase('worker-control-');
 
 /** A c2 "processor" that records its environment in <dir>/env-<pid>.json, then waits for tasks. */
 const PROBE = `
@@ -32,25 +29,6 @@ process.stdout.write('c2 processor ready\\n');
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
 `;
-
-function cli(env: Record<string, string>, ...args: string[]) {
-  return new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli/venus-worker.ts'), ...args],
-      { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } },
-      (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function probes(dir: string): Promise<Map<number, Record<string, string>>> {
   const out = new Map<number, Record<string, string>>();
@@ -173,9 +151,9 @@ stable_wait = "30s"
 
       // the CLI finds the token through the config; without one it says where to get one
       const hostPort = `127.0.0.1:${daemon.address.port}`;
-      const listed = await cli({}, 'worker', '-c', file, '-H', hostPort, 'list');
+      const listed = await workerCli({}, 'worker', '-c', file, '-H', hostPort, 'list');
       assert.equal(listed.status, 0, listed.stderr);
-      const refused = await cli({ VENUS_WORKER_TOKEN: '' }, 'worker', '-H', hostPort, 'list');
+      const refused = await workerCli({ VENUS_WORKER_TOKEN: '' }, 'worker', '-H', hostPort, 'list');
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /the worker refused the call: missing token.*-c/);
 
@@ -189,7 +167,7 @@ stable_wait = "30s"
           .replace(`location = "${stores[0]}"`, `location = "${join(dir, 's2')}"`)
           .replace(/\[\[processors[\s\S]*$/, ''),
       );
-      const taken = await cli({}, 'daemon', '--config', file2);
+      const taken = await workerCli({}, 'daemon', '--config', file2);
       assert.equal(taken.status, 1);
       assert.equal(
         taken.stderr.trim(),

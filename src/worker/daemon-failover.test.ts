@@ -4,28 +4,20 @@
  * manager is in use; `worker list` shows the wait while neither answers.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseExposition } from '../common/metrics.js';
 import type { RpcServer } from '../rpc/index.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerDaemon } from './daemon.js';
 import { FakeManager } from './sealing/testkit.js';
+import { testBase, until as waitUntil } from './sealing/threads.test-util.js';
 import { fileInit, sealInit } from './store.js';
 
-const base = await mkdtemp(join(tmpdir(), 'worker-failover-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
+const base = await testBase('worker-failover-');
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) => waitUntil(what, fn, ms);
 
 describe('venus-worker daemon with two sector-managers', () => {
   it('fails over to the second manager when the first goes away; /metrics and worker list say so', async () => {

@@ -3,24 +3,21 @@
  * fake manager of the sealing tests (over real JSON-RPC).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkerAPI } from '../api/worker.js';
 import { parseExposition } from '../common/metrics.js';
 import { createClient } from '../rpc/index.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerDaemon } from './daemon.js';
+import { workerCli } from './daemon.test-util.js';
 import { FakeManager } from './sealing/testkit.js';
+import { testBase, until } from './sealing/threads.test-util.js';
 import { fileInit, sealInit } from './store.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const base = await mkdtemp(join(tmpdir(), 'worker-daemon-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
+const base = await testBase('worker-daemon-');
 /** The admin token the daemon under test wrote (venus-worker-auth/ next to its config). */
 let workerToken = '';
 
@@ -33,25 +30,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs the CLI without blocking this process (the daemon under test lives here). */
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli/venus-worker.ts'), ...args],
-      { cwd: root, encoding: 'utf8', env: { ...process.env, VENUS_WORKER_TOKEN: workerToken } },
-      (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Runs the CLI with the daemon's admin token. */
+const cli = (...args: string[]) => workerCli({ VENUS_WORKER_TOKEN: workerToken }, ...args);
 
 describe('venus-worker daemon', () => {
   it('runs a thread per seal store; worker list/pause/resume drive them over VenusWorker.*', async () => {

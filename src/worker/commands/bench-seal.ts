@@ -288,7 +288,8 @@ function parseU64(v: string, flag: string): bigint {
   return n;
 }
 
-interface CliOptions {
+/** The command line of `bench seal` (`bench snap` takes it without --seed). */
+export interface BenchSealCliOptions {
   sectorSize: string;
   proofType?: string;
   minerId: string;
@@ -303,7 +304,7 @@ interface CliOptions {
 }
 
 /** Turns the command line into benchSeal options, with operator-facing errors. */
-export function benchSealOptionsFromCli(opts: CliOptions): BenchSealOptions {
+export function benchSealOptionsFromCli(opts: BenchSealCliOptions): BenchSealOptions {
   let sectorSize: number;
   let proof: SealProofInfo | undefined;
   try {
@@ -347,7 +348,7 @@ export function registerBenchSealCommand(bench: Command): Command {
     .option('--keep', 'keep the work files')
     .option('--json', 'print the result as JSON alone on stdout')
     .option('--threads <n>', 'PC2 worker threads (default: all cores)')
-    .action(async (opts: CliOptions) => {
+    .action(async (opts: BenchSealCliOptions) => {
       const r = await benchSeal(benchSealOptionsFromCli(opts));
       process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${formatBenchSeal(r)}\n`);
       if (!r.verified) process.exitCode = 1;

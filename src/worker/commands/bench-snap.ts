@@ -14,20 +14,9 @@
  */
 import type { Command } from 'commander';
 import { benchSnap, formatBenchSnap } from '../../bench/snap.js';
-import { benchSealOptionsFromCli, DEFAULT_MINER_ID, maskRandomness } from './bench-seal.js';
+import { type BenchSealCliOptions, benchSealOptionsFromCli, DEFAULT_MINER_ID, maskRandomness } from './bench-seal.js';
 
-interface CliOptions {
-  sectorSize: string;
-  proofType?: string;
-  minerId: string;
-  sectorNumber: string;
-  ticket?: string;
-  data?: string;
-  dir?: string;
-  keep?: boolean;
-  json?: boolean;
-  threads?: string;
-}
+type CliOptions = Omit<BenchSealCliOptions, 'seed'>;
 
 /** Registers `snap` on the `bench` command. */
 export function registerBenchSnapCommand(bench: Command): Command {

@@ -10,11 +10,12 @@
  * temporary (retried); a refused token is permanent (an operator must fix the config).
  * A piece file left by an earlier run is reused only after its size and CommP are checked again.
  */
-import { constants, createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cidToCommP } from '../../fil/index.js';
 import { CommPHasher, commPOfFile, unpaddedPieceSize } from '../../proofs/index.js';
+import { fsyncPath } from '../fsync.js';
 import { abort, Failure, perm, temp } from '../sealing/failure.js';
 import {
   MARKET_NAMESPACE,
@@ -56,15 +57,6 @@ function describe(d: DealPiece): string {
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const fh = await open(p, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function isFile(p: string): Promise<boolean> {

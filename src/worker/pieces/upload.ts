@@ -9,12 +9,13 @@
  * Failure levels: a server that cannot be reached or answers 5xx is temporary; a destination this worker cannot
  * use (bad URL, unknown scheme, refused with 4xx) is permanent. Tokens never appear in messages.
  */
-import { constants, createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fsyncPath } from '../fsync.js';
 import { perm, temp } from '../sealing/failure.js';
 import { safeUrl } from './http.js';
 
@@ -25,15 +26,6 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** A connection silent this long is dropped (default 60 s). */
   idleTimeoutMs?: number;
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const fh = await open(p, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** A destination as it may be logged: scheme, host and path (the query may carry a token). */

@@ -4,8 +4,7 @@
  *
  * A stage whose proofs have not landed in this build throws `StageNotAvailableError`: no made-up outputs.
  */
-import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -20,6 +19,7 @@ import {
   sealPreCommitPhase2,
   sealProof,
 } from '../../proofs/index.js';
+import { fsyncPath } from '../fsync.js';
 import type {
   AddPiecesOutput,
   AddPiecesTask,
@@ -141,15 +141,6 @@ export async function builtinC2(t: C2Task): Promise<C2Output> {
   // C2 without a SNARK: the vanilla seal proof bytes the devnet verifies (the C1 output checked first)
   const proof = await sealCommitPhase2({ c1: o, minerId: BigInt(t.miner_id), sectorId: BigInt(t.sector_id) });
   return { proof: Buffer.from(proof).toString('base64') };
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const fh = await open(p, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Copies one file crash-safely: to `<dest>.tmp`, fsync, size check, rename, fsync the directory. */

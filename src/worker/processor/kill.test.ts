@@ -6,18 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SealerAPI } from '../../api/sealer.js';
 import { setupLogging } from '../../common/log.js';
 import { createClient } from '../../rpc/index.js';
-import { type ProcessorSubConfig, SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
-import { StageLimits } from '../sealing/limits.js';
-import { FakeManager } from '../sealing/testkit.js';
-import { SealingThread, type ThreadDeps } from '../sealing/thread.js';
-import { fileInit, sealInit } from '../store.js';
+import type { ProcessorSubConfig, SealingThreadConfig } from '../config.js';
+import { SealingThread } from '../sealing/thread.js';
+import { fakeManager, quickSealing, testBase, testDeps, until } from '../sealing/threads.test-util.js';
 import {
   BUILTIN,
   ExternalSub,
@@ -29,9 +26,7 @@ import {
 
 setupLogging({ levelSpec: 'error,sealing=silent,processor=silent' });
 
-const base = await mkdtemp(join(tmpdir(), 'proc-kill-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
+const base = await testBase('proc-kill-');
 
 /**
  * The test processor: `<script> <stage> <dir>`. Per task it writes <dir>/started-<pid>-<n> when it begins, waits
@@ -77,14 +72,6 @@ const SUB: ProcessorSubConfig = {
   autoRestart: true,
   inheritEnvs: true,
 };
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const alive = (pid: number) => {
   try {
@@ -148,7 +135,7 @@ describe('a processor killed mid-task', () => {
     const sub = wrappedSub(dir);
     try {
       const task = sub.call({ v: 1, delay: 3000 });
-      await until('the task started', async () => (await starters(dir)).length === 1);
+      await until('the task started', async () => (await starters(dir)).length === 1, 20_000);
       const [busy] = await starters(dir);
       const t0 = Date.now();
       process.kill(sub.pid!, 'SIGKILL'); // the OOM killer or an operator: the processor's own pid
@@ -186,11 +173,7 @@ describe('a processor killed mid-task', () => {
   it("a sealing thread's C2 processor SIGKILLed mid-task: the thread retries it, one proof from the fresh processor reaches the manager", async () => {
     const dir = await newDir();
     const location = join(dir, 'store');
-    const remote = join(dir, 'remote');
-    await sealInit([location]);
-    await fileInit([remote]);
-    const mgr = new FakeManager({ sectors: 1 });
-    mgr.stores.set('remote', remote);
+    const { mgr, remote } = await fakeManager(dir, [location]);
     await mgr.listen();
     const runner = await StageRunner.create(
       {
@@ -211,30 +194,8 @@ describe('a processor killed mid-task', () => {
       where: (stage) => runner.where(stage),
       stop: () => runner.stop(),
     };
-    const cfg: SealingThreadConfig = {
-      location,
-      plan: 'sealer',
-      sealing: {
-        ...SEALING_DEFAULTS,
-        maxRetries: 3,
-        recoverIntervalMs: 20,
-        sealIntervalMs: 20,
-        rpcPollingIntervalMs: 10,
-        requestTaskMaxRetries: 1,
-      },
-    };
-    const deps: ThreadDeps = {
-      manager: createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 }),
-      sealer,
-      limits: new StageLimits(),
-      persistStores: [{ name: 'remote', location: remote, readonly: false }],
-      instance: 'test-worker',
-      pieceStoreUrl: null,
-      pieceToken: null,
-      localPiecesDirs: [],
-      staticTreeD: {},
-      resubmitWaitMs: 10,
-    };
+    const cfg: SealingThreadConfig = { location, plan: 'sealer', sealing: quickSealing() };
+    const deps = testDeps(createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 }), remote, { sealer });
     const t = new SealingThread(0, cfg, deps);
     try {
       await t.start();

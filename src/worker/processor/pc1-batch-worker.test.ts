@@ -6,39 +6,24 @@
  * test/e2e/worker-batch-pc1.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, it } from 'node:test';
+import { it } from 'node:test';
 import { SealerAPI } from '../../api/sealer.js';
 import { whySealProofFails, zeroCommitment } from '../../proofs/index.js';
 import { type LabelBatchOptions, labelSectorsBatch } from '../../proofs/sdr/index.js';
 import { createClient } from '../../rpc/index.js';
 import { parseWorkerConfig } from '../config.js';
 import { StageLimits } from '../sealing/limits.js';
-import { FakeManager } from '../sealing/testkit.js';
-import { SealingThread, type ThreadDeps } from '../sealing/thread.js';
-import { fileInit, sealInit } from '../store.js';
+import { SealingThread } from '../sealing/thread.js';
+import { fakeManager, testBase, testDeps, until } from '../sealing/threads.test-util.js';
 import { StageRunner } from './index.js';
 import { Pc1Batcher } from './pc1-batch.js';
 
-const base = await mkdtemp(join(tmpdir(), 'pc1-batch-worker-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
-async function until(what: string, fn: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const base = await testBase('pc1-batch-worker-');
 
 it('four sealing threads seal four 2KiB sectors to finalized with one batch PC1', async () => {
   const locations = [0, 1, 2, 3].map((i) => join(base, `store${i}`));
-  const remote = join(base, 'remote');
-  await sealInit(locations);
-  await fileInit([remote]);
+  const { mgr, remote } = await fakeManager(base, locations, 4);
   const cfg = parseWorkerConfig(
     'worker.toml',
     `[sealer_rpc]
@@ -53,8 +38,6 @@ gather_timeout = "60s"
   );
   assert.deepEqual(cfg.pc1Batch, { batch: 4, gatherMs: 60_000 });
 
-  const mgr = new FakeManager({ sectors: 4 });
-  mgr.stores.set('remote', remote);
   await mgr.listen();
   const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
   const batches: LabelBatchOptions[] = [];
@@ -65,22 +48,15 @@ gather_timeout = "60s"
     },
   });
   const runner = await StageRunner.create(cfg, { pc1Batcher: batcher });
-  const deps: ThreadDeps = {
-    manager,
-    sealer: runner,
-    limits: new StageLimits(cfg.limits),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: null,
-    pieceToken: null,
-    localPiecesDirs: [],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  };
+  const deps = testDeps(manager, remote, { sealer: runner, limits: new StageLimits(cfg.limits) });
   const threads = cfg.threads.map((t, i) => new SealingThread(i, t, deps));
   try {
     for (const t of threads) await t.start();
-    await until('four finalized sectors', () => [...mgr.sectors.values()].filter((s) => s.finalized).length === 4);
+    await until(
+      'four finalized sectors',
+      () => [...mgr.sectors.values()].filter((s) => s.finalized).length === 4,
+      60_000,
+    );
     assert.equal(batches.length, 1, 'one batch PC1');
     assert.equal(batches[0]!.sectors.length, 4);
     for (const s of mgr.sectors.values()) {

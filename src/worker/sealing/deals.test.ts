@@ -9,50 +9,22 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Piece } from '@web3-storage/data-segment';
 import { SectorStateNotFoundError } from '../../api/errors.js';
-import { SealerAPI, type SectorPieceV2, type SectorUnsealInfo } from '../../api/sealer.js';
+import type { SectorPieceV2, SectorUnsealInfo } from '../../api/sealer.js';
 import { commPToCid } from '../../fil/index.js';
 import { commPOfBuffer } from '../../proofs/index.js';
-import { createClient } from '../../rpc/index.js';
-import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
-import { BUILTIN, type Sealer } from '../processor/index.js';
-import { fileInit, sealInit } from '../store.js';
-import { StageLimits } from './limits.js';
 import { SEALER_PIPELINE } from './states.js';
-import { FakeManager } from './testkit.js';
-import { SealingThread, type ThreadDeps } from './thread.js';
+import type { FakeManager } from './testkit.js';
+import type { ThreadDeps } from './thread.js';
+import { crashAtEveryState, testBase, threadHarness, until } from './threads.test-util.js';
 
-const base = await mkdtemp(join(tmpdir(), 'deals-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
-// test doubles for the stages this file does not test
-const TEST_STAGES = {
-  ...BUILTIN,
-  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
-  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
-} as typeof BUILTIN;
-const testSealer: Sealer = {
-  run: (stage, task) => (TEST_STAGES[stage] as (t: unknown) => Promise<never>)(task),
-  where: () => 'builtin',
-  stop: async () => {},
-};
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const base = await testBase('deals-');
 
 const hex = (b: Uint8Array | number[]) => Buffer.from(Uint8Array.from(b)).toString('hex');
 
@@ -100,12 +72,6 @@ async function setup() {
   const dir = join(base, `t${n++}`);
   const location = join(dir, 'store');
   const unsealLocation = join(dir, 'unseal-store');
-  const remote = join(dir, 'remote');
-  await sealInit([location, unsealLocation]);
-  await fileInit([remote]);
-  const mgr = new FakeManager({ sectors: 1 });
-  mgr.stores.set('remote', remote);
-  await mgr.listen();
   // the manager's piece store: the worker's token, then the bytes (tests swap `pieces` to serve bad data)
   const pieces = new Map<string, Buffer>();
   const store = await serve((req, _body, res) => {
@@ -114,40 +80,24 @@ async function setup() {
     if (!data) return void res.writeHead(404).end('no such piece');
     res.writeHead(200, { 'Content-Length': data.length }).end(data);
   });
-  const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
-  const sealing = {
-    ...SEALING_DEFAULTS,
-    enableDeals: true,
-    maxRetries: 3,
-    recoverIntervalMs: 20,
-    sealIntervalMs: 20,
-    rpcPollingIntervalMs: 10,
-    requestTaskMaxRetries: 1,
-  };
-  const deps: ThreadDeps = {
-    manager,
-    sealer: testSealer,
-    limits: new StageLimits(),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: `${store.url}/piecestore`,
-    pieceToken: 'piece-token',
-    managerHeaders: { Authorization: 'Bearer worker-token' },
-    localPiecesDirs: [],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  };
-  const threads: SealingThread[] = [];
-  const newThread = async (plan: 'sealer' | 'unseal' = 'sealer', d: ThreadDeps = deps) => {
-    const cfg: SealingThreadConfig = { location: plan === 'sealer' ? location : unsealLocation, plan, sealing };
-    const t = new SealingThread(plan === 'sealer' ? 0 : 1, cfg, d);
-    await t.start();
-    threads.push(t);
-    return t;
-  };
+  const h = await threadHarness(dir, {
+    stores: [location, unsealLocation],
+    sealing: { enableDeals: true },
+    deps: {
+      pieceStoreUrl: `${store.url}/piecestore`,
+      pieceToken: 'piece-token',
+      managerHeaders: { Authorization: 'Bearer worker-token' },
+    },
+  });
+  const { remote, mgr, sealing, deps } = h;
+  const newThread = (plan: 'sealer' | 'unseal' = 'sealer', d: ThreadDeps = deps) =>
+    h.newThread(
+      { location: plan === 'sealer' ? location : unsealLocation, plan, sealing },
+      plan === 'sealer' ? 0 : 1,
+      d,
+    );
   const cleanup = async () => {
-    for (const t of threads) await t.stop();
-    await mgr.down();
+    await h.cleanup();
     await store.close();
   };
   return { dir, location, unsealLocation, remote, mgr, pieces, store, deps, newThread, cleanup };
@@ -185,14 +135,20 @@ function unsealTask(mgr: FakeManager): SectorUnsealInfo {
   };
 }
 
+/** setup() with the piece store serving both deals, the manager handing them out, and a market taking uploads. */
+async function withDeals() {
+  const s = await setup();
+  const market = await serve((_req, _b, res) => res.writeHead(200).end());
+  s.pieces.set(cidA, A);
+  s.pieces.set(cidB, B);
+  s.mgr.nextDeals = [dealA, dealB];
+  return { s, market };
+}
+
 describe('deal sectors and the unseal plan', () => {
   it('seals deal pieces at their offsets, then unseals one back to file://, market:// and http://', async () => {
-    const s = await setup();
-    const market = await serve((_req, _b, res) => res.writeHead(200).end());
+    const { s, market } = await withDeals();
     try {
-      s.pieces.set(cidA, A);
-      s.pieces.set(cidB, B);
-      s.mgr.nextDeals = [dealA, dealB];
       await s.newThread();
       await until('the deal sector finalized', () => s.mgr.sectors.get(1)?.finalized === true);
       const sector = s.mgr.sectors.get(1)!;
@@ -315,33 +271,11 @@ describe('deal sectors and the unseal plan', () => {
   });
 
   it('a crash at any state of a deal sector and of an unseal resumes it: pieces re-checked, not refetched', async () => {
-    const s = await setup();
-    const market = await serve((_req, _b, res) => res.writeHead(200).end());
+    const { s, market } = await withDeals();
     try {
-      s.pieces.set(cidA, A);
-      s.pieces.set(cidB, B);
-      s.mgr.nextDeals = [dealA, dealB];
       const crashEvery = async (location: string, plan: 'sealer' | 'unseal', states: readonly string[]) => {
         const docPath = join(location, 'meta', 'sector.json');
-        for (const crashAt of states) {
-          let snapshot: string | null = null;
-          let stopped = false;
-          let t: SealingThread | null = null;
-          s.mgr.onReport = (_sid, req) => {
-            if (req.StateChange.Next === crashAt && snapshot === null) snapshot = readFileSync(docPath, 'utf8');
-            else if (snapshot !== null && !stopped) {
-              stopped = true;
-              void t?.stop();
-            }
-          };
-          t = await s.newThread(plan);
-          await until(`the step of ${crashAt} done`, () => stopped || (crashAt === 'Finished' && snapshot !== null));
-          await t.stop();
-          assert.ok(snapshot, `the thread went through ${crashAt}`);
-          await writeFile(docPath, snapshot);
-        }
-        s.mgr.onReport = null;
-        await s.newThread(plan);
+        await crashAtEveryState({ mgr: s.mgr, docPath, states, newThread: () => s.newThread(plan) });
       };
       await crashEvery(s.location, 'sealer', SEALER_PIPELINE);
       await until('finalized', async () => s.mgr.sectors.get(1)?.finalized === true);

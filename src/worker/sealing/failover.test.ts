@@ -2,88 +2,36 @@
  * A sealing thread talking to two sector-managers over one state (two managers sharing a database), through the
  * worker's failover client (sealer-rpc.ts): the first is closed mid-sector and the sector finishes through the
  * second, nothing sent twice; with both down the thread shows which managers it waits for, and goes on when one
- * is back. Stages are the real 2KiB ones except C1/C2 (test doubles, as in thread.test.ts).
+ * is back. Stages are the real 2KiB ones except C1/C2 (test doubles, threads.test-util.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { SealerAPI } from '../../api/sealer.js';
 import { setupLogging } from '../../common/log.js';
 import { createClient, type RpcServer } from '../../rpc/index.js';
-import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
-import { BUILTIN, type Sealer } from '../processor/index.js';
+import type { SealingThreadConfig } from '../config.js';
 import { SealerRpcClient } from '../sealer-rpc.js';
-import { fileInit, sealInit } from '../store.js';
-import { StageLimits } from './limits.js';
-import { FakeManager } from './testkit.js';
-import { SealingThread, type ThreadDeps } from './thread.js';
+import { SealingThread } from './thread.js';
+import { fakeManager, quickSealing, testBase, testDeps, until } from './threads.test-util.js';
 
 setupLogging({ levelSpec: 'warn,rpc=silent,sealer_rpc=silent,sealing=silent' });
 
-const base = await mkdtemp(join(tmpdir(), 'failover-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
-const STAGES = {
-  ...BUILTIN,
-  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
-  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
-} as typeof BUILTIN;
-const sealer: Sealer = {
-  run: (stage, task) => (STAGES[stage] as (t: unknown) => Promise<never>)(task),
-  where: () => 'builtin',
-  stop: async () => {},
-};
-
-async function until(what: string, fn: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const base = await testBase('failover-');
 
 let n = 0;
 async function setup() {
   const dir = join(base, `t${n++}`);
   const location = join(dir, 'store');
-  const remote = join(dir, 'remote');
-  await sealInit([location]);
-  await fileInit([remote]);
-  const mgr = new FakeManager({ sectors: 1 });
-  mgr.stores.set('remote', remote);
+  const { mgr, remote } = await fakeManager(dir, [location]);
   await mgr.listen();
   const second = await mgr.serveAlso();
   const urls = [mgr.url, second.url].map((u) => u.replace(/^http:/, 'ws:'));
   const registry = new Registry();
   const rpc = new SealerRpcClient({ urls, timeoutMs: 5000, initialBackoffMs: 20, maxBackoffMs: 100, registry });
-  const cfg: SealingThreadConfig = {
-    location,
-    plan: 'sealer',
-    sealing: {
-      ...SEALING_DEFAULTS,
-      maxRetries: 1,
-      recoverIntervalMs: 20,
-      sealIntervalMs: 20,
-      rpcPollingIntervalMs: 10,
-      requestTaskMaxRetries: 1,
-    },
-  };
-  const deps: ThreadDeps = {
-    manager: createClient(SealerAPI, rpc),
-    sealer,
-    limits: new StageLimits(),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: null,
-    pieceToken: null,
-    localPiecesDirs: [],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  };
+  const cfg: SealingThreadConfig = { location, plan: 'sealer', sealing: quickSealing({ maxRetries: 1 }) };
+  const deps = testDeps(createClient(SealerAPI, rpc), remote);
   const servers: RpcServer[] = [second.server];
   const t = new SealingThread(0, cfg, deps);
   const cleanup = async () => {

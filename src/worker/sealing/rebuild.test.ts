@@ -6,37 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { SealerAPI } from '../../api/sealer.js';
+import { describe, it } from 'node:test';
 import { commRToCid } from '../../fil/index.js';
-import { createClient } from '../../rpc/index.js';
-import { parseWorkerConfig, SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
-import { BUILTIN, type Sealer } from '../processor/index.js';
-import { fileInit, sealInit } from '../store.js';
-import { StageLimits } from './limits.js';
+import { parseWorkerConfig, type SealingThreadConfig } from '../config.js';
 import { REBUILD_PIPELINE } from './planner/rebuild.js';
-import { FakeManager } from './testkit.js';
-import { SealingThread, type ThreadDeps } from './thread.js';
+import { crashAtEveryState, sealedSector, testBase, until } from './threads.test-util.js';
 
-const base = await mkdtemp(join(tmpdir(), 'rebuild-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
-const TEST_STAGES = {
-  ...BUILTIN,
-  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
-  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
-} as typeof BUILTIN;
-
-const testSealer: Sealer = {
-  run: (stage, task) => (TEST_STAGES[stage] as (t: unknown) => Promise<never>)(task),
-  where: () => 'builtin',
-  stop: async () => {},
-};
+const base = await testBase('rebuild-');
 
 const NAME = 's-t01000-1';
 const sha = async (f: string) =>
@@ -44,57 +22,12 @@ const sha = async (f: string) =>
     .update(await readFile(f))
     .digest('hex');
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 let n = 0;
 /** A sector sealed and persisted by a sealer thread; then its persisted sealed file and cache are lost. */
 async function sealedThenLost() {
   const dir = join(base, `t${n++}`);
-  const sealStore = join(dir, 'seal');
   const rebuildStore = join(dir, 'rebuild');
-  const remote = join(dir, 'remote');
-  await sealInit([sealStore, rebuildStore]);
-  await fileInit([remote]);
-  const mgr = new FakeManager({ sectors: 1 });
-  mgr.stores.set('remote', remote);
-  await mgr.listen();
-  const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
-  const sealing = {
-    ...SEALING_DEFAULTS,
-    maxRetries: 3,
-    recoverIntervalMs: 20,
-    sealIntervalMs: 20,
-    rpcPollingIntervalMs: 10,
-    requestTaskMaxRetries: 1,
-  };
-  const deps: ThreadDeps = {
-    manager,
-    sealer: testSealer,
-    limits: new StageLimits(),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: null,
-    pieceToken: null,
-    localPiecesDirs: [],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  };
-  const threads: SealingThread[] = [];
-  const newThread = async (cfg: SealingThreadConfig) => {
-    const t = new SealingThread(threads.length, cfg, deps);
-    await t.start();
-    threads.push(t);
-    return t;
-  };
-  const sealer = await newThread({ location: sealStore, plan: 'sealer', sealing });
-  await until('sealed and finalized', () => mgr.sectors.get(1)?.finalized === true);
-  await sealer.stop();
+  const { remote, mgr, sealing, newThread, cleanup } = await sealedSector(dir, { stores: [rebuildStore] });
   const sealedFile = join(remote, 'sealed', NAME);
   const original = {
     sealed: await sha(sealedFile),
@@ -104,10 +37,6 @@ async function sealedThenLost() {
   await rm(sealedFile);
   await rm(join(remote, 'cache', NAME), { recursive: true });
   const rebuildCfg: SealingThreadConfig = { location: rebuildStore, plan: 'rebuild', sealing };
-  const cleanup = async () => {
-    for (const t of threads) await t.stop();
-    await mgr.down();
-  };
   return { mgr, remote, sealedFile, original, rebuildStore, rebuildCfg, newThread, cleanup };
 }
 
@@ -152,28 +81,13 @@ describe('rebuild plan', () => {
     const docPath = join(s.rebuildStore, 'meta', 'sector.json');
     try {
       s.mgr.setForRebuild(1, { SealedCID: sealedCid(s.original.commR) });
-      // as the sealer plan's crash test: keep the document as saved when S was entered, let S's step run, stop the
-      // thread, put the document back and start a new thread — as if killed just before S's result was saved
-      for (const crashAt of REBUILD_PIPELINE) {
-        let snapshot: string | null = null;
-        let stopped = false;
-        let t: SealingThread | null = null;
-        s.mgr.onReport = (_sid, req) => {
-          if (req.StateChange.Next === crashAt && snapshot === null) snapshot = readFileSync(docPath, 'utf8');
-          else if (snapshot !== null && !stopped) {
-            stopped = true;
-            void t?.stop();
-          }
-        };
-        t = await s.newThread(s.rebuildCfg);
-        await until(`the step of ${crashAt} done`, () => stopped || (crashAt === 'Finished' && snapshot !== null));
-        await t.stop();
-        assert.ok(snapshot, `the thread went through ${crashAt}`);
-        assert.equal(JSON.parse(snapshot).plan, 'rebuild');
-        await writeFile(docPath, snapshot);
-      }
-      s.mgr.onReport = null;
-      await s.newThread(s.rebuildCfg);
+      await crashAtEveryState({
+        mgr: s.mgr,
+        docPath,
+        states: REBUILD_PIPELINE,
+        newThread: () => s.newThread(s.rebuildCfg),
+        plan: 'rebuild',
+      });
       await until('finalized', async () => {
         return s.mgr.sectors.get(1)?.finalized === true && (await readdir(join(s.rebuildStore, 'meta'))).length === 0;
       });

@@ -5,21 +5,19 @@
  * value, nothing is asked of the manager for that sector, and a directory next to the seal store survives.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SealerAPI } from '../../api/sealer.js';
 import { createClient } from '../../rpc/index.js';
 import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
 import type { Sealer } from '../processor/index.js';
-import { fileInit, SealStore, sealInit, sectorFileName, sectorIdProblem } from '../store.js';
-import { StageLimits } from './limits.js';
-import { FakeManager } from './testkit.js';
+import { SealStore, sectorFileName, sectorIdProblem } from '../store.js';
+import type { FakeManager } from './testkit.js';
 import { SealingThread } from './thread.js';
+import { fakeManager, testBase, testDeps, until } from './threads.test-util.js';
 
-const base = await mkdtemp(join(tmpdir(), 'sector-id-'));
-after(() => rm(base, { recursive: true, force: true }));
+const base = await testBase('sector-id-');
 
 /** Records what would run; nothing here should ever be reached. */
 const ran: string[] = [];
@@ -32,27 +30,15 @@ const sealer: Sealer = {
   stop: async () => {},
 };
 
-async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 let n = 0;
 /** A thread on a fresh seal store <dir>/store, with <dir>/victim-1 (a file inside) next to it. */
 async function run(prepare: (mgr: FakeManager, store: string) => Promise<void> | void, allowedMiners?: number[]) {
   const dir = join(base, `t${n++}`);
   const location = join(dir, 'store');
-  const remote = join(dir, 'remote');
-  await sealInit([location]);
-  await fileInit([remote]);
+  const { mgr, remote } = await fakeManager(dir, [location]);
   const victim = join(dir, 'victim-1');
   await mkdir(victim);
   await writeFile(join(victim, 'keep'), 'precious');
-  const mgr = new FakeManager({ sectors: 1 });
-  mgr.stores.set('remote', remote);
   await prepare(mgr, location);
   await mgr.listen();
   const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
@@ -67,18 +53,7 @@ async function run(prepare: (mgr: FakeManager, store: string) => Promise<void> |
       rpcPollingIntervalMs: 10,
     },
   };
-  const t = new SealingThread(0, cfg, {
-    manager,
-    sealer,
-    limits: new StageLimits(),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: null,
-    pieceToken: null,
-    localPiecesDirs: [],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  });
+  const t = new SealingThread(0, cfg, testDeps(manager, remote, { sealer }));
   try {
     await t.start();
     await until('the thread paused', () => t.info().thread_state.state === 'Paused');

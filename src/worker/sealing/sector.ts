@@ -4,11 +4,11 @@
  * temporary file, fsync, rename over the old one, fsync of the directory; a kill at any instant leaves the old or the
  * new document.
  */
-import { constants } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AllocatedSector, CidJson, SectorPieces, Seed, Ticket } from '../../api/sealer.js';
 import { PLANS, type PlanName } from '../config.js';
+import { fsyncPath } from '../fsync.js';
 import type { AddPiecesOutput, C1Output, C2Output, PC1Output, PC2Output } from '../processor/index.js';
 import { sectorIdProblem } from '../store.js';
 import { isState, type State } from './states.js';
@@ -124,15 +124,6 @@ export function newSectorDoc(plan: PlanName = 'sealer'): SectorDoc {
   };
 }
 
-async function fsync(path: string, flags = constants.O_RDONLY): Promise<void> {
-  const fh = await open(path, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Loads and saves the document of one seal store. */
 export class SectorDocStore {
   readonly path: string;
@@ -177,12 +168,12 @@ export class SectorDocStore {
       await fh.close();
     }
     await rename(tmp, this.path);
-    await fsync(this.metaDir);
+    await fsyncPath(this.metaDir);
   }
 
   /** Forgets the sector (after finalize or abort). */
   async clear(): Promise<void> {
     await rm(this.path, { force: true });
-    await fsync(this.metaDir);
+    await fsyncPath(this.metaDir);
   }
 }

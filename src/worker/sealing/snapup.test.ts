@@ -8,12 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { type AllocatedSnapUpSector, SealerAPI, type SectorPieceV2, type SectorUnsealInfo } from '../../api/sealer.js';
+import { describe, it } from 'node:test';
+import type { AllocatedSnapUpSector, SectorPieceV2, SectorUnsealInfo } from '../../api/sealer.js';
 import { commPToCid, commRToCid } from '../../fil/index.js';
 import {
   commPOfBuffer,
@@ -22,86 +20,30 @@ import {
   verifyUpdateVanilla,
   zeroCommitment,
 } from '../../proofs/index.js';
-import { createClient } from '../../rpc/index.js';
-import { parseWorkerConfig, SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
-import { BUILTIN, type Sealer } from '../processor/index.js';
-import { fileInit, sealInit } from '../store.js';
-import { StageLimits } from './limits.js';
+import { parseWorkerConfig, type SealingThreadConfig } from '../config.js';
+import { sealInit } from '../store.js';
 import { SNAPUP_PIPELINE } from './planner/snapup.js';
-import { FakeManager } from './testkit.js';
-import { SealingThread, type ThreadDeps } from './thread.js';
+import { crashAtEveryState, sealedSector, testBase, until as waitUntil } from './threads.test-util.js';
 
-const base = await mkdtemp(join(tmpdir(), 'snapup-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
-const TEST_STAGES = {
-  ...BUILTIN,
-  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
-  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
-} as typeof BUILTIN;
-
-const testSealer: Sealer = {
-  run: (stage, task) => (TEST_STAGES[stage] as (t: unknown) => Promise<never>)(task),
-  where: () => 'builtin',
-  stop: async () => {},
-};
+const base = await testBase('snapup-');
 
 const NAME = 's-t01000-1';
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The snap proofs take longer than the other plans' steps. */
+const until = (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) => waitUntil(what, fn, ms);
 
 let n = 0;
 /** A CC sector sealed and persisted by a sealer thread, and a deal piece (1 KiB at offset 0) in a local pieces dir. */
 async function sealedCC() {
   const dir = join(base, `t${n++}`);
-  const sealStore = join(dir, 'seal');
   const snapStore = join(dir, 'snap');
-  const remote = join(dir, 'remote');
   const piecesDir = join(dir, 'pieces');
-  await sealInit([sealStore, snapStore]);
-  await fileInit([remote]);
-  await mkdir(piecesDir);
-  const mgr = new FakeManager({ sectors: 1 });
-  mgr.stores.set('remote', remote);
-  await mgr.listen();
-  const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
-  const sealing = {
-    ...SEALING_DEFAULTS,
-    maxRetries: 3,
-    recoverIntervalMs: 20,
-    sealIntervalMs: 20,
-    rpcPollingIntervalMs: 10,
-    requestTaskMaxRetries: 1,
-  };
-  const deps: ThreadDeps = {
-    manager,
-    sealer: testSealer,
-    limits: new StageLimits(),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: null,
-    pieceToken: null,
-    localPiecesDirs: [piecesDir],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  };
-  const threads: SealingThread[] = [];
-  const newThread = async (cfg: SealingThreadConfig) => {
-    const t = new SealingThread(threads.length, cfg, deps);
-    await t.start();
-    threads.push(t);
-    return t;
-  };
-  const sealer = await newThread({ location: sealStore, plan: 'sealer', sealing });
-  await until('sealed and finalized', () => mgr.sectors.get(1)?.finalized === true);
-  await sealer.stop();
+  await mkdir(piecesDir, { recursive: true });
+  const { remote, mgr, sealing, newThread, cleanup } = await sealedSector(dir, {
+    stores: [snapStore],
+    deps: { localPiecesDirs: [piecesDir] },
+    ms: 60_000,
+  });
   const commROld = mgr.sectors.get(1)!.pre!.CommR;
 
   const payload = randomBytes(1000);
@@ -134,10 +76,6 @@ async function sealedCC() {
     Private: { AccessInstance: 'remote' },
   });
   const snapCfg: SealingThreadConfig = { location: snapStore, plan: 'snapup', sealing };
-  const cleanup = async () => {
-    for (const t of threads) await t.stop();
-    await mgr.down();
-  };
   return { mgr, remote, snapStore, snapCfg, newThread, cleanup, commROld, payload, commP, allocation };
 }
 
@@ -185,17 +123,23 @@ async function checkUpdate(s: Setup) {
   await rm(out);
 }
 
+/** A snapup thread given the allocation, once the sector is upgraded and finalized and the thread idle. */
+async function upgrade(s: Awaited<ReturnType<typeof sealedCC>>) {
+  s.mgr.snapups.push(s.allocation());
+  const t = await s.newThread(s.snapCfg);
+  await until('upgraded and finalized', () => {
+    const sector = s.mgr.sectors.get(1);
+    return s.mgr.snapups.length === 0 && sector?.upgradePersisted != null && sector.finalized;
+  });
+  await until('thread idle', () => t.info().job_id === null);
+  return t;
+}
+
 describe('snapup plan', () => {
   it('upgrades a CC sector with a deal piece: one message, a proof the chain accepts, the update persisted', async () => {
     const s = await sealedCC();
     try {
-      s.mgr.snapups.push(s.allocation());
-      const t = await s.newThread(s.snapCfg);
-      await until('upgraded and finalized', () => {
-        const sector = s.mgr.sectors.get(1);
-        return s.mgr.snapups.length === 0 && sector?.upgradePersisted != null && sector.finalized;
-      });
-      await until('thread idle', () => t.info().job_id === null);
+      await upgrade(s);
       const sector = s.mgr.sectors.get(1)!;
       const states = sector.states.slice(-SNAPUP_PIPELINE.length);
       assert.deepEqual(
@@ -272,28 +216,14 @@ describe('snapup plan', () => {
     const docPath = join(s.snapStore, 'meta', 'sector.json');
     try {
       s.mgr.snapups.push(s.allocation());
-      // keep the document as saved when S was entered, let S's step run, stop the thread, put the document back and
-      // start a new thread — as if killed just before S's result was saved
-      for (const crashAt of SNAPUP_PIPELINE) {
-        let snapshot: string | null = null;
-        let stopped = false;
-        let t: SealingThread | null = null;
-        s.mgr.onReport = (_sid, req) => {
-          if (req.StateChange.Next === crashAt && snapshot === null) snapshot = readFileSync(docPath, 'utf8');
-          else if (snapshot !== null && !stopped) {
-            stopped = true;
-            void t?.stop();
-          }
-        };
-        t = await s.newThread(s.snapCfg);
-        await until(`the step of ${crashAt} done`, () => stopped || (crashAt === 'Finished' && snapshot !== null));
-        await t.stop();
-        assert.ok(snapshot, `the thread went through ${crashAt}`);
-        assert.equal(JSON.parse(snapshot).plan, 'snapup');
-        await writeFile(docPath, snapshot);
-      }
-      s.mgr.onReport = null;
-      await s.newThread(s.snapCfg);
+      await crashAtEveryState({
+        mgr: s.mgr,
+        docPath,
+        states: SNAPUP_PIPELINE,
+        newThread: () => s.newThread(s.snapCfg),
+        plan: 'snapup',
+        ms: 60_000,
+      });
       await until('finalized', async () => {
         const sector = s.mgr.sectors.get(1);
         if (!sector?.upgradePersisted || !sector.finalized) return false;
@@ -315,13 +245,7 @@ describe('snapup plan', () => {
 /** The sector upgraded by a snapup thread (as the first test), for what comes after: unseal and rebuild. */
 async function upgraded() {
   const s = await sealedCC();
-  s.mgr.snapups.push(s.allocation());
-  const t = await s.newThread(s.snapCfg);
-  await until('upgraded and finalized', () => {
-    const sector = s.mgr.sectors.get(1);
-    return s.mgr.snapups.length === 0 && sector?.upgradePersisted != null && sector.finalized;
-  });
-  await until('thread idle', () => t.info().job_id === null);
+  const t = await upgrade(s);
   await t.stop();
   const info = s.mgr.sectors.get(1)!.snapup!;
   return { ...s, commRNew: info.CommR, commDNew: info.CommD };

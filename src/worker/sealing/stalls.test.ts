@@ -4,11 +4,10 @@
  * to set, and the chain waits are quick at first and logged once (docs/worker-waits.md).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SealerAPI } from '../../api/sealer.js';
 import { setupLogging } from '../../common/log.js';
 import { parseManagerConfig } from '../../manager/config.js';
@@ -16,28 +15,15 @@ import { ManagerStore, openDb } from '../../manager/db.js';
 import { PersistStores, storesFromConfig } from '../../manager/stores.js';
 import { createClient } from '../../rpc/index.js';
 import { parseWorkerConfig } from '../config.js';
-import { BUILTIN, type Sealer } from '../processor/index.js';
 import { fileInit, sealInit } from '../store.js';
 import { StageLimits } from './limits.js';
 import { checkPersistStoresAtManager } from './persist-stores.js';
 import { FakeManager } from './testkit.js';
 import { SealingThread } from './thread.js';
-
-const base = await mkdtemp(join(tmpdir(), 'stalls-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
 // C1/C2 are test doubles: this file is about waits and stores, not proofs
-const TEST_STAGES = {
-  ...BUILTIN,
-  c1: async (t: { comm_r: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r }),
-  c2: async () => ({ proof: Buffer.from('test double').toString('base64') }),
-} as unknown as Record<string, (t: unknown) => Promise<never>>;
-const testSealer: Sealer = {
-  run: (stage, task) => TEST_STAGES[stage]!(task),
-  where: () => 'builtin',
-  stop: async () => {},
-};
+import { testBase, testSealer, until } from './threads.test-util.js';
+
+const base = await testBase('stalls-');
 
 /** The guide's worker TOML with only the placeholders replaced (one seal store). */
 function guideWorkerToml(url: string, seal: string, remote: string, extraSealing = ''): string {
@@ -114,14 +100,6 @@ async function setup(opts: { storeName: string; managerPath?: string; extraSeali
       await mgr.down();
     },
   };
-}
-
-async function until(what: string, fn: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Collects the log lines (text format) at `level` while `fn` runs. */

@@ -113,8 +113,11 @@ export type EventName =
   | 'SnapProve'
   | 'RePersist';
 
-/** Sealer transitions: (state the handler ran in, event it yielded) → next state. */
-const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
+/** A plan's transitions: (state the handler ran in, event it yielded) → next state. */
+export type Transitions = Partial<Record<State, Partial<Record<EventName, State>>>>;
+
+/** Sealer transitions. */
+const TRANSITIONS: Transitions = {
   Empty: { Allocate: 'Allocated' },
   Allocated: { AcquireDeals: 'DealsAcquired' },
   DealsAcquired: { AddPiece: 'PieceAdded' },
@@ -133,9 +136,25 @@ const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
   ProofSubmitted: { Finish: 'Finished', ReSubmitProof: 'C2Done' },
 };
 
-/** The next state, or an error naming the impossible pair (a bug or a damaged document: critical). */
-export function plan(event: EventName, state: State): State {
-  const next = TRANSITIONS[state]?.[event];
-  if (!next) throw new Error(`no transition from ${state} on event ${event}`);
+/**
+ * The next state in a plan's table, or an error naming the impossible pair (a bug or a damaged document: critical);
+ * the error names any plan but the sealer's.
+ */
+function transition(table: Transitions, event: EventName, state: State, name?: string): State {
+  const next = table[state]?.[event];
+  if (!next) throw new Error(`no transition from ${state} on event ${event}${name ? ` in the ${name} plan` : ''}`);
   return next;
+}
+
+/** The sealer plan's next state. */
+export function plan(event: EventName, state: State): State {
+  return transition(TRANSITIONS, event, state);
+}
+
+/** Another plan's next state and its stage (what `worker list` shows for a state, `-` where none), from its tables. */
+export function planTables(name: string, transitions: Transitions, stages: Partial<Record<State, string>>) {
+  return {
+    next: (event: EventName, state: State): State => transition(transitions, event, state, name),
+    stage: (state: State): string => stages[state] ?? '-',
+  };
 }

@@ -1,99 +1,38 @@
 /**
  * Sealing threads against a fake Venus.* manager over the real JSON-RPC server and client. AddPieces, TreeD,
- * PC1 (SDR labels) and PC2 are the real proofs on 2KiB sectors; C1 and C2 are test doubles here (marked
- * below) because this test is about the state machine, not about proofs.
+ * PC1 (SDR labels) and PC2 are the real proofs on 2KiB sectors; C1 and C2 are test doubles here
+ * (threads.test-util.ts) because this test is about the state machine, not about proofs.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, watch } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { watch } from 'node:fs';
+import { chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { SealerAPI } from '../../api/sealer.js';
+import { describe, it } from 'node:test';
 import { zeroCommitment } from '../../proofs/index.js';
 import { whySealProofFails } from '../../proofs/prover/index.js';
-import { createClient, RpcError } from '../../rpc/index.js';
-import { SEALING_DEFAULTS, type SealingThreadConfig } from '../config.js';
+import { RpcError } from '../../rpc/index.js';
+import type { SealingThreadConfig } from '../config.js';
 import { BUILTIN, type Sealer, StageRunner } from '../processor/index.js';
-import { fileInit, sealInit } from '../store.js';
-import { StageLimits } from './limits.js';
 import { SEALER_PIPELINE, STATES } from './states.js';
-import { FakeManager } from './testkit.js';
-import { SealingThread, type ThreadDeps } from './thread.js';
+import { SealingThread } from './thread.js';
+import { crashAtEveryState, TEST_STAGES, testBase, testSealer, threadHarness, until } from './threads.test-util.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const base = await mkdtemp(join(tmpdir(), 'sealing-'));
-process.env.FIL_PROOFS_PARENT_CACHE = join(base, 'parents');
-after(() => rm(base, { recursive: true, force: true }));
-
-// test doubles for the stages whose proofs are not what this file tests
-const TEST_STAGES = {
-  ...BUILTIN,
-  c1: async (t: { comm_r: number[]; seed: number[] }) => ({ test_double: 'c1', comm_r: t.comm_r, seed: t.seed }),
-  c2: async (t: { c1out: unknown }) => ({ proof: Buffer.from(JSON.stringify(t.c1out)).toString('base64') }),
-} as typeof BUILTIN;
-
-const testSealer: Sealer = {
-  run: (stage, task) => (TEST_STAGES[stage] as (t: unknown) => Promise<never>)(task),
-  where: () => 'builtin',
-  stop: async () => {},
-};
+const base = await testBase('sealing-');
 
 let n = 0;
 async function setup(opts: { sectors?: number; sealer?: Sealer; maxRetries?: number } = {}) {
   const dir = join(base, `t${n++}`);
   const location = join(dir, 'store');
-  const remote = join(dir, 'remote');
-  await sealInit([location]);
-  await fileInit([remote]);
-  const mgr = new FakeManager({ sectors: opts.sectors ?? 1 });
-  mgr.stores.set('remote', remote);
-  await mgr.listen();
-  const manager = createClient(SealerAPI, { url: mgr.url, timeoutMs: 5000 });
-  const cfg: SealingThreadConfig = {
-    location,
-    plan: 'sealer',
-    sealing: {
-      ...SEALING_DEFAULTS,
-      maxRetries: opts.maxRetries ?? 3,
-      recoverIntervalMs: 20,
-      sealIntervalMs: 20,
-      rpcPollingIntervalMs: 10,
-      requestTaskMaxRetries: 1,
-    },
-  };
-  const deps: ThreadDeps = {
-    manager,
-    sealer: opts.sealer ?? testSealer,
-    limits: new StageLimits(),
-    persistStores: [{ name: 'remote', location: remote, readonly: false }],
-    instance: 'test-worker',
-    pieceStoreUrl: null,
-    pieceToken: null,
-    localPiecesDirs: [],
-    staticTreeD: {},
-    resubmitWaitMs: 10,
-  };
-  const threads: SealingThread[] = [];
-  const newThread = async () => {
-    const t = new SealingThread(0, cfg, deps);
-    await t.start();
-    threads.push(t);
-    return t;
-  };
-  const cleanup = async () => {
-    for (const t of threads) await t.stop();
-    await mgr.down();
-  };
-  return { dir, location, remote, mgr, cfg, deps, newThread, cleanup };
-}
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const h = await threadHarness(dir, {
+    stores: [location],
+    sectors: opts.sectors ?? 1,
+    sealing: { maxRetries: opts.maxRetries ?? 3 },
+    deps: { sealer: opts.sealer ?? testSealer },
+  });
+  const cfg: SealingThreadConfig = { location, plan: 'sealer', sealing: h.sealing };
+  const newThread = () => h.newThread(cfg, 0);
+  return { dir, location, remote: h.remote, mgr: h.mgr, cfg, deps: h.deps, newThread, cleanup: h.cleanup };
 }
 
 const PIPELINE = SEALER_PIPELINE;
@@ -172,29 +111,7 @@ describe('sealing thread', () => {
     const s = await setup({ sectors: 1 });
     const docPath = join(s.location, 'meta', 'sector.json');
     try {
-      // For each state S: keep the document as saved when S was entered (the thread reports right after
-      // saving, so the fake manager reads it then), let the thread run S's step and its side effects, stop it,
-      // put the document back, and start a new thread: as if the worker died just before saving S's result.
-      for (const crashAt of PIPELINE) {
-        let snapshot: string | null = null;
-        let stopped = false;
-        let t: SealingThread | null = null;
-        s.mgr.onReport = (_sid, req) => {
-          if (req.StateChange.Next === crashAt && snapshot === null) snapshot = readFileSync(docPath, 'utf8');
-          else if (snapshot !== null && !stopped) {
-            // S's step is done and its result saved: stop before the next step runs
-            stopped = true;
-            void t?.stop();
-          }
-        };
-        t = await s.newThread();
-        await until(`the step of ${crashAt} done`, () => stopped || (crashAt === 'Finished' && snapshot !== null));
-        await t.stop();
-        assert.ok(snapshot, `the thread went through ${crashAt}`);
-        await writeFile(docPath, snapshot);
-      }
-      s.mgr.onReport = null;
-      await s.newThread();
+      await crashAtEveryState({ mgr: s.mgr, docPath, states: PIPELINE, newThread: s.newThread });
       await until('finalized', async () => {
         return s.mgr.sectors.get(1)?.finalized === true && (await readdir(join(s.location, 'meta'))).length === 0;
       });

@@ -1,18 +1,17 @@
 /**
  * What the sealer plan's steps share (docs/spec/sealer-api.md §States and events): the host a step runs in (the
  * sealing thread, which owns the display state and the waits), the event a step yields, and the helpers for the
- * steps — the sector's context, stage limits, manager calls, on-chain polling and persist-store reservation
- * (deal pieces are fetched by src/worker/pieces).
+ * steps — the sector's context, stage limits, manager calls and on-chain polling (persisting to a store is
+ * planner/persist.ts; deal pieces are fetched by src/worker/pieces).
  */
-import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import {
   type AllocatedSector,
+  type AllocateSectorSpec,
   ON_CHAIN_STATE_NAMES,
   OnChainState,
   type SealerAPI,
   type SectorID,
-  type StoreBasicInfo,
   SUBMIT_RESULT_NAMES,
   type SubmitResp,
   SubmitResult,
@@ -24,18 +23,14 @@ import { sealProof } from '../../../proofs/index.js';
 import type { ApiClient } from '../../../rpc/index.js';
 import type { LimitStage, PersistStoreConfig, SealingThreadConfig } from '../../config.js';
 import type { Sealer, Stage, TaskOf } from '../../processor/index.js';
-import type { SealStore, SectorPaths } from '../../store.js';
-import { abort, classify, Interrupted, perm } from '../failure.js';
+import { type SealStore, type SectorPaths, sectorIdProblem } from '../../store.js';
+import { abort, classify, Interrupted, perm, prefixed } from '../failure.js';
 import type { StageLimits } from '../limits.js';
-import { isStoreRefusal, refusalLine } from '../persist-stores.js';
 import type { SectorDoc } from '../sector.js';
 import type { EventName, State } from '../states.js';
 import { Backoff, bound } from '../waits.js';
 
 const log = logger('sealing');
-
-/** Manager refusals already logged at ERROR, per daemon (its deps): said once, then retried quietly. */
-const refusalsSaid = new WeakMap<ThreadDeps, Set<string>>();
 
 export type SealerClient = ApiClient<typeof SealerAPI>;
 
@@ -94,15 +89,6 @@ export async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-export async function fsyncFile(p: string): Promise<void> {
-  const fh = await open(p, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -241,59 +227,76 @@ export async function pollLanded(
 }
 
 /**
- * StoreReserveSpace until a store has room. No room is a wait (logged once); a refusal of the stores this
- * worker offers is a config mismatch, logged once at ERROR with the keys to set, then retried quietly (an
- * operator may fix either side without restarting this worker).
+ * What a thread asks a task for: its miners and proofs, and itself (the worker and the seal store), so the manager
+ * can hand back a task it gave this store whose answer we never saved.
  */
-export async function reserveSpace(
+export function allocateSpec(t: StepHost): AllocateSectorSpec {
+  const s = t.cfg.sealing;
+  return {
+    AllowedMiners: s.allowedMiners,
+    AllowedProofTypes: s.allowedProofTypes,
+    Worker: { Instance: t.deps.instance, Location: t.cfg.location },
+  };
+}
+
+/**
+ * One request for a task: `ask` calls `Venus.<method>`. An RPC error is "no task yet" (damocles), null, kept in
+ * `worker list` as the thread's last error until a call succeeds.
+ */
+export async function askOnce<T>(t: StepHost, method: string, ask: () => Promise<T | null>): Promise<T | null> {
+  const name = `Venus.${method}`;
+  try {
+    const got = await ask();
+    if (t.lastError?.startsWith(name)) t.lastError = null;
+    return got;
+  } catch (err) {
+    t.lastError = prefixed(name, err);
+    log.warn({ thread: t.index }, t.lastError);
+    return null;
+  }
+}
+
+/**
+ * A sector the manager handed (`what`: "allocated a sector", …) refused as a permanent failure unless its proof
+ * is known, its id is two safe integers (paths are built from it) and its miner is one this worker seals for.
+ */
+export function checkAllocated(a: AllocatedSector, allowedMiners: number[] | null, what: string): void {
+  try {
+    sealProof(a?.ProofType);
+  } catch (err) {
+    throw perm(`the manager ${what} with ${(err as Error).message}`);
+  }
+  const badId = sectorIdProblem(a.ID);
+  if (badId) throw perm(`the manager ${what} with an invalid id: ${badId}`);
+  if (allowedMiners && !allowedMiners.includes(a.ID.Miner)) {
+    throw perm(`the manager ${what} of miner ${a.ID.Miner}, not one of allowed_miners`);
+  }
+}
+
+/**
+ * Asks the manager for a task until it has one this worker runs (askOnce): `take` gives the task's event, or null
+ * once it refused the task (and told the manager). The wait is logged once and backs off up to seal_interval.
+ */
+export async function askForTask<T>(
   t: StepHost,
   doc: SectorDoc,
-  sid: SectorID,
-  required: number,
-  candidates: PersistStoreConfig[],
-): Promise<StoreBasicInfo> {
-  const max = t.cfg.sealing.rpcPollingIntervalMs;
-  const backoff = new Backoff(max);
-  let said: string | null = null;
+  o: { method: string; task: string; ask: () => Promise<T | null>; take: (task: T) => Promise<Event | null> },
+): Promise<Event> {
+  const s = t.cfg.sealing;
+  const backoff = new Backoff(s.sealIntervalMs);
+  let first = true;
   for (;;) {
-    let info: StoreBasicInfo | null;
-    try {
-      info = await t.deps.manager.StoreReserveSpace(
-        sid,
-        required,
-        candidates.map((s) => s.name),
-      );
-    } catch (err) {
-      if (!isStoreRefusal(err)) throw classify(err, 'Venus.StoreReserveSpace');
-      const line = refusalLine(err);
-      let seen = refusalsSaid.get(t.deps);
-      if (!seen) refusalsSaid.set(t.deps, (seen = new Set()));
-      if (!seen.has(line)) {
-        seen.add(line);
-        log.error({ thread: t.index, sector: t.sectorName(doc) }, line);
-      }
-      t.lastError = line;
-      await t.waitFor(doc, {
-        what: 'the manager refuses the persist stores offered; asking again',
-        label: 'persist store refused',
-        ms: backoff.next(),
-        first: false,
-        why: '',
-      });
-      said = 'refused';
-      continue;
-    }
-    if (info) {
-      if (said === 'refused') t.lastError = null;
-      return info;
-    }
+    const got = await askOnce(t, o.method, o.ask);
+    const event = got ? await o.take(got) : null;
+    if (event) return event;
+    const ms = backoff.next();
     await t.waitFor(doc, {
-      what: `no persist store has room for ${required} bytes yet; waiting`,
-      label: 'persist store room',
-      ms: backoff.next(),
-      first: said !== 'room',
-      why: `checks back off up to ${bound('rpc_polling_interval', max)}`,
+      what: `no ${o.task} from the manager yet (Venus.${o.method}); asking again`,
+      label: o.task,
+      ms,
+      first,
+      why: `checks back off up to ${bound('seal_interval', s.sealIntervalMs)}`,
     });
-    said = 'room';
+    first = false;
   }
 }

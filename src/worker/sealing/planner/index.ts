@@ -39,7 +39,7 @@ export const PLANNERS: Record<PlanName, Planner> = {
   unseal: {
     name: 'unseal',
     exec: unseal.exec,
-    plan: unseal.plan,
+    plan: unseal.next,
     stage: unseal.stage,
     abandon: unseal.abandon,
     droppedWhenFinalized: false,

@@ -18,20 +18,32 @@ import { mkdir, rm } from 'node:fs/promises';
 import { bytes32FromJson, type SectorRebuildInfo } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { cidToCommR, commRToCid } from '../../../fil/index.js';
-import { encodeInto, proverIdFromActorId, sealProof } from '../../../proofs/index.js';
+import { encodeInto, proverIdFromActorId } from '../../../proofs/index.js';
 import { toJson32 } from '../../processor/index.js';
-import { sectorIdProblem } from '../../store.js';
-import { abort, perm, prefixed } from '../failure.js';
+import { abort, perm } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
-import type { EventName, State } from '../states.js';
-import { call, ctx, type Event, ev, fr32Randomness, limited, required, type StepHost, sameBytes } from './common.js';
+import { planTables, type State, type Transitions } from '../states.js';
+import {
+  allocateSpec,
+  askOnce,
+  call,
+  checkAllocated,
+  ctx,
+  type Event,
+  ev,
+  fr32Randomness,
+  limited,
+  required,
+  type StepHost,
+  sameBytes,
+} from './common.js';
 import { addPieces, finish, pc1, pc2, persist, submitPersisted, treeD } from './sealer.js';
 import { persistUpdate, updatePaths } from './snapup.js';
 
 const log = logger('sealing');
 
 /** Rebuild transitions: (state the handler ran in, event it yielded) → next state. */
-const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
+const TRANSITIONS: Transitions = {
   Empty: { AllocatedRebuildSector: 'Allocated' },
   Allocated: { AddPiece: 'PieceAdded' },
   PieceAdded: { BuildTreeD: 'TreeDBuilt' },
@@ -68,15 +80,7 @@ const STAGE: Partial<Record<State, string>> = {
   Persisted: 'SubmitPersisted',
 };
 
-export function next(event: EventName, state: State): State {
-  const n = TRANSITIONS[state]?.[event];
-  if (!n) throw new Error(`no transition from ${state} on event ${event} in the rebuild plan`);
-  return n;
-}
-
-export function stage(state: State): string {
-  return STAGE[state] ?? '-';
-}
+export const { next, stage } = planTables('rebuild', TRANSITIONS, STAGE);
 
 /** Runs the handler of the sector's state. */
 export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
@@ -138,33 +142,10 @@ function refusal(info: SectorRebuildInfo): string | null {
 
 async function allocate(t: StepHost): Promise<Event> {
   const s = t.cfg.sealing;
-  let info: SectorRebuildInfo | null;
-  try {
-    info = await t.deps.manager.AllocateRebuildSector({
-      AllowedMiners: s.allowedMiners,
-      AllowedProofTypes: s.allowedProofTypes,
-      // lets the manager hand back the task it gave this store if we never saved it
-      Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-    });
-  } catch (err) {
-    // as AllocateSector: an RPC error here is "no task yet", kept visible in `worker list`
-    t.lastError = prefixed('Venus.AllocateRebuildSector', err);
-    log.warn({ thread: t.index }, t.lastError);
-    return ev('Idle');
-  }
-  if (t.lastError?.startsWith('Venus.AllocateRebuildSector')) t.lastError = null;
+  const info = await askOnce(t, 'AllocateRebuildSector', () => t.deps.manager.AllocateRebuildSector(allocateSpec(t)));
   if (!info) return ev('Idle');
   const a = info.Sector;
-  try {
-    sealProof(a?.ProofType);
-  } catch (err) {
-    throw perm(`the manager handed a rebuild of a sector with ${(err as Error).message}`);
-  }
-  const badId = sectorIdProblem(a.ID);
-  if (badId) throw perm(`the manager handed a rebuild of a sector with an invalid id: ${badId}`);
-  if (s.allowedMiners && !s.allowedMiners.includes(a.ID.Miner)) {
-    throw perm(`the manager handed a rebuild of a sector of miner ${a.ID.Miner}, not one of allowed_miners`);
-  }
+  checkAllocated(a, s.allowedMiners, 'handed a rebuild of a sector');
   const name = `s-t0${a.ID.Miner}-${a.ID.Number}`;
   const why = refusal(info);
   if (why) {

@@ -2,9 +2,9 @@
  * The sealer plan's steps (docs/spec/sealer-api.md §States and events): one handler per state, each "clean
  * outputs, then compute", yielding the event that moves the sector on (null once it is finished and wiped).
  */
-import { copyFile, mkdir, open, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type AllocatedSector, bytes32ToJson } from '../../../api/sealer.js';
+import { bytes32ToJson } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
 import { metrics } from '../../../common/metrics.js';
 import { cidToCommP } from '../../../fil/index.js';
@@ -13,37 +13,36 @@ import {
   computeCommD,
   P_AUX_FILE,
   proverIdFromActorId,
-  sealProof,
   T_AUX_FILE,
-  treeRLastFileNames,
   unpaddedPieceSize,
   zeroCommitment,
 } from '../../../proofs/index.js';
+import { fsyncPath } from '../../fsync.js';
 import { type DealPiece, LayoutError, type Placed, placePieces, stagePiece } from '../../pieces/index.js';
 import { fromJson32, type TaskOf, toJson32 } from '../../processor/index.js';
-import { checkPersistStore, persistedPaths, sectorIdProblem } from '../../store.js';
-import { abort, Failure, perm, prefixed, temp } from '../failure.js';
-import { attachedStore } from '../persist-stores.js';
+import { persistedPaths } from '../../store.js';
+import { abort, Failure, perm, temp } from '../failure.js';
 import type { SectorDoc } from '../sector.js';
 import { bound } from '../waits.js';
 import {
+  allocateSpec,
+  askOnce,
   call,
+  checkAllocated,
   ctx,
   type Event,
   ev,
   exists,
   fr32Randomness,
-  fsyncFile,
   hex,
-  limited,
   pollLanded,
   required,
-  reserveSpace,
   run,
   type StepHost,
   sameBytes,
   submitted,
 } from './common.js';
+import { cachedFiles, persistFiles } from './persist.js';
 
 const log = logger('sealing');
 
@@ -93,33 +92,9 @@ export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
 
 async function allocate(t: StepHost): Promise<Event> {
   const s = t.cfg.sealing;
-  let a: AllocatedSector | null;
-  try {
-    a = await t.deps.manager.AllocateSector({
-      AllowedMiners: s.allowedMiners,
-      AllowedProofTypes: s.allowedProofTypes,
-      // lets the manager hand back a sector allocated to this store whose allocation we never saved
-      Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-    });
-  } catch (err) {
-    // damocles: an RPC error here is just "no task yet"; keep it visible in `worker list`
-    t.lastError = prefixed('Venus.AllocateSector', err);
-    log.warn({ thread: t.index }, t.lastError);
-    return ev('Idle');
-  }
-  if (t.lastError?.startsWith('Venus.AllocateSector')) t.lastError = null;
+  const a = await askOnce(t, 'AllocateSector', () => t.deps.manager.AllocateSector(allocateSpec(t)));
   if (!a) return ev('Idle');
-  try {
-    sealProof(a.ProofType);
-  } catch (err) {
-    throw perm(`the manager allocated a sector with ${(err as Error).message}`);
-  }
-  // paths are built from the id: refuse anything but two safe integers, and miners we do not seal for
-  const badId = sectorIdProblem(a.ID);
-  if (badId) throw perm(`the manager allocated a sector with an invalid id: ${badId}`);
-  if (s.allowedMiners && !s.allowedMiners.includes(a.ID.Miner)) {
-    throw perm(`the manager allocated a sector of miner ${a.ID.Miner}, not one of allowed_miners`);
-  }
+  checkAllocated(a, s.allowedMiners, 'allocated a sector');
   const alloc = a;
   log.info({ thread: t.index, miner: a.ID.Miner, number: a.ID.Number, proof: a.ProofType }, 'sector allocated');
   return ev('Allocate', (d) => {
@@ -292,7 +267,7 @@ export async function pc2(t: StepHost, doc: SectorDoc): Promise<Event> {
     await copyFile(paths.staged, paths.sealed);
   }
   await (await open(marker, 'w')).close();
-  await fsyncFile(paths.cache);
+  await fsyncPath(paths.cache);
   const out = await run(t, 'pc2', {
     registered_proof: proof.id,
     pc1out,
@@ -340,53 +315,12 @@ function waitPreCommit(t: StepHost, doc: SectorDoc): Promise<Event> {
 }
 
 export async function persist(t: StepHost, doc: SectorDoc): Promise<Event> {
-  const { sid, proof, paths } = ctx(t, doc);
-  const GiB = 1 << 30;
-  const required = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
-  const candidates = t.deps.persistStores.filter((s) => !s.readonly);
-  if (!candidates.length) throw perm('no writable persist store: configure [remote] path or [[attached]]');
-  const info = await reserveSpace(t, doc, sid, required, candidates);
-  const store = attachedStore(candidates, info);
-  if (!store) {
-    throw perm(`the manager reserved space in "${info.Name}" (${info.Path}), which this worker does not attach`);
-  }
-  try {
-    await checkPersistStore(store.location);
-  } catch (err) {
-    throw perm(`persist to "${store.name}": ${(err as Error).message}`);
-  }
+  const { proof, paths } = ctx(t, doc);
   const rel = persistedPaths(paths.name);
-  const files = [P_AUX_FILE, T_AUX_FILE, ...treeRLastFileNames(proof)];
-  const routes = [
-    {
-      src: { store_name: null, uri: paths.sealed },
-      dest: { store_name: store.name, uri: join(store.location, rel.sealed) },
-      opt: null,
-    },
-    ...files.map((f) => ({
-      src: { store_name: null, uri: join(paths.cache, f) },
-      dest: { store_name: store.name, uri: join(store.location, rel.cache, f) },
-      opt: null,
-    })),
-  ];
-  const want = await Promise.all(routes.map(async (r) => (await stat(r.src.uri)).size));
-  try {
-    await limited(t, 'transfer', () =>
-      t.deps.sealer.run('transfer', { stores: { [store.name]: { name: store.name, meta: null } }, routes }, t.signal),
-    );
-    // verify what landed, whoever copied it
-    for (const [i, r] of routes.entries()) {
-      const got = (await stat(r.dest.uri)).size;
-      if (got !== want[i]) throw new Error(`${r.dest.uri} has ${got} bytes, ${want[i]} expected`);
-    }
-  } catch (err) {
-    if (err instanceof Failure && err.level === 'temporary') throw err;
-    throw perm(`persist to "${store.name}" (${store.location}): ${(err as Error).message}`, err);
-  }
-  // the manager's name for the store: SubmitPersisted and Window PoSt find the files by it
-  return ev('Persist', (d) => {
-    d.phases.persist_instance = info.Name;
-  });
+  return persistFiles(t, doc, 'persist', [
+    { from: paths.sealed, to: rel.sealed },
+    ...cachedFiles(proof).map((f) => ({ from: join(paths.cache, f), to: join(rel.cache, f) })),
+  ]);
 }
 
 export async function submitPersisted(t: StepHost, doc: SectorDoc): Promise<Event> {

@@ -15,7 +15,7 @@
  * that one step. The one message (SubmitSnapUpProof) is idempotent at the manager: the same proof again is answered
  * DuplicateSubmit.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type AllocatedSnapUpSector, bytes32FromJson, bytes32ToJson, SubmitResult } from '../../../api/sealer.js';
 import { logger } from '../../../common/log.js';
@@ -23,22 +23,19 @@ import {
   encodeInto,
   generateUpdateProof,
   generateUpdateVanillaProofs,
-  P_AUX_FILE,
   poseidonHash2,
   proverIdFromActorId,
   readPAux,
   sealProof,
-  T_AUX_FILE,
-  treeRLastFileNames,
 } from '../../../proofs/index.js';
 import { toJson32 } from '../../processor/index.js';
-import { checkPersistStore, sectorIdProblem } from '../../store.js';
+import { sectorIdProblem } from '../../store.js';
 import { abort, Failure, perm, prefixed } from '../failure.js';
-import { attachedStore } from '../persist-stores.js';
 import type { SectorDoc, SnapUpJob } from '../sector.js';
-import type { EventName, State } from '../states.js';
-import { Backoff, bound } from '../waits.js';
+import { planTables, type State, type Transitions } from '../states.js';
 import {
+  allocateSpec,
+  askForTask,
   call,
   ctx,
   type Event,
@@ -48,16 +45,16 @@ import {
   limited,
   pollLanded,
   required,
-  reserveSpace,
   type StepHost,
   sameBytes,
 } from './common.js';
+import { cachedFiles, persistFiles } from './persist.js';
 import { addPieces, treeD } from './sealer.js';
 import { accessStore } from './unseal.js';
 
 const log = logger('sealing');
 
-const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
+const TRANSITIONS: Transitions = {
   Empty: { AllocatedSnapUpSector: 'Allocated' },
   Allocated: { AddPiece: 'PieceAdded' },
   PieceAdded: { BuildTreeD: 'TreeDBuilt' },
@@ -91,15 +88,7 @@ const STAGE: Partial<Record<State, string>> = {
   ProofSubmitted: 'WaitSnapupLanded',
 };
 
-export function next(event: EventName, state: State): State {
-  const n = TRANSITIONS[state]?.[event];
-  if (!n) throw new Error(`no transition from ${state} on event ${event} in the snapup plan`);
-  return n;
-}
-
-export function stage(state: State): string {
-  return STAGE[state] ?? '-';
-}
+export const { next, stage } = planTables('snapup', TRANSITIONS, STAGE);
 
 export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
   switch (doc.state) {
@@ -138,11 +127,6 @@ export function updatePaths(t: StepHost, name: string) {
   return { file: join(t.store.dataDir, 'update', name), cache: join(t.store.dataDir, 'update-cache', name) };
 }
 
-/** The files of a sector's cache that a persist store keeps (damocles' cached_filenames_for_sector). */
-function cachedFiles(proofId: number): string[] {
-  return [P_AUX_FILE, T_AUX_FILE, ...treeRLastFileNames(sealProof(proofId))];
-}
-
 /** Why a snapup allocation cannot be run as given, or null. */
 export function snapUpProblem(a: AllocatedSnapUpSector, allowedMiners: number[] | null): string | null {
   const bad = sectorIdProblem(a?.Sector?.ID);
@@ -169,30 +153,19 @@ export function snapUpProblem(a: AllocatedSnapUpSector, allowedMiners: number[] 
 }
 
 /** Asks for a snapup sector until the manager has one; the wait is logged once and shown in `worker list`. */
-async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
+function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
   const s = t.cfg.sealing;
-  const backoff = new Backoff(s.sealIntervalMs);
-  let first = true;
-  for (;;) {
-    let a: AllocatedSnapUpSector | null = null;
-    try {
-      a = await t.deps.manager.AllocateSanpUpSector({
-        Sector: {
-          AllowedMiners: s.allowedMiners,
-          AllowedProofTypes: s.allowedProofTypes,
-          Worker: { Instance: t.deps.instance, Location: t.cfg.location },
-        },
+  return askForTask(t, doc, {
+    method: 'AllocateSanpUpSector',
+    task: 'snapup sector',
+    ask: () =>
+      t.deps.manager.AllocateSanpUpSector({
+        Sector: allocateSpec(t),
         Deals: { MaxDeals: s.maxDeals, MinUsedSpace: s.minDealSpace },
-      });
-      if (t.lastError?.startsWith('Venus.AllocateSanpUpSector')) t.lastError = null;
-    } catch (err) {
-      t.lastError = prefixed('Venus.AllocateSanpUpSector', err);
-      log.warn({ thread: t.index }, t.lastError);
-    }
-    if (a) {
-      const bad = snapUpProblem(a, s.allowedMiners);
+      }),
+    take: async (got: AllocatedSnapUpSector) => {
+      const bad = snapUpProblem(got, s.allowedMiners);
       if (!bad) {
-        const got = a;
         log.info(
           { thread: t.index, miner: got.Sector.ID.Miner, number: got.Sector.ID.Number, pieces: got.Pieces!.length },
           'snapup sector allocated',
@@ -213,22 +186,14 @@ async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
       }
       // the manager holds the deals for this sector: tell it, so it releases them, and ask for another
       log.error({ thread: t.index }, `the manager allocated a snapup sector this worker cannot run: ${bad}`);
-      if (!sectorIdProblem(a.Sector?.ID)) {
+      if (!sectorIdProblem(got.Sector?.ID)) {
         await t.deps.manager
-          .ReportAborted(a.Sector.ID, `refused by the worker: ${bad}`)
+          .ReportAborted(got.Sector.ID, `refused by the worker: ${bad}`)
           .catch((err) => log.warn({ thread: t.index }, prefixed('Venus.ReportAborted', err)));
       }
-    }
-    const ms = backoff.next();
-    await t.waitFor(doc, {
-      what: 'no snapup sector from the manager yet (Venus.AllocateSanpUpSector); asking again',
-      label: 'snapup sector',
-      ms,
-      first,
-      why: `checks back off up to ${bound('seal_interval', s.sealIntervalMs)}`,
-    });
-    first = false;
-  }
+      return null;
+    },
+  });
 }
 
 function job(doc: SectorDoc): SnapUpJob {
@@ -254,7 +219,7 @@ async function snapEncode(t: StepHost, doc: SectorDoc): Promise<Event> {
   await mkdir(dirname(paths.sealed), { recursive: true });
   await mkdir(paths.cache, { recursive: true });
   await mkdir(up.cache, { recursive: true });
-  const files = cachedFiles(proof.id);
+  const files = cachedFiles(proof);
   // only read from here on: a transfer processor may link instead of copying, as damocles allows
   const opt = { is_dir: false, allow_link: true };
   const routes = [
@@ -337,51 +302,13 @@ async function snapProve(t: StepHost, doc: SectorDoc): Promise<Event> {
 
 /** The new replica and its cache to a persist store, as `update/s-t0M-N` and `update-cache/s-t0M-N/…`. */
 export async function persistUpdate(t: StepHost, doc: SectorDoc): Promise<Event> {
-  const { sid, proof, paths } = ctx(t, doc);
+  const { proof, paths } = ctx(t, doc);
   const up = updatePaths(t, paths.name);
-  const GiB = 1 << 30;
-  const size = proof.sectorSize < 32 * GiB ? 2 * proof.sectorSize : Math.ceil(1.02 * proof.sectorSize);
-  const candidates = t.deps.persistStores.filter((s) => !s.readonly);
-  if (!candidates.length) throw perm('no writable persist store: configure [remote] path or [[attached]]');
-  const info = await reserveSpace(t, doc, sid, size, candidates);
-  const store = attachedStore(candidates, info);
-  if (!store) {
-    throw perm(`the manager reserved space in "${info.Name}" (${info.Path}), which this worker does not attach`);
-  }
-  try {
-    await checkPersistStore(store.location);
-  } catch (err) {
-    throw perm(`persist to "${store.name}": ${(err as Error).message}`);
-  }
   const rel = persistedUpdatePaths(paths.name);
-  const routes = [
-    {
-      src: { store_name: null, uri: up.file },
-      dest: { store_name: store.name, uri: join(store.location, rel.update) },
-      opt: null,
-    },
-    ...cachedFiles(proof.id).map((f) => ({
-      src: { store_name: null, uri: join(up.cache, f) },
-      dest: { store_name: store.name, uri: join(store.location, rel.cache, f) },
-      opt: null,
-    })),
-  ];
-  const want = await Promise.all(routes.map(async (r) => (await stat(r.src.uri)).size));
-  try {
-    await limited(t, 'transfer', () =>
-      t.deps.sealer.run('transfer', { stores: { [store.name]: { name: store.name, meta: null } }, routes }, t.signal),
-    );
-    for (const [i, r] of routes.entries()) {
-      const got = (await stat(r.dest.uri)).size;
-      if (got !== want[i]) throw new Error(`${r.dest.uri} has ${got} bytes, ${want[i]} expected`);
-    }
-  } catch (err) {
-    if (err instanceof Failure && err.level === 'temporary') throw err;
-    throw perm(`persist the update to "${store.name}" (${store.location}): ${(err as Error).message}`, err);
-  }
-  return ev('Persist', (d) => {
-    d.phases.persist_instance = info.Name;
-  });
+  return persistFiles(t, doc, 'persist the update', [
+    { from: up.file, to: rel.update },
+    ...cachedFiles(proof).map((f) => ({ from: join(up.cache, f), to: join(rel.cache, f) })),
+  ]);
 }
 
 /** SubmitSnapUpProof: the new commitments, the persist store of the new files, the pieces and the proof. */

@@ -27,30 +27,35 @@ import { persistedPaths, sectorIdProblem } from '../../store.js';
 import { abort, Failure, perm, prefixed } from '../failure.js';
 import { attachedStore } from '../persist-stores.js';
 import type { SectorDoc, UnsealJob, UnsealUpgrade } from '../sector.js';
-import type { EventName, State } from '../states.js';
-import { Backoff, bound } from '../waits.js';
-import { call, ctx, type Event, ev, exists, fr32Randomness, hex, limited, required, type StepHost } from './common.js';
+import { planTables, type State, type Transitions } from '../states.js';
+import {
+  askForTask,
+  call,
+  ctx,
+  type Event,
+  ev,
+  exists,
+  fr32Randomness,
+  hex,
+  limited,
+  required,
+  type StepHost,
+} from './common.js';
 
 const log = logger('sealing');
 /** Destinations one unseal uploads to, at most (damocles' requests carry one). */
 const MAX_DESTS = 16;
 
-const TRANSITIONS: Partial<Record<State, Partial<Record<EventName, State>>>> = {
+const TRANSITIONS: Transitions = {
   Empty: { AllocatedUnsealSector: 'Allocated' },
   Allocated: { Unsealed: 'Unsealed' },
   Unsealed: { UploadPieceDone: 'Finished' },
 };
 
-export function plan(event: EventName, state: State): State {
-  const next = TRANSITIONS[state]?.[event];
-  if (!next) throw new Error(`no transition from ${state} on event ${event} in the unseal plan`);
-  return next;
-}
-
 /** The work that runs in a state (damocles' State::stage for the unseal plan). */
-export function stage(state: State): string {
-  return state === 'Allocated' ? 'Unseal' : state === 'Unsealed' ? 'UploadPiece' : '-';
-}
+const STAGE: Partial<Record<State, string>> = { Allocated: 'Unseal', Unsealed: 'UploadPiece' };
+
+export const { next, stage } = planTables('unseal', TRANSITIONS, STAGE);
 
 export function exec(t: StepHost, doc: SectorDoc): Promise<Event | null> {
   switch (doc.state) {
@@ -136,26 +141,19 @@ export function unsealInfoProblem(
 }
 
 /** Asks for an unseal task until the manager has one; the wait is logged once and shown in `worker list`. */
-async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
+function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
   const s = t.cfg.sealing;
-  const backoff = new Backoff(s.sealIntervalMs);
-  let first = true;
-  for (;;) {
-    let info: SectorUnsealInfo | null = null;
-    try {
-      info = await t.deps.manager.AllocateUnsealSector({
+  return askForTask(t, doc, {
+    method: 'AllocateUnsealSector',
+    task: 'unseal task',
+    ask: () =>
+      t.deps.manager.AllocateUnsealSector({
         AllowedMiners: s.allowedMiners,
         AllowedProofTypes: s.allowedProofTypes,
-      });
-      if (t.lastError?.startsWith('Venus.AllocateUnsealSector')) t.lastError = null;
-    } catch (err) {
-      t.lastError = prefixed('Venus.AllocateUnsealSector', err);
-      log.warn({ thread: t.index }, t.lastError);
-    }
-    if (info) {
-      const bad = unsealInfoProblem(info, s.allowedMiners, s.allowedProofTypes);
+      }),
+    take: async (a: SectorUnsealInfo) => {
+      const bad = unsealInfoProblem(a, s.allowedMiners, s.allowedProofTypes);
       if (!bad) {
-        const a = info;
         log.info(
           { thread: t.index, miner: a.Sector.ID.Miner, number: a.Sector.ID.Number, piece: a.PieceCid['/'] },
           'unseal task allocated',
@@ -181,22 +179,14 @@ async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
       }
       // answer the task so the manager (and the market behind it) hear why, then ask for another
       log.error({ thread: t.index }, `the manager allocated an unseal task this worker cannot run: ${bad}`);
-      if (!sectorIdProblem(info.Sector?.ID) && info.PieceCid) {
+      if (!sectorIdProblem(a.Sector?.ID) && a.PieceCid) {
         await t.deps.manager
-          .AchieveUnsealSector(info.Sector.ID, info.PieceCid, `refused by the worker: ${bad}`)
+          .AchieveUnsealSector(a.Sector.ID, a.PieceCid, `refused by the worker: ${bad}`)
           .catch((err) => log.warn({ thread: t.index }, prefixed('Venus.AchieveUnsealSector', err)));
       }
-    }
-    const ms = backoff.next();
-    await t.waitFor(doc, {
-      what: 'no unseal task from the manager yet (Venus.AllocateUnsealSector); asking again',
-      label: 'unseal task',
-      ms,
-      first,
-      why: `checks back off up to ${bound('seal_interval', s.sealIntervalMs)}`,
-    });
-    first = false;
-  }
+      return null;
+    },
+  });
 }
 
 /** The persist store named by the task: this worker's [[attached]] of that name, else of the manager's path. */
