@@ -129,6 +129,7 @@ export class CommitmentManager {
       );
       await this.push(m.id, m.message, m.spec);
     }
+    // every online sector, not only the flagged rows: a sector an older build wrote may carry a stale flag
     for (const s of this.o.store.listSectors(true)) {
       if (!s.MessageInfo.NeedSend || s.Finalized) continue;
       this.enqueue(s.MessageInfo.PreCommitCid === null ? 'pre' : 'prove', s.ID);
@@ -169,7 +170,8 @@ export class CommitmentManager {
   /** Queues NeedSend sectors not queued yet (accepted by a standby manager, or put back after a failure). */
   rescan(): void {
     if (!this.active()) return;
-    for (const s of this.o.store.listSectors(true)) {
+    // the flagged rows only (an indexed column): every 5 s, the other online sectors' JSON stays unread
+    for (const s of this.o.store.listNeedSend()) {
       if (!s.MessageInfo.NeedSend || s.Finalized) continue;
       const kind = s.MessageInfo.PreCommitCid === null ? 'pre' : 'prove';
       if (this.batchers.get(`${kind}-${s.ID.Miner}`)?.pending.has(s.ID.Number)) continue;
