@@ -108,20 +108,9 @@ export async function buildPreCommit(
     included.push(s);
   }
   if (entries.length === 0) return undefined;
-  const p = commitmentPolicy(o.config(), miner);
-  const batch = entries.length > 1;
-  const over = batch ? p.BatchPreCommitGasOverEstimation : p.PreCommitGasOverEstimation;
-  const cap = feeCapAtto(batch ? p.MaxBatchPreCommitFeeCap : p.MaxPreCommitFeeCap);
-  const from = await sender(o, 'pre', miner);
-  const msg = buildMessage({
-    from,
-    to: maddr,
-    method: MinerMethod.PreCommitSectorBatch2,
-    params: encodePreCommitSectorBatch2(entries),
-    value: deposit,
-    ...(cap !== undefined ? { gasFeeCap: cap } : {}),
-  });
-  return { included, msg, spec: sendSpec(over, cap), extra: { deposit: formatFIL(deposit) } };
+  const params = encodePreCommitSectorBatch2(entries);
+  const { msg, spec } = await message(o, 'pre', miner, included.length, params, deposit);
+  return { included, msg, spec, extra: { deposit: formatFIL(deposit) } };
 }
 
 /** ProveCommitSectors3 for `sectors` (those still to send), aggregated when the policy allows, with collateral. */
@@ -198,23 +187,45 @@ export async function buildProveCommit(
     aggregate,
     requireActivationSuccess: false,
   });
-  const p = commitmentPolicy(o.config(), miner);
-  const batch = included.length > 1;
-  const over = batch ? p.BatchProCommitGasOverEstimation : p.ProCommitGasOverEstimation;
-  const cap = feeCapAtto(batch ? p.MaxBatchProCommitFeeCap : p.MaxProCommitFeeCap);
-  const from = await sender(o, 'prove', miner);
-  const msg = buildMessage({
-    from,
-    to: maddr,
+  const { msg, spec } = await message(o, 'prove', miner, included.length, params, collateral);
+  return { included, msg, spec, extra: { collateral: formatFIL(collateral), aggregated: aggregate !== null } };
+}
+
+/** Each kind's method and its policy keys, [single sector, batch]. */
+const POLICY_KEYS = {
+  pre: {
+    method: MinerMethod.PreCommitSectorBatch2,
+    over: ['PreCommitGasOverEstimation', 'BatchPreCommitGasOverEstimation'],
+    cap: ['MaxPreCommitFeeCap', 'MaxBatchPreCommitFeeCap'],
+  },
+  prove: {
     method: MinerMethod.ProveCommitSectors3,
+    over: ['ProCommitGasOverEstimation', 'BatchProCommitGasOverEstimation'],
+    cap: ['MaxProCommitFeeCap', 'MaxBatchProCommitFeeCap'],
+  },
+} as const;
+
+/** The miner's message for `count` sectors: gas over-estimation and fee cap by the policy (batch or single). */
+async function message(
+  o: BuildOptions,
+  kind: CommitKind,
+  miner: number,
+  count: number,
+  params: Uint8Array,
+  value: bigint,
+): Promise<Pick<BuiltMessage, 'msg' | 'spec'>> {
+  const p = commitmentPolicy(o.config(), miner);
+  const k = POLICY_KEYS[kind];
+  const i = count > 1 ? 1 : 0;
+  const over = p[k.over[i]];
+  const cap = feeCapAtto(p[k.cap[i]]);
+  const msg = buildMessage({
+    from: await sender(o, kind, miner),
+    to: minerAddr(miner),
+    method: k.method,
     params,
-    value: collateral,
+    value,
     ...(cap !== undefined ? { gasFeeCap: cap } : {}),
   });
-  return {
-    included,
-    msg,
-    spec: sendSpec(over, cap),
-    extra: { collateral: formatFIL(collateral), aggregated: aggregate !== null },
-  };
+  return { msg, spec: sendSpec(over, cap) };
 }
