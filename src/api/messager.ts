@@ -57,6 +57,26 @@ export const MESSAGE_STATE_NAMES: Record<number, string> = {
   5: 'NonceConflictMsg',
 };
 
+/**
+ * Why the messager could not fill or send a message (MessageRecord.ErrorCode), beside the words of ErrorMsg, so
+ * that readers branch on the code and the words are free to change. This project's messager (the devnet's) sets
+ * it; venus-messager has no such field, so a record from it has none. In this project's 12xxx range
+ * (src/api/errors.ts), apart from the RPC error codes.
+ */
+export const MessagerErrorCode = {
+  /** no wallet signs for the sender: none registered with the gateway for the account, or it refused (locked) */
+  WalletUnavailable: 12101,
+  /** the gas could not be estimated: the message would fail, or the sender cannot pay */
+  GasEstimation: 12102,
+  /** the sender is not an account on chain */
+  NoSender: 12103,
+  /** the mempool refused the signed message */
+  PushRefused: 12104,
+  /** the send spec's ExpireEpoch passed before the message could be sent (it would only be included too late) */
+  Expired: 12105,
+} as const;
+export type MessagerErrorCode = (typeof MessagerErrorCode)[keyof typeof MessagerErrorCode];
+
 /** A message record as GetMessageByUid / WaitMessage return it. */
 export interface MessageRecord {
   ID: string;
@@ -83,6 +103,8 @@ export interface MessageRecord {
   WalletName: string;
   State: MessageState;
   ErrorMsg: string;
+  /** why ErrorMsg is set, when the messager says (this project's; absent from venus-messager and when no error) */
+  ErrorCode?: MessagerErrorCode;
   /** RFC 3339 */
   CreatedAt: string;
   UpdatedAt: string;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
-import { MessageState } from '../api/messager.js';
+import { MessagerErrorCode, MessageState } from '../api/messager.js';
 import { setupLogging } from '../common/log.js';
 import {
   blake2b256,
@@ -318,6 +318,7 @@ test('no wallet for the sender: the message waits with the reason in its record,
       rec.ErrorMsg,
       `no wallet registered for account "devnet" holds ${alice.address.toString()} (is venus-wallet running, unlocked and registered?)`,
     );
+    assert.equal(rec.ErrorCode, MessagerErrorCode.WalletUnavailable, 'the reason as a code the manager reads');
     const warns = lines.filter((l) => l.level === 'warn' && / waits: no wallet registered/.test(l.msg));
     assert.deepEqual(
       warns.map((w) => w.msg.split(' from ')[0]),
@@ -328,6 +329,7 @@ test('no wallet for the sender: the message waits with the reason in its record,
     s.online = true; // venus-wallet unlocked and registered
     await settle(node, m, [a, b]);
     assert.equal(m.get(a).ErrorMsg, '');
+    assert.equal(m.get(a).ErrorCode, undefined);
   } finally {
     setupLogging({ levelSpec: process.env.TEST_LOG ?? 'silent', format: 'text', dest: process.stderr });
     m.close();

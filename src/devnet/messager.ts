@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { MessageJson } from '../api/full.js';
-import type { MessageRecord, MessagerAPI, SendSpec } from '../api/messager.js';
+import { type MessageRecord, type MessagerAPI, MessagerErrorCode, type SendSpec } from '../api/messager.js';
 import { logger } from '../common/log.js';
 import {
   type Address,
@@ -53,6 +53,8 @@ interface Row {
   tsk: string | null;
   receipt: string | null;
   error: string;
+  /** MessagerErrorCode of `error`, when it is one the manager acts on */
+  error_code: number | null;
   attempts: number;
   created: number;
   updated: number;
@@ -82,6 +84,9 @@ export class Messager {
     private readonly gateway: MessageSigner,
   ) {
     node.db.exec(SCHEMA);
+    // chains made before the record carried ErrorCode
+    const cols = node.db.prepare('PRAGMA table_info(messager)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'error_code')) node.db.exec('ALTER TABLE messager ADD COLUMN error_code INTEGER');
     this.events.setMaxListeners(0);
     node.events.on('head', this.onHead);
   }
@@ -141,7 +146,8 @@ export class Messager {
   }
 
   private update(id: string, fields: Partial<Row>): void {
-    this.write(id, fields);
+    // a new error without a code clears the code of the one before
+    this.write(id, 'error' in fields && !('error_code' in fields) ? { ...fields, error_code: null } : fields);
     this.events.emit('change', id);
   }
 
@@ -235,7 +241,13 @@ export class Messager {
     const msg = messageFromJSON(JSON.parse(r.msg));
     const spec = r.spec ? (JSON.parse(r.spec) as SendSpec) : null;
     const key = this.node.accountKey(msg.from);
-    if (!key) return this.failFill(r, `from address ${msg.from.toString()} is not an account on chain`, true);
+    if (!key)
+      return this.failFill(
+        r,
+        `from address ${msg.from.toString()} is not an account on chain`,
+        MessagerErrorCode.NoSender,
+        true,
+      );
     if (!this.gateway.has(key.toString(), [r.wallet])) {
       // no wallet yet: wait for one to register (not counted as an attempt)
       const why = `no wallet registered for account ${JSON.stringify(r.wallet)} holds ${key.toString()} (is venus-wallet running, unlocked and registered?)`;
@@ -244,12 +256,12 @@ export class Messager {
     }
     for (let round = 1; ; round++) {
       const expired = this.expired(spec);
-      if (expired) return this.failFill(r, expired, true);
+      if (expired) return this.failFill(r, expired, MessagerErrorCode.Expired, true);
       let filled: Message;
       try {
         filled = await this.estimate(msg, key, spec);
       } catch (e) {
-        return this.failFill(r, (e as Error).message);
+        return this.failFill(r, (e as Error).message, MessagerErrorCode.GasEstimation);
       }
       let sm: SignedMessage;
       try {
@@ -278,14 +290,15 @@ export class Messager {
             unsigned_cid: messageCid(filled).toString(),
             signed: JSON.stringify({ Message: messageToJSON(filled), Signature: signatureToJSON(sm.signature) }),
             error: '',
+            error_code: null,
           });
           return 'pushed';
         })();
       } catch (e) {
-        return this.failFill(r, `push: ${(e as Error).message}`);
+        return this.failFill(r, `push: ${(e as Error).message}`, MessagerErrorCode.PushRefused);
       }
       if (outcome === 'gone') return; // marked bad meanwhile
-      if (outcome === 'expired') return this.failFill(r, this.expired(spec)!, true);
+      if (outcome === 'expired') return this.failFill(r, this.expired(spec)!, MessagerErrorCode.Expired, true);
       if (outcome === 'taken') {
         log.info({ id: r.id, nonce: filled.nonce, round }, 'nonce taken while signing; filling again');
         // not an attempt: the message is fine; the next pass retries if others keep taking the nonce
@@ -318,7 +331,7 @@ export class Messager {
       log.warn({ from, waiting: n }, `${n} message(s) from ${from} wait: ${why}`);
       return;
     }
-    this.update(r.id, { error: why });
+    this.update(r.id, { error: why, error_code: MessagerErrorCode.WalletUnavailable });
     this.waitWarned.set(from, Date.now());
     log.warn({ id: r.id, from }, `message ${r.id} from ${from} waits: ${why}`);
   }
@@ -349,13 +362,13 @@ export class Messager {
     return `expired: not sent from epoch ${spec.expireEpoch} on (head ${head})`;
   }
 
-  private failFill(r: Row, why: string, permanent = false): void {
+  private failFill(r: Row, why: string, code: MessagerErrorCode, permanent = false): void {
     const attempts = r.attempts + 1;
     if (permanent || attempts >= MAX_FILL_ATTEMPTS) {
-      this.update(r.id, { state: State.FailedMsg, error: why, attempts });
+      this.update(r.id, { state: State.FailedMsg, error: why, error_code: code, attempts });
       log.warn({ id: r.id, err: why }, 'message failed');
     } else {
-      this.update(r.id, { error: why, attempts });
+      this.update(r.id, { error: why, error_code: code, attempts });
     }
   }
 
@@ -387,6 +400,7 @@ export class Messager {
       WalletName: r.wallet,
       State: r.state as MessageRecord['State'],
       ErrorMsg: r.error,
+      ...(r.error_code !== null && r.error ? { ErrorCode: r.error_code as MessagerErrorCode } : {}),
       CreatedAt: new Date(r.created).toISOString(),
       UpdatedAt: new Date(r.updated).toISOString(),
     };

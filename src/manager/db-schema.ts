@@ -124,12 +124,46 @@ export function sectorStateName(state: {
   return typeof next === 'string' ? next : JSON.stringify(next);
 }
 
+/**
+ * need_send: 1 for a sector whose commitment message is still to be sent (MessageInfo.NeedSend), so the commit
+ * duty's rescan reads those rows alone through an index instead of every online sector's JSON.
+ */
+const NEED_SEND_SQL = `CASE WHEN json_extract(state, '$.MessageInfo.NeedSend') THEN 1 ELSE 0 END`;
+
+/** NEED_SEND_SQL in JavaScript, for PostgreSQL's plain need_send column (the store writes it with the state). */
+export function sectorNeedsSend(state: { MessageInfo?: { NeedSend?: unknown } | null }): 0 | 1 {
+  return state.MessageInfo?.NeedSend ? 1 : 0;
+}
+
+/**
+ * need_send on PostgreSQL, added to databases made before it (and filled from the state) at open: additive, so
+ * older builds still open the database. A sector an older build writes keeps a stale flag until this build
+ * writes it again; the commit duty's full scan when it is taken (CommitmentManager.resume) still finds it.
+ */
+function migratePostgres(db: Db): void {
+  const has = db
+    .prepare(
+      `SELECT 1 AS one FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = 'sectors' AND column_name = 'need_send'`,
+    )
+    .get();
+  if (has) return;
+  db.tx(() => {
+    db.exec(`ALTER TABLE sectors ADD COLUMN IF NOT EXISTS need_send INTEGER NOT NULL DEFAULT 0;
+UPDATE sectors SET need_send = 1 WHERE (state::jsonb #>> '{MessageInfo,NeedSend}') = 'true';
+CREATE INDEX IF NOT EXISTS sectors_need_send ON sectors (need_send, online, miner, number);`);
+  });
+}
+
 /** Additive changes to databases made by earlier builds (schema_version stays 1: older builds can still open it). */
 function migrate(db: SqliteDb): void {
   const cols = db.prepare('PRAGMA table_xinfo(sectors)').all() as { name: string }[];
   if (!cols.some((c) => c.name === 'state_name'))
     db.exec(`ALTER TABLE sectors ADD COLUMN state_name TEXT GENERATED ALWAYS AS (${STATE_NAME_SQL}) VIRTUAL`);
   db.exec('CREATE INDEX IF NOT EXISTS sectors_state_name ON sectors (state_name)');
+  if (!cols.some((c) => c.name === 'need_send'))
+    db.exec(`ALTER TABLE sectors ADD COLUMN need_send INTEGER GENERATED ALWAYS AS (${NEED_SEND_SQL}) VIRTUAL`);
+  db.exec('CREATE INDEX IF NOT EXISTS sectors_need_send ON sectors (need_send, online, miner, number)');
   // the name in the token of the worker that allocated the sector (NULL: no name): only it may act on the sector
   if (!cols.some((c) => c.name === 'owner')) db.exec('ALTER TABLE sectors ADD COLUMN owner TEXT');
 }
@@ -153,6 +187,7 @@ export function openDb(file: string): Db {
 export function applyManagerSchema(db: Db, where: string): void {
   applySchema(db, 'manager', STEPS);
   if (db instanceof SqliteDb) migrate(db);
+  else migratePostgres(db);
   const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
   if (!v)
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(

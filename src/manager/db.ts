@@ -31,7 +31,7 @@ import type {
   WorkerInfo,
   WorkerPingInfo,
 } from '../api/sealer.js';
-import { sectorStateName } from './db-schema.js';
+import { sectorNeedsSend, sectorStateName } from './db-schema.js';
 import type { Db } from './sql/types.js';
 
 export { type Db, openDb } from './db-schema.js';
@@ -132,17 +132,18 @@ export class ManagerStore {
         'INSERT INTO sector_numbers (miner, current) VALUES (?, ?) ON CONFLICT (miner) DO UPDATE SET current = excluded.current',
       ),
       getSector: db.prepare('SELECT state, online FROM sectors WHERE miner = ? AND number = ?'),
-      // SQLite generates state_name from state; PostgreSQL's is a plain column written with it
+      // SQLite generates state_name and need_send from state; PostgreSQL's are plain columns written with it
       putSector: db.prepare(
         db.dialect === 'sqlite'
           ? `INSERT INTO sectors (miner, number, online, state, updated_at) VALUES (@miner, @number, @online, @state, @at)
          ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state, updated_at = excluded.updated_at`
-          : `INSERT INTO sectors (miner, number, online, state, state_name, updated_at)
-         VALUES (@miner, @number, @online, @state, @stateName, @at)
+          : `INSERT INTO sectors (miner, number, online, state, state_name, need_send, updated_at)
+         VALUES (@miner, @number, @online, @state, @stateName, @needSend, @at)
          ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state,
-           state_name = excluded.state_name, updated_at = excluded.updated_at`,
+           state_name = excluded.state_name, need_send = excluded.need_send, updated_at = excluded.updated_at`,
       ),
       listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
+      listNeedSend: db.prepare('SELECT state FROM sectors WHERE need_send = 1 AND online = 1 ORDER BY miner, number'),
       getOwner: db.prepare('SELECT owner FROM sectors WHERE miner = ? AND number = ?'),
       setOwner: db.prepare('UPDATE sectors SET owner = ? WHERE miner = ? AND number = ?'),
       countByState: db.prepare('SELECT state_name AS state, count(*) AS count FROM sectors GROUP BY state_name'),
@@ -272,13 +273,20 @@ export class ManagerStore {
       number: state.ID.Number,
       online: online ? 1 : 0,
       state: JSON.stringify(state),
-      ...(this.db.dialect === 'postgres' ? { stateName: sectorStateName(state) } : {}),
+      ...(this.db.dialect === 'postgres'
+        ? { stateName: sectorStateName(state), needSend: sectorNeedsSend(state) }
+        : {}),
       at: Date.now(),
     });
   }
 
   listSectors(online: boolean): SectorState[] {
     return (this.st.listSectors.all(online ? 1 : 0) as { state: string }[]).map((r) => JSON.parse(r.state));
+  }
+
+  /** Online sectors whose commitment message is still to be sent (NeedSend): read through an index, not every row. */
+  listNeedSend(): SectorState[] {
+    return (this.st.listNeedSend.all() as { state: string }[]).map((r) => JSON.parse(r.state));
   }
 
   /** The worker name a sector is bound to (the name in the allocating token), or null. */

@@ -12,40 +12,31 @@
  * the id is damocles' NewMIdFromBytes of the message. A crash between the two makes the next start push the
  * recorded message again under the same id, which the messager recognises: a batch is never sent twice.
  *
+ * The messages themselves are built in build.ts; this file batches, records and pushes them.
+ *
  * Pushed messages are watched until they land (watch.ts): one stuck unsigned (no wallet, a locked one) or failing is
  * an ERROR with the reason and venus_commit_message_failures_total, as is a push the messager refuses.
  */
 
-import type { SectorPreCommitInfo } from '../../api/full.js';
 import { OnChainState, type SectorID, type SectorState, sectorName } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { metrics, type ServiceMetrics } from '../../common/metrics.js';
-import { cidToCommD, cidToCommR, encodeMessage, formatFIL, fromBase64, messageCid } from '../../fil/index.js';
-import { sealProof } from '../../proofs/index.js';
-import { type ChainAPI, head, type MessagerAPI, minerAddr, type NetworkPolicy, preCommitInfo } from '../chain.js';
-import { commitmentControls, commitmentPolicy, feeCapAtto, type ManagerConfig, ms } from '../config.js';
+import { encodeMessage, messageCid } from '../../fil/index.js';
+import { type ChainAPI, head, type MessagerAPI, type NetworkPolicy } from '../chain.js';
+import { commitmentPolicy, type ManagerConfig, ms } from '../config.js';
 import type { ManagerStore } from '../db.js';
-import { isMarketUnreachable } from '../market/client.js';
-import { dealPieces, sectorExpiration } from '../market/lifetime.js';
-import { activationPieces, type DealChainAPI } from '../market/manifest.js';
-import { dealMetrics } from '../market/metrics.js';
+import type { DealChainAPI } from '../market/manifest.js';
 import type { MinerInfoCache } from '../miners.js';
-import {
-  encodePreCommitSectorBatch2,
-  encodeProveCommitSectors3,
-  MinerMethod,
-  type PreCommitEntry,
-  type SectorActivation,
-} from '../params.js';
 import { SingleFlight } from '../single-flight.js';
+import { buildPreCommit, buildProveCommit } from './build.js';
 import {
-  buildMessage,
+  type buildMessage,
   freshMessageId,
   messageFromJson,
   messageJson,
   type OnChainResult,
   onChainState,
-  sendSpec,
+  type sendSpec,
 } from './msg.js';
 import { Throttle } from './outcome.js';
 import { MessageWatch } from './watch.js';
@@ -138,6 +129,7 @@ export class CommitmentManager {
       );
       await this.push(m.id, m.message, m.spec);
     }
+    // every online sector, not only the flagged rows: a sector an older build wrote may carry a stale flag
     for (const s of this.o.store.listSectors(true)) {
       if (!s.MessageInfo.NeedSend || s.Finalized) continue;
       this.enqueue(s.MessageInfo.PreCommitCid === null ? 'pre' : 'prove', s.ID);
@@ -178,7 +170,8 @@ export class CommitmentManager {
   /** Queues NeedSend sectors not queued yet (accepted by a standby manager, or put back after a failure). */
   rescan(): void {
     if (!this.active()) return;
-    for (const s of this.o.store.listSectors(true)) {
+    // the flagged rows only (an indexed column): every 5 s, the other online sectors' JSON stays unread
+    for (const s of this.o.store.listNeedSend()) {
       if (!s.MessageInfo.NeedSend || s.Finalized) continue;
       const kind = s.MessageInfo.PreCommitCid === null ? 'pre' : 'prove';
       if (this.batchers.get(`${kind}-${s.ID.Miner}`)?.pending.has(s.ID.Number)) continue;
@@ -320,13 +313,6 @@ export class CommitmentManager {
     });
   }
 
-  private async sender(kind: CommitKind, miner: number): Promise<string> {
-    const c = commitmentControls(this.o.config(), miner);
-    const configured = kind === 'pre' ? c.PreCommit : c.ProveCommit;
-    if (configured) return configured;
-    return (await this.o.miners.get(miner)).worker;
-  }
-
   private async process(kind: CommitKind, miner: number, numbers: number[]): Promise<void> {
     if (numbers.length === 0) return;
     const sectors: SectorState[] = [];
@@ -336,170 +322,12 @@ export class CommitmentManager {
       sectors.push(rec.state);
     }
     if (sectors.length === 0) return;
-    if (kind === 'pre') await this.processPre(miner, sectors);
-    else await this.processProve(miner, sectors);
-  }
-
-  private async processPre(miner: number, sectors: SectorState[]): Promise<void> {
-    const { tsk, height } = await head(this.o.chain);
-    const maddr = minerAddr(miner);
-    const pol = this.o.policy;
-    const entries: PreCommitEntry[] = [];
-    const included: SectorState[] = [];
-    let deposit = 0n;
-    for (const s of sectors) {
-      const pre = s.Pre;
-      if (!pre) {
-        this.dropSector(s, 'no PreCommit info');
-        continue;
-      }
-      if (pre.Ticket.Epoch < height - pol.maxPreCommitRandomnessLookback) {
-        this.dropSector(s, `ticket at ${pre.Ticket.Epoch} expired (head ${height})`);
-        continue;
-      }
-      if (await preCommitInfo(this.o.chain, miner, s.ID.Number, tsk)) {
-        // already on chain (a message sent before a crash, or by hand): nothing to send for it
-        s.MessageInfo.NeedSend = false;
-        this.o.store.putSector(s, true);
-        continue;
-      }
-      // a deal sector lives until its last deal ends; deals it cannot cover give the sector up
-      const exp = sectorExpiration(height, pol, s.Pieces, this.o.lifetimeDays);
-      if ('error' in exp) {
-        dealMetrics().failed('seal', exp.reason);
-        this.dropSector(s, `cannot PreCommit: ${exp.error}`);
-        continue;
-      }
-      const expiration = exp.expiration;
-      const hasPieces = dealPieces(s.Pieces).length > 0;
-      const entry: PreCommitEntry = {
-        sealProof: s.SectorType,
-        sectorNumber: s.ID.Number,
-        commR: cidToCommR(pre.CommR),
-        sealRandEpoch: pre.Ticket.Epoch,
-        dealIds: [],
-        expiration,
-        commD: hasPieces ? cidToCommD(pre.CommD) : null,
-      };
-      const pci: SectorPreCommitInfo = {
-        SealProof: entry.sealProof,
-        SectorNumber: entry.sectorNumber,
-        SealedCID: pre.CommR,
-        SealRandEpoch: entry.sealRandEpoch,
-        DealIDs: null,
-        Expiration: expiration,
-        UnsealedCid: hasPieces ? pre.CommD : null,
-      };
-      deposit += BigInt(await this.o.chain.StateMinerPreCommitDepositForPower(maddr, pci, tsk));
-      entries.push(entry);
-      included.push(s);
-    }
-    if (entries.length === 0) return;
-    const p = commitmentPolicy(this.o.config(), miner);
-    const batch = entries.length > 1;
-    const over = batch ? p.BatchPreCommitGasOverEstimation : p.PreCommitGasOverEstimation;
-    const cap = feeCapAtto(batch ? p.MaxBatchPreCommitFeeCap : p.MaxPreCommitFeeCap);
-    const from = await this.sender('pre', miner);
-    const msg = buildMessage({
-      from,
-      to: maddr,
-      method: MinerMethod.PreCommitSectorBatch2,
-      params: encodePreCommitSectorBatch2(entries),
-      value: deposit,
-      ...(cap !== undefined ? { gasFeeCap: cap } : {}),
-    });
-    await this.record('pre', miner, included, msg, sendSpec(over, cap), { deposit: formatFIL(deposit) });
-  }
-
-  private async processProve(miner: number, sectors: SectorState[]): Promise<void> {
-    const { tsk, height } = await head(this.o.chain);
-    const maddr = minerAddr(miner);
-    const included: SectorState[] = [];
-    const activations: SectorActivation[] = [];
-    const clients = new Map<string, number>();
-    const proofs: Uint8Array[] = [];
-    let collateral = 0n;
-    for (const s of sectors) {
-      if (!s.Proof) {
-        this.dropSector(s, 'no proof');
-        continue;
-      }
-      if (await this.o.chain.StateSectorGetInfo(maddr, s.ID.Number, tsk)) {
-        s.MessageInfo.NeedSend = false;
-        this.o.store.putSector(s, true);
-        continue;
-      }
-      const pci = await preCommitInfo(this.o.chain, miner, s.ID.Number, tsk);
-      if (!pci) {
-        this.dropSector(s, 'PreCommit not found on chain (expired?)');
-        continue;
-      }
-      // one manifest per deal piece: a chain node that cannot be reached fails the batch (retried); a sector whose
-      // manifest cannot be built (a client unknown to the chain…) is dropped with the reason, not the batch
-      let pieces: SectorActivation['pieces'];
-      try {
-        pieces = await activationPieces(s, this.o.chain, this.o.dealChain, tsk, clients);
-      } catch (err) {
-        if (isMarketUnreachable(err)) throw err;
-        this.dropSector(s, `cannot build its piece activation manifests: ${(err as Error).message}`);
-        continue;
-      }
-      // verified pieces (DDO allocations, builtin deals with one) weigh 10× in QA power and so in pledge; the
-      // PreCommit carries no deal IDs, so the chain's per-PreCommit estimate cannot know them (Lotus added
-      // StateMinerInitialPledgeForSector for exactly this)
-      const verified = pieces.filter((p) => p.verifiedAllocationKey).reduce((n, p) => n + p.size, 0);
-      const pledge = BigInt(
-        verified > 0
-          ? await this.o.chain.StateMinerInitialPledgeForSector(
-              pci.Info.Expiration - height,
-              sealProof(s.SectorType).sectorSize,
-              verified,
-              tsk,
-            )
-          : await this.o.chain.StateMinerInitialPledgeCollateral(maddr, pci.Info, tsk),
-      );
-      const need = pledge - BigInt(pci.PreCommitDeposit);
-      if (need > 0n) collateral += need;
-      included.push(s);
-      activations.push({ sectorNumber: s.ID.Number, pieces });
-      proofs.push(fromBase64(s.Proof.Proof, 'proof'));
-    }
-    if (included.length === 0) return;
-    const pol = this.o.policy;
-    let aggregate: Uint8Array | null = null;
-    if (
-      this.o.aggregator &&
-      included.length >= pol.minAggregatedSectors &&
-      included.length <= pol.maxAggregatedSectors
-    ) {
-      aggregate = await this.o.aggregator.aggregate(
-        included[0]!.SectorType,
-        included.map((s, i) => ({ sectorNumber: s.ID.Number, proof: proofs[i]! })),
-      );
-    }
-    const params = encodeProveCommitSectors3({
-      activations,
-      proofs,
-      aggregate,
-      requireActivationSuccess: false,
-    });
-    const p = commitmentPolicy(this.o.config(), miner);
-    const batch = included.length > 1;
-    const over = batch ? p.BatchProCommitGasOverEstimation : p.ProCommitGasOverEstimation;
-    const cap = feeCapAtto(batch ? p.MaxBatchProCommitFeeCap : p.MaxProCommitFeeCap);
-    const from = await this.sender('prove', miner);
-    const msg = buildMessage({
-      from,
-      to: maddr,
-      method: MinerMethod.ProveCommitSectors3,
-      params,
-      value: collateral,
-      ...(cap !== undefined ? { gasFeeCap: cap } : {}),
-    });
-    await this.record('prove', miner, included, msg, sendSpec(over, cap), {
-      collateral: formatFIL(collateral),
-      aggregated: aggregate !== null,
-    });
+    const drop = (s: SectorState, why: string) => this.dropSector(s, why);
+    const built =
+      kind === 'pre'
+        ? await buildPreCommit(this.o, miner, sectors, drop)
+        : await buildProveCommit(this.o, miner, sectors, drop);
+    if (built) await this.record(kind, miner, built.included, built.msg, built.spec, built.extra);
   }
 
   /** Write-ahead: the message and the sectors' message ids in one transaction, then the push. */

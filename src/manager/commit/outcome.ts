@@ -5,7 +5,7 @@
  * one, the command that fixes it. A locked or absent wallet is the usual cause: the messager keeps the message
  * unsigned (UnFillMsg with an error) until a wallet that holds the sender registers with the gateway.
  */
-import { type MessageRecord, MessageState } from '../../api/messager.js';
+import { type MessageRecord, MessagerErrorCode, MessageState } from '../../api/messager.js';
 import { executedOk } from './msg.js';
 
 /** Why a message (or a Window PoSt before it was a message) did not land. A closed set: metric labels. */
@@ -49,8 +49,30 @@ export interface Outcome {
   fix?: string;
 }
 
-/** Which reason a messager's error text means. */
-export function reasonOfError(text: string): FailureReason {
+/**
+ * Which reason a messager's error means: by its code (MessageRecord.ErrorCode), which this project's messager
+ * sends with every fill or push error. venus-messager sends no code; only for such a record are its words read,
+ * as the last resort that names at least the common cases (its wording is not an interface).
+ */
+export function reasonOfError(rec: Pick<MessageRecord, 'ErrorMsg' | 'ErrorCode'>): FailureReason {
+  switch (rec.ErrorCode) {
+    case MessagerErrorCode.WalletUnavailable:
+      return 'signing';
+    case MessagerErrorCode.GasEstimation:
+      return 'gas';
+    case MessagerErrorCode.NoSender:
+    case MessagerErrorCode.PushRefused:
+    case MessagerErrorCode.Expired:
+      return 'landing';
+    case undefined:
+      return reasonOfUncodedError(rec.ErrorMsg);
+    default:
+      return 'landing'; // a code this build does not know: the message did not land, no more is known
+  }
+}
+
+/** venus-messager's words (it sends no code): the only text this module reads. */
+function reasonOfUncodedError(text: string): FailureReason {
   if (/wallet|sign|locked|not registered|no key|key not found/i.test(text)) return 'signing';
   if (/gas|estimat|insufficient|funds|balance/i.test(text)) return 'gas';
   return 'landing';
@@ -81,10 +103,10 @@ export function messageOutcome(rec: MessageRecord): Outcome {
     };
   if (rec.State === MessageState.FailedMsg) {
     const detail = `the messager gave it up: ${rec.ErrorMsg || 'no reason given'}`;
-    return withFix({ status: 'failed', reason: reasonOfError(rec.ErrorMsg || ''), detail });
+    return withFix({ status: 'failed', reason: reasonOfError(rec), detail });
   }
   if (rec.State === MessageState.UnFillMsg && rec.ErrorMsg) {
-    const reason = reasonOfError(rec.ErrorMsg);
+    const reason = reasonOfError(rec);
     return withFix({ status: 'pending', reason: reason === 'landing' ? 'push' : reason, detail: rec.ErrorMsg });
   }
   return { status: 'pending' };

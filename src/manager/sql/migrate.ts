@@ -32,7 +32,7 @@ export const TABLES: Array<{ name: string; key: string[]; text?: string[]; ident
 ];
 
 /** Derived columns: not copied where the target computes them, not part of the checksum. */
-const DERIVED: Record<string, string[]> = { sectors: ['state_name'] };
+const DERIVED: Record<string, string[]> = { sectors: ['state_name', 'need_send'] };
 
 export interface TableSummary {
   table: string;

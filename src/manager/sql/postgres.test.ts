@@ -9,7 +9,7 @@ import { pgAvailable, startLocalPostgres } from '../../common/pg-local.js';
 import { ManagerStore, newSectorState } from '../db.js';
 import { applySchema, ddl, openManagerDb } from './index.js';
 import { freshPostgresConfig, testPostgres } from './pg.test-util.js';
-import { DatabaseUnavailable, describeDsn, openPostgres, translate } from './postgres.js';
+import { DatabaseError, DatabaseUnavailable, describeDsn, openPostgres, translate } from './postgres.js';
 
 const run = promisify(execFile);
 const noPg = pgAvailable() ? false : 'PostgreSQL not installed (initdb/pg_ctl)';
@@ -88,6 +88,39 @@ test('PostgreSQL that does not answer: DatabaseUnavailable naming the host, not 
     () => openPostgres({ DSN: s.dsn, PoolSize: 1, StatementTimeout: '2s' }),
     (e: Error) => e instanceof DatabaseUnavailable && !e.message.includes(password),
   );
+});
+
+test('a connection that dies under a transaction: DatabaseUnavailable, and the next statement reconnects', {
+  skip: noPg,
+}, async () => {
+  await testPostgres();
+  const cfg = freshPostgresConfig();
+  const db = openPostgres({ ...cfg.Postgres, PoolSize: 1 });
+  const admin = openPostgres({ ...cfg.Postgres, PoolSize: 1 });
+  try {
+    // a statement's own error keeps the connection (PoolSize 1: the same backend answers next)
+    const pid = db.prepare('SELECT pg_backend_pid() AS pid').get()!.pid as number;
+    assert.throws(
+      () => db.prepare('SELECT nope').get(),
+      (e: Error) => e instanceof DatabaseError && !(e instanceof DatabaseUnavailable) && e.code === '42703',
+    );
+    assert.equal(db.prepare('SELECT pg_backend_pid() AS pid').get()!.pid, pid);
+    // the server ends the transaction's connection (an administrator, a failover): pg gives 57P01 or a
+    // code-less "Connection terminated", whichever reaches the statement first; both are the database lost
+    assert.throws(
+      () =>
+        db.tx(() => {
+          const mine = db.prepare('SELECT pg_backend_pid() AS pid').get()!.pid as number;
+          assert.equal(admin.prepare('SELECT pg_terminate_backend(?::int) AS ok').get(mine)!.ok, true);
+          db.prepare('SELECT 1 AS one').get();
+        }),
+      (e: Error) => e instanceof DatabaseUnavailable,
+    );
+    assert.equal(db.prepare('SELECT 1 AS one').get()!.one, 1, 'a new connection');
+  } finally {
+    db.close();
+    admin.close();
+  }
 });
 
 /** Two managers (separate processes) on one database, each running `mode` COUNT times. */

@@ -6,6 +6,7 @@
  * or deadlock. A database that does not answer throws DatabaseUnavailable naming its host, never the password.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { FailureInfo } from './pg-errors.js';
 import type { Call, Reply, Request, WorkerInit } from './pg-worker.js';
 import type { Db, DbConfig, RunResult, Statement } from './types.js';
 
@@ -34,8 +35,6 @@ export class DatabaseError extends Error {
 /** SQLSTATEs of a transaction that lost a race: roll back and run it again. */
 const RETRY = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 10;
-/** SQLSTATE classes and socket errors that mean the database itself is gone, not one statement. */
-const LOST = /^(08|57P0[1-3]|53300|28|3D000|E[A-Z]+$)/;
 
 /** "host:port/db" of a DSN: what errors and logs name (never the user's password). */
 export function describeDsn(dsn: string): string {
@@ -94,6 +93,18 @@ export function translate(sql: string): { text: string; names: string[] | null; 
   }
   if (positional && names.length) throw new Error(`SQL mixes ? and @name placeholders: ${sql.slice(0, 80)}`);
   return { text: out, names: names.length ? names : null, count: names.length ? names.length : count };
+}
+
+/**
+ * The error a failed statement throws: DatabaseUnavailable when the worker found the database lost (pg-errors.ts
+ * decides it from where the error arose, its SQLSTATE or system error code, never its text), else DatabaseError.
+ */
+export function statementError(
+  where: string,
+  r: { message: string } & FailureInfo,
+): DatabaseError | DatabaseUnavailable {
+  const msg = `PostgreSQL ${where}: ${r.message}`;
+  return r.lost ? new DatabaseUnavailable(msg, r.code) : new DatabaseError(msg, r.code);
 }
 
 function sleepSync(ms: number): void {
@@ -158,11 +169,7 @@ export class PostgresDb implements Db {
         const r = m.message as Reply;
         if (r.id !== id) continue; // the late answer of a call that timed out
         if (r.ok) return r;
-        const msg = `PostgreSQL ${this.where}: ${r.message}`;
-        if (r.code && LOST.test(r.code)) throw new DatabaseUnavailable(msg, r.code);
-        if (!r.code && /timeout|terminated|Connection|ECONN|ENOTFOUND|EAI_AGAIN/i.test(r.message))
-          throw new DatabaseUnavailable(msg);
-        throw new DatabaseError(msg, r.code);
+        throw statementError(this.where, r);
       }
       const left = deadline - Date.now();
       if (left <= 0)
