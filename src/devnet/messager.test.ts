@@ -357,6 +357,7 @@ test('SendSpec.expireEpoch: a message is not sent from a head at that epoch on, 
     await m.idle();
     assert.equal(m.get(late).State, MessageState.FailedMsg);
     assert.equal(m.get(late).ErrorMsg, `expired: not sent from epoch ${h} on (head ${h})`);
+    assert.equal(m.get(late).ErrorCode, MessagerErrorCode.Expired);
     assert.equal(m.get(late).SignedCid, null);
     assert.equal(s.signed, 0, 'not signed');
     // the head reaches the expiry while the wallet signs: not pushed either

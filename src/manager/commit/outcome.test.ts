@@ -36,6 +36,10 @@ test('a coded messager error keeps its reason whatever its words', () => {
     'landing',
   );
   assert.equal(reasonOfError({ ErrorMsg: 'wallet locked', ErrorCode: 12999 as MessagerErrorCode }), 'landing');
+  assert.equal(
+    reasonOfError({ ErrorMsg: 'expired: not sent from epoch 9 on', ErrorCode: MessagerErrorCode.Expired }),
+    'landing',
+  );
 });
 
 test('a record without a code (venus-messager) is read by its words, the documented last resort', () => {
