@@ -5,7 +5,8 @@
  * sector-manager's `util` CLI.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BitField } from '../../src/fil/index.js';
@@ -193,10 +194,38 @@ export interface ClientListDeal {
 }
 
 /** `venus-devnet client import <file> --provider <miner> --kind ddo --verified`: the piece CID. */
-export async function importVerifiedDdo(run: Run, home: string, miner: string, file: string): Promise<string> {
+async function importVerifiedDdo(run: Run, home: string, miner: string, file: string): Promise<string> {
   const r = await devnetClient(run, home)('import', file, '--provider', miner, '--kind', 'ddo', '--verified', '--json');
   assert.equal(r.code, 0, r.out);
   return (JSON.parse(r.out.slice(r.out.indexOf('{'))) as { PieceCID: string }).PieceCID;
+}
+
+/** A sector as the chain has it (StateSectorGetInfo). */
+export interface ChainSectorInfo {
+  SealedCID: { '/': string };
+  SectorKeyCID: { '/': string } | null;
+  DealWeight: string;
+  VerifiedDealWeight: string;
+  Expiration: number;
+  PowerBaseEpoch: number;
+}
+
+/**
+ * The start of a snap-deal test on `--deals 0 --sectors 2`: both CC sectors proven by Window PoSt (their chain
+ * info kept), then a verified DDO client file that fills a 2 KiB sector, so only a snap can place it.
+ */
+export async function provenCcSectorsThenDdoFile(cluster: ClusterRun, run: Run, home: string, miner: string) {
+  const { chain } = devnetApi(home);
+  await cluster.until('two CC sectors proven', 6 * 60_000, async () => {
+    const p = await minerPartitions(chain, miner);
+    return p.active.has(1) && p.active.has(2);
+  });
+  const before = new Map<number, ChainSectorInfo>();
+  for (const n of [1, 2]) before.set(n, await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, n, null]));
+  const file = join(home, 'client.bin');
+  writeFileSync(file, randomBytes(1900));
+  const piece = await importVerifiedDdo(run, home, miner, file);
+  return { before, file, piece };
 }
 
 /**

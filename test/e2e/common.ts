@@ -3,10 +3,9 @@
  * devnet (register with its gateway, sign with the genesis keys) where a test does not run venus-wallet itself.
  */
 import { spawn } from 'node:child_process';
-import { GatewayAPI, type RequestEvent } from '../../src/api/gateway.js';
+import { startGenesisWallet } from '../../src/devnet/genesis-wallet.js';
 import type { DevnetService } from '../../src/devnet/service.js';
-import { addressOf, fromBase64, type KeyInfo, signatureToJSON, signWithKey, toBase64 } from '../../src/fil/index.js';
-import { createClient } from '../../src/rpc/index.js';
+import type { KeyInfo } from '../../src/fil/index.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -59,34 +58,6 @@ export function runCli(cli: string, args: string[]): Promise<Exited> {
 
 /** The wallet's part for the devnet: register with the gateway and sign with the genesis keys. */
 export async function startDevnetWallet(devnet: DevnetService, keys: KeyInfo[]): Promise<() => void> {
-  const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
-  const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
-  const sub = await gw.ListenWalletEvent({
-    SupportAccounts: ['devnet'],
-    SignBytes: toBase64(new Uint8Array(32).fill(7)),
-  });
-  let connected!: () => void;
-  const ready = new Promise<void>((r) => {
-    connected = r;
-  });
-  void (async () => {
-    for await (const ev of sub as AsyncIterable<RequestEvent>) {
-      const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
-      if (ev.Method === 'WalletList') {
-        await gw.ResponseWalletEvent({
-          Id: ev.Id,
-          Payload: toBase64(Buffer.from(JSON.stringify([...byAddr.keys()]))),
-          Error: '',
-        });
-      } else if (ev.Method === 'WalletSign') {
-        const sig = signatureToJSON(signWithKey(byAddr.get(payload.Signer)!, fromBase64(payload.ToSign)));
-        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
-      } else if (ev.Method === 'InitConnect') connected();
-    }
-  })();
-  await ready;
-  return () => {
-    sub.cancel();
-    void gw.close();
-  };
+  const stop = await startGenesisWallet(devnet, keys);
+  return () => void stop();
 }

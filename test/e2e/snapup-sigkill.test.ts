@@ -11,8 +11,7 @@
 // are paced), so it runs only with VENUS_SLOW_E2E=1. The same kills at every state with the fake manager run in
 // `npm test`: src/worker/sealing/snapup.test.ts and src/worker/sealing/rebuild.test.ts.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,10 +20,11 @@ import { REBUILD_PIPELINE } from '../../src/worker/sealing/planner/rebuild.js';
 import { SNAPUP_PIPELINE } from '../../src/worker/sealing/planner/snapup.js';
 import { e2eProcesses } from './cluster-harness.js';
 import {
+  type ChainSectorInfo,
   devnetApi,
-  importVerifiedDdo,
   managerUtil,
   minerPartitions,
+  provenCcSectorsThenDdoFile,
   readClusterState,
   startCluster,
   untilDealActive,
@@ -32,11 +32,6 @@ import {
 
 const { home, start, run } = e2eProcesses('snapup-sigkill-e2e-');
 const SLOW = process.env.VENUS_SLOW_E2E === '1';
-
-interface SectorInfo {
-  SealedCID: { '/': string };
-  SectorKeyCID: { '/': string } | null;
-}
 
 test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, one ProveReplicaUpdates3', {
   timeout: 30 * 60_000,
@@ -160,15 +155,7 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     return n;
   }
 
-  await until('two CC sectors proven', 6 * 60_000, async () => {
-    const p = await partitions();
-    return p.active.has(1) && p.active.has(2);
-  });
-  const before = new Map<number, SectorInfo>();
-  for (const n of [1, 2]) before.set(n, await chain<SectorInfo>('StateSectorGetInfo', [miner, n, null]));
-  const file = join(home, 'client.bin');
-  writeFileSync(file, randomBytes(1900));
-  const piece = await importVerifiedDdo(run, home, miner, file);
+  const { before, piece } = await provenCcSectorsThenDdoFile(cluster, run, home, miner);
   // snapup, killed at each of its states: watched from before the fetch (a 2 KiB upgrade may be over before the
   // CLI process has exited)
   const snapping = killAtEveryState(join(home, 'worker', 'snapup-1'), 'snapup', SNAPUP_PIPELINE);
@@ -177,7 +164,7 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
   const snapKills = await snapping;
   const deal = await untilDealActive(cluster, run, home, piece, 'the deal active in a snapped sector', 6 * 60_000);
   assert.ok(snapKills.length >= SNAPUP_PIPELINE.length - 3, `snapup killed in ${snapKills.join(', ')}`);
-  const after = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const after = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   assert.equal(after.SectorKeyCID?.['/'], before.get(deal.Sector)!.SealedCID['/'], 'updated from the CC replica');
   assert.equal(await updateMessages(deal.Sector), 1, 'one ProveReplicaUpdates3 for the sector');
   const name = `s-${miner}-${deal.Sector}`;
@@ -209,7 +196,7 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     const c = await partitions();
     return !c.faulty.has(deal.Sector) && c.active.has(deal.Sector) && c.active.size === 2;
   });
-  const now = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const now = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   assert.equal(now.SealedCID['/'], after.SealedCID['/'], 'the rebuild changed nothing on chain');
   assert.equal(await updateMessages(deal.Sector), 1, 'still one ProveReplicaUpdates3: a rebuild sends none');
   process.stdout.write(

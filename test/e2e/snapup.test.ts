@@ -8,17 +8,17 @@
 // updated replica is lost, `util sealer sectors rebuild` brings it back byte-identical (the same for a snapped sector
 // as test/e2e/rebuild.test.ts does for a CC one).
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { e2eProcesses } from './cluster-harness.js';
 import {
+  type ChainSectorInfo,
   devnetApi,
   devnetClient,
-  importVerifiedDdo,
   managerUtil,
   minerPartitions,
+  provenCcSectorsThenDdoFile,
   readClusterState,
   startCluster,
   untilDealActive,
@@ -26,15 +26,6 @@ import {
 
 const { home, start, run } = e2eProcesses('snapup-e2e-');
 const devnetHome = join(home, 'devnet');
-
-interface SectorInfo {
-  SealedCID: { '/': string };
-  SectorKeyCID: { '/': string } | null;
-  DealWeight: string;
-  VerifiedDealWeight: string;
-  Expiration: number;
-  PowerBaseEpoch: number;
-}
 
 test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdates3), 10× QA, Window PoSt over the new replica', {
   timeout: 18 * 60_000,
@@ -49,18 +40,8 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
   const util = managerUtil(run, home, readClusterState(home).ports.manager);
   const manager = (...args: string[]) => util('sealer', ...args);
 
-  // two CC sectors, proven by Window PoSt
-  await until('two CC sectors proven', 6 * 60_000, async () => {
-    const p = await partitions();
-    return p.active.has(1) && p.active.has(2);
-  });
-  const before = new Map<number, SectorInfo>();
-  for (const n of [1, 2]) before.set(n, await chain<SectorInfo>('StateSectorGetInfo', [miner, n, null]));
-
-  // a verified client file that fills a 2KiB sector
-  const file = join(home, 'client.bin');
-  writeFileSync(file, randomBytes(1900));
-  const piece = await importVerifiedDdo(run, home, miner, file);
+  // two CC sectors, proven by Window PoSt; a verified client file that fills a 2KiB sector
+  const { before, file, piece } = await provenCcSectorsThenDdoFile(cluster, run, home, miner);
 
   const fetched = await manager('snap', 'fetch', miner);
   assert.equal(fetched.code, 0, fetched.out);
@@ -73,7 +54,7 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
   );
 
   // the chain: new sealed CID, the old one kept as the sector key, 10× QA for a fully verified sector
-  const after = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const after = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   const old = before.get(deal.Sector)!;
   assert.notEqual(after.SealedCID['/'], old.SealedCID['/'], 'a new SealedCID');
   assert.equal(after.SectorKeyCID?.['/'], old.SealedCID['/'], 'the CC replica is the sector key');
@@ -138,7 +119,7 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
     const c = await partitions();
     return !c.faulty.has(deal.Sector) && c.active.has(deal.Sector) && c.active.size === 2;
   });
-  const sealed = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const sealed = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   assert.equal(sealed.SealedCID['/'], after.SealedCID['/'], 'the same sector on chain: no message was sent');
   const logs = readFileSync(join(home, 'logs', 'worker.log'), 'utf8');
   assert.match(logs, /deal pieces encoded again/);
