@@ -1,5 +1,5 @@
 /**
- * What the end-to-end tests share: running a program to completion, and the wallet's part for an in-process
+ * What the end-to-end tests share: running a program to completion, polling until something holds, and the wallet's part for an in-process
  * devnet (register with its gateway, sign with the genesis keys) where a test does not run venus-wallet itself.
  */
 import { spawn } from 'node:child_process';
@@ -49,6 +49,17 @@ export function runNode(
     });
     if (o.input !== undefined) p.stdin.end(o.input);
   });
+}
+
+/** Polls `fn` every `every` ms until it returns something other than undefined; throws after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number, every = 500): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
 }
 
 /** A CLI from the sources (through tsx), logging in the text format the tests read. */
