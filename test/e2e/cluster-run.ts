@@ -28,7 +28,7 @@ export interface ClusterState {
   miner?: string;
   owner?: string;
   ports: Record<string, number>;
-  /** the second and later sector-managers' ports (`--managers N`) */
+  /** the ports of managers 2…N (--managers) */
   managerPorts?: number[];
   pids?: Record<string, number>;
 }
