@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { managerName, readDevnetHome, rpcCall } from '../../src/cluster/index.js';
 import type { DashboardState } from '../../src/manager/dashboard/index.js';
-import { cli, e2eProcesses } from './cluster-harness.js';
+import { e2eProcesses } from './cluster-harness.js';
+import { readClusterState, startCluster } from './cluster-run.js';
 
 const { home, start } = e2eProcesses('cluster-chaos-');
 const SECTORS = 3;
@@ -66,52 +66,19 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
   const rand = random(SEED);
   // as root, PostgreSQL runs as the postgres user, which must get through the (0700) temporary home
   if (MANAGERS > 1) chmodSync(home, 0o711);
-  const {
-    child: cluster,
-    output,
-    exited,
-  } = start([
-    cli('venus-cluster'),
-    '--home',
+  const cluster = startCluster(
+    start,
     home,
-    '--sectors',
-    String(SECTORS),
-    '--any-ports',
-    ...(MANAGERS > 1 ? ['--managers', String(MANAGERS), '--db', 'postgres'] : []),
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => output().slice(-8000);
-  const state = () => JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
-  /** Polls `f` until it returns something truthy; fails at once (with the runner's output) if the runner exits. */
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}\n${tail()}`);
-      await sleep(500);
-    }
-  }
+    ['--sectors', String(SECTORS), ...(MANAGERS > 1 ? ['--managers', String(MANAGERS), '--db', 'postgres'] : [])],
+    { pollMs: 500, tailChars: 8000 },
+  );
+  const { output, tail, until } = cluster;
+  const state = () => readClusterState(home);
 
   await until('every program running', 6 * 60_000, async () => /all programs are running/.test(output()));
   const s0 = state();
   const devnet = `http://127.0.0.1:${s0.ports.devnet}/rpc/v0`;
-  const managerUrls = [s0.ports.manager, ...(s0.managerPorts ?? [])].map((p: number) => `http://127.0.0.1:${p}`);
+  const managerUrls = [s0.ports.manager, ...(s0.managerPorts ?? [])].map((p) => `http://127.0.0.1:${p}`);
   const managers = Array.from({ length: MANAGERS }, (_, i) => managerName(i + 1, MANAGERS));
   const devnetToken = readDevnetHome(join(home, 'devnet')).token;
   const admin = readFileSync(join(home, 'manager', 'token'), 'utf8').trim();
@@ -155,7 +122,7 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
     let what = target;
     if (target === 'processor') {
       const s = state();
-      const procs = [s.pids.worker, ...managers.map((m) => s.pids[m])].flatMap((p) => processorsOf(p ?? -1));
+      const procs = [s.pids?.worker, ...managers.map((m) => s.pids?.[m])].flatMap((p) => processorsOf(p ?? -1));
       if (procs.length) {
         const p = procs[Math.floor(rand() * procs.length)]!;
         pid = p.pid;
@@ -166,7 +133,7 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
       }
     }
     const restartsBefore = (output().match(new RegExp(`\\b${target}: restarted \\(pid`, 'g')) ?? []).length;
-    if (pid === undefined) pid = state().pids[target] as number;
+    if (pid === undefined) pid = state().pids?.[target];
     assert.ok(pid, `no pid for ${target} in cluster.json`);
     lastKillHeight = await chain()
       .then((c) => c.height)
@@ -246,9 +213,7 @@ test('chaos: daemons and processors killed with SIGKILL for minutes; the runner 
 
   // -- Ctrl-C -----------------------------------------------------------------------------------------------
   const stopAt = Date.now();
-  cluster.kill('SIGINT');
-  const code = await Promise.race([exited, sleep(90_000, 'still running', { ref: false })]);
-  assert.equal(code, 0, tail());
+  assert.equal(await cluster.stop(), 0, tail());
   const stopMs = Date.now() - stopAt;
   t.diagnostic(`Ctrl-C to exit: ${stopMs} ms`);
   // every program stopped on its SIGTERM (none waited out to SIGKILL), and nothing kept the runner alive after

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DashboardState } from '../../src/manager/dashboard/index.js';
 import { createToken, loadOrInitRepoAuth } from '../../src/rpc/index.js';
 import { cli, e2eProcesses, root } from './cluster-harness.js';
+import { managerUp, managerUtil, readClusterState, startCluster } from './cluster-run.js';
 import type { DashboardWindow } from './dashboard-page.js';
 
 /** Debian's chromium; CHROMIUM_PATH overrides (e.g. to check the fallback). */
@@ -39,59 +40,18 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   timeout: 9 * 60_000,
 }, async (t) => {
   const t0 = Date.now();
-  const {
-    child: cluster,
-    output,
-    exited,
-  } = start([
-    cli('venus-cluster'),
-    '--home',
-    home,
-    '--sectors',
-    '2',
-    '--any-ports',
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => output().slice(-6000);
-  /** Polls `f` until it returns something truthy; fails at once (with the runner's output) if the runner exits. */
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}\n${tail()}`);
-      await sleep(250);
-    }
-  }
+  const cluster = startCluster(start, home, ['--sectors', '2'], { pollMs: 250 });
+  const { output, tail, until } = cluster;
 
   // the manager is up once the runner has written its port and the manager its token and a health check passes
-  const { base, admin } = await until('the sector-manager', 5 * 60_000, async () => {
-    const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
-    const port = state.ports?.manager as number | undefined;
-    const tokenFile = join(home, 'manager', 'token');
-    if (!port || !existsSync(tokenFile)) return undefined;
-    const b = `http://127.0.0.1:${port}`;
-    if ((await fetch(`${b}/healthcheck`)).status !== 200) return undefined;
-    return { base: b, admin: readFileSync(tokenFile, 'utf8').trim() };
-  });
+  const {
+    port: managerPort,
+    url: base,
+    token: admin,
+  } = await until('the sector-manager', 5 * 60_000, () => managerUp(home));
   const dashboard = async () => {
     const r = await fetch(`${base}/dashboard/api/state`, { headers: { Authorization: `Bearer ${admin}` } });
-    assert.equal(r.status, 200);
+    if (r.status !== 200) throw new Error(`dashboard: HTTP ${r.status}`); // polled: not yet
     return (await r.json()) as DashboardState;
   };
   assert.equal((await fetch(`${base}/dashboard/api/state`)).status, 401, 'the JSON needs a token');
@@ -158,21 +118,10 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
     }
 
     // the operator's CLI signs in with the repo's token by itself
-    const port = new URL(base).port;
+    const util = managerUtil(run, home, managerPort, 20_000);
     await until('the worker in `util worker list`', 3 * 60_000, async () => {
-      const r = await run(
-        [
-          cli('venus-sector-manager'),
-          '--home',
-          join(home, 'manager'),
-          'util',
-          'worker',
-          'list',
-          `--listen=127.0.0.1:${port}`,
-        ],
-        20_000,
-      );
-      assert.equal(r.code, 0, r.out);
+      const r = await util('worker', 'list');
+      if (r.code !== 0) throw new Error(r.out); // polled: not yet
       return r.out.includes('cluster-worker');
     });
 
@@ -267,13 +216,11 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   }
 
   // Ctrl-C: every program stops, the runner exits 0
-  cluster.kill('SIGINT');
-  const code = await Promise.race([exited, sleep(90_000, 'still running', { ref: false })]);
-  assert.equal(code, 0, tail());
+  assert.equal(await cluster.stop(), 0, tail());
   assert.match(output(), /SIGINT: stopping every program/);
 
   // every program had its own log, and nothing is left running
-  const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+  const state = readClusterState(home);
   for (const p of ['devnet', 'wallet', 'manager', 'worker']) {
     assert.ok(existsSync(join(home, 'logs', `${p}.log`)), p);
   }
@@ -281,7 +228,7 @@ test('npm start (shortened): two 2KiB sectors sealed and proven by Window PoSt, 
   const managerLog = readFileSync(join(home, 'logs', 'manager.log'), 'utf8');
   assert.match(managerLog, /ext-prover ready \(window_post\)/);
   assert.match(managerLog, /window post from the ext-prover/);
-  for (const port of Object.values(state.ports) as number[]) assert.equal(await listening(port), false, `port ${port}`);
+  for (const port of Object.values(state.ports)) assert.equal(await listening(port), false, `port ${port}`);
   // the sealed sectors sit in the remote store
   for (const n of [1, 2]) {
     assert.ok(existsSync(join(home, 'remote', 'sealed', `s-${state.miner}-${n}`)), `sector ${n} in the remote store`);

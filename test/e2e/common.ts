@@ -1,12 +1,11 @@
 /**
- * What the end-to-end tests share: running a program to completion, and the wallet's part for an in-process
+ * What the end-to-end tests share: running a program to completion, polling until something holds, and the wallet's part for an in-process
  * devnet (register with its gateway, sign with the genesis keys) where a test does not run venus-wallet itself.
  */
 import { spawn } from 'node:child_process';
-import { GatewayAPI, type RequestEvent } from '../../src/api/gateway.js';
+import { startGenesisWallet } from '../../src/devnet/genesis-wallet.js';
 import type { DevnetService } from '../../src/devnet/service.js';
-import { addressOf, fromBase64, type KeyInfo, signatureToJSON, signWithKey, toBase64 } from '../../src/fil/index.js';
-import { createClient } from '../../src/rpc/index.js';
+import type { KeyInfo } from '../../src/fil/index.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -52,6 +51,17 @@ export function runNode(
   });
 }
 
+/** Polls `fn` every `every` ms until it returns something other than undefined; throws after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number, every = 500): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
 /** A CLI from the sources (through tsx), logging in the text format the tests read. */
 export function runCli(cli: string, args: string[]): Promise<Exited> {
   return runNode(['--import', 'tsx', cli, ...args], { ...process.env, RUST_LOG: 'info', LOG_FORMAT: 'text' });
@@ -59,34 +69,6 @@ export function runCli(cli: string, args: string[]): Promise<Exited> {
 
 /** The wallet's part for the devnet: register with the gateway and sign with the genesis keys. */
 export async function startDevnetWallet(devnet: DevnetService, keys: KeyInfo[]): Promise<() => void> {
-  const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
-  const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
-  const sub = await gw.ListenWalletEvent({
-    SupportAccounts: ['devnet'],
-    SignBytes: toBase64(new Uint8Array(32).fill(7)),
-  });
-  let connected!: () => void;
-  const ready = new Promise<void>((r) => {
-    connected = r;
-  });
-  void (async () => {
-    for await (const ev of sub as AsyncIterable<RequestEvent>) {
-      const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
-      if (ev.Method === 'WalletList') {
-        await gw.ResponseWalletEvent({
-          Id: ev.Id,
-          Payload: toBase64(Buffer.from(JSON.stringify([...byAddr.keys()]))),
-          Error: '',
-        });
-      } else if (ev.Method === 'WalletSign') {
-        const sig = signatureToJSON(signWithKey(byAddr.get(payload.Signer)!, fromBase64(payload.ToSign)));
-        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
-      } else if (ev.Method === 'InitConnect') connected();
-    }
-  })();
-  await ready;
-  return () => {
-    sub.cancel();
-    void gw.close();
-  };
+  const stop = await startGenesisWallet(devnet, keys);
+  return () => void stop();
 }

@@ -48,7 +48,7 @@ import { sealFixture } from '../../src/proofs/porep/fixture.js';
 import { VanillaSealProver } from '../../src/proofs/prover/index.js';
 import { proverIdFromActorId } from '../../src/proofs/sdr/index.js';
 import { createClient } from '../../src/rpc/index.js';
-import { ROOT, runCli, startDevnetWallet } from './common.js';
+import { until as pollUntil, ROOT, runCli, startDevnetWallet } from './common.js';
 
 setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
 setDefaultNetwork('t');
@@ -98,15 +98,8 @@ async function startManager(): Promise<number> {
   );
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000, every = 200): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000, every = 200) =>
+  pollUntil(what, fn, ms, every);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vsm-e2e-'));

@@ -11,11 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FullNodeAPI } from '../../src/api/full.js';
-import { BitField } from '../../src/fil/index.js';
-import { createClient } from '../../src/rpc/index.js';
-import { cli, e2eProcesses } from './cluster-harness.js';
+import { e2eProcesses } from './cluster-harness.js';
+import { devnetApi, managerUp, managerUtil, minerPartitions, readClusterState, startCluster } from './cluster-run.js';
 
 const { home, start, run } = e2eProcesses('rebuild-e2e-');
 
@@ -25,71 +22,19 @@ test('rebuild: a sector whose sealed file was lost goes faulty, is rebuilt byte-
   timeout: 9 * 60_000,
 }, async () => {
   const t0 = Date.now();
-  const cluster = start([
-    cli('venus-cluster'),
-    '--home',
-    home,
-    '--sectors',
-    '2',
-    '--any-ports',
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void cluster.exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => cluster.output().slice(-6000);
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}\n${tail()}`);
-      await sleep(250);
-    }
-  }
+  const cluster = startCluster(start, home, ['--sectors', '2'], { pollMs: 250 });
+  const { tail, until } = cluster;
 
   // the devnet and the manager, from what the runner recorded
-  const { devnet, managerPort, miner } = await until('the sector-manager and the miner', 5 * 60_000, async () => {
-    const state = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
-    const port = state.ports?.manager as number | undefined;
-    if (!port || !state.miner || !existsSync(join(home, 'manager', 'token'))) return undefined;
-    if ((await fetch(`http://127.0.0.1:${port}/healthcheck`)).status !== 200) return undefined;
-    const token = readFileSync(join(home, 'devnet', 'token'), 'utf8').trim();
-    const api = createClient(FullNodeAPI, { url: `http://127.0.0.1:${state.ports.devnet}/rpc/v1`, token });
-    return { devnet: api, managerPort: port, miner: String(state.miner) };
+  const { managerPort, miner } = await until('the sector-manager and the miner', 5 * 60_000, async () => {
+    const m = await managerUp(home);
+    const state = readClusterState(home);
+    return m && state.miner ? { managerPort: m.port, miner: String(state.miner) } : undefined;
   });
-
+  const { chain } = devnetApi(home);
   /** The miner's sectors per partition state, summed over its deadlines (the chain's view). */
-  async function chainSectors() {
-    const { WPoStPeriodDeadlines } = await devnet.StateMinerProvingDeadline(miner, null);
-    const sets = {
-      live: new Set<number>(),
-      active: new Set<number>(),
-      faulty: new Set<number>(),
-      recovering: new Set<number>(),
-    };
-    for (let d = 0; d < WPoStPeriodDeadlines; d++) {
-      for (const p of (await devnet.StateMinerPartitions(miner, d, null)) ?? []) {
-        for (const n of BitField.fromJSON(p.LiveSectors).toArray()) sets.live.add(n);
-        for (const n of BitField.fromJSON(p.ActiveSectors).toArray()) sets.active.add(n);
-        for (const n of BitField.fromJSON(p.FaultySectors).toArray()) sets.faulty.add(n);
-        for (const n of BitField.fromJSON(p.RecoveringSectors).toArray()) sets.recovering.add(n);
-      }
-    }
-    return sets;
-  }
+  const chainSectors = () => minerPartitions(chain, miner);
+  const util = managerUtil(run, home, managerPort);
 
   // both sectors sealed, and proven by Window PoSt (active: proven at least once and not faulty)
   await until('both sectors active on chain', 6 * 60_000, async () => (await chainSectors()).active.size === 2);
@@ -107,21 +52,7 @@ test('rebuild: a sector whose sealed file was lost goes faulty, is rebuilt byte-
   const faultyAfter = (Date.now() - lostAt) / 1000;
   assert.ok((await chainSectors()).active.has(2), 'the other sector stays active');
 
-  const r = await run(
-    [
-      cli('venus-sector-manager'),
-      '--home',
-      join(home, 'manager'),
-      'util',
-      'sealer',
-      'sectors',
-      'rebuild',
-      miner,
-      String(number),
-      `--listen=127.0.0.1:${managerPort}`,
-    ],
-    60_000,
-  );
+  const r = await util('sealer', 'sectors', 'rebuild', miner, String(number));
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, new RegExp(`${name} set for rebuild`));
   const rebuildAt = Date.now();
@@ -137,22 +68,7 @@ test('rebuild: a sector whose sealed file was lost goes faulty, is rebuilt byte-
 
   // the manager ends the task: the sector is finalized again, no longer set for rebuild, never aborted
   const state = await until('the rebuild task ended', 60_000, async () => {
-    const s = await run(
-      [
-        cli('venus-sector-manager'),
-        '--home',
-        join(home, 'manager'),
-        'util',
-        'sealer',
-        'sectors',
-        'state',
-        '--offline',
-        miner,
-        String(number),
-        `--listen=127.0.0.1:${managerPort}`,
-      ],
-      30_000,
-    );
+    const s = await util('sealer', 'sectors', 'state', '--offline', miner, String(number));
     if (s.code !== 0) return undefined;
     const st = JSON.parse(s.out.slice(s.out.indexOf('{')));
     return st.NeedRebuild === false && st.Finalized === true ? st : undefined;
@@ -175,6 +91,5 @@ test('rebuild: a sector whose sealed file was lost goes faulty, is rebuilt byte-
   );
 
   // Ctrl-C stops every program
-  cluster.child.kill('SIGINT');
-  assert.equal(await cluster.exited, 0, tail());
+  assert.equal(await cluster.stop(), 0, tail());
 });

@@ -11,125 +11,42 @@
 // are paced), so it runs only with VENUS_SLOW_E2E=1. The same kills at every state with the fake manager run in
 // `npm test`: src/worker/sealing/snapup.test.ts and src/worker/sealing/rebuild.test.ts.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  BitField,
-  decodeCbor,
-  decodeProveReplicaUpdates3Params,
-  PROVE_REPLICA_UPDATES3_METHOD,
-} from '../../src/fil/index.js';
+import { decodeCbor, decodeProveReplicaUpdates3Params, PROVE_REPLICA_UPDATES3_METHOD } from '../../src/fil/index.js';
 import { REBUILD_PIPELINE } from '../../src/worker/sealing/planner/rebuild.js';
 import { SNAPUP_PIPELINE } from '../../src/worker/sealing/planner/snapup.js';
-import { cli, e2eProcesses } from './cluster-harness.js';
+import { e2eProcesses } from './cluster-harness.js';
+import {
+  type ChainSectorInfo,
+  devnetApi,
+  managerUtil,
+  minerPartitions,
+  provenCcSectorsThenDdoFile,
+  readClusterState,
+  startCluster,
+  untilDealActive,
+} from './cluster-run.js';
 
 const { home, start, run } = e2eProcesses('snapup-sigkill-e2e-');
-const devnetHome = join(home, 'devnet');
 const SLOW = process.env.VENUS_SLOW_E2E === '1';
-
-interface SectorInfo {
-  SealedCID: { '/': string };
-  SectorKeyCID: { '/': string } | null;
-}
 
 test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, one ProveReplicaUpdates3', {
   timeout: 30 * 60_000,
   skip: SLOW ? false : 'slow (about 10 minutes): set VENUS_SLOW_E2E=1',
 }, async (t) => {
   const t0 = Date.now();
-  const cluster = start([
-    cli('venus-cluster'),
-    '--home',
-    home,
-    '--deals',
-    '0',
-    '--sectors',
-    '2',
-    '--any-ports',
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void cluster.exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => cluster.output().slice(-6000);
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>, every = 1000) {
-    const end = Date.now() + ms;
-    let last = '';
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what} (${last})\n${tail()}`);
-      await sleep(every);
-    }
-  }
-  const clusterState = () =>
-    JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as {
-      miner?: string;
-      ports: Record<string, number>;
-      pids?: Record<string, number>;
-    };
+  const cluster = startCluster(start, home, ['--deals', '0', '--sectors', '2']);
+  const { tail, until } = cluster;
+  const clusterState = () => readClusterState(home);
 
   const miner = await until('the miner', 5 * 60_000, async () => clusterState().miner);
-  const ports = clusterState().ports;
-  const token = readFileSync(join(devnetHome, 'token'), 'utf8').trim();
-  async function rpc<T>(method: string, params: unknown[]): Promise<T> {
-    const r = await fetch(`http://127.0.0.1:${ports.devnet}/rpc/v1`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    const j = (await r.json()) as { result?: T; error?: { message: string } };
-    if (j.error) throw new Error(`${method}: ${j.error.message}`);
-    return j.result as T;
-  }
-  const chain = <T>(method: string, params: unknown[]) => rpc<T>(`Filecoin.${method}`, params);
-  async function partitions() {
-    const head = await chain<{ Cids: unknown[]; Height: number }>('ChainHead', []);
-    const deadlines = await chain<unknown[]>('StateMinerDeadlines', [miner, head.Cids]);
-    const active = new Set<number>();
-    const faulty = new Set<number>();
-    for (let i = 0; i < deadlines.length; i++) {
-      const parts =
-        (await chain<{ ActiveSectors: number[]; FaultySectors: number[] }[] | null>('StateMinerPartitions', [
-          miner,
-          i,
-          head.Cids,
-        ])) ?? [];
-      for (const p of parts) {
-        for (const n of BitField.fromJSON(p.ActiveSectors).toArray()) active.add(n);
-        for (const n of BitField.fromJSON(p.FaultySectors).toArray()) faulty.add(n);
-      }
-    }
-    return { active, faulty };
-  }
-  const manager = (...args: string[]) =>
-    run(
-      [
-        cli('venus-sector-manager'),
-        '--home',
-        join(home, 'manager'),
-        'util',
-        'sealer',
-        ...args,
-        `--listen=127.0.0.1:${ports.manager}`,
-      ],
-      60_000,
-    );
+  const { rpc, chain } = devnetApi(home);
+  const partitions = () => minerPartitions(chain, miner);
+  const util = managerUtil(run, home, clusterState().ports.manager);
+  const manager = (...args: string[]) => util('sealer', ...args);
 
   // the worker's process group, killed as a seal store enters each state; the supervisor restarts it, at most 5
   // times a minute (src/cluster/runner.ts), so a kill waits with the group stopped until it may die again. A 2 KiB
@@ -171,6 +88,7 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     let target = 0;
     const end = Date.now() + 10 * 60_000;
     while (target < pipeline.length) {
+      const exitCode = cluster.exitCode();
       if (exitCode !== undefined) assert.fail(`venus-cluster exited (${exitCode}) during the ${plan} kills\n${tail()}`);
       if (Date.now() > end) assert.fail(`the ${plan} thread never reached ${pipeline[target]}\n${tail()}`);
       const pid = workerPid();
@@ -237,49 +155,16 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     return n;
   }
 
-  await until('two CC sectors proven', 6 * 60_000, async () => {
-    const p = await partitions();
-    return p.active.has(1) && p.active.has(2);
-  });
-  const before = new Map<number, SectorInfo>();
-  for (const n of [1, 2]) before.set(n, await chain<SectorInfo>('StateSectorGetInfo', [miner, n, null]));
-  const file = join(home, 'client.bin');
-  writeFileSync(file, randomBytes(1900));
-  const imp = await run(
-    [
-      cli('venus-devnet'),
-      '--home',
-      devnetHome,
-      'client',
-      'import',
-      file,
-      '--provider',
-      miner,
-      '--kind',
-      'ddo',
-      '--verified',
-      '--json',
-    ],
-    120_000,
-  );
-  assert.equal(imp.code, 0, imp.out);
-  const piece = (JSON.parse(imp.out.slice(imp.out.indexOf('{'))) as { PieceCID: string }).PieceCID;
+  const { before, piece } = await provenCcSectorsThenDdoFile(cluster, run, home, miner);
   // snapup, killed at each of its states: watched from before the fetch (a 2 KiB upgrade may be over before the
   // CLI process has exited)
   const snapping = killAtEveryState(join(home, 'worker', 'snapup-1'), 'snapup', SNAPUP_PIPELINE);
   const fetched = await manager('snap', 'fetch', miner);
   assert.equal(fetched.code, 0, fetched.out);
   const snapKills = await snapping;
-  const deal = await until('the deal active in a snapped sector', 6 * 60_000, async () => {
-    const r = await run([cli('venus-devnet'), '--home', devnetHome, 'client', 'list', '--json'], 60_000);
-    const d = (
-      JSON.parse(r.out.slice(r.out.indexOf('['))) as { PieceCID: string; State: string; Sector: number }[]
-    ).find((x) => x.PieceCID === piece);
-    if (d && /failed|expired|slashed/.test(d.State)) assert.fail(`deal ${d.State}\n${tail()}`);
-    return d?.State === 'active' ? d : undefined;
-  });
+  const deal = await untilDealActive(cluster, run, home, piece, 'the deal active in a snapped sector', 6 * 60_000);
   assert.ok(snapKills.length >= SNAPUP_PIPELINE.length - 3, `snapup killed in ${snapKills.join(', ')}`);
-  const after = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const after = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   assert.equal(after.SectorKeyCID?.['/'], before.get(deal.Sector)!.SealedCID['/'], 'updated from the CC replica');
   assert.equal(await updateMessages(deal.Sector), 1, 'one ProveReplicaUpdates3 for the sector');
   const name = `s-${miner}-${deal.Sector}`;
@@ -311,13 +196,12 @@ test('kill -9 of the worker at every state of snapup and rebuild: nothing lost, 
     const c = await partitions();
     return !c.faulty.has(deal.Sector) && c.active.has(deal.Sector) && c.active.size === 2;
   });
-  const now = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const now = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   assert.equal(now.SealedCID['/'], after.SealedCID['/'], 'the rebuild changed nothing on chain');
   assert.equal(await updateMessages(deal.Sector), 1, 'still one ProveReplicaUpdates3: a rebuild sends none');
   process.stdout.write(
     `# snapup-sigkill: rebuild killed in ${rebuildKills.join(', ')}; ${Math.round((Date.now() - t0) / 1000)} s in all\n`,
   );
 
-  cluster.child.kill('SIGINT');
-  assert.equal(await cluster.exited, 0, tail());
+  assert.equal(await cluster.stop(), 0, tail());
 });

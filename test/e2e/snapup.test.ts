@@ -8,167 +8,53 @@
 // updated replica is lost, `util sealer sectors rebuild` brings it back byte-identical (the same for a snapped sector
 // as test/e2e/rebuild.test.ts does for a CC one).
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BitField } from '../../src/fil/index.js';
-import { cli, e2eProcesses } from './cluster-harness.js';
+import { e2eProcesses } from './cluster-harness.js';
+import {
+  type ChainSectorInfo,
+  devnetApi,
+  devnetClient,
+  managerUtil,
+  minerPartitions,
+  provenCcSectorsThenDdoFile,
+  readClusterState,
+  startCluster,
+  untilDealActive,
+} from './cluster-run.js';
 
 const { home, start, run } = e2eProcesses('snapup-e2e-');
 const devnetHome = join(home, 'devnet');
-
-interface SectorInfo {
-  SealedCID: { '/': string };
-  SectorKeyCID: { '/': string } | null;
-  DealWeight: string;
-  VerifiedDealWeight: string;
-  Expiration: number;
-  PowerBaseEpoch: number;
-}
 
 test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdates3), 10× QA, Window PoSt over the new replica', {
   timeout: 18 * 60_000,
 }, async () => {
   const t0 = Date.now();
-  const cluster = start([
-    cli('venus-cluster'),
-    '--home',
-    home,
-    '--deals',
-    '0',
-    '--sectors',
-    '2',
-    '--any-ports',
-    '--view',
-    'lines',
-    '--block-time',
-    '250ms',
-    '--devnet-policy',
-    'wpostChallengeWindow=20,wpostPeriodDeadlines=4,wpostChallengeLookback=5,faultDeclarationCutoff=10',
-  ]);
-  let exitCode: number | null | undefined;
-  void cluster.exited.then((c) => {
-    exitCode = c;
-  });
-  const tail = () => cluster.output().slice(-6000);
-  async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
-    const end = Date.now() + ms;
-    let last = '';
-    for (;;) {
-      if (exitCode !== undefined)
-        assert.fail(`venus-cluster exited (${exitCode}) while waiting for ${what}\n${tail()}`);
-      try {
-        const v = await f();
-        if (v) return v;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what} (${last})\n${tail()}`);
-      await sleep(1000);
-    }
-  }
+  const cluster = startCluster(start, home, ['--deals', '0', '--sectors', '2']);
+  const { tail, until } = cluster;
 
-  const miner = await until('the miner', 5 * 60_000, async () => {
-    return (JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { miner?: string }).miner;
-  });
-  const ports = (JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { ports: Record<string, number> })
-    .ports;
-  const token = readFileSync(join(devnetHome, 'token'), 'utf8').trim();
-  async function chain<T>(method: string, params: unknown[]): Promise<T> {
-    const r = await fetch(`http://127.0.0.1:${ports.devnet}/rpc/v1`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: `Filecoin.${method}`, params }),
-    });
-    const j = (await r.json()) as { result?: T; error?: { message: string } };
-    if (j.error) throw new Error(`${method}: ${j.error.message}`);
-    return j.result as T;
-  }
-  async function partitions() {
-    const head = await chain<{ Cids: unknown[]; Height: number }>('ChainHead', []);
-    const deadlines = await chain<unknown[]>('StateMinerDeadlines', [miner, head.Cids]);
-    const active = new Set<number>();
-    const faulty = new Set<number>();
-    for (let i = 0; i < deadlines.length; i++) {
-      const parts =
-        (await chain<{ ActiveSectors: number[]; FaultySectors: number[] }[] | null>('StateMinerPartitions', [
-          miner,
-          i,
-          head.Cids,
-        ])) ?? [];
-      for (const p of parts) {
-        for (const n of BitField.fromJSON(p.ActiveSectors).toArray()) active.add(n);
-        for (const n of BitField.fromJSON(p.FaultySectors).toArray()) faulty.add(n);
-      }
-    }
-    return { height: head.Height, tsk: head.Cids, active, faulty };
-  }
-  const manager = (...args: string[]) =>
-    run(
-      [
-        cli('venus-sector-manager'),
-        '--home',
-        join(home, 'manager'),
-        'util',
-        'sealer',
-        ...args,
-        `--listen=127.0.0.1:${ports.manager}`,
-      ],
-      60_000,
-    );
+  const miner = await until('the miner', 5 * 60_000, async () => readClusterState(home).miner);
+  const { chain } = devnetApi(home);
+  const partitions = () => minerPartitions(chain, miner);
+  const util = managerUtil(run, home, readClusterState(home).ports.manager);
+  const manager = (...args: string[]) => util('sealer', ...args);
 
-  // two CC sectors, proven by Window PoSt
-  await until('two CC sectors proven', 6 * 60_000, async () => {
-    const p = await partitions();
-    return p.active.has(1) && p.active.has(2);
-  });
-  const before = new Map<number, SectorInfo>();
-  for (const n of [1, 2]) before.set(n, await chain<SectorInfo>('StateSectorGetInfo', [miner, n, null]));
-
-  // a verified client file that fills a 2KiB sector
-  const file = join(home, 'client.bin');
-  writeFileSync(file, randomBytes(1900));
-  const imp = await run(
-    [
-      cli('venus-devnet'),
-      '--home',
-      devnetHome,
-      'client',
-      'import',
-      file,
-      '--provider',
-      miner,
-      '--kind',
-      'ddo',
-      '--verified',
-      '--json',
-    ],
-    120_000,
-  );
-  assert.equal(imp.code, 0, imp.out);
-  const piece = (JSON.parse(imp.out.slice(imp.out.indexOf('{'))) as { PieceCID: string }).PieceCID;
+  // two CC sectors, proven by Window PoSt; a verified client file that fills a 2KiB sector
+  const { before, file, piece } = await provenCcSectorsThenDdoFile(cluster, run, home, miner);
 
   const fetched = await manager('snap', 'fetch', miner);
   assert.equal(fetched.code, 0, fetched.out);
   const tFetched = Date.now();
 
-  const deal = await until('the deal active in a snapped sector', 6 * 60_000, async () => {
-    const r = await run([cli('venus-devnet'), '--home', devnetHome, 'client', 'list', '--json'], 60_000);
-    const d = (
-      JSON.parse(r.out.slice(r.out.indexOf('['))) as { PieceCID: string; State: string; Sector: number }[]
-    ).find((x) => x.PieceCID === piece);
-    if (d && /failed|expired|slashed/.test(d.State)) assert.fail(`deal ${d.State}\n${tail()}`);
-    return d?.State === 'active' ? d : undefined;
-  });
+  const deal = await untilDealActive(cluster, run, home, piece, 'the deal active in a snapped sector', 6 * 60_000);
   assert.ok([1, 2].includes(deal.Sector), `the deal went into CC sector ${deal.Sector}`);
   process.stdout.write(
     `# snapup e2e: deal active in CC sector ${deal.Sector} ${Math.round((Date.now() - tFetched) / 1000)} s after snap fetch (${Math.round((Date.now() - t0) / 1000)} s from start)\n`,
   );
 
   // the chain: new sealed CID, the old one kept as the sector key, 10× QA for a fully verified sector
-  const after = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const after = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   const old = before.get(deal.Sector)!;
   assert.notEqual(after.SealedCID['/'], old.SealedCID['/'], 'a new SealedCID');
   assert.equal(after.SectorKeyCID?.['/'], old.SealedCID['/'], 'the CC replica is the sector key');
@@ -202,10 +88,7 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
   rmSync(join(devnetHome, 'market', 'pieces', piece), { force: true });
   const out = join(home, 'retrieved.bin');
   const tRetrieve = Date.now();
-  const got = await run(
-    [cli('venus-devnet'), '--home', devnetHome, 'client', 'retrieve', piece, '--out', out],
-    180_000,
-  );
+  const got = await devnetClient(run, home, 180_000)('retrieve', piece, '--out', out);
   assert.equal(got.code, 0, `${got.out}\n${tail()}`);
   assert.ok(readFileSync(out).equals(readFileSync(file)), 'the retrieved bytes are the original file');
   const workerLog = readFileSync(join(home, 'logs', 'worker.log'), 'utf8');
@@ -236,7 +119,7 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
     const c = await partitions();
     return !c.faulty.has(deal.Sector) && c.active.has(deal.Sector) && c.active.size === 2;
   });
-  const sealed = await chain<SectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
+  const sealed = await chain<ChainSectorInfo>('StateSectorGetInfo', [miner, deal.Sector, null]);
   assert.equal(sealed.SealedCID['/'], after.SealedCID['/'], 'the same sector on chain: no message was sent');
   const logs = readFileSync(join(home, 'logs', 'worker.log'), 'utf8');
   assert.match(logs, /deal pieces encoded again/);
@@ -248,6 +131,5 @@ test('snapup: a CC sector takes a verified DDO deal in place (ProveReplicaUpdate
     `# snapup e2e: the snapped sector rebuilt byte-identical in ${rebuiltIn} s, recovered and proven (${Math.round((Date.now() - t0) / 1000)} s in all)\n`,
   );
 
-  cluster.child.kill('SIGINT');
-  assert.equal(await cluster.exited, 0, tail());
+  assert.equal(await cluster.stop(), 0, tail());
 });

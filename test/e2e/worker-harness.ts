@@ -15,9 +15,9 @@ import { AcceptingVerifier } from '../../src/devnet/verifier.js';
 import { addressOf } from '../../src/fil/index.js';
 import { type Daemon, startDaemon } from '../../src/manager/daemon.js';
 import { createClient } from '../../src/rpc/index.js';
-import { ROOT, runCli, startDevnetWallet } from './common.js';
+import { ROOT, runCli, startDevnetWallet, until } from './common.js';
 
-export { ROOT };
+export { ROOT, until };
 
 export const VSM = join(ROOT, 'src/cli/venus-sector-manager.ts');
 export const WORKER = join(ROOT, 'src/cli/venus-worker.ts');
@@ -26,15 +26,17 @@ export const WORKER_BUILT = join(ROOT, 'dist/cli/venus-worker.js');
 
 export const run = runCli;
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number, every = 500): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+/** Worker config: pc2 and c2 in external processors (each its own process), as the guide's worker runs them. */
+export const EXTERNAL_PC2_C2 = `[processors.pc2]
+external = true
+[[processors.pc2.subs]]
+stable_wait = "120s"
+
+[processors.c2]
+external = true
+[[processors.c2.subs]]
+stable_wait = "120s"
+`;
 
 export interface Cluster {
   dir: string;
@@ -155,16 +157,7 @@ name = "${storeName}"
 host = "127.0.0.1"
 port = 0
 
-[processors.pc2]
-external = true
-[[processors.pc2.subs]]
-stable_wait = "120s"
-
-[processors.c2]
-external = true
-[[processors.c2.subs]]
-stable_wait = "120s"
-${extra}`;
+${EXTERNAL_PC2_C2}${extra}`;
     },
     startWorker(cfg, opts = {}) {
       let log = '';

@@ -19,10 +19,10 @@ import type { State } from '../../src/worker/sealing/index.js';
 import { SEALER_PIPELINE } from '../../src/worker/sealing/states.js';
 import { FakeManager } from '../../src/worker/sealing/testkit.js';
 import { fileInit, sealInit } from '../../src/worker/store.js';
+import { EXTERNAL_PC2_C2, ROOT } from './worker-harness.js';
 
 setupLogging({ levelSpec: process.env.E2E_LOG ?? 'silent' });
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = join(ROOT, 'src/cli/venus-worker.ts');
 const base = await mkdtemp(join(tmpdir(), 'worker-sigkill-'));
 after(() => rm(base, { recursive: true, force: true }));
@@ -65,15 +65,7 @@ path = "${remote}"
 [worker_server]
 host = "127.0.0.1"
 port = 0
-[processors.pc2]
-external = true
-[[processors.pc2.subs]]
-stable_wait = "120s"
-[processors.c2]
-external = true
-[[processors.c2.subs]]
-stable_wait = "120s"
-`,
+${EXTERNAL_PC2_C2}`,
   );
 
   let child: ChildProcess | null = null;

@@ -6,13 +6,12 @@
  *   node chain-child.js DIR BLOCK_MS   prints one JSON line {api, token, owner}; stops on SIGTERM or stdin's end
  */
 import { join } from 'node:path';
-import { GatewayAPI, type RequestEvent } from '../../api/gateway.js';
 import { setupLogging } from '../../common/log.js';
+import { startGenesisWallet } from '../../devnet/genesis-wallet.js';
 import { initHome, loadKeys } from '../../devnet/home.js';
 import { DevnetService } from '../../devnet/service.js';
 import { AcceptingVerifier } from '../../devnet/verifier.js';
-import { addressOf, fromBase64, signatureToJSON, signWithKey, toBase64 } from '../../fil/index.js';
-import { createClient } from '../../rpc/index.js';
+import { addressOf } from '../../fil/index.js';
 
 const [dir, blockMs] = process.argv.slice(2);
 if (!dir || !blockMs) throw new Error('usage: chain-child DIR BLOCK_MS');
@@ -33,34 +32,7 @@ const devnet = await DevnetService.start({
 });
 
 // the wallet: answers the gateway's WalletList / WalletSign with the genesis keys
-const gw = createClient(GatewayAPI, { url: devnet.url('v1', 'ws'), token: devnet.token });
-const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
-const sub = await gw.ListenWalletEvent({
-  SupportAccounts: ['devnet'],
-  SignBytes: toBase64(new Uint8Array(32).fill(7)),
-});
-let connected!: () => void;
-const ready = new Promise<void>((r) => {
-  connected = r;
-});
-void (async () => {
-  for await (const ev of sub as AsyncIterable<RequestEvent>) {
-    const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
-    if (ev.Method === 'WalletList') {
-      const list = toBase64(Buffer.from(JSON.stringify([...byAddr.keys()])));
-      await gw.ResponseWalletEvent({ Id: ev.Id, Payload: list, Error: '' });
-    } else if (ev.Method === 'WalletSign') {
-      const key = byAddr.get(payload.Signer);
-      if (!key) {
-        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: '', Error: `no key for ${payload.Signer}` });
-        continue;
-      }
-      const sig = signatureToJSON(signWithKey(key, fromBase64(payload.ToSign)));
-      await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
-    } else if (ev.Method === 'InitConnect') connected();
-  }
-})();
-await ready;
+const stopWallet = await startGenesisWallet(devnet, keys);
 
 const bls = keys.find((k) => k.type === 'bls')!;
 const owner = addressOf(bls.type, bls.privateKey).toString();
@@ -72,8 +44,7 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  sub.cancel();
-  await gw.close();
+  await stopWallet();
   await devnet.stop();
   process.exit(0);
 };

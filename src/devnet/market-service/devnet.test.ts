@@ -11,23 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FullNodeAPI } from '../../api/full.js';
-import { GatewayAPI, type RequestEvent } from '../../api/gateway.js';
 import { MarketApi } from '../../api/market.js';
-import {
-  addressOf,
-  fromBase64,
-  idAddress,
-  type KeyInfo,
-  messageToJSON,
-  newMessage,
-  parseAddress,
-  signatureToJSON,
-  signWithKey,
-  toBase64,
-} from '../../fil/index.js';
+import { fromBase64, idAddress, type KeyInfo, messageToJSON, newMessage, parseAddress } from '../../fil/index.js';
 import { createClient } from '../../rpc/index.js';
 import { envOfHome, importFile, retrieve } from '../client-cli.js';
 import { decodeCreateMinerReturn, encodeCreateMinerParams } from '../codec.js';
+import { startGenesisWallet } from '../genesis-wallet.js';
 import { initHome, loadKeys, loadSettings } from '../home.js';
 import { marketState } from '../market/state.js';
 import { createMinerDeposit, makePolicy } from '../policy.js';
@@ -40,38 +29,13 @@ let keys: KeyInfo[];
 let miner: string;
 let stopWallet: () => Promise<void>;
 
-/** A wallet registered with the gateway, signing with the home's keys (what venus-wallet does). */
-async function startWallet() {
-  const gw = createClient(GatewayAPI, { url: svc.url('v1', 'ws'), token: svc.token });
-  const byAddr = new Map(keys.map((k) => [addressOf(k.type, k.privateKey).toString(), k]));
-  const sub = await gw.ListenWalletEvent({ SupportAccounts: ['devnet'], SignBytes: toBase64(new Uint8Array(32)) });
-  let connected!: () => void;
-  const ready = new Promise<void>((r) => (connected = r));
-  void (async () => {
-    for await (const ev of sub as AsyncIterable<RequestEvent>) {
-      const payload = ev.Payload ? JSON.parse(Buffer.from(ev.Payload, 'base64').toString()) : null;
-      if (ev.Method === 'WalletList') {
-        await gw.ResponseWalletEvent({
-          Id: ev.Id,
-          Payload: toBase64(Buffer.from(JSON.stringify([...byAddr.keys()]))),
-          Error: '',
-        });
-      } else if (ev.Method === 'WalletSign') {
-        const sig = signatureToJSON(signWithKey(byAddr.get(payload.Signer)!, fromBase64(payload.ToSign)));
-        await gw.ResponseWalletEvent({ Id: ev.Id, Payload: toBase64(Buffer.from(JSON.stringify(sig))), Error: '' });
-      } else if (ev.Method === 'InitConnect') connected();
-    }
-  })();
-  await ready;
-  return () => gw.close();
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'market-devnet-'));
   await initHome({ home: dir, blockTimeMs: 100, listen: '127.0.0.1:0' }, new AcceptingVerifier());
   keys = loadKeys(dir);
   svc = await DevnetService.start({ home: dir, verifier: new AcceptingVerifier() });
-  stopWallet = await startWallet();
+  // a wallet registered with the gateway, signing with the home's keys (what venus-wallet does)
+  stopWallet = await startGenesisWallet(svc, keys);
   const full = createClient(FullNodeAPI, { url: svc.url('v1'), token: svc.token, timeoutMs: 0 });
   const [owner, worker] = loadSettings(dir).accounts.map((a) => parseAddress(a.address));
   const sm = await full.MpoolPushMessage(
