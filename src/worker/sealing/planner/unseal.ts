@@ -146,6 +146,8 @@ async function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
       info = await t.deps.manager.AllocateUnsealSector({
         AllowedMiners: s.allowedMiners,
         AllowedProofTypes: s.allowedProofTypes,
+        // a manager that knows it hands back the task this store took if our answer got lost
+        Worker: { Instance: t.deps.instance, Location: t.cfg.location },
       });
       if (t.lastError?.startsWith('Venus.AllocateUnsealSector')) t.lastError = null;
     } catch (err) {
