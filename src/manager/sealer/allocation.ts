@@ -100,11 +100,12 @@ async function untouchedAllocation(
   w: WorkerIdentifier,
   caller: SectorCaller,
 ): Promise<AllocatedSector | undefined> {
-  const sid = st.o.store.allocationOf(w);
-  if (!sid) return undefined;
+  // the store's sector and its owner in one read: naming another worker's seal store does not hand over its
+  // sector (an owner changes only with a sector that is no longer untouched, checked below under its lock)
+  const prev = st.o.store.allocationWithOwner(w);
+  if (!prev || (prev.owner ?? '') !== ownerName(caller)) return undefined;
+  const sid = prev.sid;
   return withSector(st, sid, async () => {
-    // naming another worker's seal store does not hand over its sector
-    if ((st.o.store.sectorOwner(sid) ?? '') !== ownerName(caller)) return undefined;
     const r = st.o.store.getSector(sid);
     if (!r?.online || !untouched(r.state) || st.o.store.getReservation(sid)) return undefined;
     const m = st.o.config().SectorManager.Miners.find((x) => x.ID === sid.Miner);
@@ -242,14 +243,13 @@ function allocateNumber(
       }
       st.o.store.tx(() => {
         st.o.store.setLastNumber(miner, n);
-        st.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
         const owner = ownerName(caller);
-        if (owner) st.o.store.setSectorOwner({ Miner: miner, Number: n }, owner);
+        st.o.store.putOwnedSector(newSectorState({ Miner: miner, Number: n }, proof), true, owner || null);
         // a seal store's record is its owner's: another worker naming the store does not replace it
-        const prev = w && st.o.store.allocationOf(w);
-        if (w && (!prev || (st.o.store.sectorOwner(prev) ?? '') === owner))
-          st.o.store.recordAllocation(w, { Miner: miner, Number: n });
-        st.o.store.recordSectorEvent(
+        const prev = w && st.o.store.allocationWithOwner(w);
+        if (w && (!prev || (prev.owner ?? '') === owner)) st.o.store.recordAllocation(w, { Miner: miner, Number: n });
+        // a number never handed out before: its timeline starts here
+        st.o.store.startSectorTimeline(
           { Miner: miner, Number: n },
           { state: 'Allocated', worker: w ? sealStoreName(w) : null },
         );
