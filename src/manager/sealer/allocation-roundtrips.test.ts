@@ -7,9 +7,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ChainAPI } from '../chain.js';
 import { CommitmentManager } from '../commit/index.js';
 import { parseManagerConfig } from '../config.js';
 import { ManagerStore } from '../db.js';
+import { makeHarness } from '../harness.test-util.js';
 import { MinerInfoCache } from '../miners.js';
 import { SealerService } from '../sealer.js';
 import { openTestDb } from '../sql/pg.test-util.js';
@@ -109,4 +111,41 @@ test('AllocateSector: a seal store’s allocation takes at most 10 statements (i
   assert.equal(store.listWorkers().length, 1);
   commit.stop();
   store.close();
+});
+
+/** A FakeChain whose ChainHead takes a while (a loaded node) and is counted. */
+class SlowHeadChain extends FakeChain {
+  heads = 0;
+  override api(): ChainAPI {
+    const api = super.api();
+    return {
+      ...api,
+      ChainHead: async () => {
+        this.heads++;
+        await new Promise((r) => setTimeout(r, 30));
+        return api.ChainHead();
+      },
+    };
+  }
+}
+
+test('AllocateSector: allocations queued for a miner share one chain head read, not one each under the lock', async () => {
+  const chain = new SlowHeadChain();
+  const h = makeHarness({ chain });
+  const worker = { admin: false, name: 'w1' };
+  const all = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      h.sealer.allocateSector(
+        { AllowedMiners: null, AllowedProofTypes: null, Worker: { Instance: 'w', Location: `/seal/${i}` } },
+        worker,
+      ),
+    ),
+  );
+  assert.deepEqual(
+    all.map((s) => s!.ID.Number).sort((a, b) => a - b),
+    Array.from({ length: 10 }, (_, i) => i + 1),
+  );
+  // before: the head was read under the miner's lock, one after another (10 reads, 10 × its latency in a row)
+  assert.ok(chain.heads <= 2, `${chain.heads} ChainHead reads for 10 queued allocations`);
+  h.commit.stop();
 });

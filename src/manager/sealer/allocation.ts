@@ -190,6 +190,19 @@ export const ALLOCATED_LOOKAHEAD = 16;
 export class AllocatedOnChain {
   private tsk = '';
   private readonly answers = new Map<string, Promise<boolean>>();
+  private head: { tsk: TipSetKey; height: number; at: number } | undefined;
+
+  /**
+   * The newer of `h` (read before the miner's lock was taken) and the head the allocation before used, so
+   * allocations that queued for the lock never go back to an older head (and its lookups). A head older than
+   * 10 s is not preferred: a chain that went back (a reset devnet) is followed.
+   */
+  newest(h: { tsk: TipSetKey; height: number }): { tsk: TipSetKey; height: number } {
+    const now = Date.now();
+    if (this.head && this.head.height > h.height && now - this.head.at < 10_000) return this.head;
+    this.head = { ...h, at: now };
+    return h;
+  }
 
   check(
     chain: Pick<SealerState['o']['chain'], 'StateMinerSectorAllocated'>,
@@ -229,8 +242,12 @@ function allocateNumber(
   w: WorkerIdentifier | undefined,
   caller: SectorCaller,
 ): Promise<number> {
+  // the head is read before the lock is taken: allocations queued for it share one read (sharedChainHead)
+  // instead of each making a chain round trip while every other allocation of the miner waits
+  const early = head(st.o.chain);
+  early.catch(() => {}); // awaited under the lock
   return st.numberLock.run(String(miner), async () => {
-    const { tsk } = await head(st.o.chain);
+    const { tsk } = st.allocatedOnChain.newest(await early);
     let after: number | undefined;
     for (;;) {
       const n = st.o.store.nextNumberCandidate(miner, init, max, after);
