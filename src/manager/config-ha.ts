@@ -61,8 +61,15 @@ export function haSettings(ha: HAConfig | undefined): { name: string; ttlMs: num
   return { name: c.Name || defaultManagerName(), ttlMs: parseDuration(c.LeaseTTL) };
 }
 
-/** The commented lines `daemon init` writes for [Common.HA]. */
-export const HA_CONFIG_TEXT = `#  [Common.HA]
-#  Name = ""
-#  LeaseTTL = "30s"
+/**
+ * The commented lines `daemon init` writes for [Common.HA] (under a commented [Common], as [Common.DB]): each key
+ * with what it means, so uncommenting a line gives a valid config.
+ */
+export const HA_CONFIG_TEXT = `#  # several managers on one database ([Common.DB] Driver = "postgres"); docs/manager-ha.md
+#  [Common.HA]
+#    # this manager in the lease table and on the dashboard; "" = hostname-pid. Each manager needs its own:
+#    # a second manager started under a Name whose heartbeat is fresh in the database refuses to start
+#    Name = ""
+#    # between 1s and 10m, renewed every third of it: a dead manager's duties move within about this long
+#    LeaseTTL = "30s"
 `;

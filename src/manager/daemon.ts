@@ -40,6 +40,7 @@ import { Dashboard, type DashboardChain } from './dashboard/index.js';
 import { ManagerStore } from './db.js';
 import { ExternalWindowPoStProver, loadExtProverConfig, startWindowPoStPool } from './ext-prover.js';
 import { durableApi, sqliteGroupSync } from './group-sync.js';
+import { watchDatabase } from './ha/db-watch.js';
 import { Duties } from './ha/duties.js';
 import { applyHaSchema } from './ha/lease.js';
 import { dutiesFor, wireDuties } from './ha/wire.js';
@@ -206,7 +207,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   setDefaultNetwork(networkPrefix(policy.networkName));
   log.info({ network: policy.networkName, blockDelay: policy.blockDelaySecs }, 'network parameters');
 
-  const db = openManagerDb(home, cfg.Common.DB);
+  // PostgreSQL: a database that stops answering stops this manager's duties at once, wherever it shows first
+  let dbLost: (err: unknown) => void = () => {};
+  const opened = openManagerDb(home, cfg.Common.DB);
+  const db = opened instanceof SqliteDb ? opened : watchDatabase(opened, (err) => dbLost(err));
   const store = new ManagerStore(db);
   closers.push(() => store.close());
   // SQLite: answers wait for one shared fsync of the WAL instead of one per transaction (group-sync.ts);
@@ -235,6 +239,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     duties: dutiesFor(o.poster),
     registry: initMetrics('venus-sector-manager').registry,
   });
+  dbLost = (err) => void duties.databaseLost(err);
   const leaseOf = (duty: 'post' | 'commit') => ({
     holds: () => duties.holds(duty),
     fence: () => duties.fence(duty),
@@ -429,7 +434,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.info({ miners: postMiners(cfg) }, 'window post enabled (runs while this manager holds the post duty)');
   }
   // first on close: the duties stop here and their leases go back, so a standby takes over at once
-  await duties.start();
+  try {
+    // refused (ManagerNameInUse) while another running manager has this [Common.HA] Name
+    await duties.start({ listen: `${address.host}:${address.port}` });
+  } catch (err) {
+    for (const c of closers)
+      await Promise.resolve()
+        .then(c)
+        .catch(() => {});
+    throw err;
+  }
   closers.unshift(() => duties.stop());
   log.info(
     {

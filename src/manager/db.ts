@@ -128,8 +128,10 @@ export class ManagerStore {
   ) {
     this.st = {
       getNumber: db.prepare('SELECT current FROM sector_numbers WHERE miner = ?'),
-      setNumber: db.prepare(
-        'INSERT INTO sector_numbers (miner, current) VALUES (?, ?) ON CONFLICT (miner) DO UPDATE SET current = excluded.current',
+      // only ever raises it: 0 changes when it would go back (one round trip for the check and the write)
+      raiseNumber: db.prepare(
+        `INSERT INTO sector_numbers (miner, current) VALUES (?, ?) ON CONFLICT (miner) DO UPDATE
+         SET current = excluded.current WHERE sector_numbers.current < excluded.current`,
       ),
       getSector: db.prepare('SELECT state, online FROM sectors WHERE miner = ? AND number = ?'),
       // SQLite generates state_name and need_send from state; PostgreSQL's are plain columns written with it
@@ -141,6 +143,18 @@ export class ManagerStore {
          VALUES (@miner, @number, @online, @state, @stateName, @needSend, @at)
          ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state,
            state_name = excluded.state_name, need_send = excluded.need_send, updated_at = excluded.updated_at`,
+      ),
+      // a sector allocated just now, with its owner: one statement (an allocation holds its miner's number lock)
+      putOwnedSector: db.prepare(
+        db.dialect === 'sqlite'
+          ? `INSERT INTO sectors (miner, number, online, state, updated_at, owner)
+         VALUES (@miner, @number, @online, @state, @at, @owner)
+         ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state,
+           updated_at = excluded.updated_at, owner = excluded.owner`
+          : `INSERT INTO sectors (miner, number, online, state, state_name, updated_at, owner)
+         VALUES (@miner, @number, @online, @state, @stateName, @at, @owner)
+         ON CONFLICT (miner, number) DO UPDATE SET online = excluded.online, state = excluded.state,
+           state_name = excluded.state_name, updated_at = excluded.updated_at, owner = excluded.owner`,
       ),
       listSectors: db.prepare('SELECT state FROM sectors WHERE online = ? ORDER BY miner, number'),
       listNeedSend: db.prepare('SELECT state FROM sectors WHERE need_send = 1 AND online = 1 ORDER BY miner, number'),
@@ -174,6 +188,11 @@ export class ManagerStore {
       listWorkers: db.prepare('SELECT info, last_ping FROM workers ORDER BY name'),
       delWorker: db.prepare('DELETE FROM workers WHERE name = ?'),
       getAllocation: db.prepare('SELECT miner, number FROM seal_allocations WHERE instance = ? AND location = ?'),
+      getAllocationOwner: db.prepare(
+        `SELECT a.miner, a.number, s.owner FROM seal_allocations a
+         LEFT JOIN sectors s ON s.miner = a.miner AND s.number = a.number
+         WHERE a.instance = ? AND a.location = ?`,
+      ),
       putAllocation: db.prepare(
         `INSERT INTO seal_allocations (instance, location, miner, number, at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (instance, location) DO UPDATE SET miner = excluded.miner, number = excluded.number, at = excluded.at`,
@@ -254,10 +273,8 @@ export class ManagerStore {
 
   /** Records `n` as handed out (only ever raises the stored number). */
   setLastNumber(miner: number, n: number): void {
-    const cur = this.lastNumber(miner);
-    if (cur !== undefined && cur >= n)
-      throw new Error(`sector number ${n} of miner ${miner} would go back (at ${cur})`);
-    this.st.setNumber.run(miner, n);
+    if (this.st.raiseNumber.run(miner, n).changes === 1) return;
+    throw new Error(`sector number ${n} of miner ${miner} would go back (at ${this.lastNumber(miner)})`);
   }
 
   // ----- sectors
@@ -277,6 +294,19 @@ export class ManagerStore {
         ? { stateName: sectorStateName(state), needSend: sectorNeedsSend(state) }
         : {}),
       at: Date.now(),
+    });
+  }
+
+  /** putSector and setSectorOwner in one statement (a new sector's allocation; owner null: no name). */
+  putOwnedSector(state: SectorState, online: boolean, owner: string | null): void {
+    this.st.putOwnedSector.run({
+      miner: state.ID.Miner,
+      number: state.ID.Number,
+      online: online ? 1 : 0,
+      state: JSON.stringify(state),
+      ...(this.db.dialect === 'postgres' ? { stateName: sectorStateName(state) } : {}),
+      at: Date.now(),
+      owner,
     });
   }
 
@@ -375,11 +405,28 @@ export class ManagerStore {
     return r ? { Miner: r.miner, Number: r.number } : undefined;
   }
 
-  /** Records `sid` as the seal store's last allocation (call inside the allocation's transaction). */
+  /** A seal store's last allocation and that sector's owner (one round trip for the allocation's check). */
+  allocationWithOwner(w: WorkerIdentifier): { sid: SectorID; owner: string | null } | undefined {
+    const r = this.st.getAllocationOwner.get(w.Instance, w.Location) as
+      | { miner: number; number: number; owner: string | null }
+      | undefined;
+    return r ? { sid: { Miner: r.miner, Number: r.number }, owner: r.owner ?? null } : undefined;
+  }
+
+  /**
+   * Records `sid` as the seal store's last allocation (call inside the allocation's transaction). The table is
+   * capped when a store this process has not recorded yet may have added a row: a known store's row is
+   * replaced, so its allocations need no scan of the table.
+   */
   recordAllocation(w: WorkerIdentifier, sid: SectorID): void {
     this.st.putAllocation.run(w.Instance, w.Location, sid.Miner, sid.Number, Math.floor(Date.now() / 1000));
+    if (seenBefore(this.recorded, `${w.Instance}\u0000${w.Location}`, this.keep.allocations)) return;
     this.st.capAllocations.run(this.keep.allocations);
   }
+
+  /** seal stores (and below, workers) whose row this process wrote: theirs replace a row, never add one */
+  private readonly recorded = new Set<string>();
+  private readonly pinged = new Set<string>();
 
   // ----- sector timelines
 
@@ -408,6 +455,16 @@ export class ManagerStore {
     this.st.putEvent.run(sid.Miner, sid.Number, e.state, e.event, e.worker, e.failure, at);
     this.st.trimEvents.run({ miner: sid.Miner, number: sid.Number, keep: this.keep.eventsPerSector - 1 });
     return true;
+  }
+
+  /** The first step of a new sector's timeline (its allocation: nothing to compare with or trim). */
+  startSectorTimeline(
+    sid: SectorID,
+    step: Pick<SectorEvent, 'state'> & Partial<Omit<SectorEvent, 'state' | 'at'>>,
+    at = Date.now(),
+  ): void {
+    const e = { event: null, worker: null, failure: null, ...step };
+    this.st.putEvent.run(sid.Miner, sid.Number, e.state, e.event, e.worker, e.failure, at);
   }
 
   /** Called when a sector's timeline moves on from a state, with the seconds it spent there (metrics). */
@@ -458,6 +515,11 @@ export class ManagerStore {
   // ----- workers
 
   pingWorker(info: WorkerInfo, now = Math.floor(Date.now() / 1000)): void {
+    // a worker pinged before only replaces its row: one statement, no scan of the table to cap it
+    if (seenBefore(this.pinged, info.Name, this.keep.workers)) {
+      this.st.putWorker.run(info.Name, JSON.stringify(info), now);
+      return;
+    }
     this.tx(() => {
       this.st.putWorker.run(info.Name, JSON.stringify(info), now);
       this.st.capWorkers.run(this.keep.workers);
@@ -508,4 +570,15 @@ function rowToMessage(r: Record<string, unknown>): MessageRecordRow {
     pushed: r.pushed === 1,
     createdAt: r.created_at as number,
   };
+}
+
+/**
+ * Whether `key` is in `seen` (a row this process wrote, so writing it again adds none); adds it. Bounded: past
+ * `max` keys it starts afresh, and every key costs one cap again.
+ */
+function seenBefore(seen: Set<string>, key: string, max: number): boolean {
+  if (seen.has(key)) return true;
+  if (seen.size >= max) seen.clear();
+  seen.add(key);
+  return false;
 }

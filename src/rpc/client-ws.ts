@@ -116,6 +116,14 @@ export class WsClient implements RpcClient {
         handshakeTimeout: 30_000,
       });
       let opened = false;
+      // Once our side of the closing handshake is out (the server's close frame answered, our FIN sent) nothing
+      // more can arrive: drop the socket now. Left to ws, a server that never ends its side (busy, or a proxy
+      // holding the TCP connection) keeps every pending call waiting for the 30 s close timeout.
+      ws.once('upgrade', (res) => {
+        res.socket.once('finish', () => {
+          if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+        });
+      });
       const fail = (err: Error) => {
         if (opened) return;
         opened = true; // settle once
@@ -196,10 +204,11 @@ export class WsClient implements RpcClient {
     this.pingTimer.unref();
   }
 
-  private scheduleReconnect(): void {
+  /** `now`: the first try after a working connection dropped goes at once; failed dials back off. */
+  private scheduleReconnect(now = false): void {
     if (!this.backoff || this.closedByUser || this.reconnectTimer) return;
-    const wait = this.delay;
-    this.delay = Math.min(this.delay * this.backoff.factor, this.backoff.maxDelayMs);
+    const wait = now ? 0 : this.delay;
+    if (!now) this.delay = Math.min(this.delay * this.backoff.factor, this.backoff.maxDelayMs);
     log.debug({ url: this.shown, ms: wait, err: this.lastError?.message }, 'reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -228,7 +237,7 @@ export class WsClient implements RpcClient {
       log.warn({ err: String(e) }, 'onDisconnect callback failed');
     }
     this.lastError = err;
-    this.scheduleReconnect();
+    this.scheduleReconnect(true);
   }
 
   private onMessage(data: RawData): void {

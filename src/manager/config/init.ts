@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../../common/log.js';
+import { HA_CONFIG_TEXT } from '../config-ha.js';
 
 const log = logger('confmgr');
 
@@ -9,7 +10,8 @@ export const CONFIG_FILE = 'sector-manager.cfg';
 
 /**
  * What `daemon init` writes: the guide's commented default, byte for byte, then the deal keys (commented too;
- * docs/deals-manager.md §Configuration).
+ * docs/deals-manager.md §Configuration), then [Common]: the database (docs/manager-db.md) and the lease settings
+ * of several managers on it (docs/manager-ha.md), commented as well.
  */
 export const DEFAULT_CONFIG_TEXT = `# Default config:
 [SectorManager]
@@ -92,7 +94,17 @@ export const DEFAULT_CONFIG_TEXT = `# Default config:
 #    Path = "/path/to/piece/storage"
 #    Strict = false
 #    ReadOnly = true
-`;
+#
+#[Common]
+#  # where the manager keeps its state: "sqlite" (<home>/manager.db) or "postgres"; docs/manager-db.md
+#  [Common.DB]
+#    Driver = "sqlite"
+#    [Common.DB.Postgres]
+#      # postgres://user:password@host:5432/db (never logged)
+#      DSN = ""
+#      PoolSize = 4
+#      StatementTimeout = "30s"
+${HA_CONFIG_TEXT}`;
 
 /**
  * `daemon init`: creates the home and writes sector-manager.cfg unless it exists (as the original's

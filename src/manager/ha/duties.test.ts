@@ -190,8 +190,10 @@ test('a renewal answered after the local expiry is not acted on; the lease is ta
   const [a] = managers as [Manager, Manager];
   await a.duties.start();
   time.t += TTL / 3;
-  // the database takes a whole TTL to answer
+  // the database takes a whole TTL to answer the renewal (the round's first transaction is the heartbeat's)
+  let txs = 0;
   a.db.during = () => {
+    if (++txs < 2) return;
     time.t += TTL;
     a.db.during = undefined;
   };

@@ -9,12 +9,16 @@
  * fails, the database does not answer, or the process was frozen, the duty is stopped here before anyone else
  * can take it there: a manager that cannot prove it still holds a duty does not act on it (`holds()`).
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 import { logger } from '../../common/log.js';
 import { metrics } from '../../common/metrics.js';
+import { DatabaseUnavailable } from '../sql/postgres.js';
+import { Heartbeat, type ManagerNameInUse, type Whereabouts } from './heartbeat.js';
 import { DUTIES, type Duty, type Granted, type LeaseDb, LeaseLost, type LeaseRow, LeaseTable } from './lease.js';
 
+export { ManagerNameInUse, processIsGone, type Whereabouts } from './heartbeat.js';
 export {
   applyHaSchema,
   DUTIES,
@@ -33,6 +37,11 @@ export const DEFAULT_LEASE_TTL_MS = 30_000;
 /** This manager's name in the lease table when [Common.HA] Name is not set. */
 export function defaultManagerName(): string {
   return `${hostname()}-${process.pid}`;
+}
+
+/** The database itself stopped answering (down, unreachable, slower than StatementTimeout): not one statement. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return err instanceof DatabaseUnavailable || (err instanceof Error && err.name === 'DatabaseUnavailable');
 }
 
 /**
@@ -77,6 +86,10 @@ export interface DutiesOptions {
   timers?: boolean;
   /** where venus_sector_manager_duty_held goes (default: the process's registry) */
   registry?: Registry;
+  /** where this manager runs, for its heartbeat row (default: this host and pid; listen given to start()) */
+  where?: Partial<Whereabouts>;
+  /** whether the process a heartbeat row names is gone (default: heartbeat.ts processIsGone) */
+  processGone?: (host: string, pid: number) => boolean;
 }
 
 /** One duty as the dashboard shows it. */
@@ -133,6 +146,12 @@ export class Duties {
   private running = false;
   private ticking: Promise<void> | undefined;
   private readonly failed = new Set<Duty>();
+  /** this process's row in manager_heartbeats: one running manager per Name */
+  private readonly heartbeat: Heartbeat;
+  /** why this manager stands by whatever the leases say (another process beats under our Name); logged once */
+  private nameConflict: string | undefined;
+  /** the database stopped answering: logged once until it answers again */
+  private dbDown = false;
 
   constructor(private readonly o: DutiesOptions) {
     if (!o.name) throw new Error('[Common.HA] Name must not be empty');
@@ -144,6 +163,15 @@ export class Duties {
     this.duties = o.duties ?? DUTIES;
     this.gauge = heldGauge(o.registry ?? metrics().registry);
     for (const d of DUTIES) this.gauge.set({ duty: d }, 0);
+    this.heartbeat = new Heartbeat({
+      db: o.db,
+      name: this.name,
+      instance: randomBytes(8).toString('hex'),
+      // a row not beaten for a whole TTL: its process could not hold a lease either
+      staleMs: this.ttlMs,
+      where: { host: o.where?.host ?? hostname(), pid: o.where?.pid ?? process.pid, listen: o.where?.listen ?? '' },
+      ...(o.processGone ? { isGone: o.processGone } : {}),
+    });
   }
 
   /** Registers what to do when a duty is won or lost (before start()). */
@@ -153,8 +181,20 @@ export class Duties {
     this.callbacks.set(duty, l);
   }
 
-  /** Takes what is free now, then renews / tries again every TTL/3. */
-  async start(): Promise<void> {
+  /**
+   * Claims this manager's Name (ManagerNameInUse when another running manager has it), takes what is free now,
+   * then renews / tries again every TTL/3. `listen`: the API address, recorded with the Name.
+   */
+  async start(where: { listen?: string } = {}): Promise<void> {
+    if (where.listen !== undefined) this.heartbeat.where.listen = where.listen;
+    let conflict: ManagerNameInUse | undefined;
+    try {
+      conflict = this.heartbeat.beat();
+    } catch (err) {
+      // the rounds say so and retry; a database that does not answer now holds nothing of ours
+      if (!isDatabaseUnavailable(err)) throw err;
+    }
+    if (conflict) throw conflict;
     this.running = true;
     await this.tick();
     // what the first round won is started before start() returns (the daemon listens after it)
@@ -186,7 +226,34 @@ export class Duties {
         log.warn({ duty, err: (err as Error).message }, 'could not hand the lease back; it expires by itself');
       }
     }
+    try {
+      this.heartbeat.release();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not hand the Name back; its heartbeat goes stale by itself');
+    }
     await Promise.all(this.chains.values());
+  }
+
+  /**
+   * The database stopped answering (a DatabaseUnavailable anywhere in this manager): every duty stops here at
+   * once, since this manager can no longer prove it holds one; the rounds take them again once it answers.
+   */
+  databaseLost(err: unknown): Promise<void> {
+    const why = `the database does not answer: ${(err as Error)?.message ?? String(err)}`;
+    const held = [...this.held.keys()];
+    if (!this.dbDown) {
+      this.dbDown = true;
+      log.error(
+        {
+          holder: this.name,
+          stopped: held,
+          err: (err as Error)?.message ?? String(err),
+          fix: 'check [Common.DB] in sector-manager.cfg and that the database runs',
+        },
+        'database unavailable: every duty stops on this manager now; it takes them again once the database answers',
+      );
+    }
+    return Promise.all(held.map((d) => this.lose(d, why, 'error'))).then(() => {});
   }
 
   /** True while this manager may act on the duty: checked right before every action only the holder may take. */
@@ -210,7 +277,12 @@ export class Duties {
   fence(duty: Duty): void {
     const h = this.held.get(duty);
     if (!h || !this.holds(duty)) throw new LeaseLost(duty, this.name, 'not held here');
-    this.table.fence(duty, this.name, h.token);
+    try {
+      this.table.fence(duty, this.name, h.token);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) void this.databaseLost(err);
+      throw err;
+    }
   }
 
   /** Every duty's lease as stored, and whether it is ours (the dashboard). */
@@ -242,6 +314,24 @@ export class Duties {
   }
 
   private async round(): Promise<void> {
+    let conflict: ManagerNameInUse | undefined;
+    try {
+      conflict = this.heartbeat.beat();
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) await this.databaseLost(err);
+      // else: each duty below meets the same failure and says so
+    }
+    if (conflict) {
+      // another process took our Name while we did not beat (a long pause): it acts, we stand by
+      if (this.nameConflict !== conflict.message) {
+        this.nameConflict = conflict.message;
+        log.error({ holder: this.name }, `standing by: ${conflict.message}`);
+      }
+      await Promise.all([...this.held.keys()].map((d) => this.lose(d, conflict.message, 'error')));
+      return;
+    }
+    if (this.nameConflict) log.info({ holder: this.name }, 'the Name is this manager’s again');
+    this.nameConflict = undefined;
     for (const duty of this.duties) {
       if (!this.running) return;
       this.holds(duty); // a lease that ran out locally goes before anything else
@@ -261,7 +351,17 @@ export class Duties {
           }
         }
         if (this.failed.delete(duty)) log.info({ duty, holder: this.name }, 'lease table reachable again');
+        if (this.dbDown) {
+          this.dbDown = false;
+          log.info({ holder: this.name }, 'the database answers again: duties are taken as their leases allow');
+        }
       } catch (err) {
+        if (isDatabaseUnavailable(err)) {
+          // nothing proves the lease is still ours: stop now, not when it would run out here
+          this.failed.add(duty);
+          await this.databaseLost(err);
+          continue;
+        }
         // the duty stays ours only until its local expiry (set by the last renewal)
         if (!this.failed.has(duty)) {
           this.failed.add(duty);
@@ -316,7 +416,7 @@ export class Duties {
   }
 
   /** Stops the duty here (callbacks first), whatever the database says. */
-  private lose(duty: Duty, why: string): Promise<void> {
+  private lose(duty: Duty, why: string, level: 'warn' | 'error' = 'warn'): Promise<void> {
     const h = this.held.get(duty);
     if (!h) return this.chains.get(duty) ?? Promise.resolve();
     this.held.delete(duty);
@@ -325,7 +425,7 @@ export class Duties {
     this.expiry.delete(duty);
     this.gauge.set({ duty }, 0);
     const msg = why === 'stopping' ? 'duty released' : 'duty lost: stopped here';
-    (why === 'stopping' ? log.info.bind(log) : log.warn.bind(log))(
+    (why === 'stopping' ? log.info.bind(log) : level === 'error' ? log.error.bind(log) : log.warn.bind(log))(
       { duty, holder: this.name, fencingToken: h.token, why },
       msg,
     );

@@ -100,11 +100,12 @@ async function untouchedAllocation(
   w: WorkerIdentifier,
   caller: SectorCaller,
 ): Promise<AllocatedSector | undefined> {
-  const sid = st.o.store.allocationOf(w);
-  if (!sid) return undefined;
+  // the store's sector and its owner in one read: naming another worker's seal store does not hand over its
+  // sector (an owner changes only with a sector that is no longer untouched, checked below under its lock)
+  const prev = st.o.store.allocationWithOwner(w);
+  if (!prev || (prev.owner ?? '') !== ownerName(caller)) return undefined;
+  const sid = prev.sid;
   return withSector(st, sid, async () => {
-    // naming another worker's seal store does not hand over its sector
-    if ((st.o.store.sectorOwner(sid) ?? '') !== ownerName(caller)) return undefined;
     const r = st.o.store.getSector(sid);
     if (!r?.online || !untouched(r.state) || st.o.store.getReservation(sid)) return undefined;
     const m = st.o.config().SectorManager.Miners.find((x) => x.ID === sid.Miner);
@@ -189,6 +190,19 @@ export const ALLOCATED_LOOKAHEAD = 16;
 export class AllocatedOnChain {
   private tsk = '';
   private readonly answers = new Map<string, Promise<boolean>>();
+  private head: { tsk: TipSetKey; height: number; at: number } | undefined;
+
+  /**
+   * The newer of `h` (read before the miner's lock was taken) and the head the allocation before used, so
+   * allocations that queued for the lock never go back to an older head (and its lookups). A head older than
+   * 10 s is not preferred: a chain that went back (a reset devnet) is followed.
+   */
+  newest(h: { tsk: TipSetKey; height: number }): { tsk: TipSetKey; height: number } {
+    const now = Date.now();
+    if (this.head && this.head.height > h.height && now - this.head.at < 10_000) return this.head;
+    this.head = { ...h, at: now };
+    return h;
+  }
 
   check(
     chain: Pick<SealerState['o']['chain'], 'StateMinerSectorAllocated'>,
@@ -228,8 +242,12 @@ function allocateNumber(
   w: WorkerIdentifier | undefined,
   caller: SectorCaller,
 ): Promise<number> {
+  // the head is read before the lock is taken: allocations queued for it share one read (sharedChainHead)
+  // instead of each making a chain round trip while every other allocation of the miner waits
+  const early = head(st.o.chain);
+  early.catch(() => {}); // awaited under the lock
   return st.numberLock.run(String(miner), async () => {
-    const { tsk } = await head(st.o.chain);
+    const { tsk } = st.allocatedOnChain.newest(await early);
     let after: number | undefined;
     for (;;) {
       const n = st.o.store.nextNumberCandidate(miner, init, max, after);
@@ -242,14 +260,13 @@ function allocateNumber(
       }
       st.o.store.tx(() => {
         st.o.store.setLastNumber(miner, n);
-        st.o.store.putSector(newSectorState({ Miner: miner, Number: n }, proof), true);
         const owner = ownerName(caller);
-        if (owner) st.o.store.setSectorOwner({ Miner: miner, Number: n }, owner);
+        st.o.store.putOwnedSector(newSectorState({ Miner: miner, Number: n }, proof), true, owner || null);
         // a seal store's record is its owner's: another worker naming the store does not replace it
-        const prev = w && st.o.store.allocationOf(w);
-        if (w && (!prev || (st.o.store.sectorOwner(prev) ?? '') === owner))
-          st.o.store.recordAllocation(w, { Miner: miner, Number: n });
-        st.o.store.recordSectorEvent(
+        const prev = w && st.o.store.allocationWithOwner(w);
+        if (w && (!prev || (prev.owner ?? '') === owner)) st.o.store.recordAllocation(w, { Miner: miner, Number: n });
+        // a number never handed out before: its timeline starts here
+        st.o.store.startSectorTimeline(
           { Miner: miner, Number: n },
           { state: 'Allocated', worker: w ? sealStoreName(w) : null },
         );

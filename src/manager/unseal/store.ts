@@ -34,6 +34,11 @@ export interface UnsealTask {
   source: UnsealSource;
   /** token name of the worker it is allocated to ('' for an unnamed token) */
   worker: string | null;
+  /**
+   * the worker's store (instance and location, AllocateSectorSpec.Worker) that took it: the same store asking
+   * again before starting gets it again (the answer was lost); null: an older worker that does not say
+   */
+  workerStore: string | null;
   attempts: number;
   reported: boolean;
   createdAt: number;
@@ -79,6 +84,7 @@ interface Row {
   events: string;
   source: string;
   worker: string | null;
+  worker_store?: string | null;
   attempts: number;
   reported: number;
   created_at: number;
@@ -100,6 +106,7 @@ function fromRow(r: Row): UnsealTask {
     events: JSON.parse(r.events) as string[],
     source: r.source as UnsealSource,
     worker: r.worker,
+    workerStore: r.worker_store ?? null,
     attempts: r.attempts,
     reported: r.reported === 1,
     createdAt: r.created_at,
@@ -114,7 +121,11 @@ export class UnsealStore {
   private readonly st;
 
   constructor(readonly db: Db) {
-    applySchema(db, 'unseal', [ddl(SCHEMA)]);
+    applySchema(db, 'unseal', [
+      ddl(SCHEMA),
+      // the store of the worker that took a task: a retry of a lost AllocateUnsealSector answer gets it again
+      ddl('ALTER TABLE unseal_tasks ADD COLUMN worker_store TEXT'),
+    ]);
     this.st = {
       insert: db.prepare(
         `INSERT INTO unseal_tasks (miner, number, piece_cid, "offset", size, dest, state, events, source, created_at, updated_at)
@@ -132,9 +143,13 @@ export class UnsealStore {
       ),
       pending: db.prepare(`SELECT * FROM unseal_tasks WHERE state = 'set_up' ORDER BY id LIMIT 1000`),
       allocated: db.prepare(`SELECT * FROM unseal_tasks WHERE state IN ('unsealing', 'uploading') ORDER BY id`),
+      takenBy: db.prepare(
+        `SELECT * FROM unseal_tasks WHERE state = 'unsealing' AND worker_store = ? ORDER BY id DESC LIMIT 1`,
+      ),
       update: db.prepare(
         `UPDATE unseal_tasks SET dest = @dest, state = @state, error = @error, events = @events, worker = @worker,
-           attempts = @attempts, reported = @reported, updated_at = @now, allocated_at = @allocatedAt WHERE id = @id`,
+           worker_store = @workerStore, attempts = @attempts, reported = @reported, updated_at = @now,
+           allocated_at = @allocatedAt WHERE id = @id`,
       ),
       recent: db.prepare('SELECT * FROM unseal_tasks ORDER BY id DESC LIMIT ?'),
       counts: db.prepare('SELECT state, count(*) AS count FROM unseal_tasks GROUP BY state'),
@@ -192,6 +207,12 @@ export class UnsealStore {
     return (this.st.allocated.all() as Row[]).map(fromRow);
   }
 
+  /** The task a worker's store took last and has not started (state unsealing), if any. */
+  takenBy(workerStore: string): UnsealTask | undefined {
+    const r = this.st.takenBy.get(workerStore) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
   update(t: UnsealTask, now = Date.now()): void {
     this.st.update.run({
       id: t.id,
@@ -200,6 +221,7 @@ export class UnsealStore {
       error: t.error,
       events: JSON.stringify(t.events),
       worker: t.worker,
+      workerStore: t.workerStore,
       attempts: t.attempts,
       reported: t.reported ? 1 : 0,
       allocatedAt: t.allocatedAt,

@@ -267,3 +267,35 @@ test("damocles' UnsealPiece stream: schedules the task, ends with an empty chunk
     }
   }, /unseal failed: no replica/);
 });
+
+test('a worker that lost the AllocateUnsealSector answer and asks again from the same store gets the same task back', () => {
+  const { db } = tempDb();
+  const s1 = addSealedSector(db, 11);
+  const s2 = addSealedSector(db, 12);
+  let now = 1_000_000;
+  const tasks = makeTasks(db, { now: () => now, reofferAfterMs: 6 * 3600_000 });
+  const { task } = tasks.request({ sid: s1.sid, pieceCid: s1.a, dest: 'file:///tmp/a', source: 'cli' });
+  tasks.request({ sid: s2.sid, pieceCid: s2.b, dest: 'file:///tmp/b', source: 'cli' });
+  const store = { Instance: 'worker-1', Location: '/data/unseal-0' };
+  const spec = { AllowedMiners: null, AllowedProofTypes: null, Worker: store };
+  const first = tasks.allocate(spec, worker('w1'));
+  assert.equal(first?.Sector.ID.Number, 11);
+  // the answer never reached the worker; a minute later the same thread asks again
+  now += 60_000;
+  const again = tasks.allocate(spec, worker('w1'));
+  assert.deepEqual(again, first, 'the same allocation, not the next task nor nothing');
+  assert.equal(tasks.get(task.id)!.attempts, 1, 'not counted as another attempt');
+  assert.equal(tasks.get(task.id)!.allocatedAt, now, 'its re-offer clock starts when the worker really has it');
+  // another store of the same worker, or another worker naming this store, gets the next task instead
+  const other = tasks.allocate({ ...spec, Worker: { ...store, Location: '/data/unseal-1' } }, worker('w1'));
+  assert.equal(other?.Sector.ID.Number, 12);
+  assert.equal(tasks.allocate(spec, worker('w2')), null, 'naming another worker’s store hands nothing over');
+  // once started (AcquireUnsealDest) it is the worker's for good: asking again gives nothing new
+  tasks.acquireDest(s1.sid, s1.a, worker('w1'));
+  assert.equal(tasks.allocate(spec, worker('w1')), null);
+  // a malformed store is refused, as AllocateSector does
+  assert.throws(
+    () => tasks.allocate({ ...spec, Worker: 'w1' as never }, worker('w1')),
+    /invalid AllocateSectorSpec\.Worker/,
+  );
+});

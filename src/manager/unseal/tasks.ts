@@ -28,6 +28,7 @@ import { cidToCommD, cidToCommP, commPToCid } from '../../fil/index.js';
 import { RpcError } from '../../rpc/index.js';
 import type { SectorCaller } from '../auth.js';
 import type { ManagerStore } from '../db.js';
+import { sealStoreOf } from '../sealer/allocation.js';
 import { SnapStore } from '../snapup/store.js';
 import { checkDest, destsForWorker, MAX_DESTS, type MarketTarget, redactDest } from './dest.js';
 import {
@@ -339,12 +340,22 @@ export class UnsealTasks {
   // ----------------------------------------------------------------------------------------------------------
   // the worker side (SealerAPI)
 
-  /** AllocateUnsealSector: the oldest waiting task the worker's spec allows, or null. */
+  /**
+   * AllocateUnsealSector: the oldest waiting task the worker's spec allows, or null. With `spec.Worker` (the
+   * worker's store, as AllocateSector), the task that store took and never started is answered again: the worker
+   * lost the answer (a dropped connection, a restart) and would otherwise wait for the re-offer.
+   */
   allocate(
-    spec: { AllowedMiners?: number[] | null; AllowedProofTypes?: number[] | null },
+    spec: { AllowedMiners?: number[] | null; AllowedProofTypes?: number[] | null; Worker?: unknown },
     caller: SectorCaller,
   ): SectorUnsealInfo | null {
     this.sweep();
+    const w = sealStoreOf(spec as Parameters<typeof sealStoreOf>[0]);
+    const workerStore = w ? JSON.stringify([w.Instance, w.Location]) : null;
+    if (workerStore) {
+      const again = this.takenAgain(workerStore, spec, caller);
+      if (again) return again;
+    }
     for (const t of this.tasks.pending()) {
       if (spec.AllowedMiners && !spec.AllowedMiners.includes(t.miner)) continue;
       const sid = { Miner: t.miner, Number: t.number };
@@ -361,6 +372,7 @@ export class UnsealTasks {
       this.tasks.tx(() => {
         t.state = 'unsealing';
         t.worker = caller.admin ? '' : caller.name;
+        t.workerStore = workerStore;
         t.attempts += 1;
         t.allocatedAt = this.now();
         this.tasks.update(t, this.now());
@@ -378,6 +390,36 @@ export class UnsealTasks {
       return { ...info, State: 'unsealing' };
     }
     return null;
+  }
+
+  /** The task `workerStore` took and has not started, if the same caller asks and its spec still allows it. */
+  private takenAgain(
+    workerStore: string,
+    spec: { AllowedMiners?: number[] | null; AllowedProofTypes?: number[] | null },
+    caller: SectorCaller,
+  ): SectorUnsealInfo | null {
+    const t = this.tasks.takenBy(workerStore);
+    // naming another worker's store does not hand over its task
+    if (!t || t.worker !== (caller.admin ? '' : caller.name)) return null;
+    if (spec.AllowedMiners?.length && !spec.AllowedMiners.includes(t.miner)) return null;
+    const sid = { Miner: t.miner, Number: t.number };
+    const r = this.o.store.getSector(sid);
+    if (!r) return null;
+    if (spec.AllowedProofTypes?.length && !spec.AllowedProofTypes.includes(r.state.SectorType)) return null;
+    let info: SectorUnsealInfo;
+    try {
+      info = this.unsealInfo(t, r.state);
+    } catch {
+      return null; // the re-offer or the worker's AcquireUnsealDest says what is wrong with it
+    }
+    // its re-offer clock starts again: the worker starts on it now
+    t.allocatedAt = this.now();
+    this.tasks.update(t, this.now());
+    log.info(
+      { task: t.id, sector: sectorName(sid), piece: t.pieceCid, worker: caller.name, attempt: t.attempts },
+      'unseal task allocated again to the worker that took it (never started: the worker lost the answer)',
+    );
+    return { ...info, State: 'unsealing' };
   }
 
   private unsealInfo(t: UnsealTask, s: SectorState): SectorUnsealInfo {
@@ -493,6 +535,7 @@ export class UnsealTasks {
       this.tasks.tx(() => {
         t.state = 'set_up';
         t.worker = null;
+        t.workerStore = null;
         t.allocatedAt = null;
         this.tasks.update(t, now);
       });

@@ -150,6 +150,8 @@ function allocate(t: StepHost, doc: SectorDoc): Promise<Event> {
       t.deps.manager.AllocateUnsealSector({
         AllowedMiners: s.allowedMiners,
         AllowedProofTypes: s.allowedProofTypes,
+        // a manager that knows it hands back the task this store took if our answer got lost
+        Worker: { Instance: t.deps.instance, Location: t.cfg.location },
       }),
     take: async (a: SectorUnsealInfo) => {
       const bad = unsealInfoProblem(a, s.allowedMiners, s.allowedProofTypes);
