@@ -9,7 +9,7 @@ import { type SectorID, sectorName, type UnsealTaskInfo } from '../../api/sealer
 import { UserError } from '../../common/cli.js';
 import { parseDuration } from '../../common/config.js';
 import { checkDest } from '../unseal/dest.js';
-import { pieceCidString } from '../unseal/tasks.js';
+import { pieceCidString } from '../unseal/pieces.js';
 import { parseMinerId, parseSectorNumber, out as stdout, table, withListen, withManager } from './common.js';
 
 /** Where the commands print (tests collect it). */

@@ -7,8 +7,9 @@ import { RpcError } from '../../rpc/index.js';
 import type { ManagerStore } from '../db.js';
 import { checkSid } from '../sealer/common.js';
 import { redactDest } from './dest.js';
+import { findSectorWithPiece } from './pieces.js';
 import type { UnsealTask } from './store.js';
-import { findSectorWithPiece, type UnsealTasks } from './tasks.js';
+import type { UnsealTasks } from './tasks.js';
 
 export function taskInfo(t: UnsealTask): UnsealTaskInfo {
   return {

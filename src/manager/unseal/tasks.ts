@@ -24,13 +24,14 @@ import {
 } from '../../api/sealer.js';
 import { logger } from '../../common/log.js';
 import { metrics } from '../../common/metrics.js';
-import { cidToCommD, cidToCommP, commPToCid } from '../../fil/index.js';
+import { cidToCommD } from '../../fil/index.js';
 import { RpcError } from '../../rpc/index.js';
 import type { SectorCaller } from '../auth.js';
 import type { ManagerStore } from '../db.js';
 import { sealStoreOf } from '../sealer/allocation.js';
 import { SnapStore } from '../snapup/store.js';
 import { checkDest, destsForWorker, MAX_DESTS, type MarketTarget, redactDest } from './dest.js';
+import { pieceCidString, piecePlace } from './pieces.js';
 import {
   ACTIVE_STATES,
   UNSEAL_STATES,
@@ -84,44 +85,6 @@ export type OutcomeListener = (task: UnsealTask, eventIds: string[]) => void;
 
 /** Why a task failed, as the failure counter labels it (bounded). */
 export type FailureCause = 'worker' | 'timeout' | 'sector';
-
-/** Unpadded size of a padded piece size. */
-const unpad = (padded: number) => padded - padded / 128;
-
-/** The canonical string of a piece CID; refuses anything that is not a piece commitment. */
-export function pieceCidString(v: unknown): string {
-  try {
-    return commPToCid(cidToCommP(v)).toString();
-  } catch (err) {
-    throw new RpcError(1, `invalid piece CID: ${(err as Error).message}`);
-  }
-}
-
-/** Where a deal piece sits in a sector (unpadded offset and size), from the sector's pieces; undefined if absent. */
-export function piecePlace(s: SectorState, pieceCid: string): { offset: number; size: number } | undefined {
-  let at = 0;
-  for (const p of s.Pieces ?? []) {
-    const offset = typeof p.DealInfo?.Offset === 'number' && p.DealInfo.Offset >= at ? p.DealInfo.Offset : at;
-    let cid: string | undefined;
-    try {
-      cid = commPToCid(cidToCommP(p.Piece.PieceCID)).toString();
-    } catch {
-      cid = undefined;
-    }
-    // a filler (no deal, no allocation) is zeros, not a client's piece
-    const deal = (p.DealInfo?.DealID ?? 0) > 0 || (p.DealInfo?.AllocationID ?? 0) > 0;
-    if (deal && cid === pieceCid) return { offset: unpad(offset), size: unpad(p.Piece.Size) };
-    at = offset + p.Piece.Size;
-  }
-  return undefined;
-}
-
-/** The first sector (online or offline list) holding the piece: what FindSectorWithPiece answers. */
-export function findSectorWithPiece(store: ManagerStore, online: boolean, pieceCid: unknown): SectorState | null {
-  const cid = pieceCidString(pieceCid);
-  for (const s of store.listSectors(online)) if (piecePlace(s, cid)) return s;
-  return null;
-}
 
 export class UnsealTasks {
   readonly tasks: UnsealStore;
