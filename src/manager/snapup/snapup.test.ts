@@ -44,6 +44,7 @@ after(async () => {
 });
 
 const W1 = { Instance: 'w1', Location: '/seal/1' };
+const CALLER = { admin: false, name: 'w1' } as never;
 const SPEC = { Sector: { AllowedMiners: null, AllowedProofTypes: null, Worker: W1 }, Deals: { MaxDeals: 3 } } as never;
 
 /** The fake chain's API plus the two calls snapup adds (the devnet and Lotus serve them). */
@@ -178,6 +179,19 @@ function submission(h: H, sid: SectorID, o: { commD?: Uint8Array; proof?: string
 }
 
 /** The updated replica's files as a snapup thread persists them (update/, update-cache/). */
+/** CC sector 1 a candidate, allocated to w1 with the market's deals; `submitted`: its update written and proved. */
+async function allocatedSector(h: H, o: { submitted?: boolean } = {}): Promise<SectorID> {
+  const sid = ccSector(h, 1);
+  await h.snap.preFetch(1000, null);
+  h.market.queue = answer();
+  assert.ok(await h.snap.allocate(SPEC, CALLER));
+  if (o.submitted) {
+    writeUpdateFiles(h.storeDir, sid);
+    await h.snap.submit(sid, submission(h, sid), CALLER);
+  }
+  return sid;
+}
+
 function writeUpdateFiles(root: string, sid: SectorID): void {
   mkdirSync(join(root, 'update'), { recursive: true });
   mkdirSync(join(root, 'update-cache', sectorName(sid)), { recursive: true });
@@ -232,7 +246,7 @@ test('AllocateSanpUpSector: deals through the market for the candidate, the same
     assert.equal(await h.sealer.api().AllocateSanpUpSector(SPEC, {} as never), null);
     assert.equal(h.snap.candidates(1000).length, 2);
     h.market.queue = answer();
-    const a = await h.snap.allocate(SPEC, { admin: false, name: 'w1' } as never);
+    const a = await h.snap.allocate(SPEC, CALLER);
     assert.ok(a);
     assert.deepEqual(a.Sector.ID, sid);
     assert.deepEqual(
@@ -249,11 +263,11 @@ test('AllocateSanpUpSector: deals through the market for the candidate, the same
     assert.ok(s.online && s.state.Upgraded);
     // the worker lost the answer: the same seal store gets the same sector, the market is not asked again
     const asks = h.market.count('AssignDeals');
-    assert.deepEqual(await h.snap.allocate(SPEC, { admin: false, name: 'w1' } as never), a);
+    assert.deepEqual(await h.snap.allocate(SPEC, CALLER), a);
     assert.equal(h.market.count('AssignDeals'), asks);
     await h.close();
     h2 = await setup({ dir: h.dir, chain: h.chain, market: h.market });
-    assert.deepEqual(await h2.snap.allocate(SPEC, { admin: false, name: 'w1' } as never), a);
+    assert.deepEqual(await h2.snap.allocate(SPEC, CALLER), a);
     // another seal store: the other candidate (no deals left: null)
     const other = { Sector: { Worker: { Instance: 'w2', Location: '/seal/2' } }, Deals: { MaxDeals: 3 } } as never;
     assert.equal(await h2.snap.allocate(other, { admin: false, name: 'w2' } as never), null);
@@ -267,34 +281,30 @@ test('AllocateSanpUpSector: deals through the market for the candidate, the same
 test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3 carries the manifests, the pledge rise and the new CommR; cleanup only once landed and persisted', async () => {
   const h = await setup();
   try {
-    const sid = ccSector(h, 1);
-    await h.snap.preFetch(1000, null);
-    h.market.queue = answer();
-    const caller = { admin: false, name: 'w1' } as never;
-    assert.ok(await h.snap.allocate(SPEC, caller));
-    const empty = await h.snap.submit(sid, submission(h, sid, { proof: '' }), caller);
+    const sid = await allocatedSector(h);
+    const empty = await h.snap.submit(sid, submission(h, sid, { proof: '' }), CALLER);
     assert.equal(empty.Res, SubmitResult.Rejected);
-    const badD = await h.snap.submit(sid, submission(h, sid, { commD: new Uint8Array(32) }), caller);
+    const badD = await h.snap.submit(sid, submission(h, sid, { commD: new Uint8Array(32) }), CALLER);
     assert.equal(badD.Res, SubmitResult.Rejected);
     assert.match(badD.Desc!, /CommD/);
     // a CommR at or above the Fr modulus is no Poseidon root (the top byte 0x74 > the modulus' 0x73)
     const above = newCommR();
     above[31] = 0x74;
-    const badR = await h.snap.submit(sid, { ...submission(h, sid), CommR: bytes32ToJson(above) }, caller);
+    const badR = await h.snap.submit(sid, { ...submission(h, sid), CommR: bytes32ToJson(above) }, CALLER);
     assert.match(badR.Desc!, /CommR is not a field element/);
     const wrongPieces = { ...submission(h, sid), Pieces: [DDO_PIECE] };
-    assert.match((await h.snap.submit(sid, wrongPieces, caller)).Desc!, /pieces count/);
+    assert.match((await h.snap.submit(sid, wrongPieces, CALLER)).Desc!, /pieces count/);
     const info = submission(h, sid);
     // the new replica is not in the store yet: the worker persists it again
-    const missed = await h.snap.submit(sid, info, caller);
+    const missed = await h.snap.submit(sid, info, CALLER);
     assert.equal(missed.Res, SubmitResult.FilesMissed);
     assert.match(missed.Desc!, /update\/s-t01000-1/);
     writeUpdateFiles(h.storeDir, sid);
     assert.equal((await h.sealer.pollProofState(sid)).State, OnChainState.NotFound);
-    assert.equal((await h.snap.submit(sid, info, caller)).Res, SubmitResult.Accepted);
-    assert.equal((await h.snap.submit(sid, info, caller)).Res, SubmitResult.Accepted);
+    assert.equal((await h.snap.submit(sid, info, CALLER)).Res, SubmitResult.Accepted);
+    assert.equal((await h.snap.submit(sid, info, CALLER)).Res, SubmitResult.Accepted);
     const other = { ...info, Proof: toBase64(Uint8Array.of(9)) };
-    assert.equal((await h.snap.submit(sid, other, caller)).Res, SubmitResult.MismatchedSubmission);
+    assert.equal((await h.snap.submit(sid, other, CALLER)).Res, SubmitResult.MismatchedSubmission);
 
     await h.snap.kick();
     const t = h.snap.snap.get(sid)!;
@@ -329,7 +339,7 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     assert.equal(h.snap.snap.get(sid)!.phase, 'sent');
     assert.equal((await h.sealer.pollProofState(sid)).State, OnChainState.Pending);
     // ReportFinalized from the worker does not end an upgrade in flight
-    await h.sealer.reportFinalized(sid, caller);
+    await h.sealer.reportFinalized(sid, CALLER);
     assert.ok(h.db.getSector(sid)!.online);
 
     land(h, t.messageId!);
@@ -345,8 +355,8 @@ test('SubmitSnapUpProof checks the proof, pieces and CommD; ProveReplicaUpdates3
     assert.ok(!s.online && s.state.Finalized && s.state.Upgraded);
     assert.equal(h.snap.candidates(1000).length, 0);
     // the worker then reports the update files and finishes: both fine on the finalized sector
-    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, caller), true);
-    await h.sealer.reportFinalized(sid, caller);
+    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, CALLER), true);
+    await h.sealer.reportFinalized(sid, CALLER);
     const text = await h.registry.metrics();
     for (const step of ['allocated', 'submitted', 'sent', 'landed', 'finalized'])
       assert.match(text, new RegExp(`venus_snapup_steps_total\\{step="${step}"\\} 1`));
@@ -362,11 +372,10 @@ test('CleanupCCData = false keeps the sector key; a refused update is PermFailed
     const sid = ccSector(h, 1);
     const sid2 = ccSector(h, 2);
     await h.snap.preFetch(1000, null);
-    const caller = { admin: false, name: 'w1' } as never;
     h.market.queue = answer();
-    await h.snap.allocate(SPEC, caller);
+    await h.snap.allocate(SPEC, CALLER);
     writeUpdateFiles(h.storeDir, sid);
-    await h.snap.submit(sid, submission(h, sid), caller);
+    await h.snap.submit(sid, submission(h, sid), CALLER);
     await h.snap.kick();
     land(h, h.snap.snap.get(sid)!.messageId!);
     await h.snap.kick();
@@ -377,11 +386,11 @@ test('CleanupCCData = false keeps the sector key; a refused update is PermFailed
     // the second sector: the chain refuses the update for good
     h.market.queue = answer();
     const w2 = { Sector: { Worker: { Instance: 'w2', Location: '/seal/2' } }, Deals: { MaxDeals: 3 } } as never;
-    const caller2 = { admin: false, name: 'w2' } as never;
-    const a2 = await h.snap.allocate(w2, caller2);
+    const CALLER2 = { admin: false, name: 'w2' } as never;
+    const a2 = await h.snap.allocate(w2, CALLER2);
     assert.deepEqual(a2?.Sector.ID, sid2);
     writeUpdateFiles(h.storeDir, sid2);
-    await h.snap.submit(sid2, submission(h, sid2), caller2);
+    await h.snap.submit(sid2, submission(h, sid2), CALLER2);
     await h.snap.kick();
     const rec = h.chain.records.get(h.snap.snap.get(sid2)!.messageId!)!;
     land(h, rec.ID);
@@ -390,7 +399,7 @@ test('CleanupCCData = false keeps the sector key; a refused update is PermFailed
     const poll = await h.sealer.pollProofState(sid2);
     assert.equal(poll.State, OnChainState.PermFailed);
     assert.match(poll.Desc!, /code 16/);
-    await h.sealer.reportAborted(sid2, 'update refused', caller2);
+    await h.sealer.reportAborted(sid2, 'update refused', CALLER2);
     const s2 = h.db.getSector(sid2)!;
     assert.ok(!s2.online && !s2.state.Upgraded);
     assert.ok(existsSync(sealedPath(h.storeDir, sid2)), 'the sector key of a refused update stays');
@@ -401,13 +410,7 @@ test('CleanupCCData = false keeps the sector key; a refused update is PermFailed
 
 /** One CC sector upgraded to done (CleanupCCData as configured), with the ticket it was sealed with. */
 async function upgradedSector(h: H): Promise<SectorID> {
-  const sid = ccSector(h, 1);
-  await h.snap.preFetch(1000, null);
-  const caller = { admin: false, name: 'w1' } as never;
-  h.market.queue = answer();
-  await h.snap.allocate(SPEC, caller);
-  writeUpdateFiles(h.storeDir, sid);
-  await h.snap.submit(sid, submission(h, sid), caller);
+  const sid = await allocatedSector(h, { submitted: true });
   await h.snap.kick();
   land(h, h.snap.snap.get(sid)!.messageId!);
   await h.snap.kick();
@@ -490,9 +493,9 @@ test('an upgraded sector is set for rebuild with its sector key and deal pieces;
     );
     assert.deepEqual(info.Ticket, h.db.getSector(sid)!.state.Pre!.Ticket);
     // the rebuilt update files reported: indexed as the upgrade's, the rebuild ends
-    const caller = { admin: false, name: 'w3' } as never;
-    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, caller), true);
-    await h.sealer.reportFinalized(sid, caller);
+    const CALLER = { admin: false, name: 'w3' } as never;
+    assert.equal(await h.sealer.submitPersistedEx(sid, 'store-1', true, CALLER), true);
+    await h.sealer.reportFinalized(sid, CALLER);
     const s = h.db.getSector(sid)!;
     assert.ok(!s.online && s.state.Finalized && !s.state.NeedRebuild && s.state.Upgraded);
   } finally {
@@ -510,10 +513,9 @@ test('a sector in the current or next deadline waits for its update until the de
     h.db.indexSector('normal', sid, { SealedFile: 'store-1', CacheDir: 'store-1' });
     await h.snap.preFetch(1000, null);
     h.market.queue = answer();
-    const caller = { admin: false, name: 'w1' } as never;
-    await h.snap.allocate(SPEC, caller);
+    await h.snap.allocate(SPEC, CALLER);
     writeUpdateFiles(h.storeDir, sid);
-    await h.snap.submit(sid, submission(h, sid), caller);
+    await h.snap.submit(sid, submission(h, sid), CALLER);
     await h.snap.kick();
     assert.equal(h.snap.snap.get(sid)!.phase, 'submitted');
     assert.match(h.snap.snap.get(sid)!.error!, /being proven/);
@@ -531,13 +533,7 @@ test('a message recorded but not pushed (messager down, then a restart) is pushe
   const h = await setup();
   let h2: H | undefined;
   try {
-    const sid = ccSector(h, 1);
-    await h.snap.preFetch(1000, null);
-    h.market.queue = answer();
-    const caller = { admin: false, name: 'w1' } as never;
-    await h.snap.allocate(SPEC, caller);
-    writeUpdateFiles(h.storeDir, sid);
-    await h.snap.submit(sid, submission(h, sid), caller);
+    const sid = await allocatedSector(h, { submitted: true });
     h.chain.pushError = new Error('messager down');
     await h.snap.kick();
     const t = h.snap.snap.get(sid)!;
@@ -560,12 +556,8 @@ test('a message recorded but not pushed (messager down, then a restart) is pushe
 test('an abort before the message gives the deals back and leaves the sector CC', async () => {
   const h = await setup();
   try {
-    const sid = ccSector(h, 1);
-    await h.snap.preFetch(1000, null);
-    h.market.queue = answer();
-    const caller = { admin: false, name: 'w1' } as never;
-    await h.snap.allocate(SPEC, caller);
-    await h.sealer.reportAborted(sid, 'encode failed', caller);
+    const sid = await allocatedSector(h);
+    await h.sealer.reportAborted(sid, 'encode failed', CALLER);
     const s = h.db.getSector(sid)!;
     assert.ok(!s.online && !s.state.Upgraded && !s.state.AbortReason);
     assert.equal(h.snap.snap.get(sid), undefined);
