@@ -205,15 +205,15 @@ test('two managers on one PostgreSQL: kill -9 of the post holder in an open dead
     return sentNow.find((n) => now.has(n) && !sectorsAtKill.has(n));
   });
   t.diagnostic(`sector ${next} proven-committed through ${survivor}`);
-  if (holder === 'manager-1') {
-    // the worker talked to the first URL: it moved to the second
-    assert.match(
-      log('worker'),
-      new RegExp(
-        `sealer_rpc failover: using the next sector-manager\\s+\\{[^}]*"to":"127\\.0\\.0\\.1:${port[survivor]}"`,
-      ),
-    );
-  }
+  // The worker moves to the next URL only when a call fails; the runner restarts the killed manager within
+  // about a second, so whether a call fell in that gap is chance (the failover itself is tested in
+  // src/worker/daemon-failover.test.ts): say which it was.
+  const failover = new RegExp(
+    `sealer_rpc failover: using the next sector-manager\\s+\\{[^}]*"to":"127\\.0\\.0\\.1:${port[survivor]}"`,
+  ).test(log('worker'));
+  t.diagnostic(
+    `worker ${failover ? 'failed over to' : 'made no call while the holder was down; it still lists'} ${survivor}`,
+  );
 
   // -- the runner started the killed manager again: it stands by while the other holds every duty
   await until(`${holder} restarted`, 2 * 60_000, async () =>
