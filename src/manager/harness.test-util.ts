@@ -176,7 +176,7 @@ export function placedPoStSector(store: string, f: SealedFixture, miner: number,
 
 /**
  * A manager home (`daemon init`, miner 1000 configured) over a FakeChain, and a way to start its daemon as
- * `daemon run` does (again after a restart); `extra` adds daemon options. The API runs without tokens
+ * `daemon run` does (again after a restart); `extra` adds daemon options (and `start(more)` for one start). The API runs without tokens
  * (`--insecure-no-auth` on 127.0.0.1) unless `extra` says `{ insecureNoAuth: false }`: tests about tokens do.
  */
 export function managerHome(prefix: string, extra: Partial<DaemonOptions> = {}) {
@@ -188,7 +188,7 @@ export function managerHome(prefix: string, extra: Partial<DaemonOptions> = {}) 
   );
   const chain = new FakeChain();
   chain.addMiner(1000);
-  const start = () =>
+  const start = (more: Partial<DaemonOptions> = {}) =>
     startDaemon({
       home,
       listen: '127.0.0.1:0',
@@ -198,6 +198,7 @@ export function managerHome(prefix: string, extra: Partial<DaemonOptions> = {}) 
       verifier: fakeVerifier,
       insecureNoAuth: true,
       ...extra,
+      ...more,
     });
   return { home, chain, start };
 }

@@ -2,16 +2,13 @@
 // the second stands by, both serve the worker API and say so on the dashboard; a PreCommit given to the standby is
 // sent by the holder; a graceful stop of the holder hands every duty to the other within a renewal period.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManagerAPI, SubmitResult } from '../../api/sealer.js';
 import { createClient } from '../../rpc/index.js';
-import { initHome } from '../config.js';
-import { type Daemon, startDaemon } from '../daemon.js';
-import { preCommitInfoFor } from '../harness.test-util.js';
-import { FakeChain, fakeVerifier } from '../testkit.js';
+import type { Daemon } from '../daemon.js';
+import { managerHome, preCommitInfoFor } from '../harness.test-util.js';
 
 const TTL = 1500;
 
@@ -24,24 +21,9 @@ async function until(what: string, f: () => boolean | Promise<boolean>, ms = 10_
 }
 
 test('two managers on one database: one holds the duties, the other serves workers and takes over', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vsm-ha-daemon-'));
-  const { file } = initHome(home);
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
-  );
-  const chain = new FakeChain();
-  chain.addMiner(1000);
-  const start = (name: string) =>
-    startDaemon({
-      home,
-      listen: '127.0.0.1:0',
-      poster: true,
-      chain: chain.api(),
-      messager: chain.messager(),
-      verifier: fakeVerifier,
-      ha: { name, ttlMs: TTL },
-    });
+  const h = managerHome('vsm-ha-daemon-', { poster: true, insecureNoAuth: false });
+  const { home, chain } = h;
+  const start = (name: string) => h.start({ ha: { name, ttlMs: TTL } });
   const a = await start('manager-a');
   let aOpen = true;
   let b: Daemon | undefined;

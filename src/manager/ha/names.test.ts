@@ -2,14 +2,12 @@
 // a ManagerNameInUse naming the Name and where the first runs (host, pid, listen address from its heartbeat row),
 // unless that heartbeat is stale, handed back by a graceful stop, or left by a process of this host that is gone.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { initHome } from '../config.js';
-import { startDaemon } from '../daemon.js';
-import { FakeChain, fakeVerifier } from '../testkit.js';
+import { managerHome } from '../harness.test-util.js';
 import { Duties, ManagerNameInUse } from './duties.js';
 import { openTestLeaseDb } from './sqlite.test-util.js';
 
@@ -112,25 +110,11 @@ test('a graceful stop hands the Name back; a gone process of this host does not 
 });
 
 test('daemon run: a second manager with the same [Common.HA] Name on one database refuses to start', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vsm-ha-names-daemon-'));
+  const { home, start } = managerHome('vsm-ha-names-daemon-', {
+    insecureNoAuth: false,
+    ha: { name: 'manager-a', ttlMs: 1500 },
+  });
   dirs.push(home);
-  const { file } = initHome(home);
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace('[SectorManager]\n', '[SectorManager]\n[[SectorManager.Miners]]\nID = 1000\n'),
-  );
-  const chain = new FakeChain();
-  chain.addMiner(1000);
-  const start = () =>
-    startDaemon({
-      home,
-      listen: '127.0.0.1:0',
-      poster: false,
-      chain: chain.api(),
-      messager: chain.messager(),
-      verifier: fakeVerifier,
-      ha: { name: 'manager-a', ttlMs: 1500 },
-    });
   const a = await start();
   try {
     await assert.rejects(
