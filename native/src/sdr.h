@@ -16,10 +16,28 @@ typedef struct {
   uint8_t *out;
 } sdr_lane_t;
 
+/* The second half of every label's last block: 0x80, zeros, the message length 1248 bytes = 0x2700 bits. */
+extern const uint8_t sdr_label_pad[32];
+
 /* Hashes `n` independent labels; `exp` = layer > 1 (14 parents). SHA-NI interleaves 2 streams (4 when AVX-512
  * computes a batch's schedules beforehand; VENUS_SDR_LANES=1..4) when selected; else AVX2 8 lanes when the CPU
  * has it; else portable C one stream at a time. */
 void sdr_hash_lanes(sdr_lane_t *lanes, int n, int exp);
+/* SHA-NI streams hashed together (VENUS_SDR_LANES, else 4 with AVX-512 schedules, 2 without), and whether
+ * batches take their schedules from AVX-512. */
+int sdr_lanes_group(void);
+int sdr_batch_avx512(void);
+
+/* Batch labeling with the next node's schedules computed beside this node's rounds (sdr_pipe.c). NULL from
+ * sdr_pipe_new where that path does not apply (fewer than 2 sectors, no SHA-NI or no AVX-512): hash with
+ * sdr_hash_lanes then. sdr_pipe_hash hashes cur's k labels and schedules next's (NULL: none follows). */
+typedef struct sdr_pipe sdr_pipe_t;
+sdr_pipe_t *sdr_pipe_new(int k);
+void sdr_pipe_free(sdr_pipe_t *pipe);
+void sdr_pipe_hash(sdr_pipe_t *pipe, sdr_lane_t *cur, const sdr_lane_t *next, int exp);
+/* sdrShaniStreams(rounds): sha256rnds2's cost in one chain and in 4 interleaved chains (sdr_pipe.c) */
+napi_value sdr_js_shani_streams(napi_env env, napi_callback_info info);
+
 /* Sets the header's layer (bytes 32..35) and zeroes the tail, from a 32-byte replica id. */
 void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer);
 static inline void sdr_lane_node(sdr_lane_t *lane, uint64_t node) {

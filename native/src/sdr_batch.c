@@ -29,8 +29,8 @@
 extern const uint32_t sdr_K256[64];
 extern const uint32_t sdr_H256[8];
 
-/* The second half of every label's last block: 0x80, zeros, the message length 1248 bytes = 0x2700 bits. */
-static const uint8_t PAD[32] = {0x80, [30] = 0x27, [31] = 0x00};
+const uint8_t sdr_label_pad[32] = {0x80, [30] = 0x27, [31] = 0x00};
+#define PAD sdr_label_pad
 
 void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer) {
   memcpy(lane->header, replica_id, 32);
@@ -66,63 +66,7 @@ static void label_portable(const sdr_lane_t *L, int exp) {
 }
 
 #ifdef SDRB_X86
-#define INL static inline __attribute__((always_inline))
-
-/* ------------------------------------------------------------ SHA-NI, up to 4 streams */
-#define SHANI __attribute__((target("sha,sse4.1,ssse3")))
-
-/* W[t] + K[t] of one block, t < 64, and two spare words: rounds 4g, 4g+1 take the low half of a 16-byte load
- * at word 4g, rounds 4g+2, 4g+3 the low half of one at word 4g+2 (sha256rnds2 reads only the low 64 bits). */
-typedef uint32_t ni_wk_t[68];
-
-/* The schedule of the block a[0..32) ‖ b[0..32) with sha256msg1/2. */
-SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, uint32_t *wk) {
-  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
-  __m128i w[4];
-  w[0] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)a), bswap);
-  w[1] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(a + 16)), bswap);
-  w[2] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)b), bswap);
-  w[3] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(b + 16)), bswap);
-#pragma GCC unroll 16
-  for (int g = 0; g < 16; g++) {
-    _mm_storeu_si128((__m128i *)(wk + 4 * g),
-                     _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sdr_K256[4 * g])));
-    if (g < 12) {
-      /* W[g+4] from W[g..g+3]; it replaces W[g], which the rounds above consumed. */
-      __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
-      x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
-      w[g & 3] = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
-    }
-  }
-}
-
-#define NI_W(w, k) _mm_loadu_si128((const __m128i *)((w) + (k)))
-
-/* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH), in locals so
- * that the compiler keeps every stream in registers (arrays indexed in a loop went through the stack). */
-SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const uint32_t *const *wk) {
-  __m128i a0 = s0[0], b0 = s1[0], a1 = s0[n > 1], b1 = s1[n > 1];
-  __m128i a2 = s0[n > 2 ? 2 : 0], b2 = s1[n > 2 ? 2 : 0], a3 = s0[n > 3 ? 3 : 0], b3 = s1[n > 3 ? 3 : 0];
-  const uint32_t *w0 = wk[0], *w1 = wk[n > 1], *w2 = wk[n > 2 ? 2 : 0], *w3 = wk[n > 3 ? 3 : 0];
-#pragma GCC unroll 16
-  for (int g = 0; g < 16; g++) {
-    b0 = _mm_sha256rnds2_epu32(b0, a0, NI_W(w0, 4 * g));
-    if (n > 1) b1 = _mm_sha256rnds2_epu32(b1, a1, NI_W(w1, 4 * g));
-    if (n > 2) b2 = _mm_sha256rnds2_epu32(b2, a2, NI_W(w2, 4 * g));
-    if (n > 3) b3 = _mm_sha256rnds2_epu32(b3, a3, NI_W(w3, 4 * g));
-    a0 = _mm_sha256rnds2_epu32(a0, b0, NI_W(w0, 4 * g + 2));
-    if (n > 1) a1 = _mm_sha256rnds2_epu32(a1, b1, NI_W(w1, 4 * g + 2));
-    if (n > 2) a2 = _mm_sha256rnds2_epu32(a2, b2, NI_W(w2, 4 * g + 2));
-    if (n > 3) a3 = _mm_sha256rnds2_epu32(a3, b3, NI_W(w3, 4 * g + 2));
-  }
-  s0[0] = _mm_add_epi32(s0[0], a0), s1[0] = _mm_add_epi32(s1[0], b0);
-  if (n > 1) s0[1] = _mm_add_epi32(s0[1], a1), s1[1] = _mm_add_epi32(s1[1], b1);
-  if (n > 2) s0[2] = _mm_add_epi32(s0[2], a2), s1[2] = _mm_add_epi32(s1[2], b2);
-  if (n > 3) s0[3] = _mm_add_epi32(s0[3], a3), s1[3] = _mm_add_epi32(s1[3], b3);
-}
-
-/* The blocks of one label, in message order: the header, the nb distinct parent pairs, the last block. */
-enum { NI_BLOCKS = 9 };
+#include "sdr_ni.h"
 
 /* n labels. `pre`: their schedules computed already (pre[l][0] header, [1 + j] parent pair j, [1 + nb] last),
  * or NULL: computed here with sha256msg1/2. */
@@ -131,8 +75,7 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *co
   ni_wk_t own[4][NI_BLOCKS];
   const uint32_t *w[4];
   const int nb = exp ? 7 : 3;
-  const __m128i iv0 = _mm_set_epi32((int)sdr_H256[0], (int)sdr_H256[1], (int)sdr_H256[4], (int)sdr_H256[5]);
-  const __m128i iv1 = _mm_set_epi32((int)sdr_H256[2], (int)sdr_H256[3], (int)sdr_H256[6], (int)sdr_H256[7]);
+  const __m128i iv0 = NI_IV0, iv1 = NI_IV1;
   ni_wk_t *sch[4];
   for (int l = 0; l < n; l++) sch[l] = pre ? pre[l] : own[l];
   /* The header block does not depend on the previous node's label: first in program order, so that the
@@ -169,16 +112,7 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *co
     w[l] = sch[l][1 + nb];
   }
   ni_rounds(n, s0, s1, w);
-  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
-  for (int l = 0; l < n; l++) {
-    __m128i t = _mm_shuffle_epi32(s0[l], 0x1B);  /* FEBA */
-    __m128i u = _mm_shuffle_epi32(s1[l], 0xB1);  /* DCHG */
-    __m128i abcd = _mm_blend_epi16(t, u, 0xF0); /* DCBA */
-    __m128i efgh = _mm_alignr_epi8(u, t, 8);    /* HGFE */
-    _mm_storeu_si128((__m128i *)L[l].out, _mm_shuffle_epi8(abcd, bswap));
-    _mm_storeu_si128((__m128i *)(L[l].out + 16), _mm_shuffle_epi8(efgh, bswap));
-    L[l].out[31] &= 0x3f;
-  }
+  for (int l = 0; l < n; l++) ni_put_label(s0[l], s1[l], L[l].out);
 }
 
 #define NI_VARIANT(N)                                                                                              \
@@ -196,32 +130,6 @@ NI_VARIANT(4)
  * interleaved streams), while the rounds of several streams keep the SHA unit busy. Where AVX-512 is present the
  * batch computes its schedules 16 blocks at a time in vector registers (one block per 32-bit lane) and the
  * SHA-NI streams only run rounds. */
-#define AVX512 __attribute__((target("avx512f,avx512bw")))
-
-/* 16 vectors of 16 words: r[i].word[j] <-> r[j].word[i]. */
-AVX512 INL void z_transpose(__m512i r[16]) {
-  __m512i t[16], u[16];
-  for (int k = 0; k < 8; k++) {
-    t[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
-  }
-  for (int k = 0; k < 4; k++) {
-    u[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
-    u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
-    u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
-    u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
-  }
-  /* u[4k + c], 128-bit lane L: word 4L + c of rows 4k..4k+3; a 4 × 4 transpose of 128-bit lanes finishes it */
-  for (int c = 0; c < 4; c++) {
-    __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
-    __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-    r[4 + c] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
-    r[8 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-    r[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
-  }
-}
-
 /* The schedules of n <= 16 blocks; block i is a[i][0..32) ‖ b[i][0..32), its W + K goes to out[i]. */
 AVX512 static void z_sched16(const uint8_t *const *a, const uint8_t *const *b, int n, uint32_t *const *out) {
   const __m512i bswap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
@@ -424,10 +332,10 @@ static int use_avx2(void) {
 /* SHA-NI streams hashed together. Measured on an AMD EPYC Zen 5 (2 vCPUs, shared): with sha256msg1/2 schedules
  * 2 streams give ~1.4x one stream and 4 no more (the schedules, not the rounds, are the limit there); with the
  * schedules from AVX-512, 4 streams. VENUS_SDR_LANES=1..4 overrides. */
-static int ni_group = 0;
+static int ni_group = -1; /* -1: not read yet (read once: getenv was 0.5% of a batch's CPU when every call read it) */
 
 static int ni_lanes(void) {
-  if (!ni_group) {
+  if (ni_group < 0) {
     const char *g = getenv("VENUS_SDR_LANES");
     ni_group = g && g[0] >= '1' && g[0] <= '4' && !g[1] ? g[0] - '0' : 0;
   }
@@ -435,6 +343,9 @@ static int ni_lanes(void) {
    * cache: 4 streams' rounds ~2.05x one full label, two pairs ~1.8x) */
   return ni_group ? ni_group : use_avx512() ? 4 : 2;
 }
+
+int sdr_lanes_group(void) { return ni_lanes(); }
+int sdr_batch_avx512(void) { return use_avx512(); }
 
 const char *sdr_lanes_backend(void) {
   static char name[32];
@@ -480,7 +391,53 @@ void sdr_hash_lanes(sdr_lane_t *L, int n, int exp) {
 
 /* ------------------------------------------------------------ N-API */
 
-enum { MAX_BATCH = 64 };
+enum { MAX_BATCH = 64, GB = 32 };
+
+/* What sdrLabelChunkBatch reads a node's parents from (see there). */
+typedef struct {
+  uint32_t k;
+  int exp;
+  uint64_t first, count, out_slot;
+  const uint32_t *par;
+  uint8_t *const *cur;
+  const uint8_t *const *prev;
+  uint64_t cur_nodes, prev_nodes;
+  uint8_t *gb; /* expander labels of GB nodes × k sectors, two halves; NULL: read in place */
+} batch_src_t;
+
+/* Points lanes (one per sector) at node first + i's parents and output slot; at the start of a run of GB nodes,
+ * copies their expander labels, every sector, in one pass (see sdr_gather_expander) into half (i / GB) & 1.
+ * Returns an error naming the bad parent, or NULL. */
+static const char *prepare_node(const batch_src_t *b, uint64_t i, sdr_lane_t *lanes) {
+  const uint32_t *p = b->par + i * 14;
+  const uint64_t node = b->first + i, slot = (b->out_slot + i) * 32;
+  uint8_t *half = b->gb ? b->gb + (size_t)((i / GB) & 1) * b->k * GB * 8 * 32 : NULL;
+  if (half && i % GB == 0) {
+    const uint64_t g = b->count - i < GB ? b->count - i : GB;
+    for (uint64_t j = 0; j < g; j++)
+      for (int q = 6; q < 14; q++)
+        if (p[14 * j + q] >= b->prev_nodes) return "sdrLabelChunkBatch: expander parent outside prev";
+    for (uint32_t s = 0; s < b->k; s++)
+      for (uint64_t j = 0; j < g; j++)
+        for (int q = 0; q < 8; q++)
+          memcpy(half + ((s * GB + j) * 8 + q) * 32, b->prev[s] + (uint64_t)p[14 * j + 6 + q] * 32, 32);
+  }
+  for (uint32_t s = 0; s < b->k; s++) sdr_lane_node(&lanes[s], node), lanes[s].out = b->cur[s] + slot;
+  if (node == 0) return NULL;
+  for (int j = 0; j < 6; j++)
+    if (p[j] >= b->cur_nodes) return "sdrLabelChunkBatch: DRG parent outside cur";
+  for (int j = 6; b->exp && !half && j < 14; j++)
+    if (p[j] >= b->prev_nodes) return "sdrLabelChunkBatch: expander parent outside prev";
+  for (uint32_t s = 0; s < b->k; s++) {
+    sdr_lane_t *ln = &lanes[s];
+    for (int j = 0; j < 6; j++) ln->par[j] = b->cur[s] + (uint64_t)p[j] * 32;
+    if (half)
+      for (int j = 0; j < 8; j++) ln->par[6 + j] = half + ((s * GB + i % GB) * 8 + j) * 32;
+    else if (b->exp)
+      for (int j = 6; j < 14; j++) ln->par[j] = b->prev[s] + (uint64_t)p[j] * 32;
+  }
+  return NULL;
+}
 
 /* sdrLabelChunkBatch(replicaIds: Uint8Array[], layer, firstNode, count, parents: Uint32Array, curs: Uint8Array[],
  *                    outSlot, prevs: Uint8Array[] | null)
@@ -523,7 +480,7 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
   uint8_t *cur[MAX_BATCH];
   const uint8_t *prev[MAX_BATCH];
   uint64_t cur_nodes = UINT64_MAX, prev_nodes = UINT64_MAX;
-  sdr_lane_t lanes[MAX_BATCH];
+  sdr_lane_t lanes[2][MAX_BATCH];
   for (uint32_t i = 0; i < k; i++) {
     napi_value e;
     void *d;
@@ -531,7 +488,8 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[0], i, &e);
     if (!sdr_get_bytes(env, e, &d, &l) || l != 32)
       return sdr_throw(env, "sdrLabelChunkBatch: each replicaId must be 32 bytes"), NULL;
-    sdr_lane_header(&lanes[i], d, layer);
+    sdr_lane_header(&lanes[0][i], d, layer);
+    sdr_lane_header(&lanes[1][i], d, layer);
     napi_get_element(env, argv[5], i, &e);
     if (!sdr_get_bytes(env, e, &d, &l) || (out_slot + count) * 32 > l)
       return sdr_throw(env, "sdrLabelChunkBatch: output slots outside a current-layer buffer"), NULL;
@@ -544,42 +502,22 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
       if (l / 32 < prev_nodes) prev_nodes = l / 32;
     }
   }
-  const uint32_t *p = par;
+  batch_src_t src = {.k = k, .exp = exp, .first = first, .count = count, .out_slot = out_slot, .par = par,
+                     .cur = cur, .prev = prev, .cur_nodes = cur_nodes, .prev_nodes = prev_nodes};
   const uint64_t pf = (uint64_t)sdr_prefetch_distance();
-  /* expander parents of the next GB nodes, every sector, copied in one pass (see sdr_gather_expander) */
-  enum { GB = 32 };
   const int gather = exp && sdr_gather_expander();
-  uint8_t *gb = gather ? malloc((size_t)k * GB * 8 * 32) : NULL;
-  if (gather && !gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
-  const char *err = NULL;
-  for (uint64_t i = 0; i < count && !err; i++, p += 14) {
-    uint64_t node = first + i, slot = (out_slot + i) * 32;
-    if (gather && i % GB == 0) {
-      const uint64_t g = count - i < GB ? count - i : GB;
-      for (uint64_t j = 0; j < g && !err; j++)
-        for (int q = 6; q < 14; q++)
-          if (p[14 * j + q] >= prev_nodes) err = "sdrLabelChunkBatch: expander parent outside prev";
-      for (uint32_t s = 0; s < k && !err; s++)
-        for (uint64_t j = 0; j < g; j++)
-          for (int q = 0; q < 8; q++)
-            memcpy(gb + ((s * GB + j) * 8 + q) * 32, prev[s] + (uint64_t)p[14 * j + 6 + q] * 32, 32);
-      if (err) break;
-    }
-    if (node == 0) {
-      for (uint32_t s = 0; s < k; s++) {
-        sdr_lane_node(&lanes[s], 0);
-        sdr_label_node0(lanes[s].header, cur[s] + slot);
-      }
-      continue;
-    }
-    for (int j = 0; j < 6; j++)
-      if (p[j] >= cur_nodes) err = "sdrLabelChunkBatch: DRG parent outside cur";
-    for (int j = 6; exp && !gather && j < 14; j++)
-      if (p[j] >= prev_nodes) err = "sdrLabelChunkBatch: expander parent outside prev";
-    if (err) break;
+  /* two halves: node i + 1 is set up (and, at a run's start, gathered) while node i still reads its own half */
+  src.gb = gather ? malloc((size_t)2 * k * GB * 8 * 32) : NULL;
+  if (gather && !src.gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
+  /* with AVX-512 schedules, node i + 1's are computed beside node i's rounds (sdr_pipe.c) */
+  sdr_pipe_t *pipe = sdr_pipe_new((int)k);
+  const char *err = count ? prepare_node(&src, 0, lanes[0]) : NULL;
+  for (uint64_t i = 0; i < count && !err; i++) {
+    sdr_lane_t *now = lanes[i & 1], *next = i + 1 < count ? lanes[(i + 1) & 1] : NULL;
+    if (next && (err = prepare_node(&src, i + 1, next))) break;
     /* the parents of a node a little ahead, in every sector, while this one hashes */
     if (i + pf < count) {
-      const uint32_t *q = p + 14 * pf;
+      const uint32_t *q = par + (i + pf) * 14;
       for (uint32_t s = 0; s < k; s++) {
         for (int j = 0; j < 6; j++)
           if (q[j] < cur_nodes) __builtin_prefetch(cur[s] + (uint64_t)q[j] * 32);
@@ -587,19 +525,15 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
           if (q[j] < prev_nodes) __builtin_prefetch(prev[s] + (uint64_t)q[j] * 32);
       }
     }
-    for (uint32_t s = 0; s < k; s++) {
-      sdr_lane_t *ln = &lanes[s];
-      sdr_lane_node(ln, node);
-      for (int j = 0; j < 6; j++) ln->par[j] = cur[s] + (uint64_t)p[j] * 32;
-      if (gather)
-        for (int j = 0; j < 8; j++) ln->par[6 + j] = gb + ((s * GB + i % GB) * 8 + j) * 32;
-      else if (exp)
-        for (int j = 6; j < 14; j++) ln->par[j] = prev[s] + (uint64_t)p[j] * 32;
-      ln->out = cur[s] + slot;
+    if (first + i == 0) {
+      for (uint32_t s = 0; s < k; s++) sdr_label_node0(now[s].header, now[s].out);
+      continue;
     }
-    sdr_hash_lanes(lanes, (int)k, exp);
+    if (pipe) sdr_pipe_hash(pipe, now, next, exp);
+    else sdr_hash_lanes(now, (int)k, exp);
   }
-  free(gb);
+  sdr_pipe_free(pipe);
+  free(src.gb);
   if (err) return sdr_throw(env, err), NULL;
   return NULL;
 }
@@ -636,5 +570,7 @@ napi_value sdr_batch_register(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "sdrLabelChunkBatch", fn);
   napi_create_function(env, "sdrLanesBackend", NAPI_AUTO_LENGTH, js_lanes_backend, NULL, &fn);
   napi_set_named_property(env, exports, "sdrLanesBackend", fn);
+  napi_create_function(env, "sdrShaniStreams", NAPI_AUTO_LENGTH, sdr_js_shani_streams, NULL, &fn);
+  napi_set_named_property(env, exports, "sdrShaniStreams", fn);
   return exports;
 }

@@ -8,7 +8,7 @@
  *   npm run bench -- --list           the modules found
  *   npm run bench -- --json FILE      also write the figures as JSON
  *   npm run bench -- --size 32GiB     modules that take extra sizes (snap) add this one
- *   npm run bench -- --quick          snap at 8MiB only (it runs 8MiB and 512MiB by default)
+ *   npm run bench -- --quick          pc1 and snap without 512MiB (they run 8MiB and 512MiB by default)
  *   npm run bench -- manager-rpc --workers 200 --db sqlite   load on the manager's worker API (manager-rpc.ts)
  *
  * A module added later (post.ts, c1.ts, …) is picked up by its file name. To appear in the summary its run()

@@ -347,7 +347,7 @@ export interface SnapBenchResult {
 
 /**
  * Sizes: 8MiB and 512MiB (the two sizes SnapDeals is reported at); `--quick` only 8MiB; `--size X` (repeatable)
- * adds X. `--512` is accepted for symmetry with pc1 and pc2 (512MiB is in already).
+ * adds X. `--512` is accepted for symmetry with pc2 (512MiB is in already).
  */
 export function sizesFromArgv(argv: readonly string[]): number[] {
   const sizes = [parseSectorSize('8MiB')];

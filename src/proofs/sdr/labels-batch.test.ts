@@ -119,6 +119,18 @@ describe('SDR batch labels', () => {
     }
   });
 
+  it('sdrShaniStreams: sha256rnds2 in one chain and in 4 (two positive figures, or null without SHA-NI)', {
+    skip: !native?.sdrShaniStreams && 'addon without sdrShaniStreams',
+  }, () => {
+    const r = native!.sdrShaniStreams!(10_000);
+    if (native!.sdrShaBackend() === 'sha-ni') {
+      assert.equal(r?.length, 2);
+      for (const ns of r!) assert.ok(Number.isFinite(ns) && ns > 0, `${ns} ns`);
+    } else assert.equal(r, null);
+    for (const bad of [1, 2e9, Number.NaN, '1000' as unknown as number])
+      assert.throws(() => native!.sdrShaniStreams!(bad), /rounds must be a number from 2 to 1e9/);
+  });
+
   it('windowed plan (large sectors): K = 1…8 give the single-sector bytes', { skip: noBatch }, async () => {
     const g = new SdrGraph(4096, new Uint8Array(32).fill(7), '1.1.0');
     for (const k of [1, 2, 3, 5, 8]) {

@@ -90,6 +90,10 @@ export interface SdrNative {
    * `want` picks the path used while SHA-NI is off, and whether SHA-NI batches take their message schedules from
    * AVX-512 ("avx512", where the CPU has it; the default). */
   sdrLanesBackend?(want?: 'avx512' | 'avx2' | 'portable'): string;
+  /** Nanoseconds per sha256rnds2 in one dependent chain and in 4 interleaved chains (thread CPU time, best of 3
+   * tries of `rounds` each), or null while SHA-NI is off: one stream is bound by the first, a batch by the
+   * second (how much interleaving can gain on this core at most: 4 × first ÷ second). */
+  sdrShaniStreams?(rounds: number): [number, number] | null;
   /** The SHA-256 block function in use ("sha-ni" or "portable"); switches first when `want` is given. */
   sdrShaBackend(want?: 'sha-ni' | 'portable'): string;
   /** The BLAKE2b used by the Feistel permutation ("avx512", "avx2" or "scalar"); switches first when asked. */
