@@ -28,6 +28,11 @@ void sdr_hash_lanes(sdr_lane_t *lanes, int n, int exp);
 int sdr_lanes_group(void);
 int sdr_batch_avx512(void);
 
+/* n labels of one node in AVX-512 lanes, 32 at a time then 16 (n <= 16 or a multiple of 16; sdr_z16.c); only where sdr_z16_enabled() (AVX-512, not turned off
+ * by VENUS_SDR_Z16=0). */
+void sdr_z16_labels(sdr_lane_t *lanes, int n, int exp);
+int sdr_z16_enabled(void);
+
 /* Batch labeling with the next node's schedules computed beside this node's rounds (sdr_pipe.c). NULL from
  * sdr_pipe_new where that path does not apply (fewer than 2 sectors, no SHA-NI or no AVX-512): hash with
  * sdr_hash_lanes then. sdr_pipe_hash hashes cur's k labels and schedules next's (NULL: none follows). */

@@ -347,15 +347,32 @@ static int ni_lanes(void) {
 int sdr_lanes_group(void) { return ni_lanes(); }
 int sdr_batch_avx512(void) { return use_avx512(); }
 
+/* Each 16 labels of a batch in AVX-512 lanes (sdr_z16.c) where the CPU has AVX-512; VENUS_SDR_Z16=0 turns it
+ * off (then SHA-NI streams or AVX2 lanes hash them as below). */
+static int z16_on = -1;
+
+int sdr_z16_enabled(void) {
+  if (z16_on < 0) {
+    const char *v = getenv("VENUS_SDR_Z16");
+    z16_on = !(v && v[0] == '0');
+  }
+  return z16_on && use_avx512();
+}
+
 const char *sdr_lanes_backend(void) {
-  static char name[32];
-  if (!sdr_sha_shani_selected()) return use_avx2() ? "avx2 x8" : "portable";
-  snprintf(name, sizeof name, use_avx512() ? "sha-ni x%d, avx512 sched" : "sha-ni x%d", ni_lanes());
+  static char name[48];
+  const char *z = sdr_z16_enabled() ? " + avx512 x16" : "";
+  if (!sdr_sha_shani_selected()) snprintf(name, sizeof name, "%s%s", use_avx2() ? "avx2 x8" : "portable", z);
+  else snprintf(name, sizeof name, use_avx512() ? "sha-ni x%d, avx512 sched%s" : "sha-ni x%d%s", ni_lanes(), z);
   return name;
 }
 
 void sdr_hash_lanes(sdr_lane_t *L, int n, int exp) {
 #ifdef SDRB_X86
+  /* each 16 labels in AVX-512 lanes, the rest below */
+  const int z = sdr_z16_enabled() ? n / 16 * 16 : 0;
+  if (z) sdr_z16_labels(L, z, exp), L += z, n -= z;
+  if (n == 0) return;
   if (sdr_sha_shani_selected()) {
     const int gmax = ni_lanes();
     /* several labels (a batch): schedules in AVX-512 first, 8 labels at a time, where the CPU has it; a single
@@ -509,8 +526,10 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
   /* two halves: node i + 1 is set up (and, at a run's start, gathered) while node i still reads its own half */
   src.gb = gather ? malloc((size_t)2 * k * GB * 8 * 32) : NULL;
   if (gather && !src.gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
-  /* with AVX-512 schedules, node i + 1's are computed beside node i's rounds (sdr_pipe.c) */
-  sdr_pipe_t *pipe = sdr_pipe_new((int)k);
+  /* each 16 sectors in AVX-512 lanes (sdr_z16.c); the rest in SHA-NI streams, with AVX-512 schedules node i + 1's
+   * computed beside node i's rounds (sdr_pipe.c) */
+  const uint32_t z16 = sdr_z16_enabled() ? k / 16 * 16 : 0, rest = k - z16;
+  sdr_pipe_t *pipe = sdr_pipe_new((int)rest);
   const char *err = count ? prepare_node(&src, 0, lanes[0]) : NULL;
   for (uint64_t i = 0; i < count && !err; i++) {
     sdr_lane_t *now = lanes[i & 1], *next = i + 1 < count ? lanes[(i + 1) & 1] : NULL;
@@ -529,8 +548,9 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
       for (uint32_t s = 0; s < k; s++) sdr_label_node0(now[s].header, now[s].out);
       continue;
     }
-    if (pipe) sdr_pipe_hash(pipe, now, next, exp);
-    else sdr_hash_lanes(now, (int)k, exp);
+    if (z16) sdr_z16_labels(now, (int)z16, exp);
+    if (pipe) sdr_pipe_hash(pipe, now + z16, next ? next + z16 : NULL, exp);
+    else if (rest) sdr_hash_lanes(now + z16, (int)rest, exp);
   }
   sdr_pipe_free(pipe);
   free(src.gb);

@@ -4,7 +4,7 @@
  * has it). A label hashes 1248 bytes = 20 SHA-256 blocks, so the baseline's "label equivalent" rate is the
  * block rate / 20; the ratio says how close labeling gets to bare hashing.
  *
- * Batch PC1 (labelSectorsBatch, K = 2, 4, 8 sectors on one core) at 8MiB and 512MiB: labels of
+ * Batch PC1 (labelSectorsBatch, K = 2, 4, 8 sectors on one core, and 16, 32 at 8MiB) at 8MiB and 512MiB: labels of
  * all K sectors per second of the run, divided by the single-sector native end-to-end rate of the same run.
  * From 8MiB up each figure is the best of a few runs: on a shared box a run can lose the core for a while.
  *
@@ -101,7 +101,11 @@ export interface Pc1BenchResult {
   figures: BenchFigure[];
 }
 
-const BATCH_SIZES = [2, 4, 8];
+/** K per sector size: 16 and 32 (each 16 sectors in AVX-512 lanes) only where K × 2 layers stay small (8MiB: 512 MiB;
+ * at 512MiB K = 32 would hold 32 GiB of layers). */
+function batchSizes(sectorSize: number): number[] {
+  return sectorSize <= 8 * 2 ** 20 ? [2, 4, 8, 16, 32] : [2, 4, 8];
+}
 
 const BLOCKS_PER_LABEL = 20;
 
@@ -282,7 +286,7 @@ export async function run(
 }
 
 /**
- * Batch K = 2, 4, 8 at one size. Each batch run follows a single-sector run (so both see the same load on a shared
+ * Batch K = 2, 4, 8 at one size (and 16, 32 at 8MiB). Each batch run follows a single-sector run (so both see the same load on a shared
  * box); the single-sector row keeps its best, and every batch ratio divides by that same figure.
  */
 async function benchBatch(a: {
@@ -303,7 +307,7 @@ async function benchBatch(a: {
     r[31]! &= 0x3f;
     return r;
   };
-  for (const k of BATCH_SIZES) {
+  for (const k of batchSizes(parseSectorSize(a.size))) {
     const sectors = Array.from({ length: k }, (_, i) => ({
       replicaId: replicaId(),
       cacheDir: join(work, `batch-${i}`),

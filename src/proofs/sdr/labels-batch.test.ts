@@ -93,7 +93,7 @@ describe('SDR batch labels', () => {
         // SHA-NI streams (schedules from AVX-512 or from sha256msg1/2), AVX2 lanes, portable C: each the path
         // named by sdrLanesBackend
         const runs: [string, 'sha-ni' | 'portable', 'avx512' | 'avx2' | 'portable', RegExp][] = [
-          ['sha-ni+avx512', 'sha-ni', 'avx512', /^(sha-ni x\d(, avx512 sched)?|avx2 x8|portable)$/],
+          ['sha-ni+avx512', 'sha-ni', 'avx512', /^(sha-ni x\d(, avx512 sched)?|avx2 x8|portable)( \+ avx512 x16)?$/],
           ['sha-ni', 'sha-ni', 'avx2', /^(sha-ni x\d|avx2 x8|portable)$/],
           ['avx2', 'portable', 'avx2', /^(avx2 x8|portable)$/],
           ['portable', 'portable', 'portable', /^portable$/],
@@ -112,6 +112,36 @@ describe('SDR batch labels', () => {
         const t = await batch(g2k, `t-${k}`, ids, layers, { backend: 'ts' });
         assert.equal(t.kernel, 'ts');
         for (let i = 0; i < k; i++) assert.ok((await okLayers(t, i)).equals(ref[i]!), `K=${k} ts sector ${i}`);
+      }
+    } finally {
+      native!.sdrShaBackend(before as 'sha-ni');
+      native!.sdrLanesBackend!('avx512');
+    }
+  });
+
+  it('K = 16, 17, 20, 33, 48: each 16 sectors in AVX-512 lanes (32 at a time), the rest in SHA-NI streams, give the single-sector bytes', {
+    skip: noBatch,
+  }, async () => {
+    const layers = 11;
+    const before = native!.sdrShaBackend();
+    try {
+      for (const k of [16, 17, 20, 33, 48]) {
+        const ids = rids(k, 100 + k);
+        const ref = await Promise.all(ids.map((rid, i) => single(g2k, `ref16-${k}-${i}`, rid, layers, 'ts')));
+        // SHA-NI streams for the rest, or (SHA-NI off) AVX2 lanes / portable C; AVX-512 lanes where the CPU has them
+        const runs: [string, 'sha-ni' | 'portable', RegExp][] = [
+          ['sha-ni', 'sha-ni', /^(sha-ni x\d(, avx512 sched)?|avx2 x8|portable)( \+ avx512 x16)?$/],
+          ['portable', 'portable', /^(avx2 x8|portable)( \+ avx512 x16)?$/],
+        ];
+        for (const [name, sha, expect] of runs) {
+          native!.sdrShaBackend(sha);
+          native!.sdrLanesBackend!('avx512');
+          assert.match(native!.sdrLanesBackend!(), expect);
+          const r = await batch(g2k, `z-${k}-${name}`, ids, layers, { backend: 'native' });
+          assert.equal(r.mode, 'batch');
+          assert.equal(r.labels, k * layers * 64);
+          for (let i = 0; i < k; i++) assert.ok((await okLayers(r, i)).equals(ref[i]!), `K=${k} ${name} sector ${i}`);
+        }
       }
     } finally {
       native!.sdrShaBackend(before as 'sha-ni');
