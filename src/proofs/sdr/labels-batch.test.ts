@@ -161,9 +161,10 @@ describe('SDR batch labels', () => {
       assert.throws(() => native!.sdrShaniStreams!(bad), /rounds must be a number from 2 to 1e9/);
   });
 
-  it('windowed plan (large sectors): K = 1…8 give the single-sector bytes', { skip: noBatch }, async () => {
+  it('windowed plan (large sectors): K = 1…8, 17, 36 give the single-sector bytes', { skip: noBatch }, async () => {
     const g = new SdrGraph(4096, new Uint8Array(32).fill(7), '1.1.0');
-    for (const k of [1, 2, 3, 5, 8]) {
+    // 17 and 36: AVX-512 lanes (16, then 32 + the rest) where the CPU has them
+    for (const k of [1, 2, 3, 5, 8, 17, 36]) {
       const ids = rids(k, 200 + k);
       const ref = await Promise.all(ids.map((rid, i) => single(g, `wref-${k}-${i}`, rid, 3, 'native')));
       const r = await batch(g, `w-${k}`, ids, 3, { windowNodes: 512, chunkNodes: 100 });
