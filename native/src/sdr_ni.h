@@ -108,6 +108,27 @@ AVX512 INL void z_transpose(__m512i r[16]) {
   }
 }
 
+/* Words 0..15 of 16 blocks' message schedules (block i = a[i][0..32) ‖ b[i][0..32); blocks past n repeat block 0),
+ * word t of every block in w[t]: loaded, transposed, byte-swapped. */
+AVX512 INL void z_load16(const uint8_t *const *a, const uint8_t *const *b, int n, __m512i w[16]) {
+  const __m512i bswap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
+  for (int i = 0; i < 16; i++) {
+    const int k = i < n ? i : 0;
+    w[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[k])),
+                              _mm256_loadu_si256((const __m256i *)b[k]), 1);
+  }
+  z_transpose(w);
+  for (int t = 0; t < 16; t++) w[t] = _mm512_shuffle_epi8(w[t], bswap);
+}
+
+/* Schedule word t >= 16 of 16 blocks from the words before it. */
+AVX512 INL __m512i z_expand(const __m512i *w, int t) {
+  const __m512i x = w[t - 15], y = w[t - 2];
+  const __m512i s0 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(x, 7), _mm512_ror_epi32(x, 18), _mm512_srli_epi32(x, 3), 0x96);
+  const __m512i s1 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(y, 17), _mm512_ror_epi32(y, 19), _mm512_srli_epi32(y, 10), 0x96);
+  return _mm512_add_epi32(_mm512_add_epi32(w[t - 16], s0), _mm512_add_epi32(w[t - 7], s1));
+}
+
 /* The initial state as (ABEF, CDGH). */
 #define NI_IV0 _mm_set_epi32((int)sdr_H256[0], (int)sdr_H256[1], (int)sdr_H256[4], (int)sdr_H256[5])
 #define NI_IV1 _mm_set_epi32((int)sdr_H256[2], (int)sdr_H256[3], (int)sdr_H256[6], (int)sdr_H256[7])

@@ -73,17 +73,7 @@ static void queue_blocks(sdr_pipe_t *P, const sdr_lane_t *cur, const sdr_lane_t 
   }
 }
 
-AVX512 __attribute__((noinline)) static void step_load(zgroup_t *G) {
-  const __m512i bswap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
-  __m512i r[16];
-  for (int i = 0; i < 16; i++) {
-    const int k = i < G->n ? i : 0;
-    r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)G->a[k])),
-                              _mm256_loadu_si256((const __m256i *)G->b[k]), 1);
-  }
-  z_transpose(r);
-  for (int t = 0; t < 16; t++) G->w[t] = _mm512_shuffle_epi8(r[t], bswap);
-}
+AVX512 __attribute__((noinline)) static void step_load(zgroup_t *G) { z_load16(G->a, G->b, G->n, G->w); }
 
 AVX512 __attribute__((noinline)) static void step_out(zgroup_t *G, int q) {
   __m512i r[16];
@@ -98,13 +88,8 @@ AVX512 INL void step(sdr_pipe_t *P) {
   zgroup_t *G = &P->g[P->cg];
   const int pc = P->pc;
   if (pc == 0) step_load(G);
-  else if (pc <= 48) {
-    const int t = 15 + pc;
-    const __m512i x = G->w[t - 15], y = G->w[t - 2];
-    const __m512i s0 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(x, 7), _mm512_ror_epi32(x, 18), _mm512_srli_epi32(x, 3), 0x96);
-    const __m512i s1 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(y, 17), _mm512_ror_epi32(y, 19), _mm512_srli_epi32(y, 10), 0x96);
-    G->w[t] = _mm512_add_epi32(_mm512_add_epi32(G->w[t - 16], s0), _mm512_add_epi32(G->w[t - 7], s1));
-  } else step_out(G, pc - 49);
+  else if (pc <= 48) G->w[15 + pc] = z_expand(G->w, 15 + pc);
+  else step_out(G, pc - 49);
   if (++P->pc == STEPS) P->pc = 0, P->cg++;
 }
 

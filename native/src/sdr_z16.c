@@ -20,19 +20,9 @@
 
 /* W[t] + K[t] of 16 blocks (block i = a[i][0..32) ‖ b[i][0..32)), word t of every block in wk[t]. */
 ZT static void sched16(const uint8_t *const *a, const uint8_t *const *b, __m512i wk[64]) {
-  const __m512i bswap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
   __m512i w[64];
-  for (int i = 0; i < 16; i++)
-    w[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[i])),
-                              _mm256_loadu_si256((const __m256i *)b[i]), 1);
-  z_transpose(w);
-  for (int t = 0; t < 16; t++) w[t] = _mm512_shuffle_epi8(w[t], bswap);
-  for (int t = 16; t < 64; t++) {
-    const __m512i x = w[t - 15], y = w[t - 2];
-    const __m512i s0 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(x, 7), _mm512_ror_epi32(x, 18), _mm512_srli_epi32(x, 3), 0x96);
-    const __m512i s1 = _mm512_ternarylogic_epi32(_mm512_ror_epi32(y, 17), _mm512_ror_epi32(y, 19), _mm512_srli_epi32(y, 10), 0x96);
-    w[t] = _mm512_add_epi32(_mm512_add_epi32(w[t - 16], s0), _mm512_add_epi32(w[t - 7], s1));
-  }
+  z_load16(a, b, 16, w);
+  for (int t = 16; t < 64; t++) w[t] = z_expand(w, t);
   for (int t = 0; t < 64; t++) wk[t] = _mm512_add_epi32(w[t], _mm512_set1_epi32((int)sdr_K256[t]));
 }
 
