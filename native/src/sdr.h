@@ -19,6 +19,15 @@ typedef struct {
 /* The second half of every label's last block: 0x80, zeros, the message length 1248 bytes = 0x2700 bits. */
 extern const uint8_t sdr_label_pad[32];
 
+/* Block j of a label's message (0 the header, 1..7 or 1..3 the distinct parent pairs, then the last block: one
+ * parent and the padding): its two 32-byte halves. */
+static inline void sdr_label_block(const sdr_lane_t *L, int exp, int j, const uint8_t **a, const uint8_t **b) {
+  const int nb = exp ? 7 : 3;
+  if (j == 0) *a = L->header, *b = L->header + 32;
+  else if (j <= nb) *a = L->par[2 * (j - 1)], *b = L->par[2 * (j - 1) + 1];
+  else *a = L->par[exp ? 8 : 0], *b = sdr_label_pad;
+}
+
 /* Hashes `n` independent labels; `exp` = layer > 1 (14 parents). SHA-NI interleaves 2 streams (4 when AVX-512
  * computes a batch's schedules beforehand; VENUS_SDR_LANES=1..4) when selected; else AVX2 8 lanes when the CPU
  * has it; else portable C one stream at a time. */

@@ -87,7 +87,7 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *co
     if (!pre) ni_sched(L[l].header, L[l].header + 32, sch[l][0]);
     w[l] = sch[l][0];
   }
-  ni_rounds(n, s0, s1, w);
+  ni_rounds(n, s0, s1, w, NULL, NULL);
   /* 37 parent slots: 14 parents twice then 0..7 (+ 8 in the last block), or 6 parents six times (+ 0) */
   const int reps = exp ? 2 : 6;
   for (int j = 0; j < nb; j++) {
@@ -95,23 +95,23 @@ SHANI INL void ni_label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *co
       if (!pre) ni_sched(L[l].par[2 * j], L[l].par[2 * j + 1], sch[l][1 + j]);
       w[l] = sch[l][1 + j];
     }
-    ni_rounds(n, s0, s1, w);
+    ni_rounds(n, s0, s1, w, NULL, NULL);
   }
   for (int r = 1; r < reps; r++)
     for (int j = 0; j < nb; j++) {
       for (int l = 0; l < n; l++) w[l] = sch[l][1 + j];
-      ni_rounds(n, s0, s1, w);
+      ni_rounds(n, s0, s1, w, NULL, NULL);
     }
   if (exp)
     for (int j = 0; j < 4; j++) {
       for (int l = 0; l < n; l++) w[l] = sch[l][1 + j];
-      ni_rounds(n, s0, s1, w);
+      ni_rounds(n, s0, s1, w, NULL, NULL);
     }
   for (int l = 0; l < n; l++) {
     if (!pre) ni_sched(L[l].par[exp ? 8 : 0], PAD, sch[l][1 + nb]);
     w[l] = sch[l][1 + nb];
   }
-  ni_rounds(n, s0, s1, w);
+  ni_rounds(n, s0, s1, w, NULL, NULL);
   for (int l = 0; l < n; l++) ni_put_label(s0[l], s1[l], L[l].out);
 }
 
@@ -160,9 +160,7 @@ AVX512 static void z_sched_labels(const sdr_lane_t *L, int n, int exp, ni_wk_t (
   int m = 0;
   for (int l = 0; l < n; l++)
     for (int j = 0; j < nb + 2; j++) {
-      if (j == 0) a[m] = L[l].header, b[m] = L[l].header + 32;
-      else if (j <= nb) a[m] = L[l].par[2 * (j - 1)], b[m] = L[l].par[2 * (j - 1) + 1];
-      else a[m] = L[l].par[exp ? 8 : 0], b[m] = PAD;
+      sdr_label_block(&L[l], exp, j, &a[m], &b[m]);
       o[m++] = sch[l][j];
       if (m == 16) z_sched16(a, b, 16, o), m = 0;
     }

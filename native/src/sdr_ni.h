@@ -42,8 +42,11 @@ SHANI INL void ni_sched(const uint8_t *a, const uint8_t *b, uint32_t *wk) {
 #define NI_W(w, k) _mm_loadu_si128((const __m128i *)((w) + (k)))
 
 /* One compression in each of n streams, round by round across the streams. State as (ABEF, CDGH), in locals so
- * that the compiler keeps every stream in registers (arrays indexed in a loop went through the stack). */
-SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const uint32_t *const *wk) {
+ * that the compiler keeps every stream in registers (arrays indexed in a loop went through the stack). `after`
+ * (NULL: nothing) runs after every second round group: a compile-time constant at each call, inlined there (the
+ * pipelined batch computes its next schedules in it, sdr_pipe.c). */
+SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const uint32_t *const *wk, void (*after)(void *),
+                         void *ctx) {
   __m128i a0 = s0[0], b0 = s1[0], a1 = s0[n > 1], b1 = s1[n > 1];
   __m128i a2 = s0[n > 2 ? 2 : 0], b2 = s1[n > 2 ? 2 : 0], a3 = s0[n > 3 ? 3 : 0], b3 = s1[n > 3 ? 3 : 0];
   const uint32_t *w0 = wk[0], *w1 = wk[n > 1], *w2 = wk[n > 2 ? 2 : 0], *w3 = wk[n > 3 ? 3 : 0];
@@ -57,6 +60,7 @@ SHANI INL void ni_rounds(const int n, __m128i *s0, __m128i *s1, const uint32_t *
     if (n > 1) a1 = _mm_sha256rnds2_epu32(a1, b1, NI_W(w1, 4 * g + 2));
     if (n > 2) a2 = _mm_sha256rnds2_epu32(a2, b2, NI_W(w2, 4 * g + 2));
     if (n > 3) a3 = _mm_sha256rnds2_epu32(a3, b3, NI_W(w3, 4 * g + 2));
+    if (after && (g & 1)) after(ctx);
   }
   s0[0] = _mm_add_epi32(s0[0], a0), s1[0] = _mm_add_epi32(s1[0], b0);
   if (n > 1) s0[1] = _mm_add_epi32(s0[1], a1), s1[1] = _mm_add_epi32(s1[1], b1);

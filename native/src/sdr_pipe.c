@@ -47,14 +47,6 @@ static uint64_t lane_node(const sdr_lane_t *L) {
   return v;
 }
 
-/* Block j of L's message: its two 32-byte halves. */
-static inline void block_src(const sdr_lane_t *L, int exp, int j, const uint8_t **a, const uint8_t **b) {
-  const int nb = exp ? 7 : 3;
-  if (j == 0) *a = L->header, *b = L->header + 32;
-  else if (j <= nb) *a = L->par[2 * (j - 1)], *b = L->par[2 * (j - 1) + 1];
-  else *a = L->par[exp ? 8 : 0], *b = sdr_label_pad;
-}
-
 /* Queues the blocks of `next` that do not read `cur`'s labels (cur NULL: all of them). */
 static void queue_blocks(sdr_pipe_t *P, const sdr_lane_t *cur, const sdr_lane_t *next, int k, int exp, int side) {
   const int blocks = exp ? 9 : 5;
@@ -64,7 +56,7 @@ static void queue_blocks(sdr_pipe_t *P, const sdr_lane_t *cur, const sdr_lane_t 
     P->ready[side][l] = 0;
     for (int j = 0; j < blocks; j++) {
       const uint8_t *a, *b;
-      block_src(&next[l], exp, j, &a, &b);
+      sdr_label_block(&next[l], exp, j, &a, &b);
       if (cur && (a == cur[l].out || b == cur[l].out)) continue;
       if (!G || G->n == 16) G = &P->g[P->ng++], G->n = 0;
       G->a[G->n] = a, G->b[G->n] = b, G->out[G->n++] = P->sch[side][l][j];
@@ -97,35 +89,14 @@ AVX512 static void finish(sdr_pipe_t *P) {
   while (P->cg < P->ng) step(P);
 }
 
-/* ni_rounds with a schedule step after every second round group. */
-ZNI INL void rounds_z(const int n, __m128i *s0, __m128i *s1, const uint32_t *const *wk, sdr_pipe_t *P) {
-  __m128i a0 = s0[0], b0 = s1[0], a1 = s0[n > 1], b1 = s1[n > 1];
-  __m128i a2 = s0[n > 2 ? 2 : 0], b2 = s1[n > 2 ? 2 : 0], a3 = s0[n > 3 ? 3 : 0], b3 = s1[n > 3 ? 3 : 0];
-  const uint32_t *w0 = wk[0], *w1 = wk[n > 1], *w2 = wk[n > 2 ? 2 : 0], *w3 = wk[n > 3 ? 3 : 0];
-#pragma GCC unroll 16
-  for (int g = 0; g < 16; g++) {
-    b0 = _mm_sha256rnds2_epu32(b0, a0, NI_W(w0, 4 * g));
-    if (n > 1) b1 = _mm_sha256rnds2_epu32(b1, a1, NI_W(w1, 4 * g));
-    if (n > 2) b2 = _mm_sha256rnds2_epu32(b2, a2, NI_W(w2, 4 * g));
-    if (n > 3) b3 = _mm_sha256rnds2_epu32(b3, a3, NI_W(w3, 4 * g));
-    a0 = _mm_sha256rnds2_epu32(a0, b0, NI_W(w0, 4 * g + 2));
-    if (n > 1) a1 = _mm_sha256rnds2_epu32(a1, b1, NI_W(w1, 4 * g + 2));
-    if (n > 2) a2 = _mm_sha256rnds2_epu32(a2, b2, NI_W(w2, 4 * g + 2));
-    if (n > 3) a3 = _mm_sha256rnds2_epu32(a3, b3, NI_W(w3, 4 * g + 2));
-    if (g & 1) step(P);
-  }
-  s0[0] = _mm_add_epi32(s0[0], a0), s1[0] = _mm_add_epi32(s1[0], b0);
-  if (n > 1) s0[1] = _mm_add_epi32(s0[1], a1), s1[1] = _mm_add_epi32(s1[1], b1);
-  if (n > 2) s0[2] = _mm_add_epi32(s0[2], a2), s1[2] = _mm_add_epi32(s1[2], b2);
-  if (n > 3) s0[3] = _mm_add_epi32(s0[3], a3), s1[3] = _mm_add_epi32(s1[3], b3);
-}
+/* The step ni_rounds runs after every second round group. */
+AVX512 INL void step_hook(void *P) { step((sdr_pipe_t *)P); }
 
 /* n <= 4 labels, blocks in message order; a block not in `ready` is scheduled here before its first rounds. */
 ZNI INL void label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *sch, const uint32_t *ready, sdr_pipe_t *P) {
   static const uint8_t SEQ_EXP[20] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 8};
   static const uint8_t SEQ_L1[20] = {0, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4};
   const uint8_t *seq = exp ? SEQ_EXP : SEQ_L1;
-  const int blocks = exp ? 9 : 5;
   __m128i s0[4], s1[4];
   const uint32_t *w[4];
   uint32_t done[4];
@@ -136,15 +107,14 @@ ZNI INL void label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *sch, co
       uint32_t *wk = (uint32_t *)sch[l * NI_BLOCKS + j];
       if (!(done[l] & (1u << j))) {
         const uint8_t *a, *b;
-        block_src(&L[l], exp, j, &a, &b);
+        sdr_label_block(&L[l], exp, j, &a, &b);
         ni_sched(a, b, wk);
         done[l] |= 1u << j;
       }
       w[l] = wk;
     }
-    rounds_z(n, s0, s1, w, P);
+    ni_rounds(n, s0, s1, w, step_hook, P);
   }
-  (void)blocks;
   for (int l = 0; l < n; l++) ni_put_label(s0[l], s1[l], L[l].out);
 }
 

@@ -81,12 +81,7 @@ ZT static void sched_labels(const sdr_lane_t *L, int n, int exp, __m512i (*wk)[6
   const int nb = exp ? 7 : 3;
   const uint8_t *a[16], *b[16];
   for (int j = 0; j < nb + 2; j++) {
-    for (int i = 0; i < 16; i++) {
-      const sdr_lane_t *l = &L[i < n ? i : 0];
-      if (j == 0) a[i] = l->header, b[i] = l->header + 32;
-      else if (j <= nb) a[i] = l->par[2 * (j - 1)], b[i] = l->par[2 * (j - 1) + 1];
-      else a[i] = l->par[exp ? 8 : 0], b[i] = sdr_label_pad;
-    }
+    for (int i = 0; i < 16; i++) sdr_label_block(&L[i < n ? i : 0], exp, j, &a[i], &b[i]);
     sched16(a, b, wk[j]);
   }
 }
