@@ -165,49 +165,63 @@ void sdr_label_node0(const uint8_t header[64], uint8_t *out) {
 }
 
 /* Labels `count` nodes starting at `first`; label i goes to cur[(out_slot + i) * 32]. Parents: 14 u32 per node
- * (6 DRG, then 8 expander, read only after layer 1). Parent labels are hashed where they lie (sdr_batch.c);
- * only those read from a file are copied. Returns 0 and sets s->err on failure. */
+ * (6 DRG, then 8 expander, read only after layer 1). Nodes are set up RUN at a time (parent pointers, and every
+ * GATHER nodes the expander labels copied in one pass), then hashed in order as one chain (sdr_chain_hash: node
+ * v's first blocks beside node v - 1's last) or one label at a time where that kernel does not apply. Parent
+ * labels are hashed where they lie; only those read from a file are copied. Returns 0 and sets s->err on failure. */
+enum { RUN = 32, GATHER = 128 };
+
 static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
                        const uint32_t *parents, label_src_t *s, uint64_t out_slot) {
-  sdr_lane_t lane;
-  uint8_t scratch[14 * 32]; /* parent labels read from a file */
+  sdr_lane_t lanes[RUN];
+  uint8_t scratch[RUN][14 * 32]; /* parent labels read from a file */
+  uint8_t gbuf[GATHER][8][32];   /* 32 KiB */
   const int exp = layer > 1;
-  const uint32_t pf = (uint32_t)sdr_prefetch_distance();
-  enum { GATHER = 128 };
-  uint8_t gbuf[GATHER][8][32]; /* 32 KiB */
   const int gather = exp && sdr_gather_expander();
-  sdr_lane_header(&lane, replica_id, layer);
-  for (uint32_t i = 0; i < count; i++) {
-    uint64_t node = first + i;
-    sdr_lane_node(&lane, node);
-    lane.out = s->cur + (out_slot + i) * 32;
-    const uint32_t *p = parents + (uint64_t)i * 14;
-    if (gather && (i % GATHER) == 0) {
+  sdr_pipe_t *chain = sdr_pipe_new(1);
+  for (int j = 0; j < RUN; j++) sdr_lane_header(&lanes[j], replica_id, layer);
+  int ok = 1;
+  for (uint32_t r = 0; r < count && ok; r += RUN) {
+    const uint32_t n = count - r < RUN ? count - r : RUN;
+    const uint32_t *p = parents + (uint64_t)r * 14;
+    if (gather && (r % GATHER) == 0) {
       /* the next GATHER nodes' expander labels (previous layer: all known) copied in one pass: the reads do not
        * wait on each other or on hashing, so many cache misses are in flight at once */
-      uint32_t g = count - i < GATHER ? count - i : GATHER;
-      for (uint32_t j = 0; j < g; j++)
+      uint32_t g = count - r < GATHER ? count - r : GATHER;
+      for (uint32_t j = 0; j < g && ok; j++)
         for (int k = 0; k < 8; k++) {
           const uint8_t *q = src_exp(s, p[14 * j + 6 + k], gbuf[j][k]);
-          if (!q) return 0;
+          if (!q) { ok = 0; break; }
           if (q != gbuf[j][k]) memcpy(gbuf[j][k], q, 32);
         }
+      if (!ok) break;
     }
-    if (node == 0) {
-      sdr_label_node0(lane.header, lane.out);
-      continue;
+    /* the next run's parents into cache while this run hashes */
+    for (uint32_t j = 0; j < RUN && r + RUN + j < count; j++)
+      prefetch_parents(s, gather ? 1 : layer, p + 14 * (RUN + j));
+    for (uint32_t j = 0; j < n && ok; j++) {
+      sdr_lane_t *ln = &lanes[j];
+      const uint32_t *pj = p + 14 * j;
+      sdr_lane_node(ln, first + r + j);
+      ln->out = s->cur + (out_slot + r + j) * 32;
+      if (first + r + j == 0) continue;
+      for (int k = 0; k < 6 && ok; k++) ok = (ln->par[k] = src_drg(s, pj[k], scratch[j] + 32 * k)) != NULL;
+      if (exp && gather)
+        for (int k = 6; k < 14; k++) ln->par[k] = gbuf[(r + j) % GATHER][k - 6];
+      else if (exp)
+        for (int k = 6; k < 14 && ok; k++) ok = (ln->par[k] = src_exp(s, pj[k], scratch[j] + 32 * k)) != NULL;
     }
-    if (i + pf < count) prefetch_parents(s, gather ? 1 : layer, p + 14 * pf);
-    for (int k = 0; k < 6; k++)
-      if (!(lane.par[k] = src_drg(s, p[k], scratch + 32 * k))) return 0;
-    if (exp && gather)
-      for (int k = 6; k < 14; k++) lane.par[k] = gbuf[i % GATHER][k - 6];
-    else if (exp)
-      for (int k = 6; k < 14; k++)
-        if (!(lane.par[k] = src_exp(s, p[k], scratch + 32 * k))) return 0;
-    sdr_hash_lanes(&lane, 1, exp);
+    if (!ok) break;
+    uint32_t j0 = 0;
+    if (first + r == 0) sdr_label_node0(lanes[0].header, lanes[0].out), j0 = 1;
+    if (n > j0) {
+      if (chain) sdr_chain_hash(chain, lanes + j0, (int)(n - j0), exp);
+      else
+        for (uint32_t j = j0; j < n; j++) sdr_hash_lanes(&lanes[j], 1, exp);
+    }
   }
-  return 1;
+  sdr_pipe_free(chain);
+  return ok;
 }
 
 /* ----------------------------------------------------------------- N-API */

@@ -49,6 +49,8 @@ typedef struct sdr_pipe sdr_pipe_t;
 sdr_pipe_t *sdr_pipe_new(int k);
 void sdr_pipe_free(sdr_pipe_t *pipe);
 void sdr_pipe_hash(sdr_pipe_t *pipe, sdr_lane_t *cur, const sdr_lane_t *next, int exp);
+/* n consecutive nodes of one sector (pipe from sdr_pipe_new(1)), in order: node v's first blocks beside v - 1's last. */
+void sdr_chain_hash(sdr_pipe_t *pipe, sdr_lane_t *lanes, int n, int exp);
 /* sdrShaniStreams(rounds): sha256rnds2's cost in one chain and in 4 interleaved chains (sdr_pipe.c) */
 napi_value sdr_js_shani_streams(napi_env env, napi_callback_info info);
 

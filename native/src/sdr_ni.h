@@ -1,5 +1,5 @@
 /* SHA-256 with the x86 SHA extensions for SDR labels, shared by the batch kernel (sdr_batch.c) and the
- * single-sector chain (sdr_chain.c): message schedules (W + K per block) and rounds over up to 4 streams. */
+ * single-sector chain (sdr_pipe.c): message schedules (W + K per block) and rounds over up to 4 streams. */
 #ifndef VENUS_SDR_NI_H
 #define VENUS_SDR_NI_H
 #include <stdint.h>

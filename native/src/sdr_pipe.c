@@ -8,7 +8,10 @@
  * steps (load and transpose 16 blocks, expand one word, add K and transpose back a quarter) and one step runs
  * after every second round group of node v's blocks. Blocks that read node v's labels (parent 0 always, any
  * other parent that is node v) cannot be scheduled before node v ends: those are scheduled in line with
- * sha256msg1/2 just before their rounds, as the single-sector kernel does.
+ * sha256msg1/2 just before their rounds.
+ *
+ * One sector (sdr_chain_hash) runs the same pipeline over consecutive nodes: node v + 1's schedules beside node
+ * v's rounds, except the blocks that read node v (its parent 0 always).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +131,76 @@ PIPE_VARIANT(2)
 PIPE_VARIANT(3)
 PIPE_VARIANT(4)
 
+/* ------------------------------------------------------------ one sector: labels in a chain */
+/* Node v's label needs node v - 1's (its parent 5, and any other parent that is v - 1), so one sector's labels are
+ * a chain. But node v's first blocks (its header, then parent pairs up to the first that holds v - 1) do not: they
+ * are hashed as a second stream beside node v - 1's last blocks, where the SHA unit has room (one chain keeps it
+ * half busy). Node v's other blocks that do not read v - 1 get their schedules from AVX-512 steps beside node
+ * v - 1's rounds, as in the batch pipeline above. */
+enum { OVERLAP_MAX = 3 };
+
+static const uint8_t CHAIN_SEQ_EXP[20] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 8};
+static const uint8_t CHAIN_SEQ_L1[20] = {0, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4};
+
+/* The schedule of block j of L (side s), computed here with sha256msg1/2 unless the steps did it. */
+ZNI INL const uint32_t *chain_wk(sdr_pipe_t *P, const sdr_lane_t *L, int s, int j, int exp) {
+  uint32_t *wk = P->sch[s][0][j];
+  if (!(P->ready[s][0] & (1u << j))) {
+    const uint8_t *a, *b;
+    sdr_label_block(L, exp, j, &a, &b);
+    ni_sched(a, b, wk);
+    P->ready[s][0] |= 1u << j;
+  }
+  return wk;
+}
+
+ZNI INL void chain_n(sdr_pipe_t *P, sdr_lane_t *L, int n, const int exp) {
+  const uint8_t *seq = exp ? CHAIN_SEQ_EXP : CHAIN_SEQ_L1;
+  int side = 0;
+  queue_blocks(P, NULL, L, 1, exp, side);
+  finish(P);
+  __m128i s0[2], s1[2];
+  const uint32_t *w[2];
+  s0[0] = NI_IV0, s1[0] = NI_IV1;
+  int pos = 0; /* blocks of L[v] hashed */
+  for (int v = 0; v < n; v++) {
+    const sdr_lane_t *nx = v + 1 < n ? &L[v + 1] : NULL;
+    P->ng = P->cg = P->pc = 0;
+    int m = 0;
+    if (nx) {
+      queue_blocks(P, &L[v], nx, 1, exp, side ^ 1);
+      while (m < OVERLAP_MAX && (P->ready[side ^ 1][0] & (1u << seq[m]))) m++;
+    }
+    for (int p = pos; p < 20 - m; p++) {
+      w[0] = chain_wk(P, &L[v], side, seq[p], exp);
+      ni_rounds(1, s0, s1, w, step_hook, P);
+    }
+    if (m) {
+      finish(P);
+      s0[1] = NI_IV0, s1[1] = NI_IV1;
+      for (int t = 0; t < m; t++) {
+        w[0] = chain_wk(P, &L[v], side, seq[20 - m + t], exp);
+        w[1] = P->sch[side ^ 1][0][seq[t]];
+        ni_rounds(2, s0, s1, w, NULL, NULL);
+      }
+    } else {
+      finish(P);
+    }
+    ni_put_label(s0[0], s1[0], L[v].out);
+    s0[0] = m ? s0[1] : NI_IV0, s1[0] = m ? s1[1] : NI_IV1;
+    pos = m;
+    side ^= 1;
+  }
+}
+
+ZNI static void chain_exp(sdr_pipe_t *P, sdr_lane_t *L, int n) { chain_n(P, L, n, 1); }
+ZNI static void chain_l1(sdr_pipe_t *P, sdr_lane_t *L, int n) { chain_n(P, L, n, 0); }
+
+void sdr_chain_hash(sdr_pipe_t *P, sdr_lane_t *L, int n, int exp) {
+  if (exp) chain_exp(P, L, n);
+  else chain_l1(P, L, n);
+}
+
 static int pipe_on = -1;
 
 sdr_pipe_t *sdr_pipe_new(int k) {
@@ -135,7 +208,7 @@ sdr_pipe_t *sdr_pipe_new(int k) {
     const char *v = getenv("VENUS_SDR_PIPE");
     pipe_on = !(v && v[0] == '0');
   }
-  if (!pipe_on || k < 2 || k > PIPE_MAX || !sdr_sha_shani_selected() || !sdr_batch_avx512()) return NULL;
+  if (!pipe_on || k < 1 || k > PIPE_MAX || !sdr_sha_shani_selected() || !sdr_batch_avx512()) return NULL;
   sdr_pipe_t *P = aligned_alloc(64, (sizeof(sdr_pipe_t) + 63) / 64 * 64);
   if (!P) return NULL;
   P->k = k, P->ng = P->cg = P->pc = 0, P->side = 0, P->next = NULL, P->next_node = 0;
@@ -174,6 +247,7 @@ void sdr_pipe_free(sdr_pipe_t *P) { (void)P; }
 void sdr_pipe_hash(sdr_pipe_t *P, sdr_lane_t *cur, const sdr_lane_t *next, int exp) {
   (void)P, (void)cur, (void)next, (void)exp;
 }
+void sdr_chain_hash(sdr_pipe_t *P, sdr_lane_t *L, int n, int exp) { (void)P, (void)L, (void)n, (void)exp; }
 #endif
 
 /* sdrShaniStreams(rounds) -> [ns per sha256rnds2 in one chain, ns per sha256rnds2 with 4 chains interleaved], or
