@@ -9,6 +9,7 @@
  *   sdrShaBackend([want]) -> "sha-ni" | "portable"   (VENUS_SDR_PORTABLE_SHA=1 starts on portable)
  *   sdrBlake2bBackend([want]) -> "avx512" | "avx2" | "scalar"   (VENUS_SDR_BLAKE2B picks at load)
  *   sdrLabelChunkWindowedBatch(...)   sdrLabelChunkWindowed for K sectors; per-sector errors returned
+ *   sdrFill([on]) -> boolean   one sector's parents copied ahead by a second thread (sdr_fill.c)
  *   sdrLabelChunkBatch, sdrLanesBackend: in sdr_batch.c, which also hashes every label (sdr_hash_lanes)
  *   sdrParents, sdrBlake2bBackend: in sdr_graph.c (the parent graph); sdrShaBackend: in sdr_sha.c (SHA-256)
  *
@@ -177,8 +178,12 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
   uint8_t scratch[RUN][14 * 32]; /* parent labels read from a file */
   uint8_t gbuf[GATHER][8][32];   /* 32 KiB */
   const int exp = layer > 1;
-  const int gather = exp && sdr_gather_expander();
   sdr_pipe_t *chain = sdr_pipe_new(1);
+  /* in-memory layers: a second thread copies parents ahead (sdr_fill.c); the gathering below is then its job */
+  sdr_fill_t *fill = s->windowed ? NULL
+                                 : sdr_fill_start(s->cur, s->cur_nodes, exp ? s->prev : NULL, s->prev_nodes, parents,
+                                                  count, out_slot, exp);
+  const int gather = exp && !fill && sdr_gather_expander();
   for (int j = 0; j < RUN; j++) sdr_lane_header(&lanes[j], replica_id, layer);
   int ok = 1;
   for (uint32_t r = 0; r < count && ok; r += RUN) {
@@ -196,20 +201,32 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
         }
       if (!ok) break;
     }
-    /* the next run's parents into cache while this run hashes */
-    for (uint32_t j = 0; j < RUN && r + RUN + j < count; j++)
-      prefetch_parents(s, gather ? 1 : layer, p + 14 * (RUN + j));
+    const uint64_t ready = fill ? sdr_fill_ready(fill) : 0;
+    /* the next run's parents (or their filled slots) into cache while this run hashes */
+    for (uint32_t j = 0; j < RUN && r + RUN + j < count; j++) {
+      if (r + RUN + j < ready) {
+        unsigned h;
+        const uint8_t *slot = sdr_fill_slot(fill, r + RUN + j, &h);
+        for (int l = 0; l < 7; l++) __builtin_prefetch(slot + 64 * l);
+      } else {
+        prefetch_parents(s, gather ? 1 : layer, p + 14 * (RUN + j));
+      }
+    }
     for (uint32_t j = 0; j < n && ok; j++) {
       sdr_lane_t *ln = &lanes[j];
       const uint32_t *pj = p + 14 * j;
       sdr_lane_node(ln, first + r + j);
       ln->out = s->cur + (out_slot + r + j) * 32;
       if (first + r + j == 0) continue;
-      for (int k = 0; k < 6 && ok; k++) ok = (ln->par[k] = src_drg(s, pj[k], scratch[j] + 32 * k)) != NULL;
+      unsigned h = 0;
+      const uint8_t *slot = r + j < ready ? sdr_fill_slot(fill, r + j, &h) : NULL;
+      for (int k = 0; k < 6 && ok; k++)
+        ok = (ln->par[k] = (h >> k & 1) ? slot + 32 * k : src_drg(s, pj[k], scratch[j] + 32 * k)) != NULL;
       if (exp && gather)
         for (int k = 6; k < 14; k++) ln->par[k] = gbuf[(r + j) % GATHER][k - 6];
       else if (exp)
-        for (int k = 6; k < 14 && ok; k++) ok = (ln->par[k] = src_exp(s, pj[k], scratch[j] + 32 * k)) != NULL;
+        for (int k = 6; k < 14 && ok; k++)
+          ok = (ln->par[k] = (h >> k & 1) ? slot + 32 * k : src_exp(s, pj[k], scratch[j] + 32 * k)) != NULL;
     }
     if (!ok) break;
     uint32_t j0 = 0;
@@ -219,7 +236,9 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
       else
         for (uint32_t j = j0; j < n; j++) sdr_hash_lanes(&lanes[j], 1, exp);
     }
+    if (fill) sdr_fill_done(fill, r + n);
   }
+  sdr_fill_stop(fill);
   sdr_pipe_free(chain);
   return ok;
 }
@@ -501,6 +520,7 @@ napi_value sdr_register(napi_env env, napi_value exports) {
   def(env, exports, "sdrUnmap", sdr_js_unmap);
   def(env, exports, "sdrAllocLayer", sdr_js_alloc_layer);
   def(env, exports, "sdrShaBackend", sdr_js_sha_backend);
+  def(env, exports, "sdrFill", sdr_js_fill);
   def(env, exports, "sdrBlake2bBackend", sdr_js_b2_backend);
   return sdr_batch_register(env, exports);
 }

@@ -54,6 +54,18 @@ void sdr_chain_hash(sdr_pipe_t *pipe, sdr_lane_t *lanes, int n, int exp);
 /* sdrShaniStreams(rounds): sha256rnds2's cost in one chain and in 4 interleaved chains (sdr_pipe.c) */
 napi_value sdr_js_shani_streams(napi_env env, napi_callback_info info);
 
+/* One sector's parents copied ahead by a second thread (sdr_fill.c; NULL where it does not run). sdr_fill_ready: nodes
+ * [0, n) of the chunk have their slot; sdr_fill_slot: node i's slot (14 × 32 bytes, parent k there when bit k of
+ * *have is set); sdr_fill_done: the labels of nodes [0, done) are written. */
+typedef struct sdr_fill sdr_fill_t;
+sdr_fill_t *sdr_fill_start(const uint8_t *cur, uint64_t cur_nodes, const uint8_t *prev, uint64_t prev_nodes,
+                           const uint32_t *par, uint64_t count, uint64_t out_slot, int exp);
+uint64_t sdr_fill_ready(sdr_fill_t *fill);
+const uint8_t *sdr_fill_slot(sdr_fill_t *fill, uint64_t i, unsigned *have);
+void sdr_fill_done(sdr_fill_t *fill, uint64_t done);
+void sdr_fill_stop(sdr_fill_t *fill);
+napi_value sdr_js_fill(napi_env env, napi_callback_info info);
+
 /* Sets the header's layer (bytes 32..35) and zeroes the tail, from a 32-byte replica id. */
 void sdr_lane_header(sdr_lane_t *lane, const uint8_t *replica_id, uint32_t layer);
 static inline void sdr_lane_node(sdr_lane_t *lane, uint64_t node) {

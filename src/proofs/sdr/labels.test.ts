@@ -104,6 +104,79 @@ describe('SDR labels', () => {
     }
   });
 
+  const fillSkip = !native?.sdrFill?.() && 'no second CPU (or no addon): parents are not copied ahead';
+
+  it('one sector with its parents copied ahead by a second thread: the same layers (12000 nodes, chunks of 5000)', {
+    skip: fillSkip,
+  }, async () => {
+    const g = new SdrGraph(12000, new Uint8Array(32).fill(6), '1.1.0');
+    const rid = new Uint8Array(32).map((_, i) => (i * 11 + 3) & 0xff);
+    rid[31] &= 0x3f;
+    const ts = await label(g, 'fill-ts', 3, { backend: 'ts', chunkNodes: 5000 }, rid);
+    const on = await label(g, 'fill-on', 3, { backend: 'native', chunkNodes: 5000 }, rid);
+    native!.sdrFill!(false);
+    try {
+      assert.equal(native!.sdrFill!(), false);
+      const off = await label(g, 'fill-off', 3, { backend: 'native', chunkNodes: 5000 }, rid);
+      for (let l = 0; l < 3; l++) {
+        const a = await readFile(ts.layerPaths[l]!);
+        assert.ok(a.equals(await readFile(on.layerPaths[l]!)), `layer ${l + 1}, parents copied ahead`);
+        assert.ok(a.equals(await readFile(off.layerPaths[l]!)), `layer ${l + 1}, one thread`);
+      }
+    } finally {
+      native!.sdrFill!(true);
+    }
+  });
+
+  it('parents copied ahead: any parent slot (recent, own, later, past the outputs) reads what the kernel would', {
+    skip: fillSkip,
+  }, () => {
+    // a chunk of 9000 nodes written at slot 3000 of a 16000-slot buffer: parents anywhere in it, many of them
+    // the node just before (never final when the copying thread runs ahead), the rest of the slots pre-filled
+    const count = 9000;
+    const outSlot = 3000;
+    const slots = 16000;
+    let x = 12345;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x % n;
+    };
+    const parents = new Uint32Array(count * 14);
+    for (let i = 0; i < count; i++) {
+      const own = outSlot + i;
+      for (let k = 0; k < 6; k++) {
+        const pick = rnd(8);
+        parents[i * 14 + k] =
+          pick < 3 ? Math.max(0, own - 1 - rnd(3)) : pick < 5 ? Math.max(0, own - rnd(2000)) : rnd(slots);
+      }
+      for (let k = 6; k < 14; k++) parents[i * 14 + k] = rnd(7000);
+    }
+    const base = Buffer.alloc(slots * 32);
+    for (let i = 0; i < base.length; i++) base[i] = rnd(256);
+    const prev = Buffer.alloc(7000 * 32);
+    for (let i = 0; i < prev.length; i++) prev[i] = rnd(256);
+    const rid = new Uint8Array(32).fill(7);
+    rid[31] &= 0x3f;
+    const expect = Buffer.from(base);
+    labelChunkTs(rid, 2, 50000, count, parents, expect, outSlot, prev);
+    for (const on of [true, false]) {
+      native!.sdrFill!(on);
+      try {
+        const got = Buffer.from(base);
+        native!.sdrLabelChunk(rid, 2, 50000, count, parents, got, outSlot, prev);
+        assert.ok(got.equals(expect), `copied ahead: ${on}`);
+        const l1 = Buffer.from(base);
+        const e1 = Buffer.from(base);
+        labelChunkTs(rid, 1, 50000, count, parents, e1, outSlot, null);
+        native!.sdrLabelChunk(rid, 1, 50000, count, parents, l1, outSlot, null);
+        assert.ok(l1.equals(e1), `layer 1, copied ahead: ${on}`);
+      } finally {
+        native!.sdrFill!(true);
+      }
+    }
+    assert.throws(() => native!.sdrFill!(1 as unknown as boolean), /on must be a boolean/);
+  });
+
   it('native windowed kernel reads the same labels by pread and through mappings', {
     skip: !native && 'native addon not built',
   }, async () => {

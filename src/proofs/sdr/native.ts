@@ -57,6 +57,12 @@ export interface SdrNative {
    */
   sdrAllocLayer?(bytes: number): ArrayBuffer | null;
   /**
+   * Whether sdrLabelChunk copies one sector's parents ahead in a second thread (rust-fil-proofs' multicore SDR
+   * producer): on by default where the process may use two CPUs (VENUS_SDR_FILL=0: off); `on` sets it for this
+   * process. False where it cannot run (one CPU allowed, not Linux). Absent from older addons.
+   */
+  sdrFill?(on?: boolean): boolean;
+  /**
    * sdrLabelChunk for K sectors of one graph at once (K ≤ 64): the same parents (absolute node indices) index each
    * sector's own buffers; label i of sector k goes to curs[k][(outSlot+i)·32]. Hashes 2 (up to 4) sectors'
    * labels interleaved per SHA-NI call (8 lanes with AVX2 when SHA-NI is off). Absent from an addon built before it.
