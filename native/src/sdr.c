@@ -95,36 +95,45 @@ static int pread_label(int fd, uint64_t node, uint8_t *dst) {
 #endif
 }
 
-/* Where DRG parent p's label lies: in memory (no copy), or read into `scratch` (32 bytes). NULL on failure. */
-static inline const uint8_t *src_drg(label_src_t *s, uint32_t p, uint8_t *scratch) {
+/* Where DRG parent p's label lies: in memory (no copy), or read into `scratch` (32 bytes). NULL on failure, with
+ * the reason in *err (the source's own err, or a local one in the thread that copies parents ahead). */
+static inline const uint8_t *drg_at(const label_src_t *s, uint32_t p, uint8_t *scratch, const char **err) {
   if (!s->windowed) {
-    if (p >= s->cur_nodes) return s->err = "DRG parent outside cur", NULL;
+    if (p >= s->cur_nodes) return *err = "DRG parent outside cur", NULL;
     return s->cur + (uint64_t)p * 32;
   }
   if (p >= s->w_base) {
-    if (p - s->w_base >= s->cur_nodes) return s->err = "DRG parent outside the window", NULL;
+    if (p - s->w_base >= s->cur_nodes) return *err = "DRG parent outside the window", NULL;
     return s->cur + (p - s->w_base) * 32;
   }
   if (s->cur_map) {
-    if (p >= s->cur_map_nodes) return s->err = "DRG parent outside the mapped layer", NULL;
+    if (p >= s->cur_map_nodes) return *err = "DRG parent outside the mapped layer", NULL;
     return s->cur_map + (uint64_t)p * 32;
   }
-  if (!pread_label(s->cur_fd, p, scratch)) return s->err = "reading an older DRG parent failed", NULL;
+  if (!pread_label(s->cur_fd, p, scratch)) return *err = "reading an older DRG parent failed", NULL;
   return scratch;
 }
 
-static inline const uint8_t *src_exp(label_src_t *s, uint32_t q, uint8_t *scratch) {
+static inline const uint8_t *exp_at(const label_src_t *s, uint32_t q, uint8_t *scratch, const char **err) {
   if (!s->windowed) {
-    if (q >= s->prev_nodes) return s->err = "expander parent outside prev", NULL;
+    if (q >= s->prev_nodes) return *err = "expander parent outside prev", NULL;
     return s->prev + (uint64_t)q * 32;
   }
   if (q < s->resident) return s->segs[q / s->seg_nodes] + (q % s->seg_nodes) * 32;
   if (s->prev_map) {
-    if (q >= s->prev_map_nodes) return s->err = "expander parent outside the mapped layer", NULL;
+    if (q >= s->prev_map_nodes) return *err = "expander parent outside the mapped layer", NULL;
     return s->prev_map + (uint64_t)q * 32;
   }
-  if (!pread_label(s->prev_fd, q, scratch)) return s->err = "reading an expander parent failed", NULL;
+  if (!pread_label(s->prev_fd, q, scratch)) return *err = "reading an expander parent failed", NULL;
   return scratch;
+}
+
+static inline const uint8_t *src_drg(label_src_t *s, uint32_t p, uint8_t *scratch) {
+  return drg_at(s, p, scratch, &s->err);
+}
+
+static inline const uint8_t *src_exp(label_src_t *s, uint32_t q, uint8_t *scratch) {
+  return exp_at(s, q, scratch, &s->err);
 }
 
 /* Starts loading the next node's parent labels into cache while this node hashes (the expander parents
@@ -172,6 +181,36 @@ void sdr_label_node0(const uint8_t header[64], uint8_t *out) {
  * labels are hashed where they lie; only those read from a file are copied. Returns 0 and sets s->err on failure. */
 enum { RUN = 32, GATHER = 128 };
 
+/* What the thread that copies parents ahead reads through (sdr_fill.c): this chunk's source, and the slots of `cur`
+ * this chunk writes, [out_slot, out_slot + count): a DRG parent there is final only once its node is hashed. */
+typedef struct {
+  const label_src_t *s;
+  uint64_t out_slot, count;
+} fill_ctx_t;
+
+static int fill_copy(void *ctx, int k, uint32_t q, uint64_t done, uint8_t *dst) {
+  const fill_ctx_t *c = ctx;
+  const label_src_t *s = c->s;
+  const char *err = NULL;
+  const uint8_t *at;
+  if (k < 6) {
+    /* q's slot in cur (windowed: nodes before the window are in the file, all written) */
+    const int in_cur = !s->windowed || q >= s->w_base;
+    const uint64_t slot = s->windowed ? (uint64_t)q - s->w_base : q;
+    if (in_cur && slot >= c->out_slot + done && slot < c->out_slot + c->count) return 0;
+    at = drg_at(s, q, dst, &err);
+  } else {
+    at = exp_at(s, q, dst, &err);
+  }
+  if (!at) return 0; /* the hashing thread reads it again and reports the error */
+  if (at != dst) memcpy(dst, at, 32);
+  return 1;
+}
+
+static void fill_prefetch(void *ctx, const uint32_t *p, int exp) {
+  prefetch_parents(((const fill_ctx_t *)ctx)->s, exp ? 2 : 1, p);
+}
+
 static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first, uint32_t count,
                        const uint32_t *parents, label_src_t *s, uint64_t out_slot) {
   sdr_lane_t lanes[RUN];
@@ -179,10 +218,10 @@ static int label_chunk(const uint8_t *replica_id, uint32_t layer, uint64_t first
   uint8_t gbuf[GATHER][8][32];   /* 32 KiB */
   const int exp = layer > 1;
   sdr_pipe_t *chain = sdr_pipe_new(1);
-  /* in-memory layers: a second thread copies parents ahead (sdr_fill.c); the gathering below is then its job */
-  sdr_fill_t *fill = s->windowed ? NULL
-                                 : sdr_fill_start(s->cur, s->cur_nodes, exp ? s->prev : NULL, s->prev_nodes, parents,
-                                                  count, out_slot, exp);
+  /* a second thread copies parents ahead (sdr_fill.c); the gathering below is then its job */
+  fill_ctx_t fctx = {.s = s, .out_slot = out_slot, .count = count};
+  const sdr_fill_src_t fsrc = {.copy = fill_copy, .prefetch = fill_prefetch, .ctx = &fctx};
+  sdr_fill_t *fill = sdr_fill_start(&fsrc, parents, count, exp);
   const int gather = exp && !fill && sdr_gather_expander();
   for (int j = 0; j < RUN; j++) sdr_lane_header(&lanes[j], replica_id, layer);
   int ok = 1;

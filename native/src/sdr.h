@@ -58,8 +58,15 @@ napi_value sdr_js_shani_streams(napi_env env, napi_callback_info info);
  * [0, n) of the chunk have their slot; sdr_fill_slot: node i's slot (14 × 32 bytes, parent k there when bit k of
  * *have is set); sdr_fill_done: the labels of nodes [0, done) are written. */
 typedef struct sdr_fill sdr_fill_t;
-sdr_fill_t *sdr_fill_start(const uint8_t *cur, uint64_t cur_nodes, const uint8_t *prev, uint64_t prev_nodes,
-                           const uint32_t *par, uint64_t count, uint64_t out_slot, int exp);
+/* How the thread reads parents: copy(ctx, k, q, done, dst) puts parent k (node or slot q) into dst and returns 1
+ * when its label is final with nodes [0, done) of the chunk hashed, else 0 (the hashing thread then reads it);
+ * prefetch(ctx, parents of one node, exp) starts loading them. */
+typedef struct {
+  int (*copy)(void *ctx, int k, uint32_t q, uint64_t done, uint8_t *dst);
+  void (*prefetch)(void *ctx, const uint32_t *par, int exp);
+  void *ctx;
+} sdr_fill_src_t;
+sdr_fill_t *sdr_fill_start(const sdr_fill_src_t *src, const uint32_t *par, uint64_t count, int exp);
 uint64_t sdr_fill_ready(sdr_fill_t *fill);
 const uint8_t *sdr_fill_slot(sdr_fill_t *fill, uint64_t i, unsigned *have);
 void sdr_fill_done(sdr_fill_t *fill, uint64_t done);

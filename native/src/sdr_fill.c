@@ -4,7 +4,8 @@
  * layer in DRAM or a far cache adds a miss to that chain. Here another thread copies each node's parents into
  * a ring of 448-byte slots a few hundred nodes ahead: the 8 expander parents (previous layer, all known) and
  * the DRG parents whose labels are already final; the hashing thread reads the rest (recent labels, in its
- * own cache) where they lie.
+ * own cache) where they lie. Both memory plans: in the windowed one the copies come from the window, the layer
+ * files' mappings or pread, as the hashing thread's would (sdr.c reads them for both threads).
  *
  * The hashing thread never waits for this one: a node whose slot is not filled yet is read as before, so a
  * busy or missing second core costs nothing but the copies. Only where the process may run on two CPUs or
@@ -40,8 +41,8 @@ struct sdr_fill {
   _Alignas(64) _Atomic uint64_t filled; /* nodes [0, filled) of the chunk have their slots */
   _Alignas(64) _Atomic uint64_t done;   /* the hashing thread has written nodes [0, done) */
   _Atomic int stop;
-  const uint8_t *cur, *prev;
-  uint64_t cur_nodes, prev_nodes, count, out_slot;
+  sdr_fill_src_t src;
+  uint64_t count;
   const uint32_t *par;
   int exp;
   uint8_t (*ring)[14][32];
@@ -52,19 +53,6 @@ struct sdr_fill {
 static void nap(void) {
   struct timespec t = {0, 20000};
   nanosleep(&t, NULL);
-}
-
-/* cur's slot q holds a final label: before this chunk's outputs, past them, or one written already */
-static inline int final_slot(const sdr_fill_t *F, uint64_t q, uint64_t done) {
-  return q < F->out_slot + done || q >= F->out_slot + F->count;
-}
-
-static void prefetch_node(const sdr_fill_t *F, uint64_t i) {
-  const uint32_t *p = F->par + i * 14;
-  for (int k = F->exp ? 6 : 14; k < 14; k++)
-    if (p[k] < F->prev_nodes) __builtin_prefetch(F->prev + (uint64_t)p[k] * 32);
-  for (int k = 1; k < 6; k++)
-    if (p[k] < F->cur_nodes) __builtin_prefetch(F->cur + (uint64_t)p[k] * 32);
 }
 
 static void *producer(void *arg) {
@@ -81,14 +69,12 @@ static void *producer(void *arg) {
       continue;
     }
     for (; i < end; i++) {
-      if (i + PREFETCH < count) prefetch_node(F, i + PREFETCH);
+      if (i + PREFETCH < count) F->src.prefetch(F->src.ctx, F->par + (i + PREFETCH) * 14, F->exp);
       const uint32_t *p = F->par + i * 14;
       uint8_t(*slot)[32] = F->ring[i % RING];
       uint16_t h = 0;
-      for (int k = 0; k < 6; k++)
-        if (p[k] < F->cur_nodes && final_slot(F, p[k], done)) memcpy(slot[k], F->cur + (uint64_t)p[k] * 32, 32), h |= 1u << k;
-      for (int k = 6; F->exp && k < 14; k++)
-        if (p[k] < F->prev_nodes) memcpy(slot[k], F->prev + (uint64_t)p[k] * 32, 32), h |= 1u << k;
+      for (int k = 0; k < (F->exp ? 14 : 6); k++)
+        if (F->src.copy(F->src.ctx, k, p[k], done, slot[k])) h |= 1u << k;
       F->have[i % RING] = h;
       if ((i + 1) % PUBLISH == 0 || i + 1 == end) atomic_store_explicit(&F->filled, i + 1, memory_order_release);
       if ((i & 63) == 63) done = atomic_load_explicit(&F->done, memory_order_acquire);
@@ -104,16 +90,14 @@ static int cpus_allowed(void) {
   return CPU_COUNT(&set);
 }
 
-sdr_fill_t *sdr_fill_start(const uint8_t *cur, uint64_t cur_nodes, const uint8_t *prev, uint64_t prev_nodes,
-                           const uint32_t *par, uint64_t count, uint64_t out_slot, int exp) {
+sdr_fill_t *sdr_fill_start(const sdr_fill_src_t *src, const uint32_t *par, uint64_t count, int exp) {
   if (!fill_wanted() || count < MIN_NODES || cpus_allowed() < 2) return NULL;
   sdr_fill_t *F = aligned_alloc(64, (sizeof(sdr_fill_t) + 63) / 64 * 64);
   if (!F) return NULL;
   memset(F, 0, sizeof *F);
   F->ring = aligned_alloc(64, (size_t)RING * 14 * 32);
   if (!F->ring) return free(F), NULL;
-  F->cur = cur, F->cur_nodes = cur_nodes, F->prev = prev, F->prev_nodes = prev ? prev_nodes : 0;
-  F->par = par, F->count = count, F->out_slot = out_slot, F->exp = exp && prev;
+  F->src = *src, F->par = par, F->count = count, F->exp = exp;
   atomic_init(&F->filled, 0);
   atomic_init(&F->done, 0);
   atomic_init(&F->stop, 0);
@@ -142,10 +126,8 @@ static int fill_can_run(void) { return fill_wanted() && cpus_allowed() >= 2; }
 
 #else
 static int fill_can_run(void) { return 0; }
-sdr_fill_t *sdr_fill_start(const uint8_t *cur, uint64_t cur_nodes, const uint8_t *prev, uint64_t prev_nodes,
-                           const uint32_t *par, uint64_t count, uint64_t out_slot, int exp) {
-  (void)cur, (void)cur_nodes, (void)prev, (void)prev_nodes, (void)par, (void)count, (void)out_slot, (void)exp;
-  return NULL;
+sdr_fill_t *sdr_fill_start(const sdr_fill_src_t *src, const uint32_t *par, uint64_t count, int exp) {
+  return (void)src, (void)par, (void)count, (void)exp, NULL;
 }
 uint64_t sdr_fill_ready(sdr_fill_t *F) { return (void)F, 0; }
 const uint8_t *sdr_fill_slot(sdr_fill_t *F, uint64_t i, unsigned *have) { return (void)F, (void)i, *have = 0, NULL; }

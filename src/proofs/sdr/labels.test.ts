@@ -106,22 +106,29 @@ describe('SDR labels', () => {
 
   const fillSkip = !native?.sdrFill?.() && 'no second CPU (or no addon): parents are not copied ahead';
 
-  it('one sector with its parents copied ahead by a second thread: the same layers (12000 nodes, chunks of 5000)', {
+  it('one sector with its parents copied ahead by a second thread: the same layers (20480 nodes, memory and windowed)', {
     skip: fillSkip,
   }, async () => {
-    const g = new SdrGraph(12000, new Uint8Array(32).fill(6), '1.1.0');
+    const g = new SdrGraph(20480, new Uint8Array(32).fill(6), '1.1.0');
     const rid = new Uint8Array(32).map((_, i) => (i * 11 + 3) & 0xff);
     rid[31] &= 0x3f;
     const ts = await label(g, 'fill-ts', 3, { backend: 'ts', chunkNodes: 5000 }, rid);
     const on = await label(g, 'fill-on', 3, { backend: 'native', chunkNodes: 5000 }, rid);
+    // windowed: the window slides every chunk, older DRG parents and every expander parent through file mappings
+    const windowed = { backend: 'native', windowNodes: 8192, chunkNodes: 4096 } as const;
+    const win = await label(g, 'fill-win', 3, windowed, rid);
+    assert.equal(win.plan.mode, 'windowed');
     native!.sdrFill!(false);
     try {
       assert.equal(native!.sdrFill!(), false);
       const off = await label(g, 'fill-off', 3, { backend: 'native', chunkNodes: 5000 }, rid);
+      const winOff = await label(g, 'fill-win-off', 3, windowed, rid);
       for (let l = 0; l < 3; l++) {
         const a = await readFile(ts.layerPaths[l]!);
         assert.ok(a.equals(await readFile(on.layerPaths[l]!)), `layer ${l + 1}, parents copied ahead`);
         assert.ok(a.equals(await readFile(off.layerPaths[l]!)), `layer ${l + 1}, one thread`);
+        assert.ok(a.equals(await readFile(win.layerPaths[l]!)), `layer ${l + 1}, windowed, parents copied ahead`);
+        assert.ok(a.equals(await readFile(winOff.layerPaths[l]!)), `layer ${l + 1}, windowed, one thread`);
       }
     } finally {
       native!.sdrFill!(true);
