@@ -54,21 +54,24 @@ void sdr_chain_hash(sdr_pipe_t *pipe, sdr_lane_t *lanes, int n, int exp);
 /* sdrShaniStreams(rounds): sha256rnds2's cost in one chain and in 4 interleaved chains (sdr_pipe.c) */
 napi_value sdr_js_shani_streams(napi_env env, napi_callback_info info);
 
-/* One sector's parents copied ahead by a second thread (sdr_fill.c; NULL where it does not run). sdr_fill_ready: nodes
- * [0, n) of the chunk have their slot; sdr_fill_slot: node i's slot (14 × 32 bytes, parent k there when bit k of
- * *have is set); sdr_fill_done: the labels of nodes [0, done) are written. */
+/* Parents copied ahead by a second thread (sdr_fill.c; sdr_fill_start is NULL where it does not run), in units (a
+ * node, a group of nodes of a batch): fill(ctx, unit, done, slot) puts a unit's parents into its ring slot of
+ * unit_bytes, with units [0, done) finished by the hashing thread, and returns what it put there (a bit mask the
+ * caller reads back with sdr_fill_slot); prefetch(ctx, unit) (optional) starts loading a unit `ahead` of the one
+ * being filled. The thread refills when `refill` of `ring` slots are free and publishes every `publish` units.
+ * sdr_fill_ready: units [0, n) are in the ring; sdr_fill_done: the hashing thread is done with units [0, done). */
 typedef struct sdr_fill sdr_fill_t;
-/* How the thread reads parents: copy(ctx, k, q, done, dst) puts parent k (node or slot q) into dst and returns 1
- * when its label is final with nodes [0, done) of the chunk hashed, else 0 (the hashing thread then reads it);
- * prefetch(ctx, parents of one node, exp) starts loading them. */
 typedef struct {
-  int (*copy)(void *ctx, int k, uint32_t q, uint64_t done, uint8_t *dst);
-  void (*prefetch)(void *ctx, const uint32_t *par, int exp);
+  uint32_t (*fill)(void *ctx, uint64_t unit, uint64_t done, uint8_t *slot);
+  void (*prefetch)(void *ctx, uint64_t unit);
   void *ctx;
-} sdr_fill_src_t;
-sdr_fill_t *sdr_fill_start(const sdr_fill_src_t *src, const uint32_t *par, uint64_t count, int exp);
+  uint64_t units;
+  size_t unit_bytes;
+  uint32_t ring, refill, publish, ahead;
+} sdr_fill_job_t;
+sdr_fill_t *sdr_fill_start(const sdr_fill_job_t *job);
 uint64_t sdr_fill_ready(sdr_fill_t *fill);
-const uint8_t *sdr_fill_slot(sdr_fill_t *fill, uint64_t i, unsigned *have);
+uint8_t *sdr_fill_slot(sdr_fill_t *fill, uint64_t unit, uint32_t *have);
 void sdr_fill_done(sdr_fill_t *fill, uint64_t done);
 void sdr_fill_stop(sdr_fill_t *fill);
 napi_value sdr_js_fill(napi_env env, napi_callback_info info);

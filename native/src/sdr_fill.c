@@ -9,8 +9,10 @@
  *
  * The hashing thread never waits for this one: a node whose slot is not filled yet is read as before, so a
  * busy or missing second core costs nothing but the copies. Only where the process may run on two CPUs or
- * more (sched_getaffinity: a PC1 processor pinned to one core gets none), for chunks of 4096 nodes and up;
- * VENUS_SDR_FILL=0 turns it off.
+ * more (sched_getaffinity: a PC1 processor pinned to one core gets none); VENUS_SDR_FILL=0 turns it off.
+ *
+ * The thread knows units, not labels: a unit is one node of one sector (sdr.c) or a group of nodes of every
+ * sector of a batch (sdr_batch.c), filled into a ring slot by the caller's callback.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -35,18 +37,13 @@ static int fill_wanted(void) {
 #include <stdatomic.h>
 #include <time.h>
 
-enum { RING = 1024, REFILL = 256, PUBLISH = 8, PREFETCH = 16, MIN_NODES = 4096 };
-
 struct sdr_fill {
-  _Alignas(64) _Atomic uint64_t filled; /* nodes [0, filled) of the chunk have their slots */
-  _Alignas(64) _Atomic uint64_t done;   /* the hashing thread has written nodes [0, done) */
+  _Alignas(64) _Atomic uint64_t filled; /* units [0, filled) have their slots */
+  _Alignas(64) _Atomic uint64_t done;   /* the hashing thread is done with units [0, done) */
   _Atomic int stop;
-  sdr_fill_src_t src;
-  uint64_t count;
-  const uint32_t *par;
-  int exp;
-  uint8_t (*ring)[14][32];
-  uint16_t have[RING]; /* bit k: parent k is in the slot */
+  sdr_fill_job_t job;
+  uint8_t *ring;
+  uint32_t *have; /* per slot: what the fill callback returned */
   pthread_t th;
 };
 
@@ -57,27 +54,22 @@ static void nap(void) {
 
 static void *producer(void *arg) {
   sdr_fill_t *F = arg;
-  const uint64_t count = F->count;
+  const sdr_fill_job_t *J = &F->job;
   uint64_t i = 0;
-  while (i < count && !atomic_load_explicit(&F->stop, memory_order_relaxed)) {
+  while (i < J->units && !atomic_load_explicit(&F->stop, memory_order_relaxed)) {
     uint64_t done = atomic_load_explicit(&F->done, memory_order_acquire);
-    /* slot i % RING is free once node i - RING is hashed; refill in runs so the thread mostly sleeps */
-    uint64_t end = done + RING;
-    if (end > count) end = count;
-    if (end <= i || (end - i < REFILL && end < count)) {
+    /* slot i % ring is free once unit i - ring is done; refill in runs so the thread mostly sleeps */
+    uint64_t end = done + J->ring;
+    if (end > J->units) end = J->units;
+    if (end <= i || (end - i < J->refill && end < J->units)) {
       nap();
       continue;
     }
     for (; i < end; i++) {
-      if (i + PREFETCH < count) F->src.prefetch(F->src.ctx, F->par + (i + PREFETCH) * 14, F->exp);
-      const uint32_t *p = F->par + i * 14;
-      uint8_t(*slot)[32] = F->ring[i % RING];
-      uint16_t h = 0;
-      for (int k = 0; k < (F->exp ? 14 : 6); k++)
-        if (F->src.copy(F->src.ctx, k, p[k], done, slot[k])) h |= 1u << k;
-      F->have[i % RING] = h;
-      if ((i + 1) % PUBLISH == 0 || i + 1 == end) atomic_store_explicit(&F->filled, i + 1, memory_order_release);
-      if ((i & 63) == 63) done = atomic_load_explicit(&F->done, memory_order_acquire);
+      if (J->prefetch && i + J->ahead < J->units) J->prefetch(J->ctx, i + J->ahead);
+      F->have[i % J->ring] = J->fill(J->ctx, i, done, F->ring + (i % J->ring) * J->unit_bytes);
+      if ((i + 1) % J->publish == 0 || i + 1 == end) atomic_store_explicit(&F->filled, i + 1, memory_order_release);
+      done = atomic_load_explicit(&F->done, memory_order_acquire);
     }
   }
   return NULL;
@@ -90,26 +82,28 @@ static int cpus_allowed(void) {
   return CPU_COUNT(&set);
 }
 
-sdr_fill_t *sdr_fill_start(const sdr_fill_src_t *src, const uint32_t *par, uint64_t count, int exp) {
-  if (!fill_wanted() || count < MIN_NODES || cpus_allowed() < 2) return NULL;
+sdr_fill_t *sdr_fill_start(const sdr_fill_job_t *job) {
+  if (!fill_wanted() || cpus_allowed() < 2 || job->units == 0 || job->ring == 0) return NULL;
   sdr_fill_t *F = aligned_alloc(64, (sizeof(sdr_fill_t) + 63) / 64 * 64);
   if (!F) return NULL;
   memset(F, 0, sizeof *F);
-  F->ring = aligned_alloc(64, (size_t)RING * 14 * 32);
-  if (!F->ring) return free(F), NULL;
-  F->src = *src, F->par = par, F->count = count, F->exp = exp;
+  F->job = *job;
+  if (!F->job.publish) F->job.publish = 1;
+  F->ring = aligned_alloc(64, ((size_t)job->ring * job->unit_bytes + 63) / 64 * 64);
+  F->have = calloc(job->ring, sizeof *F->have);
+  if (!F->ring || !F->have) return free(F->ring), free(F->have), free(F), NULL;
   atomic_init(&F->filled, 0);
   atomic_init(&F->done, 0);
   atomic_init(&F->stop, 0);
-  if (pthread_create(&F->th, NULL, producer, F) != 0) return free(F->ring), free(F), NULL;
+  if (pthread_create(&F->th, NULL, producer, F) != 0) return free(F->ring), free(F->have), free(F), NULL;
   return F;
 }
 
 uint64_t sdr_fill_ready(sdr_fill_t *F) { return atomic_load_explicit(&F->filled, memory_order_acquire); }
 
-const uint8_t *sdr_fill_slot(sdr_fill_t *F, uint64_t i, unsigned *have) {
-  *have = F->have[i % RING];
-  return F->ring[i % RING][0];
+uint8_t *sdr_fill_slot(sdr_fill_t *F, uint64_t i, uint32_t *have) {
+  if (have) *have = F->have[i % F->job.ring];
+  return F->ring + (i % F->job.ring) * F->job.unit_bytes;
 }
 
 void sdr_fill_done(sdr_fill_t *F, uint64_t done) { atomic_store_explicit(&F->done, done, memory_order_release); }
@@ -119,6 +113,7 @@ void sdr_fill_stop(sdr_fill_t *F) {
   atomic_store_explicit(&F->stop, 1, memory_order_relaxed);
   pthread_join(F->th, NULL);
   free(F->ring);
+  free(F->have);
   free(F);
 }
 
@@ -126,11 +121,12 @@ static int fill_can_run(void) { return fill_wanted() && cpus_allowed() >= 2; }
 
 #else
 static int fill_can_run(void) { return 0; }
-sdr_fill_t *sdr_fill_start(const sdr_fill_src_t *src, const uint32_t *par, uint64_t count, int exp) {
-  return (void)src, (void)par, (void)count, (void)exp, NULL;
-}
+sdr_fill_t *sdr_fill_start(const sdr_fill_job_t *job) { return (void)job, NULL; }
 uint64_t sdr_fill_ready(sdr_fill_t *F) { return (void)F, 0; }
-const uint8_t *sdr_fill_slot(sdr_fill_t *F, uint64_t i, unsigned *have) { return (void)F, (void)i, *have = 0, NULL; }
+uint8_t *sdr_fill_slot(sdr_fill_t *F, uint64_t i, uint32_t *have) {
+  if (have) *have = 0;
+  return (void)F, (void)i, NULL;
+}
 void sdr_fill_done(sdr_fill_t *F, uint64_t done) { (void)F, (void)done; }
 void sdr_fill_stop(sdr_fill_t *F) { (void)F; }
 #endif
