@@ -406,25 +406,46 @@ typedef struct {
   const uint8_t *const *prev;
   uint64_t cur_nodes, prev_nodes;
   uint8_t *gb; /* expander labels of GB nodes × k sectors, two halves; NULL: read in place */
+  sdr_fill_t *fill;  /* a second thread gathering groups of GB nodes ahead (sdr_fill.c), or NULL */
+  uint8_t *gsel[2];  /* where the group of node i's expander labels is: gsel[(i / GB) & 1] */
 } batch_src_t;
+
+/* The expander labels of group g (nodes g·GB .. g·GB + GB − 1), every sector, into `out` laid out as a half of gb.
+ * Parents outside prev are skipped: prepare_node rejects them before any lane reads the group. */
+static void gather_group(const batch_src_t *b, uint64_t g, uint8_t *out) {
+  const uint64_t i = g * GB, n = b->count - i < GB ? b->count - i : GB;
+  const uint32_t *p = b->par + i * 14;
+  for (uint32_t s = 0; s < b->k; s++)
+    for (uint64_t j = 0; j < n; j++)
+      for (int q = 0; q < 8; q++) {
+        const uint32_t e = p[14 * j + 6 + q];
+        if (e < b->prev_nodes) memcpy(out + ((s * GB + j) * 8 + q) * 32, b->prev[s] + (uint64_t)e * 32, 32);
+      }
+}
+
+static uint32_t fill_group(void *ctx, uint64_t g, uint64_t done, uint8_t *slot) {
+  (void)done;
+  gather_group(ctx, g, slot);
+  return 1;
+}
 
 /* Points lanes (one per sector) at node first + i's parents and output slot; at the start of a run of GB nodes,
  * copies their expander labels, every sector, in one pass (see sdr_gather_expander) into half (i / GB) & 1.
  * Returns an error naming the bad parent, or NULL. */
-static const char *prepare_node(const batch_src_t *b, uint64_t i, sdr_lane_t *lanes) {
+static const char *prepare_node(batch_src_t *b, uint64_t i, sdr_lane_t *lanes) {
   const uint32_t *p = b->par + i * 14;
   const uint64_t node = b->first + i, slot = (b->out_slot + i) * 32;
-  uint8_t *half = b->gb ? b->gb + (size_t)((i / GB) & 1) * b->k * GB * 8 * 32 : NULL;
-  if (half && i % GB == 0) {
+  if (b->gb && i % GB == 0) {
     const uint64_t g = b->count - i < GB ? b->count - i : GB;
     for (uint64_t j = 0; j < g; j++)
       for (int q = 6; q < 14; q++)
         if (p[14 * j + q] >= b->prev_nodes) return "sdrLabelChunkBatch: expander parent outside prev";
-    for (uint32_t s = 0; s < b->k; s++)
-      for (uint64_t j = 0; j < g; j++)
-        for (int q = 0; q < 8; q++)
-          memcpy(half + ((s * GB + j) * 8 + q) * 32, b->prev[s] + (uint64_t)p[14 * j + 6 + q] * 32, 32);
+    /* gathered ahead by the second thread, else here into this group's own half */
+    uint8_t **sel = &b->gsel[(i / GB) & 1];
+    if (b->fill && i / GB < sdr_fill_ready(b->fill)) *sel = sdr_fill_slot(b->fill, i / GB, NULL);
+    else *sel = b->gb + (size_t)((i / GB) & 1) * b->k * GB * 8 * 32, gather_group(b, i / GB, *sel);
   }
+  uint8_t *half = b->gb ? b->gsel[(i / GB) & 1] : NULL;
   for (uint32_t s = 0; s < b->k; s++) sdr_lane_node(&lanes[s], node), lanes[s].out = b->cur[s] + slot;
   if (node == 0) return NULL;
   for (int j = 0; j < 6; j++)
@@ -512,6 +533,13 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
   /* two halves: node i + 1 is set up (and, at a run's start, gathered) while node i still reads its own half */
   src.gb = gather ? malloc((size_t)2 * k * GB * 8 * 32) : NULL;
   if (gather && !src.gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
+  /* groups gathered ahead by a second thread where it runs: a ring of about 1 MiB (4 to 16 groups) */
+  const size_t group_bytes = (size_t)k * GB * 8 * 32;
+  uint32_t ring = (uint32_t)((1u << 20) / group_bytes);
+  ring = ring < 4 ? 4 : ring > 16 ? 16 : ring;
+  const sdr_fill_job_t job = {.fill = fill_group, .ctx = &src, .units = (count + GB - 1) / GB,
+                              .unit_bytes = group_bytes, .ring = ring, .refill = ring / 4, .publish = 1};
+  src.fill = gather && count >= 4096 ? sdr_fill_start(&job) : NULL;
   /* each 16 sectors in AVX-512 lanes (sdr_z16.c); the rest in SHA-NI streams, with AVX-512 schedules node i + 1's
    * computed beside node i's rounds (sdr_pipe.c) */
   const uint32_t z16 = sdr_z16_enabled() ? k / 16 * 16 : 0, rest = k - z16;
@@ -537,7 +565,9 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
     if (z16) sdr_z16_labels(now, (int)z16, exp);
     if (pipe) sdr_pipe_hash(pipe, now + z16, next ? next + z16 : NULL, exp);
     else if (rest) sdr_hash_lanes(now + z16, (int)rest, exp);
+    if (src.fill && ((i + 1) % GB == 0 || i + 1 == count)) sdr_fill_done(src.fill, (i + GB) / GB);
   }
+  sdr_fill_stop(src.fill);
   sdr_pipe_free(pipe);
   free(src.gb);
   if (err) return sdr_throw(env, err), NULL;

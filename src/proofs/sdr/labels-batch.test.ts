@@ -264,6 +264,24 @@ describe('SDR batch labels', () => {
     for (let i = 0; i < 2; i++) assert.ok((await okLayers(nat, i)).equals(refs[i]!), `sector ${i}`);
   });
 
+  it('groups of expander parents gathered ahead by a second thread: K = 3 and 17 give the single-sector bytes', {
+    skip: (noBatch || !native?.sdrFill?.()) && 'no batch kernel, or no second CPU',
+  }, async () => {
+    // 20480 nodes in chunks of 5000 (kernel calls of 5000, 5000, 5000, 5000 and 480 nodes: the last without it)
+    const g = new SdrGraph(20480, new Uint8Array(32).fill(12), '1.1.0');
+    for (const k of [3, 17]) {
+      const ids = rids(k, 40 + k);
+      const refs = await Promise.all(ids.map((id, i) => single(g, `fill-ref-${k}-${i}`, id, 3, 'ts')));
+      const on = await batch(g, `fill-on-${k}`, ids, 3, { chunkNodes: 5000 });
+      native!.sdrFill!(false);
+      const off = await batch(g, `fill-off-${k}`, ids, 3, { chunkNodes: 5000 }).finally(() => native!.sdrFill!(true));
+      for (let i = 0; i < k; i++) {
+        assert.ok((await okLayers(on, i)).equals(refs[i]!), `K = ${k}, sector ${i}, gathered ahead`);
+        assert.ok((await okLayers(off, i)).equals(refs[i]!), `K = ${k}, sector ${i}, one thread`);
+      }
+    }
+  });
+
   it('8MiB, K = 2: the batch gives the single-sector native bytes', { skip: noBatch }, async () => {
     const g = new SdrGraph(2 ** 18, new Uint8Array(32).fill(8), '1.1.0');
     const ids = rids(2, 11);
