@@ -408,7 +408,13 @@ typedef struct {
   uint8_t *gb; /* expander labels of GB nodes × k sectors, two halves; NULL: read in place */
   sdr_fill_t *fill;  /* a second thread gathering groups of GB nodes ahead (sdr_fill.c), or NULL */
   uint8_t *gsel[2];  /* where the group of node i's expander labels is: gsel[(i / GB) & 1] */
+  const uint8_t *gdrg[2], *gmask[2]; /* and its DRG labels copied ahead, gmask[.][i % GB] bit j: parent j there */
 } batch_src_t;
+
+/* A group's slot in the ring of the second thread: the expander labels (as a half of gb), then the final DRG
+ * parents' labels of every node and sector, then a byte per node saying which DRG parents are there. */
+static size_t group_exp_bytes(uint32_t k) { return (size_t)k * GB * 8 * 32; }
+static size_t group_drg_bytes(uint32_t k) { return (size_t)k * GB * 6 * 32; }
 
 /* The expander labels of group g (nodes g·GB .. g·GB + GB − 1), every sector, into `out` laid out as a half of gb.
  * Parents outside prev are skipped: prepare_node rejects them before any lane reads the group. */
@@ -424,8 +430,21 @@ static void gather_group(const batch_src_t *b, uint64_t g, uint8_t *out) {
 }
 
 static uint32_t fill_group(void *ctx, uint64_t g, uint64_t done, uint8_t *slot) {
-  (void)done;
-  gather_group(ctx, g, slot);
+  const batch_src_t *b = ctx;
+  gather_group(b, g, slot);
+  /* DRG parents whose labels are final: cur slots before the outputs of the nodes not hashed yet, or past them */
+  const uint64_t i = g * GB, n = b->count - i < GB ? b->count - i : GB, pend = b->out_slot + done * GB;
+  uint8_t *drg = slot + group_exp_bytes(b->k), *mask = drg + group_drg_bytes(b->k);
+  for (uint64_t j = 0; j < n; j++) {
+    const uint32_t *p = b->par + (i + j) * 14;
+    uint8_t m = 0;
+    for (int q = 0; q < 6; q++) {
+      if (p[q] >= b->cur_nodes || (p[q] >= pend && p[q] < b->out_slot + b->count)) continue;
+      for (uint32_t s = 0; s < b->k; s++) memcpy(drg + ((s * GB + j) * 6 + q) * 32, b->cur[s] + (uint64_t)p[q] * 32, 32);
+      m |= (uint8_t)(1u << q);
+    }
+    mask[j] = m;
+  }
   return 1;
 }
 
@@ -441,11 +460,19 @@ static const char *prepare_node(batch_src_t *b, uint64_t i, sdr_lane_t *lanes) {
       for (int q = 6; q < 14; q++)
         if (p[14 * j + q] >= b->prev_nodes) return "sdrLabelChunkBatch: expander parent outside prev";
     /* gathered ahead by the second thread, else here into this group's own half */
-    uint8_t **sel = &b->gsel[(i / GB) & 1];
-    if (b->fill && i / GB < sdr_fill_ready(b->fill)) *sel = sdr_fill_slot(b->fill, i / GB, NULL);
-    else *sel = b->gb + (size_t)((i / GB) & 1) * b->k * GB * 8 * 32, gather_group(b, i / GB, *sel);
+    const int h = (i / GB) & 1;
+    if (b->fill && i / GB < sdr_fill_ready(b->fill)) {
+      b->gsel[h] = sdr_fill_slot(b->fill, i / GB, NULL);
+      b->gdrg[h] = b->gsel[h] + group_exp_bytes(b->k);
+      b->gmask[h] = b->gdrg[h] + group_drg_bytes(b->k);
+    } else {
+      b->gsel[h] = b->gb + (size_t)h * group_exp_bytes(b->k), b->gmask[h] = NULL;
+      gather_group(b, i / GB, b->gsel[h]);
+    }
   }
   uint8_t *half = b->gb ? b->gsel[(i / GB) & 1] : NULL;
+  const uint8_t *drg = half ? b->gdrg[(i / GB) & 1] : NULL;
+  const unsigned mask = half && b->gmask[(i / GB) & 1] ? b->gmask[(i / GB) & 1][i % GB] : 0;
   for (uint32_t s = 0; s < b->k; s++) sdr_lane_node(&lanes[s], node), lanes[s].out = b->cur[s] + slot;
   if (node == 0) return NULL;
   for (int j = 0; j < 6; j++)
@@ -454,7 +481,8 @@ static const char *prepare_node(batch_src_t *b, uint64_t i, sdr_lane_t *lanes) {
     if (p[j] >= b->prev_nodes) return "sdrLabelChunkBatch: expander parent outside prev";
   for (uint32_t s = 0; s < b->k; s++) {
     sdr_lane_t *ln = &lanes[s];
-    for (int j = 0; j < 6; j++) ln->par[j] = b->cur[s] + (uint64_t)p[j] * 32;
+    for (int j = 0; j < 6; j++)
+      ln->par[j] = mask >> j & 1 ? drg + ((s * GB + i % GB) * 6 + j) * 32 : b->cur[s] + (uint64_t)p[j] * 32;
     if (half)
       for (int j = 0; j < 8; j++) ln->par[6 + j] = half + ((s * GB + i % GB) * 8 + j) * 32;
     else if (b->exp)
@@ -534,7 +562,7 @@ static napi_value js_label_chunk_batch(napi_env env, napi_callback_info info) {
   src.gb = gather ? malloc((size_t)2 * k * GB * 8 * 32) : NULL;
   if (gather && !src.gb) return sdr_throw(env, "sdrLabelChunkBatch: out of memory"), NULL;
   /* groups gathered ahead by a second thread where it runs: a ring of about 1 MiB (4 to 16 groups) */
-  const size_t group_bytes = (size_t)k * GB * 8 * 32;
+  const size_t group_bytes = group_exp_bytes(k) + group_drg_bytes(k) + GB;
   uint32_t ring = (uint32_t)((1u << 20) / group_bytes);
   ring = ring < 4 ? 4 : ring > 16 ? 16 : ring;
   const sdr_fill_job_t job = {.fill = fill_group, .ctx = &src, .units = (count + GB - 1) / GB,

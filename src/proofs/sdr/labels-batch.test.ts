@@ -264,7 +264,7 @@ describe('SDR batch labels', () => {
     for (let i = 0; i < 2; i++) assert.ok((await okLayers(nat, i)).equals(refs[i]!), `sector ${i}`);
   });
 
-  it('groups of expander parents gathered ahead by a second thread: K = 3 and 17 give the single-sector bytes', {
+  it('groups of parents (expander, final DRG) gathered ahead by a second thread: K = 3 and 17 give the single-sector bytes', {
     skip: (noBatch || !native?.sdrFill?.()) && 'no batch kernel, or no second CPU',
   }, async () => {
     // 20480 nodes in chunks of 5000 (kernel calls of 5000, 5000, 5000, 5000 and 480 nodes: the last without it)
