@@ -10,7 +10,8 @@
  *
  * Batch PC1 (labelSectorsBatch, K = 2, 4, 8 sectors on one core, and 16, 32 at 8MiB) at 8MiB and 512MiB: labels of
  * all K sectors per second of the run, divided by the single-sector native end-to-end rate on one thread of the
- * same run (one core against one core).
+ * same run (one core against one core). Then K = 4 once more as the worker runs it, with the second thread
+ * gathering the batch's parents ahead, divided by the single sector with its own second thread.
  * From 8MiB up each figure is the best of a few runs: on a shared box a run can lose the core for a while.
  *
  * Beside each wall-clock rate, the same labels per CPU-second of this process (process.cpuUsage: user + system,
@@ -79,6 +80,8 @@ export interface Pc1Breakdown {
 export interface Pc1BatchRow {
   sectorSize: string;
   sectors: number;
+  /** With the second thread gathering parents ahead (÷ the single sector with its own); else one core. */
+  twoThreads: boolean;
   /** How the kernel hashed the sectors' streams ("sha-ni x2", …). */
   lanes: string;
   labels: number;
@@ -278,6 +281,7 @@ export async function run(
           work,
           size: s,
           one,
+          two: mine.find((r) => !r.oneThread && one.oneThread),
           equiv,
           cpuEquiv,
           print,
@@ -310,12 +314,17 @@ async function benchBatch(a: {
   work: string;
   size: string;
   one: Pc1BenchRow;
+  /** The single sector as the worker runs it (its second thread), when that differs from `one`. */
+  two?: Pc1BenchRow;
   equiv: number;
   cpuEquiv: number;
   print: (l: string) => void;
 }): Promise<Pc1BatchRow[]> {
   const { graph, layers, parentCachePath, work, one } = a;
   const out: Pc1BatchRow[] = [];
+  // per core: the batches on one thread; the second thread only for the last row (K = 4 as the worker runs it)
+  const fill = sdrNative()?.sdrFill;
+  const canFill = one.oneThread && !!fill?.();
   const replicaId = () => {
     const r = randomFillSync(new Uint8Array(32));
     r[31]! &= 0x3f;
@@ -329,9 +338,7 @@ async function benchBatch(a: {
     let best: Pc1BatchRow | null = null;
     for (let t = 0; t < 2; t++) {
       const c0 = process.cpuUsage();
-      const fill = sdrNative()?.sdrFill;
-      const twoThreads = one.oneThread && fill?.();
-      if (twoThreads) fill!(false);
+      if (canFill) fill!(false);
       const single = await labelSector({
         graph,
         replicaId: replicaId(),
@@ -340,7 +347,7 @@ async function benchBatch(a: {
         parentCachePath,
         backend: 'native',
         resume: false,
-      }).finally(() => twoThreads && fill!(true));
+      }).finally(() => canFill && fill!(true));
       const singleCpu = single.labels / cpuSeconds(c0);
       if (singleCpu > one.cpuLabelsPerSecond) {
         one.cpuLabelsPerSecond = singleCpu;
@@ -356,7 +363,10 @@ async function benchBatch(a: {
         one.kernelRatio = one.kernelLabelsPerSecond / a.equiv;
       }
       const c1 = process.cpuUsage();
-      const res = await labelSectorsBatch({ graph, sectors, layers, parentCachePath, resume: false });
+      if (canFill) fill!(false);
+      const res = await labelSectorsBatch({ graph, sectors, layers, parentCachePath, resume: false }).finally(
+        () => canFill && fill!(true),
+      );
       const cpuRate = res.labels / cpuSeconds(c1);
       const failed = res.sectors.filter((x) => !x.ok);
       if (failed.length) throw new Error(`batch K=${k}: ${failed.length} sectors failed`);
@@ -370,6 +380,7 @@ async function benchBatch(a: {
           cpuRatio: 0,
           sectorSize: one.sectorSize,
           sectors: k,
+          twoThreads: false,
           lanes: res.lanes,
           labels: res.labels,
           seconds: res.seconds,
@@ -390,9 +401,36 @@ async function benchBatch(a: {
   for (const b of out) {
     b.ratio = b.labelsPerSecondPerCore / one.labelsPerSecond;
     b.cpuRatio = b.cpuLabelsPerSecond / one.cpuLabelsPerSecond;
+  }
+  if (canFill && a.two) {
+    // K = 4 as the worker runs it (a second thread gathering the batch's parents ahead) ÷ one sector with its own
+    const sectors = Array.from({ length: 4 }, (_, i) => ({
+      replicaId: replicaId(),
+      cacheDir: join(work, `batch-${i}`),
+    }));
+    const c1 = process.cpuUsage();
+    const res = await labelSectorsBatch({ graph, sectors, layers, parentCachePath, resume: false });
+    const cpuRate = res.labels / cpuSeconds(c1);
+    await Promise.all(sectors.map((x) => rm(x.cacheDir, { recursive: true, force: true })));
+    if (res.sectors.some((x) => !x.ok)) throw new Error('batch K=4 with the second thread: a sector failed');
+    const perSecond = res.labels / res.seconds;
+    out.push({
+      sectorSize: one.sectorSize,
+      sectors: 4,
+      twoThreads: true,
+      lanes: res.lanes,
+      labels: res.labels,
+      seconds: res.seconds,
+      labelsPerSecondPerCore: perSecond,
+      ratio: perSecond / a.two.labelsPerSecond,
+      cpuLabelsPerSecond: cpuRate,
+      cpuRatio: cpuRate / a.two.cpuLabelsPerSecond,
+    });
+  }
+  for (const b of out) {
     a.print(
-      `${b.sectorSize.padEnd(7)} batch K=${b.sectors} ${Math.round(b.labelsPerSecondPerCore).toLocaleString('en').padStart(10)} labels/s per core ` +
-        `(${b.ratio.toFixed(2)}× one sector, ${b.lanes}); per CPU-s ${Math.round(b.cpuLabelsPerSecond).toLocaleString('en')} ` +
+      `${b.sectorSize.padEnd(7)} batch K=${b.sectors}${b.twoThreads ? ', second thread' : ''} ${Math.round(b.labelsPerSecondPerCore).toLocaleString('en').padStart(10)} labels/s${b.twoThreads ? '' : ' per core'} ` +
+        `(${b.ratio.toFixed(2)}× one sector${b.twoThreads ? ' with its second thread' : ''}, ${b.lanes}); per CPU-s ${Math.round(b.cpuLabelsPerSecond).toLocaleString('en')} ` +
         `(${b.cpuRatio.toFixed(2)}×)  [${b.labels.toLocaleString('en')} labels, ${b.seconds.toFixed(2)} s]`,
     );
   }
@@ -449,6 +487,18 @@ export function figures(r: Omit<Pc1BenchResult, 'figures'>): BenchFigure[] {
     });
   }
   for (const b of r.batch) {
+    if (b.twoThreads) {
+      out.push({
+        bench: 'pc1',
+        name: `batch K=${b.sectors} labels/s with the second thread`,
+        sectorSize: b.sectorSize,
+        value: b.labelsPerSecondPerCore,
+        unit: 'labels/s',
+        ratio: b.ratio,
+        baseline: 'single-sector native labels/s with its second thread, end to end',
+      });
+      continue;
+    }
     out.push({
       bench: 'pc1',
       name: `batch K=${b.sectors} labels/s per core`,
