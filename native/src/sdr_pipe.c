@@ -95,10 +95,12 @@ AVX512 static void finish(sdr_pipe_t *P) {
 /* The step ni_rounds runs after every second round group. */
 AVX512 INL void step_hook(void *P) { step((sdr_pipe_t *)P); }
 
+/* A label's 20 blocks in message order (0 the header, then the distinct parent pairs, then the last block). */
+static const uint8_t SEQ_EXP[20] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 8};
+static const uint8_t SEQ_L1[20] = {0, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4};
+
 /* n <= 4 labels, blocks in message order; a block not in `ready` is scheduled here before its first rounds. */
 ZNI INL void label_n(sdr_lane_t *L, const int n, const int exp, ni_wk_t *sch, const uint32_t *ready, sdr_pipe_t *P) {
-  static const uint8_t SEQ_EXP[20] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 8};
-  static const uint8_t SEQ_L1[20] = {0, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4};
   const uint8_t *seq = exp ? SEQ_EXP : SEQ_L1;
   __m128i s0[4], s1[4];
   const uint32_t *w[4];
@@ -132,15 +134,12 @@ PIPE_VARIANT(3)
 PIPE_VARIANT(4)
 
 /* ------------------------------------------------------------ one sector: labels in a chain */
-/* Node v's label needs node v - 1's (its parent 5, and any other parent that is v - 1), so one sector's labels are
+/* Node v's label needs node v - 1's (its parent 0, and any other parent that is v - 1), so one sector's labels are
  * a chain. But node v's first blocks (its header, then parent pairs up to the first that holds v - 1) do not: they
  * are hashed as a second stream beside node v - 1's last blocks, where the SHA unit has room (one chain keeps it
  * half busy). Node v's other blocks that do not read v - 1 get their schedules from AVX-512 steps beside node
  * v - 1's rounds, as in the batch pipeline above. */
 enum { OVERLAP_MAX = 3 };
-
-static const uint8_t CHAIN_SEQ_EXP[20] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 8};
-static const uint8_t CHAIN_SEQ_L1[20] = {0, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4};
 
 /* The schedule of block j of L (side s), computed here with sha256msg1/2 unless the steps did it. */
 ZNI INL const uint32_t *chain_wk(sdr_pipe_t *P, const sdr_lane_t *L, int s, int j, int exp) {
@@ -155,7 +154,7 @@ ZNI INL const uint32_t *chain_wk(sdr_pipe_t *P, const sdr_lane_t *L, int s, int 
 }
 
 ZNI INL void chain_n(sdr_pipe_t *P, sdr_lane_t *L, int n, const int exp) {
-  const uint8_t *seq = exp ? CHAIN_SEQ_EXP : CHAIN_SEQ_L1;
+  const uint8_t *seq = exp ? SEQ_EXP : SEQ_L1;
   int side = 0;
   queue_blocks(P, NULL, L, 1, exp, side);
   finish(P);
@@ -175,16 +174,12 @@ ZNI INL void chain_n(sdr_pipe_t *P, sdr_lane_t *L, int n, const int exp) {
       w[0] = chain_wk(P, &L[v], side, seq[p], exp);
       ni_rounds(1, s0, s1, w, step_hook, P);
     }
-    if (m) {
-      finish(P);
-      s0[1] = NI_IV0, s1[1] = NI_IV1;
-      for (int t = 0; t < m; t++) {
-        w[0] = chain_wk(P, &L[v], side, seq[20 - m + t], exp);
-        w[1] = P->sch[side ^ 1][0][seq[t]];
-        ni_rounds(2, s0, s1, w, NULL, NULL);
-      }
-    } else {
-      finish(P);
+    finish(P);
+    s0[1] = NI_IV0, s1[1] = NI_IV1;
+    for (int t = 0; t < m; t++) {
+      w[0] = chain_wk(P, &L[v], side, seq[20 - m + t], exp);
+      w[1] = P->sch[side ^ 1][0][seq[t]];
+      ni_rounds(2, s0, s1, w, NULL, NULL);
     }
     ni_put_label(s0[0], s1[0], L[v].out);
     s0[0] = m ? s0[1] : NI_IV0, s1[0] = m ? s1[1] : NI_IV1;
